@@ -1,0 +1,430 @@
+//! `ContactCenterAgent`: the desired state of one agent account at one vendor.
+//!
+//! Validation lives in the generated schema so that `kubectl apply` rejects a bad spec with a message
+//! naming the field: patterns and lengths from `../shared/vendors/`, and CEL rules
+//! (`x-kubernetes-validations`) for what depends on more than one field. The measured traps of
+//! `../shared/notes/crd-patterns.md` shape this file: every `Option` is skip-serialized, policies are
+//! non-`Option` enums with serde defaults, no enum value reads as a YAML 1.1 boolean, and vendor keys are
+//! protected against the "remove the block, re-add it with a new key" bypass by rules on the spec.
+
+// clippy reads the repeated `type_ = "string"` of separate printer columns as duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{ProviderRef, SecretKeyRef};
+
+/// E.164: a `+`, a non-zero country-code digit, then up to 14 more digits.
+pub const E164_PATTERN: &str = r"^\+[1-9][0-9]{1,14}$";
+/// Tencent extension numbers: a leading 1–8, 4–6 digits in all.
+pub const TENCENT_EXTENSION_PATTERN: &str = r"^[1-8][0-9]{3,5}$";
+/// Huawei `userAccount`: 6–50 of letters, digits and `@ . _ -`.
+pub const HUAWEI_ACCOUNT_PATTERN: &str = r"^[A-Za-z0-9@._-]{6,50}$";
+/// Ozonetel `agentId`: assumed `[A-Za-z0-9._@-]{2,50}` (vendors/ozonetel.md §2.7, item 8).
+pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
+
+/// One agent account at a contact-center vendor.
+///
+/// The vendor is the one of the referenced provider. At most one vendor block (`tencent`, `huawei`,
+/// `ozonetel`) may be set, and it must match the provider's vendor. The vendor key (Tencent: `email`,
+/// Huawei: `huawei.userAccount`, Ozonetel: `ozonetel.agentId`) cannot change after creation: a rename is a
+/// new agent. A field left unset is not managed: the operator never overwrites it at the vendor.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "contactcenter.dev",
+    version = "v1alpha1",
+    kind = "ContactCenterAgent",
+    plural = "contactcenteragents",
+    shortname = "cca",
+    category = "contactcenter",
+    namespaced,
+    status = "ContactCenterAgentStatus",
+    derive = "PartialEq",
+    cel,
+    printcolumn(
+        name = "Provider",
+        type_ = "string",
+        json_path = ".spec.providerRef.name"
+    ),
+    printcolumn(name = "Key", type_ = "string", json_path = ".status.vendorKey"),
+    printcolumn(
+        name = "External-ID",
+        type_ = "string",
+        json_path = ".status.externalId"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Synced",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Synced\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("[has(self.tencent), has(self.huawei), has(self.ozonetel)].filter(x, x).size() <= 1")
+        .message("at most one of spec.tencent, spec.huawei, spec.ozonetel may be set"),
+    validation = Rule::new("has(self.tencent) == has(oldSelf.tencent) && has(self.huawei) == has(oldSelf.huawei) && has(self.ozonetel) == has(oldSelf.ozonetel)")
+        .message("the vendor block (spec.tencent, spec.huawei or spec.ozonetel) cannot be added or removed after creation"),
+    validation = Rule::new("!has(self.tencent) || has(self.email)")
+        .message("spec.email is required when spec.tencent is set: it is the Tencent account key")
+        .field_path(".email"),
+    validation = Rule::new("!has(self.tencent) || !has(oldSelf.email) || (has(self.email) && self.email == oldSelf.email)")
+        .message("spec.email is immutable for Tencent agents: it is the account key")
+        .field_path(".email"),
+    validation = Rule::new("!has(self.huawei) || size(self.displayName) <= 20")
+        .message("spec.displayName must be at most 20 characters when spec.huawei is set")
+        .field_path(".displayName"),
+    validation = Rule::new("!has(self.huawei) || !self.displayName.matches('[\"\\\\[\\\\]\\'&()=;<>,]')")
+        .message("spec.displayName must not contain any of \" [ ] ' & ( ) = ; < > , when spec.huawei is set")
+        .field_path(".displayName"),
+    validation = Rule::new("!has(self.huawei) || has(self.email)")
+        .message("spec.email is required when spec.huawei is set")
+        .field_path(".email"),
+    validation = Rule::new("!has(self.ozonetel) || (size(self.displayName) >= 2 && size(self.displayName) <= 50)")
+        .message("spec.displayName must be 2 to 50 characters when spec.ozonetel is set")
+        .field_path(".displayName"),
+    validation = Rule::new("!has(self.ozonetel) || self.displayName.matches('^[A-Za-z0-9 .@_-]+$')")
+        .message("spec.displayName may only contain letters, digits, spaces and . @ _ - when spec.ozonetel is set")
+        .field_path(".displayName"),
+    validation = Rule::new("!has(self.ozonetel) || has(self.email)")
+        .message("spec.email is required when spec.ozonetel is set")
+        .field_path(".email"),
+    validation = Rule::new("!has(self.tencent) || !has(self.skills) || self.skills.all(s, !has(s.priority) || (s.priority >= 1 && s.priority <= 5))")
+        .message("spec.skills[].priority must be between 1 and 5 when spec.tencent is set")
+        .field_path(".skills"),
+)]
+pub struct ContactCenterAgentSpec {
+    /// The provider (vendor account) this agent lives in: a `ContactCenterProvider` in the agent's own
+    /// namespace, or a `ClusterContactCenterProvider`.
+    pub provider_ref: ProviderRef,
+
+    /// The agent's display name (Tencent `Name`, Huawei `userName`, Ozonetel `agentName`).
+    #[schemars(length(min = 1, max = 64))]
+    pub display_name: String,
+
+    /// E-mail address. For Tencent it is the account key and therefore immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(email, length(max = 254))]
+    pub email: Option<String>,
+
+    /// Phone number in E.164 (`+8618011111111`); converted to each vendor's format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{1,14}$"))]
+    pub phone: Option<String>,
+
+    /// Skill groups / queues. Unset: skills are not managed. `[]`: the agent has no skills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100))]
+    pub skills: Option<Vec<SkillRef>>,
+
+    /// The Secret key holding the agent's initial password, for vendors that need one (Huawei, Ozonetel;
+    /// optional for Tencent). Set at create, re-sent only when the Secret's content changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret_ref: Option<SecretKeyRef>,
+
+    /// Tencent Cloud Contact Center settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tencent: Option<TencentAgent>,
+
+    /// Huawei Cloud AICC settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub huawei: Option<HuaweiAgent>,
+
+    /// Ozonetel CloudAgent settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ozonetel: Option<OzonetelAgent>,
+
+    /// `Full` reconciles the vendor to the spec; `ObserveOnly` reads and reports drift, never writes.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+
+    /// What to do when the account does not exist yet, or already exists at the vendor.
+    #[serde(default)]
+    pub adoption_policy: AdoptionPolicy,
+
+    /// What happens at the vendor when this object is deleted.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// A skill group (Tencent), skill queue (Huawei) or skill (Ozonetel) the agent belongs to.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("has(self.name) != has(self.id)").message("exactly one of name or id must be set")
+)]
+pub struct SkillRef {
+    /// Skill name, resolved to the vendor's id where the vendor needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub name: Option<String>,
+    /// The vendor's skill id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{1,18}$"))]
+    pub id: Option<String>,
+    /// Priority or weight: Tencent 1 (highest) to 5, Huawei agent weight ≥ 1, Ozonetel 1–100. Unset: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub priority: Option<u32>,
+}
+
+/// Tencent Cloud Contact Center agent ("staff") fields. The account key is `spec.email`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("!has(oldSelf.extension) || (has(self.extension) && self.extension == oldSelf.extension)")
+        .message("spec.tencent.extension cannot be changed or removed once set")
+)]
+pub struct TencentAgent {
+    /// Employee number (`StaffNumber`), required by Tencent at create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    pub staff_number: Option<String>,
+    /// Nickname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub nick: Option<String>,
+    /// Extension number: a leading 1–8, 4–6 digits in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[1-8][0-9]{3,5}$"))]
+    pub extension: Option<String>,
+    /// Role, set at create only (Tencent has no API to change it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<TencentRole>,
+    /// Whether the agent may place calls from a mobile phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_call_out: Option<bool>,
+    /// When calls ring the agent's mobile phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_accept: Option<MobileAccept>,
+    /// Let Tencent e-mail the password to the agent at create. Off by default, so a retried create never
+    /// e-mails twice.
+    #[serde(default)]
+    pub send_password: bool,
+}
+
+/// Tencent agent roles (`Role` 1, 2, 3).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum TencentRole {
+    /// Administrator (1).
+    Admin,
+    /// Quality inspector (2).
+    QualityInspector,
+    /// Regular agent (3).
+    Agent,
+}
+
+/// Tencent mobile answering (`UseMobileAccept` 0, 1, 2). Not `off`: YAML 1.1 reads that as a boolean.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum MobileAccept {
+    /// Never ring the mobile (0).
+    Never,
+    /// Ring the mobile only when the agent is offline (1).
+    WhenOffline,
+    /// Always ring the mobile (2).
+    Always,
+}
+
+/// Huawei Cloud AICC agent-account fields.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HuaweiAgent {
+    /// The account key (`userAccount`): 6–50 of letters, digits and `@ . _ -`. Immutable.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9@._-]{6,50}$"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.huawei.userAccount is immutable"))]
+    pub user_account: String,
+    /// Agent type. Required by Huawei at create; `audio` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_type: Option<HuaweiAgentType>,
+    /// Role (`ccRoleId`). `agent` when unset at create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<HuaweiRole>,
+}
+
+/// Huawei agent types (`agentType` 4, 11, 5, 99).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum HuaweiAgentType {
+    /// Audio agent (4).
+    Audio,
+    /// Video agent (11).
+    Video,
+    /// Multimedia agent (5).
+    Multimedia,
+    /// Versatile agent (99).
+    Versatile,
+}
+
+/// Huawei roles (`ccRoleId` 2, 3, 4).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum HuaweiRole {
+    /// Agent / operator (2).
+    Agent,
+    /// Quality inspector (3).
+    Inspector,
+    /// Outbound-call agent (4).
+    OutboundAgent,
+}
+
+/// Ozonetel CloudAgent agent fields.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OzonetelAgent {
+    /// The agent's login id, the account key. Immutable.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._@-]{2,50}$"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.ozonetel.agentId is immutable"))]
+    pub agent_id: String,
+    /// Dial and channel modes. Each unset mode is not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modes: Option<OzonetelModes>,
+    /// Agent groups (names). Unset: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 50))]
+    pub groups: Option<Vec<String>>,
+    /// Lock (disable) the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked: Option<bool>,
+}
+
+/// Ozonetel dial and channel modes.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OzonetelModes {
+    /// Inbound calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound: Option<bool>,
+    /// Manual dialling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual: Option<bool>,
+    /// Preview dialling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<bool>,
+    /// Progressive dialling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progressive: Option<bool>,
+    /// Chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<bool>,
+    /// Blended mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blended: Option<bool>,
+}
+
+/// Whether the operator writes to the vendor.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ManagementPolicy {
+    /// Create, update and (by `deletionPolicy`) delete the account so it matches the spec.
+    #[default]
+    Full,
+    /// Read the account and report drift in status; never write.
+    ObserveOnly,
+}
+
+/// How an account that may already exist at the vendor is treated.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AdoptionPolicy {
+    /// Take over an existing account with the same key, or create one.
+    #[default]
+    AdoptOrCreate,
+    /// Only take over an existing account; never create.
+    Adopt,
+    /// Only create; an existing account with the same key is a conflict.
+    CreateOnly,
+}
+
+/// What happens at the vendor when the agent object is deleted.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DeletionPolicy {
+    /// Delete the vendor account.
+    #[default]
+    Delete,
+    /// Leave the vendor account as it is.
+    Orphan,
+}
+
+/// Observed state of an agent, written by the operator only.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactCenterAgentStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `Synced`, `Reconciling`, `Stalled` (kstatus), each with `observedGeneration`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Vec<Condition>,
+    /// The vendor key this agent claims (Tencent e-mail, Huawei userAccount, Ozonetel agentId).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_key: Option<String>,
+    /// The vendor's id of the account (Tencent: the e-mail, Huawei: `workNo`, Ozonetel: the agent id).
+    /// Set once the account exists and belongs to this agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Set before a create is sent, so a create whose response was lost is recognised as ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested_for: Option<String>,
+    /// Fields that differed at the vendor at the last look (`ObserveOnly` reports, `Full` repairs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<DriftEntry>,
+    /// Digest of what the operator last applied, for vendors that cannot read everything back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_digest: Option<String>,
+    /// The fields the operator last applied that the vendor cannot read back (Ozonetel), so deltas can be
+    /// computed. Never contains a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied: Option<std::collections::BTreeMap<String, String>>,
+    /// Keyed digest of the password last applied (never the password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_digest: Option<String>,
+    /// When the operator last confirmed the vendor matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<String>,
+    /// The last `contactcenter.dev/reconcile-requested-at` annotation value handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// One field that differs between the spec and the vendor.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftEntry {
+    /// The spec field, e.g. `displayName` or `tencent.extension`.
+    pub field: String,
+    /// The value the spec asks for (passwords are never shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<String>,
+    /// The value the vendor reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+}
+
+impl ContactCenterAgentSpec {
+    /// The vendor block that is set, if any.
+    pub fn vendor_block(&self) -> Option<crate::core::VendorKind> {
+        use crate::core::VendorKind;
+        match (&self.tencent, &self.huawei, &self.ozonetel) {
+            (Some(_), _, _) => Some(VendorKind::Tencent),
+            (_, Some(_), _) => Some(VendorKind::Huawei),
+            (_, _, Some(_)) => Some(VendorKind::Ozonetel),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The Kubernetes API of the operator: group `contactcenter.dev`, version `v1alpha1`.
+
+mod agent;
+mod provider;
+
+pub use agent::*;
+pub use provider::*;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::{CustomResourceExt, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// API group of every resource of the operator.
+pub const GROUP: &str = "contactcenter.dev";
+/// Finalizer that makes the operator see deletions (and delete or orphan the vendor account).
+pub const FINALIZER: &str = "contactcenter.dev/finalizer";
+/// `"true"` stops every vendor write for the agent.
+pub const PAUSED_ANNOTATION: &str = "contactcenter.dev/paused";
+/// Any new value forces a fresh look at the vendor; echoed into `status.lastHandledReconcileAt`.
+pub const RECONCILE_REQUESTED_ANNOTATION: &str = "contactcenter.dev/reconcile-requested-at";
+
+/// Which provider an agent uses.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderRef {
+    /// `ContactCenterProvider` (same namespace as the agent) or `ClusterContactCenterProvider`.
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// The provider's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// The two provider kinds.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ProviderKind {
+    /// A namespaced provider, in the agent's namespace.
+    #[default]
+    ContactCenterProvider,
+    /// A cluster-scoped provider.
+    ClusterContactCenterProvider,
+}
+
+/// A key of a Secret in the referencing object's namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    /// Secret name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key within the Secret's data.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// A Secret holding a provider's credentials, under the key names the vendor block documents. A
+/// namespaced provider reads it from its own namespace, a cluster provider from the operator's.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsSecretRef {
+    /// Secret name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// Every CRD of the operator, in a stable order.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![
+        ContactCenterAgent::crd(),
+        ContactCenterProvider::crd(),
+        ClusterContactCenterProvider::crd(),
+    ]
+}
+
+/// The file name under `crds/` for a CRD.
+pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}.yaml", crd.metadata.name.as_deref().unwrap_or("crd"))
+}
+
+/// A CRD as the YAML document `ccop crd` prints and `crds/` holds.
+pub fn crd_yaml(crd: &CustomResourceDefinition) -> String {
+    serde_yaml::to_string(crd).expect("a CRD always serializes to YAML")
+}
+
+/// All CRDs as one multi-document YAML stream.
+pub fn crds_yaml() -> String {
+    crds()
+        .iter()
+        .map(|c| format!("---\n{}", crd_yaml(c)))
+        .collect()
+}

@@ -1,0 +1,257 @@
+//! `ContactCenterProvider` (namespaced) and `ClusterContactCenterProvider` (cluster-scoped): one vendor
+//! account each, with the Secret that holds its credentials.
+//!
+//! Both kinds share one settings struct, flattened into each spec, so the two schemas cannot drift apart.
+//! Exactly one vendor block is enforced by a CEL rule on each spec (the readable form measured in
+//! `../shared/notes/crd-patterns.md` §1).
+
+// clippy reads the repeated `type_ = "string"` of separate printer columns as duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CredentialsSecretRef;
+use crate::core::VendorKind;
+
+/// A vendor account in one namespace. Its credentials Secret must live in the same namespace, and only
+/// agents of that namespace may use it. Exactly one of `tencent`, `huawei`, `ozonetel` must be set.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "contactcenter.dev",
+    version = "v1alpha1",
+    kind = "ContactCenterProvider",
+    plural = "contactcenterproviders",
+    shortname = "ccp",
+    category = "contactcenter",
+    namespaced,
+    status = "ProviderStatus",
+    derive = "PartialEq",
+    cel,
+    printcolumn(name = "Vendor", type_ = "string", json_path = ".status.vendor"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Agents", type_ = "integer", json_path = ".status.agents"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("[has(self.tencent), has(self.huawei), has(self.ozonetel)].filter(x, x).size() == 1")
+        .message("exactly one of spec.tencent, spec.huawei, spec.ozonetel must be set"),
+    validation = Rule::new("has(self.tencent) == has(oldSelf.tencent) && has(self.huawei) == has(oldSelf.huawei) && has(self.ozonetel) == has(oldSelf.ozonetel)")
+        .message("the vendor of a provider (spec.tencent, spec.huawei or spec.ozonetel) cannot change"),
+)]
+pub struct ContactCenterProviderSpec {
+    #[serde(flatten)]
+    pub settings: ProviderSettings,
+}
+
+/// A vendor account for the whole cluster. Its credentials Secret must live in the operator's namespace.
+/// Exactly one of `tencent`, `huawei`, `ozonetel` must be set.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "contactcenter.dev",
+    version = "v1alpha1",
+    kind = "ClusterContactCenterProvider",
+    plural = "clustercontactcenterproviders",
+    shortname = "cccp",
+    category = "contactcenter",
+    status = "ProviderStatus",
+    derive = "PartialEq",
+    cel,
+    printcolumn(name = "Vendor", type_ = "string", json_path = ".status.vendor"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Agents", type_ = "integer", json_path = ".status.agents"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("[has(self.tencent), has(self.huawei), has(self.ozonetel)].filter(x, x).size() == 1")
+        .message("exactly one of spec.tencent, spec.huawei, spec.ozonetel must be set"),
+    validation = Rule::new("has(self.tencent) == has(oldSelf.tencent) && has(self.huawei) == has(oldSelf.huawei) && has(self.ozonetel) == has(oldSelf.ozonetel)")
+        .message("the vendor of a provider (spec.tencent, spec.huawei or spec.ozonetel) cannot change"),
+)]
+pub struct ClusterContactCenterProviderSpec {
+    #[serde(flatten)]
+    pub settings: ProviderSettings,
+}
+
+/// The settings both provider kinds share.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderSettings {
+    /// A Tencent Cloud Contact Center application (`SdkAppId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tencent: Option<TencentProvider>,
+    /// A Huawei Cloud AICC tenant space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub huawei: Option<HuaweiProvider>,
+    /// An Ozonetel CloudAgent account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ozonetel: Option<OzonetelProvider>,
+    /// Client-side rate limits. Unset values default to the vendor's documented limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// How often the operator lists the vendor's accounts to detect drift (jittered), e.g. `10m`.
+    /// Default `10m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resync_interval: Option<kube::core::Duration>,
+}
+
+/// Tencent Cloud Contact Center account. The Secret holds `secretId` and `secretKey`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TencentProvider {
+    /// API endpoint. Default `https://ccc.tencentcloudapi.com`. Plain `http://` only on loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://[^\s/]+(:[0-9]+)?/?$"))]
+    pub endpoint: Option<String>,
+    /// The contact-center application id (`SdkAppId`).
+    #[schemars(range(min = 1))]
+    pub sdk_app_id: u64,
+    /// The Secret with keys `secretId` and `secretKey`.
+    pub credentials_secret_ref: CredentialsSecretRef,
+}
+
+/// Huawei Cloud AICC tenant space. The Secret holds `appKey` and `appSecret`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HuaweiProvider {
+    /// API endpoint. Default `https://service.besclouds.com`. Plain `http://` only on loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://[^\s/]+(:[0-9]+)?/?$"))]
+    pub endpoint: Option<String>,
+    /// Sent as `X-TenantSpaceID` when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub tenant_space_id: Option<String>,
+    /// Wrap request bodies in `requestParam` instead of sending them flat (the vendor's documentation
+    /// shows both). Default false.
+    #[serde(default)]
+    pub wrap_request_body: bool,
+    /// Token lifetime asked for (`X-Token-Expire`), 60–3600 seconds. Default 3600.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 60, max = 3600))]
+    pub token_lifetime_seconds: Option<u32>,
+    /// The Secret with keys `appKey` and `appSecret`.
+    pub credentials_secret_ref: CredentialsSecretRef,
+}
+
+/// Ozonetel CloudAgent account. The Secret holds `apiKey`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OzonetelProvider {
+    /// API endpoint. Default `https://in1-ccaas-api.ozonetel.com`. Plain `http://` only on loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://[^\s/]+(:[0-9]+)?/?$"))]
+    pub endpoint: Option<String>,
+    /// The CloudAgent account user name (`userName`).
+    #[schemars(length(min = 1, max = 64))]
+    pub user_name: String,
+    /// Must match the account's "API Authentication" admin setting.
+    #[serde(default)]
+    pub auth_mode: OzonetelAuthMode,
+    /// The Secret with key `apiKey`.
+    pub credentials_secret_ref: CredentialsSecretRef,
+}
+
+/// Ozonetel authentication modes.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OzonetelAuthMode {
+    /// `BASIC_AUTH`: the `apiKey` header on every call.
+    #[default]
+    ApiKey,
+    /// `TOKEN_AUTH`: a 60-minute token minted from the API key (at most 10 per hour).
+    Token,
+}
+
+/// Client-side rate limits for one provider account.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Requests per minute for each write API. Defaults: Tencent 1200 (20/s), Huawei 300 (5/s),
+    /// Ozonetel 4 (the documented 5 less one for people and other tools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 60000))]
+    pub requests_per_minute: Option<u32>,
+    /// Requests per minute for each read API. Defaults as for writes, except Ozonetel 8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 60000))]
+    pub reads_per_minute: Option<u32>,
+    /// At most this many vendor accounts deleted per minute, so a bad commit cannot wipe the contact
+    /// center in one go. Default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub deletions_per_minute: Option<u32>,
+}
+
+/// Observed state of a provider.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready` (credentials accepted by one cheap read), with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Vec<Condition>,
+    /// `tencent`, `huawei` or `ozonetel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Agents that reference this provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<i64>,
+    /// Of those, agents that are Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_agents: Option<i64>,
+}
+
+impl ProviderSettings {
+    /// The vendor this provider talks to (the CRD guarantees exactly one block).
+    pub fn vendor(&self) -> Option<VendorKind> {
+        match (&self.tencent, &self.huawei, &self.ozonetel) {
+            (Some(_), None, None) => Some(VendorKind::Tencent),
+            (None, Some(_), None) => Some(VendorKind::Huawei),
+            (None, None, Some(_)) => Some(VendorKind::Ozonetel),
+            _ => None,
+        }
+    }
+
+    /// The Secret holding this provider's credentials.
+    pub fn credentials_secret_ref(&self) -> Option<&CredentialsSecretRef> {
+        if let Some(t) = &self.tencent {
+            return Some(&t.credentials_secret_ref);
+        }
+        if let Some(h) = &self.huawei {
+            return Some(&h.credentials_secret_ref);
+        }
+        self.ozonetel.as_ref().map(|o| &o.credentials_secret_ref)
+    }
+
+    /// The drift-detection period, 10 minutes when unset.
+    pub fn resync_interval(&self) -> std::time::Duration {
+        self.resync_interval
+            .map(std::time::Duration::from)
+            .unwrap_or(std::time::Duration::from_secs(600))
+    }
+}

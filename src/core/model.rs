@@ -1,0 +1,250 @@
+//! The vendor-neutral model: the managed fields of an agent account and their values, in each vendor's
+//! own format (phones already converted, skills already resolved to vendor ids).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The three vendors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum VendorKind {
+    /// Tencent Cloud Contact Center.
+    Tencent,
+    /// Huawei Cloud AICC.
+    Huawei,
+    /// Ozonetel CloudAgent.
+    Ozonetel,
+}
+
+impl VendorKind {
+    /// All vendors, in display order.
+    pub const ALL: [VendorKind; 3] = [
+        VendorKind::Tencent,
+        VendorKind::Huawei,
+        VendorKind::Ozonetel,
+    ];
+
+    /// Lower-case name used in status, metrics and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VendorKind::Tencent => "tencent",
+            VendorKind::Huawei => "huawei",
+            VendorKind::Ozonetel => "ozonetel",
+        }
+    }
+}
+
+impl fmt::Display for VendorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for VendorKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        VendorKind::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown vendor {s:?}: expected tencent, huawei or ozonetel"))
+    }
+}
+
+/// A field of an agent account the operator can manage. Which fields a vendor supports is the
+/// vendor's business; the core only compares what the spec sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Field {
+    /// `spec.displayName`.
+    DisplayName,
+    /// `spec.email` (Tencent: the key, never updated).
+    Email,
+    /// `spec.phone`, in the vendor's format.
+    Phone,
+    /// `spec.skills`, resolved to vendor ids.
+    Skills,
+    /// `spec.tencent.staffNumber`.
+    StaffNumber,
+    /// `spec.tencent.nick`.
+    Nick,
+    /// `spec.tencent.extension`.
+    Extension,
+    /// `spec.tencent.role` / `spec.huawei.role`.
+    Role,
+    /// `spec.tencent.mobileCallOut`.
+    MobileCallOut,
+    /// `spec.tencent.mobileAccept`.
+    MobileAccept,
+    /// `spec.huawei.agentType`.
+    AgentType,
+    /// `spec.ozonetel.modes.*`, one entry per managed mode.
+    Modes,
+    /// `spec.ozonetel.groups`.
+    Groups,
+    /// `spec.ozonetel.locked`.
+    Locked,
+    /// The password from `spec.passwordSecretRef`. Its value in the model is a keyed digest, never the
+    /// password itself.
+    Password,
+}
+
+impl Field {
+    /// The spec path users see in status and plans.
+    pub fn spec_path(self) -> &'static str {
+        match self {
+            Field::DisplayName => "displayName",
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::Skills => "skills",
+            Field::StaffNumber => "tencent.staffNumber",
+            Field::Nick => "tencent.nick",
+            Field::Extension => "tencent.extension",
+            Field::Role => "role",
+            Field::MobileCallOut => "tencent.mobileCallOut",
+            Field::MobileAccept => "tencent.mobileAccept",
+            Field::AgentType => "huawei.agentType",
+            Field::Modes => "ozonetel.modes",
+            Field::Groups => "ozonetel.groups",
+            Field::Locked => "ozonetel.locked",
+            Field::Password => "passwordSecretRef",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.spec_path())
+    }
+}
+
+/// One skill binding, by the vendor's skill identifier (an id for Tencent and Huawei, the name for
+/// Ozonetel).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SkillBinding {
+    /// The vendor's skill identifier.
+    pub id: String,
+    /// Priority or weight; `None` means the spec does not manage it.
+    pub priority: Option<u32>,
+}
+
+/// The value of one field, already in the vendor's format.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldValue {
+    /// Text (names, e-mail, phone, enum codes such as a role id).
+    Text(String),
+    /// A switch.
+    Flag(bool),
+    /// A set of names (Ozonetel groups), kept sorted.
+    Names(Vec<String>),
+    /// Named switches (Ozonetel modes): only the managed ones are present.
+    Switches(BTreeMap<String, bool>),
+    /// Skill bindings, kept sorted by id.
+    Skills(Vec<SkillBinding>),
+    /// A keyed digest of a secret value: comparable, never reversible to the secret.
+    Digest(String),
+}
+
+impl FieldValue {
+    /// Whether an observed value satisfies this desired value. Parts the spec leaves unset (a skill
+    /// priority, a mode) are not compared.
+    pub fn satisfied_by(&self, observed: &FieldValue) -> bool {
+        match (self, observed) {
+            (FieldValue::Skills(want), FieldValue::Skills(have)) => {
+                want.len() == have.len()
+                    && want.iter().all(|w| {
+                        have.iter().any(|h| {
+                            h.id == w.id && (w.priority.is_none() || w.priority == h.priority)
+                        })
+                    })
+            }
+            (FieldValue::Switches(want), FieldValue::Switches(have)) => {
+                want.iter().all(|(k, v)| have.get(k) == Some(v))
+            }
+            (a, b) => a == b,
+        }
+    }
+
+    /// The value as shown in drift reports and plans. Digests are never shown.
+    pub fn display(&self) -> String {
+        match self {
+            FieldValue::Text(t) => t.clone(),
+            FieldValue::Flag(b) => b.to_string(),
+            FieldValue::Names(n) => n.join(","),
+            FieldValue::Switches(s) => s
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            FieldValue::Skills(s) => s
+                .iter()
+                .map(|b| match b.priority {
+                    Some(p) => format!("{}:{p}", b.id),
+                    None => b.id.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            FieldValue::Digest(_) => "(secret)".to_string(),
+        }
+    }
+
+    /// The observed value after `self` (desired) was applied on top of `observed`: unmanaged parts
+    /// keep the vendor's value.
+    pub fn applied_over(&self, observed: Option<&FieldValue>) -> FieldValue {
+        match (self, observed) {
+            (FieldValue::Skills(want), Some(FieldValue::Skills(have))) => FieldValue::Skills(
+                want.iter()
+                    .map(|w| SkillBinding {
+                        id: w.id.clone(),
+                        priority: w.priority.or_else(|| {
+                            have.iter().find(|h| h.id == w.id).and_then(|h| h.priority)
+                        }),
+                    })
+                    .collect(),
+            ),
+            (FieldValue::Switches(want), Some(FieldValue::Switches(have))) => {
+                let mut merged = have.clone();
+                merged.extend(want.iter().map(|(k, v)| (k.clone(), *v)));
+                FieldValue::Switches(merged)
+            }
+            (want, _) => want.clone(),
+        }
+    }
+}
+
+/// A set of managed fields and their values.
+pub type FieldMap = BTreeMap<Field, FieldValue>;
+
+/// What the spec asks for, normalized for one vendor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredAgent {
+    /// The vendor.
+    pub vendor: VendorKind,
+    /// The vendor key: Tencent e-mail, Huawei userAccount, Ozonetel agentId.
+    pub key: String,
+    /// Every field the spec sets; absent fields are not managed.
+    pub fields: FieldMap,
+    /// Tencent only: let the vendor e-mail the password at create.
+    pub send_password: bool,
+}
+
+/// What the vendor reports for one account.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ObservedAgent {
+    /// The vendor key.
+    pub key: String,
+    /// The vendor's id of the account, where it has one beyond the key (Huawei `workNo`).
+    pub external_id: Option<String>,
+    /// The fields the vendor returned (and, for vendors that cannot read everything back, the
+    /// last-applied values the operator recorded).
+    pub fields: FieldMap,
+    /// Vendor modification time (unix seconds), where the vendor reports one.
+    pub modified_at: Option<i64>,
+}
+
+impl ObservedAgent {
+    /// The external id to record in status: the vendor's id, or else the key.
+    pub fn external_id_or_key(&self) -> String {
+        self.external_id.clone().unwrap_or_else(|| self.key.clone())
+    }
+}

@@ -1,0 +1,19 @@
+//! contact-center-operator: manages contact-center agent accounts (Tencent Cloud Contact Center, Huawei
+//! Cloud AICC, Ozonetel CloudAgent) from Kubernetes custom resources.
+//!
+//! - [`api`]: the custom resources and their admission-time validation.
+//! - [`core`]: spec → desired → plan, with no Kubernetes and no HTTP.
+//! - [`conditions`]: kstatus conditions.
+//! - [`vendor`]: the vendor trait, its error type, and one client per vendor.
+//! - [`sim`]: the vendor simulators.
+//! - [`metrics`]: Prometheus metrics.
+//! - [`cli`]: the `ccop` command.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod conditions;
+pub mod core;
+pub mod metrics;
+pub mod sim;
+pub mod vendor;

@@ -1,0 +1,1 @@
+//! Huawei simulator (being built).

@@ -1,0 +1,1 @@
+//! Ozonetel simulator (being built).

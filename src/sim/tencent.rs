@@ -1,0 +1,1 @@
+//! Tencent simulator (being built).

@@ -1,0 +1,1 @@
+//! Huawei vendor client (being built).

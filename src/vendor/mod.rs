@@ -1,0 +1,223 @@
+//! The vendor boundary: one trait every vendor implements, one error type every vendor maps into, and
+//! the plumbing they share (rate limiting, retries, HTTP hygiene).
+//!
+//! Each vendor lives in its own module (client, authentication, wire model, error mapping); nothing
+//! outside a vendor module knows a vendor's wire format.
+
+pub mod error;
+pub mod http;
+pub mod huawei;
+pub mod ozonetel;
+pub mod ratelimit;
+pub mod retry;
+pub mod tencent;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+pub use error::{ErrorKind, VendorError};
+
+use crate::api::ProviderSettings;
+use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
+
+/// How a vendor lets the operator see all of its accounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// Pages of `page_size`, 0-based.
+    Paged {
+        /// Accounts per page.
+        page_size: u32,
+        /// Whether `list_page` honours `modified_since` (Tencent's `ModifiedTime`).
+        incremental: bool,
+    },
+    /// The vendor cannot list accounts (Ozonetel): the operator reads one account at a time.
+    Unsupported,
+}
+
+/// One page of accounts.
+#[derive(Clone, Debug, Default)]
+pub struct AgentPage {
+    /// The accounts on this page.
+    pub agents: Vec<ObservedAgent>,
+    /// Accounts matching the query across all pages.
+    pub total: u64,
+}
+
+/// What a create returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    /// The vendor's id of the new account where it assigns one (Huawei `workNo`); otherwise the key.
+    pub external_id: String,
+}
+
+/// What a delete achieved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// The account was deleted.
+    Deleted,
+    /// There was no such account: deletion is done.
+    AlreadyGone,
+    /// The vendor did not delete it yet (a Tencent agent that is online); try again later.
+    NotYet(String),
+}
+
+/// An agent's password, from the Secret that `spec.passwordSecretRef` names.
+#[derive(Clone)]
+pub struct AgentPassword {
+    /// The password to set.
+    pub current: SecretString,
+    /// The password the account had before, for vendors that need it to change a password (Huawei);
+    /// read from the same Secret's `<key>.previous` entry when present.
+    pub previous: Option<SecretString>,
+}
+
+impl fmt::Debug for AgentPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AgentPassword(<redacted>)")
+    }
+}
+
+/// The operations the reconcile core needs from a vendor.
+///
+/// Implementations rate-limit, retry and classify errors themselves, so callers only decide what to do
+/// with the final [`VendorError`].
+#[async_trait]
+pub trait Vendor: Send + Sync + 'static {
+    /// Which vendor this is.
+    fn kind(&self) -> VendorKind;
+
+    /// Whether and how accounts can be listed.
+    fn listing(&self) -> Listing;
+
+    /// Whether the vendor reports this field when reading an account. Fields it cannot read back
+    /// (most of Ozonetel's) are compared against what the operator last applied, kept in status.
+    fn readable(&self, field: Field) -> bool {
+        let _ = field;
+        true
+    }
+
+    /// One page of accounts (0-based), only those modified at or after `modified_since` (unix seconds)
+    /// when given and the vendor supports it.
+    async fn list_page(
+        &self,
+        page: u32,
+        modified_since: Option<i64>,
+    ) -> Result<AgentPage, VendorError>;
+
+    /// The account with this key, if it exists.
+    async fn get(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError>;
+
+    /// Creates an account with every field of `agent`.
+    async fn create(
+        &self,
+        agent: &DesiredAgent,
+        password: Option<&AgentPassword>,
+    ) -> Result<Created, VendorError>;
+
+    /// Changes exactly the fields in `changes` (never an empty list).
+    async fn update(
+        &self,
+        agent: &DesiredAgent,
+        observed: &ObservedAgent,
+        changes: &[FieldChange],
+        password: Option<&AgentPassword>,
+    ) -> Result<(), VendorError>;
+
+    /// Deletes the account with this key.
+    async fn delete(&self, key: &str) -> Result<Deletion, VendorError>;
+
+    /// Skill name → vendor id. Vendors that identify skills by name return `None`.
+    async fn skill_ids(&self) -> Result<Option<BTreeMap<String, String>>, VendorError>;
+
+    /// One cheap authenticated read, to check credentials.
+    async fn check_credentials(&self) -> Result<(), VendorError>;
+}
+
+/// A Secret's data, as read from Kubernetes (or a file for the CLI).
+#[derive(Clone, Default)]
+pub struct SecretData(pub HashMap<String, SecretString>);
+
+impl SecretData {
+    /// The value of a key, or a credentials error naming the key (never the value).
+    pub fn require(&self, secret_name: &str, key: &str) -> Result<&SecretString, VendorError> {
+        self.0.get(key).ok_or_else(|| {
+            VendorError::new(
+                ErrorKind::Credentials,
+                format!("Secret {secret_name:?} has no key {key:?}"),
+            )
+        })
+    }
+
+    /// Builds from raw bytes, as Kubernetes stores Secret data.
+    pub fn from_bytes<'a>(entries: impl IntoIterator<Item = (&'a String, &'a [u8])>) -> Self {
+        SecretData(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        SecretString::from(String::from_utf8_lossy(v).trim().to_string()),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Debug for SecretData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut keys: Vec<_> = self.0.keys().collect();
+        keys.sort();
+        f.debug_struct("SecretData")
+            .field("keys", &keys)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Process-wide options for vendor clients.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Timeout of one HTTP request.
+    pub request_timeout: std::time::Duration,
+    /// Retries of retryable errors.
+    pub retry: retry::RetryPolicy,
+    /// May this process mint vendor tokens that revoke earlier ones (Ozonetel)? Only the leader may.
+    pub may_mint_tokens: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            request_timeout: std::time::Duration::from_secs(30),
+            retry: retry::RetryPolicy::default(),
+            may_mint_tokens: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        }
+    }
+}
+
+/// Builds the client for a provider from its settings and its credentials Secret.
+///
+/// `account` identifies the provider (e.g. `namespace/name`) for rate limiters and token caches, which
+/// are shared by every client built for the same vendor account.
+pub fn connect(
+    settings: &ProviderSettings,
+    secret_name: &str,
+    credentials: &SecretData,
+    options: &ClientOptions,
+) -> Result<Arc<dyn Vendor>, VendorError> {
+    let _ = (secret_name, credentials, options);
+    if let Some(vendor) = settings.vendor() {
+        return Err(VendorError::new(
+            ErrorKind::Rejected,
+            format!("the {vendor} client is not available in this build"),
+        ));
+    }
+    Err(VendorError::new(
+        ErrorKind::Rejected,
+        "the provider has no vendor block",
+    ))
+}

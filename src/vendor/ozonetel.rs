@@ -1,0 +1,1 @@
+//! Ozonetel vendor client (being built).

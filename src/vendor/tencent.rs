@@ -1,0 +1,1 @@
+//! Tencent vendor client (being built).
