@@ -14,6 +14,8 @@ pub mod api;
 pub mod cli;
 pub mod conditions;
 pub mod core;
+pub mod manifest;
 pub mod metrics;
+pub mod schema;
 pub mod sim;
 pub mod vendor;

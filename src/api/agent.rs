@@ -102,6 +102,9 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
     validation = Rule::new("!has(self.ozonetel) || has(self.email)")
         .message("spec.email is required when spec.ozonetel is set")
         .field_path(".email"),
+    validation = Rule::new("!has(self.ozonetel) || !has(self.phone)")
+        .message("spec.phone cannot be managed for Ozonetel agents: the vendor API has no phone field")
+        .field_path(".phone"),
     validation = Rule::new("!has(self.tencent) || !has(self.skills) || self.skills.all(s, !has(s.priority) || (s.priority >= 1 && s.priority <= 5))")
         .message("spec.skills[].priority must be between 1 and 5 when spec.tencent is set")
         .field_path(".skills"),

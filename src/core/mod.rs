@@ -7,10 +7,15 @@
 //! ```
 //! Shared by the controller and the CLI, so both make exactly the same decisions.
 
+mod applied;
 mod model;
 mod normalize;
 mod plan;
 
+pub use applied::*;
 pub use model::*;
 pub use normalize::*;
 pub use plan::*;
+
+#[cfg(test)]
+mod tests;

@@ -90,6 +90,30 @@ pub enum Field {
 }
 
 impl Field {
+    /// Every field.
+    pub const ALL: [Field; 15] = [
+        Field::DisplayName,
+        Field::Email,
+        Field::Phone,
+        Field::Skills,
+        Field::StaffNumber,
+        Field::Nick,
+        Field::Extension,
+        Field::Role,
+        Field::MobileCallOut,
+        Field::MobileAccept,
+        Field::AgentType,
+        Field::Modes,
+        Field::Groups,
+        Field::Locked,
+        Field::Password,
+    ];
+
+    /// The field with this spec path.
+    pub fn from_spec_path(path: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.spec_path() == path)
+    }
+
     /// The spec path users see in status and plans.
     pub fn spec_path(self) -> &'static str {
         match self {

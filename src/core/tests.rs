@@ -1,0 +1,713 @@
+//! Tests of the core: normalization, diff, plans, last-applied records, and properties that must hold
+//! for every spec and every vendor state.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::api::*;
+
+fn spec(vendor: VendorKind) -> ContactCenterAgentSpec {
+    let mut s = ContactCenterAgentSpec {
+        provider_ref: ProviderRef {
+            kind: ProviderKind::ContactCenterProvider,
+            name: "p".into(),
+        },
+        display_name: "Alice Chen".into(),
+        email: Some("alice@example.com".into()),
+        phone: None,
+        skills: None,
+        password_secret_ref: None,
+        tencent: None,
+        huawei: None,
+        ozonetel: None,
+        management_policy: ManagementPolicy::Full,
+        adoption_policy: AdoptionPolicy::AdoptOrCreate,
+        deletion_policy: DeletionPolicy::Delete,
+    };
+    match vendor {
+        VendorKind::Tencent => {
+            s.tencent = Some(TencentAgent {
+                staff_number: Some("1001".into()),
+                ..Default::default()
+            })
+        }
+        VendorKind::Huawei => {
+            s.huawei = Some(HuaweiAgent {
+                user_account: "alice.chen".into(),
+                agent_type: None,
+                role: None,
+            })
+        }
+        VendorKind::Ozonetel => {
+            s.ozonetel = Some(OzonetelAgent {
+                agent_id: "alice".into(),
+                modes: None,
+                groups: None,
+                locked: None,
+            })
+        }
+    }
+    s
+}
+
+fn skills() -> BTreeMap<String, String> {
+    [("billing", "101"), ("support", "102")]
+        .map(|(n, i)| (n.to_string(), i.to_string()))
+        .into()
+}
+
+fn text(s: &str) -> FieldValue {
+    FieldValue::Text(s.into())
+}
+
+fn observed_from(desired: &DesiredAgent) -> ObservedAgent {
+    ObservedAgent {
+        key: desired.key.clone(),
+        external_id: None,
+        fields: desired.fields.clone(),
+        modified_at: None,
+    }
+}
+
+#[test]
+fn tencent_key_is_the_email_and_phone_gets_the_0086_prefix() {
+    let mut s = spec(VendorKind::Tencent);
+    s.phone = Some("+8618011111111".into());
+    let d = normalize(&s, VendorKind::Tencent, &skills(), None).unwrap();
+    assert_eq!(d.key, "alice@example.com");
+    assert_eq!(d.fields[&Field::Phone], text("008618011111111"));
+    assert!(
+        !d.fields.contains_key(&Field::Email),
+        "the key is never an updatable field"
+    );
+    assert_eq!(d.fields[&Field::StaffNumber], text("1001"));
+}
+
+#[test]
+fn unset_fields_are_not_managed() {
+    let d = normalize(
+        &spec(VendorKind::Huawei),
+        VendorKind::Huawei,
+        &skills(),
+        None,
+    )
+    .unwrap();
+    let managed: Vec<Field> = d.fields.keys().copied().collect();
+    assert_eq!(managed, [Field::DisplayName, Field::Email]);
+}
+
+#[test]
+fn vendor_codes_are_the_vendors_own() {
+    let mut s = spec(VendorKind::Huawei);
+    s.huawei = Some(HuaweiAgent {
+        user_account: "alice.chen".into(),
+        agent_type: Some(HuaweiAgentType::Video),
+        role: Some(HuaweiRole::Inspector),
+    });
+    let d = normalize(&s, VendorKind::Huawei, &skills(), None).unwrap();
+    assert_eq!(d.fields[&Field::AgentType], text("11"));
+    assert_eq!(d.fields[&Field::Role], text("3"));
+
+    let mut t = spec(VendorKind::Tencent);
+    t.tencent = Some(TencentAgent {
+        role: Some(TencentRole::Agent),
+        mobile_accept: Some(MobileAccept::WhenOffline),
+        mobile_call_out: Some(true),
+        ..Default::default()
+    });
+    let d = normalize(&t, VendorKind::Tencent, &skills(), None).unwrap();
+    assert_eq!(d.fields[&Field::Role], text("3"));
+    assert_eq!(d.fields[&Field::MobileAccept], text("1"));
+    assert_eq!(d.fields[&Field::MobileCallOut], FieldValue::Flag(true));
+}
+
+#[test]
+fn ozonetel_modes_and_groups_keep_only_what_the_spec_sets() {
+    let mut s = spec(VendorKind::Ozonetel);
+    s.ozonetel = Some(OzonetelAgent {
+        agent_id: "alice".into(),
+        modes: Some(OzonetelModes {
+            inbound: Some(true),
+            progressive: Some(false),
+            ..Default::default()
+        }),
+        groups: Some(vec!["tier2".into(), "tier1".into(), "tier1".into()]),
+        locked: None,
+    });
+    let d = normalize(&s, VendorKind::Ozonetel, &NamesAreIds, None).unwrap();
+    let FieldValue::Switches(modes) = &d.fields[&Field::Modes] else {
+        panic!("modes are switches")
+    };
+    assert_eq!(modes.len(), 2);
+    assert_eq!(
+        d.fields[&Field::Groups],
+        FieldValue::Names(vec!["tier1".into(), "tier2".into()])
+    );
+    assert!(!d.fields.contains_key(&Field::Locked));
+}
+
+#[test]
+fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
+    let mut s = spec(VendorKind::Tencent);
+    s.skills = Some(vec![
+        SkillRef {
+            name: Some("support".into()),
+            id: None,
+            priority: Some(2),
+        },
+        SkillRef {
+            name: None,
+            id: Some("7".into()),
+            priority: None,
+        },
+    ]);
+    let d = normalize(&s, VendorKind::Tencent, &skills(), None).unwrap();
+    assert_eq!(
+        d.fields[&Field::Skills],
+        FieldValue::Skills(vec![
+            SkillBinding {
+                id: "102".into(),
+                priority: Some(2)
+            },
+            SkillBinding {
+                id: "7".into(),
+                priority: None
+            },
+        ])
+    );
+    s.skills = Some(vec![SkillRef {
+        name: Some("nope".into()),
+        id: None,
+        priority: None,
+    }]);
+    let err = normalize(&s, VendorKind::Tencent, &skills(), None).unwrap_err();
+    assert_eq!(err.field, "skills[0].name");
+    assert!(err.to_string().contains("no skill named \"nope\""), "{err}");
+    s.skills = Some(vec![
+        SkillRef {
+            name: Some("billing".into()),
+            id: None,
+            priority: None,
+        },
+        SkillRef {
+            name: None,
+            id: Some("101".into()),
+            priority: None,
+        },
+    ]);
+    assert_eq!(
+        normalize(&s, VendorKind::Tencent, &skills(), None)
+            .unwrap_err()
+            .field,
+        "skills[1]"
+    );
+}
+
+#[test]
+fn a_vendor_block_for_another_vendor_is_an_error_naming_it() {
+    let err = normalize(
+        &spec(VendorKind::Huawei),
+        VendorKind::Tencent,
+        &skills(),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(err.field, "huawei");
+    assert!(err.message.contains("tencent provider"), "{err}");
+}
+
+#[test]
+fn missing_keys_are_errors_naming_the_key_field() {
+    let mut s = spec(VendorKind::Tencent);
+    s.email = None;
+    assert_eq!(
+        normalize(&s, VendorKind::Tencent, &skills(), None)
+            .unwrap_err()
+            .field,
+        "email"
+    );
+    let mut s = spec(VendorKind::Tencent);
+    s.tencent = None;
+    assert_eq!(
+        normalize(&s, VendorKind::Huawei, &skills(), None)
+            .unwrap_err()
+            .field,
+        "huawei.userAccount"
+    );
+}
+
+#[test]
+fn a_missing_account_is_created_or_refused_by_policy() {
+    let d = normalize(
+        &spec(VendorKind::Huawei),
+        VendorKind::Huawei,
+        &skills(),
+        None,
+    )
+    .unwrap();
+    let input = |adoption| PlanInput {
+        desired: &d,
+        observed: None,
+        owned: false,
+        adoption,
+    };
+    assert!(matches!(
+        plan(input(AdoptionPolicy::AdoptOrCreate)).plan,
+        Plan::Create { .. }
+    ));
+    assert!(matches!(
+        plan(input(AdoptionPolicy::CreateOnly)).plan,
+        Plan::Create { .. }
+    ));
+    assert_eq!(
+        plan(input(AdoptionPolicy::Adopt)).plan,
+        Plan::Refuse(Refusal::MissingButAdoptOnly)
+    );
+}
+
+#[test]
+fn an_existing_account_is_adopted_or_refused_by_policy() {
+    let d = normalize(
+        &spec(VendorKind::Huawei),
+        VendorKind::Huawei,
+        &skills(),
+        None,
+    )
+    .unwrap();
+    let mut o = observed_from(&d);
+    o.fields.insert(Field::DisplayName, text("Old Name"));
+    let input = |adoption| PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: false,
+        adoption,
+    };
+    let adopt = plan(input(AdoptionPolicy::Adopt)).plan;
+    assert_eq!(adopt.action(), "adopt");
+    assert_eq!(adopt.changes().len(), 1);
+    assert_eq!(
+        plan(input(AdoptionPolicy::CreateOnly)).plan,
+        Plan::Refuse(Refusal::ExistsButCreateOnly)
+    );
+    // A create whose response was lost is ours: status says the create was sent, so it is owned.
+    let owned = plan(PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: true,
+        adoption: AdoptionPolicy::CreateOnly,
+    });
+    assert_eq!(owned.plan.action(), "update");
+}
+
+#[test]
+fn an_update_carries_exactly_the_changed_fields() {
+    let mut s = spec(VendorKind::Tencent);
+    s.phone = Some("+8618011111111".into());
+    let d = normalize(&s, VendorKind::Tencent, &skills(), None).unwrap();
+    let mut o = observed_from(&d);
+    o.fields.insert(Field::DisplayName, text("Bob"));
+    o.fields.insert(Field::Nick, text("unmanaged nickname"));
+    let out = plan(PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: true,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    });
+    let Plan::Update { changes } = &out.plan else {
+        panic!("expected an update, got {:?}", out.plan)
+    };
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].field, Field::DisplayName);
+    assert_eq!(changes[0].from, Some(text("Bob")));
+    assert_eq!(changes[0].to, text("Alice Chen"));
+    assert_eq!(out.drift, *changes);
+}
+
+#[test]
+fn tencent_roles_are_reported_as_drift_but_never_updated() {
+    let mut s = spec(VendorKind::Tencent);
+    s.tencent.as_mut().unwrap().role = Some(TencentRole::Agent);
+    let d = normalize(&s, VendorKind::Tencent, &skills(), None).unwrap();
+    let mut o = observed_from(&d);
+    o.fields.insert(Field::Role, text("1"));
+    let out = plan(PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: true,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    });
+    assert_eq!(out.plan, Plan::NoOp);
+    assert_eq!(out.drift.len(), 1);
+    assert_eq!(out.drift[0].field, Field::Role);
+}
+
+#[test]
+fn unmanaged_skill_priorities_are_not_compared() {
+    let mut s = spec(VendorKind::Tencent);
+    s.skills = Some(vec![SkillRef {
+        name: Some("billing".into()),
+        id: None,
+        priority: None,
+    }]);
+    let d = normalize(&s, VendorKind::Tencent, &skills(), None).unwrap();
+    let mut o = observed_from(&d);
+    o.fields.insert(
+        Field::Skills,
+        FieldValue::Skills(vec![SkillBinding {
+            id: "101".into(),
+            priority: Some(3),
+        }]),
+    );
+    let out = plan(PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: true,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    });
+    assert_eq!(out.plan, Plan::NoOp);
+    o.fields.insert(Field::Skills, FieldValue::Skills(vec![]));
+    let out = plan(PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: true,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    });
+    assert_eq!(out.plan.action(), "update");
+}
+
+#[test]
+fn a_changed_password_secret_is_a_pending_change_not_drift() {
+    let mut s = spec(VendorKind::Huawei);
+    s.password_secret_ref = Some(SecretKeyRef {
+        name: "pw".into(),
+        key: "password".into(),
+    });
+    let new = normalize(
+        &s,
+        VendorKind::Huawei,
+        &skills(),
+        Some(password_digest("alice.chen", "N3w!pass")),
+    )
+    .unwrap();
+    let mut o = observed_from(&new);
+    o.fields.insert(
+        Field::Password,
+        FieldValue::Digest(password_digest("alice.chen", "0ld!pass")),
+    );
+    let out = plan(PlanInput {
+        desired: &new,
+        observed: Some(&o),
+        owned: true,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    });
+    assert_eq!(
+        out.plan
+            .changes()
+            .iter()
+            .map(|c| c.field)
+            .collect::<Vec<_>>(),
+        [Field::Password]
+    );
+    assert!(out.drift.is_empty());
+    assert_eq!(out.plan.changes()[0].to_display(), "(secret)");
+}
+
+#[test]
+fn adoption_does_not_reset_the_accounts_password() {
+    let mut s = spec(VendorKind::Huawei);
+    s.password_secret_ref = Some(SecretKeyRef {
+        name: "pw".into(),
+        key: "password".into(),
+    });
+    let d = normalize(
+        &s,
+        VendorKind::Huawei,
+        &skills(),
+        Some(password_digest("alice.chen", "S3cret!x")),
+    )
+    .unwrap();
+    let mut o = observed_from(&d);
+    o.fields.remove(&Field::Password);
+    let out = plan(PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: false,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    });
+    assert_eq!(out.plan, Plan::Adopt { changes: vec![] });
+}
+
+#[test]
+fn deletion_follows_the_policy_and_ownership() {
+    let d = normalize(
+        &spec(VendorKind::Huawei),
+        VendorKind::Huawei,
+        &skills(),
+        None,
+    )
+    .unwrap();
+    let o = observed_from(&d);
+    assert_eq!(
+        plan_deletion(Some(&o), true, DeletionPolicy::Delete),
+        Plan::Delete
+    );
+    assert_eq!(
+        plan_deletion(Some(&o), true, DeletionPolicy::Orphan),
+        Plan::NoOp
+    );
+    assert_eq!(
+        plan_deletion(None, true, DeletionPolicy::Delete),
+        Plan::NoOp,
+        "already gone is done"
+    );
+    assert_eq!(
+        plan_deletion(Some(&o), false, DeletionPolicy::Delete),
+        Plan::NoOp,
+        "never delete what we do not own"
+    );
+}
+
+#[test]
+fn the_last_applied_record_stands_in_for_unreadable_fields() {
+    let mut s = spec(VendorKind::Ozonetel);
+    s.skills = Some(vec![SkillRef {
+        name: Some("billing".into()),
+        id: None,
+        priority: Some(10),
+    }]);
+    s.ozonetel.as_mut().unwrap().locked = Some(true);
+    let d = normalize(&s, VendorKind::Ozonetel, &NamesAreIds, None).unwrap();
+    let readable = |f: Field| matches!(f, Field::DisplayName | Field::Skills);
+    let record = last_applied_record(&d, &readable);
+    assert_eq!(
+        record.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["email", "ozonetel.locked", "skills"]
+    );
+    // what AgentDetails returns: the name and skill names only
+    let mut o = ObservedAgent {
+        key: "alice".into(),
+        ..Default::default()
+    };
+    o.fields.insert(Field::DisplayName, text("Alice Chen"));
+    o.fields.insert(
+        Field::Skills,
+        FieldValue::Skills(vec![SkillBinding {
+            id: "billing".into(),
+            priority: None,
+        }]),
+    );
+    overlay_last_applied(&mut o, &record, &readable);
+    let out = plan(PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: true,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    });
+    assert_eq!(out.plan, Plan::NoOp);
+    // drift in a readable field is still seen
+    o.fields
+        .insert(Field::DisplayName, text("Renamed In Console"));
+    let out = plan(PlanInput {
+        desired: &d,
+        observed: Some(&o),
+        owned: true,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    });
+    assert_eq!(
+        out.drift.iter().map(|c| c.field).collect::<Vec<_>>(),
+        [Field::DisplayName]
+    );
+}
+
+#[test]
+fn digests_change_with_any_value() {
+    let d = normalize(
+        &spec(VendorKind::Huawei),
+        VendorKind::Huawei,
+        &skills(),
+        None,
+    )
+    .unwrap();
+    let mut other = d.fields.clone();
+    assert_eq!(fields_digest(&d.fields), fields_digest(&other));
+    other.insert(Field::Phone, text("+1"));
+    assert_ne!(fields_digest(&d.fields), fields_digest(&other));
+}
+
+// ---- properties ----
+
+fn vendor_strategy() -> impl Strategy<Value = VendorKind> {
+    prop_oneof![
+        Just(VendorKind::Tencent),
+        Just(VendorKind::Huawei),
+        Just(VendorKind::Ozonetel)
+    ]
+}
+
+fn opt<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<Option<T>> {
+    prop::option::of(s).boxed()
+}
+
+prop_compose! {
+    fn spec_strategy(vendor: VendorKind)(
+        name in "[A-Za-z][A-Za-z ]{1,18}",
+        phone in opt("\\+[1-9][0-9]{6,12}"),
+        skills in opt(prop::collection::btree_map("billing|support|sales|[0-9]{1,3}", opt(1u32..6), 0..4)),
+        staff in opt("[0-9]{3,5}"),
+        nick in opt("[a-z]{2,8}"),
+        ext in opt("[1-8][0-9]{3}"),
+        flag in opt(any::<bool>()),
+        modes in opt((opt(any::<bool>()), opt(any::<bool>()), opt(any::<bool>()))),
+        groups in opt(prop::collection::vec("tier[0-9]", 0..3)),
+        password in opt("[A-Za-z0-9]{12,20}"),
+    ) -> (ContactCenterAgentSpec, Option<String>) {
+        let mut s = spec(vendor);
+        s.display_name = name;
+        if vendor != VendorKind::Ozonetel { s.phone = phone; }
+        s.skills = skills.map(|m| m.into_iter().map(|(k, priority)| {
+            if k.chars().all(|c| c.is_ascii_digit()) {
+                SkillRef { name: None, id: Some(k), priority }
+            } else {
+                SkillRef { name: Some(k), id: None, priority }
+            }
+        }).collect());
+        match vendor {
+            VendorKind::Tencent => {
+                s.tencent = Some(TencentAgent { staff_number: staff, nick, extension: ext, mobile_call_out: flag, ..Default::default() });
+            }
+            VendorKind::Huawei => {
+                s.huawei.as_mut().unwrap().agent_type = flag.map(|f| if f { HuaweiAgentType::Audio } else { HuaweiAgentType::Video });
+            }
+            VendorKind::Ozonetel => {
+                let o = s.ozonetel.as_mut().unwrap();
+                o.modes = modes.map(|(inbound, manual, chat)| OzonetelModes { inbound, manual, chat, ..Default::default() });
+                o.groups = groups;
+                o.locked = flag;
+            }
+        }
+        if password.is_some() {
+            s.password_secret_ref = Some(SecretKeyRef { name: "pw".into(), key: "password".into() });
+        }
+        (s, password)
+    }
+}
+
+fn resolver_for(vendor: VendorKind) -> Box<dyn SkillResolver> {
+    match vendor {
+        VendorKind::Ozonetel => Box::new(NamesAreIds),
+        _ => Box::new(BTreeMap::from([
+            ("billing".to_string(), "101".to_string()),
+            ("support".to_string(), "102".to_string()),
+            ("sales".to_string(), "103".to_string()),
+        ])),
+    }
+}
+
+/// A vendor state derived from the desired one: each field kept, changed, or missing, plus fields the
+/// spec does not manage.
+fn perturb(desired: &DesiredAgent, choices: &[u8], extra: &str) -> ObservedAgent {
+    let mut o = ObservedAgent {
+        key: desired.key.clone(),
+        ..Default::default()
+    };
+    for ((field, value), choice) in desired.fields.iter().zip(choices.iter().cycle()) {
+        match choice % 3 {
+            0 => {
+                o.fields.insert(*field, value.clone());
+            }
+            1 => {
+                let changed = match value {
+                    FieldValue::Text(t) => FieldValue::Text(format!("{t}-x")),
+                    FieldValue::Flag(b) => FieldValue::Flag(!b),
+                    FieldValue::Names(n) => {
+                        FieldValue::Names(n.iter().map(|x| format!("{x}-x")).collect())
+                    }
+                    FieldValue::Switches(s) => {
+                        FieldValue::Switches(s.iter().map(|(k, v)| (k.clone(), !v)).collect())
+                    }
+                    FieldValue::Skills(s) => FieldValue::Skills(
+                        s.iter()
+                            .map(|b| SkillBinding {
+                                id: b.id.clone(),
+                                priority: Some(b.priority.unwrap_or(1) + 1),
+                            })
+                            .collect(),
+                    ),
+                    FieldValue::Digest(d) => FieldValue::Digest(format!("{d}0")),
+                };
+                o.fields.insert(*field, changed);
+            }
+            _ => {}
+        }
+    }
+    for field in Field::ALL {
+        if !desired.fields.contains_key(&field) && field != Field::Password {
+            o.fields.insert(field, FieldValue::Text(extra.to_string()));
+        }
+    }
+    o
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Applying a plan to the observed state and planning again yields NoOp.
+    #[test]
+    fn a_plan_applied_converges(
+        (s, password) in vendor_strategy().prop_flat_map(spec_strategy),
+        choices in prop::collection::vec(any::<u8>(), 1..16),
+        exists in any::<bool>(),
+        owned in any::<bool>(),
+        extra in "[a-z]{1,6}",
+    ) {
+        let vendor = s.vendor_block().unwrap();
+        let key = vendor_key(&s, vendor).unwrap();
+        let digest = password.as_deref().map(|p| password_digest(&key, p));
+        let desired = normalize(&s, vendor, resolver_for(vendor).as_ref(), digest).unwrap();
+        let observed = exists.then(|| perturb(&desired, &choices, &extra));
+        let first = plan(PlanInput { desired: &desired, observed: observed.as_ref(), owned, adoption: AdoptionPolicy::AdoptOrCreate });
+        let after = apply_plan(&desired, observed.as_ref(), &first.plan);
+        let second = plan(PlanInput { desired: &desired, observed: after.as_ref(), owned: true, adoption: AdoptionPolicy::AdoptOrCreate });
+        prop_assert_eq!(&second.plan, &Plan::NoOp, "first plan {:?}", first.plan);
+    }
+
+    /// A field the spec leaves unset never appears in a plan, and a plan never carries a secret.
+    #[test]
+    fn plans_touch_only_managed_fields_and_never_carry_secrets(
+        (s, password) in vendor_strategy().prop_flat_map(spec_strategy),
+        choices in prop::collection::vec(any::<u8>(), 1..16),
+        exists in any::<bool>(),
+        owned in any::<bool>(),
+        extra in "[a-z]{1,6}",
+    ) {
+        let vendor = s.vendor_block().unwrap();
+        let key = vendor_key(&s, vendor).unwrap();
+        let digest = password.as_deref().map(|p| password_digest(&key, p));
+        let desired = normalize(&s, vendor, resolver_for(vendor).as_ref(), digest).unwrap();
+        let observed = exists.then(|| perturb(&desired, &choices, &extra));
+        let out = plan(PlanInput { desired: &desired, observed: observed.as_ref(), owned, adoption: AdoptionPolicy::AdoptOrCreate });
+        let fields_in_plan: Vec<Field> = match &out.plan {
+            Plan::Create { fields } => fields.keys().copied().collect(),
+            p => p.changes().iter().map(|c| c.field).collect(),
+        };
+        for f in fields_in_plan.iter().chain(out.drift.iter().map(|c| &c.field)) {
+            prop_assert!(desired.fields.contains_key(f), "unmanaged field {:?} in {:?}", f, out.plan);
+        }
+        if let Some(pw) = &password {
+            let rendered = format!("{:?} {:?} {}", out.plan, out.drift, serde_json::to_string(&out.plan).unwrap());
+            prop_assert!(!rendered.contains(pw.as_str()), "password leaked into {}", rendered);
+        }
+    }
+
+    /// Planning is deterministic and the vendor-format phone conversion is reversible for Tencent.
+    #[test]
+    fn tencent_phone_round_trips(digits in "[1-9][0-9]{6,13}") {
+        let e164 = format!("+{digits}");
+        let vendor = phone_for_vendor(&e164, VendorKind::Tencent);
+        prop_assert_eq!(vendor.strip_prefix("00").map(|d| format!("+{d}")), Some(e164));
+    }
+}

@@ -1,0 +1,440 @@
+//! Reads agent, provider and Secret manifests from files, directories or stdin (multi-document YAML or
+//! JSON), validates them as the API server would, and reports every problem with its file, document
+//! index and field path. Used by `ccop plan`/`apply`/`export`/`demo`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::CustomResourceExt;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::api::{ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider};
+use crate::schema;
+use crate::vendor::SecretData;
+
+/// Where a document came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file (or `-` for stdin).
+    pub source: String,
+    /// 1-based position of the document in its file.
+    pub index: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (document {})", self.source, self.index)
+    }
+}
+
+/// One problem with one document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestError {
+    /// Where.
+    pub origin: Origin,
+    /// The field at fault, when there is one.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{}: {field}: {}", self.origin, self.message),
+            None => write!(f, "{}: {}", self.origin, self.message),
+        }
+    }
+}
+
+/// An object and where it came from.
+#[derive(Clone, Debug)]
+pub struct Located<T> {
+    /// The object.
+    pub object: T,
+    /// Its origin.
+    pub origin: Origin,
+}
+
+/// Everything read.
+#[derive(Clone, Debug, Default)]
+pub struct Manifests {
+    /// Agents.
+    pub agents: Vec<Located<ContactCenterAgent>>,
+    /// Namespaced providers.
+    pub providers: Vec<Located<ContactCenterProvider>>,
+    /// Cluster providers.
+    pub cluster_providers: Vec<Located<ClusterContactCenterProvider>>,
+    /// Secrets, by (namespace, name).
+    pub secrets: BTreeMap<(String, String), SecretData>,
+    /// Documents of other kinds that were skipped.
+    pub skipped: Vec<(Origin, String)>,
+}
+
+impl Manifests {
+    /// Adds everything from `other`.
+    pub fn extend(&mut self, other: Manifests) {
+        self.agents.extend(other.agents);
+        self.providers.extend(other.providers);
+        self.cluster_providers.extend(other.cluster_providers);
+        self.secrets.extend(other.secrets);
+        self.skipped.extend(other.skipped);
+    }
+}
+
+/// Reads every path (files, directories searched for `*.yaml`/`*.yml`/`*.json`, `-` for stdin).
+/// Documents without a namespace get `default_namespace`. All problems are collected, not just the first.
+pub fn read_paths(
+    paths: &[PathBuf],
+    default_namespace: &str,
+) -> Result<Manifests, Vec<ManifestError>> {
+    let mut out = Manifests::default();
+    let mut errors = Vec::new();
+    for path in paths {
+        let files = match expand(path) {
+            Ok(files) => files,
+            Err(e) => {
+                errors.push(ManifestError {
+                    origin: Origin {
+                        source: path.display().to_string(),
+                        index: 0,
+                    },
+                    field: None,
+                    message: e,
+                });
+                continue;
+            }
+        };
+        for file in files {
+            let (source, text) = match read_source(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(ManifestError {
+                        origin: Origin {
+                            source: file.display().to_string(),
+                            index: 0,
+                        },
+                        field: None,
+                        message: e,
+                    });
+                    continue;
+                }
+            };
+            match parse_str(&source, &text, default_namespace) {
+                Ok(m) => out.extend(m),
+                Err(e) => errors.extend(e),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if path.as_os_str() == "-" {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot list directory: {e}"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            files.extend(expand(&entry)?);
+        } else if entry
+            .extension()
+            .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        {
+            files.push(entry);
+        }
+    }
+    Ok(files)
+}
+
+fn read_source(path: &Path) -> Result<(String, String), String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        return Ok(("-".into(), text));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    Ok((path.display().to_string(), text))
+}
+
+/// Parses one file's text.
+pub fn parse_str(
+    source: &str,
+    text: &str,
+    default_namespace: &str,
+) -> Result<Manifests, Vec<ManifestError>> {
+    let mut out = Manifests::default();
+    let mut errors = Vec::new();
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let origin = Origin {
+            source: source.to_string(),
+            index: i + 1,
+        };
+        let value = match Value::deserialize(doc) {
+            Ok(Value::Null) => continue,
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(ManifestError {
+                    origin,
+                    field: None,
+                    message: format!("not valid YAML: {e}"),
+                });
+                // A YAML syntax error ends the stream: later documents cannot be located reliably.
+                break;
+            }
+        };
+        if let Err(mut e) = read_document(value, &origin, default_namespace, &mut out) {
+            errors.append(&mut e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn read_document(
+    mut value: Value,
+    origin: &Origin,
+    default_namespace: &str,
+    out: &mut Manifests,
+) -> Result<(), Vec<ManifestError>> {
+    let err = |field: Option<&str>, message: String| ManifestError {
+        origin: origin.clone(),
+        field: field.map(str::to_string),
+        message,
+    };
+    let Some(obj) = value.as_object() else {
+        return Err(vec![err(
+            None,
+            "not a Kubernetes manifest: expected a mapping with apiVersion and kind".into(),
+        )]);
+    };
+    let api_version = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if api_version.is_empty() || kind.is_empty() {
+        return Err(vec![err(
+            None,
+            "not a Kubernetes manifest: apiVersion and kind are required".into(),
+        )]);
+    }
+    if obj
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(vec![err(Some("metadata.name"), "Required value".into())]);
+    }
+    let cluster_scoped = kind == "ClusterContactCenterProvider";
+    if !cluster_scoped
+        && let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut)
+        && !meta.contains_key("namespace")
+    {
+        meta.insert(
+            "namespace".into(),
+            Value::String(default_namespace.to_string()),
+        );
+    }
+    let crd = match (api_version.as_str(), kind.as_str()) {
+        ("contactcenter.dev/v1alpha1", "ContactCenterAgent") => Some(ContactCenterAgent::crd()),
+        ("contactcenter.dev/v1alpha1", "ContactCenterProvider") => {
+            Some(ContactCenterProvider::crd())
+        }
+        ("contactcenter.dev/v1alpha1", "ClusterContactCenterProvider") => {
+            Some(ClusterContactCenterProvider::crd())
+        }
+        ("v1", "Secret") => None,
+        (v, _) if v.starts_with("contactcenter.dev/") => {
+            return Err(vec![err(
+                Some("apiVersion"),
+                format!("{v}/{kind} is not a kind of this operator"),
+            )]);
+        }
+        _ => {
+            out.skipped
+                .push((origin.clone(), format!("{api_version}/{kind}")));
+            return Ok(());
+        }
+    };
+    if let Some(crd) = crd {
+        let violations = schema::validate(&schema::crd_schema(&crd), &value, None);
+        if !violations.is_empty() {
+            return Err(violations
+                .into_iter()
+                .map(|v| err(Some(&v.field), v.message))
+                .collect());
+        }
+    }
+    match kind.as_str() {
+        "ContactCenterAgent" => out.agents.push(Located {
+            object: typed(value, origin)?,
+            origin: origin.clone(),
+        }),
+        "ContactCenterProvider" => out.providers.push(Located {
+            object: typed(value, origin)?,
+            origin: origin.clone(),
+        }),
+        "ClusterContactCenterProvider" => out.cluster_providers.push(Located {
+            object: typed(value, origin)?,
+            origin: origin.clone(),
+        }),
+        _ => {
+            let secret: Secret = typed(value, origin)?;
+            let namespace = secret
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| default_namespace.to_string());
+            let name = secret.metadata.name.clone().unwrap_or_default();
+            out.secrets.insert((namespace, name), secret_data(&secret));
+        }
+    }
+    Ok(())
+}
+
+fn typed<T: DeserializeOwned>(value: Value, origin: &Origin) -> Result<T, Vec<ManifestError>> {
+    serde_json::from_value(value).map_err(|e| {
+        vec![ManifestError {
+            origin: origin.clone(),
+            field: None,
+            message: format!("cannot be read: {e}"),
+        }]
+    })
+}
+
+/// A Secret's `data` and `stringData`, merged as the API server merges them (`stringData` wins).
+pub fn secret_data(secret: &Secret) -> SecretData {
+    let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (k, v) in secret.data.iter().flatten() {
+        entries.insert(k.clone(), v.0.clone());
+    }
+    for (k, v) in secret.string_data.iter().flatten() {
+        entries.insert(k.clone(), v.clone().into_bytes());
+    }
+    SecretData::from_bytes(entries.iter().map(|(k, v)| (k, v.as_slice())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_multi_document_yaml_with_every_kind() {
+        let text = r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {secretId: AKID, secretKey: sk}
+data: {other: aGVsbG8=}
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterProvider
+metadata: {name: p}
+spec: {tencent: {sdkAppId: 1, credentialsSecretRef: {name: creds}}}
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterAgent
+metadata: {name: a, namespace: team}
+spec: {providerRef: {name: p}, displayName: A, email: a@example.com}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: unrelated}
+"#;
+        let m = parse_str("f.yaml", text, "default").unwrap();
+        assert_eq!(m.agents.len(), 1);
+        assert_eq!(
+            m.agents[0].object.metadata.namespace.as_deref(),
+            Some("team")
+        );
+        assert_eq!(
+            m.providers[0].object.metadata.namespace.as_deref(),
+            Some("default")
+        );
+        let creds = &m.secrets[&("default".to_string(), "creds".to_string())];
+        assert_eq!(
+            format!("{creds:?}"),
+            r#"SecretData { keys: ["other", "secretId", "secretKey"], .. }"#
+        );
+        assert_eq!(m.skipped.len(), 1);
+        assert_eq!(m.agents[0].origin.index, 3);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_file_document_and_field() {
+        let text = r#"
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterAgent
+metadata: {name: a}
+spec: {providerRef: {name: p}, displayName: A, phone: "12", colour: blue}
+---
+just a string
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterAgent
+metadata: {name: b}
+spec: {displayName: B}
+"#;
+        let errors = parse_str("agents.yaml", text, "default").unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.starts_with("agents.yaml (document 1): spec.phone: Invalid value")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.contains(
+                &r#"agents.yaml (document 1): spec.colour: unknown field "colour""#.to_string()
+            ),
+            "{shown:#?}"
+        );
+        assert!(shown.contains(&"agents.yaml (document 2): not a Kubernetes manifest: expected a mapping with apiVersion and kind".to_string()), "{shown:#?}");
+        assert!(
+            shown.contains(
+                &"agents.yaml (document 3): spec.providerRef: Required value".to_string()
+            ),
+            "{shown:#?}"
+        );
+    }
+
+    #[test]
+    fn broken_yaml_is_an_error_not_a_panic() {
+        let errors = parse_str("x.yaml", "a: [1, 2\nb: }", "default").unwrap_err();
+        assert!(
+            errors[0].message.starts_with("not valid YAML"),
+            "{errors:?}"
+        );
+    }
+}
