@@ -13,7 +13,9 @@
 pub mod api;
 pub mod cli;
 pub mod conditions;
+pub mod controller;
 pub mod core;
+pub mod engine;
 pub mod manifest;
 pub mod metrics;
 pub mod schema;

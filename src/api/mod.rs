@@ -33,7 +33,20 @@ pub struct ProviderRef {
 }
 
 /// The two provider kinds.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(
+    JsonSchema,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+)]
 pub enum ProviderKind {
     /// A namespaced provider, in the agent's namespace.
     #[default]

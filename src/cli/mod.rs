@@ -1,6 +1,7 @@
 //! The `ccop` command line.
 
 mod crd;
+pub mod run;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,8 @@ pub struct Cli {
 enum Command {
     /// Print every CRD as YAML (what `crds/` holds).
     Crd(crd::CrdArgs),
+    /// Run the controller against the current Kubernetes cluster.
+    Run(run::RunArgs),
 }
 
 /// Parses the command line and runs the command; the process exit code.
@@ -25,5 +28,6 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Crd(args) => crd::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }

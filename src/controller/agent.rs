@@ -1,0 +1,359 @@
+//! The `ContactCenterAgent` reconciler: finalizer → provider and credentials → engine pass → status and
+//! events → when to look again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::{Api, Resource, ResourceExt};
+use secrecy::SecretString;
+
+use super::claims::{ClaimStatus, ProviderId};
+use super::context::{Context, GuardedAgent, jittered};
+use super::status;
+use crate::api::{
+    ContactCenterAgent, FINALIZER, PAUSED_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION,
+};
+use crate::conditions::{self, Reason, Verdict};
+use crate::engine::{self, AgentRecord, AgentRequest, Checkpoint, Outcome, Requeue};
+use crate::metrics::{METRICS, ReconcileLabels};
+use crate::vendor::AgentPassword;
+
+/// Errors that end a reconcile early and are retried by the controller with backoff: only Kubernetes
+/// API failures. Vendor failures are outcomes, reported in status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// Adding or removing the finalizer failed.
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+impl Error {
+    fn from_finalizer(e: kube::runtime::finalizer::Error<Error>) -> Self {
+        use kube::runtime::finalizer::Error as F;
+        match e {
+            F::ApplyFailed(inner) | F::CleanupFailed(inner) => inner,
+            other => Error::Finalizer(other.to_string()),
+        }
+    }
+}
+
+/// Reconciles one agent.
+pub async fn reconcile(guard: Arc<GuardedAgent>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let agent = match &guard.0 {
+        Ok(agent) => agent.clone(),
+        Err(invalid) => {
+            // One object the operator cannot read must not stop the others: tell its owner and wait
+            // for it to change.
+            let reference = invalid_reference(invalid);
+            let note = format!(
+                "this object cannot be read by the operator: {}",
+                invalid.error
+            );
+            publish(&ctx, &reference, EventType::Warning, "InvalidObject", &note).await;
+            record_metric("invalid", started);
+            return Ok(Action::await_change());
+        }
+    };
+    let ns = agent.namespace().unwrap_or_default();
+    let api: Api<ContactCenterAgent> = Api::namespaced(ctx.client.clone(), &ns);
+    let result = finalizer(&api, FINALIZER, Arc::new(agent), |event| async {
+        match event {
+            Finalizer::Apply(a) => pass(&api, &a, &ctx, false).await,
+            Finalizer::Cleanup(a) => pass(&api, &a, &ctx, true).await,
+        }
+    })
+    .await
+    .map_err(Error::from_finalizer);
+    record_metric(if result.is_ok() { "ok" } else { "kube_error" }, started);
+    result
+}
+
+/// Requeues after a Kubernetes API failure, with backoff.
+pub fn error_policy(guard: Arc<GuardedAgent>, error: &Error, ctx: Arc<Context>) -> Action {
+    let id = guard
+        .0
+        .as_ref()
+        .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
+        .unwrap_or_default();
+    tracing::warn!(agent = %id, error = %error, "reconcile failed; retrying with backoff");
+    Action::requeue(ctx.backoff(&id, None))
+}
+
+fn record_metric(result: &str, started: Instant) {
+    let labels = ReconcileLabels {
+        kind: "agent",
+        result: result.to_string(),
+    };
+    METRICS.reconciles.get_or_create(&labels).inc();
+    METRICS
+        .reconcile_duration
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+}
+
+/// Writes the "create requested" marker to status before the vendor create is sent.
+struct StatusCheckpoint<'a> {
+    api: &'a Api<ContactCenterAgent>,
+    agent: &'a ContactCenterAgent,
+}
+
+#[async_trait]
+impl Checkpoint for StatusCheckpoint<'_> {
+    async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), String> {
+        let now = Time(jiff::Timestamp::now());
+        let s = status::desired_status(self.agent, verdict, record, &[], &now);
+        status::write(self.api, self.agent, s, &now)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+async fn pass(
+    api: &Api<ContactCenterAgent>,
+    agent: &ContactCenterAgent,
+    ctx: &Arc<Context>,
+    deleting: bool,
+) -> Result<Action, Error> {
+    let ns = agent.namespace().unwrap_or_default();
+    let id = format!("{ns}/{}", agent.name_any());
+    let now = Time(jiff::Timestamp::now());
+    let record = status::record_of(agent.status.as_ref());
+
+    if !deleting && let ClaimStatus::ConflictsWith(owner) = ctx.claims.status(agent) {
+        let msg = format!(
+            "agent {owner} already manages this vendor key on the same provider; this agent makes no vendor writes"
+        );
+        let verdict = Verdict::stalled(Reason::Conflict, msg.clone());
+        finish(
+            api,
+            agent,
+            ctx,
+            &verdict,
+            &record,
+            &[],
+            Some(("Conflict", msg, true)),
+            &now,
+        )
+        .await?;
+        return Ok(Action::await_change());
+    }
+
+    let provider_id = ProviderId::of(&agent.spec, &ns);
+    let runtime = match ctx.providers.runtime(ctx, &provider_id).await {
+        Ok(r) => r,
+        Err(problem) => {
+            let mut msg = problem.to_string();
+            if deleting {
+                msg = format!(
+                    "deletion waits for the provider: {msg} (set deletionPolicy: Orphan to delete the object without touching the vendor)"
+                );
+                if agent.spec.deletion_policy == crate::api::DeletionPolicy::Orphan
+                    || record.external_id.is_none()
+                {
+                    return Ok(Action::await_change());
+                }
+            }
+            let verdict = Verdict::progressing(problem.reason(), msg.clone());
+            finish(
+                api,
+                agent,
+                ctx,
+                &verdict,
+                &record,
+                &[],
+                Some(("ProviderNotReady", msg, true)),
+                &now,
+            )
+            .await?;
+            return Ok(Action::requeue(
+                ctx.backoff(&id, Some(Duration::from_secs(10))),
+            ));
+        }
+    };
+
+    let password = match read_password(ctx, agent, &ns).await {
+        Ok(p) => p,
+        Err(msg) => {
+            if deleting {
+                // A password is never needed to delete.
+                None
+            } else {
+                let verdict = Verdict::progressing(Reason::ProviderNotReady, msg.clone());
+                finish(
+                    api,
+                    agent,
+                    ctx,
+                    &verdict,
+                    &record,
+                    &[],
+                    Some(("SecretNotReady", msg, true)),
+                    &now,
+                )
+                .await?;
+                return Ok(Action::requeue(
+                    ctx.backoff(&id, Some(Duration::from_secs(10))),
+                ));
+            }
+        }
+    };
+
+    let requested = agent.annotations().get(RECONCILE_REQUESTED_ANNOTATION);
+    let handled = agent
+        .status
+        .as_ref()
+        .and_then(|s| s.last_handled_reconcile_at.as_ref());
+    let request = AgentRequest {
+        spec: &agent.spec,
+        record,
+        password,
+        deleting,
+        paused: agent
+            .annotations()
+            .get(PAUSED_ANNOTATION)
+            .is_some_and(|v| v == "true"),
+        dry_run: false,
+        fresh: requested.is_some() && requested != handled,
+    };
+    let checkpoint = StatusCheckpoint { api, agent };
+    let outcome = engine::reconcile(request, &runtime, &checkpoint).await;
+    if outcome.released {
+        if let Some(n) = &outcome.notice {
+            publish(
+                ctx,
+                &agent.object_ref(&()),
+                EventType::Normal,
+                n.reason,
+                &n.message,
+            )
+            .await;
+        }
+        ctx.succeeded(&id);
+        return Ok(Action::await_change());
+    }
+    let notice = outcome
+        .notice
+        .as_ref()
+        .map(|n| (n.reason, n.message.clone(), n.warning));
+    finish(
+        api,
+        agent,
+        ctx,
+        &outcome.verdict,
+        &outcome.record,
+        &outcome.drift,
+        notice,
+        &now,
+    )
+    .await?;
+    Ok(next_action(ctx, &id, &outcome, runtime.resync))
+}
+
+fn next_action(ctx: &Context, id: &str, outcome: &Outcome, resync: Duration) -> Action {
+    match outcome.requeue {
+        Requeue::Resync => {
+            ctx.succeeded(id);
+            Action::requeue(jittered(resync))
+        }
+        Requeue::After(d) => Action::requeue(d),
+        Requeue::Backoff(at_least) => Action::requeue(ctx.backoff(id, at_least)),
+        Requeue::AwaitChange => Action::await_change(),
+    }
+}
+
+/// Writes status when it changed; publishes the notice when there is one worth telling (actions
+/// always, warnings only when the status changed, so a persisting error does not flood events).
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    api: &Api<ContactCenterAgent>,
+    agent: &ContactCenterAgent,
+    ctx: &Context,
+    verdict: &Verdict,
+    record: &AgentRecord,
+    drift: &[crate::core::FieldChange],
+    notice: Option<(&str, String, bool)>,
+    now: &Time,
+) -> Result<(), Error> {
+    let desired = status::desired_status(agent, verdict, record, drift, now);
+    let wrote = status::write(api, agent, desired, now).await?;
+    if let Some((reason, message, warning)) = notice
+        && (wrote || !warning)
+    {
+        let kind = if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        publish(ctx, &agent.object_ref(&()), kind, reason, &message).await;
+    }
+    Ok(())
+}
+
+async fn read_password(
+    ctx: &Context,
+    agent: &ContactCenterAgent,
+    ns: &str,
+) -> Result<Option<AgentPassword>, String> {
+    let Some(r) = &agent.spec.password_secret_ref else {
+        return Ok(None);
+    };
+    let secret = ctx
+        .secret(ns, &r.name)
+        .await
+        .map_err(|e| format!("reading Secret {:?}: {e}", r.name))?;
+    let Some((_, data)) = secret else {
+        return Err(format!(
+            "the password Secret {:?} referenced by spec.passwordSecretRef does not exist",
+            r.name
+        ));
+    };
+    let current = data
+        .0
+        .get(&r.key)
+        .cloned()
+        .ok_or_else(|| format!("the password Secret {:?} has no key {:?}", r.name, r.key))?;
+    let previous: Option<SecretString> = data.0.get(&format!("{}.previous", r.key)).cloned();
+    Ok(Some(AgentPassword { current, previous }))
+}
+
+fn invalid_reference(
+    invalid: &kube::core::error_boundary::InvalidObject,
+) -> k8s_openapi::api::core::v1::ObjectReference {
+    k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(ContactCenterAgent::api_version(&()).to_string()),
+        kind: Some(ContactCenterAgent::kind(&()).to_string()),
+        name: invalid.metadata.name.clone(),
+        namespace: invalid.metadata.namespace.clone(),
+        uid: invalid.metadata.uid.clone(),
+        ..Default::default()
+    }
+}
+
+/// Publishes an event with a bounded note. Event failures are logged, never fatal.
+pub async fn publish(
+    ctx: &Context,
+    reference: &k8s_openapi::api::core::v1::ObjectReference,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
+    let event = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(conditions::bounded(note, conditions::MAX_MESSAGE_BYTES)),
+        action: reason.to_string(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, reference).await {
+        tracing::debug!(error = %e, "publishing an event failed");
+    }
+}

@@ -1,0 +1,198 @@
+//! What every reconcile shares: the Kubernetes client, caches of providers and Secrets, the claims
+//! index, the event recorder and the requeue channel.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::channel::mpsc;
+use k8s_openapi::api::core::v1::Secret;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
+use kube::runtime::events::Recorder;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client};
+use rand::Rng;
+
+use super::claims::Claims;
+use super::providers::ProviderCache;
+use crate::api::ContactCenterAgent;
+use crate::vendor::{ClientOptions, SecretData};
+
+/// The watched agent type: an agent that fails to deserialize arrives as an error, not a broken watch.
+pub type GuardedAgent = DeserializeGuard<ContactCenterAgent>;
+
+/// Settings of the controller.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// Only agents matching this label selector (sharding across operator instances).
+    pub label_selector: Option<String>,
+    /// Reconciles running at once.
+    pub concurrency: u16,
+    /// The namespace the operator runs in: cluster providers read their Secrets here, and the lease lives here.
+    pub operator_namespace: String,
+    /// Leader election on a Lease.
+    pub leader_election: bool,
+    /// The Lease's name.
+    pub lease_name: String,
+    /// This replica's identity in the Lease.
+    pub identity: String,
+    /// Vendor client settings.
+    pub client: ClientOptions,
+    /// The longest backoff for a retryable failure.
+    pub max_backoff: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            namespaces: Vec::new(),
+            label_selector: None,
+            concurrency: 32,
+            operator_namespace: "ccop-system".into(),
+            leader_election: false,
+            lease_name: "contact-center-operator".into(),
+            identity: hostname(),
+            client: ClientOptions::default(),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The pod name (or host name) that identifies this replica.
+pub fn hostname() -> String {
+    std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| format!("ccop-{}", std::process::id()))
+}
+
+/// The field manager of every status write.
+pub const FIELD_MANAGER: &str = "contactcenter.dev/operator";
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// Settings.
+    pub options: Options,
+    /// Publishes Kubernetes Events (one recorder, so repeated events aggregate).
+    pub recorder: Recorder,
+    /// Vendor clients and snapshots, per provider.
+    pub providers: ProviderCache,
+    /// Who owns which vendor key.
+    pub claims: Claims,
+    /// Agent stores (one per watched scope).
+    pub agent_stores: Mutex<Vec<Store<GuardedAgent>>>,
+    /// Requeues from outside the watch (drift found by a snapshot refresh, a released claim).
+    pub requeue: mpsc::UnboundedSender<ObjectRef<GuardedAgent>>,
+    /// Secret metadata (resourceVersions), one store per watched scope.
+    pub secret_stores: Mutex<Vec<Store<PartialObjectMeta<Secret>>>>,
+    /// The spec version of each provider when its agents were last requeued for it.
+    pub provider_versions: Mutex<HashMap<super::claims::ProviderId, String>>,
+    secrets: Mutex<HashMap<(String, String), (String, SecretData)>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context; `requeue` feeds the agent controllers.
+    pub fn new(
+        client: Client,
+        options: Options,
+        recorder: Recorder,
+        requeue: mpsc::UnboundedSender<ObjectRef<GuardedAgent>>,
+    ) -> Self {
+        Context {
+            client,
+            options,
+            recorder,
+            providers: ProviderCache::default(),
+            claims: Claims::default(),
+            agent_stores: Mutex::new(Vec::new()),
+            requeue,
+            secret_stores: Mutex::new(Vec::new()),
+            provider_versions: Mutex::new(HashMap::new()),
+            secrets: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Reads a Secret's data, cached by resourceVersion: the watched Secret metadata says whether the
+    /// cached copy is current, so an unchanged Secret costs no API call and a rotation is seen at once.
+    /// `Ok(None)` when the Secret does not exist.
+    pub async fn secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<(String, SecretData)>, kube::Error> {
+        let key = (namespace.to_string(), name.to_string());
+        let watched_rv = self
+            .secret_stores
+            .lock()
+            .expect("secret stores lock")
+            .iter()
+            .find_map(|s| s.get(&ObjectRef::new(name).within(namespace)))
+            .and_then(|m| m.metadata.resource_version.clone());
+        if let Some(rv) = &watched_rv
+            && let Some((cached_rv, data)) =
+                self.secrets.lock().expect("secret cache lock").get(&key)
+            && cached_rv == rv
+        {
+            return Ok(Some((rv.clone(), data.clone())));
+        }
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let Some(secret) = api.get_opt(name).await? else {
+            self.secrets.lock().expect("secret cache lock").remove(&key);
+            return Ok(None);
+        };
+        let rv = secret.metadata.resource_version.clone().unwrap_or_default();
+        let data = crate::manifest::secret_data(&secret);
+        self.secrets
+            .lock()
+            .expect("secret cache lock")
+            .insert(key, (rv.clone(), data.clone()));
+        Ok(Some((rv, data)))
+    }
+
+    /// Every agent currently known, from all stores.
+    pub fn agents(&self) -> Vec<Arc<ContactCenterAgent>> {
+        self.agent_stores
+            .lock()
+            .expect("agent stores lock")
+            .iter()
+            .flat_map(|s| s.state())
+            .filter_map(|g| g.0.as_ref().ok().map(|a| Arc::new(a.clone())))
+            .collect()
+    }
+
+    /// Requeues agents by `namespace/name`.
+    pub fn requeue_ids(&self, ids: impl IntoIterator<Item = String>) {
+        for id in ids {
+            if let Some((ns, name)) = id.split_once('/') {
+                let _ = self.requeue.unbounded_send(ObjectRef::new(name).within(ns));
+            }
+        }
+    }
+
+    /// The backoff for the next retry of `id`: exponential from 2 s with jitter, capped, and never
+    /// shorter than what the vendor asked for.
+    pub fn backoff(&self, id: &str, at_least: Option<Duration>) -> Duration {
+        let mut failures = self.failures.lock().expect("failures lock");
+        let n = failures.entry(id.to_string()).or_default();
+        *n = n.saturating_add(1);
+        let base = Duration::from_secs(2).saturating_mul(2u32.saturating_pow((*n - 1).min(16)));
+        let capped = base.min(self.options.max_backoff);
+        let jittered = capped.mul_f64(rand::rng().random_range(0.8..=1.2));
+        jittered.max(at_least.unwrap_or_default())
+    }
+
+    /// Forgets the failures of `id` after a success.
+    pub fn succeeded(&self, id: &str) {
+        self.failures.lock().expect("failures lock").remove(id);
+    }
+}
+
+/// A duration spread by ±10 %, so periodic work of many agents does not line up.
+pub fn jittered(d: Duration) -> Duration {
+    d.mul_f64(rand::rng().random_range(0.9..=1.1))
+}

@@ -1,0 +1,412 @@
+//! `ccop run`: the controllers for agents and providers, wired to their watches, leader election and
+//! the health/metrics endpoints.
+//!
+//! ```text
+//!  agent watch ──▶ claims index ──▶ agent controller ──▶ engine ──▶ vendor
+//!  provider watch ──▶ provider controller (credentials check, agent counts, requeue its agents)
+//!  Secret metadata watch ──▶ requeue the agents that use a changed Secret
+//!  snapshot refresher (per provider) ──▶ requeue agents whose accounts changed at the vendor
+//! ```
+
+pub mod agent;
+pub mod claims;
+pub mod context;
+pub mod leader;
+pub mod provider;
+pub mod providers;
+pub mod server;
+pub mod status;
+
+pub use context::{Context, FIELD_MANAGER, GuardedAgent, Options};
+pub use server::Health;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::channel::mpsc;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::ListParams;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
+use kube::runtime::controller::Config as ControllerConfig;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::watcher::{self, Event as WatchEvent};
+use kube::runtime::{Controller, WatchStreamExt};
+use kube::{Api, Client, ResourceExt};
+
+use crate::api::{
+    ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ProviderKind,
+};
+use claims::ProviderId;
+use leader::{LeaderElector, RENEW_EVERY};
+
+/// Why the controller could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The CRDs are not installed in the cluster.
+    #[error(
+        "cannot list ContactCenterAgents ({0}). Are the CRDs installed? Apply them with: kubectl apply -f crds/"
+    )]
+    CrdsMissing(kube::Error),
+    /// The Kubernetes API failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+type Stop = Shared<BoxFuture<'static, ()>>;
+
+/// Runs the controllers until `shutdown` completes: directly, or, with leader election, whenever this
+/// replica holds the lease (releasing it on shutdown).
+pub async fn run(
+    client: Client,
+    options: Options,
+    health: Health,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    check_crds(&client, &options).await?;
+    let shutdown: Stop = shutdown.boxed().shared();
+    let mint = options.client.may_mint_tokens.clone();
+    if !options.leader_election {
+        mint.store(true, std::sync::atomic::Ordering::SeqCst);
+        return run_controllers(client, options, health, shutdown).await;
+    }
+    let elector = LeaderElector::new(
+        client.clone(),
+        &options.operator_namespace,
+        &options.lease_name,
+        &options.identity,
+    );
+    loop {
+        mint.store(false, std::sync::atomic::Ordering::SeqCst);
+        // A standby replica is healthy and ready: it is waiting, not failing.
+        health.set_ready(true);
+        tokio::select! {
+            _ = shutdown.clone() => return Ok(()),
+            _ = acquire(&elector) => {}
+        }
+        tracing::info!(identity = %options.identity, "acquired the leader lease; starting the controllers");
+        mint.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+        let renew_elector = LeaderElector::new(
+            client.clone(),
+            &options.operator_namespace,
+            &options.lease_name,
+            &options.identity,
+        );
+        let renewer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                match renew_elector.try_acquire().await {
+                    Ok(true) => continue,
+                    Ok(false) => tracing::warn!("lost the leader lease"),
+                    Err(e) => tracing::warn!(error = %e, "renewing the leader lease failed"),
+                }
+                let _ = lost_tx.send(());
+                return;
+            }
+        });
+        let stop_shutdown = shutdown.clone();
+        let stop: Stop = async move {
+            tokio::select! {
+                _ = stop_shutdown => {}
+                _ = lost_rx => {}
+            }
+        }
+        .boxed()
+        .shared();
+        let result = run_controllers(client.clone(), options.clone(), health.clone(), stop).await;
+        renewer.abort();
+        if shutdown.clone().now_or_never().is_some() {
+            if let Err(e) = elector.release().await {
+                tracing::warn!(error = %e, "releasing the leader lease failed");
+            }
+            return result;
+        }
+        result?;
+        tracing::info!("no longer the leader; standing by");
+    }
+}
+
+async fn acquire(elector: &LeaderElector) {
+    loop {
+        match elector.try_acquire().await {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "trying the leader lease failed"),
+        }
+        tokio::time::sleep(RENEW_EVERY).await;
+    }
+}
+
+async fn check_crds(client: &Client, options: &Options) -> Result<(), RunError> {
+    let api: Api<ContactCenterAgent> = match options.namespaces.first() {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    api.list(&ListParams::default().limit(1))
+        .await
+        .map(|_| ())
+        .map_err(RunError::CrdsMissing)
+}
+
+fn scopes(options: &Options) -> Vec<Option<String>> {
+    if options.namespaces.is_empty() {
+        vec![None]
+    } else {
+        options.namespaces.iter().cloned().map(Some).collect()
+    }
+}
+
+fn scoped<K>(client: &Client, scope: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match scope {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+async fn run_controllers(
+    client: Client,
+    options: Options,
+    health: Health,
+    stop: Stop,
+) -> Result<(), RunError> {
+    let reporter = Reporter {
+        controller: "contact-center-operator".into(),
+        instance: Some(options.identity.clone()),
+    };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let (requeue_tx, mut requeue_rx) = mpsc::unbounded::<ObjectRef<GuardedAgent>>();
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        options.clone(),
+        recorder,
+        requeue_tx,
+    ));
+    let scopes = scopes(&options);
+    let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
+
+    // Providers first: agents must not report a provider missing just because its watch has not synced.
+    let mut provider_stores = Vec::new();
+    for scope in &scopes {
+        let api: Api<DeserializeGuard<ContactCenterProvider>> = scoped(&client, scope);
+        let controller = Controller::new(api, watcher::Config::default());
+        let store = controller.store();
+        ctx.providers
+            .namespaced
+            .lock()
+            .expect("provider stores lock")
+            .push(store.clone());
+        provider_stores.push(ready(store.clone()));
+        tasks.push(
+            controller
+                .graceful_shutdown_on(stop.clone())
+                .run(
+                    provider::reconcile_namespaced,
+                    provider::error_policy,
+                    ctx.clone(),
+                )
+                .for_each(|_| async {})
+                .boxed(),
+        );
+    }
+    let cluster = Controller::new(
+        Api::<DeserializeGuard<ClusterContactCenterProvider>>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    *ctx.providers.cluster.lock().expect("provider stores lock") = Some(cluster.store());
+    provider_stores.push(ready(cluster.store()));
+    tasks.push(
+        cluster
+            .graceful_shutdown_on(stop.clone())
+            .run(
+                provider::reconcile_cluster,
+                provider::error_policy,
+                ctx.clone(),
+            )
+            .for_each(|_| async {})
+            .boxed(),
+    );
+
+    // Secret metadata: resourceVersions for the credential cache, and requeues on rotation.
+    let mut secret_scopes = scopes.clone();
+    if !scopes.contains(&None) && !scopes.contains(&Some(options.operator_namespace.clone())) {
+        secret_scopes.push(Some(options.operator_namespace.clone()));
+    }
+    for scope in &secret_scopes {
+        let api: Api<PartialObjectMeta<Secret>> = scoped(&client, scope);
+        let (reader, writer) = reflector::store();
+        ctx.secret_stores
+            .lock()
+            .expect("secret stores lock")
+            .push(reader);
+        let ctx = ctx.clone();
+        let watch = watcher::watcher(api, watcher::Config::default())
+            .default_backoff()
+            .reflect(writer)
+            .try_for_each(move |event| {
+                if let WatchEvent::Apply(m) | WatchEvent::Delete(m) = &event {
+                    requeue_secret_users(&ctx, &m.namespace().unwrap_or_default(), &m.name_any());
+                }
+                futures::future::ready(Ok(()))
+            });
+        tasks.push(until(stop.clone(), async move {
+            if let Err(e) = watch.await {
+                tracing::warn!(error = %e, "the Secret watch ended");
+            }
+        }));
+    }
+
+    // Agents: one controller per watched scope, each fed its share of requeues.
+    let mut routes: HashMap<Option<String>, mpsc::UnboundedSender<ObjectRef<GuardedAgent>>> =
+        HashMap::new();
+    let mut agent_stores = Vec::new();
+    let mut agent_controllers = Vec::new();
+    for scope in &scopes {
+        let api: Api<GuardedAgent> = scoped(&client, scope);
+        let mut wc = watcher::Config::default();
+        if let Some(selector) = &options.label_selector {
+            wc = wc.labels(selector);
+        }
+        let (reader, writer) = reflector::store();
+        ctx.agent_stores
+            .lock()
+            .expect("agent stores lock")
+            .push(reader.clone());
+        agent_stores.push(ready(reader.clone()));
+        let claims_ctx = ctx.clone();
+        let stream = watcher::watcher(api, wc)
+            .default_backoff()
+            .reflect(writer)
+            .map_ok(move |event| {
+                track_claims(&claims_ctx, &event);
+                event
+            })
+            .applied_objects();
+        let (tx, rx) = mpsc::unbounded();
+        routes.insert(scope.clone(), tx);
+        let controller = Controller::for_stream(stream, reader)
+            .with_config(ControllerConfig::default().concurrency(options.concurrency))
+            .reconcile_on(rx)
+            .graceful_shutdown_on(stop.clone())
+            .run(agent::reconcile, agent::error_policy, ctx.clone())
+            .for_each(|_| async {})
+            .boxed();
+        agent_controllers.push(controller);
+    }
+    tasks.push(until(stop.clone(), async move {
+        while let Some(obj) = requeue_rx.next().await {
+            let route = routes.get(&None).or_else(|| routes.get(&obj.namespace));
+            if let Some(tx) = route {
+                let _ = tx.unbounded_send(obj);
+            }
+        }
+    }));
+
+    let background = tokio::spawn(futures::future::join_all(tasks));
+    futures::future::join_all(provider_stores).await;
+    let agents_ready = futures::future::join_all(agent_stores);
+    let health_ready = health.clone();
+    let readiness = tokio::spawn(async move {
+        agents_ready.await;
+        health_ready.set_ready(true);
+        tracing::info!("watches synced; the operator is ready");
+    });
+    futures::future::join_all(agent_controllers).await;
+    readiness.abort();
+    let _ = background.await;
+    Ok(())
+}
+
+/// Completes once a store has synced its first listing.
+fn ready<K>(store: reflector::Store<K>) -> BoxFuture<'static, ()>
+where
+    K: kube::Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: std::hash::Hash + Eq + Clone + Send + Sync,
+{
+    async move {
+        let _ = store.wait_until_ready().await;
+    }
+    .boxed()
+}
+
+/// Runs `work` until `stop` completes.
+fn until(stop: Stop, work: impl Future<Output = ()> + Send + 'static) -> BoxFuture<'static, ()> {
+    async move {
+        tokio::select! {
+            _ = stop => {}
+            _ = work => {}
+        }
+    }
+    .boxed()
+}
+
+/// Keeps the claims index in step with the agent watch.
+fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
+    match event {
+        WatchEvent::Apply(g) | WatchEvent::InitApply(g) => {
+            if let Ok(agent) = &g.0 {
+                let touched = ctx.claims.upsert(agent);
+                if matches!(event, WatchEvent::Apply(_)) {
+                    let me = format!(
+                        "{}/{}",
+                        agent.namespace().unwrap_or_default(),
+                        agent.name_any()
+                    );
+                    ctx.requeue_ids(touched.into_iter().filter(|id| *id != me));
+                }
+            }
+        }
+        WatchEvent::Delete(g) => {
+            if let Ok(agent) = &g.0 {
+                ctx.requeue_ids(ctx.claims.remove(agent));
+            }
+        }
+        WatchEvent::InitDone => {
+            let present: HashSet<String> = ctx
+                .agents()
+                .iter()
+                .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
+                .collect();
+            ctx.claims.retain(|id| present.contains(id));
+        }
+        WatchEvent::Init => {}
+    }
+}
+
+/// Requeues the agents that use Secret `namespace/name`, as their password or as their provider's
+/// credentials.
+fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
+    let users = ctx.agents().into_iter().filter(|a| {
+        let ns = a.namespace().unwrap_or_default();
+        if ns == namespace
+            && a.spec
+                .password_secret_ref
+                .as_ref()
+                .is_some_and(|r| r.name == name)
+        {
+            return true;
+        }
+        let id = ProviderId::of(&a.spec, &ns);
+        let secret_ns = match id.kind {
+            ProviderKind::ContactCenterProvider => ns.clone(),
+            ProviderKind::ClusterContactCenterProvider => ctx.options.operator_namespace.clone(),
+        };
+        secret_ns == namespace
+            && ctx
+                .providers
+                .resolve(&id, &ctx.options.operator_namespace)
+                .ok()
+                .and_then(|p| p.settings.credentials_secret_ref().map(|r| r.name == name))
+                .unwrap_or(false)
+    });
+    ctx.requeue_ids(
+        users.map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any())),
+    );
+}

@@ -1,0 +1,206 @@
+//! The provider reconcilers: check the credentials with one cheap vendor read, report `Ready` with the
+//! reason and how many agents use the provider, and requeue those agents when the provider changes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Patch, PatchParams};
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::agent::Error;
+use super::claims::ProviderId;
+use super::context::{Context, FIELD_MANAGER, jittered};
+use crate::api::{
+    ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings,
+    ProviderStatus,
+};
+use crate::conditions::{self, Reason, Verdict};
+use crate::engine::classify;
+use crate::metrics::{AgentLabels, METRICS, ReconcileLabels};
+
+/// Reconciles a namespaced provider.
+pub async fn reconcile_namespaced(
+    p: Arc<DeserializeGuard<ContactCenterProvider>>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let Ok(provider) = &p.0 else {
+        return Ok(Action::await_change());
+    };
+    let ns = provider.namespace().unwrap_or_default();
+    let id = ProviderId {
+        kind: ProviderKind::ContactCenterProvider,
+        namespace: Some(ns.clone()),
+        name: provider.name_any(),
+    };
+    let api: Api<ContactCenterProvider> = Api::namespaced(ctx.client.clone(), &ns);
+    reconcile(&api, provider, &provider.spec.settings, id, &ctx).await
+}
+
+/// Reconciles a cluster provider.
+pub async fn reconcile_cluster(
+    p: Arc<DeserializeGuard<ClusterContactCenterProvider>>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let Ok(provider) = &p.0 else {
+        return Ok(Action::await_change());
+    };
+    let id = ProviderId {
+        kind: ProviderKind::ClusterContactCenterProvider,
+        namespace: None,
+        name: provider.name_any(),
+    };
+    let api: Api<ClusterContactCenterProvider> = Api::all(ctx.client.clone());
+    reconcile(&api, provider, &provider.spec.settings, id, &ctx).await
+}
+
+/// Requeues after a Kubernetes API failure.
+pub fn error_policy<K>(_: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(error = %error, "provider reconcile failed");
+    Action::requeue(
+        ctx.options
+            .max_backoff
+            .min(std::time::Duration::from_secs(30)),
+    )
+}
+
+async fn reconcile<K>(
+    api: &Api<K>,
+    provider: &K,
+    settings: &ProviderSettings,
+    id: ProviderId,
+    ctx: &Arc<Context>,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + HasProviderStatus,
+{
+    let started = Instant::now();
+    let version = format!(
+        "{}/{}",
+        provider.meta().uid.clone().unwrap_or_default(),
+        provider.meta().generation.unwrap_or_default()
+    );
+    let changed = ctx
+        .provider_versions
+        .lock()
+        .expect("versions lock")
+        .insert(id.clone(), version.clone())
+        .is_some_and(|v| v != version);
+    let users: Vec<_> = ctx
+        .agents()
+        .into_iter()
+        .filter(|a| ProviderId::of(&a.spec, &a.namespace().unwrap_or_default()) == id)
+        .collect();
+    if changed {
+        ctx.requeue_ids(
+            users
+                .iter()
+                .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any())),
+        );
+    }
+    let verdict = match ctx.providers.runtime(ctx, &id).await {
+        Err(problem) => Verdict::stalled(problem.reason(), problem.to_string()),
+        Ok(runtime) => match runtime.vendor.check_credentials().await {
+            Ok(()) => Verdict::available(
+                Reason::Available,
+                format!("the {} credentials were accepted", runtime.vendor.kind()),
+            ),
+            Err(e) => classify(&e, "checking the credentials").0,
+        },
+    };
+    let ready = users
+        .iter()
+        .filter(|a| {
+            a.status
+                .as_ref()
+                .is_some_and(|s| conditions::is_true(&s.conditions, conditions::READY))
+        })
+        .count();
+    let stalled = users
+        .iter()
+        .filter(|a| {
+            a.status
+                .as_ref()
+                .is_some_and(|s| conditions::is_true(&s.conditions, conditions::STALLED))
+        })
+        .count();
+    let provider_label = id.display();
+    for (condition, n) in [
+        ("ready", ready),
+        ("not_ready", users.len() - ready - stalled),
+        ("stalled", stalled),
+    ] {
+        METRICS
+            .agents
+            .get_or_create(&AgentLabels {
+                provider: provider_label.clone(),
+                condition,
+            })
+            .set(n as i64);
+    }
+    let now = Time(jiff::Timestamp::now());
+    let current = provider.provider_status();
+    let status = ProviderStatus {
+        observed_generation: provider.meta().generation,
+        conditions: verdict.conditions(
+            current.map(|s| s.conditions.as_slice()).unwrap_or_default(),
+            provider.meta().generation,
+            &now,
+        ),
+        vendor: settings.vendor().map(|v| v.to_string()),
+        agents: Some(users.len() as i64),
+        ready_agents: Some(ready as i64),
+    };
+    let unchanged = current.is_some_and(|c| {
+        conditions::equivalent(&c.conditions, &status.conditions)
+            && ProviderStatus {
+                conditions: vec![],
+                ..c.clone()
+            } == ProviderStatus {
+                conditions: vec![],
+                ..status.clone()
+            }
+    });
+    if !unchanged {
+        let patch =
+            json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": status});
+        api.patch_status(
+            &provider.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    }
+    let labels = ReconcileLabels {
+        kind: "provider",
+        result: "ok".into(),
+    };
+    METRICS.reconciles.get_or_create(&labels).inc();
+    METRICS
+        .reconcile_duration
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    Ok(Action::requeue(jittered(settings.resync_interval())))
+}
+
+/// Read access to the status both provider kinds share.
+pub trait HasProviderStatus {
+    /// The current status.
+    fn provider_status(&self) -> Option<&ProviderStatus>;
+}
+
+impl HasProviderStatus for ContactCenterProvider {
+    fn provider_status(&self) -> Option<&ProviderStatus> {
+        self.status.as_ref()
+    }
+}
+
+impl HasProviderStatus for ClusterContactCenterProvider {
+    fn provider_status(&self) -> Option<&ProviderStatus> {
+        self.status.as_ref()
+    }
+}

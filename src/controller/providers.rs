@@ -1,0 +1,253 @@
+//! Resolving an agent's provider: the provider object (from the watch), its credentials Secret (from the
+//! provider's own namespace, or the operator's namespace for cluster providers), and a vendor client
+//! with its snapshot, rebuilt only when the provider or the Secret changes. Each runtime has a refresher
+//! that lists the vendor every resync interval and requeues just the agents whose accounts changed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use kube::core::DeserializeGuard;
+use kube::runtime::reflector::{ObjectRef, Store};
+use tokio::task::JoinHandle;
+
+use super::claims::ProviderId;
+use super::context::{Context, jittered};
+use crate::api::{
+    ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings,
+};
+use crate::conditions::Reason;
+use crate::engine::ProviderRuntime;
+use crate::vendor::VendorError;
+
+/// Why an agent's provider cannot be used right now.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderProblem {
+    /// The provider object does not exist (or cannot be read).
+    #[error("{0}")]
+    Missing(String),
+    /// The credentials Secret is missing or incomplete.
+    #[error("{0}")]
+    Secret(String),
+    /// The vendor client could not be built (bad endpoint, missing keys).
+    #[error("{0}")]
+    Client(VendorError),
+    /// The Kubernetes API failed.
+    #[error("reading the provider's Secret: {0}")]
+    Kube(String),
+}
+
+impl ProviderProblem {
+    /// The condition reason for this problem.
+    pub fn reason(&self) -> Reason {
+        match self {
+            ProviderProblem::Client(e) if e.kind == crate::vendor::ErrorKind::Credentials => {
+                Reason::CredentialsInvalid
+            }
+            _ => Reason::ProviderNotReady,
+        }
+    }
+}
+
+struct Entry {
+    fingerprint: String,
+    runtime: Arc<ProviderRuntime>,
+    refresher: JoinHandle<()>,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.refresher.abort();
+    }
+}
+
+/// Provider runtimes by provider, plus the watched provider objects.
+#[derive(Default)]
+pub struct ProviderCache {
+    entries: Mutex<HashMap<ProviderId, Entry>>,
+    /// Watched namespaced providers.
+    pub namespaced: Mutex<Vec<Store<DeserializeGuard<ContactCenterProvider>>>>,
+    /// Watched cluster providers.
+    pub cluster: Mutex<Option<Store<DeserializeGuard<ClusterContactCenterProvider>>>>,
+}
+
+/// A provider object's settings and identity.
+pub struct ResolvedProvider {
+    /// Spec settings.
+    pub settings: ProviderSettings,
+    /// UID + generation: changes when the spec does.
+    pub version: String,
+    /// The namespace its Secret must live in.
+    pub secret_namespace: String,
+}
+
+impl ProviderCache {
+    /// The provider object behind `id`, from the watch.
+    pub fn resolve(
+        &self,
+        id: &ProviderId,
+        operator_namespace: &str,
+    ) -> Result<ResolvedProvider, ProviderProblem> {
+        let version = |m: &kube::core::ObjectMeta| {
+            format!(
+                "{}/{}",
+                m.uid.clone().unwrap_or_default(),
+                m.generation.unwrap_or_default()
+            )
+        };
+        match id.kind {
+            ProviderKind::ContactCenterProvider => {
+                let ns = id.namespace.clone().unwrap_or_default();
+                let key = ObjectRef::new(&id.name).within(&ns);
+                let found = self
+                    .namespaced
+                    .lock()
+                    .expect("provider stores lock")
+                    .iter()
+                    .find_map(|s| s.get(&key));
+                match found.as_deref().map(|g| &g.0) {
+                    Some(Ok(p)) => Ok(ResolvedProvider {
+                        settings: p.spec.settings.clone(),
+                        version: version(&p.metadata),
+                        secret_namespace: ns,
+                    }),
+                    Some(Err(e)) => Err(ProviderProblem::Missing(format!(
+                        "ContactCenterProvider {ns}/{} is invalid: {e}",
+                        id.name
+                    ))),
+                    None => Err(ProviderProblem::Missing(format!(
+                        "ContactCenterProvider {:?} not found in namespace {ns:?} (an agent can only use a namespaced provider of its own namespace)",
+                        id.name
+                    ))),
+                }
+            }
+            ProviderKind::ClusterContactCenterProvider => {
+                let key = ObjectRef::new(&id.name);
+                let found = self
+                    .cluster
+                    .lock()
+                    .expect("provider stores lock")
+                    .as_ref()
+                    .and_then(|s| s.get(&key));
+                match found.as_deref().map(|g| &g.0) {
+                    Some(Ok(p)) => Ok(ResolvedProvider {
+                        settings: p.spec.settings.clone(),
+                        version: version(&p.metadata),
+                        secret_namespace: operator_namespace.to_string(),
+                    }),
+                    Some(Err(e)) => Err(ProviderProblem::Missing(format!(
+                        "ClusterContactCenterProvider {} is invalid: {e}",
+                        id.name
+                    ))),
+                    None => Err(ProviderProblem::Missing(format!(
+                        "ClusterContactCenterProvider {:?} not found",
+                        id.name
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// The runtime for a provider, built (or rebuilt after a provider or Secret change) on demand.
+    pub async fn runtime(
+        &self,
+        ctx: &Arc<Context>,
+        id: &ProviderId,
+    ) -> Result<Arc<ProviderRuntime>, ProviderProblem> {
+        let provider = self.resolve(id, &ctx.options.operator_namespace)?;
+        let Some(secret_ref) = provider.settings.credentials_secret_ref() else {
+            return Err(ProviderProblem::Missing(format!(
+                "provider {} has no vendor block",
+                id.display()
+            )));
+        };
+        let secret = ctx
+            .secret(&provider.secret_namespace, &secret_ref.name)
+            .await
+            .map_err(|e| ProviderProblem::Kube(e.to_string()))?;
+        let Some((secret_rv, credentials)) = secret else {
+            return Err(ProviderProblem::Secret(format!(
+                "the credentials Secret {:?} of provider {} does not exist in namespace {:?}",
+                secret_ref.name,
+                id.display(),
+                provider.secret_namespace
+            )));
+        };
+        let fingerprint = format!("{}/{secret_rv}", provider.version);
+        if let Some(e) = self.entries.lock().expect("provider cache lock").get(id)
+            && e.fingerprint == fingerprint
+        {
+            return Ok(e.runtime.clone());
+        }
+        let runtime = ProviderRuntime::connect(
+            &id.display(),
+            &provider.settings,
+            &secret_ref.name,
+            &credentials,
+            &ctx.options.client,
+        )
+        .map_err(ProviderProblem::Client)?;
+        let runtime = Arc::new(runtime);
+        let refresher = tokio::spawn(refresh_loop(
+            Arc::downgrade(ctx),
+            id.clone(),
+            Arc::downgrade(&runtime),
+        ));
+        let mut entries = self.entries.lock().expect("provider cache lock");
+        // Another reconcile may have built the same runtime meanwhile: keep the first, so every agent of
+        // the provider shares one snapshot.
+        if let Some(e) = entries.get(id)
+            && e.fingerprint == fingerprint
+        {
+            return Ok(e.runtime.clone());
+        }
+        entries.insert(
+            id.clone(),
+            Entry {
+                fingerprint,
+                runtime: runtime.clone(),
+                refresher,
+            },
+        );
+        Ok(runtime)
+    }
+
+    /// The runtime already built for a provider, if any (does not build one).
+    pub fn existing(&self, id: &ProviderId) -> Option<Arc<ProviderRuntime>> {
+        self.entries
+            .lock()
+            .expect("provider cache lock")
+            .get(id)
+            .map(|e| e.runtime.clone())
+    }
+
+    /// Drops a provider's runtime (the provider was deleted).
+    pub fn forget(&self, id: &ProviderId) {
+        self.entries.lock().expect("provider cache lock").remove(id);
+    }
+}
+
+/// Lists the vendor every resync interval (jittered) and requeues the agents whose accounts changed.
+async fn refresh_loop(ctx: Weak<Context>, id: ProviderId, runtime: Weak<ProviderRuntime>) {
+    loop {
+        let Some(period) = runtime.upgrade().map(|r| r.resync) else {
+            return;
+        };
+        tokio::time::sleep(jittered(period)).await;
+        let (Some(ctx), Some(runtime)) = (ctx.upgrade(), runtime.upgrade()) else {
+            return;
+        };
+        match runtime.snapshot.refresh(runtime.vendor.as_ref()).await {
+            Ok(changed) => {
+                if !changed.is_empty() {
+                    tracing::info!(provider = %id.display(), accounts = changed.len(), "accounts changed at the vendor; requeueing their agents");
+                }
+                for key in changed {
+                    ctx.requeue_ids(ctx.claims.claimants(&id, &key));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(provider = %id.display(), error = %e, "listing the vendor failed; next try at the next resync")
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Agent status: computed from the engine's outcome, compared with what is stored ignoring timestamps,
+//! and written by server-side apply to the status subresource only when something changed. So a
+//! reconcile triggered by our own status write finds nothing to write, and no echo storm starts.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+
+use super::context::FIELD_MANAGER;
+use crate::api::{
+    ContactCenterAgent, ContactCenterAgentStatus, DriftEntry, RECONCILE_REQUESTED_ANNOTATION,
+};
+use crate::conditions::{self, Verdict};
+use crate::core::FieldChange;
+use crate::engine::AgentRecord;
+
+/// The engine record kept in an agent's status.
+pub fn record_of(status: Option<&ContactCenterAgentStatus>) -> AgentRecord {
+    let Some(s) = status else {
+        return AgentRecord::default();
+    };
+    AgentRecord {
+        vendor_key: s.vendor_key.clone(),
+        external_id: s.external_id.clone(),
+        create_requested_for: s.create_requested_for.clone(),
+        last_applied: s.last_applied.clone().unwrap_or_default(),
+        password_digest: s.password_digest.clone(),
+        applied_digest: s.applied_digest.clone(),
+    }
+}
+
+/// The status for a verdict, record and drift list, keeping transition times from `current`.
+pub fn desired_status(
+    agent: &ContactCenterAgent,
+    verdict: &Verdict,
+    record: &AgentRecord,
+    drift: &[FieldChange],
+    now: &Time,
+) -> ContactCenterAgentStatus {
+    let current = agent.status.as_ref();
+    let previous = current.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    ContactCenterAgentStatus {
+        observed_generation: agent.metadata.generation,
+        conditions: verdict.conditions(previous, agent.metadata.generation, now),
+        vendor_key: record.vendor_key.clone(),
+        external_id: record.external_id.clone(),
+        create_requested_for: record.create_requested_for.clone(),
+        drift: drift
+            .iter()
+            .map(|c| DriftEntry {
+                field: c.field.spec_path().to_string(),
+                desired: Some(c.to_display()),
+                observed: c.from_display(),
+            })
+            .collect(),
+        applied_digest: record.applied_digest.clone(),
+        last_applied: (!record.last_applied.is_empty()).then(|| record.last_applied.clone()),
+        password_digest: record.password_digest.clone(),
+        last_sync_time: current.and_then(|s| s.last_sync_time.clone()),
+        last_handled_reconcile_at: agent
+            .annotations()
+            .get(RECONCILE_REQUESTED_ANNOTATION)
+            .cloned()
+            .or_else(|| current.and_then(|s| s.last_handled_reconcile_at.clone())),
+    }
+}
+
+/// Whether two statuses say the same thing, ignoring condition transition times and `lastSyncTime`.
+pub fn same(a: &ContactCenterAgentStatus, b: &ContactCenterAgentStatus) -> bool {
+    let strip = |s: &ContactCenterAgentStatus| ContactCenterAgentStatus {
+        conditions: Vec::new(),
+        last_sync_time: None,
+        ..s.clone()
+    };
+    strip(a) == strip(b) && conditions::equivalent(&a.conditions, &b.conditions)
+}
+
+/// Writes `status` when it differs from what is stored. Returns whether a write happened.
+pub async fn write(
+    api: &Api<ContactCenterAgent>,
+    agent: &ContactCenterAgent,
+    mut status: ContactCenterAgentStatus,
+    now: &Time,
+) -> Result<bool, kube::Error> {
+    if agent
+        .status
+        .as_ref()
+        .is_some_and(|current| same(current, &status))
+    {
+        return Ok(false);
+    }
+    if conditions::is_true(&status.conditions, conditions::READY) {
+        status.last_sync_time = Some(now.0.to_string());
+    }
+    let patch = json!({
+        "apiVersion": ContactCenterAgent::api_version(&()),
+        "kind": ContactCenterAgent::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &agent.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conditions::Reason;
+
+    fn agent() -> ContactCenterAgent {
+        serde_json::from_value(json!({
+            "apiVersion": "contactcenter.dev/v1alpha1", "kind": "ContactCenterAgent",
+            "metadata": {"name": "a", "namespace": "n", "generation": 2},
+            "spec": {"providerRef": {"name": "p"}, "displayName": "A", "email": "a@example.com"}
+        }))
+        .unwrap()
+    }
+
+    fn at(s: i64) -> Time {
+        Time(jiff::Timestamp::from_second(s).unwrap())
+    }
+
+    #[test]
+    fn recomputing_an_unchanged_outcome_later_is_the_same_status() {
+        let mut a = agent();
+        let record = AgentRecord {
+            vendor_key: Some("a@example.com".into()),
+            external_id: Some("a@example.com".into()),
+            ..Default::default()
+        };
+        let v = Verdict::available(Reason::Available, "ok");
+        let first = desired_status(&a, &v, &record, &[], &at(1));
+        a.status = Some(first.clone());
+        let later = desired_status(&a, &v, &record, &[], &at(500));
+        assert!(same(&first, &later));
+        assert_eq!(first.observed_generation, Some(2));
+        let other = desired_status(
+            &a,
+            &Verdict::progressing(Reason::Updating, "x"),
+            &record,
+            &[],
+            &at(500),
+        );
+        assert!(!same(&first, &other));
+    }
+
+    #[test]
+    fn the_record_round_trips_through_status() {
+        let record = AgentRecord {
+            vendor_key: Some("k".into()),
+            external_id: Some("108".into()),
+            create_requested_for: None,
+            last_applied: [("email".to_string(), "\"x\"".to_string())].into(),
+            password_digest: Some("d".into()),
+            applied_digest: Some("ad".into()),
+        };
+        let s = desired_status(
+            &agent(),
+            &Verdict::available(Reason::Available, "ok"),
+            &record,
+            &[],
+            &at(1),
+        );
+        assert_eq!(record_of(Some(&s)), record);
+    }
+}

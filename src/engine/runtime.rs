@@ -1,0 +1,124 @@
+//! Everything the engine keeps per provider: the vendor client, the snapshot, the skill table, and the
+//! deletion budget.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::snapshot::Snapshot;
+use crate::api::ProviderSettings;
+use crate::core::{NamesAreIds, SkillResolver};
+use crate::vendor::ratelimit::{self, TokenBucket};
+use crate::vendor::{ClientOptions, SecretData, Vendor, VendorError};
+
+/// Skill tables are re-read at most this often (and when a spec names an unknown skill).
+const SKILL_TABLE_TTL: Duration = Duration::from_secs(300);
+
+/// Default cap on vendor deletions per provider per minute.
+pub const DEFAULT_DELETIONS_PER_MINUTE: u32 = 10;
+
+/// A skill table and when it was read.
+type CachedSkills = (Instant, Arc<BTreeMap<String, String>>);
+
+/// One provider's vendor client and what the engine knows about its accounts.
+pub struct ProviderRuntime {
+    /// `namespace/name` for a namespaced provider, `name` for a cluster provider.
+    pub id: String,
+    /// The vendor client.
+    pub vendor: Arc<dyn Vendor>,
+    /// The accounts, as last seen.
+    pub snapshot: Snapshot,
+    /// The drift-detection period.
+    pub resync: Duration,
+    deletions: Arc<TokenBucket>,
+    skills: Mutex<Option<CachedSkills>>,
+}
+
+impl ProviderRuntime {
+    /// Connects to the provider's vendor.
+    pub fn connect(
+        id: &str,
+        settings: &ProviderSettings,
+        secret_name: &str,
+        credentials: &SecretData,
+        options: &ClientOptions,
+    ) -> Result<Self, VendorError> {
+        let vendor = crate::vendor::connect(settings, secret_name, credentials, options)?;
+        let per_minute = settings
+            .rate_limit
+            .as_ref()
+            .and_then(|r| r.deletions_per_minute)
+            .unwrap_or(DEFAULT_DELETIONS_PER_MINUTE);
+        Ok(Self::with_vendor(
+            id,
+            vendor,
+            settings.resync_interval(),
+            per_minute,
+        ))
+    }
+
+    /// A runtime around an existing client.
+    pub fn with_vendor(
+        id: &str,
+        vendor: Arc<dyn Vendor>,
+        resync: Duration,
+        deletions_per_minute: u32,
+    ) -> Self {
+        ProviderRuntime {
+            id: id.to_string(),
+            vendor,
+            snapshot: Snapshot::new(resync),
+            resync,
+            // The bucket is process-wide per provider, so rebuilding the client on a credential rotation
+            // does not hand out a fresh deletion budget.
+            deletions: ratelimit::shared(
+                &format!("deletions/{id}"),
+                deletions_per_minute,
+                deletions_per_minute,
+            ),
+            skills: Mutex::new(None),
+        }
+    }
+
+    /// Takes one deletion from the provider's budget, if one is left.
+    pub fn try_take_deletion(&self) -> bool {
+        self.deletions.try_acquire()
+    }
+
+    /// Seconds until the deletion budget refills by one.
+    pub fn deletion_interval(&self) -> Duration {
+        Duration::from_secs_f64(60.0 / f64::from(self.deletions.per_minute()))
+    }
+
+    /// The skill resolver for this vendor: the vendor's name → id table (cached, re-read when `refresh`
+    /// or older than a few minutes), or names as ids for vendors without skill ids.
+    pub async fn skills(
+        &self,
+        refresh: bool,
+    ) -> Result<Box<dyn SkillResolver + Send + Sync>, VendorError> {
+        if !refresh
+            && let Some((at, table)) = self.skills.lock().expect("skills lock").as_ref()
+            && at.elapsed() < SKILL_TABLE_TTL
+        {
+            return Ok(Box::new(SharedTable(table.clone())));
+        }
+        match self.vendor.skill_ids().await? {
+            None => Ok(Box::new(NamesAreIds)),
+            Some(table) => {
+                let table = Arc::new(table);
+                *self.skills.lock().expect("skills lock") = Some((Instant::now(), table.clone()));
+                Ok(Box::new(SharedTable(table)))
+            }
+        }
+    }
+}
+
+struct SharedTable(Arc<BTreeMap<String, String>>);
+
+impl SkillResolver for SharedTable {
+    fn resolve(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}

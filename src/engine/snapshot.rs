@@ -1,0 +1,273 @@
+//! The per-provider vendor snapshot: every account of the provider, in memory.
+//!
+//! Reconciles read from it instead of asking the vendor per agent, so reads cost about N / page size
+//! calls per resync interval (one call when the vendor can list "changed since"), not N. The
+//! operator's own writes update it. A refresh reports which accounts changed at the vendor, so only
+//! those agents are requeued. For vendors that cannot list (Ozonetel) it is a per-account cache that
+//! expires after the resync interval.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::core::ObservedAgent;
+use crate::vendor::{Listing, Vendor, VendorError};
+
+/// A full listing every this many refreshes, even for vendors that list incrementally: incremental
+/// listings cannot show accounts deleted at the vendor.
+const FULL_LISTING_EVERY: u32 = 6;
+
+/// Incremental listings look back this far before the newest modification seen, so writes landing in
+/// the same second as the last listing are not missed.
+const WATERMARK_OVERLAP_SECS: i64 = 2;
+
+#[derive(Default)]
+struct State {
+    agents: HashMap<String, Entry>,
+    loaded: bool,
+    watermark: Option<i64>,
+    refreshes: u32,
+}
+
+struct Entry {
+    agent: Option<ObservedAgent>,
+    read_at: Instant,
+}
+
+/// Every account of one provider, as last seen.
+pub struct Snapshot {
+    state: Mutex<State>,
+    loading: tokio::sync::Mutex<()>,
+    /// How old a cached single-account read may get before it is read again (non-listing vendors).
+    ttl: Duration,
+}
+
+impl Snapshot {
+    /// An empty snapshot; `ttl` bounds the age of single-account reads for vendors that cannot list.
+    pub fn new(ttl: Duration) -> Self {
+        Snapshot {
+            state: Mutex::new(State::default()),
+            loading: tokio::sync::Mutex::new(()),
+            ttl,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("snapshot lock")
+    }
+
+    /// The account with `key`: from memory when the snapshot holds it (loading the full listing on
+    /// first use), otherwise from the vendor. `fresh` forces a vendor read of this account.
+    pub async fn observe(
+        &self,
+        vendor: &dyn Vendor,
+        key: &str,
+        fresh: bool,
+    ) -> Result<Option<ObservedAgent>, VendorError> {
+        match vendor.listing() {
+            Listing::Paged { .. } if !fresh => {
+                self.ensure_loaded(vendor).await?;
+                Ok(self.lock().agents.get(key).and_then(|e| e.agent.clone()))
+            }
+            _ => {
+                if !fresh
+                    && let Some(e) = self.lock().agents.get(key)
+                    && e.read_at.elapsed() < self.ttl
+                {
+                    return Ok(e.agent.clone());
+                }
+                let agent = vendor.get(key).await?;
+                self.put(key, agent.clone());
+                Ok(agent)
+            }
+        }
+    }
+
+    /// Records what the vendor holds for `key` after a write (`None`: deleted).
+    pub fn put(&self, key: &str, agent: Option<ObservedAgent>) {
+        self.lock().agents.insert(
+            key.to_string(),
+            Entry {
+                agent,
+                read_at: Instant::now(),
+            },
+        );
+    }
+
+    /// Whether the full listing has been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.lock().loaded
+    }
+
+    /// Accounts currently known to exist.
+    pub fn len(&self) -> usize {
+        self.lock()
+            .agents
+            .values()
+            .filter(|e| e.agent.is_some())
+            .count()
+    }
+
+    /// Whether no account is known.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every account currently known to exist.
+    pub fn accounts(&self) -> Vec<ObservedAgent> {
+        let mut all: Vec<ObservedAgent> = self
+            .lock()
+            .agents
+            .values()
+            .filter_map(|e| e.agent.clone())
+            .collect();
+        all.sort_by(|a, b| a.key.cmp(&b.key));
+        all
+    }
+
+    async fn ensure_loaded(&self, vendor: &dyn Vendor) -> Result<(), VendorError> {
+        if self.is_loaded() {
+            return Ok(());
+        }
+        let _one_loader = self.loading.lock().await;
+        if self.is_loaded() {
+            return Ok(());
+        }
+        self.refresh(vendor).await.map(|_| ())
+    }
+
+    /// Lists the vendor (incrementally when it can and a full listing is not due) and returns the keys
+    /// of accounts that changed, appeared or disappeared since the last look. Vendors that cannot list
+    /// return the keys whose cached reads have expired, so their agents get a periodic look.
+    pub async fn refresh(&self, vendor: &dyn Vendor) -> Result<Vec<String>, VendorError> {
+        let (page_size, incremental) = match vendor.listing() {
+            Listing::Paged {
+                page_size,
+                incremental,
+            } => (page_size.max(1), incremental),
+            Listing::Unsupported => return Ok(self.expired_keys()),
+        };
+        let (since, full) = {
+            let s = self.lock();
+            let full = !s.loaded || !incremental || s.refreshes.is_multiple_of(FULL_LISTING_EVERY);
+            (
+                if full {
+                    None
+                } else {
+                    s.watermark.map(|w| w - WATERMARK_OVERLAP_SECS)
+                },
+                full,
+            )
+        };
+        let mut listed = Vec::new();
+        let mut page = 0;
+        loop {
+            let result = vendor.list_page(page, since).await?;
+            let got = result.agents.len();
+            listed.extend(result.agents);
+            page += 1;
+            if got == 0 || u64::from(page) * u64::from(page_size) >= result.total {
+                break;
+            }
+        }
+        Ok(self.merge(listed, full))
+    }
+
+    fn merge(&self, listed: Vec<ObservedAgent>, full: bool) -> Vec<String> {
+        let mut s = self.lock();
+        let now = Instant::now();
+        let was_loaded = s.loaded;
+        let mut changed = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for agent in listed {
+            if let Some(m) = agent.modified_at {
+                s.watermark = Some(s.watermark.map_or(m, |w| w.max(m)));
+            }
+            seen.insert(agent.key.clone());
+            let differs = s.agents.get(&agent.key).is_none_or(|e| {
+                e.agent.as_ref().is_none_or(|old| {
+                    old.fields != agent.fields || old.external_id != agent.external_id
+                })
+            });
+            if differs && was_loaded {
+                changed.push(agent.key.clone());
+            }
+            s.agents.insert(
+                agent.key.clone(),
+                Entry {
+                    agent: Some(agent),
+                    read_at: now,
+                },
+            );
+        }
+        if full {
+            for (key, entry) in s.agents.iter_mut() {
+                if !seen.contains(key) && entry.agent.is_some() {
+                    entry.agent = None;
+                    entry.read_at = now;
+                    if was_loaded {
+                        changed.push(key.clone());
+                    }
+                }
+            }
+        }
+        s.loaded = true;
+        s.refreshes += 1;
+        changed.sort();
+        changed.dedup();
+        changed
+    }
+
+    fn expired_keys(&self) -> Vec<String> {
+        let s = self.lock();
+        let mut keys: Vec<String> = s
+            .agents
+            .iter()
+            .filter(|(_, e)| e.read_at.elapsed() >= self.ttl)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Field, FieldValue};
+
+    fn agent(key: &str, name: &str, modified: i64) -> ObservedAgent {
+        let mut a = ObservedAgent {
+            key: key.into(),
+            modified_at: Some(modified),
+            ..Default::default()
+        };
+        a.fields
+            .insert(Field::DisplayName, FieldValue::Text(name.into()));
+        a
+    }
+
+    #[test]
+    fn merge_reports_changed_new_and_vanished_accounts_only_after_the_first_load() {
+        let s = Snapshot::new(Duration::from_secs(60));
+        assert!(
+            s.merge(vec![agent("a", "A", 1), agent("b", "B", 1)], true)
+                .is_empty(),
+            "first load is not drift"
+        );
+        assert_eq!(
+            s.merge(vec![agent("a", "A", 5), agent("c", "C", 5)], false),
+            ["c"],
+            "unchanged a is not reported"
+        );
+        assert_eq!(
+            s.merge(vec![agent("a", "A2", 6), agent("c", "C", 6)], true),
+            ["a", "b"],
+            "a changed, b vanished"
+        );
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.lock().watermark, Some(6));
+    }
+}
