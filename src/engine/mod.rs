@@ -636,3 +636,6 @@ async fn delete(req: &AgentRequest<'_>, provider: &ProviderRuntime, key: &str) -
         Err(e) => failed(e, "deleting the account", record),
     }
 }
+
+#[cfg(test)]
+mod tests;

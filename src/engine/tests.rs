@@ -1,0 +1,430 @@
+//! Engine passes against an in-memory vendor: creates, adoption, updates, ObserveOnly, deletion with its
+//! budget, lost create responses and error classes. The same behaviour is shown over HTTP against the
+//! simulators in `tests/`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::api::*;
+use crate::core::{FieldChange, ObservedAgent, VendorKind};
+use crate::vendor::{AgentPage, Created, Listing, Vendor};
+
+/// An in-memory vendor keyed like Huawei (an account id assigned at create).
+#[derive(Default)]
+struct Fake {
+    accounts: Mutex<BTreeMap<String, ObservedAgent>>,
+    calls: Mutex<Vec<String>>,
+    /// The next create applies but its response is lost.
+    lose_next_create: Mutex<bool>,
+    /// Every call fails with this error.
+    fail_with: Mutex<Option<VendorError>>,
+}
+
+impl Fake {
+    fn calls(&self, action: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| *c == action)
+            .count()
+    }
+    fn call(&self, action: &str) -> Result<(), VendorError> {
+        self.calls.lock().unwrap().push(action.to_string());
+        match self.fail_with.lock().unwrap().clone() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl Vendor for Fake {
+    fn kind(&self) -> VendorKind {
+        VendorKind::Huawei
+    }
+    fn listing(&self) -> Listing {
+        Listing::Paged {
+            page_size: 2,
+            incremental: false,
+        }
+    }
+    async fn list_page(&self, page: u32, _: Option<i64>) -> Result<AgentPage, VendorError> {
+        self.call("list")?;
+        let all: Vec<_> = self.accounts.lock().unwrap().values().cloned().collect();
+        let agents = all
+            .iter()
+            .skip(page as usize * 2)
+            .take(2)
+            .cloned()
+            .collect();
+        Ok(AgentPage {
+            agents,
+            total: all.len() as u64,
+        })
+    }
+    async fn get(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError> {
+        self.call("get")?;
+        Ok(self.accounts.lock().unwrap().get(key).cloned())
+    }
+    async fn create(
+        &self,
+        agent: &DesiredAgent,
+        _: Option<&AgentPassword>,
+    ) -> Result<Created, VendorError> {
+        self.call("create")?;
+        let mut accounts = self.accounts.lock().unwrap();
+        if accounts.contains_key(&agent.key) {
+            return Err(VendorError::new(
+                ErrorKind::AlreadyExists,
+                "the agent account already exists",
+            ));
+        }
+        let id = (101 + accounts.len()).to_string();
+        let mut fields = agent.fields.clone();
+        fields.remove(&Field::Password);
+        accounts.insert(
+            agent.key.clone(),
+            ObservedAgent {
+                key: agent.key.clone(),
+                external_id: Some(id.clone()),
+                fields,
+                modified_at: None,
+            },
+        );
+        if std::mem::take(&mut *self.lose_next_create.lock().unwrap()) {
+            return Err(VendorError::transient("response lost"));
+        }
+        Ok(Created { external_id: id })
+    }
+    async fn update(
+        &self,
+        agent: &DesiredAgent,
+        _: &ObservedAgent,
+        changes: &[FieldChange],
+        _: Option<&AgentPassword>,
+    ) -> Result<(), VendorError> {
+        self.call("update")?;
+        let mut accounts = self.accounts.lock().unwrap();
+        let account = accounts
+            .get_mut(&agent.key)
+            .ok_or_else(|| VendorError::new(ErrorKind::NotFound, "no such account"))?;
+        for c in changes.iter().filter(|c| c.field != Field::Password) {
+            account.fields.insert(c.field, c.to.clone());
+        }
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<Deletion, VendorError> {
+        self.call("delete")?;
+        Ok(match self.accounts.lock().unwrap().remove(key) {
+            Some(_) => Deletion::Deleted,
+            None => Deletion::AlreadyGone,
+        })
+    }
+    async fn skill_ids(&self) -> Result<Option<BTreeMap<String, String>>, VendorError> {
+        self.call("skills")?;
+        Ok(Some([("billing".to_string(), "1".to_string())].into()))
+    }
+    async fn check_credentials(&self) -> Result<(), VendorError> {
+        self.call("check")
+    }
+}
+
+fn runtime(fake: std::sync::Arc<Fake>, deletions_per_minute: u32) -> ProviderRuntime {
+    let id = format!("test/{}", rand::random::<u64>());
+    ProviderRuntime::with_vendor(&id, fake, Duration::from_secs(600), deletions_per_minute)
+}
+
+fn spec(account: &str) -> ContactCenterAgentSpec {
+    serde_json::from_value(serde_json::json!({
+        "providerRef": {"name": "p"}, "displayName": "Carol Li", "email": "carol@example.com",
+        "huawei": {"userAccount": account}
+    }))
+    .unwrap()
+}
+
+fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'_> {
+    AgentRequest {
+        spec,
+        record,
+        password: None,
+        deleting: false,
+        paused: false,
+        dry_run: false,
+        fresh: false,
+    }
+}
+
+/// Records what a checkpoint was asked to store.
+#[derive(Default)]
+struct Recorded(Mutex<Vec<AgentRecord>>);
+
+#[async_trait]
+impl Checkpoint for Recorded {
+    async fn before_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), String> {
+        self.0.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_new_agent_is_created_after_a_checkpoint_and_then_is_a_no_op() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 10);
+    let s = spec("carol.li");
+    let checkpoint = Recorded::default();
+    let first = reconcile(request(&s, AgentRecord::default()), &rt, &checkpoint).await;
+    assert_eq!(first.taken, Taken::Created);
+    assert!(first.verdict.ready);
+    assert_eq!(first.record.external_id.as_deref(), Some("101"));
+    assert_eq!(first.record.create_requested_for, None);
+    assert_eq!(
+        checkpoint.0.lock().unwrap()[0]
+            .create_requested_for
+            .as_deref(),
+        Some("carol.li"),
+        "the create was recorded before it was sent"
+    );
+    let second = reconcile(request(&s, first.record.clone()), &rt, &checkpoint).await;
+    assert_eq!(second.taken, Taken::Nothing);
+    assert_eq!(second.plan, Some(Plan::NoOp));
+    assert_eq!(fake.calls("create"), 1);
+    assert_eq!(
+        fake.calls("list"),
+        1,
+        "the snapshot is listed once, then read from memory"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_create_response_heals_without_a_second_account() {
+    let fake = std::sync::Arc::new(Fake::default());
+    *fake.lose_next_create.lock().unwrap() = true;
+    let rt = runtime(fake.clone(), 10);
+    let s = spec("carol.li");
+    let checkpoint = Recorded::default();
+    let first = reconcile(request(&s, AgentRecord::default()), &rt, &checkpoint).await;
+    assert!(!first.verdict.ready, "the create looked failed");
+    assert_eq!(
+        first.record.create_requested_for.as_deref(),
+        Some("carol.li")
+    );
+    // The next pass (the same process, or a restarted one reading status) finds the account is ours.
+    let fresh_rt = runtime(fake.clone(), 10);
+    let second = reconcile(request(&s, first.record.clone()), &fresh_rt, &checkpoint).await;
+    assert!(second.verdict.ready, "{:?}", second.verdict);
+    assert_eq!(fake.accounts.lock().unwrap().len(), 1);
+    assert_eq!(fake.calls("create"), 1);
+}
+
+#[tokio::test]
+async fn a_create_racing_an_existing_account_becomes_an_adoption() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 10);
+    let s = spec("carol.li");
+    // the snapshot is loaded empty, then someone creates the account in the console
+    rt.snapshot
+        .observe(fake.as_ref(), "carol.li", false)
+        .await
+        .unwrap();
+    let mut console = ObservedAgent {
+        key: "carol.li".into(),
+        external_id: Some("555".into()),
+        ..Default::default()
+    };
+    console.fields.insert(
+        Field::DisplayName,
+        FieldValue::Text("Carol (console)".into()),
+    );
+    fake.accounts
+        .lock()
+        .unwrap()
+        .insert("carol.li".into(), console);
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(out.taken, Taken::Adopted);
+    assert_eq!(out.record.external_id.as_deref(), Some("555"));
+    assert_eq!(
+        fake.accounts.lock().unwrap()["carol.li"].fields[&Field::DisplayName],
+        FieldValue::Text("Carol Li".into())
+    );
+}
+
+#[tokio::test]
+async fn observe_only_reports_drift_and_never_writes() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let mut console = ObservedAgent {
+        key: "carol.li".into(),
+        external_id: Some("7".into()),
+        ..Default::default()
+    };
+    console
+        .fields
+        .insert(Field::DisplayName, FieldValue::Text("Someone Else".into()));
+    fake.accounts
+        .lock()
+        .unwrap()
+        .insert("carol.li".into(), console);
+    let rt = runtime(fake.clone(), 10);
+    let mut s = spec("carol.li");
+    s.management_policy = ManagementPolicy::ObserveOnly;
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(out.verdict.reason, Reason::Drifted);
+    assert_eq!(
+        out.drift.iter().map(|c| c.field).collect::<Vec<_>>(),
+        [Field::DisplayName, Field::Email]
+    );
+    assert_eq!(fake.calls("update") + fake.calls("create"), 0);
+}
+
+#[tokio::test]
+async fn deletions_respect_policy_ownership_and_the_budget() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 1);
+    let mut records = Vec::new();
+    for account in ["carol.one", "carol.two"] {
+        let s = spec(account);
+        records.push(
+            reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint)
+                .await
+                .record,
+        );
+    }
+    let s1 = spec("carol.one");
+    let out = reconcile(
+        AgentRequest {
+            deleting: true,
+            ..request(&s1, records[0].clone())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert!(out.released);
+    assert_eq!(out.taken, Taken::Deleted);
+    let s2 = spec("carol.two");
+    let out = reconcile(
+        AgentRequest {
+            deleting: true,
+            ..request(&s2, records[1].clone())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert!(
+        !out.released,
+        "the second deletion in the same minute waits"
+    );
+    assert_eq!(out.verdict.reason, Reason::DeletionRateLimited);
+    assert!(matches!(out.requeue, Requeue::After(d) if d >= Duration::from_secs(59)));
+    // Orphan, or an account that was never ours, releases without a vendor call.
+    let mut orphan = spec("carol.two");
+    orphan.deletion_policy = DeletionPolicy::Orphan;
+    let out = reconcile(
+        AgentRequest {
+            deleting: true,
+            ..request(&orphan, records[1].clone())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert!(out.released);
+    let out = reconcile(
+        AgentRequest {
+            deleting: true,
+            ..request(&s2, AgentRecord::default())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert!(out.released);
+    assert_eq!(fake.calls("delete"), 1);
+    assert_eq!(fake.accounts.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn vendor_errors_become_conditions_with_the_right_retry() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 10);
+    let s = spec("carol.li");
+    *fake.fail_with.lock().unwrap() =
+        Some(VendorError::new(ErrorKind::Credentials, "token refused").with_code("401"));
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert!(out.verdict.stalled);
+    assert_eq!(out.verdict.reason, Reason::CredentialsInvalid);
+    assert_eq!(out.requeue, Requeue::AwaitChange);
+    *fake.fail_with.lock().unwrap() = Some(
+        VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(7)),
+    );
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert!(out.verdict.reconciling && !out.verdict.stalled);
+    assert_eq!(out.requeue, Requeue::Backoff(Some(Duration::from_secs(7))));
+    assert!(out.notice.unwrap().message.contains("429"));
+}
+
+#[tokio::test]
+async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 10);
+    let mut s = spec("carol.li");
+    s.skills = Some(vec![SkillRef {
+        name: Some("nope".into()),
+        id: None,
+        priority: None,
+    }]);
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(out.verdict.reason, Reason::InvalidSpec);
+    assert!(
+        out.verdict.message.contains("spec.skills[0].name"),
+        "{}",
+        out.verdict.message
+    );
+    assert_eq!(
+        fake.calls("skills"),
+        2,
+        "the table is read again once before giving up"
+    );
+    assert_eq!(fake.calls("create"), 0);
+}
+
+#[tokio::test]
+async fn paused_agents_are_not_touched() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 10);
+    let s = spec("carol.li");
+    let out = reconcile(
+        AgentRequest {
+            paused: true,
+            ..request(&s, AgentRecord::default())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert_eq!(out.verdict.reason, Reason::Paused);
+    assert!(fake.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_without_writing() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 10);
+    let s = spec("carol.li");
+    let out = reconcile(
+        AgentRequest {
+            dry_run: true,
+            ..request(&s, AgentRecord::default())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert_eq!(out.plan.as_ref().map(Plan::action), Some("create"));
+    assert_eq!(fake.calls("create"), 0);
+}
