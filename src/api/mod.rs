@@ -77,6 +77,51 @@ pub struct CredentialsSecretRef {
     pub name: String,
 }
 
+/// A provider as an agent refers to it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderId {
+    /// Which kind.
+    pub kind: ProviderKind,
+    /// The namespace, for namespaced providers.
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+}
+
+impl ProviderId {
+    /// The provider an agent in `namespace` refers to.
+    pub fn of(spec: &ContactCenterAgentSpec, namespace: &str) -> Self {
+        let kind = spec.provider_ref.kind;
+        let namespace =
+            (kind == ProviderKind::ContactCenterProvider).then(|| namespace.to_string());
+        ProviderId {
+            kind,
+            namespace,
+            name: spec.provider_ref.name.clone(),
+        }
+    }
+
+    /// `namespace/name` or `name`.
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// The vendor key an agent claims, derivable from the spec alone: the vendor block's key, or the e-mail
+/// (Tencent's key, and the only key an agent without a vendor block can have).
+pub fn claimed_key(spec: &ContactCenterAgentSpec) -> Option<String> {
+    if let Some(h) = &spec.huawei {
+        return Some(h.user_account.clone());
+    }
+    if let Some(o) = &spec.ozonetel {
+        return Some(o.agent_id.clone());
+    }
+    spec.email.clone()
+}
+
 /// Every CRD of the operator, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![

@@ -1,7 +1,10 @@
 //! The `ccop` command line.
 
 mod crd;
+pub mod export;
+pub mod plan;
 pub mod run;
+pub mod workspace;
 
 use std::process::ExitCode;
 
@@ -21,6 +24,12 @@ enum Command {
     Crd(crd::CrdArgs),
     /// Run the controller against the current Kubernetes cluster.
     Run(run::RunArgs),
+    /// Show what would change at the vendors for these manifests (exit 0: nothing, 2: changes, 1: errors).
+    Plan(plan::PlanArgs),
+    /// Make the vendors match these manifests, without a cluster.
+    Apply(plan::PlanArgs),
+    /// Print a vendor's existing accounts as ContactCenterAgent manifests (ObserveOnly + Adopt).
+    Export(export::ExportArgs),
 }
 
 /// Parses the command line and runs the command; the process exit code.
@@ -29,5 +38,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Crd(args) => crd::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Plan(args) => plan::run(&args, false),
+        Command::Apply(args) => plan::run(&args, true),
+        Command::Export(args) => export::run(&args),
     }
 }

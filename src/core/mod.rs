@@ -8,11 +8,13 @@
 //! Shared by the controller and the CLI, so both make exactly the same decisions.
 
 mod applied;
+mod export;
 mod model;
 mod normalize;
 mod plan;
 
 pub use applied::*;
+pub use export::*;
 pub use model::*;
 pub use normalize::*;
 pub use plan::*;

@@ -1,0 +1,146 @@
+//! `ccop export`: the vendor's existing accounts as `ContactCenterAgent` manifests (`ObserveOnly`,
+//! `Adopt`, `Orphan`), ready to commit.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::workspace::Workspace;
+use crate::api::{ContactCenterAgent, ProviderKind, ProviderRef};
+use crate::core::{self, VendorKind};
+use crate::manifest;
+use crate::vendor::Listing;
+
+/// Options of `ccop export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The provider manifest (and its credentials Secret, or use `CCOP_SECRET_*` variables).
+    #[arg(long = "provider", required = true)]
+    pub provider: Vec<PathBuf>,
+    /// Namespace of the exported agents (and of manifests without one).
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Only accounts whose key contains this text.
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// For vendors that cannot list accounts (Ozonetel): the agent ids to export.
+    #[arg(long = "agent-id", value_delimiter = ',')]
+    pub agent_ids: Vec<String>,
+    /// The namespace cluster providers read their Secrets from.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "ccop-system")]
+    pub operator_namespace: String,
+}
+
+/// Prints the manifests.
+pub fn run(args: &ExportArgs) -> ExitCode {
+    super::run::init_logging(super::run::LogFormat::Text, "warn");
+    let manifests = match manifest::read_paths(&args.provider, &args.namespace) {
+        Ok(m) => m,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let mut workspace = Workspace::new(manifests, &args.operator_namespace);
+    match runtime.block_on(export(&mut workspace, args)) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The exported manifests as multi-document YAML.
+pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<String, String> {
+    let ids = workspace.provider_ids();
+    let [id] = ids.as_slice() else {
+        return Err(format!(
+            "--provider must contain exactly one provider, found {}",
+            ids.len()
+        ));
+    };
+    let runtime = workspace.runtime(id)?;
+    let vendor = runtime.vendor.kind();
+    let accounts = match runtime.vendor.listing() {
+        Listing::Paged { .. } => {
+            runtime
+                .snapshot
+                .refresh(runtime.vendor.as_ref())
+                .await
+                .map_err(|e| format!("listing {vendor} accounts: {e}"))?;
+            runtime.snapshot.accounts()
+        }
+        Listing::Unsupported if args.agent_ids.is_empty() => {
+            return Err(format!(
+                "{vendor} cannot list its agents; pass the ids to export with --agent-id a,b,c"
+            ));
+        }
+        Listing::Unsupported => {
+            let mut found = Vec::new();
+            for agent_id in &args.agent_ids {
+                match runtime
+                    .vendor
+                    .get(agent_id)
+                    .await
+                    .map_err(|e| format!("reading {agent_id:?}: {e}"))?
+                {
+                    Some(a) => found.push(a),
+                    None => eprintln!("warning: no agent {agent_id:?} at the vendor; skipped"),
+                }
+            }
+            found
+        }
+    };
+    let skill_names: BTreeMap<String, String> = match runtime
+        .vendor
+        .skill_ids()
+        .await
+        .map_err(|e| format!("reading skills: {e}"))?
+    {
+        Some(table) => table.into_iter().map(|(name, id)| (id, name)).collect(),
+        None => BTreeMap::new(),
+    };
+    let provider_ref = ProviderRef {
+        kind: id.kind,
+        name: id.name.clone(),
+    };
+    let mut out = String::new();
+    let mut used = std::collections::HashSet::new();
+    for account in accounts.iter().filter(|a| {
+        args.selector
+            .as_ref()
+            .is_none_or(|s| a.key.contains(s.as_str()))
+    }) {
+        let spec = core::spec_from_observed(vendor, account, provider_ref.clone(), &skill_names);
+        let mut name = core::object_name(&account.key);
+        let base = name.clone();
+        let mut n = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{}-{n}", &base[..base.len().min(60)]);
+            n += 1;
+        }
+        let mut agent = ContactCenterAgent::new(&name, spec);
+        agent.metadata.namespace = Some(args.namespace.clone());
+        out.push_str("---\n");
+        out.push_str(&serde_yaml::to_string(&agent).map_err(|e| e.to_string())?);
+    }
+    if vendor == VendorKind::Ozonetel {
+        out.insert_str(0, "# Ozonetel reports only an agent's name and skills; add e-mail, modes and groups before switching to Full.\n");
+    }
+    if id.kind == ProviderKind::ClusterContactCenterProvider {
+        out.insert_str(
+            0,
+            &format!("# Agents of ClusterContactCenterProvider {}\n", id.name),
+        );
+    }
+    Ok(out)
+}

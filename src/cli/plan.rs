@@ -1,0 +1,372 @@
+//! `ccop plan` and `ccop apply`: the reconcile engine over manifests, without a cluster.
+//!
+//! `plan` reads the vendors and prints what would change per agent; its exit code follows
+//! `terraform plan -detailed-exitcode`: 0 nothing to change, 2 changes pending, 1 errors. `apply`
+//! carries the plan out with the same rate limits, retries and duplicate guards, and prints the
+//! resulting status per agent; a second `apply` changes nothing.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::workspace::Workspace;
+use crate::api::{ProviderId, claimed_key};
+use crate::core::Plan;
+use crate::engine::{self, AgentRecord, AgentRequest, NoCheckpoint, Outcome};
+use crate::manifest;
+
+/// Options of `ccop plan` and `ccop apply`.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Manifest files or directories (`-` for stdin): agents, providers and their Secrets.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// More Secret manifests, kept apart from the agents (e.g. decrypted at deploy time).
+    #[arg(long)]
+    pub secrets: Vec<PathBuf>,
+    /// Namespace for manifests that have none.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// The namespace cluster providers read their Secrets from.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "ccop-system")]
+    pub operator_namespace: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Vendor calls in flight at once (the vendors' rate limits still apply).
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A table for people.
+    Text,
+    /// JSON for machines.
+    Json,
+}
+
+/// One agent's line in a plan or apply report.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentReport {
+    /// `namespace/name`.
+    pub agent: String,
+    /// The provider.
+    pub provider: String,
+    /// The vendor, when the provider was found.
+    pub vendor: Option<String>,
+    /// The vendor key.
+    pub key: Option<String>,
+    /// `create`, `update`, `adopt`, `delete`, `no-op`, `conflict` or `error`.
+    pub action: String,
+    /// Field-level changes (passwords shown as `(secret)`).
+    pub changes: Vec<ChangeReport>,
+    /// The vendor's id of the account, after apply.
+    pub external_id: Option<String>,
+    /// Ready after apply.
+    pub ready: Option<bool>,
+    /// Synced after apply.
+    pub synced: Option<bool>,
+    /// The condition message or error.
+    pub message: String,
+}
+
+/// One field change.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ChangeReport {
+    /// The spec field.
+    pub field: String,
+    /// The vendor's value now.
+    pub from: Option<String>,
+    /// The spec's value.
+    pub to: String,
+}
+
+/// Totals.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Accounts to create.
+    pub create: usize,
+    /// Accounts to update.
+    pub update: usize,
+    /// Existing accounts to take over with changes.
+    pub adopt: usize,
+    /// Accounts already matching.
+    pub unchanged: usize,
+    /// Agents that cannot be applied (conflicts).
+    pub conflicts: usize,
+    /// Agents that failed.
+    pub errors: usize,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Per agent, sorted by provider then agent.
+    pub agents: Vec<AgentReport>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+impl Report {
+    /// `terraform plan -detailed-exitcode`: 1 errors, 2 changes pending, 0 nothing to do.
+    pub fn exit_code(&self, applied: bool) -> u8 {
+        let s = &self.summary;
+        if s.errors + s.conflicts > 0 {
+            1
+        } else if !applied && s.create + s.update + s.adopt > 0 {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Runs `plan` (`apply = false`) or `apply`.
+pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
+    super::run::init_logging(super::run::LogFormat::Text, "warn");
+    let mut paths = args.paths.clone();
+    paths.extend(args.secrets.iter().cloned());
+    let manifests = match manifest::read_paths(&paths, &args.namespace) {
+        Ok(m) => m,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!(
+                "{} problem(s) found; nothing was sent to any vendor",
+                errors.len()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let mut workspace = Workspace::new(manifests, &args.operator_namespace);
+    let report = runtime.block_on(execute(&mut workspace, apply, args.concurrency));
+    match args.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        ),
+        Output::Text => print!("{}", render(&report, apply)),
+    }
+    ExitCode::from(report.exit_code(apply))
+}
+
+/// Plans (or applies) every agent of the workspace.
+pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize) -> Report {
+    let agents = workspace.manifests.agents.clone();
+    // Resolve runtimes up front (sequentially: building one may fail and is reported per agent).
+    let mut runtimes = HashMap::new();
+    let mut first_claim: HashMap<(ProviderId, String), String> = HashMap::new();
+    let mut jobs = Vec::new();
+    let mut reports = Vec::new();
+    for agent in &agents {
+        let ns = agent.object.metadata.namespace.clone().unwrap_or_default();
+        let name = format!(
+            "{ns}/{}",
+            agent.object.metadata.name.clone().unwrap_or_default()
+        );
+        let id = ProviderId::of(&agent.object.spec, &ns);
+        let base = AgentReport {
+            agent: name.clone(),
+            provider: id.display(),
+            vendor: None,
+            key: claimed_key(&agent.object.spec),
+            action: "error".into(),
+            changes: Vec::new(),
+            external_id: None,
+            ready: None,
+            synced: None,
+            message: String::new(),
+        };
+        let runtime = match runtimes.get(&id) {
+            Some(r) => Ok(std::sync::Arc::clone(r)),
+            None => workspace.runtime(&id).inspect(|r| {
+                runtimes.insert(id.clone(), r.clone());
+            }),
+        };
+        let runtime = match runtime {
+            Ok(r) => r,
+            Err(e) => {
+                reports.push(AgentReport { message: e, ..base });
+                continue;
+            }
+        };
+        if let Some(key) = &base.key
+            && let Some(owner) = first_claim.get(&(id.clone(), key.clone()))
+        {
+            let message = format!("{owner} already claims this key on the same provider");
+            reports.push(AgentReport {
+                action: "conflict".into(),
+                vendor: Some(runtime.vendor.kind().to_string()),
+                message,
+                ..base
+            });
+            continue;
+        }
+        if let Some(key) = &base.key {
+            first_claim.insert((id.clone(), key.clone()), name.clone());
+        }
+        let password = match workspace.password(agent) {
+            Ok(p) => p,
+            Err(e) => {
+                reports.push(AgentReport { message: e, ..base });
+                continue;
+            }
+        };
+        jobs.push((agent.object.spec.clone(), runtime, password, base));
+    }
+    let done: Vec<AgentReport> = futures::stream::iter(jobs)
+        .map(|(spec, runtime, password, base)| async move {
+            let request = AgentRequest {
+                spec: &spec,
+                record: AgentRecord::default(),
+                password,
+                deleting: false,
+                paused: false,
+                dry_run: !apply,
+                fresh: false,
+            };
+            let outcome = engine::reconcile(request, &runtime, &NoCheckpoint).await;
+            report_of(base, runtime.vendor.kind().to_string(), &outcome, apply)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    reports.extend(done);
+    reports.sort_by(|a, b| (&a.provider, &a.agent).cmp(&(&b.provider, &b.agent)));
+    let mut summary = Summary::default();
+    for r in &reports {
+        match r.action.as_str() {
+            "create" => summary.create += 1,
+            "update" => summary.update += 1,
+            "adopt" => summary.adopt += 1,
+            "no-op" => summary.unchanged += 1,
+            "conflict" => summary.conflicts += 1,
+            _ => summary.errors += 1,
+        }
+    }
+    Report {
+        agents: reports,
+        summary,
+    }
+}
+
+/// One agent's report from an engine outcome.
+pub fn report_of(
+    base: AgentReport,
+    vendor: String,
+    outcome: &Outcome,
+    applied: bool,
+) -> AgentReport {
+    let plan = outcome.plan.clone().unwrap_or(Plan::NoOp);
+    let failed = outcome.verdict.stalled
+        || (outcome.verdict.reconciling && applied)
+        || outcome.plan.is_none();
+    let action = match &plan {
+        _ if failed && outcome.verdict.reason == crate::conditions::Reason::Conflict => "conflict",
+        Plan::Refuse(_) => "conflict",
+        _ if failed => "error",
+        Plan::Adopt { changes } if changes.is_empty() => "no-op",
+        other => other.action(),
+    };
+    let changes = match &plan {
+        Plan::Create { fields } => fields
+            .iter()
+            .map(|(f, v)| ChangeReport {
+                field: f.spec_path().into(),
+                from: None,
+                to: v.display(),
+            })
+            .collect(),
+        other => other
+            .changes()
+            .iter()
+            .map(|c| ChangeReport {
+                field: c.field.spec_path().into(),
+                from: c.from_display(),
+                to: c.to_display(),
+            })
+            .collect(),
+    };
+    AgentReport {
+        vendor: Some(vendor),
+        key: outcome.record.vendor_key.clone().or(base.key.clone()),
+        action: action.into(),
+        changes,
+        external_id: if applied {
+            outcome.record.external_id.clone()
+        } else {
+            None
+        },
+        ready: applied.then_some(outcome.verdict.ready),
+        synced: applied.then_some(outcome.verdict.synced),
+        message: outcome.verdict.message.clone(),
+        ..base
+    }
+}
+
+fn symbol(action: &str) -> char {
+    match action {
+        "create" => '+',
+        "update" | "adopt" => '~',
+        "delete" => '-',
+        "no-op" => '=',
+        _ => '!',
+    }
+}
+
+/// The text form of a report.
+pub fn render(report: &Report, applied: bool) -> String {
+    let mut out = String::new();
+    for a in &report.agents {
+        let vendor = a.vendor.as_deref().unwrap_or("-");
+        let key = a.key.as_deref().unwrap_or("-");
+        out.push_str(&format!(
+            "{} {:<9} {:<32} {:<9} {}\n",
+            symbol(&a.action),
+            a.action,
+            a.agent,
+            vendor,
+            key
+        ));
+        for c in &a.changes {
+            match &c.from {
+                Some(from) => out.push_str(&format!("      {}: {from:?} -> {:?}\n", c.field, c.to)),
+                None => out.push_str(&format!("      {}: {:?}\n", c.field, c.to)),
+            }
+        }
+        if matches!(a.action.as_str(), "conflict" | "error") || (applied && a.ready == Some(false))
+        {
+            out.push_str(&format!("      {}\n", a.message));
+        }
+        if applied {
+            out.push_str(&format!(
+                "      external id {}, Ready={}, Synced={}\n",
+                a.external_id.as_deref().unwrap_or("-"),
+                a.ready.map_or("-", |r| if r { "True" } else { "False" }),
+                a.synced.map_or("-", |r| if r { "True" } else { "False" }),
+            ));
+        }
+    }
+    let s = &report.summary;
+    if applied {
+        out.push_str(&format!(
+            "Applied: {} created, {} updated, {} adopted, {} unchanged, {} conflicts, {} errors.\n",
+            s.create, s.update, s.adopt, s.unchanged, s.conflicts, s.errors
+        ));
+    } else {
+        out.push_str(&format!(
+            "Plan: {} to create, {} to update, {} to adopt, {} unchanged, {} conflicts, {} errors.\n",
+            s.create, s.update, s.adopt, s.unchanged, s.conflicts, s.errors
+        ));
+    }
+    out
+}

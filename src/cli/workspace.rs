@@ -1,0 +1,232 @@
+//! What `plan`, `apply`, `export` and `demo` share: manifests read from files, the providers they
+//! reference, credentials from the manifests or the environment, and one engine runtime per provider.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use crate::api::{ContactCenterAgent, ProviderId, ProviderKind, ProviderSettings};
+use crate::engine::ProviderRuntime;
+use crate::manifest::{Located, Manifests};
+use crate::vendor::{AgentPassword, ClientOptions, SecretData};
+
+/// Manifests plus the runtimes built from them.
+pub struct Workspace {
+    /// Everything read.
+    pub manifests: Manifests,
+    /// The namespace cluster providers read their Secrets from.
+    pub operator_namespace: String,
+    runtimes: BTreeMap<ProviderId, Arc<ProviderRuntime>>,
+    options: ClientOptions,
+}
+
+impl Workspace {
+    /// A workspace over `manifests`.
+    pub fn new(manifests: Manifests, operator_namespace: &str) -> Self {
+        Workspace {
+            manifests,
+            operator_namespace: operator_namespace.to_string(),
+            runtimes: BTreeMap::new(),
+            options: ClientOptions::default(),
+        }
+    }
+
+    /// The settings of a provider and the namespace of its Secret.
+    pub fn provider(&self, id: &ProviderId) -> Result<(ProviderSettings, String), String> {
+        match id.kind {
+            ProviderKind::ContactCenterProvider => self
+                .manifests
+                .providers
+                .iter()
+                .find(|p| {
+                    p.object.metadata.name.as_deref() == Some(&id.name)
+                        && p.object.metadata.namespace == id.namespace
+                })
+                .map(|p| {
+                    (
+                        p.object.spec.settings.clone(),
+                        id.namespace.clone().unwrap_or_default(),
+                    )
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "ContactCenterProvider {} is not among the manifests",
+                        id.display()
+                    )
+                }),
+            ProviderKind::ClusterContactCenterProvider => self
+                .manifests
+                .cluster_providers
+                .iter()
+                .find(|p| p.object.metadata.name.as_deref() == Some(&id.name))
+                .map(|p| {
+                    (
+                        p.object.spec.settings.clone(),
+                        self.operator_namespace.clone(),
+                    )
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "ClusterContactCenterProvider {} is not among the manifests",
+                        id.name
+                    )
+                }),
+        }
+    }
+
+    /// Every provider among the manifests.
+    pub fn provider_ids(&self) -> Vec<ProviderId> {
+        let namespaced = self.manifests.providers.iter().map(|p| ProviderId {
+            kind: ProviderKind::ContactCenterProvider,
+            namespace: p.object.metadata.namespace.clone(),
+            name: p.object.metadata.name.clone().unwrap_or_default(),
+        });
+        let cluster = self.manifests.cluster_providers.iter().map(|p| ProviderId {
+            kind: ProviderKind::ClusterContactCenterProvider,
+            namespace: None,
+            name: p.object.metadata.name.clone().unwrap_or_default(),
+        });
+        namespaced.chain(cluster).collect()
+    }
+
+    /// Points a provider at another endpoint (the demo's simulators).
+    pub fn set_endpoint(&mut self, id: &ProviderId, endpoint: &str) {
+        let set = |s: &mut ProviderSettings| {
+            if let Some(t) = s.tencent.as_mut() {
+                t.endpoint = Some(endpoint.to_string());
+            }
+            if let Some(h) = s.huawei.as_mut() {
+                h.endpoint = Some(endpoint.to_string());
+            }
+            if let Some(o) = s.ozonetel.as_mut() {
+                o.endpoint = Some(endpoint.to_string());
+            }
+        };
+        for p in &mut self.manifests.providers {
+            if p.object.metadata.name.as_deref() == Some(&id.name)
+                && p.object.metadata.namespace == id.namespace
+            {
+                set(&mut p.object.spec.settings);
+            }
+        }
+        for p in &mut self.manifests.cluster_providers {
+            if id.kind == ProviderKind::ClusterContactCenterProvider
+                && p.object.metadata.name.as_deref() == Some(&id.name)
+            {
+                set(&mut p.object.spec.settings);
+            }
+        }
+        self.runtimes.remove(id);
+    }
+
+    /// A Secret from the manifests, or else from the environment: `CCOP_SECRET_<NAME>_<KEY>` (upper
+    /// case, every other character `_`), so credentials need not sit on disk next to the manifests.
+    pub fn secret(&self, namespace: &str, name: &str, keys: &[&str]) -> Option<SecretData> {
+        if let Some(data) = self
+            .manifests
+            .secrets
+            .get(&(namespace.to_string(), name.to_string()))
+        {
+            return Some(data.clone());
+        }
+        let from_env: std::collections::HashMap<String, SecretString> = keys
+            .iter()
+            .filter_map(|k| {
+                std::env::var(env_name(name, k))
+                    .ok()
+                    .map(|v| (k.to_string(), SecretString::from(v)))
+            })
+            .collect();
+        (!from_env.is_empty()).then_some(SecretData(from_env))
+    }
+
+    /// The runtime of a provider, built on first use.
+    pub fn runtime(&mut self, id: &ProviderId) -> Result<Arc<ProviderRuntime>, String> {
+        if let Some(r) = self.runtimes.get(id) {
+            return Ok(r.clone());
+        }
+        let (settings, secret_ns) = self.provider(id)?;
+        let secret_ref = settings
+            .credentials_secret_ref()
+            .ok_or_else(|| format!("provider {} has no vendor block", id.display()))?;
+        let keys: &[&str] = match settings.vendor() {
+            Some(crate::core::VendorKind::Tencent) => &["secretId", "secretKey"],
+            Some(crate::core::VendorKind::Huawei) => &["appKey", "appSecret"],
+            _ => &["apiKey"],
+        };
+        let credentials = self.secret(&secret_ns, &secret_ref.name, keys).ok_or_else(|| {
+            format!(
+                "the credentials Secret {secret_ns}/{} of provider {} is neither among the manifests nor in the environment ({})",
+                secret_ref.name,
+                id.display(),
+                keys.iter().map(|k| env_name(&secret_ref.name, k)).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        let runtime = ProviderRuntime::connect(
+            &id.display(),
+            &settings,
+            &secret_ref.name,
+            &credentials,
+            &self.options,
+        )
+        .map_err(|e| format!("provider {}: {e}", id.display()))?;
+        let runtime = Arc::new(runtime);
+        self.runtimes.insert(id.clone(), runtime.clone());
+        Ok(runtime)
+    }
+
+    /// The password an agent references, if any.
+    pub fn password(
+        &self,
+        agent: &Located<ContactCenterAgent>,
+    ) -> Result<Option<AgentPassword>, String> {
+        let Some(r) = &agent.object.spec.password_secret_ref else {
+            return Ok(None);
+        };
+        let ns = agent.object.metadata.namespace.clone().unwrap_or_default();
+        let previous_key = format!("{}.previous", r.key);
+        let data = self
+            .secret(&ns, &r.name, &[r.key.as_str(), previous_key.as_str()])
+            .ok_or_else(|| format!("{}: the password Secret {ns}/{} is neither among the manifests nor in the environment", agent.origin, r.name))?;
+        let current = data.0.get(&r.key).cloned().ok_or_else(|| {
+            format!(
+                "{}: the password Secret {ns}/{} has no key {:?}",
+                agent.origin, r.name, r.key
+            )
+        })?;
+        Ok(Some(AgentPassword {
+            current,
+            previous: data.0.get(&previous_key).cloned(),
+        }))
+    }
+}
+
+/// The environment variable that can hold key `key` of Secret `name`.
+pub fn env_name(secret: &str, key: &str) -> String {
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+    };
+    format!("CCOP_SECRET_{}_{}", clean(secret), clean(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_env_names_are_shell_safe() {
+        assert_eq!(
+            env_name("tencent-credentials", "secretKey"),
+            "CCOP_SECRET_TENCENT_CREDENTIALS_SECRETKEY"
+        );
+    }
+}
