@@ -14,6 +14,7 @@ pub mod context;
 pub mod leader;
 pub mod provider;
 pub mod providers;
+pub mod rbac;
 pub mod server;
 pub mod status;
 
