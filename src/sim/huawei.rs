@@ -1,1 +1,0 @@
-//! Huawei simulator (being built).

@@ -1,1 +1,0 @@
-//! Huawei vendor client (being built).

@@ -1,0 +1,932 @@
+//! Huawei Cloud AICC ("cc-management" configuration API): agent accounts by `userAccount`.
+//!
+//! - [`token`]: bearer tokens from `tokenByAkSk`, cached per (endpoint, app key), renewed ahead of expiry
+//!   and once on a 401, single-flight.
+//! - [`wire`]: paths and DTOs, flat or `requestParam`-wrapped bodies.
+//! - [`validate`]: the documented field rules, checked before any request.
+//! - [`errors`]: HTTP statuses and body result codes → the shared error kinds.
+//!
+//! Every request goes through the same steps: the shared per-tenant token bucket, a cached token, the
+//! call with `Authorization: Bearer …` (sensitive), `X-APP-Key` and `X-TenantSpaceID` when configured,
+//! then the HTTP status and the body's result code decide the outcome (an HTTP 200 can still be a
+//! failure). Retryable failures (throttling, 5xx, transport) go around [`RetryPolicy`], which re-runs the
+//! whole sequence, so each attempt takes its own limiter token and the current access token.
+//!
+//! Facts and assumptions: `../shared/vendors/huawei-aicc.md`.
+
+pub mod errors;
+pub mod token;
+pub mod validate;
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use self::token::{AccessToken, Minted, TokenCache};
+use self::wire::{AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
+use crate::api::{HuaweiProvider, RateLimit};
+use crate::core::{
+    DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind,
+};
+use crate::vendor::http::{self, Endpoint};
+use crate::vendor::ratelimit::{self, TokenBucket};
+use crate::vendor::retry::RetryPolicy;
+use crate::vendor::{
+    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
+    Vendor, VendorError,
+};
+
+/// Huawei's public-cloud production domain.
+pub const DEFAULT_ENDPOINT: &str = "https://service.besclouds.com";
+/// Token lifetime asked for when the provider does not say; the documented maximum.
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u32 = 3600;
+/// No limit is documented; 5 requests a second per tenant is the conservative default (§1.5).
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 300;
+/// Requests that may go out back to back before the limiter starts spacing them.
+pub const BURST: u32 = 5;
+/// Accounts per `agentAccount/query` page: the cap of the sibling endpoints (§1.3.3).
+pub const PAGE_SIZE: u32 = 100;
+/// Queues per `skill/querySkills` page, the documented maximum.
+const SKILL_PAGE: u64 = 100;
+/// `skillWeight` of bindings the operator creates. The spec has no field for it and the documentation
+/// gives no reason to prefer another value than the minimum.
+const SKILL_WEIGHT: u64 = 1;
+/// Defaults Huawei requires at create when the spec leaves them unmanaged: audio agent, plain agent.
+const DEFAULT_AGENT_TYPE: &str = "4";
+const DEFAULT_ROLE: &str = "2";
+const VENDOR: &str = "huawei";
+
+const X_APP_KEY: HeaderName = HeaderName::from_static("x-app-key");
+const X_TENANT_SPACE_ID: HeaderName = HeaderName::from_static("x-tenantspaceid");
+const X_TOKEN_EXPIRE: HeaderName = HeaderName::from_static("x-token-expire");
+
+/// A client for one Huawei AICC tenant space.
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    app_key: SecretString,
+    app_secret: SecretString,
+    /// Short hash of the app key: identifies the account in cache and limiter keys without the key.
+    app_key_id: String,
+    tenant_space_id: Option<HeaderValue>,
+    wrap: bool,
+    token_lifetime_secs: u32,
+    tokens: Arc<TokenCache>,
+    limiter: Arc<TokenBucket>,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("huawei::Client")
+            .field("endpoint", &self.endpoint.base)
+            .field("app_key", &format_args!("<redacted {}>", self.app_key_id))
+            .field("app_secret", &"<redacted>")
+            .field("tenant_space_id", &self.tenant_space_id)
+            .field("wrap_request_body", &self.wrap)
+            .field("token_lifetime_secs", &self.token_lifetime_secs)
+            .field("requests_per_minute", &self.limiter.per_minute())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one HTTP exchange produced: a result, or a refused token the caller may replace once.
+enum Reply<T> {
+    Done(T),
+    Unauthorized(VendorError),
+}
+
+/// A body-level result: "0" is success, anything else a failure with the vendor's message.
+trait BodyResult {
+    fn failure(&self) -> Option<VendorError>;
+}
+
+impl BodyResult for AccountResult {
+    fn failure(&self) -> Option<VendorError> {
+        match self.result_code.as_deref() {
+            Some("0") => None,
+            Some(code) => Some(errors::from_result(
+                "resultCode",
+                code,
+                self.result_message.as_deref().unwrap_or_default(),
+            )),
+            None => Some(errors::unreadable("agentAccount call (no resultCode)")),
+        }
+    }
+}
+
+impl BodyResult for SkillResult {
+    fn failure(&self) -> Option<VendorError> {
+        match self.return_code.as_deref() {
+            Some("0") => None,
+            Some(code) => Some(errors::from_result(
+                "returnCode",
+                code,
+                self.description.as_deref().unwrap_or_default(),
+            )),
+            None => Some(errors::unreadable("skill call (no returnCode)")),
+        }
+    }
+}
+
+impl Client {
+    /// Builds the client for a `spec.huawei` provider block, with credentials from the Secret keys
+    /// `appKey` and `appSecret`. The token cache and rate limiter are shared with every other client of
+    /// the same endpoint and app key in this process.
+    ///
+    /// Huawei documents no limits and no API classes, so one budget covers every call of the tenant,
+    /// token calls included: `rate.requestsPerMinute`, default 300 (5 a second), bursts of 5.
+    pub fn from_provider(
+        p: &HuaweiProvider,
+        rate: &RateLimit,
+        secret_name: &str,
+        creds: &SecretData,
+        options: &ClientOptions,
+    ) -> Result<Client, VendorError> {
+        let endpoint = http::checked_endpoint(p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?;
+        let app_key = creds.require(secret_name, "appKey")?.clone();
+        let app_secret = creds.require(secret_name, "appSecret")?.clone();
+        for (name, value) in [("appKey", &app_key), ("appSecret", &app_secret)] {
+            if value.expose_secret().is_empty() {
+                return Err(VendorError::new(
+                    ErrorKind::Credentials,
+                    format!("Secret {secret_name:?} has an empty {name:?}"),
+                ));
+            }
+        }
+        if HeaderValue::from_str(app_key.expose_secret()).is_err() {
+            return Err(VendorError::new(
+                ErrorKind::Credentials,
+                format!(
+                    "Secret {secret_name:?}: \"appKey\" contains characters not allowed in a header"
+                ),
+            ));
+        }
+        let tenant_space_id = p
+            .tenant_space_id
+            .as_deref()
+            .map(|t| {
+                HeaderValue::from_str(t).map_err(|_| {
+                    validate::invalid(
+                        "spec.huawei.tenantSpaceId",
+                        "contains characters not allowed in a header",
+                    )
+                })
+            })
+            .transpose()?;
+        let app_key_id = fingerprint(app_key.expose_secret());
+        // One token and one budget per tenant: endpoint plus app key, never the raw key.
+        let account = format!("{VENDOR}/{}/{app_key_id}", endpoint.base);
+        let limiter = ratelimit::shared(
+            &account,
+            rate.requests_per_minute
+                .unwrap_or(DEFAULT_REQUESTS_PER_MINUTE),
+            BURST,
+        );
+        Ok(Client {
+            http: http::client(options.request_timeout),
+            tokens: TokenCache::shared(&account),
+            endpoint,
+            app_key,
+            app_secret,
+            app_key_id,
+            tenant_space_id,
+            wrap: p.wrap_request_body,
+            token_lifetime_secs: p
+                .token_lifetime_seconds
+                .unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS)
+                .clamp(60, 3600),
+            limiter,
+            retry: options.retry.clone(),
+        })
+    }
+
+    /// Binds `accounts` to skill queue `skill_id` with `addSkillsToAgent` (the one batch agent call).
+    /// An empty list is refused without a request.
+    pub async fn add_to_queue(
+        &self,
+        skill_id: u64,
+        accounts: &[String],
+        agent_weight: u64,
+    ) -> Result<(), VendorError> {
+        require_accounts(Action::AddSkills, skill_id, accounts)?;
+        if agent_weight == 0 {
+            return Err(validate::invalid(
+                "spec.skills[].priority",
+                "is Huawei's agentWeight and must be at least 1",
+            ));
+        }
+        let body = wire::AddSkills {
+            user_accounts: accounts,
+            skill_id,
+            agent_weight,
+            skill_weight: SKILL_WEIGHT,
+        };
+        self.call::<AccountResult>(Action::AddSkills, &body)
+            .await
+            .map(drop)
+    }
+
+    /// Unbinds `accounts` from skill queue `skill_id` with `releaseAgentBySkillId`. Huawei reads an empty
+    /// list as "every agent of the queue", so an empty list is refused without a request.
+    pub async fn release_from_queue(
+        &self,
+        skill_id: u64,
+        accounts: &[String],
+    ) -> Result<(), VendorError> {
+        require_accounts(Action::ReleaseSkills, skill_id, accounts)?;
+        let body = wire::ReleaseSkill {
+            skill_id,
+            user_accounts: accounts,
+        };
+        self.call::<AccountResult>(Action::ReleaseSkills, &body)
+            .await
+            .map(drop)
+    }
+
+    /// One business call with retries: the body is built once, every attempt is paced, authenticated
+    /// and sent afresh.
+    async fn call<T>(&self, action: Action, params: &impl Serialize) -> Result<T, VendorError>
+    where
+        T: DeserializeOwned + BodyResult,
+    {
+        let body = wire::envelope(action, params, self.wrap);
+        self.retry.run(|| self.attempt::<T>(action, &body)).await
+    }
+
+    /// One attempt: a cached token, and if Huawei refuses it, one replacement token and one resend.
+    async fn attempt<T>(&self, action: Action, body: &serde_json::Value) -> Result<T, VendorError>
+    where
+        T: DeserializeOwned + BodyResult,
+    {
+        let token = self.tokens.get(|| self.mint()).await?;
+        match self.send(action, body, &token).await? {
+            Reply::Done(v) => Ok(v),
+            Reply::Unauthorized(_) => {
+                tracing::debug!(
+                    action = action.name(),
+                    "Huawei refused the access token; minting a new one once"
+                );
+                let fresh = self.tokens.replace_rejected(&token, || self.mint()).await?;
+                match self.send(action, body, &fresh).await? {
+                    Reply::Done(v) => Ok(v),
+                    Reply::Unauthorized(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Waits for the tenant's rate limiter.
+    async fn pace(&self) {
+        let waited = self.limiter.acquire().await;
+        crate::metrics::rate_limiter_wait(VENDOR, "tenant", waited);
+    }
+
+    fn app_key_header(&self) -> HeaderValue {
+        let mut v = HeaderValue::from_str(self.app_key.expose_secret())
+            .expect("checked to be a valid header value when the client was built");
+        // The app key identifies the tenant's API client; keep it out of any header dump.
+        v.set_sensitive(true);
+        v
+    }
+
+    /// One HTTP exchange of a business call.
+    async fn send<T>(
+        &self,
+        action: Action,
+        body: &serde_json::Value,
+        token: &AccessToken,
+    ) -> Result<Reply<T>, VendorError>
+    where
+        T: DeserializeOwned + BodyResult,
+    {
+        self.pace().await;
+        let started = tokio::time::Instant::now();
+        let result = self.exchange::<T>(action, body, token).await;
+        let outcome = match &result {
+            Ok(Reply::Done(_)) => "ok",
+            Ok(Reply::Unauthorized(e)) | Err(e) => e.kind.as_str(),
+        };
+        let elapsed = started.elapsed();
+        crate::metrics::vendor_request(VENDOR, action.name(), outcome, elapsed);
+        tracing::debug!(
+            action = action.name(),
+            outcome,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "Huawei request"
+        );
+        result
+    }
+
+    async fn exchange<T>(
+        &self,
+        action: Action,
+        body: &serde_json::Value,
+        token: &AccessToken,
+    ) -> Result<Reply<T>, VendorError>
+    where
+        T: DeserializeOwned + BodyResult,
+    {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.value.expose_secret()))
+            .map_err(|_| errors::unreadable("tokenByAkSk (token not usable in a header)"))?;
+        auth.set_sensitive(true);
+        let mut req = self
+            .http
+            .post(format!("{}{}", self.endpoint.base, action.path()))
+            .header(AUTHORIZATION, auth)
+            .header(X_APP_KEY, self.app_key_header())
+            .json(body);
+        if let Some(tenant) = &self.tenant_space_id {
+            req = req.header(X_TENANT_SPACE_ID, tenant.clone());
+        }
+        let resp = req.send().await.map_err(|e| http::transport_error(&e))?;
+        let status = resp.status();
+        let retry_after = errors::retry_after(resp.headers());
+        let bytes = http::read_bounded(resp, http::MAX_RESPONSE_BYTES).await?;
+        if status != reqwest::StatusCode::OK {
+            let e = errors::from_status(
+                status,
+                retry_after,
+                errors::vendor_message(&bytes).as_deref(),
+            );
+            return if status == reqwest::StatusCode::UNAUTHORIZED {
+                Ok(Reply::Unauthorized(e))
+            } else {
+                Err(e)
+            };
+        }
+        let parsed: T =
+            serde_json::from_slice(&bytes).map_err(|_| errors::unreadable(action.name()))?;
+        match parsed.failure() {
+            Some(e) => Err(e),
+            None => Ok(Reply::Done(parsed)),
+        }
+    }
+
+    /// Mints a token with `tokenByAkSk`. Called by the token cache only, under its single-flight lock.
+    async fn mint(&self) -> Result<Minted, VendorError> {
+        self.pace().await;
+        let started = tokio::time::Instant::now();
+        let result = self.mint_exchange().await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.kind.as_str(),
+        };
+        let elapsed = started.elapsed();
+        crate::metrics::vendor_request(VENDOR, "tokenByAkSk", outcome, elapsed);
+        match &result {
+            Ok(m) => tracing::debug!(
+                lifetime_s = m.lifetime.as_secs(),
+                "minted a Huawei access token"
+            ),
+            Err(e) => tracing::debug!(error = %e, "minting a Huawei access token failed"),
+        }
+        result
+    }
+
+    async fn mint_exchange(&self) -> Result<Minted, VendorError> {
+        let body = wire::TokenRequest {
+            app_key: self.app_key.expose_secret(),
+            app_secret: self.app_secret.expose_secret(),
+        };
+        let resp = self
+            .http
+            .post(format!("{}{}", self.endpoint.base, wire::TOKEN_PATH))
+            .header(X_TOKEN_EXPIRE, HeaderValue::from(self.token_lifetime_secs))
+            .header(X_APP_KEY, self.app_key_header())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| http::transport_error(&e))?;
+        let status = resp.status();
+        let retry_after = errors::retry_after(resp.headers());
+        let bytes = http::read_bounded(resp, http::MAX_RESPONSE_BYTES).await?;
+        match status.as_u16() {
+            200 => {}
+            400 | 401 | 403 => {
+                return Err(errors::token_refused(
+                    status,
+                    errors::vendor_message(&bytes).as_deref(),
+                ));
+            }
+            _ => {
+                return Err(errors::from_status(
+                    status,
+                    retry_after,
+                    errors::vendor_message(&bytes).as_deref(),
+                ));
+            }
+        }
+        let parsed: wire::TokenResponse =
+            serde_json::from_slice(&bytes).map_err(|_| errors::unreadable("tokenByAkSk"))?;
+        let value = parsed
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| errors::unreadable("tokenByAkSk (no AccessToken)"))?;
+        // The vendor may grant less than asked; never trust it for more.
+        let granted = parsed
+            .expires
+            .unwrap_or(u64::from(self.token_lifetime_secs))
+            .clamp(1, u64::from(self.token_lifetime_secs));
+        Ok(Minted {
+            value: SecretString::from(value),
+            lifetime: Duration::from_secs(granted),
+        })
+    }
+
+    /// The skill queues bound to `key` right now, for a release when the caller's view has none.
+    async fn bound_queues(
+        &self,
+        key: &str,
+        observed: &ObservedAgent,
+    ) -> Result<Vec<u64>, VendorError> {
+        let bindings = match observed.fields.get(&Field::Skills) {
+            Some(FieldValue::Skills(b)) => b.clone(),
+            _ => match self.get(key).await? {
+                Some(fresh) => match fresh.fields.get(&Field::Skills) {
+                    Some(FieldValue::Skills(b)) => b.clone(),
+                    _ => Vec::new(),
+                },
+                None => {
+                    return Err(VendorError::new(
+                        ErrorKind::NotFound,
+                        format!("Huawei account {key:?} does not exist"),
+                    ));
+                }
+            },
+        };
+        Ok(bindings.iter().filter_map(|b| b.id.parse().ok()).collect())
+    }
+}
+
+#[async_trait]
+impl Vendor for Client {
+    fn kind(&self) -> VendorKind {
+        VendorKind::Huawei
+    }
+
+    fn listing(&self) -> Listing {
+        Listing::Paged {
+            page_size: PAGE_SIZE,
+            incremental: false,
+        }
+    }
+
+    /// Huawei never returns the password.
+    fn readable(&self, field: Field) -> bool {
+        field != Field::Password
+    }
+
+    async fn list_page(
+        &self,
+        page: u32,
+        _modified_since: Option<i64>,
+    ) -> Result<AgentPage, VendorError> {
+        let query = wire::QueryAgents {
+            user_account: None,
+            page_num: Some(page),
+            page_size: Some(PAGE_SIZE),
+        };
+        let r: AccountResult = self.call(Action::Query, &query).await?;
+        let agents: Vec<ObservedAgent> = r
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(observe)
+            .collect();
+        let total = r
+            .total
+            .unwrap_or(u64::from(page) * u64::from(PAGE_SIZE) + agents.len() as u64);
+        Ok(AgentPage { agents, total })
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError> {
+        validate::user_account(key)?;
+        let query = wire::QueryAgents {
+            user_account: Some(key),
+            page_num: None,
+            page_size: None,
+        };
+        match self.call::<AccountResult>(Action::Query, &query).await {
+            // ASSUMPTION (§1.3.2): "0" with no data is how Huawei says "no such account".
+            Ok(r) => Ok(r
+                .data
+                .unwrap_or_default()
+                .into_iter()
+                .find(|a| a.user_account == key)
+                .map(observe)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create(
+        &self,
+        agent: &DesiredAgent,
+        password: Option<&AgentPassword>,
+    ) -> Result<Created, VendorError> {
+        validate::for_create(agent, password)?;
+        let password = password.expect("for_create refuses a missing password");
+        let text = |field: Field| match agent.fields.get(&field) {
+            Some(FieldValue::Text(t)) => Some(t.as_str()),
+            _ => None,
+        };
+        let body = wire::CreateAgent {
+            user_account: &agent.key,
+            user_name: text(Field::DisplayName).unwrap_or_default(),
+            password: password.current.expose_secret(),
+            email: text(Field::Email).unwrap_or_default(),
+            agent_type: code(text(Field::AgentType).unwrap_or(DEFAULT_AGENT_TYPE)),
+            cc_role_id: code(text(Field::Role).unwrap_or(DEFAULT_ROLE)),
+            phone: text(Field::Phone),
+            skills: match agent.fields.get(&Field::Skills) {
+                Some(FieldValue::Skills(want)) => skill_weights(want, None),
+                _ => Vec::new(),
+            },
+        };
+        match self.call::<AccountResult>(Action::Create, &body).await {
+            Ok(r) => {
+                let external_id = match r.work_no {
+                    Some(work_no) => work_no.to_string(),
+                    // The documented response carries workNo; if a deployment leaves it out, read it back.
+                    None => self
+                        .get(&agent.key)
+                        .await?
+                        .map(|o| o.external_id_or_key())
+                        .unwrap_or_else(|| agent.key.clone()),
+                };
+                tracing::info!(user_account = %agent.key, work_no = %external_id, "created Huawei agent account");
+                Ok(Created { external_id })
+            }
+            // ASSUMPTION (§1.3.1): failure messages are unpublished, so after a refused create look the
+            // key up; an existing account means the create lost to an earlier one (e.g. a retry after a
+            // lost response) and is adopted rather than reported as a spec problem.
+            Err(e) if e.kind == ErrorKind::Rejected && is_body_failure(&e) => {
+                match self.get(&agent.key).await? {
+                    Some(_) => Err(VendorError {
+                        kind: ErrorKind::AlreadyExists,
+                        retryable: false,
+                        ..e
+                    }),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn update(
+        &self,
+        agent: &DesiredAgent,
+        observed: &ObservedAgent,
+        changes: &[FieldChange],
+        password: Option<&AgentPassword>,
+    ) -> Result<(), VendorError> {
+        validate::for_update(&agent.key, changes, password)?;
+        let mut body = wire::UpdateAgent {
+            user_account: &agent.key,
+            ..wire::UpdateAgent::default()
+        };
+        let mut release_all_queues = false;
+        let mut change_password = false;
+        for change in changes {
+            match (change.field, &change.to) {
+                (Field::DisplayName, FieldValue::Text(t)) => body.user_name = Some(t),
+                (Field::Email, FieldValue::Text(t)) => body.email = Some(t),
+                (Field::Phone, FieldValue::Text(t)) => body.phone = Some(t),
+                (Field::AgentType, FieldValue::Text(t)) => body.agent_type = Some(code(t)),
+                (Field::Role, FieldValue::Text(t)) => body.cc_role_id = Some(code(t)),
+                // Sending an empty `skills` array is undocumented; unbinding queue by queue is.
+                (Field::Skills, FieldValue::Skills(want)) if want.is_empty() => {
+                    release_all_queues = true
+                }
+                (Field::Skills, FieldValue::Skills(want)) => {
+                    let have = match observed.fields.get(&Field::Skills) {
+                        Some(FieldValue::Skills(have)) => Some(have.as_slice()),
+                        _ => None,
+                    };
+                    body.skills = Some(skill_weights(want, have));
+                }
+                (Field::Password, _) => change_password = true,
+                (field, _) => {
+                    return Err(validate::invalid(
+                        &validate::spec_path(field),
+                        "cannot be changed at Huawei",
+                    ));
+                }
+            }
+        }
+        if body.changes_anything() {
+            self.call::<AccountResult>(Action::Update, &body).await?;
+        }
+        if release_all_queues {
+            let account = std::slice::from_ref(&agent.key);
+            for skill_id in self.bound_queues(&agent.key, observed).await? {
+                self.release_from_queue(skill_id, account).await?;
+            }
+        }
+        // The password goes in a call of its own, after the other fields: a wrong `.previous` then
+        // blocks only the rotation, not every other edit.
+        if change_password {
+            let password =
+                password.expect("for_update refuses a password change without the Secret");
+            let previous = password
+                .previous
+                .as_ref()
+                .expect("for_update refuses a password change without the previous password");
+            let body = wire::UpdateAgent {
+                user_account: &agent.key,
+                old_password: Some(previous.expose_secret()),
+                new_password: Some(password.current.expose_secret()),
+                ..wire::UpdateAgent::default()
+            };
+            self.call::<AccountResult>(Action::Update, &body).await.map_err(|e| {
+                if e.kind == ErrorKind::Rejected && e.message.to_ascii_lowercase().contains("password") {
+                    VendorError {
+                        message: format!(
+                            "{} (the Secret's `<key>.previous` entry must hold the password the account has now)",
+                            e.message
+                        ),
+                        ..e
+                    }
+                } else {
+                    e
+                }
+            })?;
+            tracing::info!(user_account = %agent.key, "changed Huawei agent password");
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<Deletion, VendorError> {
+        validate::user_account(key)?;
+        match self
+            .call::<AccountResult>(Action::Delete, &wire::DeleteAgent { user_account: key })
+            .await
+        {
+            Ok(_) => Ok(Deletion::Deleted),
+            // ASSUMPTION (§1.3.6): deleting a missing account is undocumented; a refused delete is
+            // done when a query no longer finds the account, which makes finalizers idempotent.
+            Err(e) if is_body_failure(&e) => match self.get(key).await? {
+                None => Ok(Deletion::AlreadyGone),
+                Some(_) => Err(VendorError {
+                    kind: ErrorKind::Rejected,
+                    retryable: false,
+                    ..e
+                }),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn skill_ids(&self) -> Result<Option<BTreeMap<String, String>>, VendorError> {
+        let mut ids = BTreeMap::new();
+        let mut offset = 0u64;
+        loop {
+            let page = wire::QuerySkills {
+                limit: SKILL_PAGE.to_string(),
+                offset: offset.to_string(),
+            };
+            let r: SkillResult = self.call(Action::QuerySkills, &page).await?;
+            let skills = r.data.unwrap_or_default();
+            let fetched = skills.len() as u64;
+            let mut new = 0;
+            for s in skills {
+                if let std::collections::btree_map::Entry::Vacant(slot) = ids.entry(s.name) {
+                    slot.insert(s.skill_id.to_string());
+                    new += 1;
+                }
+            }
+            // A short page is the last; a page with nothing new means the server ignores `offset`.
+            if fetched < SKILL_PAGE || new == 0 {
+                break;
+            }
+            offset += SKILL_PAGE;
+        }
+        Ok(Some(ids))
+    }
+
+    async fn check_credentials(&self) -> Result<(), VendorError> {
+        let probe = wire::QuerySkills {
+            limit: "1".into(),
+            offset: "0".into(),
+        };
+        self.call::<SkillResult>(Action::QuerySkills, &probe)
+            .await
+            .map(drop)
+    }
+}
+
+/// Refuses an empty account list before it can reach Huawei: `releaseAgentBySkillId` with `[]`
+/// unbinds every agent from the queue.
+fn require_accounts(action: Action, skill_id: u64, accounts: &[String]) -> Result<(), VendorError> {
+    if accounts.is_empty() {
+        return Err(VendorError::new(
+            ErrorKind::Rejected,
+            format!(
+                "refusing to send {} for skill queue {skill_id} with an empty account list (Huawei would \
+                 apply it to every agent of the queue)",
+                action.name()
+            ),
+        )
+        .with_code("EmptyAccountList"));
+    }
+    accounts.iter().try_for_each(|a| validate::user_account(a))
+}
+
+/// Whether an error came from a body-level result code (HTTP 200) rather than transport or status.
+fn is_body_failure(e: &VendorError) -> bool {
+    e.code
+        .as_deref()
+        .is_some_and(|c| c.starts_with("resultCode") || c.starts_with("returnCode"))
+}
+
+/// A code string checked by [`validate`] → the integer Huawei wants.
+fn code(text: &str) -> u32 {
+    text.parse().expect("codes are validated before use")
+}
+
+/// The bindings to send: every desired queue, weighted by the spec's priority, else by the weight the
+/// queue has now (an unmanaged weight is left as it is), else 1.
+fn skill_weights(want: &[SkillBinding], have: Option<&[SkillBinding]>) -> Vec<SkillWeight> {
+    want.iter()
+        .map(|w| {
+            let current = have
+                .and_then(|h| h.iter().find(|h| h.id == w.id))
+                .and_then(|h| h.priority);
+            SkillWeight {
+                skill_id: w.id.parse().expect("skill ids are validated before use"),
+                agent_weight: Some(u64::from(w.priority.or(current).unwrap_or(1))),
+                skill_weight: Some(SKILL_WEIGHT),
+            }
+        })
+        .collect()
+}
+
+/// One queried account in the model's terms, the same representation `core::normalize` produces: codes
+/// as strings, skills as sorted bindings with the agent weight as priority.
+fn observe(a: AgentInfo) -> ObservedAgent {
+    let mut fields = crate::core::FieldMap::new();
+    let mut text = |field: Field, value: Option<String>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            fields.insert(field, FieldValue::Text(v));
+        }
+    };
+    text(Field::DisplayName, a.user_name);
+    text(Field::Email, a.email);
+    text(Field::Phone, a.phone);
+    text(Field::AgentType, a.agent_type.map(|c| c.to_string()));
+    text(Field::Role, a.cc_role_id.map(|c| c.to_string()));
+    let mut skills: Vec<SkillBinding> = a
+        .skills
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| SkillBinding {
+            id: s.skill_id.to_string(),
+            priority: s.agent_weight.and_then(|w| u32::try_from(w).ok()),
+        })
+        .collect();
+    skills.sort();
+    fields.insert(Field::Skills, FieldValue::Skills(skills));
+    ObservedAgent {
+        key: a.user_account,
+        external_id: a.work_no.map(|w| w.to_string()),
+        fields,
+        modified_at: None,
+    }
+}
+
+/// A short, stable, non-reversible id of an app key for cache and limiter keys and `Debug`.
+fn fingerprint(app_key: &str) -> String {
+    let digest = Sha256::digest(format!("ccop/huawei/app-key\0{app_key}").as_bytes());
+    format!("k-{}", hex::encode(&digest[..6]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_account_list_is_refused_before_sending() {
+        let e = require_accounts(Action::ReleaseSkills, 3, &[]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Rejected);
+        assert!(!e.retryable);
+        assert_eq!(e.code.as_deref(), Some("EmptyAccountList"));
+        assert!(e.message.contains("releaseAgentBySkillId"), "{e}");
+        assert!(require_accounts(Action::AddSkills, 3, &[]).is_err());
+        assert!(require_accounts(Action::ReleaseSkills, 3, &["alice.chen".to_string()]).is_ok());
+        // an empty string is not an account either
+        assert!(require_accounts(Action::ReleaseSkills, 3, &[String::new()]).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_client_refuses_an_empty_release_without_a_request() {
+        // As `main` does: one process-wide TLS provider before any reqwest client is built.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // An endpoint nothing listens on: any request would fail with a transport error instead.
+        let provider = HuaweiProvider {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            tenant_space_id: None,
+            wrap_request_body: false,
+            token_lifetime_seconds: None,
+            credentials_secret_ref: crate::api::CredentialsSecretRef {
+                name: "creds".into(),
+            },
+        };
+        let creds = SecretData(
+            [
+                ("appKey", "guard-test-key"),
+                ("appSecret", "guard-test-secret"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
+            .collect(),
+        );
+        let client = Client::from_provider(
+            &provider,
+            &RateLimit::default(),
+            "creds",
+            &creds,
+            &ClientOptions::default(),
+        )
+        .unwrap();
+        let e = client.release_from_queue(1, &[]).await.unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("EmptyAccountList"));
+        let e = client.add_to_queue(1, &[], 1).await.unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("EmptyAccountList"));
+    }
+
+    #[test]
+    fn observed_accounts_use_the_normalized_representation() {
+        let info: AgentInfo = serde_json::from_value(serde_json::json!({
+            "userAccount": "alice.chen", "userName": "Alice", "email": "alice@example.com", "phone": "",
+            "agentType": 4, "ccRoleId": "2", "workNo": 108,
+            "skills": [{"skillId": 3, "agentWeight": 2, "skillWeight": 1}, {"skillId": 1, "agentWeight": 5, "skillWeight": 1}]
+        }))
+        .unwrap();
+        let o = observe(info);
+        assert_eq!(o.external_id.as_deref(), Some("108"));
+        assert_eq!(o.fields[&Field::AgentType], FieldValue::Text("4".into()));
+        assert_eq!(o.fields[&Field::Role], FieldValue::Text("2".into()));
+        assert!(
+            !o.fields.contains_key(&Field::Phone),
+            "an empty phone is no phone"
+        );
+        assert_eq!(
+            o.fields[&Field::Skills],
+            FieldValue::Skills(vec![
+                SkillBinding {
+                    id: "1".into(),
+                    priority: Some(5)
+                },
+                SkillBinding {
+                    id: "3".into(),
+                    priority: Some(2)
+                },
+            ])
+        );
+    }
+
+    #[test]
+    fn unmanaged_weights_keep_the_vendor_value() {
+        let want = [
+            SkillBinding {
+                id: "1".into(),
+                priority: None,
+            },
+            SkillBinding {
+                id: "2".into(),
+                priority: Some(4),
+            },
+            SkillBinding {
+                id: "3".into(),
+                priority: None,
+            },
+        ];
+        let have = [SkillBinding {
+            id: "1".into(),
+            priority: Some(7),
+        }];
+        let sent = skill_weights(&want, Some(&have));
+        let weights: Vec<_> = sent.iter().map(|s| (s.skill_id, s.agent_weight)).collect();
+        assert_eq!(weights, [(1, Some(7)), (2, Some(4)), (3, Some(1))]);
+        assert!(sent.iter().all(|s| s.skill_weight == Some(1)));
+    }
+
+    #[test]
+    fn fingerprints_hide_the_key() {
+        let f = fingerprint("my-app-key");
+        assert!(!f.contains("my-app-key"));
+        assert_eq!(f, fingerprint("my-app-key"));
+        assert_ne!(f, fingerprint("other-key"));
+    }
+}
