@@ -29,20 +29,77 @@ pub enum Scope {
 
 /// The permissions the controller needs.
 pub const PERMISSIONS: &[Permission] = &[
-    Permission { group: "contactcenter.dev", resource: "contactcenteragents", verbs: &["get", "list", "watch", "patch"], scope: Scope::Watched },
-    Permission { group: "contactcenter.dev", resource: "contactcenteragents/status", verbs: &["get", "patch"], scope: Scope::Watched },
-    Permission { group: "contactcenter.dev", resource: "contactcenteragents/finalizers", verbs: &["update"], scope: Scope::Watched },
-    Permission { group: "contactcenter.dev", resource: "contactcenterproviders", verbs: &["get", "list", "watch"], scope: Scope::Watched },
-    Permission { group: "contactcenter.dev", resource: "contactcenterproviders/status", verbs: &["get", "patch"], scope: Scope::Watched },
-    Permission { group: "contactcenter.dev", resource: "clustercontactcenterproviders", verbs: &["get", "list", "watch"], scope: Scope::Cluster },
-    Permission { group: "contactcenter.dev", resource: "clustercontactcenterproviders/status", verbs: &["get", "patch"], scope: Scope::Cluster },
-    Permission { group: "", resource: "secrets", verbs: &["get", "list", "watch"], scope: Scope::Watched },
-    Permission { group: "", resource: "secrets", verbs: &["get", "list", "watch"], scope: Scope::OperatorNamespace },
-    Permission { group: "events.k8s.io", resource: "events", verbs: &["create", "patch"], scope: Scope::Watched },
-    Permission { group: "coordination.k8s.io", resource: "leases", verbs: &["get", "create", "update"], scope: Scope::OperatorNamespace },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "contactcenteragents",
+        verbs: &["get", "list", "watch", "patch"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "contactcenteragents/status",
+        verbs: &["get", "patch"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "contactcenteragents/finalizers",
+        verbs: &["update"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "contactcenterproviders",
+        verbs: &["get", "list", "watch"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "contactcenterproviders/status",
+        verbs: &["get", "patch"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "clustercontactcenterproviders",
+        verbs: &["get", "list", "watch"],
+        scope: Scope::Cluster,
+    },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "clustercontactcenterproviders/status",
+        verbs: &["get", "patch"],
+        scope: Scope::Cluster,
+    },
+    Permission {
+        group: "",
+        resource: "secrets",
+        verbs: &["get", "list", "watch"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "",
+        resource: "secrets",
+        verbs: &["get", "list", "watch"],
+        scope: Scope::OperatorNamespace,
+    },
+    Permission {
+        group: "events.k8s.io",
+        resource: "events",
+        verbs: &["create", "patch"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "coordination.k8s.io",
+        resource: "leases",
+        verbs: &["get", "create", "update"],
+        scope: Scope::OperatorNamespace,
+    },
 ];
 
 /// Whether `verb` on `group`/`resource` is covered by [`PERMISSIONS`].
 pub fn allowed(group: &str, resource: &str, verb: &str) -> bool {
-    PERMISSIONS.iter().any(|p| p.group == group && p.resource == resource && p.verbs.contains(&verb))
+    PERMISSIONS
+        .iter()
+        .any(|p| p.group == group && p.resource == resource && p.verbs.contains(&verb))
 }

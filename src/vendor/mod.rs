@@ -209,15 +209,24 @@ pub fn connect(
     credentials: &SecretData,
     options: &ClientOptions,
 ) -> Result<Arc<dyn Vendor>, VendorError> {
-    let _ = (secret_name, credentials, options);
-    if let Some(vendor) = settings.vendor() {
-        return Err(VendorError::new(
+    let rate = settings.rate_limit.clone().unwrap_or_default();
+    if let Some(h) = &settings.huawei {
+        return Ok(Arc::new(huawei::Client::from_provider(
+            h,
+            &rate,
+            secret_name,
+            credentials,
+            options,
+        )?));
+    }
+    match settings.vendor() {
+        Some(vendor) => Err(VendorError::new(
             ErrorKind::Rejected,
             format!("the {vendor} client is not available in this build"),
-        ));
+        )),
+        None => Err(VendorError::new(
+            ErrorKind::Rejected,
+            "the provider has no vendor block",
+        )),
     }
-    Err(VendorError::new(
-        ErrorKind::Rejected,
-        "the provider has no vendor block",
-    ))
 }
