@@ -141,13 +141,15 @@ impl TokenSlot {
             }
         }
         if !may_mint {
-            // Not the leader: an expiring token is still better than none.
+            // Not the leader: an expiring token is still better than none. Without one, the caller
+            // should requeue rather than retry in place: leadership does not change in milliseconds.
             return usable.map(|(t, _)| t).ok_or_else(|| {
                 VendorError::transient(
                     "waiting for the leader to mint an Ozonetel token (only the replica holding the leader lease mints, because each new token revokes the previous one)",
                 )
                 .with_code("TokenNotMinted")
                 .with_retry_after(Duration::from_secs(5))
+                .retryable(false)
             });
         }
         while s.mints.front().is_some_and(|t| now - *t >= MINT_WINDOW) {
@@ -310,7 +312,8 @@ mod tests {
     async fn only_the_leader_mints() {
         let (slot, vendor) = (TokenSlot::default(), Vendor::new());
         let e = slot.token(false, None, || vendor.mint()).await.unwrap_err();
-        assert_eq!((e.kind, e.retryable), (ErrorKind::Transient, true));
+        assert_eq!((e.kind, e.retryable), (ErrorKind::Transient, false));
+        assert!(!e.is_terminal(), "the controller requeues it");
         assert!(e.message.contains("waiting for the leader"), "{e}");
         assert_eq!(vendor.count(), 0);
         // A token the leader minted is shared, and an expiring one is kept rather than nothing.
