@@ -1,7 +1,7 @@
 //! Client-side rate limits for one Ozonetel account: the documented 5 writes and 10 AgentDetails reads
 //! a minute (vendors/ozonetel.md §2.6), less headroom for people and other tools.
 //!
-//! Each API class has a process-wide [`TokenBucket`](crate::vendor::ratelimit::TokenBucket) shared by
+//! Each API class has a process-wide [`TokenBucket`] shared by
 //! every client of the account, and a shared pause: once the vendor answers "Max limit exceeded",
 //! every caller of that class waits the backoff out instead of each finding out with a request of its
 //! own.
