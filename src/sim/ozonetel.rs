@@ -1,1 +1,0 @@
-//! Ozonetel simulator (being built).

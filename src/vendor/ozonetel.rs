@@ -1,1 +1,0 @@
-//! Ozonetel vendor client (being built).
