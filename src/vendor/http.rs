@@ -71,6 +71,9 @@ fn is_loopback(host: &str) -> bool {
 /// One `reqwest::Client` per provider: TLS verification on (never configurable off), timeouts, a user
 /// agent naming the operator.
 pub fn client(timeout: Duration) -> reqwest::Client {
+    // The process-wide provider `main` installs; installed here too so library users and tests that
+    // never run `main` get the same single provider instead of a panic. A second install is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
