@@ -72,13 +72,18 @@ impl Snapshot {
                 Ok(self.lock().agents.get(key).and_then(|e| e.agent.clone()))
             }
             _ => {
-                if !fresh
-                    && let Some(e) = self.lock().agents.get(key)
-                    && e.read_at.elapsed() < self.ttl
-                {
-                    return Ok(e.agent.clone());
-                }
-                let agent = vendor.get(key).await?;
+                let cached = self
+                    .lock()
+                    .agents
+                    .get(key)
+                    .map(|e| (e.read_at.elapsed() < self.ttl, e.agent.clone()));
+                let agent = match cached {
+                    Some((true, agent)) if !fresh => return Ok(agent),
+                    // A known account whose cached read expired: a periodic check, served after reads
+                    // for spec changes.
+                    Some((false, _)) if !fresh => vendor.get_for_resync(key).await?,
+                    _ => vendor.get(key).await?,
+                };
                 self.put(key, agent.clone());
                 Ok(agent)
             }

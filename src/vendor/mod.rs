@@ -111,6 +111,12 @@ pub trait Vendor: Send + Sync + 'static {
     /// The account with this key, if it exists.
     async fn get(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError>;
 
+    /// [`Vendor::get`] for a periodic drift check rather than a spec change. Vendors with a tight read
+    /// budget serve these after reads for spec changes.
+    async fn get_for_resync(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError> {
+        self.get(key).await
+    }
+
     /// Creates an account with every field of `agent`.
     async fn create(
         &self,

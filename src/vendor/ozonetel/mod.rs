@@ -352,6 +352,10 @@ impl Vendor for Client {
         VendorKind::Ozonetel
     }
 
+    async fn get_for_resync(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError> {
+        periodic_check(self.get(key)).await
+    }
+
     fn listing(&self) -> Listing {
         Listing::Unsupported
     }
