@@ -40,6 +40,10 @@ pub struct PlanArgs {
     /// Vendor calls in flight at once (the vendors' rate limits still apply).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// A state file remembering, per agent, what was applied (the cluster keeps this in status). Needed
+    /// for vendors that cannot read everything back (Ozonetel): without it, reruns re-apply those fields.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 /// Output formats.
@@ -148,7 +152,23 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let mut workspace = Workspace::new(manifests, &args.operator_namespace);
+    if let Some(path) = &args.state {
+        match super::workspace::load_records(path) {
+            Ok(records) => workspace.records = records,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     let report = runtime.block_on(execute(&mut workspace, apply, args.concurrency));
+    if apply
+        && let Some(path) = &args.state
+        && let Err(e) = super::workspace::save_records(path, &workspace.records)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
     match args.output {
         Output::Json => println!(
             "{}",
@@ -221,13 +241,14 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
                 continue;
             }
         };
-        jobs.push((agent.object.spec.clone(), runtime, password, base));
+        let record = workspace.records.get(&name).cloned().unwrap_or_default();
+        jobs.push((agent.object.spec.clone(), runtime, password, base, record));
     }
-    let done: Vec<AgentReport> = futures::stream::iter(jobs)
-        .map(|(spec, runtime, password, base)| async move {
+    let done: Vec<(AgentReport, AgentRecord)> = futures::stream::iter(jobs)
+        .map(|(spec, runtime, password, base, record)| async move {
             let request = AgentRequest {
                 spec: &spec,
-                record: AgentRecord::default(),
+                record,
                 password,
                 deleting: false,
                 paused: false,
@@ -235,12 +256,20 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
                 fresh: false,
             };
             let outcome = engine::reconcile(request, &runtime, &NoCheckpoint).await;
-            report_of(base, runtime.vendor.kind().to_string(), &outcome, apply)
+            (
+                report_of(base, runtime.vendor.kind().to_string(), &outcome, apply),
+                outcome.record,
+            )
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    reports.extend(done);
+    for (report, record) in done {
+        if apply {
+            workspace.records.insert(report.agent.clone(), record);
+        }
+        reports.push(report);
+    }
     reports.sort_by(|a, b| (&a.provider, &a.agent).cmp(&(&b.provider, &b.agent)));
     let mut summary = Summary::default();
     for r in &reports {

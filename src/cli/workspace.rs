@@ -7,7 +7,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use crate::api::{ContactCenterAgent, ProviderId, ProviderKind, ProviderSettings};
-use crate::engine::ProviderRuntime;
+use crate::engine::{AgentRecord, ProviderRuntime};
 use crate::manifest::{Located, Manifests};
 use crate::vendor::{AgentPassword, ClientOptions, SecretData};
 
@@ -17,6 +17,8 @@ pub struct Workspace {
     pub manifests: Manifests,
     /// The namespace cluster providers read their Secrets from.
     pub operator_namespace: String,
+    /// What earlier passes recorded per agent (`namespace/name`), as the controller keeps it in status.
+    pub records: BTreeMap<String, AgentRecord>,
     runtimes: BTreeMap<ProviderId, Arc<ProviderRuntime>>,
     options: ClientOptions,
 }
@@ -27,6 +29,7 @@ impl Workspace {
         Workspace {
             manifests,
             operator_namespace: operator_namespace.to_string(),
+            records: BTreeMap::new(),
             runtimes: BTreeMap::new(),
             options: ClientOptions::default(),
         }
@@ -200,6 +203,24 @@ impl Workspace {
             previous: data.0.get(&previous_key).cloned(),
         }))
     }
+}
+
+/// Reads a state file written by [`save_records`]; a missing file is an empty state.
+pub fn load_records(path: &std::path::Path) -> Result<BTreeMap<String, AgentRecord>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Writes the records (no secrets in them: only digests) for the next `apply`.
+pub fn save_records(
+    path: &std::path::Path,
+    records: &BTreeMap<String, AgentRecord>,
+) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(records).expect("records serialize");
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The environment variable that can hold key `key` of Secret `name`.

@@ -25,8 +25,10 @@ use crate::core::{
 };
 use crate::vendor::{AgentPassword, Deletion, ErrorKind, VendorError};
 
-/// What the engine remembers about an agent between passes (the controller keeps it in status).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What the engine remembers about an agent between passes (the controller keeps it in status, the CLI
+/// in memory or a `--state` file).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct AgentRecord {
     /// The vendor key the agent claims.
     pub vendor_key: Option<String>,

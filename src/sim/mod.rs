@@ -285,6 +285,23 @@ pub async fn serve(
     Ok(SimServer { addr, task })
 }
 
+/// What every vendor simulator offers the CLI, the demo and the benchmarks.
+pub trait Simulator: Send + Sync + Sized + 'static {
+    /// Accounts, keys and limits; `Default` is the demo account the examples use.
+    type Config: serde::de::DeserializeOwned + Default;
+    /// A simulator with a seeded RNG and a clock running `clock_scale` times real time.
+    fn create(config: Self::Config, seed: u64, clock_scale: f64) -> Arc<Self>;
+    /// The shared plumbing (clock, faults, counters).
+    fn core(&self) -> &Arc<SimCore>;
+    /// The vendor API.
+    fn api(self: &Arc<Self>) -> Router;
+}
+
+/// Serves a simulator on `addr`; the server keeps the simulator alive.
+pub async fn start<S: Simulator>(sim: &Arc<S>, addr: SocketAddr) -> std::io::Result<SimServer> {
+    serve(sim.api(), sim.core().clone(), addr).await
+}
+
 /// A loopback address with a free port.
 pub fn any_loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))

@@ -953,6 +953,19 @@ fn narrow(v: i64) -> Result<u32, String> {
     u32::try_from(v).map_err(|_| format!("{v} is out of range"))
 }
 
+impl super::Simulator for Sim {
+    type Config = Config;
+    fn create(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
+        Sim::new(config, seed, clock_scale)
+    }
+    fn core(&self) -> &Arc<SimCore> {
+        &self.core
+    }
+    fn api(self: &Arc<Self>) -> Router {
+        self.router()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -310,6 +310,19 @@ impl Sim {
     }
 }
 
+impl super::Simulator for Sim {
+    type Config = Config;
+    fn create(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
+        Sim::new(config, seed, clock_scale)
+    }
+    fn core(&self) -> &Arc<SimCore> {
+        &self.core
+    }
+    fn api(self: &Arc<Self>) -> axum::Router {
+        self.router()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
