@@ -33,6 +33,15 @@ pub enum Error {
     /// Adding or removing the finalizer failed.
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// Deletion has not finished (the vendor, the provider or the deletion budget is not ready): the
+    /// finalizer must stay, so this is an error to kube's finalizer helper, retried after the delay.
+    #[error("deletion waits: {reason}")]
+    DeletionWaits {
+        /// Why.
+        reason: String,
+        /// When to try again.
+        retry_in: Duration,
+    },
 }
 
 impl Error {
@@ -73,12 +82,22 @@ pub async fn reconcile(guard: Arc<GuardedAgent>, ctx: Arc<Context>) -> Result<Ac
     })
     .await
     .map_err(Error::from_finalizer);
-    record_metric(if result.is_ok() { "ok" } else { "kube_error" }, started);
+    record_metric(
+        match &result {
+            Ok(_) => "ok",
+            Err(Error::DeletionWaits { .. }) => "deletion_waits",
+            Err(_) => "kube_error",
+        },
+        started,
+    );
     result
 }
 
 /// Requeues after a Kubernetes API failure, with backoff.
 pub fn error_policy(guard: Arc<GuardedAgent>, error: &Error, ctx: Arc<Context>) -> Action {
+    if let Error::DeletionWaits { retry_in, .. } = error {
+        return Action::requeue(*retry_in);
+    }
     let id = guard
         .0
         .as_ref()

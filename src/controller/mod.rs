@@ -411,3 +411,6 @@ fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
         users.map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any())),
     );
 }
+
+#[cfg(test)]
+mod tests;
