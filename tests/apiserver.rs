@@ -24,7 +24,7 @@ use kube::{
         WatchStreamExt,
         controller::Action,
         events::{Event, EventType, Recorder, Reporter},
-        finalizer::{self, Event as FinalizerEvent},
+        finalizer::{Event as FinalizerEvent, finalizer},
         reflector, watcher,
     },
 };
@@ -616,8 +616,6 @@ async fn finalizers_hold_a_deleted_object_until_the_last_is_removed() {
     );
 }
 
-use finalizer::finalizer;
-
 #[tokio::test]
 async fn invalid_agents_are_refused_as_a_real_cluster_refuses_them() {
     let server = TestApiServer::start().await;
@@ -787,7 +785,7 @@ async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
 
     // Resuming from an old version replays the history after it.
     let mut resumed = api
-        .watch(&WatchParams::default(), &rv)
+        .watch(&WatchParams::default().timeout(10), &rv)
         .await
         .unwrap()
         .boxed();
@@ -798,7 +796,10 @@ async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
 
     // A label-selected watch sees an object that starts matching as ADDED, and one that stops as DELETED.
     let mut selected = api
-        .watch(&WatchParams::default().labels("watched=yes"), "0")
+        .watch(
+            &WatchParams::default().labels("watched=yes").timeout(10),
+            "0",
+        )
         .await
         .unwrap()
         .boxed();
@@ -820,7 +821,7 @@ async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
 
     server.compact();
     let mut gone = api
-        .watch(&WatchParams::default(), &rv)
+        .watch(&WatchParams::default().timeout(10), &rv)
         .await
         .unwrap()
         .boxed();
@@ -839,6 +840,27 @@ async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
         gone.try_next().await.unwrap().is_none(),
         "the stream ends after the error"
     );
+
+    // timeoutSeconds ends a watch on time.
+    let started = std::time::Instant::now();
+    let params = WatchParams::default().timeout(1).disable_bookmarks();
+    let mut quiet = api
+        .watch(&params, &server_rv(&api).await)
+        .await
+        .unwrap()
+        .boxed();
+    assert!(quiet.try_next().await.unwrap().is_none());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1) && started.elapsed() < Duration::from_secs(5)
+    );
+}
+
+/// The current resourceVersion, as a list reports it.
+async fn server_rv(api: &Api<ContactCenterAgent>) -> String {
+    let list = api.list(&ListParams::default().limit(1)).await.unwrap();
+    list.metadata
+        .resource_version
+        .expect("a list has a resourceVersion")
 }
 
 /// Records a kube-runtime watcher's events (kind and object name) and feeds a reflector store.
@@ -892,14 +914,11 @@ async fn a_kube_runtime_watcher_relists_after_compaction_and_dropped_watches() {
     eventually("the watched create", || store_names(&store).len() == 3).await;
     let lists_before = server.counters().get("list", "contactcenteragents", None);
 
-    // Writes the open watch will never deliver, then history gone and watches dropped: the watcher
-    // can only catch up by relisting after its resumed watch gets 410 Gone.
-    server.drop_watches();
+    // History gone and every watch dropped: the watcher's resumed watch gets 410 Gone, so it can
+    // only catch up (here with a delete) by relisting.
     server.compact();
     server.drop_watches();
     api.delete("r1", &DeleteParams::default()).await.unwrap();
-    server.compact();
-    server.drop_watches();
     eventually("the relisted store", || store_names(&store) == ["r2", "r3"]).await;
     let log = log.lock().unwrap().clone();
     assert_eq!(log.iter().filter(|e| *e == "init").count(), 2, "{log:?}");

@@ -61,7 +61,8 @@ impl Owners {
 
     /// The managers that own at least one field, for tests that inspect ownership.
     pub fn managers(&self) -> Vec<String> {
-        self.0.keys().map(|(manager, _)| manager.clone()).collect()
+        let managers: BTreeSet<&String> = self.0.keys().map(|(manager, _)| manager).collect();
+        managers.into_iter().cloned().collect()
     }
 }
 

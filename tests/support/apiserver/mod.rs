@@ -175,8 +175,10 @@ impl TestApiServer {
         self.shared.lock().store.compact();
     }
 
-    /// Keeps the state but stops the "process": every watch ends, every connection and the
-    /// listener close, then the server listens again on the same port.
+    /// Keeps the state but stops the "process": every watch ends, the listener and every
+    /// connection close, then the server listens again on the same port. The stop is graceful
+    /// (a request in flight is answered first), which is what the clients' reconnection logic needs
+    /// to be exercised; the moment of the restart is the caller's.
     pub async fn restart(&self) {
         let mut serving = self.serving.lock().await;
         {

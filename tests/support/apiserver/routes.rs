@@ -52,6 +52,39 @@ async fn version() -> Json<Value> {
     }))
 }
 
+/// The verbs served, named as in the counters (and in audit logs and RBAC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Get,
+    List,
+    Watch,
+    Create,
+    Update,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::List => "list",
+            Verb::Watch => "watch",
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Patch => "patch",
+            Verb::Delete => "delete",
+        }
+    }
+
+    fn is_write(self) -> bool {
+        matches!(
+            self,
+            Verb::Create | Verb::Update | Verb::Patch | Verb::Delete
+        )
+    }
+}
+
 /// Where a request goes.
 #[derive(Debug)]
 struct Target {
@@ -130,13 +163,13 @@ fn handle(
     let param = |key: &str| query.get(key).map(String::as_str);
     let flag = |key: &str| matches!(param(key), Some("true" | "1"));
     let verb = match (method.as_str(), &target.name) {
-        ("GET", Some(_)) => "get",
-        ("GET", None) if flag("watch") => "watch",
-        ("GET", None) => "list",
-        ("POST", None) => "create",
-        ("PUT", Some(_)) => "update",
-        ("PATCH", Some(_)) => "patch",
-        ("DELETE", Some(_)) => "delete",
+        ("GET", Some(_)) => Verb::Get,
+        ("GET", None) if flag("watch") => Verb::Watch,
+        ("GET", None) => Verb::List,
+        ("POST", None) => Verb::Create,
+        ("PUT", Some(_)) => Verb::Update,
+        ("PATCH", Some(_)) => Verb::Patch,
+        ("DELETE", Some(_)) => Verb::Delete,
         _ => {
             return Err(ApiError::method_not_allowed(format!(
                 "{method} is not supported on {path}"
@@ -153,12 +186,15 @@ fn handle(
     let sub_name = (target.subresource == Subresource::Status).then_some("status");
 
     let mut state = shared.lock();
-    state.counters.record(verb, &resource.plural, sub_name);
-    let write = matches!(verb, "create" | "update" | "patch" | "delete");
-    if write && let Some(code) = state.faults.take() {
+    state
+        .counters
+        .record(verb.as_str(), &resource.plural, sub_name);
+    if verb.is_write()
+        && let Some(code) = state.faults.take()
+    {
         return Err(ApiError::injected(code, &resource, &name));
     }
-    if verb == "create" && resource.namespaced && target.namespace.is_none() {
+    if verb == Verb::Create && resource.namespaced && target.namespace.is_none() {
         return Err(ApiError::method_not_allowed(format!(
             "POST is not supported on {path}"
         )));
@@ -179,8 +215,8 @@ fn handle(
         name: &name,
     };
     let written = match verb {
-        "get" => return Ok(ok(verbs::get(&state, key)?)),
-        "list" => {
+        Verb::Get => return Ok(ok(verbs::get(&state, key)?)),
+        Verb::List => {
             let limit = param("limit").and_then(|l| l.parse().ok());
             let list = verbs::list(
                 &state,
@@ -192,7 +228,7 @@ fn handle(
             )?;
             return Ok(ok(list));
         }
-        "watch" => {
+        Verb::Watch => {
             // The watch takes the lock itself, to register atomically with its backlog.
             drop(state);
             let request = WatchRequest {
@@ -208,9 +244,9 @@ fn handle(
             };
             return watch::open(shared, request);
         }
-        "create" => verbs::create(&mut state, &resource, &namespace, json_body()?, &options)?,
-        "update" => verbs::update(&mut state, key, target.subresource, json_body()?, &options)?,
-        "patch" => {
+        Verb::Create => verbs::create(&mut state, &resource, &namespace, json_body()?, &options)?,
+        Verb::Update => verbs::update(&mut state, key, target.subresource, json_body()?, &options)?,
+        Verb::Patch => {
             let content_type = headers
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
@@ -218,7 +254,7 @@ fn handle(
             let kind = PatchKind::from_content_type(content_type)?;
             verbs::patch(&mut state, key, target.subresource, kind, body, &options)?
         }
-        "delete" => {
+        Verb::Delete => {
             let delete_options = if body.is_empty() {
                 Value::Null
             } else {
@@ -226,7 +262,6 @@ fn handle(
             };
             verbs::delete(&mut state, key, &delete_options, &options)?
         }
-        _ => unreachable!("every verb is matched above"),
     };
     Ok(respond(written))
 }

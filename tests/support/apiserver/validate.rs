@@ -4,10 +4,11 @@
 //! feature). Error texts follow the real server (see `shared/notes/crd-patterns.md`), e.g.
 //! `spec.phone: Invalid value: "0800-123": spec.phone in body should match '^\+[1-9][0-9]{1,14}$'`.
 //!
-//! A small validator for the keywords our CRDs use (type, nullable, enum, properties, required,
-//! additionalProperties, items, list types, min/max length, items, properties and values, pattern,
-//! the `email` and `date-time` formats) gives those exact messages; a general JSON Schema engine would
-//! not. Not covered: `oneOf`/`anyOf`/`allOf`, validation ratcheting, and `metadata` (only names).
+//! A small validator for the keywords our CRDs use (`type`, `nullable`, `enum`, `properties`,
+//! `required`, `additionalProperties`, `items`, list types, `minLength`/`maxLength`,
+//! `minItems`/`maxItems`, `maxProperties`, `minimum`/`maximum`, `pattern`, the `email` and
+//! `date-time` formats) gives those exact messages; a general JSON Schema engine would not. Not
+//! covered: `oneOf`/`anyOf`/`allOf`, validation ratcheting, and `metadata` (only names are checked).
 
 use std::{collections::HashMap, fmt};
 
