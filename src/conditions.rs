@@ -167,12 +167,7 @@ impl Verdict {
 
     /// The conditions for this verdict, keeping `lastTransitionTime` from `previous` for every condition
     /// whose status did not flip. Sorted by type.
-    pub fn conditions(
-        &self,
-        previous: &[Condition],
-        generation: Option<i64>,
-        now: &Time,
-    ) -> Vec<Condition> {
+    pub fn conditions(&self, previous: &[Condition], generation: Option<i64>, now: &Time) -> Vec<Condition> {
         let message = bounded(&self.message, MAX_MESSAGE_BYTES);
         let mut wanted = vec![(READY, self.ready), (SYNCED, self.synced)];
         if self.reconciling {
@@ -258,8 +253,7 @@ mod tests {
 
     #[test]
     fn first_verdict_is_not_ready_and_in_progress() {
-        let c =
-            Verdict::progressing(Reason::Creating, "creating").conditions(&[], Some(1), &at(10));
+        let c = Verdict::progressing(Reason::Creating, "creating").conditions(&[], Some(1), &at(10));
         assert_eq!(
             c.iter().map(|c| c.type_.as_str()).collect::<Vec<_>>(),
             ["Ready", "Reconciling", "Synced"]
@@ -275,11 +269,9 @@ mod tests {
     #[test]
     fn transition_time_changes_only_when_status_flips() {
         let first = Verdict::progressing(Reason::Creating, "a").conditions(&[], Some(1), &at(10));
-        let again =
-            Verdict::progressing(Reason::Updating, "b").conditions(&first, Some(2), &at(20));
+        let again = Verdict::progressing(Reason::Updating, "b").conditions(&first, Some(2), &at(20));
         assert_eq!(find(&again, READY).unwrap().last_transition_time, at(10));
-        let ready =
-            Verdict::available(Reason::Available, "ok").conditions(&again, Some(2), &at(30));
+        let ready = Verdict::available(Reason::Available, "ok").conditions(&again, Some(2), &at(30));
         assert_eq!(find(&ready, READY).unwrap().last_transition_time, at(30));
         assert_eq!(find(&ready, READY).unwrap().status, "True");
         assert!(
@@ -297,8 +289,7 @@ mod tests {
         let mut reversed = a.clone();
         reversed.reverse();
         assert!(equivalent(&a, &reversed));
-        let other =
-            Verdict::stalled(Reason::VendorRejected, "other").conditions(&a, Some(3), &at(1));
+        let other = Verdict::stalled(Reason::VendorRejected, "other").conditions(&a, Some(3), &at(1));
         assert!(!equivalent(&a, &other));
     }
 

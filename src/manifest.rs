@@ -89,10 +89,7 @@ impl Manifests {
 
 /// Reads every path (files, directories searched for `*.yaml`/`*.yml`/`*.json`, `-` for stdin).
 /// Documents without a namespace get `default_namespace`. All problems are collected, not just the first.
-pub fn read_paths(
-    paths: &[PathBuf],
-    default_namespace: &str,
-) -> Result<Manifests, Vec<ManifestError>> {
+pub fn read_paths(paths: &[PathBuf], default_namespace: &str) -> Result<Manifests, Vec<ManifestError>> {
     let mut out = Manifests::default();
     let mut errors = Vec::new();
     for path in paths {
@@ -131,11 +128,7 @@ pub fn read_paths(
             }
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
 fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
@@ -179,11 +172,7 @@ fn read_source(path: &Path) -> Result<(String, String), String> {
 }
 
 /// Parses one file's text.
-pub fn parse_str(
-    source: &str,
-    text: &str,
-    default_namespace: &str,
-) -> Result<Manifests, Vec<ManifestError>> {
+pub fn parse_str(source: &str, text: &str, default_namespace: &str) -> Result<Manifests, Vec<ManifestError>> {
     let mut out = Manifests::default();
     let mut errors = Vec::new();
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
@@ -208,11 +197,7 @@ pub fn parse_str(
             errors.append(&mut e);
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
 fn read_document(
@@ -261,16 +246,11 @@ fn read_document(
         && let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut)
         && !meta.contains_key("namespace")
     {
-        meta.insert(
-            "namespace".into(),
-            Value::String(default_namespace.to_string()),
-        );
+        meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
     }
     let crd = match (api_version.as_str(), kind.as_str()) {
         ("contactcenter.dev/v1alpha1", "ContactCenterAgent") => Some(ContactCenterAgent::crd()),
-        ("contactcenter.dev/v1alpha1", "ContactCenterProvider") => {
-            Some(ContactCenterProvider::crd())
-        }
+        ("contactcenter.dev/v1alpha1", "ContactCenterProvider") => Some(ContactCenterProvider::crd()),
         ("contactcenter.dev/v1alpha1", "ClusterContactCenterProvider") => {
             Some(ClusterContactCenterProvider::crd())
         }
@@ -374,10 +354,7 @@ metadata: {name: unrelated}
 "#;
         let m = parse_str("f.yaml", text, "default").unwrap();
         assert_eq!(m.agents.len(), 1);
-        assert_eq!(
-            m.agents[0].object.metadata.namespace.as_deref(),
-            Some("team")
-        );
+        assert_eq!(m.agents[0].object.metadata.namespace.as_deref(), Some("team"));
         assert_eq!(
             m.providers[0].object.metadata.namespace.as_deref(),
             Some("default")
@@ -415,16 +392,12 @@ spec: {displayName: B}
             "{shown:#?}"
         );
         assert!(
-            shown.contains(
-                &r#"agents.yaml (document 1): spec.colour: unknown field "colour""#.to_string()
-            ),
+            shown.contains(&r#"agents.yaml (document 1): spec.colour: unknown field "colour""#.to_string()),
             "{shown:#?}"
         );
         assert!(shown.contains(&"agents.yaml (document 2): not a Kubernetes manifest: expected a mapping with apiVersion and kind".to_string()), "{shown:#?}");
         assert!(
-            shown.contains(
-                &"agents.yaml (document 3): spec.providerRef: Required value".to_string()
-            ),
+            shown.contains(&"agents.yaml (document 3): spec.providerRef: Required value".to_string()),
             "{shown:#?}"
         );
     }
@@ -432,9 +405,6 @@ spec: {displayName: B}
     #[test]
     fn broken_yaml_is_an_error_not_a_panic() {
         let errors = parse_str("x.yaml", "a: [1, 2\nb: }", "default").unwrap_err();
-        assert!(
-            errors[0].message.starts_with("not valid YAML"),
-            "{errors:?}"
-        );
+        assert!(errors[0].message.starts_with("not valid YAML"), "{errors:?}");
     }
 }

@@ -76,22 +76,15 @@ fn latency_histogram() -> Histogram {
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let mut registry = Registry::with_prefix("ccop");
     let reconciles = Family::<ReconcileLabels, Counter>::default();
-    let reconcile_duration = Family::<ReconcileLabels, Histogram>::new_with_constructor(
-        latency_histogram as fn() -> Histogram,
-    );
+    let reconcile_duration =
+        Family::<ReconcileLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
     let vendor_requests = Family::<VendorLabels, Counter>::default();
-    let vendor_latency = Family::<VendorActionLabels, Histogram>::new_with_constructor(
-        latency_histogram as fn() -> Histogram,
-    );
-    let rate_limiter_wait = Family::<VendorActionLabels, Histogram>::new_with_constructor(
-        latency_histogram as fn() -> Histogram,
-    );
+    let vendor_latency =
+        Family::<VendorActionLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+    let rate_limiter_wait =
+        Family::<VendorActionLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
     let agents = Family::<AgentLabels, Gauge>::default();
-    registry.register(
-        "reconciles",
-        "Reconciles by kind and result",
-        reconciles.clone(),
-    );
+    registry.register("reconciles", "Reconciles by kind and result", reconciles.clone());
     registry.register(
         "reconcile_duration_seconds",
         "Reconcile duration",
@@ -135,12 +128,7 @@ impl Metrics {
 }
 
 /// Records one vendor request.
-pub fn vendor_request(
-    vendor: &'static str,
-    action: &'static str,
-    outcome: &'static str,
-    elapsed: Duration,
-) {
+pub fn vendor_request(vendor: &'static str, action: &'static str, outcome: &'static str, elapsed: Duration) {
     METRICS
         .vendor_requests
         .get_or_create(&VendorLabels {

@@ -59,9 +59,7 @@ pub fn validate(schema: &Value, object: &Value, old: Option<&Value>) -> Vec<Viol
             }
         }
         for name in obj.keys() {
-            if !props.contains_key(name)
-                && !matches!(name.as_str(), "metadata" | "apiVersion" | "kind")
-            {
+            if !props.contains_key(name) && !matches!(name.as_str(), "metadata" | "apiVersion" | "kind") {
                 out.push(Violation {
                     field: name.clone(),
                     message: format!("unknown field {name:?}"),
@@ -104,11 +102,7 @@ fn invalid(path: &str, value: &Value, why: String) -> Violation {
 
 fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>) {
     if value.is_null() {
-        if !schema
-            .get("nullable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-        {
+        if !schema.get("nullable").and_then(Value::as_bool).unwrap_or(false) {
             out.push(invalid(
                 path,
                 value,
@@ -131,10 +125,7 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>) {
         out.push(invalid(
             path,
             value,
-            format!(
-                "{path} in body must be of type {ty}: {:?}",
-                json_type(value)
-            ),
+            format!("{path} in body must be of type {ty}: {:?}", json_type(value)),
         ));
         return;
     }
@@ -365,9 +356,8 @@ mod tests {
             v.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
             ["spec.huawei.userAccount: Invalid value: spec.huawei.userAccount is immutable"]
         );
-        let removed = agent(
-            json!({"providerRef": {"name": "p"}, "displayName": "A", "email": "a@example.com"}),
-        );
+        let removed =
+            agent(json!({"providerRef": {"name": "p"}, "displayName": "A", "email": "a@example.com"}));
         let v = validate(&agent_schema(), &removed, Some(&old));
         assert!(v[0].message.contains("cannot be added or removed"), "{v:?}");
     }

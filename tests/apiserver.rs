@@ -140,10 +140,7 @@ async fn create_get_and_list_with_selectors_and_paging() {
     let names = |list: kube::core::ObjectList<ContactCenterAgent>| {
         list.items.iter().map(|a| a.name_any()).collect::<Vec<_>>()
     };
-    let red = api
-        .list(&ListParams::default().labels("team=red"))
-        .await
-        .unwrap();
+    let red = api.list(&ListParams::default().labels("team=red")).await.unwrap();
     assert_eq!(names(red), ["a1", "a3", "a4"]);
     let not_red = api
         .list(&ListParams::default().labels("team notin (red),team"))
@@ -196,12 +193,7 @@ async fn create_get_and_list_with_selectors_and_paging() {
     other.create(&pp, &agent("b1")).await.unwrap();
     let everywhere: Api<ContactCenterAgent> = Api::all(server.client());
     assert_eq!(
-        everywhere
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
+        everywhere.list(&ListParams::default()).await.unwrap().items.len(),
         6
     );
     assert!(
@@ -216,16 +208,10 @@ async fn create_get_and_list_with_selectors_and_paging() {
 async fn update_with_a_stale_resource_version_conflicts() {
     let server = TestApiServer::start().await;
     let api = agents(&server);
-    let created = api
-        .create(&PostParams::default(), &agent("u1"))
-        .await
-        .unwrap();
+    let created = api.create(&PostParams::default(), &agent("u1")).await.unwrap();
     let mut changed = created.clone();
     changed.spec.display_name = "Alice B".into();
-    let replaced = api
-        .replace("u1", &PostParams::default(), &changed)
-        .await
-        .unwrap();
+    let replaced = api.replace("u1", &PostParams::default(), &changed).await.unwrap();
     assert_ne!(replaced.resource_version(), created.resource_version());
 
     let mut stale = created.clone();
@@ -242,27 +228,30 @@ async fn update_with_a_stale_resource_version_conflicts() {
     // Custom resources allow no unconditional update.
     let mut unconditional = replaced.clone();
     unconditional.metadata.resource_version = None;
-    let refused = api_error(
-        api.replace("u1", &PostParams::default(), &unconditional)
-            .await,
-    );
+    let refused = api_error(api.replace("u1", &PostParams::default(), &unconditional).await);
     assert_eq!(refused.code, 422);
-    assert!(refused.message.ends_with(
-        "metadata.resourceVersion: Invalid value: \"0x0\": must be specified for an update"
-    ));
+    assert!(
+        refused
+            .message
+            .ends_with("metadata.resourceVersion: Invalid value: \"0x0\": must be specified for an update")
+    );
 }
 
 #[tokio::test]
 async fn merge_patch_and_json_patch_with_test_operations() {
     let server = TestApiServer::start().await;
     let api = agents(&server);
-    api.create(&PostParams::default(), &agent("p1"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("p1")).await.unwrap();
     let pp = PatchParams::default();
 
     let merged = api
-        .patch("p1", &pp, &Patch::Merge(json!({"metadata": {"labels": {"tier": "gold"}}, "spec": {"phone": "+8613800000000"}})))
+        .patch(
+            "p1",
+            &pp,
+            &Patch::Merge(
+                json!({"metadata": {"labels": {"tier": "gold"}}, "spec": {"phone": "+8613800000000"}}),
+            ),
+        )
         .await
         .unwrap();
     assert_eq!(merged.labels()["tier"], "gold");
@@ -273,10 +262,7 @@ async fn merge_patch_and_json_patch_with_test_operations() {
         .unwrap();
     assert_eq!(removed.spec.phone, None);
 
-    let passed = api
-        .patch("p1", &pp, &retag_if(json!("gold")))
-        .await
-        .unwrap();
+    let passed = api.patch("p1", &pp, &retag_if(json!("gold"))).await.unwrap();
     assert_eq!(passed.labels()["tier"], "platinum");
 
     let before = api.get("p1").await.unwrap();
@@ -296,9 +282,7 @@ async fn merge_patch_and_json_patch_with_test_operations() {
         api.patch(
             "p1",
             &pp,
-            &Patch::Merge(
-                json!({"metadata": {"resourceVersion": "1"}, "spec": {"displayName": "X"}}),
-            ),
+            &Patch::Merge(json!({"metadata": {"resourceVersion": "1"}, "spec": {"displayName": "X"}})),
         )
         .await,
     );
@@ -355,10 +339,7 @@ async fn server_side_apply_creates_and_removes_conditions_its_manager_stopped_ap
     api.patch_status(
         "s1",
         &other,
-        &Patch::Apply(status(
-            vec![condition("Drifted", "False", "NoDrift")],
-            json!({}),
-        )),
+        &Patch::Apply(status(vec![condition("Drifted", "False", "NoDrift")], json!({}))),
     )
     .await
     .unwrap();
@@ -388,10 +369,7 @@ async fn server_side_apply_creates_and_removes_conditions_its_manager_stopped_ap
     );
     let mut managers = server.field_managers(GV, "contactcenteragents", Some("default"), "s1");
     managers.sort();
-    assert_eq!(
-        managers,
-        ["contactcenter.dev/operator", "someone-else", "user"]
-    );
+    assert_eq!(managers, ["contactcenter.dev/operator", "someone-else", "user"]);
 
     // Applying a field another manager owns, with another value: a conflict unless forced.
     let takeover = status(
@@ -401,10 +379,7 @@ async fn server_side_apply_creates_and_removes_conditions_its_manager_stopped_ap
         ],
         json!({}),
     );
-    let conflict = api_error(
-        api.patch_status("s1", &other, &Patch::Apply(&takeover))
-            .await,
-    );
+    let conflict = api_error(api.patch_status("s1", &other, &Patch::Apply(&takeover)).await);
     assert_eq!(conflict.code, 409);
     assert!(
         conflict.message.starts_with("Apply failed with 2 conflicts: conflicts with \"contactcenter.dev/operator\" with subresource \"status\":"),
@@ -437,9 +412,7 @@ async fn generation_is_bumped_by_spec_changes_only() {
     let server = TestApiServer::start().await;
     let api = agents(&server);
     let pp = PatchParams::default();
-    api.create(&PostParams::default(), &agent("g1"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("g1")).await.unwrap();
     let generation = |a: &ContactCenterAgent| a.meta().generation.unwrap();
 
     let labelled = api
@@ -452,31 +425,19 @@ async fn generation_is_bumped_by_spec_changes_only() {
         .unwrap();
     assert_eq!(generation(&labelled), 1);
     let status = api
-        .patch_status(
-            "g1",
-            &pp,
-            &Patch::Merge(json!({"status": {"externalId": "e"}})),
-        )
+        .patch_status("g1", &pp, &Patch::Merge(json!({"status": {"externalId": "e"}})))
         .await
         .unwrap();
     assert_eq!(generation(&status), 1);
     let spec = api
-        .patch(
-            "g1",
-            &pp,
-            &Patch::Merge(json!({"spec": {"displayName": "Bob"}})),
-        )
+        .patch("g1", &pp, &Patch::Merge(json!({"spec": {"displayName": "Bob"}})))
         .await
         .unwrap();
     assert_eq!(generation(&spec), 2);
 
     // Nothing changed: nothing is written.
     let same = api
-        .patch(
-            "g1",
-            &pp,
-            &Patch::Merge(json!({"spec": {"displayName": "Bob"}})),
-        )
+        .patch("g1", &pp, &Patch::Merge(json!({"spec": {"displayName": "Bob"}})))
         .await
         .unwrap();
     assert_eq!(
@@ -489,9 +450,7 @@ async fn generation_is_bumped_by_spec_changes_only() {
 async fn status_subresource_is_isolated_both_ways() {
     let server = TestApiServer::start().await;
     let api = agents(&server);
-    api.create(&PostParams::default(), &agent("i1"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("i1")).await.unwrap();
     api.patch_status(
         "i1",
         &PatchParams::default(),
@@ -504,15 +463,9 @@ async fn status_subresource_is_isolated_both_ways() {
     let mut current = api.get("i1").await.unwrap();
     current.status.as_mut().unwrap().external_id = Some("overwritten".into());
     current.spec.display_name = "Carol".into();
-    let replaced = api
-        .replace("i1", &PostParams::default(), &current)
-        .await
-        .unwrap();
+    let replaced = api.replace("i1", &PostParams::default(), &current).await.unwrap();
     assert_eq!(replaced.spec.display_name, "Carol");
-    assert_eq!(
-        replaced.status.unwrap().external_id.as_deref(),
-        Some("kept")
-    );
+    assert_eq!(replaced.status.unwrap().external_id.as_deref(), Some("kept"));
 
     // A status write ignores everything else.
     let mut current = api.get("i1").await.unwrap();
@@ -525,10 +478,7 @@ async fn status_subresource_is_isolated_both_ways() {
         .unwrap();
     assert_eq!(status_written.spec.display_name, "Carol");
     assert!(status_written.metadata.labels.is_none());
-    assert_eq!(
-        status_written.status.unwrap().external_id.as_deref(),
-        Some("new")
-    );
+    assert_eq!(status_written.status.unwrap().external_id.as_deref(), Some("new"));
     assert_eq!(
         server
             .counters()
@@ -541,9 +491,7 @@ async fn status_subresource_is_isolated_both_ways() {
 async fn finalizers_hold_a_deleted_object_until_the_last_is_removed() {
     let server = TestApiServer::start().await;
     let api = agents(&server);
-    api.create(&PostParams::default(), &agent("f1"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("f1")).await.unwrap();
 
     // kube's finalizer() helper adds the finalizer with `test /metadata/finalizers == null`, then
     // removes it on cleanup with a `test` of its index.
@@ -585,29 +533,22 @@ async fn finalizers_hold_a_deleted_object_until_the_last_is_removed() {
         api.patch(
             "f1",
             &PatchParams::default(),
-            &Patch::Merge(
-                json!({"metadata": {"finalizers": ["contactcenter.dev/finalizer", "late"]}}),
-            ),
+            &Patch::Merge(json!({"metadata": {"finalizers": ["contactcenter.dev/finalizer", "late"]}})),
         )
         .await,
     );
     assert_eq!(added.code, 422);
-    assert!(added.message.contains("metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted"));
+    assert!(added.message.contains(
+        "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted"
+    ));
 
-    finalizer(
-        &api,
-        "contactcenter.dev/finalizer",
-        Arc::new(still),
-        reconcile,
-    )
-    .await
-    .unwrap();
+    finalizer(&api, "contactcenter.dev/finalizer", Arc::new(still), reconcile)
+        .await
+        .unwrap();
     assert_eq!(api_error(api.get("f1").await).code, 404);
 
     // Without finalizers, delete removes at once.
-    api.create(&PostParams::default(), &agent("f2"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("f2")).await.unwrap();
     api.delete("f2", &DeleteParams::default()).await.unwrap();
     assert!(
         server
@@ -626,10 +567,7 @@ async fn invalid_agents_are_refused_as_a_real_cluster_refuses_them() {
 
     let mut bad_phone = agent_json("bad-phone");
     bad_phone["spec"]["phone"] = json!("0800-123");
-    let refused = api_error(
-        api.create(&pp, &serde_json::from_value(bad_phone).unwrap())
-            .await,
-    );
+    let refused = api_error(api.create(&pp, &serde_json::from_value(bad_phone).unwrap()).await);
     assert_eq!((refused.code, refused.reason.as_str()), (422, "Invalid"));
     assert_eq!(
         refused.message,
@@ -659,14 +597,8 @@ async fn invalid_agents_are_refused_as_a_real_cluster_refuses_them() {
     );
     let mut bad_enum = agent_json("bad-enum");
     bad_enum["spec"]["managementPolicy"] = json!("Sometimes");
-    bad_enum["spec"]
-        .as_object_mut()
-        .unwrap()
-        .remove("providerRef");
-    let refused = api_error(
-        raw.create(&pp, &serde_json::from_value(bad_enum).unwrap())
-            .await,
-    );
+    bad_enum["spec"].as_object_mut().unwrap().remove("providerRef");
+    let refused = api_error(raw.create(&pp, &serde_json::from_value(bad_enum).unwrap()).await);
     assert_eq!(
         refused.message,
         format!(
@@ -708,10 +640,7 @@ async fn invalid_agents_are_refused_as_a_real_cluster_refuses_them() {
     let refused = api_error(raw.patch("hw1", &strict, &surprise).await);
     assert_eq!(
         (refused.code, refused.message.as_str()),
-        (
-            400,
-            "strict decoding error: unknown field \"spec.surprise\""
-        )
+        (400, "strict decoding error: unknown field \"spec.surprise\"")
     );
 
     // Providers: exactly one vendor; cluster providers live at the cluster-scoped URL.
@@ -742,10 +671,7 @@ async fn invalid_agents_are_refused_as_a_real_cluster_refuses_them() {
 async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
     let server = TestApiServer::start().await;
     let api = agents(&server);
-    let created = api
-        .create(&PostParams::default(), &agent("w1"))
-        .await
-        .unwrap();
+    let created = api.create(&PostParams::default(), &agent("w1")).await.unwrap();
     let rv = created.resource_version().unwrap();
 
     let mut stream = api
@@ -766,9 +692,7 @@ async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
         "synthetic ADDED for rv 0"
     );
 
-    api.create(&PostParams::default(), &agent("w2"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("w2")).await.unwrap();
     api.patch(
         "w1",
         &PatchParams::default(),
@@ -789,17 +713,11 @@ async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
         .await
         .unwrap()
         .boxed();
-    assert_eq!(
-        kind(&resumed.try_next().await.unwrap().unwrap()),
-        "ADDED w2"
-    );
+    assert_eq!(kind(&resumed.try_next().await.unwrap().unwrap()), "ADDED w2");
 
     // A label-selected watch sees an object that starts matching as ADDED, and one that stops as DELETED.
     let mut selected = api
-        .watch(
-            &WatchParams::default().labels("watched=yes").timeout(10),
-            "0",
-        )
+        .watch(&WatchParams::default().labels("watched=yes").timeout(10), "0")
         .await
         .unwrap()
         .boxed();
@@ -810,14 +728,8 @@ async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
     api.patch("w1", &PatchParams::default(), &label(Value::Null))
         .await
         .unwrap();
-    assert_eq!(
-        kind(&selected.try_next().await.unwrap().unwrap()),
-        "ADDED w1"
-    );
-    assert_eq!(
-        kind(&selected.try_next().await.unwrap().unwrap()),
-        "DELETED w1"
-    );
+    assert_eq!(kind(&selected.try_next().await.unwrap().unwrap()), "ADDED w1");
+    assert_eq!(kind(&selected.try_next().await.unwrap().unwrap()), "DELETED w1");
 
     server.compact();
     let mut gone = api
@@ -844,15 +756,9 @@ async fn watch_reports_every_event_type_and_410_for_a_compacted_version() {
     // timeoutSeconds ends a watch on time.
     let started = std::time::Instant::now();
     let params = WatchParams::default().timeout(1).disable_bookmarks();
-    let mut quiet = api
-        .watch(&params, &server_rv(&api).await)
-        .await
-        .unwrap()
-        .boxed();
+    let mut quiet = api.watch(&params, &server_rv(&api).await).await.unwrap().boxed();
     assert!(quiet.try_next().await.unwrap().is_none());
-    assert!(
-        started.elapsed() >= Duration::from_secs(1) && started.elapsed() < Duration::from_secs(5)
-    );
+    assert!(started.elapsed() >= Duration::from_secs(1) && started.elapsed() < Duration::from_secs(5));
 }
 
 /// The current resourceVersion, as a list reports it.
@@ -866,10 +772,7 @@ async fn server_rv(api: &Api<ContactCenterAgent>) -> String {
 /// Records a kube-runtime watcher's events (kind and object name) and feeds a reflector store.
 fn spawn_watcher(
     api: Api<ContactCenterAgent>,
-) -> (
-    reflector::Store<ContactCenterAgent>,
-    Arc<Mutex<Vec<String>>>,
-) {
+) -> (reflector::Store<ContactCenterAgent>, Arc<Mutex<Vec<String>>>) {
     let (reader, writer) = reflector::store();
     let log = Arc::new(Mutex::new(Vec::new()));
     let events = log.clone();
@@ -902,15 +805,11 @@ async fn a_kube_runtime_watcher_relists_after_compaction_and_dropped_watches() {
     let server = TestApiServer::start().await;
     let api = agents(&server);
     for name in ["r1", "r2"] {
-        api.create(&PostParams::default(), &agent(name))
-            .await
-            .unwrap();
+        api.create(&PostParams::default(), &agent(name)).await.unwrap();
     }
     let (store, log) = spawn_watcher(api.clone());
     eventually("the initial list", || store_names(&store) == ["r1", "r2"]).await;
-    api.create(&PostParams::default(), &agent("r3"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("r3")).await.unwrap();
     eventually("the watched create", || store_names(&store).len() == 3).await;
     let lists_before = server.counters().get("list", "contactcenteragents", None);
 
@@ -934,9 +833,7 @@ async fn a_kube_runtime_watcher_relists_after_compaction_and_dropped_watches() {
 async fn a_kube_runtime_watcher_recovers_after_a_restart() {
     let server = TestApiServer::start().await;
     let api = agents(&server);
-    api.create(&PostParams::default(), &agent("x1"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("x1")).await.unwrap();
     let (store, _log) = spawn_watcher(api.clone());
     eventually("the initial list", || store_names(&store) == ["x1"]).await;
     let url = server.url();
@@ -952,9 +849,7 @@ async fn a_kube_runtime_watcher_recovers_after_a_restart() {
     );
     // A fresh client: the old one's pooled connection was closed by the restart.
     let api: Api<ContactCenterAgent> = Api::namespaced(server.client(), "default");
-    api.create(&PostParams::default(), &agent("x2"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("x2")).await.unwrap();
     eventually("the watcher after the restart", || {
         store_names(&store) == ["x1", "x2"]
     })
@@ -978,21 +873,13 @@ async fn injected_failures_and_counters() {
             .is_none(),
         "a failed write has no effect"
     );
-    api.create(&PostParams::default(), &agent("c1"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &agent("c1")).await.unwrap();
 
     server.fail_next_writes(2, 500);
     let status = Patch::Merge(json!({"status": {"externalId": "e"}}));
     for _ in 0..2 {
-        let failed = api_error(
-            api.patch_status("c1", &PatchParams::default(), &status)
-                .await,
-        );
-        assert_eq!(
-            (failed.code, failed.reason.as_str()),
-            (500, "InternalError")
-        );
+        let failed = api_error(api.patch_status("c1", &PatchParams::default(), &status).await);
+        assert_eq!((failed.code, failed.reason.as_str()), (500, "InternalError"));
     }
     api.patch_status("c1", &PatchParams::default(), &status)
         .await
@@ -1001,18 +888,11 @@ async fn injected_failures_and_counters() {
 
     let counted = server.counters().since(&start);
     assert_eq!(counted.get("create", "contactcenteragents", None), 2);
-    assert_eq!(
-        counted.get("patch", "contactcenteragents", Some("status")),
-        3
-    );
+    assert_eq!(counted.get("patch", "contactcenteragents", Some("status")), 3);
     assert_eq!(counted.get("patch", "contactcenteragents", None), 0);
     assert_eq!(counted.get("get", "contactcenteragents", None), 1);
     assert_eq!(counted.writes("contactcenteragents"), 5);
-    assert!(
-        counted
-            .to_string()
-            .contains("patch contactcenteragents/status 3")
-    );
+    assert!(counted.to_string().contains("patch contactcenteragents/status 3"));
 }
 
 #[tokio::test]
@@ -1127,10 +1007,7 @@ async fn a_kubeconfig_points_at_the_server() {
     assert_eq!(config.default_namespace, "default");
     let client = Client::try_from(config).unwrap();
     let agents: Api<ContactCenterAgent> = Api::default_namespaced(client);
-    agents
-        .create(&PostParams::default(), &agent("k1"))
-        .await
-        .unwrap();
+    agents.create(&PostParams::default(), &agent("k1")).await.unwrap();
     assert!(
         server
             .object(GV, "contactcenteragents", Some("default"), "k1")
@@ -1138,13 +1015,9 @@ async fn a_kubeconfig_points_at_the_server() {
     );
 
     // The CRDs are served read-only, for a startup "is the CRD installed?" check.
-    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        Api::all(server.client());
-    crds.get("contactcenteragents.contactcenter.dev")
-        .await
-        .unwrap();
-    assert_eq!(
-        crds.list(&ListParams::default()).await.unwrap().items.len(),
-        3
-    );
+    let crds: Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = Api::all(server.client());
+    crds.get("contactcenteragents.contactcenter.dev").await.unwrap();
+    assert_eq!(crds.list(&ListParams::default()).await.unwrap().items.len(), 3);
 }

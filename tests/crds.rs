@@ -41,9 +41,7 @@ fn crds_dir_matches_the_generated_crds() {
 fn walk<'a>(v: &'a Value, path: String, visit: &mut dyn FnMut(&str, &'a Value)) {
     visit(&path, v);
     match v {
-        Value::Object(m) => m
-            .iter()
-            .for_each(|(k, c)| walk(c, format!("{path}.{k}"), visit)),
+        Value::Object(m) => m.iter().for_each(|(k, c)| walk(c, format!("{path}.{k}"), visit)),
         Value::Array(a) => a
             .iter()
             .enumerate()
@@ -86,8 +84,7 @@ fn schemas_are_structural() {
             {
                 return;
             }
-            if m.contains_key("properties") || m.contains_key("items") || m.contains_key("pattern")
-            {
+            if m.contains_key("properties") || m.contains_key("items") || m.contains_key("pattern") {
                 assert!(
                     m.contains_key("type"),
                     "{path}: a schema node without a type is not structural"
@@ -117,10 +114,7 @@ fn every_cel_rule_has_a_message_naming_a_field() {
         let v = serde_json::to_value(&crd).unwrap();
         let mut rules = 0;
         walk(&v, String::new(), &mut |path, node| {
-            if let Some(list) = node
-                .get("x-kubernetes-validations")
-                .and_then(Value::as_array)
-            {
+            if let Some(list) = node.get("x-kubernetes-validations").and_then(Value::as_array) {
                 for rule in list {
                     rules += 1;
                     let message = rule["message"].as_str().unwrap_or_default();
@@ -140,8 +134,8 @@ fn every_cel_rule_has_a_message_naming_a_field() {
 fn conditions_are_a_list_map_keyed_by_type() {
     for crd in crds() {
         let v = serde_json::to_value(&crd).unwrap();
-        let conditions = &v["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
-            ["properties"]["conditions"];
+        let conditions = &v["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+            ["conditions"];
         assert_eq!(
             conditions["x-kubernetes-list-type"], "map",
             "{:?}",

@@ -18,12 +18,7 @@ fn every_vendor_example_is_valid_and_complete() {
         assert!(!m.agents.is_empty(), "examples/{vendor} has agents");
         let provider = &m.providers[0].object;
         assert_eq!(
-            provider
-                .spec
-                .settings
-                .vendor()
-                .map(|v| v.to_string())
-                .as_deref(),
+            provider.spec.settings.vendor().map(|v| v.to_string()).as_deref(),
             Some(vendor)
         );
         let secret = provider.spec.settings.credentials_secret_ref().unwrap();
@@ -38,12 +33,7 @@ fn every_vendor_example_is_valid_and_complete() {
                 provider.metadata.name.clone().unwrap()
             );
             assert_eq!(
-                agent
-                    .object
-                    .spec
-                    .vendor_block()
-                    .map(|v| v.to_string())
-                    .as_deref(),
+                agent.object.spec.vendor_block().map(|v| v.to_string()).as_deref(),
                 Some(vendor)
             );
             if let Some(pw) = &agent.object.spec.password_secret_ref {

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use ccop::api::{ContactCenterAgentSpec, CredentialsSecretRef, HuaweiProvider, RateLimit};
 use ccop::core::{
-    DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind, diff,
-    normalize, password_digest,
+    DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind, diff, normalize,
+    password_digest,
 };
 use ccop::sim::huawei::{Config, Sim};
 use ccop::sim::{Faults, SimServer, any_loopback};
@@ -85,8 +85,7 @@ impl Rig {
             requests_per_minute: Some(60_000),
             ..RateLimit::default()
         };
-        Client::from_provider(provider, &rate, "huawei-creds", &self.creds, options)
-            .expect("client builds")
+        Client::from_provider(provider, &rate, "huawei-creds", &self.creds, options).expect("client builds")
     }
 
     /// Calls of every action the simulator has seen.
@@ -179,10 +178,7 @@ async fn full_lifecycle_create_read_update_repair_drift_delete() {
         }
     );
     assert!(!client.readable(Field::Password));
-    client
-        .check_credentials()
-        .await
-        .expect("credentials accepted");
+    client.check_credentials().await.expect("credentials accepted");
 
     let skills = client.skill_ids().await.unwrap().unwrap();
     assert_eq!(skills.get("billing").map(String::as_str), Some("1"));
@@ -226,10 +222,7 @@ async fn full_lifecycle_create_read_update_repair_drift_delete() {
     );
     let updates_before = rig.sim.core.calls_of("agentAccount/update");
     client.update(&want, &seen, &plan, None).await.unwrap();
-    assert_eq!(
-        rig.sim.core.calls_of("agentAccount/update"),
-        updates_before + 1
-    );
+    assert_eq!(rig.sim.core.calls_of("agentAccount/update"), updates_before + 1);
     let stored = rig.sim.agent("alice.chen").unwrap();
     assert_eq!(stored.user_name, "Alice C.");
     assert_eq!(
@@ -256,10 +249,7 @@ async fn full_lifecycle_create_read_update_repair_drift_delete() {
     );
     client.update(&want, &seen, &drift, None).await.unwrap();
     let stored = rig.sim.agent("alice.chen").unwrap();
-    assert_eq!(
-        (stored.user_name.as_str(), stored.cc_role_id),
-        ("Alice C.", 3)
-    );
+    assert_eq!((stored.user_name.as_str(), stored.cc_role_id), ("Alice C.", 3));
     assert_eq!(
         stored.sip_account, "88889999",
         "unmanaged values stay as the console left them"
@@ -268,15 +258,9 @@ async fn full_lifecycle_create_read_update_repair_drift_delete() {
     assert_eq!(changes(&client, &want, &seen), []);
 
     // Delete, then delete again: the second is "already gone", not an error.
-    assert_eq!(
-        client.delete("alice.chen").await.unwrap(),
-        Deletion::Deleted
-    );
+    assert_eq!(client.delete("alice.chen").await.unwrap(), Deletion::Deleted);
     assert_eq!(rig.sim.account_count(), 0);
-    assert_eq!(
-        client.delete("alice.chen").await.unwrap(),
-        Deletion::AlreadyGone
-    );
+    assert_eq!(client.delete("alice.chen").await.unwrap(), Deletion::AlreadyGone);
     assert_eq!(client.get("alice.chen").await.unwrap(), None);
     assert_eq!(rig.sim.tokens_minted(), 1, "one token for the whole run");
 }
@@ -318,11 +302,7 @@ async fn token_expiry_mid_run_is_healed_by_exactly_one_new_token() {
         let seen = r.unwrap_or_else(|e| panic!("{key}: {e}"));
         assert_eq!(seen.map(|s| s.key).as_deref(), Some(key.as_str()));
     }
-    assert_eq!(
-        rig.sim.tokens_minted(),
-        2,
-        "twenty refused calls, one new token"
-    );
+    assert_eq!(rig.sim.tokens_minted(), 2, "twenty refused calls, one new token");
     assert_eq!(rig.sim.core.calls_of("unauthorized"), 20);
 }
 
@@ -405,10 +385,7 @@ async fn duplicates_missing_accounts_and_vendor_refusals_map_to_their_kinds() {
     }];
     let mut ghost = want.clone();
     ghost.key = "ghost.account".into();
-    let e = client
-        .update(&ghost, &seen, &change, None)
-        .await
-        .unwrap_err();
+    let e = client.update(&ghost, &seen, &change, None).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
 }
 
@@ -462,8 +439,7 @@ async fn invalid_specs_are_refused_before_any_request() {
         (want.clone(), None, "spec.passwordSecretRef"),
         (
             with(&|d| {
-                d.fields
-                    .insert(Field::AgentType, FieldValue::Text("7".into()));
+                d.fields.insert(Field::AgentType, FieldValue::Text("7".into()));
             }),
             Some(good.clone()),
             "spec.huawei.agentType",
@@ -517,8 +493,7 @@ async fn a_wrong_app_secret_is_a_credentials_error_without_a_retry_storm() {
         requests_per_minute: Some(60_000),
         ..RateLimit::default()
     };
-    let client =
-        Client::from_provider(&rig.provider, &rate, "huawei-creds", &creds, &rig.options).unwrap();
+    let client = Client::from_provider(&rig.provider, &rate, "huawei-creds", &creds, &rig.options).unwrap();
     let e = client.check_credentials().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Credentials, "{e}");
     assert!(e.is_terminal());
@@ -594,10 +569,7 @@ async fn throttling_is_recovered_by_honouring_retry_after() {
     for r in results {
         assert!(r.unwrap().is_some());
     }
-    assert!(
-        rig.sim.core.calls_of("throttled") > 0,
-        "the vendor limit was hit"
-    );
+    assert!(rig.sim.core.calls_of("throttled") > 0, "the vendor limit was hit");
     assert!(
         started.elapsed() >= Duration::from_secs(2),
         "a token call and six reads at two a second span at least three one-second windows"
@@ -694,10 +666,7 @@ async fn injected_faults_are_classified_and_recovered() {
     );
     rig.sim.core.set_faults(Faults::default());
     assert!(rig.sim.agent("bob.lee01").is_none());
-    assert_eq!(
-        client.delete("bob.lee01").await.unwrap(),
-        Deletion::AlreadyGone
-    );
+    assert_eq!(client.delete("bob.lee01").await.unwrap(), Deletion::AlreadyGone);
 }
 
 #[tokio::test]
@@ -716,9 +685,7 @@ async fn listing_pages_through_every_account() {
         sizes.push(p.agents.len());
         for a in p.agents {
             assert!(a.external_id.is_some(), "workNo is reported");
-            assert!(
-                matches!(a.fields.get(&Field::AgentType), Some(FieldValue::Text(t)) if t == "4")
-            );
+            assert!(matches!(a.fields.get(&Field::AgentType), Some(FieldValue::Text(t)) if t == "4"));
             keys.insert(a.key);
         }
     }
@@ -759,10 +726,7 @@ async fn wrapped_bodies_follow_the_provider_setting() {
     }];
     client.update(&want, &seen, &rename, None).await.unwrap();
     assert_eq!(rig.sim.agent("alice.chen").unwrap().user_name, "Alice W.");
-    assert_eq!(
-        client.delete("alice.chen").await.unwrap(),
-        Deletion::Deleted
-    );
+    assert_eq!(client.delete("alice.chen").await.unwrap(), Deletion::Deleted);
 
     // Flat bodies against a tenant that expects the wrapper carry no parameters at all.
     let flat = rig.client();
@@ -894,10 +858,7 @@ async fn clearing_skills_releases_only_this_agent_and_empty_lists_never_leave() 
     client.update(&want, &seen, &clear, None).await.unwrap();
     assert!(rig.sim.agent("alice.chen").unwrap().skills.is_empty());
     let bob = rig.sim.agent("bob.lee01").unwrap();
-    assert_eq!(
-        bob.skills.iter().map(|b| b.skill_id).collect::<Vec<_>>(),
-        [2]
-    );
+    assert_eq!(bob.skills.iter().map(|b| b.skill_id).collect::<Vec<_>>(), [2]);
     assert_eq!(
         rig.sim.core.calls_of("agentAccount/releaseAgentBySkillId"),
         releases + 2,
@@ -970,12 +931,7 @@ async fn secrets_never_appear_in_errors_debug_or_logs() {
             .await
             .map(drop),
         client
-            .update(
-                &want,
-                &seen,
-                std::slice::from_ref(&rotate),
-                Some(&wrong_previous),
-            )
+            .update(&want, &seen, std::slice::from_ref(&rotate), Some(&wrong_previous))
             .await,
         client
             .update(
@@ -1008,8 +964,7 @@ async fn secrets_never_appear_in_errors_debug_or_logs() {
     client.get("alice.chen").await.unwrap();
     let bad = secret_data("contract-secrets-app-key", "Wrong-App-Secret-123");
     let rate = RateLimit::default();
-    let refused =
-        Client::from_provider(&provider, &rate, "huawei-creds", &bad, &rig.options).unwrap();
+    let refused = Client::from_provider(&provider, &rate, "huawei-creds", &bad, &rig.options).unwrap();
     // The cache is shared with `client`; force this client to mint by expiring the shared token.
     rig.sim.core.clock.advance(Duration::from_secs(4000));
     let e = refused.get("alice.chen").await.unwrap_err();
@@ -1021,10 +976,7 @@ async fn secrets_never_appear_in_errors_debug_or_logs() {
     let tokens = rig.sim.issued_tokens();
     assert_eq!(tokens.len(), 2, "two tokens issued during the run");
     let log = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        log.contains("minted a Huawei access token"),
-        "logs were captured"
-    );
+    assert!(log.contains("minted a Huawei access token"), "logs were captured");
     assert!(log.contains("agentAccount/create"), "logs were captured");
     let text = format!("{}\n{log}", shown.join("\n"));
     let secrets = [
@@ -1036,11 +988,7 @@ async fn secrets_never_appear_in_errors_debug_or_logs() {
         "Wrong#Previous9",
         "weak-Secret-pw",
     ];
-    for secret in secrets
-        .iter()
-        .copied()
-        .chain(tokens.iter().map(String::as_str))
-    {
+    for secret in secrets.iter().copied().chain(tokens.iter().map(String::as_str)) {
         assert!(!text.contains(secret), "{secret:?} leaked");
     }
 }

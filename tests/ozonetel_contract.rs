@@ -65,12 +65,7 @@ impl Env {
         )
     }
 
-    fn client_with(
-        &self,
-        mode: OzonetelAuthMode,
-        api_key: &str,
-        options: &ClientOptions,
-    ) -> Client {
+    fn client_with(&self, mode: OzonetelAuthMode, api_key: &str, options: &ClientOptions) -> Client {
         let scale = self.sim.core.clock.scale();
         let rate = RateLimit {
             requests_per_minute: Some((4.0 * scale) as u32),
@@ -102,13 +97,7 @@ impl Env {
     }
 
     /// A request as any HTTP client would send it, with the account's API key.
-    async fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        body: Value,
-        bearer: Option<&str>,
-    ) -> (u16, Value) {
+    async fn raw(&self, method: &str, path: &str, body: Value, bearer: Option<&str>) -> (u16, Value) {
         let key = self.sim.config().api_key.clone();
         self.raw_with_key(method, path, body, bearer, &key).await
     }
@@ -132,10 +121,7 @@ impl Env {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 }
 
@@ -377,24 +363,12 @@ async fn update_sends_only_deltas_and_the_fields_the_vendor_insists_on() {
         .await
         .unwrap();
     let sent = env.sim.last_request("updateAgent").unwrap();
-    let keys: Vec<&str> = sent
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = sent.as_object().unwrap().keys().map(String::as_str).collect();
     let mut keys = keys;
     keys.sort_unstable();
     assert_eq!(
         keys,
-        [
-            "agentId",
-            "agentName",
-            "email",
-            "locked",
-            "password",
-            "userName"
-        ]
+        ["agentId", "agentName", "email", "locked", "password", "userName"]
     );
     assert!(env.sim.agent("bob").unwrap().locked);
 }
@@ -420,10 +394,7 @@ async fn details_show_console_drift_in_readable_fields_only() {
         observed.fields,
         FieldMap::from([
             (Field::DisplayName, FieldValue::Text("Carol Q".into())),
-            (
-                Field::Skills,
-                FieldValue::Skills(vec![skill("billing", None)])
-            ),
+            (Field::Skills, FieldValue::Skills(vec![skill("billing", None)])),
         ])
     );
     for field in [Field::DisplayName, Field::Skills] {
@@ -468,9 +439,8 @@ async fn twelve_queued_updates_all_land_and_the_client_waits_instead_of_hammerin
             tokio::spawn(async move {
                 let id = format!("agent{i:02}");
                 let mut want = agent(&id, &format!("New Name {i}"));
-                want.fields.retain(|f, _| {
-                    matches!(f, Field::DisplayName | Field::Email | Field::Password)
-                });
+                want.fields
+                    .retain(|f, _| matches!(f, Field::DisplayName | Field::Email | Field::Password));
                 let changes = [change(
                     Field::DisplayName,
                     Some(FieldValue::Text("Old Name".into())),
@@ -484,10 +454,7 @@ async fn twelve_queued_updates_all_land_and_the_client_waits_instead_of_hammerin
                 // (on the vendor's clock), never dropped.
                 let mut rate_limited = 0;
                 loop {
-                    match client
-                        .update(&want, &observed, &changes, Some(&password()))
-                        .await
-                    {
+                    match client.update(&want, &observed, &changes, Some(&password())).await {
                         Ok(()) => return rate_limited,
                         Err(e) if e.kind == ErrorKind::RateLimited => {
                             rate_limited += 1;
@@ -521,10 +488,7 @@ async fn twelve_queued_updates_all_land_and_the_client_waits_instead_of_hammerin
         env.sim.throttled()
     );
     assert_eq!(requeued as u64, env.sim.throttled());
-    assert_eq!(
-        env.sim.core.calls_of("updateAgent"),
-        12 + env.sim.throttled()
-    );
+    assert_eq!(env.sim.core.calls_of("updateAgent"), 12 + env.sim.throttled());
     // 4 a vendor minute = one every 250 ms real: the 12th goes ~2.75 s after the first.
     assert!(elapsed >= Duration::from_millis(2700), "{elapsed:?}");
 }
@@ -554,11 +518,8 @@ async fn vendor_throttling_backs_off_a_minute_without_a_storm() {
     // Every other writer of the account now waits the minute out instead of asking again.
     env.sim.core.set_faults(Faults::default());
     let other = client.clone();
-    let waiting = tokio::spawn(async move {
-        other
-            .create(&agent("erin", "Erin Doe"), Some(&password()))
-            .await
-    });
+    let waiting =
+        tokio::spawn(async move { other.create(&agent("erin", "Erin Doe"), Some(&password())).await });
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!waiting.is_finished());
     assert_eq!(env.sim.core.calls_of("createAgent"), 1);
@@ -665,11 +626,7 @@ async fn a_fresh_token_refused_again_fails_after_one_remint() {
     );
     assert!(!e.is_terminal(), "the controller requeues it");
     assert!(e.message.contains("freshly minted token"), "{e}");
-    assert_eq!(
-        env.sim.tokens_minted(),
-        2,
-        "one mint, one re-mint, then fail"
-    );
+    assert_eq!(env.sim.tokens_minted(), 2, "one mint, one re-mint, then fail");
     assert_eq!(env.sim.core.calls_of("AgentDetails"), 2);
 }
 
@@ -755,10 +712,7 @@ async fn deleting_a_deleted_agent_is_already_gone() {
         json!({"status":"error","messages":"Invalid agent details or Agent is already deleted"})
     );
     assert_eq!(client.delete("uma").await.unwrap(), Deletion::AlreadyGone);
-    assert_eq!(
-        client.delete("never-was").await.unwrap(),
-        Deletion::AlreadyGone
-    );
+    assert_eq!(client.delete("never-was").await.unwrap(), Deletion::AlreadyGone);
 }
 
 #[tokio::test]
@@ -772,18 +726,11 @@ async fn credential_and_auth_mode_mistakes_are_terminal_and_not_retried() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Credentials, "{e}");
     assert!(e.is_terminal());
-    assert!(
-        e.message.contains("authMode"),
-        "tells people what to fix: {e}"
-    );
+    assert!(e.message.contains("authMode"), "tells people what to fix: {e}");
     assert_eq!(env.sim.core.calls_of("createAgent"), 1);
 
     // Wrong key.
-    let wrong = env.client_with(
-        OzonetelAuthMode::Token,
-        "not-the-key",
-        &ClientOptions::default(),
-    );
+    let wrong = env.client_with(OzonetelAuthMode::Token, "not-the-key", &ClientOptions::default());
     let e = wrong.check_credentials().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Credentials, "{e}");
     assert_eq!(env.sim.core.calls_of("generateToken"), 1);
@@ -793,11 +740,7 @@ async fn credential_and_auth_mode_mistakes_are_terminal_and_not_retried() {
 
     // Provider says token, account says API key.
     let env = Env::start(config(AuthMode::ApiKey), 60.0).await;
-    let e = env
-        .client(OzonetelAuthMode::Token)
-        .get("tom")
-        .await
-        .unwrap_err();
+    let e = env.client(OzonetelAuthMode::Token).get("tom").await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Credentials, "{e}");
     assert!(e.message.contains("BASIC_AUTH"), "{e}");
     let e = env
@@ -816,15 +759,9 @@ async fn credential_and_auth_mode_mistakes_are_terminal_and_not_retried() {
 async fn refusals_the_client_can_see_coming_cost_no_request() {
     let env = Env::start(Config::default(), 60.0).await;
     let client = env.client(OzonetelAuthMode::ApiKey);
-    let e = client
-        .create(&agent("sam", "Sam Doe"), None)
-        .await
-        .unwrap_err();
+    let e = client.create(&agent("sam", "Sam Doe"), None).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Rejected);
-    assert!(
-        e.message.contains("spec.passwordSecretRef is required"),
-        "{e}"
-    );
+    assert!(e.message.contains("spec.passwordSecretRef is required"), "{e}");
     let short = AgentPassword {
         current: SecretString::from("ab"),
         previous: None,
@@ -854,8 +791,7 @@ async fn vendor_validation_errors_are_terminal_with_the_field_named() {
     let env = Env::start(Config::default(), 60.0).await;
     let client = env.client(OzonetelAuthMode::ApiKey);
     let mut bad = agent("rita", "Rita Doe");
-    bad.fields
-        .insert(Field::Skills, skills(&[("no-such-skill", 5)]));
+    bad.fields.insert(Field::Skills, skills(&[("no-such-skill", 5)]));
     let e = client.create(&bad, Some(&password())).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Rejected, "{e}");
     assert!(e.is_terminal());
@@ -891,18 +827,12 @@ async fn every_documented_body_shape_decodes_to_the_right_outcome() {
     );
     cases.push((s, b, Ok(())));
     let (s, b) = create(good.clone()).await;
-    assert_eq!(
-        b,
-        json!({"status":"error","message":"Agent Already Exists"})
-    );
+    assert_eq!(b, json!({"status":"error","message":"Agent Already Exists"}));
     cases.push((s, b, Err(ErrorKind::AlreadyExists)));
     let mut missing = good.clone();
     missing.as_object_mut().unwrap().remove("agentName");
     let (s, b) = create(missing).await;
-    assert_eq!(
-        b,
-        json!({"status":"error","message":"Agent Name is required"})
-    );
+    assert_eq!(b, json!({"status":"error","message":"Agent Name is required"}));
     cases.push((s, b, Err(ErrorKind::Rejected)));
     let mut invalid = good.clone();
     invalid["agentId"] = json!("quinn2");
@@ -1001,10 +931,7 @@ async fn every_documented_body_shape_decodes_to_the_right_outcome() {
             None,
         )
         .await;
-    assert_eq!(
-        b,
-        json!({"messages":"Invalid Agent Details","status":"error"})
-    );
+    assert_eq!(b, json!({"messages":"Invalid Agent Details","status":"error"}));
     cases.push((s, b, Err(ErrorKind::NotFound)));
     let starved = Env::start(
         Config {
@@ -1085,10 +1012,7 @@ async fn token_endpoint_bodies() {
             None,
         )
         .await;
-    assert_eq!(
-        body,
-        json!({"status":"error","message":"Max limit exceeded"})
-    );
+    assert_eq!(body, json!({"status":"error","message":"Max limit exceeded"}));
     assert_eq!(env.sim.tokens_minted(), 10);
     let e = decode::decode_token(200, body.to_string().as_bytes()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::RateLimited);
@@ -1140,14 +1064,10 @@ async fn secrets_never_reach_errors_debug_output_or_logs() {
     errors.push(client.create(&want, Some(&password())).await.unwrap_err());
     let wrong_key = "wrong-key-9f8e7d";
     errors.push(
-        env.client_with(
-            OzonetelAuthMode::Token,
-            wrong_key,
-            &ClientOptions::default(),
-        )
-        .get("pat")
-        .await
-        .unwrap_err(),
+        env.client_with(OzonetelAuthMode::Token, wrong_key, &ClientOptions::default())
+            .get("pat")
+            .await
+            .unwrap_err(),
     );
     errors.push(
         env.client(OzonetelAuthMode::ApiKey)
@@ -1171,10 +1091,7 @@ async fn secrets_never_reach_errors_debug_output_or_logs() {
     assert_eq!(env.sim.tokens_minted(), 3, "two of ours, one elsewhere");
 
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("Ozonetel request"),
-        "logs were captured:\n{logs}"
-    );
+    assert!(logs.contains("Ozonetel request"), "logs were captured:\n{logs}");
     let mut shown = vec![
         logs,
         format!("{client:?}"),

@@ -44,17 +44,9 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
     status = "ContactCenterAgentStatus",
     derive = "PartialEq",
     cel,
-    printcolumn(
-        name = "Provider",
-        type_ = "string",
-        json_path = ".spec.providerRef.name"
-    ),
+    printcolumn(name = "Provider", type_ = "string", json_path = ".spec.providerRef.name"),
     printcolumn(name = "Key", type_ = "string", json_path = ".status.vendorKey"),
-    printcolumn(
-        name = "External-ID",
-        type_ = "string",
-        json_path = ".status.externalId"
-    ),
+    printcolumn(name = "External-ID", type_ = "string", json_path = ".status.externalId"),
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -65,11 +57,7 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Synced\")].status"
     ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(

@@ -34,18 +34,7 @@ pub struct ProviderRef {
 
 /// The two provider kinds.
 #[derive(
-    JsonSchema,
-    Serialize,
-    Deserialize,
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Default,
+    JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default,
 )]
 pub enum ProviderKind {
     /// A namespaced provider, in the agent's namespace.
@@ -92,8 +81,7 @@ impl ProviderId {
     /// The provider an agent in `namespace` refers to.
     pub fn of(spec: &ContactCenterAgentSpec, namespace: &str) -> Self {
         let kind = spec.provider_ref.kind;
-        let namespace =
-            (kind == ProviderKind::ContactCenterProvider).then(|| namespace.to_string());
+        let namespace = (kind == ProviderKind::ContactCenterProvider).then(|| namespace.to_string());
         ProviderId {
             kind,
             namespace,
@@ -143,8 +131,5 @@ pub fn crd_yaml(crd: &CustomResourceDefinition) -> String {
 
 /// All CRDs as one multi-document YAML stream.
 pub fn crds_yaml() -> String {
-    crds()
-        .iter()
-        .map(|c| format!("---\n{}", crd_yaml(c)))
-        .collect()
+    crds().iter().map(|c| format!("---\n{}", crd_yaml(c))).collect()
 }

@@ -115,11 +115,10 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
     };
     let mut out = String::new();
     let mut used = std::collections::HashSet::new();
-    for account in accounts.iter().filter(|a| {
-        args.selector
-            .as_ref()
-            .is_none_or(|s| a.key.contains(s.as_str()))
-    }) {
+    for account in accounts
+        .iter()
+        .filter(|a| args.selector.as_ref().is_none_or(|s| a.key.contains(s.as_str())))
+    {
         let spec = core::spec_from_observed(vendor, account, provider_ref.clone(), &skill_names);
         let mut name = core::object_name(&account.key);
         let base = name.clone();

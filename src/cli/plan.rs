@@ -189,10 +189,7 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
     let mut reports = Vec::new();
     for agent in &agents {
         let ns = agent.object.metadata.namespace.clone().unwrap_or_default();
-        let name = format!(
-            "{ns}/{}",
-            agent.object.metadata.name.clone().unwrap_or_default()
-        );
+        let name = format!("{ns}/{}", agent.object.metadata.name.clone().unwrap_or_default());
         let id = ProviderId::of(&agent.object.spec, &ns);
         let base = AgentReport {
             agent: name.clone(),
@@ -289,16 +286,10 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
 }
 
 /// One agent's report from an engine outcome.
-pub fn report_of(
-    base: AgentReport,
-    vendor: String,
-    outcome: &Outcome,
-    applied: bool,
-) -> AgentReport {
+pub fn report_of(base: AgentReport, vendor: String, outcome: &Outcome, applied: bool) -> AgentReport {
     let plan = outcome.plan.clone().unwrap_or(Plan::NoOp);
-    let failed = outcome.verdict.stalled
-        || (outcome.verdict.reconciling && applied)
-        || outcome.plan.is_none();
+    let failed =
+        outcome.verdict.stalled || (outcome.verdict.reconciling && applied) || outcome.plan.is_none();
     let action = match &plan {
         _ if failed && outcome.verdict.reason == crate::conditions::Reason::Conflict => "conflict",
         Plan::Refuse(_) => "conflict",
@@ -372,8 +363,7 @@ pub fn render(report: &Report, applied: bool) -> String {
                 None => out.push_str(&format!("      {}: {:?}\n", c.field, c.to)),
             }
         }
-        if matches!(a.action.as_str(), "conflict" | "error") || (applied && a.ready == Some(false))
-        {
+        if matches!(a.action.as_str(), "conflict" | "error") || (applied && a.ready == Some(false)) {
             out.push_str(&format!("      {}\n", a.message));
         }
         if applied {

@@ -25,11 +25,7 @@ pub struct RunArgs {
     #[arg(long, env = "CCOP_LEADER_ELECTION", default_value_t = false, action = clap::ArgAction::Set)]
     pub leader_election: bool,
     /// The Lease used for leader election.
-    #[arg(
-        long,
-        env = "CCOP_LEASE_NAME",
-        default_value = "contact-center-operator"
-    )]
+    #[arg(long, env = "CCOP_LEASE_NAME", default_value = "contact-center-operator")]
     pub lease_name: String,
     /// The namespace the operator runs in: cluster providers' Secrets and the Lease live here.
     #[arg(long, env = "POD_NAMESPACE", default_value = "ccop-system")]

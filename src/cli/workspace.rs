@@ -63,12 +63,7 @@ impl Workspace {
                 .cluster_providers
                 .iter()
                 .find(|p| p.object.metadata.name.as_deref() == Some(&id.name))
-                .map(|p| {
-                    (
-                        p.object.spec.settings.clone(),
-                        self.operator_namespace.clone(),
-                    )
-                })
+                .map(|p| (p.object.spec.settings.clone(), self.operator_namespace.clone()))
                 .ok_or_else(|| {
                     format!(
                         "ClusterContactCenterProvider {} is not among the manifests",
@@ -180,10 +175,7 @@ impl Workspace {
     }
 
     /// The password an agent references, if any.
-    pub fn password(
-        &self,
-        agent: &Located<ContactCenterAgent>,
-    ) -> Result<Option<AgentPassword>, String> {
+    pub fn password(&self, agent: &Located<ContactCenterAgent>) -> Result<Option<AgentPassword>, String> {
         let Some(r) = &agent.object.spec.password_secret_ref else {
             return Ok(None);
         };
@@ -191,7 +183,12 @@ impl Workspace {
         let previous_key = format!("{}.previous", r.key);
         let data = self
             .secret(&ns, &r.name, &[r.key.as_str(), previous_key.as_str()])
-            .ok_or_else(|| format!("{}: the password Secret {ns}/{} is neither among the manifests nor in the environment", agent.origin, r.name))?;
+            .ok_or_else(|| {
+                format!(
+                    "{}: the password Secret {ns}/{} is neither among the manifests nor in the environment",
+                    agent.origin, r.name
+                )
+            })?;
         let current = data.0.get(&r.key).cloned().ok_or_else(|| {
             format!(
                 "{}: the password Secret {ns}/{} has no key {:?}",
@@ -215,10 +212,7 @@ pub fn load_records(path: &std::path::Path) -> Result<BTreeMap<String, AgentReco
 }
 
 /// Writes the records (no secrets in them: only digests) for the next `apply`.
-pub fn save_records(
-    path: &std::path::Path,
-    records: &BTreeMap<String, AgentRecord>,
-) -> Result<(), String> {
+pub fn save_records(path: &std::path::Path, records: &BTreeMap<String, AgentRecord>) -> Result<(), String> {
     let text = serde_json::to_string_pretty(records).expect("records serialize");
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -15,9 +15,7 @@ use secrecy::SecretString;
 use super::claims::{ClaimStatus, ProviderId};
 use super::context::{Context, GuardedAgent, jittered};
 use super::status;
-use crate::api::{
-    ContactCenterAgent, FINALIZER, PAUSED_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION,
-};
+use crate::api::{ContactCenterAgent, FINALIZER, PAUSED_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
 use crate::conditions::{self, Reason, Verdict};
 use crate::engine::{self, AgentRecord, AgentRequest, Checkpoint, Outcome, Requeue};
 use crate::metrics::{METRICS, ReconcileLabels};
@@ -63,10 +61,7 @@ pub async fn reconcile(guard: Arc<GuardedAgent>, ctx: Arc<Context>) -> Result<Ac
             // One object the operator cannot read must not stop the others: tell its owner and wait
             // for it to change.
             let reference = invalid_reference(invalid);
-            let note = format!(
-                "this object cannot be read by the operator: {}",
-                invalid.error
-            );
+            let note = format!("this object cannot be read by the operator: {}", invalid.error);
             publish(&ctx, &reference, EventType::Warning, "InvalidObject", &note).await;
             record_metric("invalid", started);
             return Ok(Action::await_change());
@@ -183,20 +178,13 @@ async fn pass(
                 }
             }
             let verdict = Verdict::progressing(problem.reason(), msg.clone());
-            finish(
-                api,
-                agent,
-                ctx,
-                &verdict,
-                &record,
-                &[],
-                Some(("ProviderNotReady", msg, true)),
-                &now,
-            )
-            .await?;
-            return Ok(Action::requeue(
-                ctx.backoff(&id, Some(Duration::from_secs(10))),
-            ));
+            let notice = Some(("ProviderNotReady", msg.clone(), true));
+            finish(api, agent, ctx, &verdict, &record, &[], notice, &now).await?;
+            let retry_in = ctx.backoff(&id, Some(Duration::from_secs(10)));
+            if deleting {
+                return Err(Error::DeletionWaits { reason: msg, retry_in });
+            }
+            return Ok(Action::requeue(retry_in));
         }
     };
 
@@ -219,9 +207,7 @@ async fn pass(
                     &now,
                 )
                 .await?;
-                return Ok(Action::requeue(
-                    ctx.backoff(&id, Some(Duration::from_secs(10))),
-                ));
+                return Ok(Action::requeue(ctx.backoff(&id, Some(Duration::from_secs(10)))));
             }
         }
     };
@@ -274,6 +260,16 @@ async fn pass(
         &now,
     )
     .await?;
+    if deleting {
+        // Only a released outcome may let the finalizer go: anything else keeps it, as an error to
+        // kube's finalizer helper, retried after the outcome's delay.
+        let retry_in = match outcome.requeue {
+            Requeue::After(d) => d,
+            Requeue::Backoff(at_least) => ctx.backoff(&id, at_least),
+            Requeue::Resync | Requeue::AwaitChange => ctx.backoff(&id, Some(Duration::from_secs(30))),
+        };
+        return Err(Error::DeletionWaits { reason: outcome.verdict.message.clone(), retry_in });
+    }
     Ok(next_action(ctx, &id, &outcome, runtime.resync))
 }
 

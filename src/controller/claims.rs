@@ -100,12 +100,7 @@ impl Claims {
     pub fn retain(&self, keep: impl Fn(&str) -> bool) {
         let gone: Vec<String> = {
             let index = self.index.lock().expect("claims lock");
-            index
-                .by_agent
-                .keys()
-                .filter(|id| !keep(id))
-                .cloned()
-                .collect()
+            index.by_agent.keys().filter(|id| !keep(id)).cloned().collect()
         };
         for id in gone {
             self.remove_id(&id);

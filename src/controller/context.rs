@@ -134,8 +134,7 @@ impl Context {
             .find_map(|s| s.get(&ObjectRef::new(name).within(namespace)))
             .and_then(|m| m.metadata.resource_version.clone());
         if let Some(rv) = &watched_rv
-            && let Some((cached_rv, data)) =
-                self.secrets.lock().expect("secret cache lock").get(&key)
+            && let Some((cached_rv, data)) = self.secrets.lock().expect("secret cache lock").get(&key)
             && cached_rv == rv
         {
             return Ok(Some((rv.clone(), data.clone())));

@@ -67,8 +67,8 @@ impl LeaderElector {
             .or(spec.acquire_time.as_ref())
             .map(|t| t.0);
         let duration = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(0).max(0) as u64);
-        let expired = renewed.is_none_or(|r| now.duration_since(r).unsigned_abs() > duration)
-            || holder.is_empty();
+        let expired =
+            renewed.is_none_or(|r| now.duration_since(r).unsigned_abs() > duration) || holder.is_empty();
         if holder != self.identity && !expired {
             return Ok(false);
         }
@@ -79,11 +79,7 @@ impl LeaderElector {
             now
         };
         lease.spec = Some(self.spec(now, transitions, acquired));
-        match self
-            .api
-            .replace(&self.name, &PostParams::default(), &lease)
-            .await
-        {
+        match self.api.replace(&self.name, &PostParams::default(), &lease).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e),

@@ -38,9 +38,7 @@ use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
 
-use crate::api::{
-    ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ProviderKind,
-};
+use crate::api::{ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ProviderKind};
 use claims::ProviderId;
 use leader::{LeaderElector, RENEW_EVERY};
 
@@ -226,11 +224,7 @@ async fn run_controllers(
     tasks.push(
         cluster
             .graceful_shutdown_on(stop.clone())
-            .run(
-                provider::reconcile_cluster,
-                provider::error_policy,
-                ctx.clone(),
-            )
+            .run(provider::reconcile_cluster, provider::error_policy, ctx.clone())
             .for_each(|_| async {})
             .boxed(),
     );
@@ -243,10 +237,7 @@ async fn run_controllers(
     for scope in &secret_scopes {
         let api: Api<PartialObjectMeta<Secret>> = scoped(&client, scope);
         let (reader, writer) = reflector::store();
-        ctx.secret_stores
-            .lock()
-            .expect("secret stores lock")
-            .push(reader);
+        ctx.secret_stores.lock().expect("secret stores lock").push(reader);
         let ctx = ctx.clone();
         let watch = watcher::watcher(api, watcher::Config::default())
             .default_backoff()
@@ -265,8 +256,7 @@ async fn run_controllers(
     }
 
     // Agents: one controller per watched scope, each fed its share of requeues.
-    let mut routes: HashMap<Option<String>, mpsc::UnboundedSender<ObjectRef<GuardedAgent>>> =
-        HashMap::new();
+    let mut routes: HashMap<Option<String>, mpsc::UnboundedSender<ObjectRef<GuardedAgent>>> = HashMap::new();
     let mut agent_stores = Vec::new();
     let mut agent_controllers = Vec::new();
     for scope in &scopes {
@@ -355,11 +345,7 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
             if let Ok(agent) = &g.0 {
                 let touched = ctx.claims.upsert(agent);
                 if matches!(event, WatchEvent::Apply(_)) {
-                    let me = format!(
-                        "{}/{}",
-                        agent.namespace().unwrap_or_default(),
-                        agent.name_any()
-                    );
+                    let me = format!("{}/{}", agent.namespace().unwrap_or_default(), agent.name_any());
                     ctx.requeue_ids(touched.into_iter().filter(|id| *id != me));
                 }
             }
@@ -407,9 +393,7 @@ fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
                 .and_then(|p| p.settings.credentials_secret_ref().map(|r| r.name == name))
                 .unwrap_or(false)
     });
-    ctx.requeue_ids(
-        users.map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any())),
-    );
+    ctx.requeue_ids(users.map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any())));
 }
 
 #[cfg(test)]

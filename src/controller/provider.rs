@@ -16,8 +16,7 @@ use super::agent::Error;
 use super::claims::ProviderId;
 use super::context::{Context, FIELD_MANAGER, jittered};
 use crate::api::{
-    ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings,
-    ProviderStatus,
+    ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings, ProviderStatus,
 };
 use crate::conditions::{self, Reason, Verdict};
 use crate::engine::classify;
@@ -61,11 +60,7 @@ pub async fn reconcile_cluster(
 /// Requeues after a Kubernetes API failure.
 pub fn error_policy<K>(_: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(error = %error, "provider reconcile failed");
-    Action::requeue(
-        ctx.options
-            .max_backoff
-            .min(std::time::Duration::from_secs(30)),
-    )
+    Action::requeue(ctx.options.max_backoff.min(std::time::Duration::from_secs(30)))
 }
 
 async fn reconcile<K>(
@@ -166,8 +161,7 @@ where
             }
     });
     if !unchanged {
-        let patch =
-            json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": status});
+        let patch = json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": status});
         api.patch_status(
             &provider.name_any(),
             &PatchParams::apply(FIELD_MANAGER).force(),

@@ -12,9 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::claims::ProviderId;
 use super::context::{Context, jittered};
-use crate::api::{
-    ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings,
-};
+use crate::api::{ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings};
 use crate::conditions::Reason;
 use crate::engine::ProviderRuntime;
 use crate::vendor::VendorError;

@@ -8,9 +8,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use super::context::FIELD_MANAGER;
-use crate::api::{
-    ContactCenterAgent, ContactCenterAgentStatus, DriftEntry, RECONCILE_REQUESTED_ANNOTATION,
-};
+use crate::api::{ContactCenterAgent, ContactCenterAgentStatus, DriftEntry, RECONCILE_REQUESTED_ANNOTATION};
 use crate::conditions::{self, Verdict};
 use crate::core::FieldChange;
 use crate::engine::AgentRecord;

@@ -132,9 +132,7 @@ fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else {
         return false;
     };
-    (2..=15).contains(&digits.len())
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0')
+    (2..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0')
 }
 
 /// A Kubernetes object name for an account key: lower case, `[a-z0-9-]`, at most 63 characters.
@@ -150,11 +148,7 @@ pub fn object_name(key: &str) -> String {
     let name = name.trim_matches('-');
     let mut name: String = name.chars().take(63).collect();
     name = name.trim_end_matches('-').to_string();
-    if name.is_empty() {
-        "agent".into()
-    } else {
-        name
-    }
+    if name.is_empty() { "agent".into() } else { name }
 }
 
 #[cfg(test)]
@@ -201,10 +195,7 @@ mod tests {
 
     #[test]
     fn object_names_are_valid() {
-        assert_eq!(
-            object_name("Alice.Chen@Example.com"),
-            "alice-chen-example-com"
-        );
+        assert_eq!(object_name("Alice.Chen@Example.com"), "alice-chen-example-com");
         assert_eq!(object_name("--"), "agent");
         assert!(object_name(&"x".repeat(100)).len() <= 63);
     }

@@ -20,11 +20,7 @@ pub enum VendorKind {
 
 impl VendorKind {
     /// All vendors, in display order.
-    pub const ALL: [VendorKind; 3] = [
-        VendorKind::Tencent,
-        VendorKind::Huawei,
-        VendorKind::Ozonetel,
-    ];
+    pub const ALL: [VendorKind; 3] = [VendorKind::Tencent, VendorKind::Huawei, VendorKind::Ozonetel];
 
     /// Lower-case name used in status, metrics and the CLI.
     pub fn as_str(self) -> &'static str {
@@ -177,9 +173,8 @@ impl FieldValue {
             (FieldValue::Skills(want), FieldValue::Skills(have)) => {
                 want.len() == have.len()
                     && want.iter().all(|w| {
-                        have.iter().any(|h| {
-                            h.id == w.id && (w.priority.is_none() || w.priority == h.priority)
-                        })
+                        have.iter()
+                            .any(|h| h.id == w.id && (w.priority.is_none() || w.priority == h.priority))
                     })
             }
             (FieldValue::Switches(want), FieldValue::Switches(have)) => {
@@ -220,9 +215,9 @@ impl FieldValue {
                 want.iter()
                     .map(|w| SkillBinding {
                         id: w.id.clone(),
-                        priority: w.priority.or_else(|| {
-                            have.iter().find(|h| h.id == w.id).and_then(|h| h.priority)
-                        }),
+                        priority: w
+                            .priority
+                            .or_else(|| have.iter().find(|h| h.id == w.id).and_then(|h| h.priority)),
                     })
                     .collect(),
             ),

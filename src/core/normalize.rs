@@ -54,16 +54,10 @@ impl SkillResolver for NamesAreIds {
 
 /// The vendor key of a spec for a vendor, without building the whole desired state (for conflict
 /// detection and status).
-pub fn vendor_key(
-    spec: &ContactCenterAgentSpec,
-    vendor: VendorKind,
-) -> Result<String, NormalizeError> {
+pub fn vendor_key(spec: &ContactCenterAgentSpec, vendor: VendorKind) -> Result<String, NormalizeError> {
     match vendor {
         VendorKind::Tencent => spec.email.clone().ok_or_else(|| {
-            NormalizeError::new(
-                "email",
-                "is required for Tencent agents: it is the account key",
-            )
+            NormalizeError::new("email", "is required for Tencent agents: it is the account key")
         }),
         VendorKind::Huawei => spec
             .huawei
@@ -75,16 +69,12 @@ pub fn vendor_key(
                     "is required for Huawei agents: it is the account key",
                 )
             }),
-        VendorKind::Ozonetel => spec
-            .ozonetel
-            .as_ref()
-            .map(|o| o.agent_id.clone())
-            .ok_or_else(|| {
-                NormalizeError::new(
-                    "ozonetel.agentId",
-                    "is required for Ozonetel agents: it is the account key",
-                )
-            }),
+        VendorKind::Ozonetel => spec.ozonetel.as_ref().map(|o| o.agent_id.clone()).ok_or_else(|| {
+            NormalizeError::new(
+                "ozonetel.agentId",
+                "is required for Ozonetel agents: it is the account key",
+            )
+        }),
     }
 }
 
@@ -106,20 +96,14 @@ pub fn normalize(
     }
     let key = vendor_key(spec, vendor)?;
     let mut fields = FieldMap::new();
-    fields.insert(
-        Field::DisplayName,
-        FieldValue::Text(spec.display_name.clone()),
-    );
+    fields.insert(Field::DisplayName, FieldValue::Text(spec.display_name.clone()));
     if vendor != VendorKind::Tencent
         && let Some(email) = &spec.email
     {
         fields.insert(Field::Email, FieldValue::Text(email.clone()));
     }
     if let Some(phone) = &spec.phone {
-        fields.insert(
-            Field::Phone,
-            FieldValue::Text(phone_for_vendor(phone, vendor)),
-        );
+        fields.insert(Field::Phone, FieldValue::Text(phone_for_vendor(phone, vendor)));
     }
     if let Some(refs) = &spec.skills {
         fields.insert(

@@ -66,10 +66,8 @@ pub enum Plan {
 impl Plan {
     /// Whether executing the plan writes to the vendor.
     pub fn writes(&self) -> bool {
-        matches!(
-            self,
-            Plan::Create { .. } | Plan::Update { .. } | Plan::Delete
-        ) || matches!(self, Plan::Adopt { changes } if !changes.is_empty())
+        matches!(self, Plan::Create { .. } | Plan::Update { .. } | Plan::Delete)
+            || matches!(self, Plan::Adopt { changes } if !changes.is_empty())
     }
 
     /// A short verb for tables and metrics.
@@ -192,11 +190,7 @@ pub fn plan(input: PlanInput<'_>) -> PlanOutcome {
 }
 
 /// Plans an agent whose object is being deleted.
-pub fn plan_deletion(
-    observed: Option<&ObservedAgent>,
-    owned: bool,
-    policy: DeletionPolicy,
-) -> Plan {
+pub fn plan_deletion(observed: Option<&ObservedAgent>, owned: bool, policy: DeletionPolicy) -> Plan {
     match (observed, policy) {
         (Some(_), DeletionPolicy::Delete) if owned => Plan::Delete,
         _ => Plan::NoOp,
@@ -228,8 +222,7 @@ pub fn apply_plan(
                 let merged = change.to.applied_over(next.fields.get(&change.field));
                 next.fields.insert(change.field, merged);
             }
-            if let (Plan::Adopt { .. }, Some(digest)) = (plan, desired.fields.get(&Field::Password))
-            {
+            if let (Plan::Adopt { .. }, Some(digest)) = (plan, desired.fields.get(&Field::Password)) {
                 next.fields.insert(Field::Password, digest.clone());
             }
             Some(next)

@@ -87,13 +87,7 @@ fn tencent_key_is_the_email_and_phone_gets_the_0086_prefix() {
 
 #[test]
 fn unset_fields_are_not_managed() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        VendorKind::Huawei,
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = normalize(&spec(VendorKind::Huawei), VendorKind::Huawei, &skills(), None).unwrap();
     let managed: Vec<Field> = d.fields.keys().copied().collect();
     assert_eq!(managed, [Field::DisplayName, Field::Email]);
 }
@@ -207,13 +201,7 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
 
 #[test]
 fn a_vendor_block_for_another_vendor_is_an_error_naming_it() {
-    let err = normalize(
-        &spec(VendorKind::Huawei),
-        VendorKind::Tencent,
-        &skills(),
-        None,
-    )
-    .unwrap_err();
+    let err = normalize(&spec(VendorKind::Huawei), VendorKind::Tencent, &skills(), None).unwrap_err();
     assert_eq!(err.field, "huawei");
     assert!(err.message.contains("tencent provider"), "{err}");
 }
@@ -240,13 +228,7 @@ fn missing_keys_are_errors_naming_the_key_field() {
 
 #[test]
 fn a_missing_account_is_created_or_refused_by_policy() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        VendorKind::Huawei,
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = normalize(&spec(VendorKind::Huawei), VendorKind::Huawei, &skills(), None).unwrap();
     let input = |adoption| PlanInput {
         desired: &d,
         observed: None,
@@ -269,13 +251,7 @@ fn a_missing_account_is_created_or_refused_by_policy() {
 
 #[test]
 fn an_existing_account_is_adopted_or_refused_by_policy() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        VendorKind::Huawei,
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = normalize(&spec(VendorKind::Huawei), VendorKind::Huawei, &skills(), None).unwrap();
     let mut o = observed_from(&d);
     o.fields.insert(Field::DisplayName, text("Old Name"));
     let input = |adoption| PlanInput {
@@ -403,11 +379,7 @@ fn a_changed_password_secret_is_a_pending_change_not_drift() {
         adoption: AdoptionPolicy::AdoptOrCreate,
     });
     assert_eq!(
-        out.plan
-            .changes()
-            .iter()
-            .map(|c| c.field)
-            .collect::<Vec<_>>(),
+        out.plan.changes().iter().map(|c| c.field).collect::<Vec<_>>(),
         [Field::Password]
     );
     assert!(out.drift.is_empty());
@@ -441,22 +413,13 @@ fn adoption_does_not_reset_the_accounts_password() {
 
 #[test]
 fn deletion_follows_the_policy_and_ownership() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        VendorKind::Huawei,
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = normalize(&spec(VendorKind::Huawei), VendorKind::Huawei, &skills(), None).unwrap();
     let o = observed_from(&d);
     assert_eq!(
         plan_deletion(Some(&o), true, DeletionPolicy::Delete),
         Plan::Delete
     );
-    assert_eq!(
-        plan_deletion(Some(&o), true, DeletionPolicy::Orphan),
-        Plan::NoOp
-    );
+    assert_eq!(plan_deletion(Some(&o), true, DeletionPolicy::Orphan), Plan::NoOp);
     assert_eq!(
         plan_deletion(None, true, DeletionPolicy::Delete),
         Plan::NoOp,
@@ -507,8 +470,7 @@ fn the_last_applied_record_stands_in_for_unreadable_fields() {
     });
     assert_eq!(out.plan, Plan::NoOp);
     // drift in a readable field is still seen
-    o.fields
-        .insert(Field::DisplayName, text("Renamed In Console"));
+    o.fields.insert(Field::DisplayName, text("Renamed In Console"));
     let out = plan(PlanInput {
         desired: &d,
         observed: Some(&o),
@@ -523,13 +485,7 @@ fn the_last_applied_record_stands_in_for_unreadable_fields() {
 
 #[test]
 fn digests_change_with_any_value() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        VendorKind::Huawei,
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = normalize(&spec(VendorKind::Huawei), VendorKind::Huawei, &skills(), None).unwrap();
     let mut other = d.fields.clone();
     assert_eq!(fields_digest(&d.fields), fields_digest(&other));
     other.insert(Field::Phone, text("+1"));
@@ -623,9 +579,7 @@ fn perturb(desired: &DesiredAgent, choices: &[u8], extra: &str) -> ObservedAgent
                 let changed = match value {
                     FieldValue::Text(t) => FieldValue::Text(format!("{t}-x")),
                     FieldValue::Flag(b) => FieldValue::Flag(!b),
-                    FieldValue::Names(n) => {
-                        FieldValue::Names(n.iter().map(|x| format!("{x}-x")).collect())
-                    }
+                    FieldValue::Names(n) => FieldValue::Names(n.iter().map(|x| format!("{x}-x")).collect()),
                     FieldValue::Switches(s) => {
                         FieldValue::Switches(s.iter().map(|(k, v)| (k.clone(), !v)).collect())
                     }

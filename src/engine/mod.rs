@@ -164,12 +164,7 @@ impl Outcome {
         }
     }
 
-    fn with_notice(
-        mut self,
-        warning: bool,
-        reason: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
+    fn with_notice(mut self, warning: bool, reason: &'static str, message: impl Into<String>) -> Self {
         self.notice = Some(Notice {
             warning,
             reason,
@@ -231,9 +226,7 @@ pub async fn reconcile(
                         outcome = outcome.with_notice(
                             false,
                             "Adopted",
-                            format!(
-                                "account {key:?} already existed at the vendor and was adopted"
-                            ),
+                            format!("account {key:?} already existed at the vendor and was adopted"),
                         );
                     }
                     outcome
@@ -251,11 +244,7 @@ pub async fn reconcile(
     }
 }
 
-async fn pass(
-    req: AgentRequest<'_>,
-    provider: &ProviderRuntime,
-    checkpoint: &dyn Checkpoint,
-) -> Step {
+async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dyn Checkpoint) -> Step {
     let vendor_kind = provider.vendor.kind();
     let record = req.record.clone();
     if req.paused && !req.dry_run {
@@ -296,8 +285,7 @@ async fn pass(
         let readable = |f: Field| provider.vendor.readable(f);
         core::overlay_last_applied(o, &record.last_applied, &readable);
         if let Some(d) = &record.password_digest {
-            o.fields
-                .insert(Field::Password, FieldValue::Digest(d.clone()));
+            o.fields.insert(Field::Password, FieldValue::Digest(d.clone()));
         }
     }
     let owned = record.owns(&key);
@@ -377,11 +365,7 @@ async fn desired_state(
                     record,
                     Requeue::AwaitChange,
                 );
-                return Err(Box::new(outcome.with_notice(
-                    true,
-                    "InvalidSpec",
-                    e.to_string(),
-                )));
+                return Err(Box::new(outcome.with_notice(true, "InvalidSpec", e.to_string())));
             }
         }
     }
@@ -390,8 +374,7 @@ async fn desired_state(
 fn observe_only(mut outcome: Outcome, plan: &Plan, observed: Option<&ObservedAgent>) -> Outcome {
     outcome.requeue = Requeue::Resync;
     if observed.is_none() {
-        outcome.verdict =
-            Verdict::drifted("ObserveOnly: no account with this key exists at the vendor");
+        outcome.verdict = Verdict::drifted("ObserveOnly: no account with this key exists at the vendor");
         outcome.verdict.reason = Reason::NotFound;
         return outcome;
     }
@@ -462,8 +445,7 @@ async fn execute(
         Plan::Create { .. } => {
             if !outcome.record.owns(&key) {
                 outcome.record.create_requested_for = Some(key.clone());
-                let creating =
-                    Verdict::progressing(Reason::Creating, format!("creating account {key:?}"));
+                let creating = Verdict::progressing(Reason::Creating, format!("creating account {key:?}"));
                 if let Err(e) = checkpoint.before_create(&outcome.record, &creating).await {
                     outcome.verdict = Verdict::progressing(
                         Reason::Creating,
@@ -484,10 +466,8 @@ async fn execute(
                     );
                     outcome.record.external_id = Some(created.external_id);
                     outcome.taken = Taken::Created;
-                    outcome.verdict = Verdict::available(
-                        Reason::Available,
-                        "the account was created and matches the spec",
-                    );
+                    outcome.verdict =
+                        Verdict::available(Reason::Available, "the account was created and matches the spec");
                     let msg = format!("created account {key:?}");
                     outcome = outcome.with_notice(false, "Created", msg);
                 }
@@ -525,10 +505,8 @@ async fn execute(
             let fields: Vec<&str> = changes.iter().map(|c| c.field.spec_path()).collect();
             if adopting {
                 outcome.taken = Taken::Adopted;
-                outcome.verdict = Verdict::available(
-                    Reason::Adopted,
-                    format!("adopted the existing account {key:?}"),
-                );
+                outcome.verdict =
+                    Verdict::available(Reason::Adopted, format!("adopted the existing account {key:?}"));
                 let msg = if fields.is_empty() {
                     format!("adopted existing account {key:?}")
                 } else {
@@ -540,10 +518,8 @@ async fn execute(
                 outcome = outcome.with_notice(false, "Adopted", msg);
             } else {
                 outcome.taken = Taken::Updated;
-                outcome.verdict = Verdict::available(
-                    Reason::Available,
-                    "the account was updated and matches the spec",
-                );
+                outcome.verdict =
+                    Verdict::available(Reason::Available, "the account was updated and matches the spec");
                 let msg = format!("updated {} of account {key:?}", fields.join(", "));
                 outcome = outcome.with_notice(false, "Updated", msg);
             }
@@ -621,8 +597,7 @@ async fn delete(req: &AgentRequest<'_>, provider: &ProviderRuntime, key: &str) -
         Ok(Deletion::Deleted) | Ok(Deletion::AlreadyGone) => {
             provider.snapshot.put(key, None);
             record.external_id = None;
-            let mut o =
-                done(record).with_notice(false, "Deleted", format!("deleted account {key:?}"));
+            let mut o = done(record).with_notice(false, "Deleted", format!("deleted account {key:?}"));
             o.taken = Taken::Deleted;
             o.plan = Some(Plan::Delete);
             o

@@ -94,10 +94,7 @@ impl ProviderRuntime {
 
     /// The skill resolver for this vendor: the vendor's name → id table (cached, re-read when `refresh`
     /// or older than a few minutes), or names as ids for vendors without skill ids.
-    pub async fn skills(
-        &self,
-        refresh: bool,
-    ) -> Result<Box<dyn SkillResolver + Send + Sync>, VendorError> {
+    pub async fn skills(&self, refresh: bool) -> Result<Box<dyn SkillResolver + Send + Sync>, VendorError> {
         if !refresh
             && let Some((at, table)) = self.skills.lock().expect("skills lock").as_ref()
             && at.elapsed() < SKILL_TABLE_TTL

@@ -108,11 +108,7 @@ impl Snapshot {
 
     /// Accounts currently known to exist.
     pub fn len(&self) -> usize {
-        self.lock()
-            .agents
-            .values()
-            .filter(|e| e.agent.is_some())
-            .count()
+        self.lock().agents.values().filter(|e| e.agent.is_some()).count()
     }
 
     /// Whether no account is known.
@@ -192,9 +188,9 @@ impl Snapshot {
             }
             seen.insert(agent.key.clone());
             let differs = s.agents.get(&agent.key).is_none_or(|e| {
-                e.agent.as_ref().is_none_or(|old| {
-                    old.fields != agent.fields || old.external_id != agent.external_id
-                })
+                e.agent
+                    .as_ref()
+                    .is_none_or(|old| old.fields != agent.fields || old.external_id != agent.external_id)
             });
             if differs && was_loaded {
                 changed.push(agent.key.clone());
@@ -249,8 +245,7 @@ mod tests {
             modified_at: Some(modified),
             ..Default::default()
         };
-        a.fields
-            .insert(Field::DisplayName, FieldValue::Text(name.into()));
+        a.fields.insert(Field::DisplayName, FieldValue::Text(name.into()));
         a
     }
 

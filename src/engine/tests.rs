@@ -26,12 +26,7 @@ struct Fake {
 
 impl Fake {
     fn calls(&self, action: &str) -> usize {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|c| *c == action)
-            .count()
+        self.calls.lock().unwrap().iter().filter(|c| *c == action).count()
     }
     fn call(&self, action: &str) -> Result<(), VendorError> {
         self.calls.lock().unwrap().push(action.to_string());
@@ -56,12 +51,7 @@ impl Vendor for Fake {
     async fn list_page(&self, page: u32, _: Option<i64>) -> Result<AgentPage, VendorError> {
         self.call("list")?;
         let all: Vec<_> = self.accounts.lock().unwrap().values().cloned().collect();
-        let agents = all
-            .iter()
-            .skip(page as usize * 2)
-            .take(2)
-            .cloned()
-            .collect();
+        let agents = all.iter().skip(page as usize * 2).take(2).cloned().collect();
         Ok(AgentPage {
             agents,
             total: all.len() as u64,
@@ -71,11 +61,7 @@ impl Vendor for Fake {
         self.call("get")?;
         Ok(self.accounts.lock().unwrap().get(key).cloned())
     }
-    async fn create(
-        &self,
-        agent: &DesiredAgent,
-        _: Option<&AgentPassword>,
-    ) -> Result<Created, VendorError> {
+    async fn create(&self, agent: &DesiredAgent, _: Option<&AgentPassword>) -> Result<Created, VendorError> {
         self.call("create")?;
         let mut accounts = self.accounts.lock().unwrap();
         if accounts.contains_key(&agent.key) {
@@ -183,9 +169,7 @@ async fn a_new_agent_is_created_after_a_checkpoint_and_then_is_a_no_op() {
     assert_eq!(first.record.external_id.as_deref(), Some("101"));
     assert_eq!(first.record.create_requested_for, None);
     assert_eq!(
-        checkpoint.0.lock().unwrap()[0]
-            .create_requested_for
-            .as_deref(),
+        checkpoint.0.lock().unwrap()[0].create_requested_for.as_deref(),
         Some("carol.li"),
         "the create was recorded before it was sent"
     );
@@ -209,10 +193,7 @@ async fn a_lost_create_response_heals_without_a_second_account() {
     let checkpoint = Recorded::default();
     let first = reconcile(request(&s, AgentRecord::default()), &rt, &checkpoint).await;
     assert!(!first.verdict.ready, "the create looked failed");
-    assert_eq!(
-        first.record.create_requested_for.as_deref(),
-        Some("carol.li")
-    );
+    assert_eq!(first.record.create_requested_for.as_deref(), Some("carol.li"));
     // The next pass (the same process, or a restarted one reading status) finds the account is ours.
     let fresh_rt = runtime(fake.clone(), 10);
     let second = reconcile(request(&s, first.record.clone()), &fresh_rt, &checkpoint).await;
@@ -236,14 +217,10 @@ async fn a_create_racing_an_existing_account_becomes_an_adoption() {
         external_id: Some("555".into()),
         ..Default::default()
     };
-    console.fields.insert(
-        Field::DisplayName,
-        FieldValue::Text("Carol (console)".into()),
-    );
-    fake.accounts
-        .lock()
-        .unwrap()
-        .insert("carol.li".into(), console);
+    console
+        .fields
+        .insert(Field::DisplayName, FieldValue::Text("Carol (console)".into()));
+    fake.accounts.lock().unwrap().insert("carol.li".into(), console);
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(out.taken, Taken::Adopted);
     assert_eq!(out.record.external_id.as_deref(), Some("555"));
@@ -264,10 +241,7 @@ async fn observe_only_reports_drift_and_never_writes() {
     console
         .fields
         .insert(Field::DisplayName, FieldValue::Text("Someone Else".into()));
-    fake.accounts
-        .lock()
-        .unwrap()
-        .insert("carol.li".into(), console);
+    fake.accounts.lock().unwrap().insert("carol.li".into(), console);
     let rt = runtime(fake.clone(), 10);
     let mut s = spec("carol.li");
     s.management_policy = ManagementPolicy::ObserveOnly;
@@ -315,10 +289,7 @@ async fn deletions_respect_policy_ownership_and_the_budget() {
         &NoCheckpoint,
     )
     .await;
-    assert!(
-        !out.released,
-        "the second deletion in the same minute waits"
-    );
+    assert!(!out.released, "the second deletion in the same minute waits");
     assert_eq!(out.verdict.reason, Reason::DeletionRateLimited);
     assert!(matches!(out.requeue, Requeue::After(d) if d >= Duration::from_secs(59)));
     // Orphan, or an account that was never ours, releases without a vendor call.
@@ -359,9 +330,8 @@ async fn vendor_errors_become_conditions_with_the_right_retry() {
     assert!(out.verdict.stalled);
     assert_eq!(out.verdict.reason, Reason::CredentialsInvalid);
     assert_eq!(out.requeue, Requeue::AwaitChange);
-    *fake.fail_with.lock().unwrap() = Some(
-        VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(7)),
-    );
+    *fake.fail_with.lock().unwrap() =
+        Some(VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(7)));
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert!(out.verdict.reconciling && !out.verdict.stalled);
     assert_eq!(out.requeue, Requeue::Backoff(Some(Duration::from_secs(7))));

@@ -267,11 +267,7 @@ impl Drop for SimServer {
 
 /// Serves `router` on `addr` (use port 0 for a free port) with the shared fault layer and request size
 /// limit, in the background.
-pub async fn serve(
-    router: Router,
-    core: Arc<SimCore>,
-    addr: SocketAddr,
-) -> std::io::Result<SimServer> {
+pub async fn serve(router: Router, core: Arc<SimCore>, addr: SocketAddr) -> std::io::Result<SimServer> {
     let app = router
         .layer(middleware::from_fn_with_state(core, fault_layer))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES));

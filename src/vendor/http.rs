@@ -23,20 +23,15 @@ pub struct Endpoint {
 /// simulators); anything else is a configuration error.
 pub fn checked_endpoint(raw: &str) -> Result<Endpoint, VendorError> {
     let reject = |why: &str| {
-        VendorError::new(
-            super::ErrorKind::Rejected,
-            format!("endpoint {raw:?}: {why}"),
-        )
-        .with_code("InvalidEndpoint")
+        VendorError::new(super::ErrorKind::Rejected, format!("endpoint {raw:?}: {why}"))
+            .with_code("InvalidEndpoint")
     };
     let (scheme, rest) = raw
         .split_once("://")
         .ok_or_else(|| reject("must start with https://"))?;
     let authority = rest.trim_end_matches('/');
     if authority.is_empty() || authority.contains('/') || authority.contains('@') {
-        return Err(reject(
-            "must be scheme://host[:port] with no path or user info",
-        ));
+        return Err(reject("must be scheme://host[:port] with no path or user info"));
     }
     let host_only = match authority.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
@@ -64,8 +59,7 @@ pub fn checked_endpoint(raw: &str) -> Result<Endpoint, VendorError> {
 }
 
 fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// One `reqwest::Client` per provider: TLS verification on (never configurable off), timeouts, a user
@@ -77,10 +71,7 @@ pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!(
-            "contact-center-operator/",
-            env!("CARGO_PKG_VERSION")
-        ))
+        .user_agent(concat!("contact-center-operator/", env!("CARGO_PKG_VERSION")))
         .pool_idle_timeout(Duration::from_secs(60))
         .build()
         .expect("a reqwest client with a rustls provider always builds")
@@ -102,10 +93,7 @@ pub fn transport_error(e: &reqwest::Error) -> VendorError {
 }
 
 /// Reads a response body, refusing more than `limit` bytes.
-pub async fn read_bounded(
-    mut resp: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, VendorError> {
+pub async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, VendorError> {
     if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Err(oversized(limit));
     }
@@ -131,9 +119,7 @@ mod tests {
     #[test]
     fn https_anywhere_plain_http_only_on_loopback() {
         assert_eq!(
-            checked_endpoint("https://ccc.tencentcloudapi.com/")
-                .unwrap()
-                .host,
+            checked_endpoint("https://ccc.tencentcloudapi.com/").unwrap().host,
             "ccc.tencentcloudapi.com"
         );
         assert_eq!(

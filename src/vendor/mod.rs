@@ -102,11 +102,7 @@ pub trait Vendor: Send + Sync + 'static {
 
     /// One page of accounts (0-based), only those modified at or after `modified_since` (unix seconds)
     /// when given and the vendor supports it.
-    async fn list_page(
-        &self,
-        page: u32,
-        modified_since: Option<i64>,
-    ) -> Result<AgentPage, VendorError>;
+    async fn list_page(&self, page: u32, modified_since: Option<i64>) -> Result<AgentPage, VendorError>;
 
     /// The account with this key, if it exists.
     async fn get(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError>;

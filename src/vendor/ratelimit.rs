@@ -81,14 +81,12 @@ impl TokenBucket {
     fn refill(&self, s: &mut BucketState) {
         let now = Instant::now();
         let elapsed = now.duration_since(s.updated).as_secs_f64();
-        s.tokens =
-            (s.tokens + elapsed * f64::from(self.per_minute) / 60.0).min(f64::from(self.burst));
+        s.tokens = (s.tokens + elapsed * f64::from(self.per_minute) / 60.0).min(f64::from(self.burst));
         s.updated = now;
     }
 }
 
-static BUCKETS: LazyLock<Mutex<HashMap<String, Arc<TokenBucket>>>> =
-    LazyLock::new(Default::default);
+static BUCKETS: LazyLock<Mutex<HashMap<String, Arc<TokenBucket>>>> = LazyLock::new(Default::default);
 
 /// The process-wide bucket for `key` (vendor account + API class), created on first use. Clients are
 /// rebuilt when credentials rotate; the bucket outlives them, so a rotation never resets the budget.

@@ -130,10 +130,8 @@ mod tests {
         let out: Result<(), _> = policy
             .run(|| async {
                 calls.fetch_add(1, Ordering::SeqCst);
-                Err(
-                    VendorError::new(ErrorKind::RateLimited, "Max limit exceeded")
-                        .with_retry_after(Duration::from_secs(60)),
-                )
+                Err(VendorError::new(ErrorKind::RateLimited, "Max limit exceeded")
+                    .with_retry_after(Duration::from_secs(60)))
             })
             .await;
         assert!(out.is_err());

@@ -457,10 +457,7 @@ impl Sim {
         };
         let field = |k: &str| params.get(k).and_then(Value::as_str);
         let (Some(key), Some(secret)) = (field("app_key"), field("app_secret")) else {
-            return Reply::status(
-                StatusCode::BAD_REQUEST,
-                "app_key and app_secret are required",
-            );
+            return Reply::status(StatusCode::BAD_REQUEST, "app_key and app_secret are required");
         };
         if key != self.config.app_key || secret != self.config.app_secret {
             return Reply::status(StatusCode::UNAUTHORIZED, "invalid app_key or app_secret");
@@ -480,11 +477,7 @@ impl Sim {
         };
         // ASSUMPTION: a lifetime above the maximum is capped rather than refused.
         let lifetime = asked.min(self.config.max_token_lifetime.max(1));
-        let token = format!(
-            "{:016x}{:016x}",
-            self.core.random_u64(),
-            self.core.random_u64()
-        );
+        let token = format!("{:016x}{:016x}", self.core.random_u64(), self.core.random_u64());
         let now = self.core.clock.now_unix();
         let mut t = self.tenant();
         t.tokens.retain(|_, expires| *expires > now);
@@ -510,8 +503,7 @@ impl Sim {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let token = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
         let now = self.core.clock.now_unix();
-        let valid =
-            token.is_some_and(|t| self.tenant().tokens.get(t).is_some_and(|exp| *exp > now));
+        let valid = token.is_some_and(|t| self.tenant().tokens.get(t).is_some_and(|exp| *exp > now));
         if !valid {
             self.core.count("unauthorized");
             return Some(Reply::status(
@@ -581,10 +573,8 @@ impl Sim {
         for item in items {
             let item = item.as_object().ok_or("skills items must be objects")?;
             let skill_id = int(item, "skillId")?.ok_or("skills[].skillId is required")?;
-            let agent_weight =
-                int(item, "agentWeight")?.ok_or("skills[].agentWeight is required")?;
-            let skill_weight =
-                int(item, "skillWeight")?.ok_or("skills[].skillWeight is required")?;
+            let agent_weight = int(item, "agentWeight")?.ok_or("skills[].agentWeight is required")?;
+            let skill_weight = int(item, "skillWeight")?.ok_or("skills[].skillWeight is required")?;
             rules::weight("agentWeight", agent_weight)?;
             rules::weight("skillWeight", skill_weight)?;
             if !self.skill_exists(skill_id) {
@@ -644,9 +634,7 @@ impl Sim {
                 password: password.to_string(),
             },
         );
-        Ok(
-            json!({"resultCode": "0", "resultMessage": "create agent account success", "workNo": work_no}),
-        )
+        Ok(json!({"resultCode": "0", "resultMessage": "create agent account success", "workNo": work_no}))
     }
 
     fn query(&self, p: &Map<String, Value>) -> Result<Value, String> {
@@ -670,9 +658,7 @@ impl Sim {
             return Err("pageNum is invalid: it starts at 0".into());
         }
         if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-            return Err(format!(
-                "pageSize is invalid: it must be 1 to {MAX_PAGE_SIZE}"
-            ));
+            return Err(format!("pageSize is invalid: it must be 1 to {MAX_PAGE_SIZE}"));
         }
         let types: Option<Vec<i64>> = match p.get("agentType") {
             None | Some(Value::Null) => None,
@@ -733,9 +719,7 @@ impl Sim {
             None | Some(Value::Null) => None,
             // ASSUMPTION: an empty array is undocumented; refused, releaseAgentBySkillId is the way.
             Some(Value::Array(items)) if items.is_empty() => {
-                return Err(
-                    "skills must not be empty; use releaseAgentBySkillId to unbind queues".into(),
-                );
+                return Err("skills must not be empty; use releaseAgentBySkillId to unbind queues".into());
             }
             Some(v) => Some(self.queue_bindings(v)?),
         };
@@ -785,9 +769,7 @@ impl Sim {
         let user_account = text(p, "userAccount")?.ok_or("userAccount is required")?;
         // Agents in any state can be deleted (documented).
         match self.tenant().agents.remove(user_account) {
-            Some(_) => {
-                Ok(json!({"resultCode": "0", "resultMessage": "delete agent account success"}))
-            }
+            Some(_) => Ok(json!({"resultCode": "0", "resultMessage": "delete agent account success"})),
             None => Err("the agent account does not exist".into()),
         }
     }
@@ -832,11 +814,7 @@ impl Sim {
         }
         for account in &accounts {
             let record = t.agents.get_mut(account).expect("checked above");
-            match record
-                .skills
-                .iter_mut()
-                .find(|b| b.skill_id == binding.skill_id)
-            {
+            match record.skills.iter_mut().find(|b| b.skill_id == binding.skill_id) {
                 Some(existing) => *existing = binding.clone(),
                 None => record.skills.push(binding.clone()),
             }
@@ -891,11 +869,7 @@ impl Sim {
             Some(Value::Array(items)) => Some(
                 items
                     .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .ok_or("skillIds must be strings")
-                    })
+                    .map(|v| v.as_str().map(str::to_string).ok_or("skillIds must be strings"))
                     .collect::<Result<_, _>>()?,
             ),
             Some(_) => return Err("skillIds must be an array of strings".into()),
@@ -906,10 +880,7 @@ impl Sim {
             .iter()
             .filter(|s| media.is_none_or(|m| i64::from(s.media_type_id) == m))
             .filter(|s| name.is_none_or(|n| s.name == n))
-            .filter(|s| {
-                ids.as_ref()
-                    .is_none_or(|ids| ids.contains(&s.id.to_string()))
-            })
+            .filter(|s| ids.as_ref().is_none_or(|ids| ids.contains(&s.id.to_string())))
             .collect();
         // ASSUMPTION: the list's field names were not captured; `data` items of id, name and media type.
         let data: Vec<Value> = matching
@@ -918,9 +889,7 @@ impl Sim {
             .take(limit as usize)
             .map(|s| json!({"skillId": s.id, "name": s.name, "mediaTypeId": s.media_type_id}))
             .collect();
-        Ok(
-            json!({"returnCode": "0", "description": "success", "total": matching.len(), "data": data}),
-        )
+        Ok(json!({"returnCode": "0", "description": "success", "total": matching.len(), "data": data}))
     }
 }
 
@@ -1075,12 +1044,7 @@ mod tests {
         });
         let token = mint(&sim);
         sim.seed_agent("alice.chen", "Alice");
-        let flat = call(
-            &sim,
-            &token,
-            Op::Delete,
-            json!({"userAccount": "alice.chen"}),
-        );
+        let flat = call(&sim, &token, Op::Delete, json!({"userAccount": "alice.chen"}));
         assert_eq!(flat.body["resultMessage"], "userAccount is required");
         let wrapped = call(
             &sim,
@@ -1122,10 +1086,7 @@ mod tests {
         );
         let mut h = headers(&sim, &token);
         h.insert("x-tenantspaceid", "tenant-1".parse().unwrap());
-        assert_eq!(
-            sim.business(Op::QuerySkills, &h, b"{}").status,
-            StatusCode::OK
-        );
+        assert_eq!(sim.business(Op::QuerySkills, &h, b"{}").status, StatusCode::OK);
         h.remove("x-app-key");
         assert_eq!(
             sim.business(Op::QuerySkills, &h, b"{}").status,

@@ -6,8 +6,7 @@
 //! these name the field, as a user would need).
 
 /// Characters `userName` must not contain at create.
-const NAME_FORBIDDEN_CREATE: &[char] =
-    &['"', '[', ']', '\'', '&', '(', ')', '=', ';', '<', '>', ','];
+const NAME_FORBIDDEN_CREATE: &[char] = &['"', '[', ']', '\'', '&', '(', ')', '=', ';', '<', '>', ','];
 /// The smaller set the update page lists.
 const NAME_FORBIDDEN_UPDATE: &[char] = &['"', '[', ']', '=', ';', '<', '>'];
 
@@ -20,10 +19,7 @@ pub fn user_account(v: &str) -> Result<(), String> {
     if ok_len && ok_chars {
         Ok(())
     } else {
-        Err(
-            "userAccount is invalid: it must be 6 to 50 characters of letters, digits and @ . - _"
-                .into(),
-        )
+        Err("userAccount is invalid: it must be 6 to 50 characters of letters, digits and @ . - _".into())
     }
 }
 

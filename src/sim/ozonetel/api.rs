@@ -20,14 +20,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// The mode switches, boolean body fields of the same names.
-const MODES: [&str; 6] = [
-    "inbound",
-    "manual",
-    "preview",
-    "progressive",
-    "chat",
-    "blended",
-];
+const MODES: [&str; 6] = ["inbound", "manual", "preview", "progressive", "chat", "blended"];
 
 pub(super) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
@@ -423,22 +416,15 @@ async fn delete_agent(State(sim): State<Arc<Sim>>, headers: HeaderMap, raw: Byte
         Ok(body) => body,
         Err(r) => return r,
     };
-    let id = body
-        .get("agentId")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let id = body.get("agentId").and_then(Value::as_str).unwrap_or_default();
     let mut state = sim.state();
     if state.agents.remove(id).is_some() {
         state.deleted.insert(id.to_string());
-        return ok(
-            json!({"Status": "Success", "Message": format!("Agent {id} Deleted Successfully")}),
-        );
+        return ok(json!({"Status": "Success", "Message": format!("Agent {id} Deleted Successfully")}));
     }
     // Note the plural `messages` key on both.
     if state.deleted.contains(id) {
-        ok(
-            json!({"status": "error", "messages": "Invalid agent details or Agent is already deleted"}),
-        )
+        ok(json!({"status": "error", "messages": "Invalid agent details or Agent is already deleted"}))
     } else {
         ok(json!({"messages": "Invalid Agent Details", "status": "error"}))
     }
@@ -449,10 +435,7 @@ async fn agent_details(State(sim): State<Arc<Sim>>, headers: HeaderMap, raw: Byt
         Ok(body) => body,
         Err(r) => return r,
     };
-    let id = body
-        .get("agentId")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let id = body.get("agentId").and_then(Value::as_str).unwrap_or_default();
     if id.is_empty() {
         return error("agentId should not be empty");
     }
@@ -601,19 +584,12 @@ impl<'a> Validation<'a> {
         out
     }
 
-    fn skill_items(
-        &mut self,
-        field: &'static str,
-        value: Option<&Value>,
-    ) -> Option<Vec<Map<String, Value>>> {
+    fn skill_items(&mut self, field: &'static str, value: Option<&Value>) -> Option<Vec<Map<String, Value>>> {
         match value {
             None | Some(Value::Null) => None,
-            Some(Value::Array(items)) if items.iter().all(Value::is_object) => Some(
-                items
-                    .iter()
-                    .filter_map(|i| i.as_object().cloned())
-                    .collect(),
-            ),
+            Some(Value::Array(items)) if items.iter().all(Value::is_object) => {
+                Some(items.iter().filter_map(|i| i.as_object().cloned()).collect())
+            }
             Some(_) => {
                 self.problem(field, format!("{field} should be a list of skill objects"));
                 None
@@ -627,10 +603,7 @@ impl<'a> Validation<'a> {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::String(s)) => s,
             Some(_) => {
-                self.problem(
-                    field,
-                    format!("{field} should be comma-separated group names"),
-                );
+                self.problem(field, format!("{field} should be comma-separated group names"));
                 return Vec::new();
             }
         };
@@ -669,9 +642,7 @@ mod tests {
         for good in ["a@b.io", "first.last+x@sub.example.com"] {
             assert!(email_shaped(good), "{good}");
         }
-        for bad in [
-            "", "a", "a@b", "@b.io", "a@b@c.io", "a b@c.io", "a@.io", "a@b.",
-        ] {
+        for bad in ["", "a", "a@b", "@b.io", "a@b@c.io", "a b@c.io", "a@.io", "a@b."] {
             assert!(!email_shaped(bad), "{bad}");
         }
     }

@@ -329,8 +329,7 @@ mod tests {
 
     #[test]
     fn config_reads_camel_case_and_defaults_to_the_demo_account() {
-        let c: Config =
-            serde_json::from_str(r#"{"authMode":"token","writesPerMinute":3}"#).unwrap();
+        let c: Config = serde_json::from_str(r#"{"authMode":"token","writesPerMinute":3}"#).unwrap();
         assert_eq!(c.auth_mode, AuthMode::Token);
         assert_eq!(c.writes_per_minute, 3);
         assert_eq!(c.user_name, "ccop_demo");
@@ -351,10 +350,7 @@ mod tests {
             a.agent_id = "mallory".into();
         }));
         let a = sim.agent("alice").unwrap();
-        assert_eq!(
-            (a.agent_id.as_str(), a.agent_name.as_str()),
-            ("alice", "Alice B")
-        );
+        assert_eq!((a.agent_id.as_str(), a.agent_name.as_str()), ("alice", "Alice B"));
         assert!(!sim.edit_agent("bob", |_| {}));
         assert!(!format!("{a:?}").contains("pw1"));
         assert_eq!(a.runtime_mode(), "Inbound");

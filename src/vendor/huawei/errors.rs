@@ -22,11 +22,7 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// The error for a non-200 HTTP status of a business call or the token call. `message` is the vendor's
 /// text from the body, when it had one. 401 is returned as `Credentials`; the caller re-mints the token
 /// once before it gives up with it.
-pub fn from_status(
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    message: Option<&str>,
-) -> VendorError {
+pub fn from_status(status: StatusCode, retry_after: Option<Duration>, message: Option<&str>) -> VendorError {
     let detail = message
         .map(clip)
         .filter(|m| !m.is_empty())
@@ -45,8 +41,11 @@ pub fn from_status(
                  id and that the operator's egress IP is allow-listed){detail}"
             ),
         ),
-        429 => VendorError::new(ErrorKind::RateLimited, format!("Huawei throttled the request{detail}"))
-            .with_retry_after(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
+        429 => VendorError::new(
+            ErrorKind::RateLimited,
+            format!("Huawei throttled the request{detail}"),
+        )
+        .with_retry_after(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
         500..=599 => VendorError::transient(format!("Huawei server error{detail}")),
         _ => VendorError::new(
             ErrorKind::Rejected,
@@ -108,15 +107,9 @@ pub fn unreadable(action: &str) -> VendorError {
 /// gateway are known to use. Only that field is kept, never the whole body.
 pub fn vendor_message(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    [
-        "resultMessage",
-        "description",
-        "error_msg",
-        "errorMsg",
-        "message",
-    ]
-    .iter()
-    .find_map(|k| value.get(k)?.as_str().map(clip))
+    ["resultMessage", "description", "error_msg", "errorMsg", "message"]
+        .iter()
+        .find_map(|k| value.get(k)?.as_str().map(clip))
 }
 
 /// Reads `Retry-After` as delta-seconds (the only form Huawei's gateway is seen to use).
@@ -159,17 +152,9 @@ mod tests {
 
     #[test]
     fn throttling_carries_retry_after_with_a_default() {
-        let e = from_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(Duration::from_secs(7)),
-            None,
-        );
+        let e = from_status(StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(7)), None);
         assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
-        let e = from_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            None,
-            Some("too many requests"),
-        );
+        let e = from_status(StatusCode::TOO_MANY_REQUESTS, None, Some("too many requests"));
         assert_eq!(e.retry_after, Some(DEFAULT_RETRY_AFTER));
         assert!(e.to_string().contains("too many requests"), "{e}");
     }
@@ -177,25 +162,13 @@ mod tests {
     #[test]
     fn body_failures_are_classified_by_message() {
         let kind = |m: &str| from_result("resultCode", "1", m).kind;
-        assert_eq!(
-            kind("the agent account already exists"),
-            ErrorKind::AlreadyExists
-        );
+        assert_eq!(kind("the agent account already exists"), ErrorKind::AlreadyExists);
         assert_eq!(kind("userAccount exists"), ErrorKind::AlreadyExists);
-        assert_eq!(
-            kind("the agent account does not exist"),
-            ErrorKind::NotFound
-        );
+        assert_eq!(kind("the agent account does not exist"), ErrorKind::NotFound);
         assert_eq!(kind("agent not found"), ErrorKind::NotFound);
         // a missing skill queue is a spec problem, not a missing account
-        assert_eq!(
-            kind("the skill queue 9 does not exist"),
-            ErrorKind::Rejected
-        );
-        assert_eq!(
-            kind("password does not meet the policy"),
-            ErrorKind::Rejected
-        );
+        assert_eq!(kind("the skill queue 9 does not exist"), ErrorKind::Rejected);
+        assert_eq!(kind("password does not meet the policy"), ErrorKind::Rejected);
         let e = from_result("resultCode", "1", "old password is incorrect");
         assert!(e.is_terminal());
         assert_eq!(e.to_string(), "resultCode 1: old password is incorrect");
@@ -210,17 +183,13 @@ mod tests {
     #[test]
     fn error_bodies_yield_only_the_message_field() {
         assert_eq!(
-            vendor_message(
-                br#"{"resultCode":"1","resultMessage":"token expired","AccessToken":"x"}"#
-            )
-            .as_deref(),
+            vendor_message(br#"{"resultCode":"1","resultMessage":"token expired","AccessToken":"x"}"#)
+                .as_deref(),
             Some("token expired")
         );
         assert_eq!(
-            vendor_message(
-                br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication"}"#
-            )
-            .as_deref(),
+            vendor_message(br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication"}"#)
+                .as_deref(),
             Some("Incorrect IAM authentication")
         );
         assert_eq!(vendor_message(b"<html>502</html>"), None);

@@ -34,15 +34,13 @@ use sha2::{Digest, Sha256};
 use self::token::{AccessToken, Minted, TokenCache};
 use self::wire::{AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
 use crate::api::{HuaweiProvider, RateLimit};
-use crate::core::{
-    DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind,
-};
+use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind};
 use crate::vendor::http::{self, Endpoint};
 use crate::vendor::ratelimit::{self, TokenBucket};
 use crate::vendor::retry::RetryPolicy;
 use crate::vendor::{
-    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
-    Vendor, VendorError,
+    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData, Vendor,
+    VendorError,
 };
 
 /// Huawei's public-cloud production domain.
@@ -166,9 +164,7 @@ impl Client {
         if HeaderValue::from_str(app_key.expose_secret()).is_err() {
             return Err(VendorError::new(
                 ErrorKind::Credentials,
-                format!(
-                    "Secret {secret_name:?}: \"appKey\" contains characters not allowed in a header"
-                ),
+                format!("Secret {secret_name:?}: \"appKey\" contains characters not allowed in a header"),
             ));
         }
         let tenant_space_id = p
@@ -188,8 +184,7 @@ impl Client {
         let account = format!("{VENDOR}/{}/{app_key_id}", endpoint.base);
         let limiter = ratelimit::shared(
             &account,
-            rate.requests_per_minute
-                .unwrap_or(DEFAULT_REQUESTS_PER_MINUTE),
+            rate.requests_per_minute.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE),
             BURST,
         );
         Ok(Client {
@@ -238,11 +233,7 @@ impl Client {
 
     /// Unbinds `accounts` from skill queue `skill_id` with `releaseAgentBySkillId`. Huawei reads an empty
     /// list as "every agent of the queue", so an empty list is refused without a request.
-    pub async fn release_from_queue(
-        &self,
-        skill_id: u64,
-        accounts: &[String],
-    ) -> Result<(), VendorError> {
+    pub async fn release_from_queue(&self, skill_id: u64, accounts: &[String]) -> Result<(), VendorError> {
         require_accounts(Action::ReleaseSkills, skill_id, accounts)?;
         let body = wire::ReleaseSkill {
             skill_id,
@@ -353,19 +344,14 @@ impl Client {
         let retry_after = errors::retry_after(resp.headers());
         let bytes = http::read_bounded(resp, http::MAX_RESPONSE_BYTES).await?;
         if status != reqwest::StatusCode::OK {
-            let e = errors::from_status(
-                status,
-                retry_after,
-                errors::vendor_message(&bytes).as_deref(),
-            );
+            let e = errors::from_status(status, retry_after, errors::vendor_message(&bytes).as_deref());
             return if status == reqwest::StatusCode::UNAUTHORIZED {
                 Ok(Reply::Unauthorized(e))
             } else {
                 Err(e)
             };
         }
-        let parsed: T =
-            serde_json::from_slice(&bytes).map_err(|_| errors::unreadable(action.name()))?;
+        let parsed: T = serde_json::from_slice(&bytes).map_err(|_| errors::unreadable(action.name()))?;
         match parsed.failure() {
             Some(e) => Err(e),
             None => Ok(Reply::Done(parsed)),
@@ -384,10 +370,7 @@ impl Client {
         let elapsed = started.elapsed();
         crate::metrics::vendor_request(VENDOR, "tokenByAkSk", outcome, elapsed);
         match &result {
-            Ok(m) => tracing::debug!(
-                lifetime_s = m.lifetime.as_secs(),
-                "minted a Huawei access token"
-            ),
+            Ok(m) => tracing::debug!(lifetime_s = m.lifetime.as_secs(), "minted a Huawei access token"),
             Err(e) => tracing::debug!(error = %e, "minting a Huawei access token failed"),
         }
         result
@@ -444,11 +427,7 @@ impl Client {
     }
 
     /// The skill queues bound to `key` right now, for a release when the caller's view has none.
-    async fn bound_queues(
-        &self,
-        key: &str,
-        observed: &ObservedAgent,
-    ) -> Result<Vec<u64>, VendorError> {
+    async fn bound_queues(&self, key: &str, observed: &ObservedAgent) -> Result<Vec<u64>, VendorError> {
         let bindings = match observed.fields.get(&Field::Skills) {
             Some(FieldValue::Skills(b)) => b.clone(),
             _ => match self.get(key).await? {
@@ -486,23 +465,14 @@ impl Vendor for Client {
         field != Field::Password
     }
 
-    async fn list_page(
-        &self,
-        page: u32,
-        _modified_since: Option<i64>,
-    ) -> Result<AgentPage, VendorError> {
+    async fn list_page(&self, page: u32, _modified_since: Option<i64>) -> Result<AgentPage, VendorError> {
         let query = wire::QueryAgents {
             user_account: None,
             page_num: Some(page),
             page_size: Some(PAGE_SIZE),
         };
         let r: AccountResult = self.call(Action::Query, &query).await?;
-        let agents: Vec<ObservedAgent> = r
-            .data
-            .unwrap_or_default()
-            .into_iter()
-            .map(observe)
-            .collect();
+        let agents: Vec<ObservedAgent> = r.data.unwrap_or_default().into_iter().map(observe).collect();
         let total = r
             .total
             .unwrap_or(u64::from(page) * u64::from(PAGE_SIZE) + agents.len() as u64);
@@ -606,9 +576,7 @@ impl Vendor for Client {
                 (Field::AgentType, FieldValue::Text(t)) => body.agent_type = Some(code(t)),
                 (Field::Role, FieldValue::Text(t)) => body.cc_role_id = Some(code(t)),
                 // Sending an empty `skills` array is undocumented; unbinding queue by queue is.
-                (Field::Skills, FieldValue::Skills(want)) if want.is_empty() => {
-                    release_all_queues = true
-                }
+                (Field::Skills, FieldValue::Skills(want)) if want.is_empty() => release_all_queues = true,
                 (Field::Skills, FieldValue::Skills(want)) => {
                     let have = match observed.fields.get(&Field::Skills) {
                         Some(FieldValue::Skills(have)) => Some(have.as_slice()),
@@ -637,8 +605,7 @@ impl Vendor for Client {
         // The password goes in a call of its own, after the other fields: a wrong `.previous` then
         // blocks only the rotation, not every other edit.
         if change_password {
-            let password =
-                password.expect("for_update refuses a password change without the Secret");
+            let password = password.expect("for_update refuses a password change without the Secret");
             let previous = password
                 .previous
                 .as_ref()
@@ -838,18 +805,13 @@ mod tests {
             tenant_space_id: None,
             wrap_request_body: false,
             token_lifetime_seconds: None,
-            credentials_secret_ref: crate::api::CredentialsSecretRef {
-                name: "creds".into(),
-            },
+            credentials_secret_ref: crate::api::CredentialsSecretRef { name: "creds".into() },
         };
         let creds = SecretData(
-            [
-                ("appKey", "guard-test-key"),
-                ("appSecret", "guard-test-secret"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
-            .collect(),
+            [("appKey", "guard-test-key"), ("appSecret", "guard-test-secret")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
+                .collect(),
         );
         let client = Client::from_provider(
             &provider,

@@ -157,10 +157,7 @@ impl TokenCache {
         let token = AccessToken {
             value: minted.value,
             generation: *generation,
-            refresh_at: now
-                + minted
-                    .lifetime
-                    .saturating_sub(refresh_margin(minted.lifetime)),
+            refresh_at: now + minted.lifetime.saturating_sub(refresh_margin(minted.lifetime)),
             expires_at: now + minted.lifetime,
         };
         *self.current.lock().expect("token cache lock") = Some(token.clone());
@@ -199,14 +196,8 @@ mod tests {
             refresh_margin(Duration::from_secs(3600)),
             Duration::from_secs(300)
         );
-        assert_eq!(
-            refresh_margin(Duration::from_secs(600)),
-            Duration::from_secs(120)
-        );
-        assert_eq!(
-            refresh_margin(Duration::from_secs(60)),
-            Duration::from_secs(12)
-        );
+        assert_eq!(refresh_margin(Duration::from_secs(600)), Duration::from_secs(120));
+        assert_eq!(refresh_margin(Duration::from_secs(60)), Duration::from_secs(12));
     }
 
     #[tokio::test(start_paused = true)]
@@ -272,10 +263,7 @@ mod tests {
         assert_eq!(b.value.expose_secret(), "token-2");
         assert_eq!(mints.load(Ordering::SeqCst), 2);
         // refusing the replacement too mints again
-        let c = cache
-            .replace_rejected(&b, minter(&mints, hour))
-            .await
-            .unwrap();
+        let c = cache.replace_rejected(&b, minter(&mints, hour)).await.unwrap();
         assert_eq!(c.value.expose_secret(), "token-3");
     }
 

@@ -56,10 +56,7 @@ pub fn user_account(key: &str) -> Result<(), VendorError> {
 }
 
 /// Everything a create sends: the key, every field of the agent, and the password.
-pub fn for_create(
-    agent: &DesiredAgent,
-    password: Option<&AgentPassword>,
-) -> Result<(), VendorError> {
+pub fn for_create(agent: &DesiredAgent, password: Option<&AgentPassword>) -> Result<(), VendorError> {
     user_account(&agent.key)?;
     let Some(password) = password else {
         return Err(invalid(
@@ -121,10 +118,7 @@ pub fn field_value(field: Field, value: &FieldValue) -> Result<(), VendorError> 
         (Field::Phone, FieldValue::Text(phone)) => {
             let len = phone.chars().count();
             if len == 0 || len > 25 {
-                return Err(invalid(
-                    &path,
-                    format!("must be 1 to 25 characters (is {len})"),
-                ));
+                return Err(invalid(&path, format!("must be 1 to 25 characters (is {len})")));
             }
             Ok(())
         }
@@ -213,10 +207,7 @@ fn email_address(path: &str, email: &str) -> Result<(), VendorError> {
     if domain.is_empty() || domain.contains('@') || domain.chars().count() > 255 {
         return bad("must have a single domain of 1 to 255 characters");
     }
-    if domain
-        .split('.')
-        .any(|l| l.is_empty() || l.chars().count() > 63)
-    {
+    if domain.split('.').any(|l| l.is_empty() || l.chars().count() > 63) {
         return bad("must have domain labels of 1 to 63 characters");
     }
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -356,10 +347,7 @@ mod tests {
                 priority: Some(0),
             }]),
         );
-        rejects(
-            for_create(&agent(f), Some(&good)),
-            "spec.skills[0].priority",
-        );
+        rejects(for_create(&agent(f), Some(&good)), "spec.skills[0].priority");
         let mut f = basic();
         f.insert(
             Field::Skills,

@@ -455,15 +455,13 @@ mod tests {
     #[test]
     fn numbers_may_arrive_as_strings() {
         let r: AccountResult =
-            serde_json::from_value(json!({"resultCode": 0, "workNo": "101", "total": "3"}))
-                .unwrap();
+            serde_json::from_value(json!({"resultCode": 0, "workNo": "101", "total": "3"})).unwrap();
         assert_eq!(r.result_code.as_deref(), Some("0"));
         assert_eq!(r.work_no, Some(101));
         assert_eq!(r.total, Some(3));
-        let s: SkillResult = serde_json::from_value(
-            json!({"returnCode": "0", "data": [{"id": "7", "name": "billing"}]}),
-        )
-        .unwrap();
+        let s: SkillResult =
+            serde_json::from_value(json!({"returnCode": "0", "data": [{"id": "7", "name": "billing"}]}))
+                .unwrap();
         assert_eq!(s.data.unwrap()[0].skill_id, 7);
     }
 }

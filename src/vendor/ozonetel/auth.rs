@@ -320,10 +320,7 @@ mod tests {
         slot.token(true, None, || vendor.mint()).await.unwrap();
         tokio::time::advance(Duration::from_secs(58 * 60)).await;
         assert_eq!(
-            slot.token(false, None, || vendor.mint())
-                .await
-                .unwrap()
-                .expose(),
+            slot.token(false, None, || vendor.mint()).await.unwrap().expose(),
             "jwt-1"
         );
         assert_eq!(vendor.count(), 1);

@@ -218,14 +218,9 @@ pub fn classify(message: &str) -> Option<Class> {
 }
 
 fn negated_existence(m: &str) -> bool {
-    [
-        "not exist",
-        "doesn't exist",
-        "does not exist",
-        "no longer exist",
-    ]
-    .iter()
-    .any(|n| m.contains(n))
+    ["not exist", "doesn't exist", "does not exist", "no longer exist"]
+        .iter()
+        .any(|n| m.contains(n))
 }
 
 fn error_from(http_status: u16, status: Option<&str>, object: &Map<String, Value>) -> VendorError {
@@ -418,10 +413,7 @@ mod tests {
         );
         assert_eq!(e.kind, ErrorKind::Rejected);
         assert!(e.is_terminal());
-        assert_eq!(
-            e.message,
-            "agentName: Invalid agent name; password: too short"
-        );
+        assert_eq!(e.message, "agentName: Invalid agent name; password: too short");
     }
 
     #[test]
@@ -450,10 +442,7 @@ mod tests {
 
     #[test]
     fn existing_agent_is_already_exists_but_missing_skill_is_not() {
-        let e = err(
-            200,
-            json!({"status":"error","message":"Agent Already Exists"}),
-        );
+        let e = err(200, json!({"status":"error","message":"Agent Already Exists"}));
         assert_eq!(e.kind, ErrorKind::AlreadyExists);
         let e = err(
             200,
@@ -473,10 +462,7 @@ mod tests {
             err(401, json!({"status":"error","message":"nope"})).kind,
             ErrorKind::Credentials
         );
-        assert_eq!(
-            err(429, json!({"status":"error"})).kind,
-            ErrorKind::RateLimited
-        );
+        assert_eq!(err(429, json!({"status":"error"})).kind, ErrorKind::RateLimited);
         assert_eq!(
             err(500, json!({"status":"error","message":"boom"})).kind,
             ErrorKind::Transient
@@ -499,19 +485,10 @@ mod tests {
         let e = decode(503, b"injected fault: service unavailable").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Transient);
         assert!(e.message.contains("service unavailable"), "{e}");
-        assert_eq!(
-            decode(200, b"<html>").unwrap_err().kind,
-            ErrorKind::Transient
-        );
+        assert_eq!(decode(200, b"<html>").unwrap_err().kind, ErrorKind::Transient);
         assert_eq!(decode(401, b"").unwrap_err().kind, ErrorKind::Credentials);
-        assert_eq!(
-            decode(404, b"not here").unwrap_err().kind,
-            ErrorKind::Rejected
-        );
-        assert_eq!(
-            decode(200, b"[1,2]").unwrap_err().kind,
-            ErrorKind::Transient
-        );
+        assert_eq!(decode(404, b"not here").unwrap_err().kind, ErrorKind::Rejected);
+        assert_eq!(decode(200, b"[1,2]").unwrap_err().kind, ErrorKind::Transient);
     }
 
     #[test]

@@ -209,11 +209,7 @@ mod tests {
             t.await.unwrap();
         }
         let order = order.lock().unwrap().clone();
-        assert_eq!(
-            &order[..2],
-            ["spec0", "spec1"],
-            "spec changes first: {order:?}"
-        );
+        assert_eq!(&order[..2], ["spec0", "spec1"], "spec changes first: {order:?}");
         assert_eq!(order.len(), 5, "periodic checks still get their turn");
     }
 
@@ -245,10 +241,7 @@ mod tests {
         a.pause(ApiClass::Writes, Duration::from_secs(61));
         let start = Instant::now();
         b.acquire(ApiClass::Details).await;
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "reads are not paused"
-        );
+        assert!(start.elapsed() < Duration::from_secs(1), "reads are not paused");
         b.acquire(ApiClass::Writes).await;
         assert!(start.elapsed() >= Duration::from_secs(61));
         // A shorter pause never shortens a longer one.

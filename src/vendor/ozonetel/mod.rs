@@ -41,8 +41,8 @@ use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 use crate::vendor::http::{self, Endpoint};
 use crate::vendor::retry::RetryPolicy;
 use crate::vendor::{
-    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
-    Vendor, VendorError,
+    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData, Vendor,
+    VendorError,
 };
 
 /// The domestic (India) CCaaS endpoint.
@@ -151,9 +151,7 @@ impl Client {
     ) -> Result<Client, VendorError> {
         let endpoint = http::checked_endpoint(p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?;
         let api_key = creds.require(secret_name, API_KEY_SECRET_KEY)?.clone();
-        if api_key.expose_secret().is_empty()
-            || HeaderValue::from_str(api_key.expose_secret()).is_err()
-        {
+        if api_key.expose_secret().is_empty() || HeaderValue::from_str(api_key.expose_secret()).is_err() {
             return Err(VendorError::new(
                 ErrorKind::Credentials,
                 format!(
@@ -190,9 +188,7 @@ impl Client {
     /// so an operation re-mints a refused token at most once however often it is retried.
     async fn call(&self, action: Action, body: &RequestBody) -> Result<Reply, VendorError> {
         let reminted = AtomicBool::new(false);
-        self.retry
-            .run(|| self.attempt(action, body, &reminted))
-            .await
+        self.retry.run(|| self.attempt(action, body, &reminted)).await
     }
 
     /// One attempt: a token (token mode), a rate-limit slot, the request; and once per operation, a
@@ -209,9 +205,7 @@ impl Client {
             if let Some(class) = action.class() {
                 self.limits.acquire(class).await;
             }
-            let result = self
-                .send(action, body, token.as_ref(), decode::decode)
-                .await;
+            let result = self.send(action, body, token.as_ref(), decode::decode).await;
             let Err(e) = result else { return result };
             if let (Some(class), true) = (action.class(), is_vendor_throttle(&e)) {
                 self.limits
@@ -286,15 +280,9 @@ impl Client {
             .http
             .request(action.method(), url)
             .header(CONTENT_TYPE, "application/json")
-            .header(
-                "apiKey",
-                sensitive(self.credentials.api_key.expose_secret())?,
-            );
+            .header("apiKey", sensitive(self.credentials.api_key.expose_secret())?);
         if let Some(token) = token {
-            request = request.header(
-                AUTHORIZATION,
-                sensitive(&format!("Bearer {}", token.expose()))?,
-            );
+            request = request.header(AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?);
         }
         if action == Action::Update {
             request = request.query(&[("detailedResponse", "true")]);
@@ -366,11 +354,7 @@ impl Vendor for Client {
         matches!(field, Field::DisplayName | Field::Skills)
     }
 
-    async fn list_page(
-        &self,
-        _page: u32,
-        _modified_since: Option<i64>,
-    ) -> Result<AgentPage, VendorError> {
+    async fn list_page(&self, _page: u32, _modified_since: Option<i64>) -> Result<AgentPage, VendorError> {
         Err(VendorError::new(
             ErrorKind::Rejected,
             "Ozonetel cannot list agents: the operator reads its own agents one at a time",

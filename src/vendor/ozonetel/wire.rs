@@ -26,14 +26,7 @@ use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, S
 use crate::vendor::{AgentPassword, ErrorKind, VendorError};
 
 /// The mode switches Ozonetel takes as boolean body fields of the same names.
-pub const MODES: [&str; 6] = [
-    "inbound",
-    "manual",
-    "preview",
-    "progressive",
-    "chat",
-    "blended",
-];
+pub const MODES: [&str; 6] = ["inbound", "manual", "preview", "progressive", "chat", "blended"];
 
 /// A JSON request body. It may hold a password, so `Debug` shows only its keys.
 #[derive(Clone, PartialEq)]
@@ -253,8 +246,8 @@ fn email(agent: &DesiredAgent) -> Result<&str, VendorError> {
 }
 
 fn password_value(password: Option<&AgentPassword>) -> Result<&str, VendorError> {
-    let password = password
-        .ok_or_else(|| rejected("spec.passwordSecretRef is required for Ozonetel agents"))?;
+    let password =
+        password.ok_or_else(|| rejected("spec.passwordSecretRef is required for Ozonetel agents"))?;
     let value = password.current.expose_secret();
     let len = value.chars().count();
     if !(3..=50).contains(&len) {
@@ -305,10 +298,9 @@ pub fn observed_from_details(key: &str, message: Option<&Value>) -> Option<Obser
         ..ObservedAgent::default()
     };
     if let Some(name) = field(entry, &["AgentName"]).and_then(Value::as_str) {
-        observed.fields.insert(
-            Field::DisplayName,
-            FieldValue::Text(name.trim().to_string()),
-        );
+        observed
+            .fields
+            .insert(Field::DisplayName, FieldValue::Text(name.trim().to_string()));
     }
     if let Some(skills) = field(entry, &["Skill", "Skills"]) {
         observed
@@ -413,10 +405,7 @@ mod tests {
     fn create_and_update_need_a_valid_password() {
         let e = create_body("acct", &agent(), None).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Rejected);
-        assert!(
-            e.message.contains("spec.passwordSecretRef is required"),
-            "{e}"
-        );
+        assert!(e.message.contains("spec.passwordSecretRef is required"), "{e}");
         let e = update_body("acct", &agent(), &[], Some(&password("ab"))).unwrap_err();
         assert!(e.message.contains("3 to 50"), "{e}");
         assert!(!e.message.contains("ab\""), "never the value: {e}");

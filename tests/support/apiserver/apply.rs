@@ -98,7 +98,8 @@ pub fn apply(
             if resource.namespaced {
                 metadata["namespace"] = Value::from(namespace);
             }
-            let skeleton = json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata});
+            let skeleton =
+                json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata});
             (skeleton, Owners::default())
         }
     };
@@ -151,10 +152,7 @@ pub fn apply(
 }
 
 fn check_type(resource: &Resource, config: &Value) -> Result<(), ApiError> {
-    let api_version = config
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let api_version = config.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if api_version != resource.api_version() {
         return Err(ApiError::bad_request(format!(
             "Incorrect version specified in apply patch. Specified patch version: {api_version}, expected: {}",
@@ -184,8 +182,7 @@ fn conflict_text(conflicts: &BTreeMap<&(String, Subresource), Vec<&FieldPath>>) 
             match paths.as_slice() {
                 [one] => format!("conflict with {whose}: {}", display(one)),
                 many => {
-                    let lines: Vec<String> =
-                        many.iter().map(|p| format!("- {}", display(p))).collect();
+                    let lines: Vec<String> = many.iter().map(|p| format!("- {}", display(p))).collect();
                     format!("conflicts with {whose}:\n{}", lines.join("\n"))
                 }
             }
@@ -314,12 +311,7 @@ impl<'a> Node<'a> {
 fn item_key(item: &Value, keys: &[&str]) -> Segment {
     Segment::Key(
         keys.iter()
-            .map(|k| {
-                (
-                    k.to_string(),
-                    item.get(*k).unwrap_or(&Value::Null).to_string(),
-                )
-            })
+            .map(|k| (k.to_string(), item.get(*k).unwrap_or(&Value::Null).to_string()))
             .collect(),
     )
 }
@@ -389,10 +381,7 @@ fn lookup<'a>(value: &'a Value, path: &[Segment]) -> Option<&'a Value> {
 fn lookup_mut<'a>(value: &'a mut Value, path: &[Segment]) -> Option<&'a mut Value> {
     path.iter().try_fold(value, |node, segment| match segment {
         Segment::Field(key) => node.get_mut(key),
-        other => node
-            .as_array_mut()?
-            .iter_mut()
-            .find(|item| matches(item, other)),
+        other => node.as_array_mut()?.iter_mut().find(|item| matches(item, other)),
     })
 }
 

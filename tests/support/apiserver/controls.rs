@@ -50,12 +50,7 @@ impl Counters {
         let diff = self
             .0
             .iter()
-            .map(|(key, n)| {
-                (
-                    key.clone(),
-                    n - earlier.0.get(key).copied().unwrap_or_default(),
-                )
-            })
+            .map(|(key, n)| (key.clone(), n - earlier.0.get(key).copied().unwrap_or_default()))
             .filter(|(_, n)| *n > 0)
             .collect();
         Counters(diff)

@@ -110,9 +110,7 @@ impl TestApiServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
+        let addr = listener.local_addr().expect("a bound listener has an address");
         let serving = serve(listener, shared.clone());
         TestApiServer {
             shared,
@@ -209,10 +207,7 @@ impl TestApiServer {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value> {
-        let resource = self
-            .shared
-            .resources
-            .find_api_version(group_version, plural)?;
+        let resource = self.shared.resources.find_api_version(group_version, plural)?;
         let state = self.shared.lock();
         state
             .store
@@ -241,11 +236,7 @@ impl TestApiServer {
         namespace: Option<&str>,
         name: &str,
     ) -> Vec<String> {
-        let Some(resource) = self
-            .shared
-            .resources
-            .find_api_version(group_version, plural)
-        else {
+        let Some(resource) = self.shared.resources.find_api_version(group_version, plural) else {
             return Vec::new();
         };
         let state = self.shared.lock();

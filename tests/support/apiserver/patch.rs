@@ -37,9 +37,9 @@ pub enum JsonPatchError {
 
 /// Applies every operation in order; on error `doc` may be half patched, so callers patch a copy.
 pub fn json_patch(doc: &mut Value, patch: &Value) -> Result<(), JsonPatchError> {
-    let ops = patch.as_array().ok_or_else(|| {
-        JsonPatchError::Malformed("a JSON patch must be an array of operations".into())
-    })?;
+    let ops = patch
+        .as_array()
+        .ok_or_else(|| JsonPatchError::Malformed("a JSON patch must be an array of operations".into()))?;
     for op in ops {
         apply_op(doc, op)?;
     }
@@ -68,9 +68,8 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), JsonPatchError> {
             JsonPatchError::NotApplicable(format!("unable to remove nonexistent key: {missing}"))
         }),
         "replace" => {
-            let target = resolve_mut(doc, &path).ok_or_else(|| {
-                not_applicable(&format!("doc is missing key: {}", display(&path)))
-            })?;
+            let target = resolve_mut(doc, &path)
+                .ok_or_else(|| not_applicable(&format!("doc is missing key: {}", display(&path))))?;
             *target = value()?;
             Ok(())
         }
@@ -84,9 +83,9 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), JsonPatchError> {
                 }
                 remove(doc, &from).map_err(|missing| not_applicable(&missing))?
             } else {
-                resolve(doc, &from).cloned().ok_or_else(|| {
-                    not_applicable(&format!("doc is missing from path: {}", display(&from)))
-                })?
+                resolve(doc, &from)
+                    .cloned()
+                    .ok_or_else(|| not_applicable(&format!("doc is missing from path: {}", display(&from))))?
             };
             add(doc, &path, moved).map_err(|missing| not_applicable(&missing))
         }

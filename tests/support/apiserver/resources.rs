@@ -111,10 +111,10 @@ impl Resources {
         files.sort();
         let mut crd_objects = Vec::new();
         for path in files {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-            let crd: Value = serde_yaml::from_str(&text)
-                .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+            let text =
+                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            let crd: Value =
+                serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
             all.extend(custom_resources(&crd));
             crd_objects.push(crd);
         }
@@ -148,8 +148,7 @@ impl Resources {
     }
 
     pub fn namespaces(&self) -> Arc<Resource> {
-        self.by_plural("namespaces")
-            .expect("namespaces are built in")
+        self.by_plural("namespaces").expect("namespaces are built in")
     }
 
     pub fn crds(&self) -> Arc<Resource> {

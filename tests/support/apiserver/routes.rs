@@ -78,10 +78,7 @@ impl Verb {
     }
 
     fn is_write(self) -> bool {
-        matches!(
-            self,
-            Verb::Create | Verb::Update | Verb::Patch | Verb::Delete
-        )
+        matches!(self, Verb::Create | Verb::Update | Verb::Patch | Verb::Delete)
     }
 }
 
@@ -147,8 +144,7 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(&shared, &method, uri.path(), &query, &headers, &body)
-        .unwrap_or_else(IntoResponse::into_response)
+    handle(&shared, &method, uri.path(), &query, &headers, &body).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn handle(
@@ -179,16 +175,12 @@ fn handle(
     let resource = target.resource.clone();
     let namespace = target.namespace.clone().unwrap_or_default();
     let name = target.name.clone().unwrap_or_default();
-    let selector = || {
-        Selector::parse(param("labelSelector"), param("fieldSelector"))
-            .map_err(ApiError::bad_request)
-    };
+    let selector =
+        || Selector::parse(param("labelSelector"), param("fieldSelector")).map_err(ApiError::bad_request);
     let sub_name = (target.subresource == Subresource::Status).then_some("status");
 
     let mut state = shared.lock();
-    state
-        .counters
-        .record(verb.as_str(), &resource.plural, sub_name);
+    state.counters.record(verb.as_str(), &resource.plural, sub_name);
     if verb.is_write()
         && let Some(code) = state.faults.take()
     {

@@ -33,10 +33,7 @@ struct FieldRequirement {
 
 impl Selector {
     /// Parses the two query parameters; the error is the text of a 400 Bad Request.
-    pub fn parse(
-        label_selector: Option<&str>,
-        field_selector: Option<&str>,
-    ) -> Result<Self, String> {
+    pub fn parse(label_selector: Option<&str>, field_selector: Option<&str>) -> Result<Self, String> {
         let labels = match label_selector {
             Some(s) => split_top_level(s)
                 .into_iter()
@@ -68,10 +65,7 @@ impl Selector {
         });
         labels_match
             && self.fields.iter().all(|req| {
-                let actual = object
-                    .pointer(&req.field)
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let actual = object.pointer(&req.field).and_then(Value::as_str).unwrap_or("");
                 (actual == req.value) == req.equal
             })
     }
@@ -127,10 +121,7 @@ fn parse_label_term(term: &str) -> Result<LabelRequirement, String> {
         ));
     }
     if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
-        return Ok(LabelRequirement::Equals(
-            key.trim().into(),
-            value.trim().into(),
-        ));
+        return Ok(LabelRequirement::Equals(key.trim().into(), value.trim().into()));
     }
     if term.contains(char::is_whitespace) || term.is_empty() {
         return Err(invalid());
@@ -144,9 +135,7 @@ fn parse_field_term(term: &str) -> Result<FieldRequirement, String> {
     } else if let Some((f, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
         (f, v, true)
     } else {
-        return Err(format!(
-            "invalid selector: '{term}'; can't understand '{term}'"
-        ));
+        return Err(format!("invalid selector: '{term}'; can't understand '{term}'"));
     };
     let pointer = match field.trim() {
         "metadata.name" => "/metadata/name",

@@ -31,8 +31,7 @@ impl ApiError {
     }
 
     fn with_details(mut self, resource: &Resource, name: &str) -> Self {
-        self.details =
-            Some(json!({"name": name, "group": resource.group, "kind": resource.plural}));
+        self.details = Some(json!({"name": name, "group": resource.group, "kind": resource.plural}));
         self
     }
 
@@ -159,9 +158,8 @@ impl ApiError {
             .map(|e| json!({"reason": e.kind.reason(), "message": e.body(), "field": e.field}))
             .collect();
         let mut error = Self::new(422, "Invalid", message);
-        error.details = Some(
-            json!({"name": name, "group": resource.group, "kind": resource.kind, "causes": causes}),
-        );
+        error.details =
+            Some(json!({"name": name, "group": resource.group, "kind": resource.kind, "causes": causes}));
         error
     }
 

@@ -90,13 +90,7 @@ impl Store {
     /// Stores `new` (or deletes the object when `None`) under the next resourceVersion, records the
     /// change and notifies watches. Returns the object as committed (for a delete: its last state,
     /// stamped with the deleting resourceVersion, as the DELETED event carries it).
-    pub fn commit(
-        &mut self,
-        resource: &Resource,
-        namespace: &str,
-        name: &str,
-        new: Option<Stored>,
-    ) -> Value {
+    pub fn commit(&mut self, resource: &Resource, namespace: &str, name: &str, new: Option<Stored>) -> Value {
         self.rv += 1;
         let rv = self.rv;
         let objects = self.objects.entry(resource_key(resource)).or_default();
@@ -115,10 +109,7 @@ impl Store {
                 (kind, committed)
             }
             None => {
-                let mut last = objects
-                    .remove(&key)
-                    .map(|s| s.object)
-                    .unwrap_or(Value::Null);
+                let mut last = objects.remove(&key).map(|s| s.object).unwrap_or(Value::Null);
                 last["metadata"]["resourceVersion"] = Value::String(rv.to_string());
                 (ChangeKind::Deleted, last)
             }

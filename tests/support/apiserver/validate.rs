@@ -65,12 +65,7 @@ impl FieldErrorKind {
 }
 
 impl FieldError {
-    pub fn new(
-        field: &str,
-        kind: FieldErrorKind,
-        value: Option<Value>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(field: &str, kind: FieldErrorKind, value: Option<Value>, detail: impl Into<String>) -> Self {
         let field = if field.is_empty() { "<nil>" } else { field };
         FieldError {
             field: field.to_string(),
@@ -145,8 +140,8 @@ impl Schema {
         let mut has_cel = false;
         visit_nodes(&root, &mut |node| {
             if let Some(p) = node.get("pattern").and_then(Value::as_str) {
-                let regex = Regex::new(p)
-                    .unwrap_or_else(|e| panic!("CRD pattern {p:?} does not compile: {e}"));
+                let regex =
+                    Regex::new(p).unwrap_or_else(|e| panic!("CRD pattern {p:?} does not compile: {e}"));
                 patterns.insert(p.to_string(), regex);
             }
             has_cel |= node.get("x-kubernetes-validations").is_some();
@@ -173,8 +168,7 @@ impl Schema {
             let root_fields = ["apiVersion", "kind", "metadata"];
             let props = self.root.get("properties");
             map.retain(|key, value| {
-                let known =
-                    root_fields.contains(&key.as_str()) || props.and_then(|p| p.get(key)).is_some();
+                let known = root_fields.contains(&key.as_str()) || props.and_then(|p| p.get(key)).is_some();
                 if !known {
                     unknown.push(key.clone());
                 }
@@ -187,12 +181,7 @@ impl Schema {
 
     /// Structural checks, then (only if those passed) the CEL rules; `old` is the stored object on an
     /// update, for transition rules.
-    pub fn validate(
-        &self,
-        validator: &Validator,
-        object: &Value,
-        old: Option<&Value>,
-    ) -> Vec<FieldError> {
+    pub fn validate(&self, validator: &Validator, object: &Value, old: Option<&Value>) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if let Some(props) = self.root.get("properties").and_then(Value::as_object) {
             for (key, node) in props {
@@ -231,12 +220,7 @@ impl Schema {
                     Some("FieldValueDuplicate") => FieldErrorKind::Duplicate,
                     _ => FieldErrorKind::Invalid,
                 };
-                errors.push(FieldError::new(
-                    &failure.field_path,
-                    kind,
-                    None,
-                    failure.message,
-                ));
+                errors.push(FieldError::new(&failure.field_path, kind, None, failure.message));
             }
         }
         errors
@@ -258,21 +242,14 @@ impl Schema {
             };
             if !fits {
                 let detail = format!("{path} in body must be of type {expected}: \"{actual}\"");
-                errors.push(FieldError::new(
-                    path,
-                    Invalid,
-                    Some(Value::from(actual)),
-                    detail,
-                ));
+                errors.push(FieldError::new(path, Invalid, Some(Value::from(actual)), detail));
                 return;
             }
         }
         check_enum(value, node, path, errors);
         match value {
             Value::String(s) => self.check_string(s, node, path, errors),
-            Value::Number(n) => {
-                check_number(n.as_f64().unwrap_or_default(), value, node, path, errors)
-            }
+            Value::Number(n) => check_number(n.as_f64().unwrap_or_default(), value, node, path, errors),
             Value::Array(items) => self.check_array(items, value, node, path, errors),
             Value::Object(map) => self.check_object(map, node, path, errors),
             _ => {}
@@ -338,12 +315,7 @@ impl Schema {
             .filter(|max| len > *max)
         {
             let detail = format!("must have at most {max} items");
-            errors.push(FieldError::new(
-                path,
-                TooMany,
-                Some(Value::from(len)),
-                detail,
-            ));
+            errors.push(FieldError::new(path, TooMany, Some(Value::from(len)), detail));
         }
         if let Some(min) = node
             .get("minItems")
@@ -379,23 +351,12 @@ impl Schema {
         }
     }
 
-    fn check_object(
-        &self,
-        map: &Map<String, Value>,
-        node: &Value,
-        path: &str,
-        errors: &mut Vec<FieldError>,
-    ) {
+    fn check_object(&self, map: &Map<String, Value>, node: &Value, path: &str, errors: &mut Vec<FieldError>) {
         use FieldErrorKind::*;
         if let Some(required) = node.get("required").and_then(Value::as_array) {
             for key in required.iter().filter_map(Value::as_str) {
                 if !map.contains_key(key) {
-                    errors.push(FieldError::new(
-                        &format!("{path}.{key}"),
-                        Required,
-                        None,
-                        "",
-                    ));
+                    errors.push(FieldError::new(&format!("{path}.{key}"), Required, None, ""));
                 }
             }
         }
@@ -406,12 +367,7 @@ impl Schema {
             .filter(|max| len > *max)
         {
             let detail = format!("must have at most {max} items");
-            errors.push(FieldError::new(
-                path,
-                TooMany,
-                Some(Value::from(len)),
-                detail,
-            ));
+            errors.push(FieldError::new(path, TooMany, Some(Value::from(len)), detail));
         }
         for (key, child) in map {
             let child_node = node
@@ -452,10 +408,7 @@ fn check_number(n: f64, value: &Value, node: &Value, path: &str, errors: &mut Ve
     };
     if let Some(min) = node.get("minimum").and_then(Value::as_f64) {
         if exclusive("exclusiveMinimum") && n <= min {
-            fail(format!(
-                "{path} in body should be greater than {}",
-                number(min)
-            ));
+            fail(format!("{path} in body should be greater than {}", number(min)));
         } else if n < min {
             fail(format!(
                 "{path} in body should be greater than or equal to {}",
@@ -465,10 +418,7 @@ fn check_number(n: f64, value: &Value, node: &Value, path: &str, errors: &mut Ve
     }
     if let Some(max) = node.get("maximum").and_then(Value::as_f64) {
         if exclusive("exclusiveMaximum") && n >= max {
-            fail(format!(
-                "{path} in body should be less than {}",
-                number(max)
-            ));
+            fail(format!("{path} in body should be less than {}", number(max)));
         } else if n > max {
             fail(format!(
                 "{path} in body should be less than or equal to {}",
@@ -493,8 +443,7 @@ fn normalize_node(value: &mut Value, node: &Value, path: &str, unknown: &mut Vec
                     let child_node = props
                         .and_then(|p| p.get(key))
                         .or(additional.filter(|a| a.is_object()));
-                    let known =
-                        child_node.is_some() || additional == Some(&Value::Bool(true)) || preserve;
+                    let known = child_node.is_some() || additional == Some(&Value::Bool(true)) || preserve;
                     if !known {
                         unknown.push(format!("{path}.{key}"));
                         return false;
@@ -542,10 +491,7 @@ pub fn list_map_key(list_node: &Value, item: &Value) -> Value {
         .flatten()
         .filter_map(Value::as_str)
     {
-        key.insert(
-            field.to_string(),
-            item.get(field).cloned().unwrap_or(Value::Null),
-        );
+        key.insert(field.to_string(), item.get(field).cloned().unwrap_or(Value::Null));
     }
     Value::Object(key)
 }

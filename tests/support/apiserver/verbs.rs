@@ -327,8 +327,8 @@ pub fn patch(
     if kind == PatchKind::Apply {
         return apply_patch(state, key, subresource, body, options);
     }
-    let patch: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid patch: {e}")))?;
+    let patch: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid patch: {e}")))?;
     let old = stored(state, key)?;
     let mut patched = old.object.clone();
     match kind {
@@ -481,12 +481,7 @@ pub fn delete(
 
 /// Deletes every namespaced object in `namespace`, with the usual finalizer semantics.
 fn delete_namespace_contents(state: &mut State, namespace: &str) {
-    let resources: Vec<Arc<Resource>> = state
-        .resources
-        .iter()
-        .filter(|r| r.namespaced)
-        .cloned()
-        .collect();
+    let resources: Vec<Arc<Resource>> = state.resources.iter().filter(|r| r.namespaced).cloned().collect();
     for resource in resources {
         let names: Vec<String> = state
             .store
@@ -570,15 +565,9 @@ fn commit_update(
     let object = if deleting && finalized {
         state.store.commit(resource, namespace, name, None)
     } else {
-        state.store.commit(
-            resource,
-            namespace,
-            name,
-            Some(Stored {
-                object: new,
-                owners,
-            }),
-        )
+        state
+            .store
+            .commit(resource, namespace, name, Some(Stored { object: new, owners }))
     };
     Ok(Written {
         code: 200,
@@ -601,10 +590,7 @@ fn admit(
         return Ok(Vec::new());
     };
     let unknown = schema.normalize(object);
-    let warnings: Vec<String> = unknown
-        .iter()
-        .map(|f| format!("unknown field \"{f}\""))
-        .collect();
+    let warnings: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
     if options.strict && !warnings.is_empty() {
         return Err(ApiError::bad_request(format!(
             "strict decoding error: {}",
@@ -748,11 +734,9 @@ fn ensure_namespace(state: &State, resource: &Resource, namespace: &str) -> Resu
     let namespaces = state.resources.namespaces();
     match state.store.get(&namespaces, "", namespace) {
         None => Err(ApiError::not_found(&namespaces, namespace)),
-        Some(ns) if ns.object["metadata"].get("deletionTimestamp").is_some() => {
-            Err(ApiError::forbidden(format!(
-                "unable to create new content in namespace {namespace} because it is being terminated"
-            )))
-        }
+        Some(ns) if ns.object["metadata"].get("deletionTimestamp").is_some() => Err(ApiError::forbidden(
+            format!("unable to create new content in namespace {namespace} because it is being terminated"),
+        )),
         Some(_) => Ok(()),
     }
 }
@@ -805,9 +789,7 @@ fn name_error(name: &str) -> Option<FieldError> {
 
 /// RFC 3339 with whole seconds, as `metav1.Time` is serialized.
 pub fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A random (version 4) UUID.

@@ -70,18 +70,12 @@ impl Subscriber {
 
     fn translate(&self, change: &Change) -> Option<Event> {
         if change.resource != self.resource
-            || self
-                .namespace
-                .as_ref()
-                .is_some_and(|ns| *ns != change.namespace)
+            || self.namespace.as_ref().is_some_and(|ns| *ns != change.namespace)
         {
             return None;
         }
         let now = self.selector.matches(&change.object);
-        let before = change
-            .old
-            .as_ref()
-            .is_some_and(|old| self.selector.matches(old));
+        let before = change.old.as_ref().is_some_and(|old| self.selector.matches(old));
         let kind = match (change.kind, before, now) {
             (ChangeKind::Added, _, true) => "ADDED",
             (ChangeKind::Deleted, _, true) => "DELETED",
@@ -169,8 +163,7 @@ pub fn open(shared: &Arc<Shared>, request: WatchRequest) -> Result<Response, Api
         live,
         deadline: Instant::now() + request.timeout.unwrap_or(DEFAULT_TIMEOUT),
         bookmarks: request.bookmarks.then(|| {
-            let mut tick =
-                tokio::time::interval_at(Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
+            let mut tick = tokio::time::interval_at(Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
             tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
             tick
         }),
@@ -253,12 +246,8 @@ impl WatchStream {
         if queued {
             return None;
         }
-        let mut line = serde_json::to_vec(&bookmark(
-            &self.resource,
-            state.store.resource_version(),
-            false,
-        ))
-        .expect("a JSON value serializes");
+        let mut line = serde_json::to_vec(&bookmark(&self.resource, state.store.resource_version(), false))
+            .expect("a JSON value serializes");
         line.push(b'\n');
         Some(Bytes::from(line))
     }
