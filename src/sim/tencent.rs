@@ -1,1 +1,0 @@
-//! Tencent simulator (being built).

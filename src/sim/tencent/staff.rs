@@ -1,0 +1,727 @@
+//! One application's agents and the staff actions on them, with the documented field rules.
+//!
+//! Where Tencent documents nothing, the simulator does what `../shared/vendors/tencent-ccc.md` §5
+//! lists as open and the project chose; each such choice is marked ASSUMPTION below.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+
+use super::ApiError;
+use crate::vendor::tencent::wire::*;
+
+/// One skill group.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillGroup {
+    /// `SkillGroupId`.
+    pub id: i64,
+    /// `SkillGroupName`.
+    pub name: String,
+}
+
+/// An agent's membership of a skill group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupBinding {
+    /// `SkillGroupId`.
+    pub id: i64,
+    /// 1 highest … 5 lowest.
+    pub priority: i64,
+}
+
+/// An agent as the vendor stores it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StaffRecord {
+    /// E-mail, the account.
+    pub mail: String,
+    /// Display name.
+    pub name: String,
+    /// Employee number.
+    pub staff_number: String,
+    /// Phone (`00…`), empty when unset.
+    pub phone: String,
+    /// Nickname, empty when unset.
+    pub nick: String,
+    /// Extension, empty when unset.
+    pub extension_number: String,
+    /// Role code.
+    pub role: u64,
+    /// Skill groups, in binding order.
+    pub skill_groups: Vec<GroupBinding>,
+    /// Mobile outbound calls.
+    pub use_mobile_call_out: bool,
+    /// Mobile answering: 0 off, 1 when offline, 2 always.
+    pub use_mobile_accept: i64,
+    /// Call forwarding.
+    pub forwarding: Option<ForwardingConfig>,
+    /// Last write, vendor clock, unix seconds.
+    pub last_modify_timestamp: i64,
+    /// Digest of the password last set with `ModifyStaffPassword`; the password itself is not kept.
+    pub password: Option<PasswordDigest>,
+    /// Whether `CreateStaff` was asked to e-mail the agent a password.
+    pub password_emailed: bool,
+}
+
+/// A password as the simulator keeps it: a SHA-256, comparable, and hidden from `Debug` (a fast hash
+/// of a short password is still guessable).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordDigest([u8; 32]);
+
+impl PasswordDigest {
+    /// The digest of `password`.
+    pub fn of(password: &str) -> Self {
+        PasswordDigest(Sha256::digest(password.as_bytes()).into())
+    }
+}
+
+impl std::fmt::Debug for PasswordDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordDigest(<redacted>)")
+    }
+}
+
+impl StaffRecord {
+    fn info(&self, groups: &[SkillGroup]) -> StaffInfo {
+        StaffInfo {
+            name: Some(self.name.clone()),
+            mail: Some(self.mail.clone()),
+            phone: Some(self.phone.clone()),
+            nick: Some(self.nick.clone()),
+            staff_number: Some(self.staff_number.clone()),
+            role_id: Some(self.role),
+            role_list: Some(vec![self.role]),
+            skill_group_list: Some(
+                self.skill_groups
+                    .iter()
+                    .map(|b| SkillGroupItem {
+                        skill_group_id: b.id,
+                        skill_group_name: groups
+                            .iter()
+                            .find(|g| g.id == b.id)
+                            .map(|g| g.name.clone()),
+                        priority: Some(b.priority),
+                        r#type: Some("ALL".into()),
+                    })
+                    .collect(),
+            ),
+            last_modify_timestamp: Some(self.last_modify_timestamp),
+            extension_number: Some(self.extension_number.clone()),
+            forwarding_config: self.forwarding.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    /// Creation order: listing pages are stable while agents are added (new ones go last).
+    seq: u64,
+    record: StaffRecord,
+}
+
+/// What an action may read besides the application.
+pub struct Context<'a> {
+    /// Vendor time, unix seconds.
+    pub now: i64,
+    /// Seat licences of the application.
+    pub licences: u32,
+    /// The skill groups.
+    pub groups: &'a [SkillGroup],
+    /// Agents that are online (lower-case e-mails).
+    pub online: &'a BTreeSet<String>,
+    /// Answer `AccountNotExist` for unknown e-mails in `DeleteStaff` instead of ignoring them.
+    pub strict_delete: bool,
+    /// When the skill groups were last changed.
+    pub groups_modified: i64,
+}
+
+/// One application's agents.
+#[derive(Debug, Default)]
+pub struct App {
+    staff: BTreeMap<String, Entry>,
+    next_seq: u64,
+}
+
+/// ASSUMPTION (undocumented): e-mails are unique case-insensitively, and looked up that way.
+pub fn mail_key(mail: &str) -> String {
+    mail.to_ascii_lowercase()
+}
+
+fn invalid(field: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::new("InvalidParameterValue", format!("{field}: {why}"))
+}
+
+fn is_email(mail: &str) -> bool {
+    let Some((local, domain)) = mail.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && mail.len() <= 254
+        && mail.chars().all(|c| c.is_ascii_graphic())
+}
+
+/// `^00[1-9][0-9]{6,14}$`: the `00` international prefix as in the documentation's examples.
+fn is_phone(phone: &str) -> bool {
+    let b = phone.as_bytes();
+    phone.starts_with("00")
+        && (9..=17).contains(&b.len())
+        && (b'1'..=b'9').contains(&b[2])
+        && b.iter().all(u8::is_ascii_digit)
+}
+
+/// `^[1-8][0-9]{3,5}$`: "starts with 1–8, 4–6 digits".
+fn is_extension(ext: &str) -> bool {
+    let b = ext.as_bytes();
+    (4..=6).contains(&b.len()) && (b'1'..=b'8').contains(&b[0]) && b.iter().all(u8::is_ascii_digit)
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    // ASSUMPTION: lengths are undocumented; 64 characters for names and numbers.
+    if value.chars().count() > max {
+        return Err(invalid(field, format!("longer than {max} characters")));
+    }
+    Ok(())
+}
+
+fn check_phone(field: &str, phone: &str) -> Result<(), ApiError> {
+    if is_phone(phone) {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!(
+                "{phone:?} is not a phone number with the 00 country prefix, e.g. 008613012345678"
+            ),
+        ))
+    }
+}
+
+fn check_extension(field: &str, ext: &str) -> Result<(), ApiError> {
+    if is_extension(ext) {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("{ext:?} must start with a digit 1-8 and have 4 to 6 digits"),
+        ))
+    }
+}
+
+fn check_page(size: i64, number: i64, max: u32) -> Result<(usize, usize), ApiError> {
+    if !(1..=i64::from(max)).contains(&size) {
+        return Err(invalid(
+            "PageSize",
+            format!("{size} is not between 1 and {max}"),
+        ));
+    }
+    if number < 0 {
+        return Err(invalid(
+            "PageNumber",
+            format!("{number} is negative (pages are 0-based)"),
+        ));
+    }
+    Ok((size as usize, number as usize))
+}
+
+fn page<T: Clone>(items: &[T], size: usize, number: usize) -> Vec<T> {
+    items
+        .iter()
+        .skip(size.saturating_mul(number))
+        .take(size)
+        .cloned()
+        .collect()
+}
+
+fn group_error(id: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        "InvalidParameterValue.SkillGroupError",
+        format!("skill group {id} does not exist"),
+    )
+}
+
+fn not_found(mail: &str) -> ApiError {
+    ApiError::new(
+        "InvalidParameterValue.AccountNotExist",
+        format!("account {mail} does not exist"),
+    )
+}
+
+impl App {
+    /// Agents held.
+    pub fn len(&self) -> usize {
+        self.staff.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.staff.is_empty()
+    }
+
+    /// One agent.
+    pub fn get(&self, mail: &str) -> Option<&StaffRecord> {
+        self.staff.get(&mail_key(mail)).map(|e| &e.record)
+    }
+
+    /// One agent, to change.
+    pub fn get_mut(&mut self, mail: &str) -> Option<&mut StaffRecord> {
+        self.staff.get_mut(&mail_key(mail)).map(|e| &mut e.record)
+    }
+
+    /// Adds an agent as is (no rules); false when the e-mail is taken.
+    pub fn insert(&mut self, record: StaffRecord) -> bool {
+        let key = mail_key(&record.mail);
+        if self.staff.contains_key(&key) {
+            return false;
+        }
+        self.next_seq += 1;
+        self.staff.insert(
+            key,
+            Entry {
+                seq: self.next_seq,
+                record,
+            },
+        );
+        true
+    }
+
+    fn in_order(&self) -> Vec<&Entry> {
+        let mut entries: Vec<&Entry> = self.staff.values().collect();
+        entries.sort_by_key(|e| e.seq);
+        entries
+    }
+
+    /// `DescribeStaffInfoList`. ASSUMPTION: an unknown `StaffMail` is an empty list, not an error.
+    pub fn describe(
+        &self,
+        ctx: &Context<'_>,
+        req: &DescribeStaffRequest,
+    ) -> Result<DescribeStaffResponse, ApiError> {
+        let (size, number) = check_page(req.page_size, req.page_number, MAX_STAFF_PAGE)?;
+        let matching: Vec<&Entry> = self
+            .in_order()
+            .into_iter()
+            .filter(|e| {
+                req.staff_mail
+                    .as_ref()
+                    .is_none_or(|m| mail_key(m) == mail_key(&e.record.mail))
+            })
+            .filter(|e| {
+                req.modified_time
+                    .is_none_or(|t| e.record.last_modify_timestamp >= t)
+            })
+            .filter(|e| {
+                req.skill_group_id
+                    .is_none_or(|g| e.record.skill_groups.iter().any(|b| b.id == g))
+            })
+            .collect();
+        Ok(DescribeStaffResponse {
+            total_count: matching.len() as i64,
+            staff_list: page(&matching, size, number)
+                .into_iter()
+                .map(|e| e.record.info(ctx.groups))
+                .collect(),
+        })
+    }
+
+    /// `CreateStaff`. Malformed fields fail the whole request (nothing is created); an e-mail that
+    /// exists already fails only its item, in `ErrorStaffList`. ASSUMPTIONS: licences are checked for
+    /// the whole request (all or nothing); `Role` defaults to 3 (agent).
+    pub fn create(
+        &mut self,
+        ctx: &Context<'_>,
+        req: CreateStaffRequest,
+    ) -> Result<CreateStaffResponse, ApiError> {
+        if req.staffs.is_empty() || req.staffs.len() > MAX_CREATE_BATCH {
+            return Err(invalid(
+                "Staffs",
+                format!(
+                    "holds {} staff; 1 to {MAX_CREATE_BATCH} are allowed per request",
+                    req.staffs.len()
+                ),
+            ));
+        }
+        let mut new_groups = Vec::with_capacity(req.staffs.len());
+        for (i, s) in req.staffs.iter().enumerate() {
+            let field = |name: &str| format!("Staffs[{i}].{name}");
+            if !is_email(&s.mail) {
+                return Err(invalid(
+                    &field("Mail"),
+                    format!("{:?} is not an e-mail address", s.mail),
+                ));
+            }
+            check_text(&field("Name"), &s.name, 64)?;
+            check_text(&field("StaffNumber"), &s.staff_number, 64)?;
+            if let Some(nick) = &s.nick {
+                check_text(&field("Nick"), nick, 64)?;
+            }
+            if let Some(phone) = &s.phone {
+                check_phone(&field("Phone"), phone)?;
+            }
+            if let Some(ext) = &s.extension_number {
+                check_extension(&field("ExtensionNumber"), ext)?;
+            }
+            if let Some(role) = s.role
+                && !(1..=3).contains(&role)
+            {
+                return Err(invalid(
+                    &field("Role"),
+                    format!("{role} is not 1 (admin), 2 (quality inspector) or 3 (agent)"),
+                ));
+            }
+            let mut bindings = Vec::new();
+            for name in s.skill_group_name_list.iter().flatten() {
+                let group = ctx
+                    .groups
+                    .iter()
+                    .find(|g| &g.name == name)
+                    .ok_or_else(|| group_error(name))?;
+                if !bindings.iter().any(|b: &GroupBinding| b.id == group.id) {
+                    bindings.push(GroupBinding {
+                        id: group.id,
+                        priority: DEFAULT_PRIORITY,
+                    });
+                }
+            }
+            new_groups.push(bindings);
+        }
+        let mut errors = Vec::new();
+        let mut fresh = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (s, groups) in req.staffs.into_iter().zip(new_groups) {
+            if self.staff.contains_key(&mail_key(&s.mail)) || !seen.insert(mail_key(&s.mail)) {
+                errors.push(ErrStaffItem {
+                    staff_email: s.mail,
+                    code: "FailedOperation.DuplicatedAccount".into(),
+                    message: "the account already exists".into(),
+                });
+            } else {
+                fresh.push((s, groups));
+            }
+        }
+        let in_use = self.staff.len();
+        if in_use + fresh.len() > ctx.licences as usize {
+            return Err(ApiError::new(
+                "LimitExceeded.InsufficientLicense",
+                format!(
+                    "insufficient seat licences: {} purchased, {in_use} in use, {} more requested",
+                    ctx.licences,
+                    fresh.len()
+                ),
+            ));
+        }
+        let emailed = req.send_password.unwrap_or(true);
+        for (s, groups) in fresh {
+            self.insert(StaffRecord {
+                mail: s.mail,
+                name: s.name,
+                staff_number: s.staff_number,
+                phone: s.phone.unwrap_or_default(),
+                nick: s.nick.unwrap_or_default(),
+                extension_number: s.extension_number.unwrap_or_default(),
+                role: s.role.unwrap_or(3) as u64,
+                skill_groups: groups,
+                last_modify_timestamp: ctx.now,
+                password_emailed: emailed,
+                ..StaffRecord::default()
+            });
+        }
+        Ok(CreateStaffResponse {
+            error_staff_list: errors,
+        })
+    }
+
+    /// `ModifyStaff`. ASSUMPTION: `SkillGroupIds` replaces the agent's whole set (groups kept keep
+    /// their priority, new ones get the default 3).
+    pub fn modify(&mut self, ctx: &Context<'_>, req: ModifyStaffRequest) -> Result<(), ApiError> {
+        if let Some(name) = &req.name {
+            check_text("Name", name, 64)?;
+        }
+        if let Some(nick) = &req.nick {
+            check_text("Nick", nick, 64)?;
+        }
+        if let Some(no) = &req.staff_no {
+            check_text("StaffNo", no, 64)?;
+        }
+        if let Some(phone) = &req.phone {
+            check_phone("Phone", phone)?;
+        }
+        if let Some(ext) = &req.extension_number {
+            check_extension("ExtensionNumber", ext)?;
+        }
+        if let Some(accept) = req.use_mobile_accept
+            && !(0..=2).contains(&accept)
+        {
+            return Err(invalid(
+                "UseMobileAccept",
+                format!("{accept} is not 0, 1 or 2"),
+            ));
+        }
+        if let Some(fwd) = &req.forwarding_config {
+            if fwd.condition.is_some_and(|c| !(1..=2).contains(&c)) {
+                return Err(invalid("ForwardingConfig.Condition", "must be 1 or 2"));
+            }
+            if fwd
+                .target
+                .as_ref()
+                .and_then(|t| t.r#type)
+                .is_some_and(|t| !(1..=3).contains(&t))
+            {
+                return Err(invalid("ForwardingConfig.Target.Type", "must be 1, 2 or 3"));
+            }
+        }
+        if let Some(ids) = &req.skill_group_ids
+            && let Some(missing) = ids
+                .iter()
+                .find(|id| !ctx.groups.iter().any(|g| g.id == **id))
+        {
+            return Err(group_error(missing));
+        }
+        let key = mail_key(&req.email);
+        if !self.staff.contains_key(&key) {
+            return Err(not_found(&req.email));
+        }
+        if let Some(phone) = &req.phone
+            && let Some(other) = self
+                .staff
+                .iter()
+                .find(|(k, e)| **k != key && e.record.phone == *phone)
+        {
+            return Err(ApiError::new(
+                "InvalidParameterValue.PhoneNumIsBoundOtherAccount",
+                format!("phone {phone} is bound to account {}", other.1.record.mail),
+            ));
+        }
+        let record = &mut self.staff.get_mut(&key).expect("checked above").record;
+        if let Some(v) = req.name {
+            record.name = v;
+        }
+        if let Some(v) = req.phone {
+            record.phone = v;
+        }
+        if let Some(v) = req.nick {
+            record.nick = v;
+        }
+        if let Some(v) = req.staff_no {
+            record.staff_number = v;
+        }
+        if let Some(v) = req.extension_number {
+            record.extension_number = v;
+        }
+        if let Some(v) = req.use_mobile_call_out {
+            record.use_mobile_call_out = v;
+        }
+        if let Some(v) = req.use_mobile_accept {
+            record.use_mobile_accept = v;
+        }
+        if let Some(v) = req.forwarding_config {
+            record.forwarding = Some(v);
+        }
+        if let Some(ids) = req.skill_group_ids {
+            let mut next: Vec<GroupBinding> = Vec::new();
+            for id in ids {
+                if next.iter().any(|b| b.id == id) {
+                    continue;
+                }
+                let priority = record
+                    .skill_groups
+                    .iter()
+                    .find(|b| b.id == id)
+                    .map_or(DEFAULT_PRIORITY, |b| b.priority);
+                next.push(GroupBinding { id, priority });
+            }
+            record.skill_groups = next;
+        }
+        record.last_modify_timestamp = ctx.now;
+        Ok(())
+    }
+
+    /// `DeleteStaff`. Online agents stay and are listed in `OnlineStaffList`. ASSUMPTION: an e-mail
+    /// that does not exist counts as deleted, unless `strict_delete` is on; then the request fails
+    /// with `InvalidParameterValue.AccountNotExist` and deletes nothing.
+    pub fn delete(
+        &mut self,
+        ctx: &Context<'_>,
+        req: DeleteStaffRequest,
+    ) -> Result<DeleteStaffResponse, ApiError> {
+        if req.staff_list.is_empty() || req.staff_list.len() > MAX_DELETE_BATCH {
+            return Err(invalid(
+                "StaffList",
+                format!(
+                    "holds {} e-mails; 1 to {MAX_DELETE_BATCH} are allowed per request",
+                    req.staff_list.len()
+                ),
+            ));
+        }
+        if ctx.strict_delete
+            && let Some(missing) = req
+                .staff_list
+                .iter()
+                .find(|m| !self.staff.contains_key(&mail_key(m)))
+        {
+            return Err(not_found(missing));
+        }
+        let mut online = Vec::new();
+        for mail in req.staff_list {
+            let key = mail_key(&mail);
+            if ctx.online.contains(&key) && self.staff.contains_key(&key) {
+                online.push(mail);
+            } else {
+                self.staff.remove(&key);
+            }
+        }
+        let info = if online.is_empty() {
+            "All members have been deleted"
+        } else {
+            "Members in OnlineStaffList are online and cannot be deleted"
+        };
+        Ok(DeleteStaffResponse {
+            online_staff_list: online,
+            delete_status_info: Some(info.into()),
+        })
+    }
+
+    /// `BindStaffSkillGroupList`: adds bindings or changes their priority.
+    pub fn bind(&mut self, ctx: &Context<'_>, req: BindSkillGroupsRequest) -> Result<(), ApiError> {
+        if req.staff_skill_group_list.is_empty() {
+            return Err(invalid("StaffSkillGroupList", "must not be empty"));
+        }
+        for (i, b) in req.staff_skill_group_list.iter().enumerate() {
+            if !ctx.groups.iter().any(|g| g.id == b.skill_group_id) {
+                return Err(group_error(b.skill_group_id));
+            }
+            if let Some(p) = b.priority
+                && !(1..=5).contains(&p)
+            {
+                return Err(invalid(
+                    &format!("StaffSkillGroupList[{i}].Priority"),
+                    format!("{p} is not between 1 and 5"),
+                ));
+            }
+        }
+        let record = self
+            .get_mut(&req.staff_email)
+            .ok_or_else(|| not_found(&req.staff_email))?;
+        for b in req.staff_skill_group_list {
+            let priority = b.priority.unwrap_or(DEFAULT_PRIORITY);
+            match record
+                .skill_groups
+                .iter_mut()
+                .find(|have| have.id == b.skill_group_id)
+            {
+                Some(have) => have.priority = priority,
+                None => record.skill_groups.push(GroupBinding {
+                    id: b.skill_group_id,
+                    priority,
+                }),
+            }
+        }
+        record.last_modify_timestamp = ctx.now;
+        Ok(())
+    }
+
+    /// `UnbindStaffSkillGroupList`.
+    pub fn unbind(
+        &mut self,
+        ctx: &Context<'_>,
+        req: UnbindSkillGroupsRequest,
+    ) -> Result<(), ApiError> {
+        if req.skill_group_list.is_empty() {
+            return Err(invalid("SkillGroupList", "must not be empty"));
+        }
+        let record = self
+            .get_mut(&req.staff_email)
+            .ok_or_else(|| not_found(&req.staff_email))?;
+        record
+            .skill_groups
+            .retain(|b| !req.skill_group_list.contains(&b.id));
+        record.last_modify_timestamp = ctx.now;
+        Ok(())
+    }
+
+    /// `ModifyStaffPassword`. ASSUMPTION: no complexity rule (none documented) beyond 1–64
+    /// characters; a password change is not a change of the staff info (`LastModifyTimestamp` stays).
+    pub fn set_password(&mut self, req: ModifyPasswordRequest) -> Result<(), ApiError> {
+        if req.password.is_empty() || req.password.chars().count() > 64 {
+            return Err(invalid("Password", "must have 1 to 64 characters"));
+        }
+        let record = self
+            .get_mut(&req.email)
+            .ok_or_else(|| not_found(&req.email))?;
+        record.password = Some(PasswordDigest::of(&req.password));
+        Ok(())
+    }
+}
+
+/// `DescribeSkillGroupInfoList`.
+pub fn describe_groups(
+    ctx: &Context<'_>,
+    req: &DescribeSkillGroupsRequest,
+) -> Result<DescribeSkillGroupsResponse, ApiError> {
+    let (size, number) = check_page(req.page_size, req.page_number, MAX_SKILL_GROUP_PAGE)?;
+    let matching: Vec<&SkillGroup> = ctx
+        .groups
+        .iter()
+        .filter(|g| req.skill_group_id.is_none_or(|id| g.id == id))
+        .filter(|g| req.skill_group_name.as_ref().is_none_or(|n| &g.name == n))
+        .filter(|_| req.modified_time.is_none_or(|t| ctx.groups_modified >= t))
+        .collect();
+    Ok(DescribeSkillGroupsResponse {
+        total_count: matching.len() as i64,
+        skill_group_list: page(&matching, size, number)
+            .into_iter()
+            .map(|g| SkillGroupInfoItem {
+                skill_group_id: g.id,
+                skill_group_name: g.name.clone(),
+                r#type: Some("ALL".into()),
+                route_policy: Some("fifo".into()),
+                using_last_seat: Some(0),
+                max_concurrency: Some(1),
+                last_modify_timestamp: Some(ctx.groups_modified),
+                skill_group_type: Some(0),
+                alias: Some(String::new()),
+                ring_all: Some(false),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_shapes() {
+        assert!(is_email("a.b@example.com"));
+        for bad in [
+            "",
+            "a",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        assert!(is_phone("008613012345678"));
+        for bad in [
+            "+8613012345678",
+            "13012345678",
+            "0086",
+            "000613012345678",
+            "00861301234567a",
+        ] {
+            assert!(!is_phone(bad), "{bad}");
+        }
+        assert!(is_extension("1001") && is_extension("800123"));
+        for bad in ["0123", "9123", "123", "1234567", "12a4"] {
+            assert!(!is_extension(bad), "{bad}");
+        }
+    }
+}

@@ -1,1 +1,0 @@
-//! Tencent vendor client (being built).

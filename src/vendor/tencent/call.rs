@@ -1,0 +1,256 @@
+//! One Tencent API call: rate limit, sign, send, decode, classify, retry.
+//!
+//! Each attempt takes a token from the shared bucket of its action, signs the body afresh with the
+//! current time (a TC3 signature is bound to its timestamp and expires after five minutes) and records
+//! the request in the metrics. Nothing here logs or returns a header, the body or a key.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::metrics;
+use crate::vendor::http::{self, Endpoint, MAX_RESPONSE_BYTES};
+use crate::vendor::ratelimit;
+use crate::vendor::retry::RetryPolicy;
+use crate::vendor::{ErrorKind, VendorError};
+
+use super::errors;
+use super::sign::{self, Credentials};
+use super::wire::{self, Reply};
+
+/// Content type of every request (signed, so sent exactly like this).
+const JSON: &str = "application/json";
+
+/// The documented limit is 20 requests/second per action; a bucket holds at most one second's worth.
+const MAX_BURST: u32 = 20;
+
+/// Which limit an action counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// `Describe*`: `rateLimit.readsPerMinute` when set.
+    Read,
+    /// Everything else: `rateLimit.requestsPerMinute`.
+    Write,
+}
+
+/// What the client needs to call one application.
+pub struct Api {
+    http: reqwest::Client,
+    url: String,
+    host: String,
+    credentials: Credentials,
+    sdk_app_id: u64,
+    retry: RetryPolicy,
+    writes_per_minute: u32,
+    reads_per_minute: u32,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("url", &self.url)
+            .field("sdk_app_id", &self.sdk_app_id)
+            .field("credentials", &self.credentials)
+            .field("writes_per_minute", &self.writes_per_minute)
+            .field("reads_per_minute", &self.reads_per_minute)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `Host` as the server sees it: the authority without a default port (which the URL parser
+/// drops too, so the signed and sent values agree).
+fn signed_host(endpoint: &Endpoint) -> String {
+    let default_port = if endpoint.base.starts_with("https://") {
+        ":443"
+    } else {
+        ":80"
+    };
+    endpoint
+        .host
+        .strip_suffix(default_port)
+        .unwrap_or(&endpoint.host)
+        .to_ascii_lowercase()
+}
+
+/// The `Authorization` header, marked sensitive so HTTP libraries never print or log it.
+fn header_value(authorization: &sign::Authorization) -> Result<HeaderValue, VendorError> {
+    let mut value = HeaderValue::from_str(authorization.as_str()).map_err(|_| {
+        VendorError::new(
+            ErrorKind::Credentials,
+            "the secretId cannot be sent in an HTTP header (it has spaces or non-ASCII characters)",
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+impl Api {
+    /// An API handle. Rates are per minute and per action.
+    pub fn new(
+        endpoint: &Endpoint,
+        credentials: Credentials,
+        sdk_app_id: u64,
+        timeout: Duration,
+        retry: RetryPolicy,
+        writes_per_minute: u32,
+        reads_per_minute: u32,
+    ) -> Self {
+        Api {
+            http: http::client(timeout),
+            url: format!("{}/", endpoint.base),
+            host: signed_host(endpoint),
+            credentials,
+            sdk_app_id,
+            retry,
+            writes_per_minute: writes_per_minute.max(1),
+            reads_per_minute: reads_per_minute.max(1),
+        }
+    }
+
+    /// The application id.
+    pub fn sdk_app_id(&self) -> u64 {
+        self.sdk_app_id
+    }
+
+    /// Calls `action` with `request`, retrying what is retryable; the response and its `RequestId`.
+    pub async fn call<Req, Resp>(
+        &self,
+        action: &'static str,
+        class: Class,
+        request: &Req,
+    ) -> Result<(Resp, Option<String>), VendorError>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+    {
+        let body = serde_json::to_vec(request).map_err(|e| {
+            VendorError::new(
+                ErrorKind::Rejected,
+                format!("{action}: request not serialisable: {e}"),
+            )
+        })?;
+        let per_minute = match class {
+            Class::Read => self.reads_per_minute,
+            Class::Write => self.writes_per_minute,
+        };
+        let bucket = ratelimit::shared(
+            &format!("tencent/{}/{action}", self.sdk_app_id),
+            per_minute,
+            (per_minute / 60).clamp(1, MAX_BURST),
+        );
+        self.retry
+            .run(|| async {
+                let waited = bucket.acquire().await;
+                metrics::rate_limiter_wait("tencent", action, waited);
+                let started = tokio::time::Instant::now();
+                let result = self.attempt(action, &body).await;
+                let outcome = match &result {
+                    Ok(_) => "ok",
+                    Err(e) => e.kind.as_str(),
+                };
+                metrics::vendor_request("tencent", action, outcome, started.elapsed());
+                match &result {
+                    Ok((_, id)) => {
+                        tracing::debug!(action, request_id = id.as_deref(), "tencent call")
+                    }
+                    Err(e) => tracing::debug!(action, error = %e, "tencent call failed"),
+                }
+                result
+            })
+            .await
+    }
+
+    async fn attempt<Resp: DeserializeOwned>(
+        &self,
+        action: &'static str,
+        body: &[u8],
+    ) -> Result<(Resp, Option<String>), VendorError> {
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let headers = [("content-type", JSON), ("host", self.host.as_str())];
+        let authorization = sign::sign(
+            &sign::Request {
+                method: "POST",
+                uri: "/",
+                query: "",
+                headers: &headers,
+                payload: body,
+            },
+            wire::SERVICE,
+            timestamp,
+            &self.credentials,
+        );
+        let authorization = header_value(&authorization)?;
+        let response = self
+            .http
+            .post(&self.url)
+            .header(CONTENT_TYPE, JSON)
+            .header(HOST, &self.host)
+            .header("X-TC-Action", action)
+            .header("X-TC-Version", wire::VERSION)
+            .header("X-TC-Timestamp", timestamp.to_string())
+            // Error messages in English; the SDKs default to zh-CN. Not signed.
+            .header("X-TC-Language", "en-US")
+            .header(AUTHORIZATION, authorization)
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| http::transport_error(&e))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(errors::http_status(status));
+        }
+        let bytes = http::read_bounded(response, MAX_RESPONSE_BYTES).await?;
+        match wire::parse_reply::<Resp>(&bytes) {
+            Ok(Reply::Ok { data, request_id }) => Ok((data, request_id)),
+            Ok(Reply::Error {
+                code,
+                message,
+                request_id,
+            }) => Err(errors::classify(&code, &message, request_id)),
+            Err(why) => {
+                Err(VendorError::transient(format!("{action}: {why}"))
+                    .with_code("MalformedResponse"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authorization_header_is_sensitive() {
+        let credentials = Credentials::new("AKIDx", secrecy::SecretString::from("k".to_string()));
+        let request = sign::Request {
+            method: "POST",
+            uri: "/",
+            query: "",
+            headers: &[("host", "h")],
+            payload: b"",
+        };
+        let value = header_value(&sign::sign(&request, "ccc", 0, &credentials)).unwrap();
+        assert!(value.is_sensitive());
+        assert_eq!(format!("{value:?}"), "Sensitive");
+    }
+
+    #[test]
+    fn default_ports_are_not_signed() {
+        let host = |raw| signed_host(&http::checked_endpoint(raw).unwrap());
+        assert_eq!(
+            host("https://ccc.tencentcloudapi.com:443"),
+            "ccc.tencentcloudapi.com"
+        );
+        assert_eq!(
+            host("https://CCC.tencentcloudapi.com"),
+            "ccc.tencentcloudapi.com"
+        );
+        assert_eq!(host("http://127.0.0.1:8443"), "127.0.0.1:8443");
+        assert_eq!(host("http://127.0.0.1:80"), "127.0.0.1");
+    }
+}
