@@ -1,0 +1,98 @@
+-- Argo CD health check for contactcenter.dev ContactCenterAgent (contact-center-operator).
+-- Embedded in the chart README's argocd-cm snippet; tests/chart.rs runs it against statuses the
+-- operator writes. Written for Lua 5.1, the language of Argo CD's gopher-lua.
+local hs = {}
+
+-- Ready=False with one of these reasons needs a person (a spec, Secret or vendor-side change), so it
+-- is Degraded rather than Progressing.
+local needs_a_person = {
+  CredentialsInvalid = true,
+  VendorRejected = true,
+  Conflict = true,
+  InvalidSpec = true,
+  Drifted = true,
+}
+
+local function condition(conditions, kind)
+  for _, c in ipairs(conditions) do
+    if c.type == kind then
+      return c
+    end
+  end
+  return nil
+end
+
+local function describe(c)
+  if c.message ~= nil and c.message ~= "" then
+    return c.reason .. ": " .. c.message
+  end
+  return c.reason
+end
+
+local annotations = obj.metadata.annotations or {}
+if annotations["contactcenter.dev/paused"] == "true" then
+  hs.status = "Suspended"
+  hs.message = "Paused by the contactcenter.dev/paused annotation: no vendor writes"
+  return hs
+end
+
+if obj.metadata.deletionTimestamp ~= nil then
+  hs.status = "Progressing"
+  hs.message = "Being deleted"
+  return hs
+end
+
+local status = obj.status
+if status == nil or status.conditions == nil or #status.conditions == 0 then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to report status"
+  return hs
+end
+
+if obj.metadata.generation ~= nil and status.observedGeneration ~= obj.metadata.generation then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to observe generation " .. tostring(obj.metadata.generation)
+  return hs
+end
+
+local synced = condition(status.conditions, "Synced")
+if synced ~= nil and synced.status == "False" and synced.reason == "Paused" then
+  hs.status = "Suspended"
+  hs.message = describe(synced)
+  return hs
+end
+
+local stalled = condition(status.conditions, "Stalled")
+if stalled ~= nil and stalled.status == "True" then
+  hs.status = "Degraded"
+  hs.message = describe(stalled)
+  return hs
+end
+
+local ready = condition(status.conditions, "Ready")
+if ready ~= nil and ready.status == "False" and needs_a_person[ready.reason] then
+  hs.status = "Degraded"
+  hs.message = describe(ready)
+  return hs
+end
+
+local reconciling = condition(status.conditions, "Reconciling")
+if reconciling ~= nil and reconciling.status == "True" then
+  hs.status = "Progressing"
+  hs.message = describe(reconciling)
+  return hs
+end
+
+if ready ~= nil and ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = describe(ready)
+  return hs
+end
+
+hs.status = "Progressing"
+if ready ~= nil then
+  hs.message = describe(ready)
+else
+  hs.message = "Waiting for the Ready condition"
+end
+return hs
