@@ -63,23 +63,19 @@ fn yaml(text: &str, origin: &str) -> Value {
 fn yaml_docs(text: &str, origin: &str) -> Vec<Value> {
     use serde::Deserialize;
     serde_yaml::Deserializer::from_str(text)
-        .map(|doc| {
-            Value::deserialize(doc).unwrap_or_else(|e| panic!("{origin}: not valid YAML: {e}"))
-        })
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{origin}: not valid YAML: {e}")))
         .filter(|v| !v.is_null())
         .collect()
 }
 
 fn json_file(path: &Path) -> Value {
-    serde_json::from_str(&read(path))
-        .unwrap_or_else(|e| panic!("{}: not valid JSON: {e}", path.display()))
+    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: not valid JSON: {e}", path.display()))
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Templates without helm
 
-static COMMENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)\{\{-?\s*/\*.*?\*/\s*-?\}\}").unwrap());
+static COMMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)\{\{-?\s*/\*.*?\*/\s*-?\}\}").unwrap());
 static ACTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{-?\s*(.*?)\s*-?\}\}").unwrap());
 
 /// A template reduced to the YAML it always contains, so that YAML can be parsed without helm:
@@ -108,10 +104,7 @@ fn template_skeleton(text: &str) -> String {
 /// The actions of a template, comments removed.
 fn actions(text: &str) -> Vec<String> {
     let text = COMMENT.replace_all(text, "");
-    ACTION
-        .captures_iter(&text)
-        .map(|c| c[1].to_string())
-        .collect()
+    ACTION.captures_iter(&text).map(|c| c[1].to_string()).collect()
 }
 
 /// Template files of a chart (manifests and helpers), excluding NOTES.txt.
@@ -221,10 +214,7 @@ fn chart_metadata_follows_the_crate() {
         let meta = yaml(&read(&chart.join("Chart.yaml")), "Chart.yaml");
         let dir = chart.file_name().unwrap().to_str().unwrap();
         assert_eq!(meta["apiVersion"], "v2", "{dir}");
-        assert_eq!(
-            meta["name"], dir,
-            "{dir}: the chart name is its directory's"
-        );
+        assert_eq!(meta["name"], dir, "{dir}: the chart name is its directory's");
         assert_eq!(meta["type"], "application", "{dir}");
         assert!(
             semver.is_match(meta["version"].as_str().unwrap_or_default()),
@@ -377,10 +367,7 @@ fn readme_values() -> Vec<(String, Value)> {
 /// User values over a chart's values.yaml, the way Helm combines them before checking the schema:
 /// maps merge key by key, anything else replaces, null removes a default.
 fn coalesce(chart: &Path, given: &Value) -> Value {
-    merge(
-        &yaml(&read(&chart.join("values.yaml")), "values.yaml"),
-        given,
-    )
+    merge(&yaml(&read(&chart.join("values.yaml")), "values.yaml"), given)
 }
 
 /// `values` with the value at `pointer` replaced (parents created as needed).
@@ -394,11 +381,7 @@ fn with(values: &Value, pointer: &str, new: Value) -> Value {
                 if other.is_null() {
                     *other = json!({});
                 }
-                other
-                    .as_object_mut()
-                    .unwrap()
-                    .entry(part)
-                    .or_insert(Value::Null)
+                other.as_object_mut().unwrap().entry(part).or_insert(Value::Null)
             }
         };
     }
@@ -418,10 +401,7 @@ fn operator_schema_accepts_the_charts_values_and_the_readme_examples() {
         .into_iter()
         .filter(|(c, _)| c == "contact-center-operator")
         .collect();
-    assert!(
-        !examples.is_empty(),
-        "the README has operator values examples"
-    );
+    assert!(!examples.is_empty(), "the README has operator values examples");
     for (i, (_, values)) in examples.iter().enumerate() {
         assert_accepts(&v, values, &format!("README operator example {i}"));
     }
@@ -544,11 +524,7 @@ fn render_agents_chart(values: &Value, namespace: &str) -> Result<String, String
         if !cluster {
             metadata["namespace"] = json!(ns);
         }
-        if !seen.insert(format!(
-            "{kind}/{}/{}",
-            if cluster { "" } else { ns },
-            p["name"]
-        )) {
+        if !seen.insert(format!("{kind}/{}/{}", if cluster { "" } else { ns }, p["name"])) {
             return Err(format!("provider {} is listed twice", p["name"]));
         }
         docs.push(json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": kind, "metadata": metadata, "spec": p["spec"]}));
@@ -589,10 +565,7 @@ fn agent_rosters() -> Vec<(String, Value)> {
         .into_iter()
         .filter(|(c, _)| c == "contact-center-agents")
         .collect();
-    assert!(
-        !readme.is_empty(),
-        "the README has an agents-from-values example"
-    );
+    assert!(!readme.is_empty(), "the README has an agents-from-values example");
     out.extend(
         readme
             .into_iter()
@@ -645,9 +618,7 @@ fn example_rosters_render_into_valid_agents_and_providers() {
     for (origin, values) in agent_rosters() {
         let rendered = render_agents_chart(&values, "contact-center").unwrap();
         let manifests = ccop::manifest::parse_str(&origin, &rendered, "contact-center")
-            .unwrap_or_else(|e| {
-                panic!("{origin} renders objects the API server would refuse: {e:#?}")
-            });
+            .unwrap_or_else(|e| panic!("{origin} renders objects the API server would refuse: {e:#?}"));
         let agents = values["agents"].as_array().map_or(0, Vec::len);
         let providers = values["providers"].as_array().map_or(0, Vec::len);
         assert_eq!(manifests.agents.len(), agents, "{origin}");
@@ -719,16 +690,9 @@ fn rule_blocks() -> BTreeMap<String, Vec<Value>> {
     define
         .captures_iter(&text)
         .map(|c| {
-            assert!(
-                !c[2].contains("{{"),
-                "{}: rule blocks must be plain YAML",
-                &c[1]
-            );
+            assert!(!c[2].contains("{{"), "{}: rule blocks must be plain YAML", &c[1]);
             let rules = yaml(&c[2], &c[1]);
-            (
-                c[1].to_string(),
-                rules.as_array().cloned().unwrap_or_default(),
-            )
+            (c[1].to_string(), rules.as_array().cloned().unwrap_or_default())
         })
         .collect()
 }
@@ -841,9 +805,7 @@ fn rbac_blocks_are_granted_in_the_right_places() {
         &BTreeSet::from(["ccop.rules.cluster".into(), "ccop.rules.watched".into()])
     );
     assert!(
-        cluster_role.contains(
-            "{{- if not .Values.watchNamespaces }}\n  {{- include \"ccop.rules.watched\""
-        ),
+        cluster_role.contains("{{- if not .Values.watchNamespaces }}\n  {{- include \"ccop.rules.watched\""),
         "the ClusterRole grants the watched rules only when all namespaces are watched"
     );
     let watched_role = docs
@@ -987,10 +949,7 @@ fn defaults_match_the_cli_and_are_locked_down() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        metrics_addr,
-        format!("0.0.0.0:{}", values["metrics"]["port"])
-    );
+    assert_eq!(metrics_addr, format!("0.0.0.0:{}", values["metrics"]["port"]));
     let concurrency = run_command()
         .get_arguments()
         .find(|a| a.get_long() == Some("concurrency"))
@@ -1074,10 +1033,7 @@ fn dockerfile_builds_ccop_and_runs_it_as_non_root_without_a_shell() {
     let caps = rust
         .captures(build_from)
         .unwrap_or_else(|| panic!("the build stage is not rust:1.x-bookworm: {build_from}"));
-    let image = (
-        caps[1].parse::<u32>().unwrap(),
-        caps[2].parse::<u32>().unwrap(),
-    );
+    let image = (caps[1].parse::<u32>().unwrap(), caps[2].parse::<u32>().unwrap());
     let msrv: Vec<u32> = env!("CARGO_PKG_RUST_VERSION")
         .split('.')
         .map(|p| p.parse().unwrap())
@@ -1089,8 +1045,10 @@ fn dockerfile_builds_ccop_and_runs_it_as_non_root_without_a_shell() {
         image.1
     );
     assert!(
-        build.iter().any(|i| i.starts_with("RUN ")
-            && i.contains(&format!("cargo build --release --locked --bin {bin}"))),
+        build
+            .iter()
+            .any(|i| i.starts_with("RUN ")
+                && i.contains(&format!("cargo build --release --locked --bin {bin}"))),
         "the build stage runs cargo build --release --locked --bin {bin}"
     );
 
@@ -1176,7 +1134,8 @@ fn object(kind: &str, verdict: Option<&Verdict>, observed: i64) -> Value {
         "metadata": {"name": "sample", "namespace": "contact-center", "generation": 3},
     });
     if let Some(v) = verdict {
-        o["status"] = json!({"observedGeneration": observed, "conditions": v.conditions(&[], Some(observed), &now)});
+        o["status"] =
+            json!({"observedGeneration": observed, "conditions": v.conditions(&[], Some(observed), &now)});
     }
     o
 }
@@ -1276,19 +1235,11 @@ fn agent_health_progressing() {
         ),
         (
             "Reconciling=True (provider)",
-            agent(Some(&Verdict::progressing(
-                Reason::ProviderNotReady,
-                "no secret",
-            ))),
+            agent(Some(&Verdict::progressing(Reason::ProviderNotReady, "no secret"))),
         ),
         (
             "Ready=False, retrying",
-            agent(Some(&verdict(
-                Reason::VendorUnavailable,
-                false,
-                false,
-                false,
-            ))),
+            agent(Some(&verdict(Reason::VendorUnavailable, false, false, false))),
         ),
         (
             "being deleted",
@@ -1377,15 +1328,9 @@ fn agent_health_of_every_reason() {
             Reason::Paused => "Suspended",
             _ => "Progressing",
         };
-        let (status, _) = health(
-            AGENT_LUA,
-            &agent(Some(&verdict(reason, false, false, false))),
-        );
+        let (status, _) = health(AGENT_LUA, &agent(Some(&verdict(reason, false, false, false))));
         assert_eq!(status, expected, "Ready=False reason={reason}");
-        let (status, _) = health(
-            AGENT_LUA,
-            &agent(Some(&verdict(reason, false, false, true))),
-        );
+        let (status, _) = health(AGENT_LUA, &agent(Some(&verdict(reason, false, false, true))));
         assert_eq!(
             status,
             if reason == Reason::Paused {
@@ -1470,10 +1415,7 @@ fn readme_argocd_snippet_embeds_the_lua_files() {
         );
     }
     assert_eq!(cm["data"].as_object().unwrap().len(), expected.len());
-    let kinds: BTreeSet<String> = ccop::api::crds()
-        .into_iter()
-        .map(|c| c.spec.names.kind)
-        .collect();
+    let kinds: BTreeSet<String> = ccop::api::crds().into_iter().map(|c| c.spec.names.kind).collect();
     assert_eq!(
         kinds,
         expected.iter().map(|(k, _)| k.to_string()).collect(),
@@ -1492,10 +1434,7 @@ fn exported_metrics() -> BTreeMap<String, BTreeSet<String>> {
         result: "ok".into(),
     };
     METRICS.reconciles.get_or_create(&reconcile).inc();
-    METRICS
-        .reconcile_duration
-        .get_or_create(&reconcile)
-        .observe(0.1);
+    METRICS.reconcile_duration.get_or_create(&reconcile).observe(0.1);
     METRICS
         .vendor_requests
         .get_or_create(&VendorLabels {
@@ -1509,10 +1448,7 @@ fn exported_metrics() -> BTreeMap<String, BTreeSet<String>> {
         action: "DescribeStaff",
     };
     METRICS.vendor_latency.get_or_create(&action).observe(0.1);
-    METRICS
-        .rate_limiter_wait
-        .get_or_create(&action)
-        .observe(0.1);
+    METRICS.rate_limiter_wait.get_or_create(&action).observe(0.1);
     METRICS
         .agents
         .get_or_create(&AgentLabels {
@@ -1571,27 +1507,20 @@ fn dashboard_queries_only_exported_metrics_and_labels() {
         assert!(!metrics.is_empty(), "{q}: queries no operator metric");
         let mut labels: BTreeSet<String> = BTreeSet::from(["le".to_string()]);
         for m in &metrics {
-            let known = exported.get(*m).unwrap_or_else(|| {
-                panic!("{q}: {m} is not exported (exported: {:?})", exported.keys())
-            });
+            let known = exported
+                .get(*m)
+                .unwrap_or_else(|| panic!("{q}: {m} is not exported (exported: {:?})", exported.keys()));
             labels.extend(known.iter().cloned());
             used.insert(m.to_string());
         }
         let mut named: Vec<String> = by
             .captures_iter(&q)
-            .flat_map(|c| {
-                c[1].split(',')
-                    .map(|l| l.trim().to_string())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|c| c[1].split(',').map(|l| l.trim().to_string()).collect::<Vec<_>>())
             .collect();
         named.extend(matcher.captures_iter(&q).map(|c| c[1].to_string()));
         named.extend(label_values.captures_iter(&q).map(|c| c[2].to_string()));
         for l in named {
-            assert!(
-                labels.contains(&l),
-                "{q}: label {l} is not one of {labels:?}"
-            );
+            assert!(labels.contains(&l), "{q}: label {l} is not one of {labels:?}");
         }
     }
     // The panels the issue asks for: every family is on the dashboard.
@@ -1610,10 +1539,7 @@ fn dashboard_queries_only_exported_metrics_and_labels() {
 
 #[test]
 fn dashboard_throttling_uses_the_vendor_error_label() {
-    let throttled = format!(
-        "outcome=\"{}\"",
-        ccop::vendor::ErrorKind::RateLimited.as_str()
-    );
+    let throttled = format!("outcome=\"{}\"", ccop::vendor::ErrorKind::RateLimited.as_str());
     assert!(
         dashboard_queries().iter().any(|q| q.contains(&throttled)),
         "no throttling panel on {throttled}"
@@ -1621,10 +1547,7 @@ fn dashboard_throttling_uses_the_vendor_error_label() {
     let dashboard = json_file(&operator_chart().join("dashboards/contact-center-operator.json"));
     let mut ids = BTreeSet::new();
     for panel in dashboard["panels"].as_array().unwrap() {
-        assert!(
-            ids.insert(panel["id"].as_i64().unwrap()),
-            "duplicate panel id"
-        );
+        assert!(ids.insert(panel["id"].as_i64().unwrap()), "duplicate panel id");
         if panel["type"] != "row" {
             assert_eq!(
                 panel["datasource"]["uid"], "${datasource}",

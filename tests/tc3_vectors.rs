@@ -10,10 +10,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/vendors/tc3-vectors.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vendors/tc3-vectors.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).expect("the vectors file is JSON")
 }
@@ -101,33 +98,12 @@ fn every_vector_reproduces_every_intermediate() {
         );
         let date = sign::utc_date(c.timestamp);
         let scope = sign::credential_scope(&date, &c.service);
-        assert_eq!(
-            scope,
-            s(mid, "credential_scope"),
-            "{}: credential scope",
-            c.name
-        );
+        assert_eq!(scope, s(mid, "credential_scope"), "{}: credential scope", c.name);
         let to_sign = sign::string_to_sign(c.timestamp, &scope, &canonical);
-        assert_eq!(
-            to_sign,
-            s(mid, "string_to_sign"),
-            "{}: string to sign",
-            c.name
-        );
-        let signature = sign::signature(
-            &sign::signing_key(&c.secret_key, &date, &c.service),
-            &to_sign,
-        );
-        assert_eq!(
-            signature,
-            s(&v["expected"], "signature"),
-            "{}: signature",
-            c.name
-        );
-        let credentials = Credentials::new(
-            c.secret_id.clone(),
-            SecretString::from(c.secret_key.clone()),
-        );
+        assert_eq!(to_sign, s(mid, "string_to_sign"), "{}: string to sign", c.name);
+        let signature = sign::signature(&sign::signing_key(&c.secret_key, &date, &c.service), &to_sign);
+        assert_eq!(signature, s(&v["expected"], "signature"), "{}: signature", c.name);
+        let credentials = Credentials::new(c.secret_id.clone(), SecretString::from(c.secret_key.clone()));
         let authorization = sign::sign(&request, &c.service, c.timestamp, &credentials);
         assert_eq!(
             authorization.as_str(),
@@ -149,10 +125,7 @@ fn the_signature_documents_own_example_is_reproduced() {
     let all = vectors();
     let doc = &all["doc_example_cross_check"];
     let i = &doc["inputs"];
-    let headers = [
-        ("content-type", s(i, "content_type")),
-        ("host", s(i, "host")),
-    ];
+    let headers = [("content-type", s(i, "content_type")), ("host", s(i, "host"))];
     let request = Request {
         method: "POST",
         uri: "/",
@@ -167,10 +140,7 @@ fn the_signature_documents_own_example_is_reproduced() {
     );
     let authorization = sign::sign(&request, s(i, "service"), timestamp, &credentials);
     let parsed = sign::parse_authorization(authorization.as_str()).unwrap();
-    assert_eq!(
-        parsed.signature,
-        s(doc, "expected_signature_published_in_doc")
-    );
+    assert_eq!(parsed.signature, s(doc, "expected_signature_published_in_doc"));
     assert_eq!(parsed.date, "2019-02-25");
 }
 
@@ -188,13 +158,7 @@ fn sdk_request(v: &Value) -> (HeaderMap, Vec<u8>, Case) {
     (headers, body, c)
 }
 
-fn verify(
-    headers: &HeaderMap,
-    method: &Method,
-    uri: &str,
-    body: &[u8],
-    c: &Case,
-) -> Result<u64, String> {
+fn verify(headers: &HeaderMap, method: &Method, uri: &str, body: &[u8], c: &Case) -> Result<u64, String> {
     let uri: Uri = uri.parse().unwrap();
     auth::verify(method, &uri, headers, body, c.timestamp as f64, |id| {
         (id == c.secret_id).then_some(Key {
@@ -246,13 +210,7 @@ fn the_simulator_accepts_sdk_signed_requests_and_rejects_any_changed_byte() {
         };
         let fail = Err("AuthFailure.SignatureFailure".to_string());
         assert_eq!(
-            verify(
-                &with("host", &format!("x{}", c.host)),
-                &post,
-                "/",
-                &body,
-                &c
-            ),
+            verify(&with("host", &format!("x{}", c.host)), &post, "/", &body, &c),
             fail
         );
         assert_eq!(
@@ -309,23 +267,9 @@ fn the_simulator_accepts_sdk_signed_requests_and_rejects_any_changed_byte() {
                 sdk_app_id: 7,
             })
         };
-        let skewed = auth::verify(
-            &post,
-            &uri,
-            &headers,
-            &body,
-            c.timestamp as f64 + 301.0,
-            lookup,
-        );
+        let skewed = auth::verify(&post, &uri, &headers, &body, c.timestamp as f64 + 301.0, lookup);
         assert_eq!(skewed.unwrap_err().code, "AuthFailure.SignatureExpire");
-        let edge = auth::verify(
-            &post,
-            &uri,
-            &headers,
-            &body,
-            c.timestamp as f64 - 300.0,
-            lookup,
-        );
+        let edge = auth::verify(&post, &uri, &headers, &body, c.timestamp as f64 - 300.0, lookup);
         assert_eq!(edge, Ok(7), "exactly five minutes is still accepted");
     }
 }
@@ -349,11 +293,7 @@ fn requests_that_sign_more_headers_are_verified_too() {
         payload: body,
     };
     let authorization = sign::sign(&request, "ccc", timestamp, &credentials);
-    assert!(
-        authorization
-            .as_str()
-            .contains("/2024-12-31/ccc/tc3_request")
-    );
+    assert!(authorization.as_str().contains("/2024-12-31/ccc/tc3_request"));
     assert!(
         authorization
             .as_str()
@@ -379,28 +319,14 @@ fn requests_that_sign_more_headers_are_verified_too() {
         })
     };
     assert_eq!(
-        auth::verify(
-            &Method::POST,
-            &uri,
-            &headers,
-            body,
-            timestamp as f64,
-            lookup
-        ),
+        auth::verify(&Method::POST, &uri, &headers, body, timestamp as f64, lookup),
         Ok(7)
     );
     headers.insert("x-tc-action", HeaderValue::from_static("CreateStaff"));
     assert_eq!(
-        auth::verify(
-            &Method::POST,
-            &uri,
-            &headers,
-            body,
-            timestamp as f64,
-            lookup
-        )
-        .unwrap_err()
-        .code,
+        auth::verify(&Method::POST, &uri, &headers, body, timestamp as f64, lookup)
+            .unwrap_err()
+            .code,
         "AuthFailure.SignatureFailure"
     );
 }

@@ -12,9 +12,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use ccop::api::{RateLimit, TencentProvider};
-use ccop::core::{
-    DesiredAgent, Field, FieldChange, FieldMap, FieldValue, SkillBinding, VendorKind, diff,
-};
+use ccop::core::{DesiredAgent, Field, FieldChange, FieldMap, FieldValue, SkillBinding, VendorKind, diff};
 use ccop::sim::tencent::{Config, Sim, StaffRecord};
 use ccop::sim::{self, Faults, SimServer};
 use ccop::vendor::retry::RetryPolicy;
@@ -53,8 +51,7 @@ static LOGS: LazyLock<Captured> = LazyLock::new(|| {
         .with_ansi(false)
         .with_writer(logs.clone())
         .finish();
-    tracing::subscriber::set_global_default(subscriber)
-        .expect("no other subscriber in this test binary");
+    tracing::subscriber::set_global_default(subscriber).expect("no other subscriber in this test binary");
     logs
 });
 
@@ -72,11 +69,7 @@ async fn env_with(change: impl FnOnce(&mut Config)) -> Env {
     change(&mut config);
     let sim = Sim::new(config.clone(), 7, 1.0);
     let server = sim.start(sim::any_loopback()).await.unwrap();
-    Env {
-        sim,
-        server,
-        config,
-    }
+    Env { sim, server, config }
 }
 
 async fn env() -> Env {
@@ -92,11 +85,7 @@ fn secret_data(id: &str, key: &str) -> SecretData {
 
 impl Env {
     fn client(&self) -> Client {
-        self.client_with(
-            &self.config.secret_id,
-            &self.config.secret_key,
-            quick_retries(6),
-        )
+        self.client_with(&self.config.secret_id, &self.config.secret_key, quick_retries(6))
     }
 
     fn client_with(&self, id: &str, key: &str, retry: RetryPolicy) -> Client {
@@ -132,10 +121,7 @@ impl Env {
         timestamp: i64,
     ) -> Value {
         let host = self.server.addr.to_string();
-        let headers = [
-            ("content-type", "application/json"),
-            ("host", host.as_str()),
-        ];
+        let headers = [("content-type", "application/json"), ("host", host.as_str())];
         let authorization = sign::sign(
             &sign::Request {
                 method: "POST",
@@ -162,11 +148,7 @@ impl Env {
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            response.status(),
-            200,
-            "Tencent answers errors with HTTP 200"
-        );
+        assert_eq!(response.status(), 200, "Tencent answers errors with HTTP 200");
         let body: Value = response.json().await.unwrap();
         assert!(
             body["Response"]["RequestId"]
@@ -192,17 +174,12 @@ fn now() -> i64 {
 }
 
 fn error_code(body: &Value) -> &str {
-    body["Response"]["Error"]["Code"]
-        .as_str()
-        .unwrap_or("(no error)")
+    body["Response"]["Error"]["Code"].as_str().unwrap_or("(no error)")
 }
 
 fn agent(email: &str) -> DesiredAgent {
     let mut fields = FieldMap::new();
-    fields.insert(
-        Field::DisplayName,
-        FieldValue::Text(format!("Agent {email}")),
-    );
+    fields.insert(Field::DisplayName, FieldValue::Text(format!("Agent {email}")));
     fields.insert(Field::StaffNumber, FieldValue::Text("1001".into()));
     DesiredAgent {
         vendor: VendorKind::Tencent,
@@ -217,13 +194,10 @@ fn full_agent(email: &str) -> DesiredAgent {
     a.fields
         .insert(Field::Phone, FieldValue::Text("008618011111111".into()));
     a.fields.insert(Field::Nick, FieldValue::Text("Ali".into()));
-    a.fields
-        .insert(Field::Extension, FieldValue::Text("1001".into()));
+    a.fields.insert(Field::Extension, FieldValue::Text("1001".into()));
     a.fields.insert(Field::Role, FieldValue::Text("3".into()));
-    a.fields
-        .insert(Field::MobileCallOut, FieldValue::Flag(true));
-    a.fields
-        .insert(Field::MobileAccept, FieldValue::Text("1".into()));
+    a.fields.insert(Field::MobileCallOut, FieldValue::Flag(true));
+    a.fields.insert(Field::MobileAccept, FieldValue::Text("1".into()));
     a.fields.insert(
         Field::Skills,
         FieldValue::Skills(vec![
@@ -310,21 +284,14 @@ async fn lifecycle_create_read_list_update_one_field_delete() {
         "SendPassword is false unless the spec asks"
     );
     assert!(env.sim.password_is("alice@example.com", "first-Passw0rd"));
-    let groups: Vec<(i64, i64)> = stored
-        .skill_groups
-        .iter()
-        .map(|g| (g.id, g.priority))
-        .collect();
+    let groups: Vec<(i64, i64)> = stored.skill_groups.iter().map(|g| (g.id, g.priority)).collect();
     assert_eq!(groups, [(101, 1), (102, 3)]);
 
     // read back in the model's format: nothing readable differs
     let observed = client.get("alice@example.com").await.unwrap().unwrap();
     assert_eq!(observed.key, "alice@example.com");
     assert!(observed.modified_at.is_some());
-    assert_eq!(
-        readable_diff(&client, &desired, &observed),
-        Vec::<Field>::new()
-    );
+    assert_eq!(readable_diff(&client, &desired, &observed), Vec::<Field>::new());
     assert!(!client.readable(Field::MobileAccept));
 
     let page = client.list_page(0, None).await.unwrap();
@@ -354,10 +321,7 @@ async fn lifecycle_create_read_list_update_one_field_delete() {
         from: Some(FieldValue::Text("Ali".into())),
         to: FieldValue::Text("Ally".into()),
     }];
-    client
-        .update(&renamed, &observed, &changes, None)
-        .await
-        .unwrap();
+    client.update(&renamed, &observed, &changes, None).await.unwrap();
     assert_eq!(env.sim.core.calls_of("ModifyStaff"), modifies + 1);
     let stored = env.sim.agent("alice@example.com").unwrap();
     assert_eq!(stored.nick, "Ally");
@@ -376,9 +340,7 @@ async fn lifecycle_create_read_list_update_one_field_delete() {
 async fn concurrent_creates_and_deletes_are_batched() {
     let env = env().await;
     let client = env.client();
-    let agents: Vec<_> = (0..25)
-        .map(|i| agent(&format!("batch{i}@example.com")))
-        .collect();
+    let agents: Vec<_> = (0..25).map(|i| agent(&format!("batch{i}@example.com"))).collect();
     for result in create_all(&client, agents).await {
         result.unwrap();
     }
@@ -415,12 +377,7 @@ async fn send_password_is_only_batched_with_its_own_kind() {
     let results = create_all(&client, vec![with_mail, agent("quiet@example.com")]).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(env.sim.core.calls_of("CreateStaff"), 2);
-    assert!(
-        env.sim
-            .agent("mailme@example.com")
-            .unwrap()
-            .password_emailed
-    );
+    assert!(env.sim.agent("mailme@example.com").unwrap().password_emailed);
     assert!(!env.sim.agent("quiet@example.com").unwrap().password_emailed);
 }
 
@@ -481,10 +438,7 @@ async fn incremental_listing_returns_only_what_changed() {
     }
     env.sim.core.clock.advance(Duration::from_secs(100));
     let since = env.sim.core.clock.now_unix() as i64;
-    assert!(
-        env.sim
-            .edit_agent("b@example.com", |r| r.nick = "changed".into())
-    );
+    assert!(env.sim.edit_agent("b@example.com", |r| r.nick = "changed".into()));
     let page = client.list_page(0, Some(since)).await.unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.agents[0].key, "b@example.com");
@@ -499,14 +453,8 @@ async fn incremental_listing_returns_only_what_changed() {
 async fn duplicates_are_already_exists_and_missing_accounts_not_found() {
     let env = env().await;
     let client = env.client();
-    client
-        .create(&agent("dup@example.com"), None)
-        .await
-        .unwrap();
-    let e = client
-        .create(&agent("DUP@example.com"), None)
-        .await
-        .unwrap_err();
+    client.create(&agent("dup@example.com"), None).await.unwrap();
+    let e = client.create(&agent("DUP@example.com"), None).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::AlreadyExists);
     assert_eq!(e.code.as_deref(), Some("FailedOperation.DuplicatedAccount"));
     assert!(e.request_id.is_some());
@@ -518,10 +466,7 @@ async fn duplicates_are_already_exists_and_missing_accounts_not_found() {
         vec![agent("dup@example.com"), agent("fresh@example.com")],
     )
     .await;
-    assert_eq!(
-        results[0].as_ref().unwrap_err().kind,
-        ErrorKind::AlreadyExists
-    );
+    assert_eq!(results[0].as_ref().unwrap_err().kind, ErrorKind::AlreadyExists);
     assert!(results[1].is_ok());
     assert_eq!(env.sim.core.calls_of("CreateStaff"), calls + 1);
 
@@ -532,10 +477,7 @@ async fn duplicates_are_already_exists_and_missing_accounts_not_found() {
     )
     .await;
     assert!(results[0].is_ok(), "{results:?}");
-    assert_eq!(
-        results[1].as_ref().unwrap_err().kind,
-        ErrorKind::AlreadyExists
-    );
+    assert_eq!(results[1].as_ref().unwrap_err().kind, ErrorKind::AlreadyExists);
     assert_eq!(
         env.sim.agent("case@example.com").unwrap().mail,
         "Case@example.com"
@@ -552,10 +494,7 @@ async fn duplicates_are_already_exists_and_missing_accounts_not_found() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(
-        e.code.as_deref(),
-        Some("InvalidParameterValue.AccountNotExist")
-    );
+    assert_eq!(e.code.as_deref(), Some("InvalidParameterValue.AccountNotExist"));
     assert!(!e.retryable);
     assert_eq!(client.get("nobody@example.com").await.unwrap(), None);
 }
@@ -567,9 +506,7 @@ async fn exhausted_licences_are_terminal_with_a_clear_message() {
     // three at once: the batch is refused as a whole, then sent one by one so two still fit
     let results = create_all(
         &client,
-        (0..3)
-            .map(|i| agent(&format!("seat{i}@example.com")))
-            .collect(),
+        (0..3).map(|i| agent(&format!("seat{i}@example.com"))).collect(),
     )
     .await;
     let failures: Vec<&VendorError> = results.iter().filter_map(|r| r.as_ref().err()).collect();
@@ -657,10 +594,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
         changes.iter().map(|c| c.field).collect::<Vec<_>>(),
         [Field::Skills, Field::MobileCallOut, Field::MobileAccept]
     );
-    let skills_only: Vec<_> = changes
-        .into_iter()
-        .filter(|c| c.field == Field::Skills)
-        .collect();
+    let skills_only: Vec<_> = changes.into_iter().filter(|c| c.field == Field::Skills).collect();
     client
         .update(&wanted, &observed, &skills_only, None)
         .await
@@ -683,10 +617,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
         .into_iter()
         .filter(|c| c.field == Field::Skills)
         .collect();
-    client
-        .update(&moved, &observed, &changes, None)
-        .await
-        .unwrap();
+    client.update(&moved, &observed, &changes, None).await.unwrap();
     let groups: Vec<i64> = env
         .sim
         .agent("skills@example.com")
@@ -753,10 +684,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
 async fn online_agents_are_not_deleted_yet() {
     let env = env_with(|c| c.online = vec!["busy@example.com".into()]).await;
     let client = env.client();
-    client
-        .create(&agent("busy@example.com"), None)
-        .await
-        .unwrap();
+    client.create(&agent("busy@example.com"), None).await.unwrap();
     match client.delete("busy@example.com").await.unwrap() {
         Deletion::NotYet(why) => assert!(why.contains("online"), "{why}"),
         other => panic!("expected NotYet, got {other:?}"),
@@ -779,12 +707,7 @@ async fn online_agents_are_not_deleted_yet() {
 async fn a_vendor_that_refuses_unknown_emails_reads_as_already_gone() {
     let env = env_with(|c| c.strict_delete = true).await;
     let client = env.client();
-    for r in create_all(
-        &client,
-        vec![agent("x@example.com"), agent("y@example.com")],
-    )
-    .await
-    {
+    for r in create_all(&client, vec![agent("x@example.com"), agent("y@example.com")]).await {
         r.unwrap();
     }
     let deletes: Vec<_> = ["x@example.com", "ghost@example.com", "y@example.com"]
@@ -831,16 +754,10 @@ async fn a_wrong_secret_is_a_credentials_error_and_is_not_retried() {
 async fn a_tampered_body_is_rejected() {
     let env = env().await;
     let key = env.config.secret_key.clone();
-    let signed =
-        json!({"SdkAppId": env.config.sdk_app_id, "StaffList": ["a@example.com"]}).to_string();
-    let sent =
-        json!({"SdkAppId": env.config.sdk_app_id, "StaffList": ["b@example.com"]}).to_string();
+    let signed = json!({"SdkAppId": env.config.sdk_app_id, "StaffList": ["a@example.com"]}).to_string();
+    let sent = json!({"SdkAppId": env.config.sdk_app_id, "StaffList": ["b@example.com"]}).to_string();
     let answer = env.raw("DeleteStaff", &signed, &sent, &key, now()).await;
-    assert_eq!(
-        error_code(&answer),
-        "AuthFailure.SignatureFailure",
-        "{answer}"
-    );
+    assert_eq!(error_code(&answer), "AuthFailure.SignatureFailure", "{answer}");
     // the untampered request is accepted
     let answer = env.raw("DeleteStaff", &signed, &signed, &key, now()).await;
     assert_eq!(
@@ -867,8 +784,7 @@ async fn a_skewed_clock_is_rejected() {
 async fn the_simulator_enforces_the_documented_request_rules() {
     let env = env().await;
     let app = env.config.sdk_app_id;
-    let staff =
-        |i: usize| json!({"Name": "N", "Mail": format!("r{i}@example.com"), "StaffNumber": "1"});
+    let staff = |i: usize| json!({"Name": "N", "Mail": format!("r{i}@example.com"), "StaffNumber": "1"});
     let cases = [
         (
             "DeleteStaff",
@@ -964,10 +880,7 @@ async fn the_simulator_enforces_the_documented_request_rules() {
     );
     // and a well-formed request in Tencent's example shape works, SendPassword defaulting to true
     let answer = env
-        .call(
-            "CreateStaff",
-            json!({"SdkAppId": app, "Staffs": [staff(1)]}),
-        )
+        .call("CreateStaff", json!({"SdkAppId": app, "Staffs": [staff(1)]}))
         .await;
     assert_eq!(answer["Response"]["ErrorStaffList"], json!([]), "{answer}");
     assert!(env.sim.agent("r1@example.com").unwrap().password_emailed);
@@ -976,11 +889,7 @@ async fn the_simulator_enforces_the_documented_request_rules() {
 #[tokio::test]
 async fn throttled_reads_recover() {
     let env = env_with(|c| c.requests_per_second = 5).await;
-    let client = env.client_with(
-        &env.config.secret_id,
-        &env.config.secret_key,
-        quick_retries(10),
-    );
+    let client = env.client_with(&env.config.secret_id, &env.config.secret_key, quick_retries(10));
     let reads: Vec<_> = (0..20)
         .map(|i| {
             let c = client.clone();
@@ -999,11 +908,7 @@ async fn throttled_reads_recover() {
 #[tokio::test]
 async fn injected_faults_are_recovered() {
     let env = env().await;
-    let client = env.client_with(
-        &env.config.secret_id,
-        &env.config.secret_key,
-        quick_retries(12),
-    );
+    let client = env.client_with(&env.config.secret_id, &env.config.secret_key, quick_retries(12));
 
     // throttling and 5xx before the request is applied: plain retries
     env.sim.core.set_faults(Faults {
@@ -1015,9 +920,7 @@ async fn injected_faults_are_recovered() {
     });
     for r in create_all(
         &client,
-        (0..10)
-            .map(|i| agent(&format!("f{i}@example.com")))
-            .collect(),
+        (0..10).map(|i| agent(&format!("f{i}@example.com"))).collect(),
     )
     .await
     {
@@ -1032,9 +935,7 @@ async fn injected_faults_are_recovered() {
     });
     let results = create_all(
         &client,
-        (0..10)
-            .map(|i| agent(&format!("l{i}@example.com")))
-            .collect(),
+        (0..10).map(|i| agent(&format!("l{i}@example.com"))).collect(),
     )
     .await;
     for r in &results {
@@ -1042,11 +943,7 @@ async fn injected_faults_are_recovered() {
             assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
         }
     }
-    assert_eq!(
-        env.sim.account_count(),
-        20,
-        "every agent exists exactly once"
-    );
+    assert_eq!(env.sim.account_count(), 20, "every agent exists exactly once");
     let change = FieldChange {
         field: Field::Nick,
         from: None,
@@ -1105,10 +1002,7 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
             let recorder = recorder.clone();
             async move {
                 if let Some(v) = request.headers().get("authorization") {
-                    recorder
-                        .lock()
-                        .unwrap()
-                        .push(v.to_str().unwrap().to_string());
+                    recorder.lock().unwrap().push(v.to_str().unwrap().to_string());
                 }
                 next.run(request).await
             }
@@ -1117,18 +1011,10 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
     let server = sim::serve(router, sim.core.clone(), sim::any_loopback())
         .await
         .unwrap();
-    let env = Env {
-        sim,
-        server,
-        config,
-    };
+    let env = Env { sim, server, config };
 
     let client = env.client();
-    let wrong = env.client_with(
-        &env.config.secret_id,
-        "wrong-secret-key-value",
-        quick_retries(2),
-    );
+    let wrong = env.client_with(&env.config.secret_id, "wrong-secret-key-value", quick_retries(2));
     let mut errors: Vec<VendorError> = Vec::new();
     client
         .create(
@@ -1178,10 +1064,7 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
     );
     for out in &outputs {
         for secret in &secrets {
-            assert!(
-                !out.contains(secret.as_str()),
-                "a secret leaked into: {out}"
-            );
+            assert!(!out.contains(secret.as_str()), "a secret leaked into: {out}");
         }
         assert!(
             !out.contains(&env.config.secret_id),

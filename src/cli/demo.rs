@@ -17,12 +17,30 @@ use crate::sim::{self, SimServer, Simulator, any_loopback};
 
 /// The examples, compiled in so the demo works from any directory.
 const EMBEDDED_EXAMPLES: &[(&str, &str)] = &[
-    ("examples/tencent/provider.yaml", include_str!("../../examples/tencent/provider.yaml")),
-    ("examples/tencent/agents.yaml", include_str!("../../examples/tencent/agents.yaml")),
-    ("examples/huawei/provider.yaml", include_str!("../../examples/huawei/provider.yaml")),
-    ("examples/huawei/agents.yaml", include_str!("../../examples/huawei/agents.yaml")),
-    ("examples/ozonetel/provider.yaml", include_str!("../../examples/ozonetel/provider.yaml")),
-    ("examples/ozonetel/agents.yaml", include_str!("../../examples/ozonetel/agents.yaml")),
+    (
+        "examples/tencent/provider.yaml",
+        include_str!("../../examples/tencent/provider.yaml"),
+    ),
+    (
+        "examples/tencent/agents.yaml",
+        include_str!("../../examples/tencent/agents.yaml"),
+    ),
+    (
+        "examples/huawei/provider.yaml",
+        include_str!("../../examples/huawei/provider.yaml"),
+    ),
+    (
+        "examples/huawei/agents.yaml",
+        include_str!("../../examples/huawei/agents.yaml"),
+    ),
+    (
+        "examples/ozonetel/provider.yaml",
+        include_str!("../../examples/ozonetel/provider.yaml"),
+    ),
+    (
+        "examples/ozonetel/agents.yaml",
+        include_str!("../../examples/ozonetel/agents.yaml"),
+    ),
 ];
 
 /// Options of `ccop demo`.
@@ -66,15 +84,35 @@ async fn start_simulators(seed: u64) -> Result<Simulators, String> {
     let ozonetel = sim::ozonetel::Sim::create(Default::default(), seed, 1.0);
     let listen = |e: std::io::Error| format!("starting a simulator: {e}");
     let servers = vec![
-        (VendorKind::Tencent, sim::start(&tencent, any_loopback()).await.map_err(listen)?),
-        (VendorKind::Huawei, sim::start(&huawei, any_loopback()).await.map_err(listen)?),
-        (VendorKind::Ozonetel, sim::start(&ozonetel, any_loopback()).await.map_err(listen)?),
+        (
+            VendorKind::Tencent,
+            sim::start(&tencent, any_loopback()).await.map_err(listen)?,
+        ),
+        (
+            VendorKind::Huawei,
+            sim::start(&huawei, any_loopback()).await.map_err(listen)?,
+        ),
+        (
+            VendorKind::Ozonetel,
+            sim::start(&ozonetel, any_loopback()).await.map_err(listen)?,
+        ),
     ];
-    Ok(Simulators { tencent, huawei, ozonetel, servers })
+    Ok(Simulators {
+        tencent,
+        huawei,
+        ozonetel,
+        servers,
+    })
 }
 
 fn read_examples(dirs: &[PathBuf]) -> Result<Manifests, String> {
-    let shown = |errors: Vec<manifest::ManifestError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    let shown = |errors: Vec<manifest::ManifestError>| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     if !dirs.is_empty() {
         return manifest::read_paths(dirs, "default").map_err(shown);
     }
@@ -95,11 +133,25 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
 
     step("reading the example providers, Secrets and agents");
     let manifests = read_examples(&args.examples)?;
-    println!("    {} providers, {} agents, {} Secrets", manifests.providers.len() + manifests.cluster_providers.len(), manifests.agents.len(), manifests.secrets.len());
+    println!(
+        "    {} providers, {} agents, {} Secrets",
+        manifests.providers.len() + manifests.cluster_providers.len(),
+        manifests.agents.len(),
+        manifests.secrets.len()
+    );
     let mut workspace = Workspace::new(manifests, "ccop-system");
     for id in workspace.provider_ids() {
-        let vendor = workspace.provider(&id)?.0.vendor().ok_or_else(|| format!("provider {} has no vendor", id.display()))?;
-        let url = sims.servers.iter().find(|(v, _)| *v == vendor).map(|(_, s)| s.base_url()).expect("one simulator per vendor");
+        let vendor = workspace
+            .provider(&id)?
+            .0
+            .vendor()
+            .ok_or_else(|| format!("provider {} has no vendor", id.display()))?;
+        let url = sims
+            .servers
+            .iter()
+            .find(|(v, _)| *v == vendor)
+            .map(|(_, s)| s.base_url())
+            .expect("one simulator per vendor");
         workspace.set_endpoint(&id, &url);
     }
 
@@ -107,7 +159,9 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
     let plan = execute(&mut workspace, false, 8).await;
     print!("{}", indent(&render(&plan, false)));
 
-    step("applying through the reconcile engine (rate limits, retries and duplicate guards as in the controller)");
+    step(
+        "applying through the reconcile engine (rate limits, retries and duplicate guards as in the controller)",
+    );
     let applied = execute(&mut workspace, true, 8).await;
     print_table(&applied);
     if applied.summary.errors + applied.summary.conflicts > 0 {
@@ -121,22 +175,35 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
     );
 
     step("someone renames carol.li in the Huawei console");
-    sims.huawei.edit_agent("carol.li", |r| r.user_name = "Carol (console)".into());
+    sims.huawei
+        .edit_agent("carol.li", |r| r.user_name = "Carol (console)".into());
     let huawei_id = workspace
         .provider_ids()
         .into_iter()
         .find(|id| workspace.provider(id).ok().and_then(|(s, _)| s.vendor()) == Some(VendorKind::Huawei))
         .ok_or("the examples have no Huawei provider")?;
     let runtime = workspace.runtime(&huawei_id)?;
-    let changed = runtime.snapshot.refresh(runtime.vendor.as_ref()).await.map_err(|e| e.to_string())?;
+    let changed = runtime
+        .snapshot
+        .refresh(runtime.vendor.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
     println!("    the periodic listing found changed accounts: {changed:?}");
     step("drift repair: the next pass writes only where the vendor differs from the spec");
     let repaired = execute(&mut workspace, true, 8).await;
     for a in repaired.agents.iter().filter(|a| a.action != "no-op") {
-        let fields: Vec<String> = a.changes.iter().map(|c| format!("{} {:?} -> {:?}", c.field, c.from.as_deref().unwrap_or(""), c.to)).collect();
+        let fields: Vec<String> = a
+            .changes
+            .iter()
+            .map(|c| format!("{} {:?} -> {:?}", c.field, c.from.as_deref().unwrap_or(""), c.to))
+            .collect();
         println!("    {} {}: {}", a.agent, a.action, fields.join(", "));
     }
-    let name = sims.huawei.agent("carol.li").map(|r| r.user_name).unwrap_or_default();
+    let name = sims
+        .huawei
+        .agent("carol.li")
+        .map(|r| r.user_name)
+        .unwrap_or_default();
     println!("    carol.li's name at the vendor is {name:?} again");
     if name != "Carol Li" {
         return Err(format!("drift was not repaired: the vendor still says {name:?}"));
@@ -149,7 +216,10 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
     if unchanged != again.agents.len() {
         return Err("a second pass still wanted to change something".into());
     }
-    println!("\ndone in {:.1}s. Next: `ccop run` against a cluster (README), or `ccop plan -f examples/tencent` against `ccop simulate --vendor tencent --addr 127.0.0.1:18081`.", started.elapsed().as_secs_f64());
+    println!(
+        "\ndone in {:.1}s. Next: `ccop run` against a cluster (README), or `ccop plan -f examples/tencent` against `ccop simulate --vendor tencent --addr 127.0.0.1:18081`.",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -173,7 +243,16 @@ fn print_table(report: &Report) {
             ]
         })
         .collect();
-    let header = ["AGENT", "VENDOR", "KEY", "EXTERNAL-ID", "ACTION", "READY", "SYNCED"].map(String::from);
+    let header = [
+        "AGENT",
+        "VENDOR",
+        "KEY",
+        "EXTERNAL-ID",
+        "ACTION",
+        "READY",
+        "SYNCED",
+    ]
+    .map(String::from);
     let mut widths = header.clone().map(|h| h.len());
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {

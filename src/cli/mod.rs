@@ -1,9 +1,11 @@
 //! The `ccop` command line.
 
 mod crd;
+pub mod demo;
 pub mod export;
 pub mod plan;
 pub mod run;
+pub mod simulate;
 pub mod workspace;
 
 use std::process::ExitCode;
@@ -20,6 +22,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Start the vendor simulators, apply examples/ and show drift repair: the product in one command.
+    Demo(demo::DemoArgs),
+    /// Serve a vendor simulator on loopback.
+    Simulate(simulate::SimulateArgs),
     /// Print every CRD as YAML (what `crds/` holds).
     Crd(crd::CrdArgs),
     /// Run the controller against the current Kubernetes cluster.
@@ -36,6 +42,8 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
         Command::Crd(args) => crd::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Plan(args) => plan::run(&args, false),

@@ -45,7 +45,9 @@ pub struct SimulateArgs {
 pub fn run(args: &SimulateArgs) -> ExitCode {
     super::run::init_logging(super::run::LogFormat::Text, "info");
     if !args.addr.ip().is_loopback() {
-        eprintln!("error: --addr must be a loopback address (the vendor clients accept plain HTTP only there)");
+        eprintln!(
+            "error: --addr must be a loopback address (the vendor clients accept plain HTTP only there)"
+        );
         return ExitCode::from(2);
     }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
@@ -72,7 +74,8 @@ async fn start<S: Simulator>(args: &SimulateArgs) -> Result<SimServer, String> {
     let config = match &args.config {
         None => S::Config::default(),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
             serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
     };
@@ -84,5 +87,7 @@ async fn start<S: Simulator>(args: &SimulateArgs) -> Result<SimServer, String> {
         lost_response_rate: args.lost_response_rate,
         ..Faults::default()
     });
-    sim::start(&sim, args.addr).await.map_err(|e| format!("listening on {}: {e}", args.addr))
+    sim::start(&sim, args.addr)
+        .await
+        .map_err(|e| format!("listening on {}: {e}", args.addr))
 }

@@ -182,7 +182,10 @@ async fn pass(
             finish(api, agent, ctx, &verdict, &record, &[], notice, &now).await?;
             let retry_in = ctx.backoff(&id, Some(Duration::from_secs(10)));
             if deleting {
-                return Err(Error::DeletionWaits { reason: msg, retry_in });
+                return Err(Error::DeletionWaits {
+                    reason: msg,
+                    retry_in,
+                });
             }
             return Ok(Action::requeue(retry_in));
         }
@@ -268,7 +271,10 @@ async fn pass(
             Requeue::Backoff(at_least) => ctx.backoff(&id, at_least),
             Requeue::Resync | Requeue::AwaitChange => ctx.backoff(&id, Some(Duration::from_secs(30))),
         };
-        return Err(Error::DeletionWaits { reason: outcome.verdict.message.clone(), retry_in });
+        return Err(Error::DeletionWaits {
+            reason: outcome.verdict.message.clone(),
+            retry_in,
+        });
     }
     Ok(next_action(ctx, &id, &outcome, runtime.resync))
 }

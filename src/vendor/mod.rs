@@ -203,8 +203,8 @@ impl Default for ClientOptions {
 
 /// Builds the client for a provider from its settings and its credentials Secret.
 ///
-/// `account` identifies the provider (e.g. `namespace/name`) for rate limiters and token caches, which
-/// are shared by every client built for the same vendor account.
+/// Rate limiters and token caches are keyed by the vendor account, so every client built for the same
+/// account shares them.
 pub fn connect(
     settings: &ProviderSettings,
     secret_name: &str,
@@ -212,6 +212,15 @@ pub fn connect(
     options: &ClientOptions,
 ) -> Result<Arc<dyn Vendor>, VendorError> {
     let rate = settings.rate_limit.clone().unwrap_or_default();
+    if let Some(t) = &settings.tencent {
+        return Ok(Arc::new(tencent::Client::from_provider(
+            t,
+            &rate,
+            secret_name,
+            credentials,
+            options,
+        )?));
+    }
     if let Some(h) = &settings.huawei {
         return Ok(Arc::new(huawei::Client::from_provider(
             h,
@@ -221,14 +230,17 @@ pub fn connect(
             options,
         )?));
     }
-    match settings.vendor() {
-        Some(vendor) => Err(VendorError::new(
-            ErrorKind::Rejected,
-            format!("the {vendor} client is not available in this build"),
-        )),
-        None => Err(VendorError::new(
-            ErrorKind::Rejected,
-            "the provider has no vendor block",
-        )),
+    if let Some(o) = &settings.ozonetel {
+        return Ok(Arc::new(ozonetel::Client::from_provider(
+            o,
+            &rate,
+            secret_name,
+            credentials,
+            options,
+        )?));
     }
+    Err(VendorError::new(
+        ErrorKind::Rejected,
+        "the provider has no vendor block",
+    ))
 }

@@ -212,10 +212,7 @@ impl Sim {
                 },
             );
         }
-        let apps = keys
-            .values()
-            .map(|k| (k.sdk_app_id, App::default()))
-            .collect();
+        let apps = keys.values().map(|k| (k.sdk_app_id, App::default())).collect();
         let online = config.online.iter().map(|m| staff::mail_key(m)).collect();
         let groups_modified = core.clock.now_unix() as i64;
         Arc::new(Sim {
@@ -275,11 +272,7 @@ impl Sim {
         let now = self.now();
         let primary = self.config.sdk_app_id;
         let mut state = self.state();
-        let app = if state
-            .apps
-            .get(&primary)
-            .is_some_and(|a| a.get(key).is_some())
-        {
+        let app = if state.apps.get(&primary).is_some_and(|a| a.get(key).is_some()) {
             state.apps.get_mut(&primary)
         } else {
             state.apps.values_mut().find(|a| a.get(key).is_some())
@@ -362,10 +355,7 @@ impl Sim {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !content_type
-            .to_ascii_lowercase()
-            .starts_with("application/json")
-        {
+        if !content_type.to_ascii_lowercase().starts_with("application/json") {
             return Err(ApiError::new(
                 "InvalidParameter",
                 "the simulator accepts POST with Content-Type application/json only",
@@ -386,19 +376,12 @@ impl Sim {
                 ));
             }
         }
-        let sdk_app_id = auth::verify(
-            method,
-            uri,
-            headers,
-            body,
-            self.core.clock.now_unix(),
-            |id| {
-                self.keys.get(id).map(|k| auth::Key {
-                    secret_key: &k.secret_key,
-                    sdk_app_id: k.sdk_app_id,
-                })
-            },
-        )?;
+        let sdk_app_id = auth::verify(method, uri, headers, body, self.core.clock.now_unix(), |id| {
+            self.keys.get(id).map(|k| auth::Key {
+                secret_key: &k.secret_key,
+                sdk_app_id: k.sdk_app_id,
+            })
+        })?;
         if self.roll(self.core.faults().throttle_rate)
             || !self.core.admit(
                 action,
@@ -417,12 +400,7 @@ impl Sim {
         self.dispatch(action, sdk_app_id, body)
     }
 
-    fn dispatch(
-        &self,
-        action: &str,
-        sdk_app_id: u64,
-        body: &[u8],
-    ) -> Result<serde_json::Value, ApiError> {
+    fn dispatch(&self, action: &str, sdk_app_id: u64, body: &[u8]) -> Result<serde_json::Value, ApiError> {
         let now = self.now();
         let mut state = self.state();
         let SimState { apps, online } = &mut *state;
@@ -456,9 +434,7 @@ impl Sim {
             }
             DESCRIBE_SKILL_GROUPS => {
                 let req: DescribeSkillGroupsRequest =
-                    parse(body, sdk_app_id, |r: &DescribeSkillGroupsRequest| {
-                        r.sdk_app_id
-                    })?;
+                    parse(body, sdk_app_id, |r: &DescribeSkillGroupsRequest| r.sdk_app_id)?;
                 to_value(staff::describe_groups(&ctx, &req)?)
             }
             BIND_SKILL_GROUPS => {
@@ -467,9 +443,7 @@ impl Sim {
                 to_value(Empty {})
             }
             UNBIND_SKILL_GROUPS => {
-                let req = parse(body, sdk_app_id, |r: &UnbindSkillGroupsRequest| {
-                    r.sdk_app_id
-                })?;
+                let req = parse(body, sdk_app_id, |r: &UnbindSkillGroupsRequest| r.sdk_app_id)?;
                 app.unbind(&ctx, req)?;
                 to_value(Empty {})
             }
@@ -522,12 +496,7 @@ fn parse<T: DeserializeOwned>(
 }
 
 fn json(body: Vec<u8>) -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn handle(
@@ -553,6 +522,19 @@ async fn unsupported(State(sim): State<Arc<Sim>>) -> Response {
     ))
 }
 
+impl super::Simulator for Sim {
+    type Config = Config;
+    fn create(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
+        Sim::new(config, seed, clock_scale)
+    }
+    fn core(&self) -> &Arc<SimCore> {
+        &self.core
+    }
+    fn api(self: &Arc<Self>) -> axum::Router {
+        self.router()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,11 +549,7 @@ mod tests {
         assert_eq!(config.sdk_app_id, 1_400_000_001);
         assert_eq!(config.skill_groups.len(), 3);
         assert_eq!(config.accounts[0].sdk_app_id, 1_400_000_002);
-        assert!(
-            Config::parse("licences: many")
-                .unwrap_err()
-                .contains("licences")
-        );
+        assert!(Config::parse("licences: many").unwrap_err().contains("licences"));
         let sim = Sim::new(config, 1, 1.0);
         let shown = format!("{sim:?}");
         for secret in [

@@ -95,10 +95,7 @@ impl StaffRecord {
                     .iter()
                     .map(|b| SkillGroupItem {
                         skill_group_id: b.id,
-                        skill_group_name: groups
-                            .iter()
-                            .find(|g| g.id == b.id)
-                            .map(|g| g.name.clone()),
+                        skill_group_name: groups.iter().find(|g| g.id == b.id).map(|g| g.name.clone()),
                         priority: Some(b.priority),
                         r#type: Some("ALL".into()),
                     })
@@ -195,9 +192,7 @@ fn check_phone(field: &str, phone: &str) -> Result<(), ApiError> {
     } else {
         Err(invalid(
             field,
-            format!(
-                "{phone:?} is not a phone number with the 00 country prefix, e.g. 008613012345678"
-            ),
+            format!("{phone:?} is not a phone number with the 00 country prefix, e.g. 008613012345678"),
         ))
     }
 }
@@ -215,10 +210,7 @@ fn check_extension(field: &str, ext: &str) -> Result<(), ApiError> {
 
 fn check_page(size: i64, number: i64, max: u32) -> Result<(usize, usize), ApiError> {
     if !(1..=i64::from(max)).contains(&size) {
-        return Err(invalid(
-            "PageSize",
-            format!("{size} is not between 1 and {max}"),
-        ));
+        return Err(invalid("PageSize", format!("{size} is not between 1 and {max}")));
     }
     if number < 0 {
         return Err(invalid(
@@ -457,10 +449,7 @@ impl App {
         if let Some(accept) = req.use_mobile_accept
             && !(0..=2).contains(&accept)
         {
-            return Err(invalid(
-                "UseMobileAccept",
-                format!("{accept} is not 0, 1 or 2"),
-            ));
+            return Err(invalid("UseMobileAccept", format!("{accept} is not 0, 1 or 2")));
         }
         if let Some(fwd) = &req.forwarding_config {
             if fwd.condition.is_some_and(|c| !(1..=2).contains(&c)) {
@@ -476,9 +465,7 @@ impl App {
             }
         }
         if let Some(ids) = &req.skill_group_ids
-            && let Some(missing) = ids
-                .iter()
-                .find(|id| !ctx.groups.iter().any(|g| g.id == **id))
+            && let Some(missing) = ids.iter().find(|id| !ctx.groups.iter().any(|g| g.id == **id))
         {
             return Err(group_error(missing));
         }
@@ -626,11 +613,7 @@ impl App {
     }
 
     /// `UnbindStaffSkillGroupList`.
-    pub fn unbind(
-        &mut self,
-        ctx: &Context<'_>,
-        req: UnbindSkillGroupsRequest,
-    ) -> Result<(), ApiError> {
+    pub fn unbind(&mut self, ctx: &Context<'_>, req: UnbindSkillGroupsRequest) -> Result<(), ApiError> {
         if req.skill_group_list.is_empty() {
             return Err(invalid("SkillGroupList", "must not be empty"));
         }
@@ -650,9 +633,7 @@ impl App {
         if req.password.is_empty() || req.password.chars().count() > 64 {
             return Err(invalid("Password", "must have 1 to 64 characters"));
         }
-        let record = self
-            .get_mut(&req.email)
-            .ok_or_else(|| not_found(&req.email))?;
+        let record = self.get_mut(&req.email).ok_or_else(|| not_found(&req.email))?;
         record.password = Some(PasswordDigest::of(&req.password));
         Ok(())
     }

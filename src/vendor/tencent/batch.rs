@@ -154,16 +154,10 @@ mod tests {
         let batcher = Batcher::<u32, u32>::new(10, Duration::from_millis(25));
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let start = tokio::time::Instant::now();
-        assert_eq!(
-            batcher.submit(4, echo_sender(sizes.clone())).await.unwrap(),
-            8
-        );
+        assert_eq!(batcher.submit(4, echo_sender(sizes.clone())).await.unwrap(), 8);
         assert_eq!(start.elapsed(), Duration::from_millis(25));
         // and the next one starts a new flusher
-        assert_eq!(
-            batcher.submit(5, echo_sender(sizes.clone())).await.unwrap(),
-            10
-        );
+        assert_eq!(batcher.submit(5, echo_sender(sizes.clone())).await.unwrap(), 10);
         assert_eq!(*sizes.lock().unwrap(), [1, 1]);
     }
 

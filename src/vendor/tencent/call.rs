@@ -213,8 +213,7 @@ impl Api {
                 request_id,
             }) => Err(errors::classify(&code, &message, request_id)),
             Err(why) => {
-                Err(VendorError::transient(format!("{action}: {why}"))
-                    .with_code("MalformedResponse"))
+                Err(VendorError::transient(format!("{action}: {why}")).with_code("MalformedResponse"))
             }
         }
     }
@@ -246,10 +245,7 @@ mod tests {
             host("https://ccc.tencentcloudapi.com:443"),
             "ccc.tencentcloudapi.com"
         );
-        assert_eq!(
-            host("https://CCC.tencentcloudapi.com"),
-            "ccc.tencentcloudapi.com"
-        );
+        assert_eq!(host("https://CCC.tencentcloudapi.com"), "ccc.tencentcloudapi.com");
         assert_eq!(host("http://127.0.0.1:8443"), "127.0.0.1:8443");
         assert_eq!(host("http://127.0.0.1:80"), "127.0.0.1");
     }

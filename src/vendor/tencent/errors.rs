@@ -84,8 +84,7 @@ pub fn classify(code: &str, message: &str, request_id: Option<String>) -> Vendor
 /// A non-200 HTTP answer: Tencent answers errors with 200, so anything else comes from a proxy or an
 /// overloaded front end and is worth retrying.
 pub fn http_status(status: u16) -> VendorError {
-    VendorError::transient(format!("Tencent answered HTTP {status}"))
-        .with_code(format!("HTTP{status}"))
+    VendorError::transient(format!("Tencent answered HTTP {status}")).with_code(format!("HTTP{status}"))
 }
 
 #[cfg(test)]
@@ -94,10 +93,7 @@ mod tests {
 
     /// Every code of the vendor note (common list, CCC business list, per-action lists).
     const DOCUMENTED: &[(&str, ErrorKind)] = &[
-        (
-            "FailedOperation.DuplicatedAccount",
-            ErrorKind::AlreadyExists,
-        ),
+        ("FailedOperation.DuplicatedAccount", ErrorKind::AlreadyExists),
         ("InvalidParameterValue.AccountNotExist", ErrorKind::NotFound),
         ("AuthFailure.InvalidAuthorization", ErrorKind::Credentials),
         ("AuthFailure.InvalidSecretId", ErrorKind::Credentials),
@@ -112,14 +108,8 @@ mod tests {
             "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
             ErrorKind::RateLimited,
         ),
-        (
-            "RequestLimitExceeded.IPLimitExceeded",
-            ErrorKind::RateLimited,
-        ),
-        (
-            "RequestLimitExceeded.UinLimitExceeded",
-            ErrorKind::RateLimited,
-        ),
+        ("RequestLimitExceeded.IPLimitExceeded", ErrorKind::RateLimited),
+        ("RequestLimitExceeded.UinLimitExceeded", ErrorKind::RateLimited),
         ("InternalError", ErrorKind::Transient),
         ("InternalError.DBError", ErrorKind::Transient),
         ("ServiceUnavailable", ErrorKind::Transient),
@@ -136,10 +126,7 @@ mod tests {
         ),
         ("InvalidParameterValue.SkillGroupError", ErrorKind::Rejected),
         ("InvalidParameterValue.SkillGroupExist", ErrorKind::Rejected),
-        (
-            "InvalidParameterValue.InstanceNotExist",
-            ErrorKind::Rejected,
-        ),
+        ("InvalidParameterValue.InstanceNotExist", ErrorKind::Rejected),
         ("InvalidParameterValue.PhoneNumInvalid", ErrorKind::Rejected),
         (
             "InvalidParameterValue.RingAllGroupMemberOverflow",
@@ -156,10 +143,7 @@ mod tests {
         ("UnauthorizedOperation", ErrorKind::Rejected),
         ("FailedOperation", ErrorKind::Rejected),
         ("FailedOperation.PermissionDenied", ErrorKind::Rejected),
-        (
-            "FailedOperation.CurStateNotAllowModify",
-            ErrorKind::Rejected,
-        ),
+        ("FailedOperation.CurStateNotAllowModify", ErrorKind::Rejected),
         ("ActionOffline", ErrorKind::Rejected),
         ("DryRunOperation", ErrorKind::Rejected),
         ("InvalidAction", ErrorKind::Rejected),
@@ -185,11 +169,7 @@ mod tests {
             assert_eq!(e.code.as_deref(), Some(*code));
             assert_eq!(e.request_id.as_deref(), Some("req-1"));
             assert_eq!(e.retryable, kind.retryable_by_default(), "{code}");
-            assert!(
-                e.message.contains("vendor says no"),
-                "{code}: {}",
-                e.message
-            );
+            assert!(e.message.contains("vendor says no"), "{code}: {}", e.message);
         }
     }
 
@@ -213,11 +193,7 @@ mod tests {
 
     #[test]
     fn licence_exhaustion_says_what_to_do() {
-        let e = classify(
-            "LimitExceeded.InsufficientLicense",
-            "seat licences used up",
-            None,
-        );
+        let e = classify("LimitExceeded.InsufficientLicense", "seat licences used up", None);
         assert_eq!(
             e.to_string(),
             "LimitExceeded.InsufficientLicense: not enough seat licences: buy more or delete unused agents \

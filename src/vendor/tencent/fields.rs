@@ -18,9 +18,7 @@
 //! mobile-accept modes as code strings, skills as group ids. Reading maps back into exactly those
 //! representations so `core::diff` compares like with like.
 
-use crate::core::{
-    DesiredAgent, Field, FieldChange, FieldMap, FieldValue, ObservedAgent, SkillBinding,
-};
+use crate::core::{DesiredAgent, Field, FieldChange, FieldMap, FieldValue, ObservedAgent, SkillBinding};
 use crate::vendor::{ErrorKind, VendorError};
 
 use super::wire::{ModifyStaffRequest, SeatUserInfo, StaffInfo, StaffSkillGroup};
@@ -147,10 +145,7 @@ pub fn priorities_to_set(
         let Some(priority) = want.priority else {
             continue;
         };
-        let have = observed
-            .iter()
-            .find(|h| h.id == want.id)
-            .and_then(|h| h.priority);
+        let have = observed.iter().find(|h| h.id == want.id).and_then(|h| h.priority);
         if have != Some(priority) {
             out.push(StaffSkillGroup {
                 skill_group_id: group_id(want)?,
@@ -279,10 +274,7 @@ pub fn observed(info: &StaffInfo) -> Option<ObservedAgent> {
         .flatten()
         .map(|g| SkillBinding {
             id: g.skill_group_id.to_string(),
-            priority: g
-                .priority
-                .filter(|p| *p > 0)
-                .and_then(|p| u32::try_from(p).ok()),
+            priority: g.priority.filter(|p| *p > 0).and_then(|p| u32::try_from(p).ok()),
         })
         .collect();
     skills.sort();
@@ -390,10 +382,7 @@ mod tests {
         let o = observed(&info).unwrap();
         assert_eq!(o.key, "alice@example.com");
         assert_eq!(o.modified_at, Some(1_700_000_000));
-        assert_eq!(
-            o.fields.get(&Field::Role),
-            Some(&FieldValue::Text("3".into()))
-        );
+        assert_eq!(o.fields.get(&Field::Role), Some(&FieldValue::Text("3".into())));
         assert_eq!(
             o.fields.get(&Field::Phone),
             Some(&FieldValue::Text("008618011111111".into()))
@@ -415,10 +404,7 @@ mod tests {
             Field::Role,
             Field::Skills,
         ] {
-            assert!(
-                want.fields[&field].satisfied_by(&o.fields[&field]),
-                "{field}"
-            );
+            assert!(want.fields[&field].satisfied_by(&o.fields[&field]), "{field}");
         }
     }
 
@@ -524,10 +510,6 @@ mod tests {
 
     #[test]
     fn non_numeric_skill_ids_are_refused() {
-        assert!(
-            group_id(&binding("billing", None))
-                .unwrap_err()
-                .is_terminal()
-        );
+        assert!(group_id(&binding("billing", None)).unwrap_err().is_terminal());
     }
 }

@@ -38,8 +38,8 @@ use crate::api::{RateLimit, TencentProvider};
 use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 use crate::vendor::http::checked_endpoint;
 use crate::vendor::{
-    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
-    Vendor, VendorError,
+    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData, Vendor,
+    VendorError,
 };
 
 use batch::{Batcher, Pending};
@@ -158,10 +158,7 @@ impl Client {
 
     async fn skill_table(&self, need: &[i64]) -> Result<Arc<SkillTable>, VendorError> {
         let inner = &self.inner;
-        inner
-            .skills
-            .get(need, || fetch_skill_table(&inner.api))
-            .await
+        inner.skills.get(need, || fetch_skill_table(&inner.api)).await
     }
 
     async fn modify(&self, request: &ModifyStaffRequest) -> Result<(), VendorError> {
@@ -261,13 +258,7 @@ async fn create_once(
                     .find(|i| mails[*i].eq_ignore_ascii_case(&item.staff_email))
             });
         match index {
-            Some(i) => {
-                results[i] = Err(errors::classify(
-                    &item.code,
-                    &item.message,
-                    request_id.clone(),
-                ))
-            }
+            Some(i) => results[i] = Err(errors::classify(&item.code, &item.message, request_id.clone())),
             None => {
                 tracing::warn!(code = %item.code, "CreateStaff reported a failure for an e-mail it was not sent")
             }
@@ -286,11 +277,7 @@ fn about_one_item(e: &VendorError) -> bool {
         )
 }
 
-async fn send_creates(
-    inner: Arc<Inner>,
-    send_password: bool,
-    batch: Vec<Pending<SeatUserInfo, ()>>,
-) {
+async fn send_creates(inner: Arc<Inner>, send_password: bool, batch: Vec<Pending<SeatUserInfo, ()>>) {
     let staffs: Vec<SeatUserInfo> = batch.iter().map(|p| p.item.clone()).collect();
     match create_once(&inner.api, send_password, staffs).await {
         Ok(results) => {
@@ -334,8 +321,7 @@ async fn delete_once(api: &Api, mails: Vec<String>) -> Result<Vec<Deletion>, Ven
                 .any(|m| m.eq_ignore_ascii_case(mail))
             {
                 Deletion::NotYet(
-                    "the agent is online; Tencent deletes agents only while they are offline"
-                        .into(),
+                    "the agent is online; Tencent deletes agents only while they are offline".into(),
                 )
             } else {
                 Deletion::Deleted
@@ -369,9 +355,7 @@ async fn send_deletes(inner: Arc<Inner>, batch: Vec<Pending<String, Deletion>>) 
         }
         Err(e) if about_one_item(&e) => {
             tracing::debug!(error = %e, size = batch.len(), "DeleteStaff batch refused; deleting one by one");
-            let singles = batch
-                .iter()
-                .map(|p| delete_single(&inner.api, p.item.clone()));
+            let singles = batch.iter().map(|p| delete_single(&inner.api, p.item.clone()));
             let results = futures::future::join_all(singles).await;
             for (pending, result) in batch.into_iter().zip(results) {
                 pending.finish(result);
@@ -406,11 +390,7 @@ impl Vendor for Client {
         )
     }
 
-    async fn list_page(
-        &self,
-        page: u32,
-        modified_since: Option<i64>,
-    ) -> Result<AgentPage, VendorError> {
+    async fn list_page(&self, page: u32, modified_since: Option<i64>) -> Result<AgentPage, VendorError> {
         let request = DescribeStaffRequest {
             sdk_app_id: self.sdk_app_id(),
             page_size: i64::from(self.page_size),
@@ -424,11 +404,7 @@ impl Vendor for Client {
             .call::<_, DescribeStaffResponse>(DESCRIBE_STAFF, Class::Read, &request)
             .await?;
         Ok(AgentPage {
-            agents: response
-                .staff_list
-                .iter()
-                .filter_map(fields::observed)
-                .collect(),
+            agents: response.staff_list.iter().filter_map(fields::observed).collect(),
             total: u64::try_from(response.total_count).unwrap_or(0),
         })
     }
@@ -564,9 +540,7 @@ impl Vendor for Client {
         let inner = self.inner.clone();
         self.inner
             .deletes
-            .submit(key.to_string(), move |batch| {
-                send_deletes(inner.clone(), batch)
-            })
+            .submit(key.to_string(), move |batch| send_deletes(inner.clone(), batch))
             .await
     }
 

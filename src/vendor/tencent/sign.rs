@@ -167,12 +167,7 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
 }
 
 /// The `Authorization` header value.
-pub fn authorization(
-    secret_id: &str,
-    scope: &str,
-    signed_headers: &str,
-    signature: &str,
-) -> String {
+pub fn authorization(secret_id: &str, scope: &str, signed_headers: &str, signature: &str) -> String {
     format!(
         "{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={signed_headers}, Signature={signature}"
     )
@@ -250,8 +245,7 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization<'_>> {
         }
     }
     let mut scope = credential?.split('/');
-    let (secret_id, date, service, terminator) =
-        (scope.next()?, scope.next()?, scope.next()?, scope.next()?);
+    let (secret_id, date, service, terminator) = (scope.next()?, scope.next()?, scope.next()?, scope.next()?);
     if scope.next().is_some() || terminator != TERMINATOR || secret_id.is_empty() {
         return None;
     }
@@ -315,12 +309,7 @@ mod tests {
 
     #[test]
     fn authorization_round_trips_through_the_parser() {
-        let header = authorization(
-            "AKIDx",
-            "2024-01-02/ccc/tc3_request",
-            "content-type;host",
-            "ab12",
-        );
+        let header = authorization("AKIDx", "2024-01-02/ccc/tc3_request", "content-type;host", "ab12");
         let parsed = parse_authorization(&header).unwrap();
         assert_eq!(
             parsed,

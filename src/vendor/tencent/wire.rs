@@ -463,8 +463,8 @@ struct ErrorIn {
 
 /// Parses a response body. `Err` (with a short reason, never the body) when it is not the envelope.
 pub fn parse_reply<T: DeserializeOwned>(body: &[u8]) -> Result<Reply<T>, String> {
-    let envelope: EnvelopeIn = serde_json::from_slice(body)
-        .map_err(|e| format!("not a Tencent response envelope ({e})"))?;
+    let envelope: EnvelopeIn =
+        serde_json::from_slice(body).map_err(|e| format!("not a Tencent response envelope ({e})"))?;
     let mut response = envelope.response;
     let request_id = match response.remove("RequestId") {
         Some(serde_json::Value::String(id)) => Some(id),
@@ -491,8 +491,7 @@ pub fn ok_body<T: Serialize>(data: &T, request_id: &str) -> Vec<u8> {
         _ => serde_json::Map::new(),
     };
     response.insert("RequestId".into(), request_id.into());
-    serde_json::to_vec(&serde_json::json!({ "Response": response }))
-        .expect("a JSON value always serialises")
+    serde_json::to_vec(&serde_json::json!({ "Response": response })).expect("a JSON value always serialises")
 }
 
 /// An error envelope.
@@ -548,16 +547,15 @@ mod tests {
 
     #[test]
     fn unknown_request_fields_are_refused() {
-        let e = serde_json::from_str::<DeleteStaffRequest>(
-            r#"{"SdkAppId":1,"StaffList":[],"Force":true}"#,
-        )
-        .unwrap_err();
+        let e = serde_json::from_str::<DeleteStaffRequest>(r#"{"SdkAppId":1,"StaffList":[],"Force":true}"#)
+            .unwrap_err();
         assert!(e.to_string().contains("unknown field `Force`"), "{e}");
     }
 
     #[test]
     fn replies_tolerate_nulls_and_new_fields() {
-        let body = br#"{"Response":{"OnlineStaffList":null,"DeleteStatusInfo":"ok","NewThing":1,"RequestId":"r1"}}"#;
+        let body =
+            br#"{"Response":{"OnlineStaffList":null,"DeleteStatusInfo":"ok","NewThing":1,"RequestId":"r1"}}"#;
         assert_eq!(
             parse_reply::<DeleteStaffResponse>(body).unwrap(),
             Reply::Ok {
