@@ -302,6 +302,7 @@ async fn run_controllers(
 
     let background = tokio::spawn(futures::future::join_all(tasks));
     futures::future::join_all(provider_stores).await;
+    tracing::debug!("provider watches synced; starting the agent controllers");
     let agents_ready = futures::future::join_all(agent_stores);
     let health_ready = health.clone();
     let readiness = tokio::spawn(async move {
@@ -322,7 +323,12 @@ where
     K::DynamicType: std::hash::Hash + Eq + Clone + Send + Sync,
 {
     async move {
-        let _ = store.wait_until_ready().await;
+        // The store's readiness is a one-shot channel that wakes only the last task that polled it, and
+        // the controller's own runner polls it too: poll again now and then rather than trust the wake-up.
+        while tokio::time::timeout(std::time::Duration::from_millis(100), store.wait_until_ready())
+            .await
+            .is_err()
+        {}
     }
     .boxed()
 }

@@ -45,6 +45,11 @@ impl Counters {
             .sum()
     }
 
+    /// Every `(verb, plural, subresource)` seen, with its count.
+    pub fn iter(&self) -> impl Iterator<Item = (&(String, String, String), &u64)> {
+        self.0.iter()
+    }
+
     /// What happened after `earlier` was taken.
     pub fn since(&self, earlier: &Counters) -> Counters {
         let diff = self

@@ -1,0 +1,405 @@
+//! The real controller over real HTTP: the in-process Kubernetes API server, the vendor simulators, and
+//! `ccop::controller::run` exactly as `ccop run` runs it.
+
+mod support;
+
+use std::time::Duration;
+
+use ccop::controller::rbac;
+use kube::ResourceExt;
+use kube::api::DeleteParams;
+use serde_json::json;
+use support::operator::{Env, NS, condition, options, ready};
+
+fn tencent_agent(name: &str, email: &str) -> serde_json::Value {
+    json!({"providerRef": {"name": "tencent"}, "displayName": name, "email": email,
+           "tencent": {"staffNumber": "1001", "nick": "nick"}})
+}
+
+#[tokio::test]
+async fn an_agent_becomes_ready_and_a_spec_edit_sends_one_update_with_only_that_field() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    env.agent("alice", tencent_agent("Alice Chen", "alice@example.com"))
+        .await;
+    let a = env.wait_agent("alice", "Ready", ready).await;
+    let status = a.status.clone().unwrap();
+    assert_eq!(status.external_id.as_deref(), Some("alice@example.com"));
+    assert_eq!(status.vendor_key.as_deref(), Some("alice@example.com"));
+    assert_eq!(condition(&a, "Synced").unwrap().0, "True");
+    assert!(
+        a.finalizers()
+            .contains(&"contactcenter.dev/finalizer".to_string())
+    );
+    assert_eq!(env.tencent.account_count(), 1);
+    assert_eq!(env.tencent.core.calls_of("CreateStaff"), 1);
+    let status_writes = env
+        .api
+        .counters()
+        .get("patch", "contactcenteragents", Some("status"));
+    assert!(status_writes <= 3, "{status_writes} status writes for one create");
+
+    let modify_before = env.tencent.core.calls_of("ModifyStaff");
+    env.agent(
+        "alice",
+        json!({"providerRef": {"name": "tencent"}, "displayName": "Alice C.", "email": "alice@example.com",
+        "tencent": {"staffNumber": "1001", "nick": "nick"}}),
+    )
+    .await;
+    env.wait_agent("alice", "Ready at generation 2", |a| {
+        ready(a) && a.metadata.generation == Some(2)
+    })
+    .await;
+    assert_eq!(
+        env.tencent.core.calls_of("ModifyStaff") - modify_before,
+        1,
+        "exactly one ModifyStaff"
+    );
+    assert_eq!(env.tencent.agent("alice@example.com").unwrap().name, "Alice C.");
+
+    // Steady state: nothing more is written anywhere.
+    let before = env.api.counters();
+    let vendor_before = env.tencent.core.calls();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = env.api.counters().since(&before);
+    assert_eq!(
+        after.writes("contactcenteragents"),
+        0,
+        "no status echo storm: {after}"
+    );
+    let vendor_after = env.tencent.core.calls();
+    for action in ["CreateStaff", "ModifyStaff", "DeleteStaff"] {
+        assert_eq!(
+            vendor_after.get(action),
+            vendor_before.get(action),
+            "{action} in steady state"
+        );
+    }
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn drift_at_the_vendor_is_repaired_after_a_resync() {
+    let env = Env::start("1s").await;
+    let op = env.run(options());
+    env.agent("bob", tencent_agent("Bob Wang", "bob@example.com"))
+        .await;
+    env.wait_agent("bob", "Ready", ready).await;
+    assert!(
+        env.tencent
+            .edit_agent("bob@example.com", |r| r.name = "Renamed In Console".into())
+    );
+    env.wait("the console edit to be repaired", || {
+        env.tencent.agent("bob@example.com").unwrap().name == "Bob Wang"
+    })
+    .await;
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn observe_only_reports_drift_and_writes_nothing() {
+    let env = Env::start("1s").await;
+    let op = env.run(options());
+    env.agent(
+        "carol",
+        json!({"providerRef": {"name": "huawei"}, "displayName": "Carol Li", "email": "carol@example.com",
+        "huawei": {"userAccount": "carol.li"}, "managementPolicy": "ObserveOnly"}),
+    )
+    .await;
+    let a = env
+        .wait_agent("carol", "NotFound", |a| {
+            condition(a, "Ready").is_some_and(|(_, r)| r == "NotFound")
+        })
+        .await;
+    assert_eq!(condition(&a, "Ready").unwrap().0, "False");
+    env.huawei.seed_agent("carol.li", "Carol (console)").unwrap();
+    let a = env
+        .wait_agent("carol", "Drifted", |a| {
+            condition(a, "Ready").is_some_and(|(_, r)| r == "Drifted")
+        })
+        .await;
+    let drift = a.status.unwrap().drift;
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.field == "displayName" && d.observed.as_deref() == Some("Carol (console)")),
+        "{drift:?}"
+    );
+    assert_eq!(
+        env.huawei.agent("carol.li").unwrap().user_name,
+        "Carol (console)",
+        "nothing was repaired"
+    );
+    assert_eq!(
+        env.huawei.core.calls_of("agentAccount/update") + env.huawei.core.calls_of("agentAccount/create"),
+        0
+    );
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn deletion_follows_the_policy() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    env.agent("gone", tencent_agent("Gone", "gone@example.com")).await;
+    env.agent(
+        "kept",
+        json!({"providerRef": {"name": "tencent"}, "displayName": "Kept", "email": "kept@example.com",
+        "tencent": {"staffNumber": "2"}, "deletionPolicy": "Orphan"}),
+    )
+    .await;
+    env.wait_agent("gone", "Ready", ready).await;
+    env.wait_agent("kept", "Ready", ready).await;
+    env.agents()
+        .delete("gone", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.agents()
+        .delete("kept", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait("both objects to disappear", || {
+        env.api.objects("contactcenteragents").is_empty()
+    })
+    .await;
+    assert!(
+        env.tencent.agent("gone@example.com").is_none(),
+        "Delete removed the account"
+    );
+    assert!(
+        env.tencent.agent("kept@example.com").is_some(),
+        "Orphan left the account"
+    );
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_agent_claiming_the_same_key_is_a_conflict_and_writes_nothing() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    env.agent("first", tencent_agent("First", "same@example.com"))
+        .await;
+    env.wait_agent("first", "Ready", ready).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await; // a later creationTimestamp
+    env.agent("second", tencent_agent("Second", "same@example.com"))
+        .await;
+    let second = env
+        .wait_agent("second", "Conflict", |a| {
+            condition(a, "Ready").is_some_and(|(_, r)| r == "Conflict")
+        })
+        .await;
+    assert_eq!(condition(&second, "Stalled").unwrap().0, "True");
+    assert_eq!(
+        env.tencent.core.calls_of("ModifyStaff"),
+        0,
+        "the later agent wrote nothing"
+    );
+    assert_eq!(env.tencent.agent("same@example.com").unwrap().name, "First");
+    // When the owner goes, the other one takes over.
+    env.agents()
+        .delete("first", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_agent("second", "Ready after the first was deleted", ready)
+        .await;
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn credentials_rotation_is_seen_without_a_restart() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    env.secret(
+        NS,
+        "tencent-credentials",
+        json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "wrong"}),
+    )
+    .await;
+    env.agent("dave", tencent_agent("Dave", "dave@example.com")).await;
+    let a = env
+        .wait_agent("dave", "CredentialsInvalid", |a| {
+            condition(a, "Ready").is_some_and(|(_, r)| r == "CredentialsInvalid")
+        })
+        .await;
+    assert_eq!(condition(&a, "Stalled").unwrap().0, "True");
+    let message = &a.status.unwrap().conditions[0].message;
+    assert!(
+        !message.contains("wrong") && !message.contains("ccop-simulator-tencent-secret-key"),
+        "{message}"
+    );
+    env.secret(NS, "tencent-credentials", json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"})).await;
+    env.wait_agent("dave", "Ready after the Secret was fixed", ready)
+        .await;
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_secret_change_is_applied_once() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    env.secret(NS, "erin-password", json!({"password": "Initial#Pass2026"}))
+        .await;
+    env.agent("erin", json!({"providerRef": {"name": "huawei"}, "displayName": "Erin", "email": "erin@example.com",
+        "huawei": {"userAccount": "erin.smith"}, "passwordSecretRef": {"name": "erin-password", "key": "password"}})).await;
+    let a = env.wait_agent("erin", "Ready", ready).await;
+    let digest = a.status.unwrap().password_digest.unwrap();
+    assert!(
+        !digest.contains("Initial"),
+        "status holds a digest, not the password"
+    );
+    assert!(
+        env.huawei
+            .agent("erin.smith")
+            .unwrap()
+            .password_matches("Initial#Pass2026")
+    );
+    env.secret(
+        NS,
+        "erin-password",
+        json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
+    )
+    .await;
+    env.wait("the new password at the vendor", || {
+        env.huawei
+            .agent("erin.smith")
+            .unwrap()
+            .password_matches("Rotated#Pass2027")
+    })
+    .await;
+    env.wait_agent("erin", "Ready with the new digest", |a| {
+        ready(a) && a.status.as_ref().unwrap().password_digest.as_deref() != Some(&digest)
+    })
+    .await;
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_between_the_vendor_create_and_the_status_write_leaves_exactly_one_account() {
+    let env = Env::start("10m").await;
+    // Slow the vendor so the create is in flight when the status write is made to fail.
+    env.tencent.core.set_faults(ccop::sim::Faults {
+        latency_ms: 300,
+        ..Default::default()
+    });
+    let op = env.run(options());
+    env.agent("frank", tencent_agent("Frank", "frank@example.com"))
+        .await;
+    env.wait_agent("frank", "checkpointed", |a| {
+        a.status
+            .as_ref()
+            .is_some_and(|s| s.create_requested_for.is_some())
+    })
+    .await;
+    env.api.fail_next_writes(1000, 500);
+    env.wait("the account at the vendor", || env.tencent.account_count() == 1)
+        .await;
+    op.kill();
+    env.api.fail_next_writes(0, 500);
+    env.tencent.core.set_faults(ccop::sim::Faults::default());
+    let op = env.run(options());
+    let a = env.wait_agent("frank", "Ready after the restart", ready).await;
+    assert_eq!(env.tencent.account_count(), 1, "no second account");
+    assert_eq!(
+        a.status.unwrap().external_id.as_deref(),
+        Some("frank@example.com")
+    );
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn with_leader_election_only_the_leader_writes_and_a_standby_takes_over() {
+    let env = Env::start("10m").await;
+    let mut a_opts = options();
+    a_opts.leader_election = true;
+    a_opts.identity = "replica-a".into();
+    let mut b_opts = a_opts.clone();
+    b_opts.identity = "replica-b".into();
+    let a = env.run(a_opts);
+    env.wait("replica-a to lead", || {
+        env.api
+            .object(
+                "coordination.k8s.io/v1",
+                "leases",
+                Some("ccop-system"),
+                "contact-center-operator",
+            )
+            .is_some_and(|l| l["spec"]["holderIdentity"] == "replica-a")
+    })
+    .await;
+    let b = env.run(b_opts);
+    env.agent("gina", tencent_agent("Gina", "gina@example.com")).await;
+    env.wait_agent("gina", "Ready", ready).await;
+    let lease = env
+        .api
+        .object(
+            "coordination.k8s.io/v1",
+            "leases",
+            Some("ccop-system"),
+            "contact-center-operator",
+        )
+        .unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "replica-a");
+    assert_eq!(env.tencent.core.calls_of("CreateStaff"), 1);
+    // The leader stops (SIGTERM): it releases the lease and the standby takes over.
+    a.stop().await;
+    env.wait("replica-b to lead", || {
+        env.api
+            .object(
+                "coordination.k8s.io/v1",
+                "leases",
+                Some("ccop-system"),
+                "contact-center-operator",
+            )
+            .is_some_and(|l| l["spec"]["holderIdentity"] == "replica-b")
+    })
+    .await;
+    env.agent("hana", tencent_agent("Hana", "hana@example.com")).await;
+    env.wait_agent("hana", "Ready under the new leader", ready).await;
+    assert_eq!(env.tencent.account_count(), 2);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn every_api_call_the_controller_makes_is_covered_by_its_rbac_list() {
+    let env = Env::start("1s").await;
+    env.agent("ivy", tencent_agent("Ivy", "ivy@example.com")).await;
+    // From here on, the test itself only reads agents, plus the one delete below.
+    let before = env.api.counters();
+    let mut opts = options();
+    opts.leader_election = true;
+    let op = env.run(opts);
+    env.wait_agent("ivy", "Ready", ready).await;
+    env.agents()
+        .delete("ivy", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait("the agent to disappear", || {
+        env.api.objects("contactcenteragents").is_empty()
+    })
+    .await;
+    op.stop().await;
+    let group_of = |plural: &str| match plural {
+        "secrets" | "namespaces" => "",
+        "events" => "events.k8s.io",
+        "leases" => "coordination.k8s.io",
+        _ => "contactcenter.dev",
+    };
+    let seen = env.api.counters().since(&before);
+    let mut checked = 0;
+    for ((verb, plural, sub), n) in seen.iter() {
+        if verb == "delete" && plural == "contactcenteragents" {
+            continue; // the test's own delete
+        }
+        let resource = if sub.is_empty() {
+            plural.clone()
+        } else {
+            format!("{plural}/{sub}")
+        };
+        assert!(
+            rbac::allowed(group_of(plural), &resource, verb),
+            "{verb} {resource} ({n}x) is not in rbac::PERMISSIONS"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "too few kinds of calls seen: {seen}");
+}

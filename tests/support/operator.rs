@@ -1,0 +1,234 @@
+//! An operator under test: the in-process API server, the three vendor simulators, the providers and
+//! Secrets pointing at them, and the real controller (`ccop::controller::run`) built the way `ccop run`
+//! builds it, over real HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ccop::api::ContactCenterAgent;
+use ccop::controller::{self, Health, Options};
+use ccop::sim::{self, SimServer, Simulator, any_loopback};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::apiserver::TestApiServer;
+
+/// The namespace the tests' agents and namespaced providers live in.
+pub const NS: &str = "team";
+
+/// Everything a controller test needs.
+pub struct Env {
+    /// The Kubernetes API.
+    pub api: TestApiServer,
+    /// A client for the test itself.
+    pub client: Client,
+    /// Tencent simulator.
+    pub tencent: Arc<sim::tencent::Sim>,
+    /// Huawei simulator.
+    pub huawei: Arc<sim::huawei::Sim>,
+    /// Ozonetel simulator (clock 60× so its per-minute limits pass in seconds).
+    pub ozonetel: Arc<sim::ozonetel::Sim>,
+    _servers: Vec<SimServer>,
+}
+
+/// A running controller.
+pub struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), String>>,
+    /// Its readiness.
+    pub health: Health,
+}
+
+impl Running {
+    /// SIGTERM: stop gracefully and wait.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
+    }
+
+    /// A crash: the task is killed wherever it is.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+/// Default options for tests: fast backoff, all namespaces.
+pub fn options() -> Options {
+    Options {
+        operator_namespace: "ccop-system".into(),
+        max_backoff: Duration::from_secs(2),
+        ..Options::default()
+    }
+}
+
+impl Env {
+    /// Starts the API server and simulators and creates namespace `team` with one provider per vendor
+    /// (`tencent`, `huawei`, `ozonetel`, resync every `resync`).
+    pub async fn start(resync: &str) -> Env {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let api = TestApiServer::start().await;
+        let client = api.client();
+        let tencent = sim::tencent::Sim::create(Default::default(), 1, 1.0);
+        let huawei = sim::huawei::Sim::create(Default::default(), 1, 1.0);
+        let ozonetel = sim::ozonetel::Sim::create(Default::default(), 1, 60.0);
+        let servers = vec![
+            sim::start(&tencent, any_loopback()).await.unwrap(),
+            sim::start(&huawei, any_loopback()).await.unwrap(),
+            sim::start(&ozonetel, any_loopback()).await.unwrap(),
+        ];
+        let env = Env {
+            api,
+            client,
+            tencent,
+            huawei,
+            ozonetel,
+            _servers: servers,
+        };
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
+        Api::<Namespace>::all(env.client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .unwrap();
+        env.secret(NS, "tencent-credentials", json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"})).await;
+        env.secret(
+            NS,
+            "huawei-credentials",
+            json!({"appKey": "ccop-simulator-app-key", "appSecret": "ccop-simulator-app-secret"}),
+        )
+        .await;
+        env.secret(
+            NS,
+            "ozonetel-credentials",
+            json!({"apiKey": "ccop-simulator-api-key"}),
+        )
+        .await;
+        let urls: Vec<String> = env._servers.iter().map(SimServer::base_url).collect();
+        env.apply("contactcenterproviders", NS, "tencent", json!({"tencent": {"endpoint": urls[0], "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "tencent-credentials"}}, "resyncInterval": resync})).await;
+        env.apply("contactcenterproviders", NS, "huawei", json!({"huawei": {"endpoint": urls[1], "credentialsSecretRef": {"name": "huawei-credentials"}}, "resyncInterval": resync})).await;
+        env.apply("contactcenterproviders", NS, "ozonetel", json!({"ozonetel": {"endpoint": urls[2], "userName": "ccop_demo", "credentialsSecretRef": {"name": "ozonetel-credentials"}}, "resyncInterval": resync, "rateLimit": {"requestsPerMinute": 240, "readsPerMinute": 480}})).await;
+        env
+    }
+
+    /// Creates or replaces a Secret from string data.
+    pub async fn secret(&self, ns: &str, name: &str, data: Value) {
+        let secret: Secret =
+            serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns}, "stringData": data}))
+                .unwrap();
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        let pp = PatchParams::apply("test").force();
+        api.patch(name, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": secret.string_data}))).await.unwrap();
+    }
+
+    /// Server-side applies a spec to a custom resource, as `kubectl apply --server-side` would.
+    pub async fn apply(&self, plural: &str, ns: &str, name: &str, spec: Value) {
+        let kind = match plural {
+            "contactcenteragents" => "ContactCenterAgent",
+            "contactcenterproviders" => "ContactCenterProvider",
+            _ => "ClusterContactCenterProvider",
+        };
+        let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec});
+        let dynamic = kube::api::ApiResource {
+            group: "contactcenter.dev".into(),
+            version: "v1alpha1".into(),
+            api_version: "contactcenter.dev/v1alpha1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &dynamic);
+        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
+            .await
+            .unwrap();
+    }
+
+    /// Applies an agent spec in `team`.
+    pub async fn agent(&self, name: &str, spec: Value) {
+        self.apply("contactcenteragents", NS, name, spec).await;
+    }
+
+    /// The agents API in `team`.
+    pub fn agents(&self) -> Api<ContactCenterAgent> {
+        Api::namespaced(self.client.clone(), NS)
+    }
+
+    /// Starts a controller with `options`.
+    pub fn run(&self, options: Options) -> Running {
+        let (tx, rx) = oneshot::channel();
+        let health = Health::default();
+        let client = Client::try_from(self.api.config()).unwrap();
+        let h = health.clone();
+        let task = tokio::spawn(async move {
+            controller::run(client, options, h, async {
+                let _ = rx.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        Running {
+            stop: Some(tx),
+            task,
+            health,
+        }
+    }
+
+    /// Waits until `check` holds for agent `name`, or panics with the agent's last state.
+    pub async fn wait_agent(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&ContactCenterAgent) -> bool,
+    ) -> ContactCenterAgent {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let current = self.agents().get_opt(name).await.unwrap();
+            if let Some(a) = &current
+                && check(a)
+            {
+                return a.clone();
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "agent {name} never became {what}; last seen: {:#?}",
+                    current.map(|a| a.status)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until `check` holds (polling), or panics naming `what`.
+    pub async fn wait(&self, what: &str, check: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !check() {
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The status of condition `type_` of an agent, if present.
+pub fn condition(agent: &ContactCenterAgent, type_: &str) -> Option<(String, String)> {
+    agent
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+/// Whether the agent is Ready at its current generation.
+pub fn ready(agent: &ContactCenterAgent) -> bool {
+    condition(agent, "Ready").is_some_and(|(s, _)| s == "True")
+        && agent.status.as_ref().and_then(|s| s.observed_generation) == agent.metadata.generation
+}
