@@ -512,7 +512,9 @@ prop_compose! {
     fn spec_strategy(vendor: VendorKind)(
         name in "[A-Za-z][A-Za-z ]{1,18}",
         phone in opt("\\+[1-9][0-9]{6,12}"),
-        skills in opt(prop::collection::btree_map("billing|support|sales|[0-9]{1,3}", opt(1u32..6), 0..4)),
+        // Ids have at most two digits so they never equal a resolved name (101–103): a skill listed twice is
+        // a spec error with its own test, not something the convergence properties are about.
+        skills in opt(prop::collection::btree_map("billing|support|sales|[0-9]{1,2}", opt(1u32..6), 0..4)),
         staff in opt("[0-9]{3,5}"),
         nick in opt("[a-z]{2,8}"),
         ext in opt("[1-8][0-9]{3}"),
