@@ -28,7 +28,11 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (document {})", self.source, self.index)
+        // Index 0 marks a problem with the file itself (unreadable, missing): there is no document to name.
+        match self.index {
+            0 => write!(f, "{}", self.source),
+            n => write!(f, "{} (document {n})", self.source),
+        }
     }
 }
 
@@ -241,6 +245,10 @@ fn read_document(
     {
         return Err(vec![err(Some("metadata.name"), "Required value".into())]);
     }
+    let mut problems: Vec<ManifestError> = unknown_fields(obj, &kind)
+        .into_iter()
+        .map(|(field, name)| err(Some(&field), format!("unknown field {name:?}")))
+        .collect();
     let cluster_scoped = kind == "ClusterContactCenterProvider";
     if !cluster_scoped
         && let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut)
@@ -269,12 +277,10 @@ fn read_document(
     };
     if let Some(crd) = crd {
         let violations = schema::validate(&schema::crd_schema(&crd), &value, None);
-        if !violations.is_empty() {
-            return Err(violations
-                .into_iter()
-                .map(|v| err(Some(&v.field), v.message))
-                .collect());
-        }
+        problems.extend(violations.into_iter().map(|v| err(Some(&v.field), v.message)));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
     }
     match kind.as_str() {
         "ContactCenterAgent" => out.agents.push(Located {
@@ -301,6 +307,59 @@ fn read_document(
         }
     }
     Ok(())
+}
+
+/// What an object's `metadata` may hold.
+const METADATA_FIELDS: &[&str] = &[
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "finalizers",
+    "generateName",
+    "ownerReferences",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
+];
+
+/// The top-level fields of a Secret.
+const SECRET_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "data",
+    "stringData",
+    "type",
+    "immutable",
+];
+
+/// Fields the CRD schemas do not cover but the API server's strict field validation (kubectl's default)
+/// would refuse: unknown `metadata` keys of every kind, and unknown top-level keys of a Secret. Typed
+/// deserialization drops them silently, and a misspelt `stringdata` would otherwise surface only later as
+/// a Secret without keys.
+fn unknown_fields(obj: &serde_json::Map<String, Value>, kind: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    if let Some(meta) = obj.get("metadata").and_then(Value::as_object) {
+        found.extend(
+            meta.keys()
+                .filter(|k| !METADATA_FIELDS.contains(&k.as_str()))
+                .map(|k| (format!("metadata.{k}"), k.clone())),
+        );
+    }
+    if kind == "Secret" {
+        found.extend(
+            obj.keys()
+                .filter(|k| !SECRET_FIELDS.contains(&k.as_str()))
+                .map(|k| (k.clone(), k.clone())),
+        );
+    }
+    found
 }
 
 fn typed<T: DeserializeOwned>(value: Value, origin: &Origin) -> Result<T, Vec<ManifestError>> {

@@ -19,7 +19,8 @@ pub struct ExportArgs {
     /// The provider manifest (and its credentials Secret, or use `CCOP_SECRET_*` variables).
     #[arg(long = "provider", required = true)]
     pub provider: Vec<PathBuf>,
-    /// Namespace of the exported agents (and of manifests without one).
+    /// Namespace of manifests without one, and of the agents of a cluster provider (a namespaced
+    /// provider's agents always go to the provider's namespace).
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
     /// Only accounts whose key contains this text.
@@ -113,6 +114,9 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         kind: id.kind,
         name: id.name.clone(),
     };
+    // A namespaced provider can only be referenced from its own namespace (`providerRef` has no
+    // namespace), so its agents go there whatever `-n` says; `-n` places agents of a cluster provider.
+    let namespace = id.namespace.clone().unwrap_or_else(|| args.namespace.clone());
     let mut out = String::new();
     let mut used = std::collections::HashSet::new();
     for account in accounts
@@ -128,12 +132,16 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
             n += 1;
         }
         let mut agent = ContactCenterAgent::new(&name, spec);
-        agent.metadata.namespace = Some(args.namespace.clone());
+        agent.metadata.namespace = Some(namespace.clone());
         out.push_str("---\n");
         out.push_str(&serde_yaml::to_string(&agent).map_err(|e| e.to_string())?);
     }
     if vendor == VendorKind::Ozonetel {
-        out.insert_str(0, "# Ozonetel reports only an agent's name and skills; add e-mail, modes and groups before switching to Full.\n");
+        out.insert_str(
+            0,
+            "# Ozonetel reports only an agent's name and skills. Add each agent's e-mail (the schema requires it)\n\
+             # before applying these, and its modes and groups before switching to Full.\n",
+        );
     }
     if id.kind == ProviderKind::ClusterContactCenterProvider {
         out.insert_str(

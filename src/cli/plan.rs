@@ -14,8 +14,8 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::workspace::Workspace;
-use crate::api::{ProviderId, claimed_key};
-use crate::core::Plan;
+use crate::api::{ManagementPolicy, ProviderId, claimed_key};
+use crate::core::{FieldChange, Plan, Refusal};
 use crate::engine::{self, AgentRecord, AgentRequest, NoCheckpoint, Outcome};
 use crate::manifest;
 
@@ -67,7 +67,8 @@ pub struct AgentReport {
     pub vendor: Option<String>,
     /// The vendor key.
     pub key: Option<String>,
-    /// `create`, `update`, `adopt`, `delete`, `no-op`, `conflict` or `error`.
+    /// `create`, `update`, `adopt`, `delete`, `no-op`, `drift` (an `ObserveOnly` agent the vendor differs
+    /// from: reported, never written), `conflict` or `error`.
     pub action: String,
     /// Field-level changes (passwords shown as `(secret)`).
     pub changes: Vec<ChangeReport>,
@@ -103,6 +104,8 @@ pub struct Summary {
     pub adopt: usize,
     /// Accounts already matching.
     pub unchanged: usize,
+    /// `ObserveOnly` agents the vendor differs from (not changes: apply writes nothing for them).
+    pub drifted: usize,
     /// Agents that cannot be applied (conflicts).
     pub conflicts: usize,
     /// Agents that failed.
@@ -119,7 +122,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// `terraform plan -detailed-exitcode`: 1 errors, 2 changes pending, 0 nothing to do.
+    /// `terraform plan -detailed-exitcode`: 1 errors, 2 changes pending, 0 nothing to do. Drift of
+    /// `ObserveOnly` agents is not pending: no apply would change it, so a check gating on 2 would never
+    /// clear.
     pub fn exit_code(&self, applied: bool) -> u8 {
         let s = &self.summary;
         if s.errors + s.conflicts > 0 {
@@ -252,9 +257,16 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
                 dry_run: !apply,
                 fresh: false,
             };
+            let observe_only = spec.management_policy == ManagementPolicy::ObserveOnly;
             let outcome = engine::reconcile(request, &runtime, &NoCheckpoint).await;
             (
-                report_of(base, runtime.vendor.kind().to_string(), &outcome, apply),
+                report_of(
+                    base,
+                    runtime.vendor.kind().to_string(),
+                    &outcome,
+                    apply,
+                    observe_only,
+                ),
                 outcome.record,
             )
         })
@@ -275,6 +287,7 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
             "update" => summary.update += 1,
             "adopt" => summary.adopt += 1,
             "no-op" => summary.unchanged += 1,
+            "drift" => summary.drifted += 1,
             "conflict" => summary.conflicts += 1,
             _ => summary.errors += 1,
         }
@@ -286,7 +299,13 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
 }
 
 /// One agent's report from an engine outcome.
-pub fn report_of(base: AgentReport, vendor: String, outcome: &Outcome, applied: bool) -> AgentReport {
+pub fn report_of(
+    base: AgentReport,
+    vendor: String,
+    outcome: &Outcome,
+    applied: bool,
+    observe_only: bool,
+) -> AgentReport {
     let plan = outcome.plan.clone().unwrap_or(Plan::NoOp);
     let failed =
         outcome.verdict.stalled || (outcome.verdict.reconciling && applied) || outcome.plan.is_none();
@@ -294,6 +313,7 @@ pub fn report_of(base: AgentReport, vendor: String, outcome: &Outcome, applied: 
         _ if failed && outcome.verdict.reason == crate::conditions::Reason::Conflict => "conflict",
         Plan::Refuse(_) => "conflict",
         _ if failed => "error",
+        _ if observe_only && plan.writes() => "drift",
         Plan::Adopt { changes } if changes.is_empty() => "no-op",
         other => other.action(),
     };
@@ -328,8 +348,48 @@ pub fn report_of(base: AgentReport, vendor: String, outcome: &Outcome, applied: 
         },
         ready: applied.then_some(outcome.verdict.ready),
         synced: applied.then_some(outcome.verdict.synced),
-        message: outcome.verdict.message.clone(),
+        // A dry run stops before the engine judges the result, so its verdict says nothing about the plan.
+        message: if applied || failed {
+            outcome.verdict.message.clone()
+        } else {
+            planned_message(&plan, observe_only)
+        },
         ..base
+    }
+}
+
+/// What `apply` would do, for a plan's report.
+fn planned_message(plan: &Plan, observe_only: bool) -> String {
+    let fields = |changes: &[FieldChange]| {
+        changes
+            .iter()
+            .map(|c| c.field.spec_path())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match plan {
+        Plan::NoOp => "the vendor account matches the spec".into(),
+        Plan::Adopt { changes } if changes.is_empty() => "the vendor account matches the spec".into(),
+        Plan::Refuse(Refusal::ExistsButCreateOnly) => {
+            "an account with this key already exists at the vendor and adoptionPolicy is CreateOnly".into()
+        }
+        Plan::Refuse(Refusal::MissingButAdoptOnly) => {
+            "adoptionPolicy is Adopt and no account with this key exists at the vendor".into()
+        }
+        Plan::Create { .. } if observe_only => {
+            "ObserveOnly: no account with this key exists at the vendor; apply writes nothing".into()
+        }
+        Plan::Update { changes } | Plan::Adopt { changes } if observe_only => format!(
+            "ObserveOnly: the vendor differs in {}; apply reports it and writes nothing",
+            fields(changes)
+        ),
+        Plan::Create { .. } => "apply creates the account".into(),
+        Plan::Adopt { changes } => format!(
+            "apply takes over the existing account and changes {}",
+            fields(changes)
+        ),
+        Plan::Update { changes } => format!("apply changes {}", fields(changes)),
+        Plan::Delete => "apply deletes the account".into(),
     }
 }
 
@@ -339,6 +399,7 @@ fn symbol(action: &str) -> char {
         "update" | "adopt" => '~',
         "delete" => '-',
         "no-op" => '=',
+        "drift" => '?',
         _ => '!',
     }
 }
@@ -363,7 +424,8 @@ pub fn render(report: &Report, applied: bool) -> String {
                 None => out.push_str(&format!("      {}: {:?}\n", c.field, c.to)),
             }
         }
-        if matches!(a.action.as_str(), "conflict" | "error") || (applied && a.ready == Some(false)) {
+        if matches!(a.action.as_str(), "conflict" | "error" | "drift") || (applied && a.ready == Some(false))
+        {
             out.push_str(&format!("      {}\n", a.message));
         }
         if applied {
@@ -378,13 +440,13 @@ pub fn render(report: &Report, applied: bool) -> String {
     let s = &report.summary;
     if applied {
         out.push_str(&format!(
-            "Applied: {} created, {} updated, {} adopted, {} unchanged, {} conflicts, {} errors.\n",
-            s.create, s.update, s.adopt, s.unchanged, s.conflicts, s.errors
+            "Applied: {} created, {} updated, {} adopted, {} unchanged, {} drifted, {} conflicts, {} errors.\n",
+            s.create, s.update, s.adopt, s.unchanged, s.drifted, s.conflicts, s.errors
         ));
     } else {
         out.push_str(&format!(
-            "Plan: {} to create, {} to update, {} to adopt, {} unchanged, {} conflicts, {} errors.\n",
-            s.create, s.update, s.adopt, s.unchanged, s.conflicts, s.errors
+            "Plan: {} to create, {} to update, {} to adopt, {} unchanged, {} drifted, {} conflicts, {} errors.\n",
+            s.create, s.update, s.adopt, s.unchanged, s.drifted, s.conflicts, s.errors
         ));
     }
     out

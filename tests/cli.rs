@@ -1,0 +1,1050 @@
+//! `ccop` as a user runs it: the real binary (`plan`, `apply`, `export`, `simulate`, `demo`) against the
+//! three vendor simulators, started in this process on free loopback ports, with copies of `examples/`
+//! pointed at them. What is checked is what a user or a CI job sees — exit codes, output (golden files
+//! for `plan`), error lines — and what the vendors received.
+//!
+//! Golden files live in `tests/golden/`; after an intended change of `plan`'s output, regenerate them
+//! with `CCOP_UPDATE_GOLDEN=1 cargo test --test cli` and review the diff.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use ccop::manifest;
+use ccop::sim::{self, SimServer, Simulator, any_loopback};
+use serde_json::Value;
+
+/// How long one `ccop` invocation may take before the test gives up on it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Secrets that the examples ship and that must never be printed.
+const SECRETS: &[&str] = &[
+    "Initial#Pass2026",
+    "dev-Pass-2026",
+    "ccop-simulator-tencent-secret-key",
+    "ccop-simulator-app-secret",
+    "ccop-simulator-api-key",
+];
+
+/// Three simulators serving in the background, and a scratch directory holding `examples/` with each
+/// provider's endpoint rewritten to its simulator. Commands run in that directory, so file names in
+/// their output are short and the same on every machine.
+struct Lab {
+    dir: PathBuf,
+    tencent: Arc<sim::tencent::Sim>,
+    huawei: Arc<sim::huawei::Sim>,
+    ozonetel: Arc<sim::ozonetel::Sim>,
+    // Dropped before the runtime they run on (fields drop in declaration order).
+    _servers: Vec<SimServer>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Lab {
+    fn new(name: &str) -> Lab {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let tencent = sim::tencent::Sim::create(Default::default(), 1, 1.0);
+        let huawei = sim::huawei::Sim::create(Default::default(), 1, 1.0);
+        // Ozonetel allows 5 writes a minute: vendor time runs 60× so repeated applies are not throttled.
+        let ozonetel = sim::ozonetel::Sim::create(Default::default(), 1, 60.0);
+        let servers = runtime.block_on(async {
+            vec![
+                sim::start(&tencent, any_loopback()).await.unwrap(),
+                sim::start(&huawei, any_loopback()).await.unwrap(),
+                sim::start(&ozonetel, any_loopback()).await.unwrap(),
+            ]
+        });
+        let dir = std::env::temp_dir().join(format!("ccop-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let examples = repo().join("examples");
+        for ((vendor, port), server) in [("tencent", 18081), ("huawei", 18082), ("ozonetel", 18083)]
+            .into_iter()
+            .zip(&servers)
+        {
+            std::fs::create_dir_all(dir.join(vendor)).unwrap();
+            let agents = std::fs::read_to_string(examples.join(vendor).join("agents.yaml")).unwrap();
+            std::fs::write(dir.join(vendor).join("agents.yaml"), agents).unwrap();
+            let provider = std::fs::read_to_string(examples.join(vendor).join("provider.yaml")).unwrap();
+            let example_endpoint = format!("http://127.0.0.1:{port}");
+            assert!(
+                provider.contains(&example_endpoint),
+                "examples/{vendor}/provider.yaml no longer points at {example_endpoint}"
+            );
+            let provider = provider.replace(&example_endpoint, &server.base_url());
+            std::fs::write(dir.join(vendor).join("provider.yaml"), provider).unwrap();
+        }
+        Lab {
+            dir,
+            tencent,
+            huawei,
+            ozonetel,
+            _servers: servers,
+            _runtime: runtime,
+        }
+    }
+
+    /// `ccop ARGS` in the lab directory.
+    fn ccop(&self, args: &[&str]) -> Ccop {
+        Ccop::new(args, &self.dir)
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let path = self.dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.join(path)).unwrap()
+    }
+
+    /// Every call any simulator answered, per `vendor:action`.
+    fn calls(&self) -> BTreeMap<String, u64> {
+        let mut all = BTreeMap::new();
+        for (vendor, calls) in [
+            ("tencent", self.tencent.core().calls()),
+            ("huawei", self.huawei.core().calls()),
+            ("ozonetel", self.ozonetel.core().calls()),
+        ] {
+            all.extend(calls.into_iter().map(|(a, n)| (format!("{vendor}:{a}"), n)));
+        }
+        all
+    }
+
+    /// Calls that change an account, at any vendor.
+    fn writes(&self) -> u64 {
+        self.calls()
+            .iter()
+            .filter(|(action, _)| is_write(action))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_write(action: &str) -> bool {
+    let action = action.to_ascii_lowercase();
+    [
+        "create",
+        "modify",
+        "update",
+        "delete",
+        "bind",
+        "addskills",
+        "release",
+    ]
+    .iter()
+    .any(|w| action.contains(w))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One `ccop` invocation being prepared. The environment is cleaned of anything that would change what
+/// is tested: inherited `CCOP_SECRET_*` credentials, `POD_NAMESPACE`, `RUST_LOG`.
+struct Ccop {
+    cmd: Command,
+    stdin: Option<String>,
+}
+
+impl Ccop {
+    fn new(args: &[&str], dir: &Path) -> Ccop {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccop"));
+        cmd.args(args).current_dir(dir);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("CCOP_SECRET_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env_remove("POD_NAMESPACE").env_remove("RUST_LOG");
+        Ccop { cmd, stdin: None }
+    }
+
+    fn env(mut self, name: &str, value: &str) -> Ccop {
+        self.cmd.env(name, value);
+        self
+    }
+
+    fn stdin(mut self, text: &str) -> Ccop {
+        self.stdin = Some(text.to_string());
+        self
+    }
+
+    fn run(mut self) -> Run {
+        let shown = format!("{:?}", self.cmd);
+        let mut child = self
+            .cmd
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{shown}: {e}"));
+        if let Some(text) = self.stdin.take() {
+            // Dropping the handle closes stdin, so the command sees the end of its input.
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        }
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let output = match rx.recv_timeout(COMMAND_TIMEOUT) {
+            Ok(output) => output.unwrap(),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                panic!("{shown} did not finish within {COMMAND_TIMEOUT:?}");
+            }
+        };
+        Run {
+            command: shown,
+            code: output.status.code(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
+/// What one invocation did.
+struct Run {
+    command: String,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The lines of stderr that start with `error: `, without that prefix.
+    fn errors(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("error: "))
+            .collect()
+    }
+
+    /// Asserts the exit code, showing the whole run when it differs.
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
+        self
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "$ {}\nexit code: {:?}\n--- stdout\n{}--- stderr\n{}---",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Compares `actual` with `tests/golden/NAME`, or rewrites the file when `CCOP_UPDATE_GOLDEN` is set.
+fn golden(name: &str, actual: &str) {
+    let path = repo().join("tests/golden").join(name);
+    if std::env::var_os("CCOP_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}\nTo create it: CCOP_UPDATE_GOLDEN=1 cargo test --test cli",
+            path.display()
+        )
+    });
+    if expected != actual {
+        panic!(
+            "the output differs from {} (- golden, + actual):\n{}\nIf the change is intended, regenerate \
+             with: CCOP_UPDATE_GOLDEN=1 cargo test --test cli",
+            path.display(),
+            line_diff(&expected, actual)
+        );
+    }
+}
+
+/// A line diff over the longest common subsequence: unchanged lines with two spaces, the golden side
+/// with `- `, the actual side with `+ `.
+fn line_diff(expected: &str, actual: &str) -> String {
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    let mut common = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            common[i][j] = if a[i] == b[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!("  {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || common[i + 1][j] >= common[i][j + 1]) {
+            out.push_str(&format!("- {}\n", a[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("+ {}\n", b[j]));
+            j += 1;
+        }
+    }
+    if !expected.ends_with('\n') || !actual.ends_with('\n') {
+        out.push_str("(a trailing newline differs or is missing)\n");
+    }
+    out
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{run}"))
+}
+
+/// The report line of one agent in `plan`/`apply` text output.
+fn agent_line<'a>(run: &'a Run, agent: &str) -> &'a str {
+    run.stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(agent))
+        .unwrap_or_else(|| panic!("no line for {agent}\n{run}"))
+}
+
+/// The action column of one agent's line.
+fn action<'a>(run: &'a Run, agent: &str) -> &'a str {
+    agent_line(run, agent).split_whitespace().nth(1).unwrap()
+}
+
+#[test]
+fn plan_output_matches_the_golden_files_and_writes_nothing() {
+    let lab = Lab::new("golden");
+    let text = lab.ccop(&["plan", "-f", "tencent"]).run().expect(2);
+    golden("plan-tencent.txt", &text.stdout);
+    let machine = lab.ccop(&["plan", "-f", "tencent", "-o", "json"]).run().expect(2);
+    golden("plan-tencent.json", &machine.stdout);
+    let report = json(&machine);
+    assert_eq!(report["summary"]["create"], 2, "{machine}");
+    assert_eq!(report["agents"][0]["agent"], "contact-center/alice-chen");
+    assert_eq!(report["agents"][0]["action"], "create");
+    for out in [&text.stdout, &machine.stdout] {
+        assert!(
+            !out.contains("127.0.0.1"),
+            "no port-dependent text in plan output:\n{out}"
+        );
+    }
+    assert!(
+        !lab.calls().is_empty(),
+        "plan read the vendor: it cannot know what exists otherwise"
+    );
+    assert_eq!(lab.writes(), 0, "plan is read-only: {:?}", lab.calls());
+    assert_eq!(lab.tencent.account_count(), 0);
+}
+
+#[test]
+fn plan_apply_plan_follows_the_detailed_exit_codes_and_a_rerun_is_a_no_op() {
+    let lab = Lab::new("exit-codes");
+    let state = ["--state", "tencent.state.json"];
+    let plan = lab
+        .ccop(&[&["plan", "-f", "tencent"][..], &state].concat())
+        .run()
+        .expect(2);
+    assert!(
+        plan.stdout
+            .contains("Plan: 2 to create, 0 to update, 0 to adopt, 0 unchanged"),
+        "{plan}"
+    );
+
+    let apply = lab
+        .ccop(&[&["apply", "-f", "tencent"][..], &state].concat())
+        .run()
+        .expect(0);
+    assert_eq!(action(&apply, "contact-center/alice-chen"), "create");
+    assert_eq!(action(&apply, "contact-center/bo-wang"), "create");
+    assert_eq!(
+        apply.stdout.matches("Ready=True, Synced=True").count(),
+        2,
+        "{apply}"
+    );
+    assert!(
+        apply
+            .stdout
+            .contains("external id alice.chen@example.com, Ready=True"),
+        "{apply}"
+    );
+    assert!(
+        apply.stdout.contains("Applied: 2 created, 0 updated, 0 adopted"),
+        "{apply}"
+    );
+    let alice = lab.tencent.agent("alice.chen@example.com").expect("created");
+    assert_eq!(alice.name, "Alice Chen");
+    assert_eq!(alice.phone, "008618011111111");
+    assert!(alice.use_mobile_call_out, "set right after the create");
+    assert_eq!(lab.tencent.account_count(), 2);
+
+    let writes = lab.writes();
+    let plan = lab
+        .ccop(&[&["plan", "-f", "tencent"][..], &state].concat())
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("2 unchanged"), "{plan}");
+    let again = lab
+        .ccop(&[&["apply", "-f", "tencent", "-o", "json"][..], &state].concat())
+        .run()
+        .expect(0);
+    let report = json(&again);
+    assert_eq!(report["summary"]["unchanged"], 2, "{again}");
+    assert_eq!(report["agents"][1]["externalId"], "bo.wang@example.com");
+    assert_eq!(report["agents"][1]["ready"], true);
+    assert_eq!(lab.writes(), writes, "a rerun writes nothing: {:?}", lab.calls());
+}
+
+/// Without `--state` nothing remembers what was applied. Tencent never returns the mobile switches, so
+/// a later run cannot tell whether they are set and writes them again: the CLI's rerun is a no-op only
+/// with a state file (the controller keeps the same record in status).
+#[test]
+fn without_a_state_file_fields_the_vendor_does_not_return_are_written_again() {
+    let lab = Lab::new("no-state");
+    lab.ccop(&["apply", "-f", "tencent"]).run().expect(0);
+    let plan = lab.ccop(&["plan", "-f", "tencent"]).run().expect(2);
+    assert_eq!(action(&plan, "contact-center/alice-chen"), "adopt", "{plan}");
+    assert!(plan.stdout.contains("tencent.mobileCallOut"), "{plan}");
+    assert_eq!(
+        action(&plan, "contact-center/bo-wang"),
+        "no-op",
+        "every field of bo-wang is readable"
+    );
+    let modify = lab.tencent.core().calls_of("ModifyStaff");
+    let create = lab.tencent.core().calls_of("CreateStaff");
+    lab.ccop(&["apply", "-f", "tencent"]).run().expect(0);
+    assert_eq!(
+        lab.tencent.core().calls_of("ModifyStaff"),
+        modify + 1,
+        "alice's mobile switches are sent again"
+    );
+    assert_eq!(
+        lab.tencent.core().calls_of("CreateStaff"),
+        create,
+        "nothing is created twice"
+    );
+    assert_eq!(lab.tencent.account_count(), 2);
+}
+
+#[test]
+fn ozonetel_reruns_are_no_ops_only_with_a_state_file() {
+    let lab = Lab::new("ozonetel-state");
+    let with_state = ["apply", "-f", "ozonetel", "--state", "ozonetel.state.json"];
+    let first = lab.ccop(&with_state).run().expect(0);
+    assert_eq!(action(&first, "contact-center/dev-patel"), "create", "{first}");
+    assert!(lab.ozonetel.agent("dev.patel").is_some());
+    let state = lab.read("ozonetel.state.json");
+    assert!(state.contains("contact-center/dev-patel"), "{state}");
+    assert!(
+        !state.contains("dev-Pass-2026"),
+        "the state file holds digests, never the password:\n{state}"
+    );
+
+    let writes = lab.writes();
+    let second = lab.ccop(&with_state).run().expect(0);
+    assert_eq!(action(&second, "contact-center/dev-patel"), "no-op", "{second}");
+    assert_eq!(lab.writes(), writes, "{:?}", lab.calls());
+
+    // Ozonetel's details call returns only the name and skills, so without the record every other field
+    // is unknown: a stateless apply takes the account over and sends them again, each time.
+    for _ in 0..2 {
+        let stateless = lab.ccop(&["apply", "-f", "ozonetel"]).run().expect(0);
+        assert_eq!(
+            action(&stateless, "contact-center/dev-patel"),
+            "adopt",
+            "{stateless}"
+        );
+        assert!(stateless.stdout.contains("ozonetel.groups"), "{stateless}");
+    }
+    assert_eq!(lab.ozonetel.core().calls_of("updateAgent"), 2);
+    assert_eq!(lab.ozonetel.core().calls_of("createAgent"), 1);
+}
+
+#[test]
+fn invalid_manifests_give_one_error_per_problem_and_nothing_reaches_a_vendor() {
+    let lab = Lab::new("bad-input");
+    lab.write(
+        "bad/agents.yaml",
+        r#"apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterAgent
+metadata: {name: typo, namespace: contact-center}
+spec:
+  providerRef: {name: tencent-prod}
+  displayName: Typo
+  email: typo@example.com
+  phone: "12"
+  colour: blue
+  tencent: {staffNumber: "7"}
+---
+- just
+- a list
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterAgent
+metadata:
+  name: labels-typo
+  namespace: contact-center
+  lables: {team: billing}
+spec:
+  providerRef: {name: tencent-prod}
+  displayName: Labels Typo
+  email: labels@example.com
+  tencent: {staffNumber: "8", role: boss}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: extra, namespace: contact-center}
+stringdata: {password: hunter2}
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterProvider
+metadata: {name: other, namespace: contact-center}
+spec:
+  tencent: {sdkAppID: 1, credentialsSecretRef: {name: tencent-credentials}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: not-ours}
+"#,
+    );
+    lab.write(
+        "bad/notes.yaml",
+        "These are notes about our agents, not a manifest.\n",
+    );
+    lab.write("bad/broken.yaml", "apiVersion: v1\nkind: [Secret\n");
+    let expected = [
+        r#"bad/agents.yaml (document 1): spec.colour: unknown field "colour""#,
+        r#"bad/agents.yaml (document 1): spec.phone: Invalid value: "12""#,
+        "bad/agents.yaml (document 2): not a Kubernetes manifest",
+        r#"bad/agents.yaml (document 3): metadata.lables: unknown field "lables""#,
+        r#"bad/agents.yaml (document 3): spec.tencent.role: Unsupported value: "boss""#,
+        r#"bad/agents.yaml (document 4): stringdata: unknown field "stringdata""#,
+        r#"bad/agents.yaml (document 5): spec.tencent.sdkAppID: unknown field "sdkAppID""#,
+        "bad/agents.yaml (document 5): spec.tencent.sdkAppId: Required value",
+        "bad/broken.yaml (document 1): not valid YAML",
+        "bad/notes.yaml (document 1): not a Kubernetes manifest",
+    ];
+    for verb in ["plan", "apply"] {
+        let run = lab.ccop(&[verb, "-f", "tencent", "-f", "bad"]).run().expect(1);
+        let errors = run.errors();
+        assert_eq!(errors.len(), expected.len(), "one line per problem\n{run}");
+        for (line, want) in errors.iter().zip(expected) {
+            assert!(line.starts_with(want), "expected {want:?}, got {line:?}\n{run}");
+        }
+        assert!(
+            run.stderr
+                .contains("10 problem(s) found; nothing was sent to any vendor"),
+            "{run}"
+        );
+        assert_eq!(run.stdout, "", "no report when the input is invalid");
+        assert!(!run.stderr.contains("hunter2"), "{run}");
+    }
+
+    // The shipped invalid examples: each refused with one line naming its field.
+    let examples = repo().join("examples/invalid");
+    let run = lab
+        .ccop(&["plan", "-f", "tencent", "-f", examples.to_str().unwrap()])
+        .run()
+        .expect(1);
+    let mut files = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        files += 1;
+        let expect = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("# expect: ").map(str::to_string))
+            .unwrap();
+        let prefix = format!("{} (document 1): ", path.display());
+        let lines: Vec<&str> = run
+            .errors()
+            .into_iter()
+            .filter(|l| l.starts_with(&prefix))
+            .collect();
+        assert_eq!(lines.len(), 1, "{}\n{run}", path.display());
+        assert!(lines[0].contains(&expect), "{expect:?} in {:?}", lines[0]);
+    }
+    assert_eq!(run.errors().len(), files, "{run}");
+
+    // A path that does not exist is named without a document number.
+    let run = lab
+        .ccop(&["plan", "-f", "tencent", "-f", "nowhere.yaml"])
+        .run()
+        .expect(1);
+    assert_eq!(run.errors().len(), 1, "{run}");
+    assert!(run.errors()[0].starts_with("nowhere.yaml: cannot read"), "{run}");
+
+    assert!(lab.calls().is_empty(), "no vendor was called: {:?}", lab.calls());
+}
+
+#[test]
+fn a_missing_secret_fails_and_the_environment_or_a_separate_file_can_supply_it() {
+    let lab = Lab::new("secrets");
+    // The provider file without its Secret document; the Secret on its own, as if decrypted at deploy time.
+    let provider_file = lab.read("tencent/provider.yaml");
+    let (secret, provider) = provider_file.split_once("\n---\n").unwrap();
+    assert!(secret.contains("kind: Secret") && provider.contains("kind: ContactCenterProvider"));
+    lab.write("bare/provider.yaml", provider);
+    lab.write("bare/agents.yaml", &lab.read("tencent/agents.yaml"));
+    lab.write("decrypted/tencent-credentials.yaml", secret);
+
+    let missing = lab.ccop(&["plan", "-f", "bare"]).run().expect(1);
+    for agent in ["contact-center/alice-chen", "contact-center/bo-wang"] {
+        assert_eq!(action(&missing, agent), "error", "{missing}");
+    }
+    assert!(
+        missing.stdout.contains(
+            "the credentials Secret contact-center/tencent-credentials of provider contact-center/tencent-prod \
+             is neither among the manifests nor in the environment (CCOP_SECRET_TENCENT_CREDENTIALS_SECRETID, \
+             CCOP_SECRET_TENCENT_CREDENTIALS_SECRETKEY)"
+        ),
+        "{missing}"
+    );
+    assert!(missing.stdout.contains("2 errors."), "{missing}");
+    assert!(
+        lab.calls().is_empty(),
+        "no credentials, no call: {:?}",
+        lab.calls()
+    );
+
+    let with_file = lab.ccop(&["plan", "-f", "tencent"]).run().expect(2);
+    let from_env = lab
+        .ccop(&["plan", "-f", "bare"])
+        .env(
+            "CCOP_SECRET_TENCENT_CREDENTIALS_SECRETID",
+            "AKIDccopSIMULATOR00000000000000000000",
+        )
+        .env(
+            "CCOP_SECRET_TENCENT_CREDENTIALS_SECRETKEY",
+            "ccop-simulator-tencent-secret-key",
+        )
+        .run()
+        .expect(2);
+    assert_eq!(from_env.stdout, with_file.stdout);
+    let separate = lab
+        .ccop(&["plan", "-f", "bare", "--secrets", "decrypted"])
+        .run()
+        .expect(2);
+    assert_eq!(separate.stdout, with_file.stdout);
+    // Agents on stdin, as `kustomize build | ccop plan -f provider.yaml -f -` would pass them.
+    let piped = lab
+        .ccop(&["plan", "-f", "tencent/provider.yaml", "-f", "-"])
+        .stdin(&lab.read("tencent/agents.yaml"))
+        .run()
+        .expect(2);
+    assert_eq!(piped.stdout, with_file.stdout);
+
+    let wrong = lab
+        .ccop(&["plan", "-f", "bare"])
+        .env(
+            "CCOP_SECRET_TENCENT_CREDENTIALS_SECRETID",
+            "AKIDccopSIMULATOR00000000000000000000",
+        )
+        .env("CCOP_SECRET_TENCENT_CREDENTIALS_SECRETKEY", "not-the-key")
+        .run()
+        .expect(1);
+    assert!(wrong.stdout.contains("AuthFailure"), "{wrong}");
+    assert!(!wrong.stdout.contains("not-the-key"), "{wrong}");
+    assert_eq!(lab.writes(), 0);
+}
+
+#[test]
+fn passwords_and_credentials_never_appear_in_any_output() {
+    // Two labs, so that both output formats of apply show a create (the only time a password is sent).
+    let text_lab = Lab::new("passwords-text");
+    let json_lab = Lab::new("passwords-json");
+    let mut runs = Vec::new();
+    for (lab, output) in [(&text_lab, "text"), (&json_lab, "json")] {
+        for verb in ["plan", "apply", "plan"] {
+            let run = lab
+                .ccop(&[
+                    verb,
+                    "-f",
+                    "huawei",
+                    "-f",
+                    "ozonetel",
+                    "-o",
+                    output,
+                    "--state",
+                    "state.json",
+                ])
+                // Every log line too, down to the HTTP client's.
+                .env("RUST_LOG", "trace")
+                .run();
+            assert_ne!(run.code, Some(1), "{run}");
+            runs.push(run);
+        }
+        // The passwords were really sent: the test would be empty if they never were.
+        assert!(
+            lab.huawei
+                .agent("carol.li")
+                .expect("created")
+                .password_matches("Initial#Pass2026")
+        );
+        assert_eq!(
+            lab.ozonetel.agent("dev.patel").expect("created").password,
+            "dev-Pass-2026"
+        );
+        let state = lab.read("state.json");
+        for secret in SECRETS {
+            assert!(!state.contains(secret), "{secret} in the state file:\n{state}");
+        }
+    }
+    assert!(
+        runs[0].stdout.contains(r#"passwordSecretRef: "(secret)""#),
+        "{}",
+        runs[0]
+    );
+    assert!(runs[4].stdout.contains(r#""to": "(secret)""#), "{}", runs[4]);
+    for run in &runs {
+        for secret in SECRETS {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "{secret} printed by\n{run}"
+            );
+        }
+    }
+}
+
+#[test]
+fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes() {
+    let lab = Lab::new("export");
+    lab.ccop(&["apply", "-f", "tencent"]).run().expect(0);
+    let export = lab
+        .ccop(&["export", "--provider", "tencent/provider.yaml"])
+        .run()
+        .expect(0);
+    let exported = manifest::parse_str("exported.yaml", &export.stdout, "default")
+        .unwrap_or_else(|e| panic!("{e:#?}\n{export}"));
+    let mut keys = Vec::new();
+    for agent in &exported.agents {
+        let spec = &agent.object.spec;
+        assert_eq!(spec.management_policy, ccop::api::ManagementPolicy::ObserveOnly);
+        assert_eq!(spec.adoption_policy, ccop::api::AdoptionPolicy::Adopt);
+        assert_eq!(spec.provider_ref.name, "tencent-prod");
+        assert_eq!(
+            agent.object.metadata.namespace.as_deref(),
+            Some("contact-center"),
+            "a namespaced provider is referenced from its own namespace"
+        );
+        keys.push(spec.email.clone().unwrap_or_default());
+    }
+    assert_eq!(keys, ["alice.chen@example.com", "bo.wang@example.com"]);
+    let alice = &exported.agents[0].object.spec;
+    assert_eq!(alice.display_name, "Alice Chen");
+    assert_eq!(alice.phone.as_deref(), Some("+8618011111111"));
+    let skills: Vec<_> = alice
+        .skills
+        .iter()
+        .flatten()
+        .map(|s| s.name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(skills, ["billing", "support"], "skill ids are named again");
+
+    let selected = lab
+        .ccop(&[
+            "export",
+            "--provider",
+            "tencent/provider.yaml",
+            "--selector",
+            "bo.wang",
+        ])
+        .run()
+        .expect(0);
+    assert_eq!(selected.stdout.matches("kind: ContactCenterAgent").count(), 1);
+    assert!(
+        selected.stdout.contains("email: bo.wang@example.com"),
+        "{selected}"
+    );
+
+    // Ready to commit: planned against the same vendor, nothing would change.
+    lab.write("exported/agents.yaml", &export.stdout);
+    let plan = lab
+        .ccop(&["plan", "-f", "exported", "-f", "tencent/provider.yaml"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("2 unchanged"), "{plan}");
+
+    // Someone renames Bo in the console: an ObserveOnly agent reports it, and apply leaves it alone.
+    assert!(
+        lab.tencent
+            .edit_agent("bo.wang@example.com", |r| r.name = "Bo (console)".into())
+    );
+    let writes = lab.writes();
+    let plan = lab
+        .ccop(&["plan", "-f", "exported", "-f", "tencent/provider.yaml"])
+        .run()
+        .expect(0);
+    let bo = "contact-center/bo-wang-example-com";
+    assert_eq!(action(&plan, bo), "drift", "{plan}");
+    assert!(
+        plan.stdout
+            .contains(r#"displayName: "Bo (console)" -> "Bo Wang""#),
+        "{plan}"
+    );
+    assert!(plan.stdout.contains("1 drifted"), "{plan}");
+    let apply = lab
+        .ccop(&["apply", "-f", "exported", "-f", "tencent/provider.yaml"])
+        .run()
+        .expect(0);
+    assert_eq!(action(&apply, bo), "drift", "{apply}");
+    assert!(
+        apply
+            .stdout
+            .contains("ObserveOnly: the vendor differs in displayName"),
+        "{apply}"
+    );
+    assert!(apply.stdout.contains("Ready=False, Synced=False"), "{apply}");
+    assert_eq!(lab.writes(), writes, "ObserveOnly writes nothing");
+    assert_eq!(
+        lab.tencent.agent("bo.wang@example.com").unwrap().name,
+        "Bo (console)"
+    );
+}
+
+#[test]
+fn ozonetel_export_needs_agent_ids_because_it_cannot_list() {
+    let lab = Lab::new("export-ozonetel");
+    lab.ccop(&["apply", "-f", "ozonetel"]).run().expect(0);
+    let refused = lab
+        .ccop(&["export", "--provider", "ozonetel/provider.yaml"])
+        .run()
+        .expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("ozonetel cannot list its agents; pass the ids to export with --agent-id"),
+        "{refused}"
+    );
+    assert_eq!(refused.stdout, "");
+
+    let one = lab
+        .ccop(&[
+            "export",
+            "--provider",
+            "ozonetel/provider.yaml",
+            "--agent-id",
+            "dev.patel,nobody.here",
+        ])
+        .run()
+        .expect(0);
+    assert!(
+        one.stderr
+            .contains(r#"warning: no agent "nobody.here" at the vendor; skipped"#),
+        "{one}"
+    );
+    assert!(
+        one.stdout.starts_with("# Ozonetel reports only"),
+        "the gaps are stated: {one}"
+    );
+    // Ozonetel never returns an agent's e-mail and the schema requires one for Ozonetel agents, so the
+    // manifest is refused, naming that field, until the user adds it; then it is valid as it stands.
+    let refused = manifest::parse_str("exported.yaml", &one.stdout, "default").unwrap_err();
+    let shown: Vec<String> = refused.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].contains("spec.email is required when spec.ozonetel is set"),
+        "{shown:#?}"
+    );
+    let completed = one.stdout.replace(
+        "  displayName: Dev Patel\n",
+        "  displayName: Dev Patel\n  email: dev.patel@example.com\n",
+    );
+    let exported = manifest::parse_str("exported.yaml", &completed, "default")
+        .unwrap_or_else(|e| panic!("{e:#?}\n{completed}"));
+    assert_eq!(exported.agents.len(), 1, "{one}");
+    let spec = &exported.agents[0].object.spec;
+    assert_eq!(
+        spec.ozonetel.as_ref().map(|o| o.agent_id.as_str()),
+        Some("dev.patel")
+    );
+    assert_eq!(spec.display_name, "Dev Patel");
+    assert_eq!(spec.management_policy, ccop::api::ManagementPolicy::ObserveOnly);
+    assert_eq!(
+        exported.agents[0].object.metadata.namespace.as_deref(),
+        Some("contact-center")
+    );
+}
+
+#[test]
+fn two_agents_claiming_one_key_are_a_conflict_and_only_the_first_is_applied() {
+    let lab = Lab::new("conflict");
+    let agents = lab.read("tencent/agents.yaml");
+    let copy = agents
+        .split("\n---\n")
+        .next()
+        .unwrap()
+        .replace("name: alice-chen", "name: alice-again")
+        .replace("displayName: Alice Chen", "displayName: Alice Again");
+    // Read after agents.yaml (files of a directory are read in name order): the first claim wins.
+    lab.write("tencent/copy.yaml", &copy);
+    let plan = lab.ccop(&["plan", "-f", "tencent"]).run().expect(1);
+    assert_eq!(action(&plan, "contact-center/alice-chen"), "create", "{plan}");
+    assert_eq!(action(&plan, "contact-center/alice-again"), "conflict", "{plan}");
+    assert!(
+        plan.stdout
+            .contains("contact-center/alice-chen already claims this key on the same provider"),
+        "{plan}"
+    );
+    let apply = lab.ccop(&["apply", "-f", "tencent"]).run().expect(1);
+    assert_eq!(
+        action(&apply, "contact-center/alice-again"),
+        "conflict",
+        "{apply}"
+    );
+    assert_eq!(lab.tencent.account_count(), 2);
+    assert_eq!(
+        lab.tencent.agent("alice.chen@example.com").unwrap().name,
+        "Alice Chen",
+        "the conflicting copy wrote nothing"
+    );
+}
+
+#[test]
+fn simulate_serves_on_its_port_until_sigterm() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ccop"))
+        .args(["simulate", "--vendor", "tencent", "--addr", &addr])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    // Whatever happens below, the simulator does not outlive the test.
+    struct Reap(String);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").args(["-KILL", &self.0]).status();
+        }
+    }
+    let _reap = Reap(pid.clone());
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the simulator announced itself");
+    assert_eq!(
+        line.trim_end(),
+        format!("tencent simulator listening on http://{addr}")
+    );
+
+    // It answers the real client: the example planned against it.
+    let dir = std::env::temp_dir().join(format!("ccop-cli-{}-simulate", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let provider = std::fs::read_to_string(repo().join("examples/tencent/provider.yaml"))
+        .unwrap()
+        .replace("http://127.0.0.1:18081", &format!("http://{addr}"));
+    std::fs::write(dir.join("provider.yaml"), provider).unwrap();
+    let agents = repo().join("examples/tencent/agents.yaml");
+    let plan = Ccop::new(
+        &["plan", "-f", "provider.yaml", "-f", agents.to_str().unwrap()],
+        &dir,
+    )
+    .run();
+    let _ = std::fs::remove_dir_all(&dir);
+    let plan = plan.expect(2);
+    assert!(plan.stdout.contains("2 to create"), "{plan}");
+
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the simulator stops on SIGTERM")
+        .unwrap();
+    assert!(status.success(), "a clean stop: {status:?}");
+
+    let refused = Ccop::new(
+        &["simulate", "--vendor", "huawei", "--addr", "0.0.0.0:0"],
+        &repo(),
+    )
+    .run()
+    .expect(2);
+    assert!(refused.stderr.contains("must be a loopback address"), "{refused}");
+}
+
+#[test]
+fn the_demo_applies_the_examples_and_repairs_drift() {
+    let demo = Ccop::new(&["demo"], &repo()).run().expect(0);
+    let out = &demo.stdout;
+    let header = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("AGENT"))
+        .unwrap_or_else(|| panic!("no table\n{demo}"));
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "AGENT",
+            "VENDOR",
+            "KEY",
+            "EXTERNAL-ID",
+            "ACTION",
+            "READY",
+            "SYNCED"
+        ]
+    );
+    for agent in [
+        "contact-center/alice-chen",
+        "contact-center/bo-wang",
+        "contact-center/carol-li",
+        "contact-center/dev-patel",
+    ] {
+        let row = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(agent))
+            .unwrap_or_else(|| panic!("no row for {agent}\n{demo}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[4..], ["create", "True", "True"], "{row}");
+    }
+    assert!(out.contains("==> drift repair"), "{demo}");
+    assert!(
+        out.contains(r#"contact-center/carol-li update: displayName "Carol (console)" -> "Carol Li""#),
+        "{demo}"
+    );
+    assert!(
+        out.contains(r#"carol.li's name at the vendor is "Carol Li" again"#),
+        "{demo}"
+    );
+    assert!(out.contains("4 of 4 agents unchanged"), "{demo}");
+    for secret in SECRETS {
+        assert!(
+            !out.contains(secret) && !demo.stderr.contains(secret),
+            "{secret}\n{demo}"
+        );
+    }
+}

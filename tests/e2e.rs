@@ -1,0 +1,610 @@
+//! The controller against a REAL Kubernetes cluster: the scenarios of `tests/controller.rs`, with the
+//! in-process API server replaced by the cluster that `CCOP_E2E_KUBECONFIG` points at.
+//!
+//! A cluster cannot reach a simulator on this machine's loopback, so the controller runs here, in this
+//! process, exactly as `ccop run --kubeconfig` builds it: it talks to the cluster through the kubeconfig
+//! and to the vendor simulators on loopback. Each test installs the CRDs from `crds/` (server-side
+//! apply, idempotent; set `CCOP_E2E_SKIP_CRDS=1` when they are managed elsewhere, e.g. by the Helm
+//! chart, or the kubeconfig may not write CRDs), works in a namespace of its own, and deletes it at the
+//! end, failed or not.
+//!
+//! ```text
+//! kind create cluster && kind get kubeconfig > /tmp/kind.yaml
+//! CCOP_E2E_KUBECONFIG=/tmp/kind.yaml cargo test --test e2e
+//! ```
+//!
+//! Without the variable every test prints why it skipped and passes, so CI compiles and runs the suite.
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ccop::api::ContactCenterAgent;
+use ccop::controller::{self, Health, Options};
+use ccop::sim::{self, SimServer, Simulator, any_loopback};
+use futures::FutureExt;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const SKIP: &str = "skipped: set CCOP_E2E_KUBECONFIG to run the end-to-end suite against a real cluster";
+
+/// Field manager of everything the suite applies.
+const MANAGER: &str = "ccop-e2e";
+
+/// A real cluster takes longer than the in-process server: watches, admission, etcd.
+const WAIT: Duration = Duration::from_secs(90);
+
+/// One test's world: a namespace in the cluster, the vendor simulators, and a running controller.
+struct Cluster {
+    client: Client,
+    ns: String,
+    tencent: Arc<sim::tencent::Sim>,
+    huawei: Arc<sim::huawei::Sim>,
+    controller: Mutex<Option<Controller>>,
+    _servers: Vec<SimServer>,
+}
+
+/// A controller running in this process.
+struct Controller {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), String>>,
+}
+
+impl Controller {
+    /// As `ccop run` would start it, limited to the test's namespace so parallel tests (and anything
+    /// else in the cluster) are left alone.
+    fn start(client: &Client, ns: &str) -> Controller {
+        let options = Options {
+            namespaces: vec![ns.to_string()],
+            operator_namespace: ns.to_string(),
+            max_backoff: Duration::from_secs(2),
+            ..Options::default()
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let client = client.clone();
+        let task = tokio::spawn(async move {
+            controller::run(client, options, Health::default(), async {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        Controller { stop, task }
+    }
+
+    /// SIGTERM: a graceful stop.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+    }
+}
+
+impl Cluster {
+    /// `None` when no cluster is configured.
+    async fn start(test: &str, resync: &str) -> Option<Cluster> {
+        let kubeconfig = PathBuf::from(std::env::var_os("CCOP_E2E_KUBECONFIG")?);
+        let client = ccop::cli::run::client(Some(&kubeconfig))
+            .await
+            .unwrap_or_else(|e| panic!("CCOP_E2E_KUBECONFIG={}: {e}", kubeconfig.display()));
+        if std::env::var_os("CCOP_E2E_SKIP_CRDS").is_none() {
+            install_crds(&client).await;
+        }
+        let ns = format!("ccop-e2e-{test}-{:06x}", rand::random::<u32>() & 0xff_ffff);
+        let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap_or_else(|e| panic!("creating namespace {ns}: {e}"));
+
+        let tencent = sim::tencent::Sim::create(Default::default(), 1, 1.0);
+        let huawei = sim::huawei::Sim::create(Default::default(), 1, 1.0);
+        let servers = vec![
+            sim::start(&tencent, any_loopback()).await.unwrap(),
+            sim::start(&huawei, any_loopback()).await.unwrap(),
+        ];
+        let cluster = Cluster {
+            client,
+            ns,
+            tencent,
+            huawei,
+            controller: Mutex::new(None),
+            _servers: servers,
+        };
+        cluster
+            .secret(
+                "tencent-credentials",
+                json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"}),
+            )
+            .await;
+        cluster
+            .secret(
+                "huawei-credentials",
+                json!({"appKey": "ccop-simulator-app-key", "appSecret": "ccop-simulator-app-secret"}),
+            )
+            .await;
+        let urls: Vec<String> = cluster._servers.iter().map(SimServer::base_url).collect();
+        cluster
+            .apply(
+                "ContactCenterProvider",
+                "tencent",
+                json!({"tencent": {"endpoint": urls[0], "sdkAppId": 1400000001u64,
+                       "credentialsSecretRef": {"name": "tencent-credentials"}}, "resyncInterval": resync}),
+            )
+            .await;
+        cluster
+            .apply(
+                "ContactCenterProvider",
+                "huawei",
+                json!({"huawei": {"endpoint": urls[1], "credentialsSecretRef": {"name": "huawei-credentials"}},
+                       "resyncInterval": resync}),
+            )
+            .await;
+        cluster.crash_and_restart();
+        Some(cluster)
+    }
+
+    /// Kills the running controller wherever it is (a crash, no graceful stop) and starts a new one.
+    fn crash_and_restart(&self) {
+        let mut slot = self.controller.lock().unwrap();
+        if let Some(old) = slot.take() {
+            old.task.abort();
+        }
+        *slot = Some(Controller::start(&self.client, &self.ns));
+    }
+
+    /// Creates or replaces a Secret from string data.
+    async fn secret(&self, name: &str, data: Value) {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.ns);
+        let body =
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data});
+        api.patch(name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(body))
+            .await
+            .unwrap_or_else(|e| panic!("applying Secret {name}: {e}"));
+    }
+
+    /// Server-side applies a spec, as `kubectl apply --server-side` would.
+    async fn apply(&self, kind: &str, name: &str, spec: Value) {
+        let resource = kube::api::ApiResource {
+            group: "contactcenter.dev".into(),
+            version: "v1alpha1".into(),
+            api_version: "contactcenter.dev/v1alpha1".into(),
+            kind: kind.into(),
+            plural: format!("{}s", kind.to_lowercase()),
+        };
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &self.ns, &resource);
+        let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec});
+        api.patch(name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(body))
+            .await
+            .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+    }
+
+    async fn agent(&self, name: &str, spec: Value) {
+        self.apply("ContactCenterAgent", name, spec).await;
+    }
+
+    fn agents(&self) -> Api<ContactCenterAgent> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    /// Polls agent `name` until `check` holds, or panics with its last status.
+    async fn wait_agent(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&ContactCenterAgent) -> bool,
+    ) -> ContactCenterAgent {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let current = self.agents().get_opt(name).await.unwrap();
+            if let Some(a) = &current
+                && check(a)
+            {
+                return a.clone();
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "agent {name} never became {what}; last seen: {:#?}",
+                    current.map(|a| a.status)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Polls until `check` holds, or panics naming `what`.
+    async fn wait(&self, what: &str, check: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !check() {
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn agent_names(&self) -> Vec<String> {
+        self.agents()
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items.iter().map(|a| a.name_any()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Deletes the namespace. Agents go first, while the controller still runs, so their finalizers are
+    /// released (a namespace whose objects keep finalizers would hang in Terminating); whatever is left
+    /// after the wait loses its finalizers by force.
+    async fn clean_up(self) {
+        let api = self.agents();
+        for name in self.agent_names().await {
+            let _ = api.delete(&name, &DeleteParams::default()).await;
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !self.agent_names().await.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let controller = self.controller.lock().unwrap().take();
+        if let Some(controller) = controller {
+            controller.stop().await;
+        }
+        for name in self.agent_names().await {
+            let unblock = json!({"metadata": {"finalizers": null}});
+            let _ = api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(unblock))
+                .await;
+        }
+        if let Err(e) = Api::<Namespace>::all(self.client.clone())
+            .delete(&self.ns, &DeleteParams::default())
+            .await
+        {
+            eprintln!("leaving namespace {}: {e}", self.ns);
+        }
+    }
+}
+
+/// Server-side applies every CRD of `crds/` and waits until the cluster serves them.
+async fn install_crds(client: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crds");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let crd: CustomResourceDefinition =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = crd.name_any();
+        api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
+            .await
+            .unwrap_or_else(|e| panic!("applying {}: {e}", path.display()));
+        names.push(name);
+    }
+    assert_eq!(names.len(), 3, "crds/ holds the three CRDs");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    for name in names {
+        loop {
+            let crd = api.get(&name).await.unwrap();
+            let established = crd
+                .status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            if established {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "CRD {name} never became Established"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// The status and reason of condition `type_` of an agent.
+fn condition(agent: &ContactCenterAgent, type_: &str) -> Option<(String, String)> {
+    agent
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+/// Ready at the current generation.
+fn ready(agent: &ContactCenterAgent) -> bool {
+    condition(agent, "Ready").is_some_and(|(s, _)| s == "True")
+        && agent.status.as_ref().and_then(|s| s.observed_generation) == agent.metadata.generation
+}
+
+fn reason(agent: &ContactCenterAgent) -> String {
+    condition(agent, "Ready").map(|(_, r)| r).unwrap_or_default()
+}
+
+fn tencent_agent(name: &str, email: &str) -> Value {
+    json!({"providerRef": {"name": "tencent"}, "displayName": name, "email": email,
+           "tencent": {"staffNumber": "1001", "nick": "nick"}})
+}
+
+/// Runs `scenario` against a fresh namespace and always cleans up, re-raising the scenario's panic.
+macro_rules! e2e {
+    ($(#[$doc:meta])* $name:ident, resync = $resync:literal, $scenario:ident) => {
+        $(#[$doc])*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let short = stringify!($name).replace('_', "-");
+            let Some(cluster) = Cluster::start(&short[..short.len().min(30)], $resync).await else {
+                println!("{SKIP}");
+                return;
+            };
+            let outcome = AssertUnwindSafe($scenario(&cluster)).catch_unwind().await;
+            cluster.clean_up().await;
+            if let Err(panic) = outcome {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    };
+}
+
+e2e!(
+    /// Create → Ready; a spec edit sends exactly one update; steady state writes nothing.
+    create_then_edit,
+    resync = "10m",
+    create_then_edit_scenario
+);
+async fn create_then_edit_scenario(c: &Cluster) {
+    c.agent("alice", tencent_agent("Alice Chen", "alice@example.com"))
+        .await;
+    let a = c.wait_agent("alice", "Ready", ready).await;
+    let status = a.status.clone().unwrap();
+    assert_eq!(status.external_id.as_deref(), Some("alice@example.com"));
+    assert_eq!(condition(&a, "Synced").unwrap().0, "True");
+    assert!(
+        a.finalizers()
+            .contains(&"contactcenter.dev/finalizer".to_string())
+    );
+    assert_eq!(c.tencent.core().calls_of("CreateStaff"), 1);
+
+    c.agent("alice", tencent_agent("Alice C.", "alice@example.com"))
+        .await;
+    c.wait_agent("alice", "Ready at generation 2", |a| {
+        ready(a) && a.metadata.generation == Some(2)
+    })
+    .await;
+    assert_eq!(c.tencent.core().calls_of("ModifyStaff"), 1);
+    assert_eq!(c.tencent.agent("alice@example.com").unwrap().name, "Alice C.");
+
+    let before = c.tencent.core().calls();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = c.tencent.core().calls();
+    for action in ["CreateStaff", "ModifyStaff", "DeleteStaff"] {
+        assert_eq!(after.get(action), before.get(action), "{action} in steady state");
+    }
+}
+
+e2e!(
+    /// A console edit at the vendor is repaired by the next resync.
+    drift_is_repaired,
+    resync = "1s",
+    drift_is_repaired_scenario
+);
+async fn drift_is_repaired_scenario(c: &Cluster) {
+    c.agent("bob", tencent_agent("Bob Wang", "bob@example.com")).await;
+    c.wait_agent("bob", "Ready", ready).await;
+    assert!(
+        c.tencent
+            .edit_agent("bob@example.com", |r| r.name = "Renamed In Console".into())
+    );
+    c.wait("the console edit to be repaired", || {
+        c.tencent.agent("bob@example.com").unwrap().name == "Bob Wang"
+    })
+    .await;
+}
+
+e2e!(
+    /// ObserveOnly reports NotFound, then Drifted with the field, and never writes.
+    observe_only_writes_nothing,
+    resync = "1s",
+    observe_only_scenario
+);
+async fn observe_only_scenario(c: &Cluster) {
+    c.agent(
+        "carol",
+        json!({"providerRef": {"name": "huawei"}, "displayName": "Carol Li", "email": "carol@example.com",
+               "huawei": {"userAccount": "carol.li"}, "managementPolicy": "ObserveOnly"}),
+    )
+    .await;
+    c.wait_agent("carol", "NotFound", |a| reason(a) == "NotFound")
+        .await;
+    c.huawei.seed_agent("carol.li", "Carol (console)").unwrap();
+    let a = c.wait_agent("carol", "Drifted", |a| reason(a) == "Drifted").await;
+    assert!(
+        a.status
+            .unwrap()
+            .drift
+            .iter()
+            .any(|d| d.field == "displayName" && d.observed.as_deref() == Some("Carol (console)"))
+    );
+    assert_eq!(c.huawei.agent("carol.li").unwrap().user_name, "Carol (console)");
+    assert_eq!(
+        c.huawei.core().calls_of("agentAccount/update") + c.huawei.core().calls_of("agentAccount/create"),
+        0
+    );
+}
+
+e2e!(
+    /// `deletionPolicy: Delete` removes the account, `Orphan` leaves it; both objects go away.
+    deletion_follows_the_policy,
+    resync = "10m",
+    deletion_scenario
+);
+async fn deletion_scenario(c: &Cluster) {
+    c.agent("gone", tencent_agent("Gone", "gone@example.com")).await;
+    c.agent(
+        "kept",
+        json!({"providerRef": {"name": "tencent"}, "displayName": "Kept", "email": "kept@example.com",
+               "tencent": {"staffNumber": "2"}, "deletionPolicy": "Orphan"}),
+    )
+    .await;
+    c.wait_agent("gone", "Ready", ready).await;
+    c.wait_agent("kept", "Ready", ready).await;
+    for name in ["gone", "kept"] {
+        c.agents().delete(name, &DeleteParams::default()).await.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !c.agent_names().await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the finalizers were never released"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        c.tencent.agent("gone@example.com").is_none(),
+        "Delete removed the account"
+    );
+    assert!(
+        c.tencent.agent("kept@example.com").is_some(),
+        "Orphan left the account"
+    );
+}
+
+e2e!(
+    /// A second agent claiming the same key is a Conflict and writes nothing, until the first goes.
+    conflicting_claims,
+    resync = "10m",
+    conflict_scenario
+);
+async fn conflict_scenario(c: &Cluster) {
+    c.agent("first", tencent_agent("First", "same@example.com")).await;
+    c.wait_agent("first", "Ready", ready).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await; // a later creationTimestamp
+    c.agent("second", tencent_agent("Second", "same@example.com"))
+        .await;
+    let second = c
+        .wait_agent("second", "Conflict", |a| reason(a) == "Conflict")
+        .await;
+    assert_eq!(condition(&second, "Stalled").unwrap().0, "True");
+    assert_eq!(c.tencent.core().calls_of("ModifyStaff"), 0);
+    assert_eq!(c.tencent.agent("same@example.com").unwrap().name, "First");
+    c.agents()
+        .delete("first", &DeleteParams::default())
+        .await
+        .unwrap();
+    c.wait_agent("second", "Ready after the first was deleted", ready)
+        .await;
+}
+
+e2e!(
+    /// Wrong credentials stall the agent without leaking them; fixing the Secret recovers without a
+    /// restart.
+    credentials_rotation,
+    resync = "10m",
+    rotation_scenario
+);
+async fn rotation_scenario(c: &Cluster) {
+    c.secret(
+        "tencent-credentials",
+        json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "wrong-key-e2e"}),
+    )
+    .await;
+    c.agent("dave", tencent_agent("Dave", "dave@example.com")).await;
+    let a = c
+        .wait_agent("dave", "CredentialsInvalid", |a| {
+            reason(a) == "CredentialsInvalid"
+        })
+        .await;
+    let status = a.status.unwrap();
+    for condition in &status.conditions {
+        assert!(
+            !condition.message.contains("wrong-key-e2e"),
+            "{}",
+            condition.message
+        );
+    }
+    c.secret(
+        "tencent-credentials",
+        json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"}),
+    )
+    .await;
+    c.wait_agent("dave", "Ready after the Secret was fixed", ready)
+        .await;
+}
+
+e2e!(
+    /// The initial password comes from a Secret; status keeps a digest, and a rotation is applied.
+    password_from_a_secret,
+    resync = "10m",
+    password_scenario
+);
+async fn password_scenario(c: &Cluster) {
+    c.secret("erin-password", json!({"password": "Initial#Pass2026"}))
+        .await;
+    c.agent(
+        "erin",
+        json!({"providerRef": {"name": "huawei"}, "displayName": "Erin", "email": "erin@example.com",
+               "huawei": {"userAccount": "erin.smith"},
+               "passwordSecretRef": {"name": "erin-password", "key": "password"}}),
+    )
+    .await;
+    let a = c.wait_agent("erin", "Ready", ready).await;
+    let digest = a.status.unwrap().password_digest.unwrap();
+    assert!(!digest.contains("Initial"));
+    assert!(
+        c.huawei
+            .agent("erin.smith")
+            .unwrap()
+            .password_matches("Initial#Pass2026")
+    );
+    c.secret(
+        "erin-password",
+        json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
+    )
+    .await;
+    c.wait("the new password at the vendor", || {
+        c.huawei
+            .agent("erin.smith")
+            .unwrap()
+            .password_matches("Rotated#Pass2027")
+    })
+    .await;
+}
+
+e2e!(
+    /// A controller killed between the vendor create and the status write, then started again, leaves
+    /// exactly one account (the create checkpoint in status is what the new one finds).
+    crash_keeps_one_account,
+    resync = "10m",
+    crash_scenario
+);
+async fn crash_scenario(c: &Cluster) {
+    // Slow the vendor so the create is still in flight when the controller dies.
+    c.tencent.core().set_faults(sim::Faults {
+        latency_ms: 500,
+        ..Default::default()
+    });
+    c.agent("frank", tencent_agent("Frank", "frank@example.com"))
+        .await;
+    c.wait_agent("frank", "checkpointed", |a| {
+        a.status
+            .as_ref()
+            .is_some_and(|s| s.create_requested_for.is_some())
+    })
+    .await;
+    c.crash_and_restart();
+    c.tencent.core().set_faults(sim::Faults::default());
+    let a = c.wait_agent("frank", "Ready after the restart", ready).await;
+    assert_eq!(c.tencent.account_count(), 1, "no second account");
+    assert_eq!(
+        a.status.unwrap().external_id.as_deref(),
+        Some("frank@example.com")
+    );
+}
