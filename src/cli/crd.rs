@@ -15,7 +15,7 @@ pub struct CrdArgs {
 /// Prints every CRD, or writes them into `--out-dir`.
 pub fn run(args: &CrdArgs) -> ExitCode {
     let Some(dir) = &args.out_dir else {
-        print!("{}", crate::api::crds_yaml());
+        super::emit(&crate::api::crds_yaml());
         return ExitCode::SUCCESS;
     };
     for crd in crate::api::crds() {

@@ -50,7 +50,7 @@ pub fn run(args: &ExportArgs) -> ExitCode {
     let mut workspace = Workspace::new(manifests, &args.operator_namespace);
     match runtime.block_on(export(&mut workspace, args)) {
         Ok(yaml) => {
-            print!("{yaml}");
+            super::emit(&yaml);
             ExitCode::SUCCESS
         }
         Err(e) => {

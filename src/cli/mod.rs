@@ -38,6 +38,14 @@ enum Command {
     Export(export::ExportArgs),
 }
 
+/// Writes a command's output to stdout. A closed pipe (`ccop plan ... | head`) ends the output quietly
+/// instead of panicking as `print!` would.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Parses the command line and runs the command; the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

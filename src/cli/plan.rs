@@ -175,11 +175,11 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
         return ExitCode::from(1);
     }
     match args.output {
-        Output::Json => println!(
-            "{}",
+        Output::Json => super::emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&report).expect("reports serialize")
-        ),
-        Output::Text => print!("{}", render(&report, apply)),
+        )),
+        Output::Text => super::emit(&render(&report, apply)),
     }
     ExitCode::from(report.exit_code(apply))
 }
