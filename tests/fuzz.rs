@@ -469,9 +469,12 @@ fn password() -> AgentPassword {
 /// bounded error. Ozonetel operations each get a client of their own (their own account): a generated
 /// throttling answer makes the Ozonetel client pause the account for a minute, as it should, and that
 /// pause must not stall the rest of the run. The other clients do not wait without retries.
+/// Clients built so far, by endpoint, so a run does not build one per case.
+type ClientCache = Mutex<Vec<(String, Arc<dyn Vendor>)>>;
+
 async fn exercise(base: &str, kind: VendorKind) -> Result<(), TestCaseError> {
     static ACCOUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    static SHARED: LazyLock<Mutex<Vec<(String, Arc<dyn Vendor>)>>> = LazyLock::new(Default::default);
+    static SHARED: LazyLock<ClientCache> = LazyLock::new(Default::default);
     let client = || {
         if kind == VendorKind::Ozonetel {
             let n = ACCOUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
