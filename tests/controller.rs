@@ -403,3 +403,65 @@ async fn every_api_call_the_controller_makes_is_covered_by_its_rbac_list() {
     }
     assert!(checked >= 8, "too few kinds of calls seen: {seen}");
 }
+
+#[tokio::test]
+async fn providers_and_secrets_are_isolated_by_namespace() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    let other: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "other"}})).unwrap();
+    kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(env.client.clone())
+        .create(&Default::default(), &other)
+        .await
+        .unwrap();
+    // An agent in `other` cannot use the namespaced provider `tencent` of `team`.
+    env.apply(
+        "contactcenteragents",
+        "other",
+        "outsider",
+        tencent_agent("Outsider", "outsider@example.com"),
+    )
+    .await;
+    let outsider: kube::Api<ccop::api::ContactCenterAgent> =
+        kube::Api::namespaced(env.client.clone(), "other");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let a = outsider.get("outsider").await.unwrap();
+        if condition(&a, "Ready").is_some_and(|(_, r)| r == "ProviderNotReady") {
+            let message = &a.status.unwrap().conditions[0].message;
+            assert!(message.contains("not found in namespace \"other\""), "{message}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the outsider was never refused: {:?}",
+            a.status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A cluster provider reads its Secret from the operator namespace only: the one in `team` is not used.
+    let url = env.api_url_of_tencent();
+    env.apply_cluster_provider("shared", json!({"tencent": {"endpoint": url, "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "tencent-credentials"}}})).await;
+    env.agent("shared-user", json!({"providerRef": {"kind": "ClusterContactCenterProvider", "name": "shared"}, "displayName": "Shared",
+        "email": "shared@example.com", "tencent": {"staffNumber": "7"}})).await;
+    let a = env
+        .wait_agent("shared-user", "refused", |a| {
+            condition(a, "Ready").is_some_and(|(_, r)| r == "ProviderNotReady")
+        })
+        .await;
+    assert!(
+        a.status.unwrap().conditions[0]
+            .message
+            .contains("in namespace \"ccop-system\"")
+    );
+    assert_eq!(
+        env.tencent.core.calls_of("CreateStaff"),
+        0,
+        "no vendor write for refused agents"
+    );
+    // Once the Secret exists in the operator namespace, the cluster provider works.
+    env.secret("ccop-system", "tencent-credentials", json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"})).await;
+    env.wait_agent("shared-user", "Ready through the cluster provider", ready)
+        .await;
+    op.stop().await;
+}

@@ -896,7 +896,10 @@ async fn secrets_never_appear_in_errors_debug_or_logs() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Process-wide, not thread-local: with a thread-local subscriber, tests running in parallel race
+    // this one for tracing's per-callsite interest cache and lines go missing. Other tests' lines land
+    // in the buffer too, which only makes the check stricter.
+    tracing::subscriber::set_global_default(subscriber).expect("only this test installs a subscriber");
 
     let rig = Rig::start(
         "secrets",

@@ -118,6 +118,27 @@ impl Env {
         env
     }
 
+    /// The Tencent simulator's URL.
+    pub fn api_url_of_tencent(&self) -> String {
+        self._servers[0].base_url()
+    }
+
+    /// Server-side applies a `ClusterContactCenterProvider`.
+    pub async fn apply_cluster_provider(&self, name: &str, spec: Value) {
+        let dynamic = kube::api::ApiResource {
+            group: "contactcenter.dev".into(),
+            version: "v1alpha1".into(),
+            api_version: "contactcenter.dev/v1alpha1".into(),
+            kind: "ClusterContactCenterProvider".into(),
+            plural: "clustercontactcenterproviders".into(),
+        };
+        let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": "ClusterContactCenterProvider", "metadata": {"name": name}, "spec": spec});
+        let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &dynamic);
+        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
+            .await
+            .unwrap();
+    }
+
     /// Creates or replaces a Secret from string data.
     pub async fn secret(&self, ns: &str, name: &str, data: Value) {
         let secret: Secret =
