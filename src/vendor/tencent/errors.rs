@@ -15,6 +15,10 @@ use crate::vendor::{ErrorKind, VendorError};
 /// The message of `LimitExceeded.InsufficientLicense`, ahead of the vendor's own.
 pub const NO_LICENCE: &str = "not enough seat licences: buy more or delete unused agents";
 
+/// Vendor messages and codes are kept for people to read (logs, errors, conditions); this bounds how
+/// much of one is kept, so a misbehaving endpoint answering with megabytes cannot flood them.
+const MAX_TEXT_BYTES: usize = 512;
+
 /// How long to wait after `RequestLimitExceeded`: the limit is per second, so about a second, spread
 /// over half a second more so throttled callers do not come back in lockstep.
 pub fn throttle_backoff() -> Duration {
@@ -63,6 +67,7 @@ fn advice(code: &str) -> Option<&'static str> {
 /// A classified error for a Tencent error code, message and request id.
 pub fn classify(code: &str, message: &str, request_id: Option<String>) -> VendorError {
     let kind = kind_of(code);
+    let message = crate::conditions::bounded(message, MAX_TEXT_BYTES);
     let mut text = if code == "LimitExceeded.InsufficientLicense" {
         format!("{NO_LICENCE} ({message})")
     } else {
@@ -72,7 +77,7 @@ pub fn classify(code: &str, message: &str, request_id: Option<String>) -> Vendor
         text = format!("{text}: {advice}");
     }
     let error = VendorError::new(kind, text)
-        .with_code(code)
+        .with_code(crate::conditions::bounded(code, MAX_TEXT_BYTES))
         .with_request_id(request_id);
     if kind == ErrorKind::RateLimited {
         error.with_retry_after(throttle_backoff())
