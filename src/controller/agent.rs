@@ -141,7 +141,7 @@ async fn pass(
     let ns = agent.namespace().unwrap_or_default();
     let id = format!("{ns}/{}", agent.name_any());
     let now = Time(jiff::Timestamp::now());
-    let record = status::record_of(agent.status.as_ref());
+    let mut record = status::record_of(agent.status.as_ref());
 
     if !deleting && let ClaimStatus::ConflictsWith(owner) = ctx.claims.status(agent) {
         let msg = format!(
@@ -190,6 +190,17 @@ async fn pass(
             return Ok(Action::requeue(retry_in));
         }
     };
+
+    // Before deciding that an account is not this agent's to delete, read the stored status: a pass
+    // that started before the deletion may have just recorded (and sent) a create that the cached
+    // object does not show yet, and releasing on the cache would orphan that account.
+    if deleting
+        && agent.spec.deletion_policy == crate::api::DeletionPolicy::Delete
+        && crate::core::vendor_key(&agent.spec, runtime.vendor.kind()).is_ok_and(|k| !record.owns(&k))
+        && let Some(stored) = api.get_opt(&agent.name_any()).await?
+    {
+        record = status::record_of(stored.status.as_ref());
+    }
 
     let password = match read_password(ctx, agent, &ns).await {
         Ok(p) => p,

@@ -153,6 +153,15 @@ impl Context {
         Ok(Some((rv, data)))
     }
 
+    /// The resourceVersion at which a Secret's data was last read, if it was.
+    pub fn cached_secret_version(&self, namespace: &str, name: &str) -> Option<String> {
+        self.secrets
+            .lock()
+            .expect("secret cache lock")
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(|(rv, _)| rv.clone())
+    }
+
     /// Every agent currently known, from all stores.
     pub fn agents(&self) -> Vec<Arc<ContactCenterAgent>> {
         self.agent_stores

@@ -95,7 +95,7 @@ pub async fn run(
             &options.lease_name,
             &options.identity,
         );
-        let renewer = tokio::spawn(async move {
+        let renewer = Scoped(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(RENEW_EVERY).await;
                 match renew_elector.try_acquire().await {
@@ -106,7 +106,7 @@ pub async fn run(
                 let _ = lost_tx.send(());
                 return;
             }
-        });
+        }));
         let stop_shutdown = shutdown.clone();
         let stop: Stop = async move {
             tokio::select! {
@@ -117,7 +117,7 @@ pub async fn run(
         .boxed()
         .shared();
         let result = run_controllers(client.clone(), options.clone(), health.clone(), stop).await;
-        renewer.abort();
+        drop(renewer);
         if shutdown.clone().now_or_never().is_some() {
             if let Err(e) = elector.release().await {
                 tracing::warn!(error = %e, "releasing the leader lease failed");
@@ -242,17 +242,31 @@ async fn run_controllers(
         let watch = watcher::watcher(api, watcher::Config::default())
             .default_backoff()
             .reflect(writer)
-            .try_for_each(move |event| {
-                if let WatchEvent::Apply(m) | WatchEvent::Delete(m) = &event {
-                    requeue_secret_users(&ctx, &m.namespace().unwrap_or_default(), &m.name_any());
+            // Errors are not the end: the watcher retries them with backoff (a 410 after compaction
+            // becomes a relist), so the stream is read to its end, never stopped at the first error.
+            .for_each(move |event| {
+                match &event {
+                    Ok(WatchEvent::Apply(m) | WatchEvent::Delete(m)) => {
+                        requeue_secret_users(&ctx, &m.namespace().unwrap_or_default(), &m.name_any());
+                    }
+                    // A change made while the watch was down reaches a relist (after the API server
+                    // compacted the history it would resume from) only as one of its listed objects:
+                    // wake the users of a Secret whose data was read at another version.
+                    Ok(WatchEvent::InitApply(m)) => {
+                        let (ns, name) = (m.namespace().unwrap_or_default(), m.name_any());
+                        if ctx
+                            .cached_secret_version(&ns, &name)
+                            .is_some_and(|rv| Some(rv) != m.metadata.resource_version)
+                        {
+                            requeue_secret_users(&ctx, &ns, &name);
+                        }
+                    }
+                    Ok(WatchEvent::Init | WatchEvent::InitDone) => {}
+                    Err(e) => tracing::debug!(error = %e, "the Secret watch failed; it resumes with backoff"),
                 }
-                futures::future::ready(Ok(()))
+                futures::future::ready(())
             });
-        tasks.push(until(stop.clone(), async move {
-            if let Err(e) = watch.await {
-                tracing::warn!(error = %e, "the Secret watch ended");
-            }
-        }));
+        tasks.push(until(stop.clone(), watch));
     }
 
     // Agents: one controller per watched scope, each fed its share of requeues.
@@ -300,20 +314,31 @@ async fn run_controllers(
         }
     }));
 
-    let background = tokio::spawn(futures::future::join_all(tasks));
+    let mut background = Scoped(tokio::spawn(futures::future::join_all(tasks)));
     futures::future::join_all(provider_stores).await;
     tracing::debug!("provider watches synced; starting the agent controllers");
     let agents_ready = futures::future::join_all(agent_stores);
     let health_ready = health.clone();
-    let readiness = tokio::spawn(async move {
+    let readiness = Scoped(tokio::spawn(async move {
         agents_ready.await;
         health_ready.set_ready(true);
         tracing::info!("watches synced; the operator is ready");
-    });
+    }));
     futures::future::join_all(agent_controllers).await;
-    readiness.abort();
-    let _ = background.await;
+    drop(readiness);
+    let _ = (&mut background.0).await;
     Ok(())
+}
+
+/// A spawned task that is aborted when its handle is dropped. `run` may be cancelled (its future
+/// dropped, by a `select!` or a crash test) without its shutdown signal firing; the tasks it spawned
+/// must then end with it rather than live on, renewing the leader lease of a replica that is gone.
+struct Scoped<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Scoped<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Completes once a store has synced its first listing.

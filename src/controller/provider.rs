@@ -178,7 +178,15 @@ where
         .reconcile_duration
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
-    Ok(Action::requeue(jittered(settings.resync_interval())))
+    // A provider that is not ready is looked at again soon: creating or fixing its Secret requeues
+    // its agents but not the provider itself, which would otherwise report the old problem for a
+    // whole resync interval while its agents already work.
+    let next = if verdict.ready {
+        settings.resync_interval()
+    } else {
+        ctx.options.max_backoff.min(std::time::Duration::from_secs(30))
+    };
+    Ok(Action::requeue(jittered(next)))
 }
 
 /// Read access to the status both provider kinds share.

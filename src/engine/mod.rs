@@ -443,8 +443,16 @@ async fn execute(
         }
         Plan::Delete => unreachable!("deletions are planned by delete()"),
         Plan::Create { .. } => {
-            if !outcome.record.owns(&key) {
+            // The checkpoint also records the password the create carries: when the create lands but
+            // its outcome is lost (a crash, a failed status write), the account has that password, and
+            // the next pass must not try to change it (Huawei cannot without the old one).
+            let sending = match desired.fields.get(&Field::Password) {
+                Some(FieldValue::Digest(d)) => Some(d.clone()),
+                _ => None,
+            };
+            if !outcome.record.owns(&key) || outcome.record.password_digest != sending {
                 outcome.record.create_requested_for = Some(key.clone());
+                outcome.record.password_digest = sending;
                 let creating = Verdict::progressing(Reason::Creating, format!("creating account {key:?}"));
                 if let Err(e) = checkpoint.before_create(&outcome.record, &creating).await {
                     outcome.verdict = Verdict::progressing(

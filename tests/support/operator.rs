@@ -253,3 +253,122 @@ pub fn ready(agent: &ContactCenterAgent) -> bool {
     condition(agent, "Ready").is_some_and(|(s, _)| s == "True")
         && agent.status.as_ref().and_then(|s| s.observed_generation) == agent.metadata.generation
 }
+
+impl Env {
+    /// Like [`Env::start`], with simulators the caller built: seeded fault sequences (the soak), extra
+    /// keys for credential rotation, other limits. They must accept the demo credentials `start` puts in
+    /// the providers' Secrets; the Ozonetel provider gets the same raised client limits.
+    pub async fn start_with(
+        resync: &str,
+        tencent: Arc<sim::tencent::Sim>,
+        huawei: Arc<sim::huawei::Sim>,
+        ozonetel: Arc<sim::ozonetel::Sim>,
+    ) -> Env {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let api = TestApiServer::start().await;
+        let client = api.client();
+        let servers = vec![
+            sim::start(&tencent, any_loopback()).await.unwrap(),
+            sim::start(&huawei, any_loopback()).await.unwrap(),
+            sim::start(&ozonetel, any_loopback()).await.unwrap(),
+        ];
+        let env = Env {
+            api,
+            client,
+            tencent,
+            huawei,
+            ozonetel,
+            _servers: servers,
+        };
+        env.namespace(NS).await;
+        env.secret(NS, "tencent-credentials", json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"})).await;
+        env.secret(
+            NS,
+            "huawei-credentials",
+            json!({"appKey": "ccop-simulator-app-key", "appSecret": "ccop-simulator-app-secret"}),
+        )
+        .await;
+        env.secret(
+            NS,
+            "ozonetel-credentials",
+            json!({"apiKey": "ccop-simulator-api-key"}),
+        )
+        .await;
+        let [t, h, o] = env.sim_urls();
+        env.apply("contactcenterproviders", NS, "tencent", json!({"tencent": {"endpoint": t, "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "tencent-credentials"}}, "resyncInterval": resync})).await;
+        env.apply("contactcenterproviders", NS, "huawei", json!({"huawei": {"endpoint": h, "credentialsSecretRef": {"name": "huawei-credentials"}}, "resyncInterval": resync})).await;
+        env.apply("contactcenterproviders", NS, "ozonetel", json!({"ozonetel": {"endpoint": o, "userName": "ccop_demo", "credentialsSecretRef": {"name": "ozonetel-credentials"}}, "resyncInterval": resync, "rateLimit": {"requestsPerMinute": 240, "readsPerMinute": 480}})).await;
+        env
+    }
+
+    /// The simulators' base URLs: Tencent, Huawei, Ozonetel.
+    pub fn sim_urls(&self) -> [String; 3] {
+        [0, 1, 2].map(|i| self._servers[i].base_url())
+    }
+
+    /// Creates a namespace.
+    pub async fn namespace(&self, name: &str) {
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+        Api::<Namespace>::all(self.client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .unwrap();
+    }
+
+    /// Server-side applies a `ClusterContactCenterProvider` spec.
+    pub async fn cluster_provider(&self, name: &str, spec: Value) {
+        let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": "ClusterContactCenterProvider",
+                          "metadata": {"name": name}, "spec": spec});
+        let dynamic = kube::api::ApiResource {
+            group: "contactcenter.dev".into(),
+            version: "v1alpha1".into(),
+            api_version: "contactcenter.dev/v1alpha1".into(),
+            kind: "ClusterContactCenterProvider".into(),
+            plural: "clustercontactcenterproviders".into(),
+        };
+        let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &dynamic);
+        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
+            .await
+            .unwrap();
+    }
+
+    /// Like [`Env::apply`] for the namespaced kinds, but returns the API error instead of panicking
+    /// (tests that inject API faults make their own writes fail too).
+    pub async fn try_apply(
+        &self,
+        plural: &str,
+        ns: &str,
+        name: &str,
+        spec: Value,
+    ) -> Result<(), kube::Error> {
+        let kind = match plural {
+            "contactcenteragents" => "ContactCenterAgent",
+            _ => "ContactCenterProvider",
+        };
+        let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec});
+        let dynamic = kube::api::ApiResource {
+            group: "contactcenter.dev".into(),
+            version: "v1alpha1".into(),
+            api_version: "contactcenter.dev/v1alpha1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &dynamic);
+        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
+            .await
+            .map(drop)
+    }
+
+    /// Like [`Env::secret`], but returns the API error instead of panicking.
+    pub async fn try_secret(&self, ns: &str, name: &str, data: Value) -> Result<(), kube::Error> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        let body =
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data});
+        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
+            .await
+            .map(drop)
+    }
+}

@@ -610,25 +610,40 @@ impl Vendor for Client {
                 .previous
                 .as_ref()
                 .expect("for_update refuses a password change without the previous password");
-            let body = wire::UpdateAgent {
-                user_account: &agent.key,
-                old_password: Some(previous.expose_secret()),
-                new_password: Some(password.current.expose_secret()),
-                ..wire::UpdateAgent::default()
+            let change = |old| password_change(&agent.key, old, &password.current);
+            let refused_old = |e: &VendorError| {
+                e.kind == ErrorKind::Rejected
+                    && is_body_failure(e)
+                    && e.message.to_ascii_lowercase().contains("password")
             };
-            self.call::<AccountResult>(Action::Update, &body).await.map_err(|e| {
-                if e.kind == ErrorKind::Rejected && e.message.to_ascii_lowercase().contains("password") {
-                    VendorError {
+            match self
+                .call::<AccountResult>(Action::Update, &change(previous))
+                .await
+            {
+                Ok(_) => {}
+                // The change may have been applied by an earlier attempt whose response was lost: then
+                // the account's password is already the new one, and confirming it (new → new) succeeds.
+                // ASSUMPTION: Huawei accepts setting the password it already has (undocumented).
+                Err(e)
+                    if refused_old(&e)
+                        && self
+                            .call::<AccountResult>(Action::Update, &change(&password.current))
+                            .await
+                            .is_ok() =>
+                {
+                    tracing::info!(user_account = %agent.key, "the Huawei agent already had the new password");
+                }
+                Err(e) if refused_old(&e) => {
+                    return Err(VendorError {
                         message: format!(
                             "{} (the Secret's `<key>.previous` entry must hold the password the account has now)",
                             e.message
                         ),
                         ..e
-                    }
-                } else {
-                    e
+                    });
                 }
-            })?;
+                Err(e) => return Err(e),
+            }
             tracing::info!(user_account = %agent.key, "changed Huawei agent password");
         }
         Ok(())
@@ -708,6 +723,16 @@ fn require_accounts(action: Action, skill_id: u64, accounts: &[String]) -> Resul
         .with_code("EmptyAccountList"));
     }
     accounts.iter().try_for_each(|a| validate::user_account(a))
+}
+
+/// `agentAccount/update` changing only the password, from `old` to `new`.
+fn password_change<'a>(key: &'a str, old: &'a SecretString, new: &'a SecretString) -> wire::UpdateAgent<'a> {
+    wire::UpdateAgent {
+        user_account: key,
+        old_password: Some(old.expose_secret()),
+        new_password: Some(new.expose_secret()),
+        ..wire::UpdateAgent::default()
+    }
 }
 
 /// Whether an error came from a body-level result code (HTTP 200) rather than transport or status.
