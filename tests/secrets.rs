@@ -26,7 +26,7 @@ use ccop::sim::{self, Simulator};
 use ccop::vendor::{self, AgentPassword, ClientOptions, SecretData, Vendor, huawei, ozonetel, tencent};
 use secrecy::SecretString;
 use serde_json::json;
-use support::operator::{Env, NS, condition, options, ready};
+use support::operator::{Env, NS, Setup, condition, options, ready};
 
 // ---------------------------------------------------------------------------------------------------
 // Capture
@@ -184,12 +184,12 @@ async fn controller_scenarios(seen: &mut Seen, secrets: &mut Secrets) {
         3,
         60.0,
     );
-    let env = Env::start_with(
-        "2s",
-        sim::tencent::Sim::create(Default::default(), 3, 1.0),
-        sim::huawei::Sim::create(Default::default(), 3, 1.0),
+    let env = Env::start_with(Setup {
+        tencent: sim::tencent::Sim::create(Default::default(), 3, 1.0),
+        huawei: sim::huawei::Sim::create(Default::default(), 3, 1.0),
         ozonetel,
-    )
+        ..Setup::new("2s")
+    })
     .await;
     let authorizations = Arc::new(Mutex::new(Vec::new()));
     let recorder = recording(&env.tencent, authorizations.clone()).await;

@@ -28,7 +28,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use support::operator::{Env, NS, Running, condition, options, ready};
+use support::operator::{Env, NS, Running, Setup, condition, options, ready};
 use tokio::time::Instant;
 
 /// The seed when `CCOP_SOAK_SEED` is not set.
@@ -270,13 +270,13 @@ impl Soak {
             secret_key: TENCENT_KEYS[1].1.into(),
             sdk_app_id: tencent_config.sdk_app_id,
         });
-        let env = Env::start_with(
-            RESYNC,
-            sim::tencent::Sim::create(tencent_config, seed, 1.0),
-            sim::huawei::Sim::create(Default::default(), seed ^ 1, 1.0),
+        let env = Env::start_with(Setup {
+            tencent: sim::tencent::Sim::create(tencent_config, seed, 1.0),
+            huawei: sim::huawei::Sim::create(Default::default(), seed ^ 1, 1.0),
             // 60× vendor time: the documented 5 writes per minute become 5 per second.
-            sim::ozonetel::Sim::create(Default::default(), seed ^ 2, 60.0),
-        )
+            ozonetel: sim::ozonetel::Sim::create(Default::default(), seed ^ 2, 60.0),
+            ..Setup::new(RESYNC)
+        })
         .await;
         let mut soak = Soak {
             env,

@@ -1,14 +1,14 @@
 //! What every reconcile shares: the Kubernetes client, caches of providers and Secrets, the claims
-//! index, the event recorder and the requeue channel.
+//! index, who publishes Events, and the requeue channel.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::channel::mpsc;
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
-use kube::runtime::events::Recorder;
+use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client};
 use rand::Rng;
@@ -76,8 +76,8 @@ pub struct Context {
     pub client: Client,
     /// Settings.
     pub options: Options,
-    /// Publishes Kubernetes Events (one recorder, so repeated events aggregate).
-    pub recorder: Recorder,
+    /// Who publishes the operator's Kubernetes Events.
+    pub reporter: Reporter,
     /// Vendor clients and snapshots, per provider.
     pub providers: ProviderCache,
     /// Who owns which vendor key.
@@ -92,6 +92,15 @@ pub struct Context {
     pub provider_versions: Mutex<HashMap<super::claims::ProviderId, String>>,
     secrets: Mutex<HashMap<(String, String), (String, SecretData)>>,
     failures: Mutex<HashMap<String, u32>>,
+    own_writes: Mutex<HashMap<String, OwnWrites>>,
+}
+
+/// The resourceVersions an agent had before this process's own status writes of it, until the watch
+/// delivers the agent as written.
+#[derive(Default)]
+struct OwnWrites {
+    superseded: HashSet<String>,
+    latest: Option<String>,
 }
 
 impl Context {
@@ -99,13 +108,13 @@ impl Context {
     pub fn new(
         client: Client,
         options: Options,
-        recorder: Recorder,
+        reporter: Reporter,
         requeue: mpsc::UnboundedSender<ObjectRef<GuardedAgent>>,
     ) -> Self {
         Context {
             client,
             options,
-            recorder,
+            reporter,
             providers: ProviderCache::default(),
             claims: Claims::default(),
             agent_stores: Mutex::new(Vec::new()),
@@ -114,7 +123,42 @@ impl Context {
             provider_versions: Mutex::new(HashMap::new()),
             secrets: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
+            own_writes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Notes a status write of agent `id` (`namespace/name`) that turned resourceVersion `before` into
+    /// `after`.
+    pub fn wrote_status(&self, id: &str, before: Option<&str>, after: &str) {
+        let Some(before) = before.filter(|b| *b != after) else {
+            return;
+        };
+        let mut writes = self.own_writes.lock().expect("own writes lock");
+        let w = writes.entry(id.to_string()).or_default();
+        w.superseded.insert(before.to_string());
+        if let Some(previous) = w.latest.replace(after.to_string()) {
+            w.superseded.insert(previous);
+        }
+    }
+
+    /// Whether resourceVersion `rv` of agent `id` is one this process's own status write has already
+    /// replaced: the watch has not yet delivered the write, and a reconcile of this copy would write
+    /// the same status again. Once the watch has caught up, the agent's writes are forgotten.
+    pub fn outdated(&self, id: &str, rv: Option<&str>) -> bool {
+        let mut writes = self.own_writes.lock().expect("own writes lock");
+        let Some(w) = writes.get(id) else {
+            return false;
+        };
+        if rv.is_some_and(|rv| w.superseded.contains(rv)) {
+            return true;
+        }
+        writes.remove(id);
+        false
+    }
+
+    /// Forgets the writes of a deleted agent.
+    pub fn forget_writes(&self, id: &str) {
+        self.own_writes.lock().expect("own writes lock").remove(id);
     }
 
     /// Reads a Secret's data, cached by resourceVersion: the watched Secret metadata says whether the
@@ -162,14 +206,24 @@ impl Context {
             .map(|(rv, _)| rv.clone())
     }
 
-    /// Every agent currently known, from all stores.
-    pub fn agents(&self) -> Vec<Arc<ContactCenterAgent>> {
+    /// A recorder for one Kubernetes Event. Not one for the whole process: kube's recorder keeps every
+    /// event it published for six minutes to count repeats, and scans them all on each publish. The
+    /// operator publishes on transitions (actions, and warnings only when the status changes), so
+    /// repeats are rare, and a shared cache would hold one event per agent after a cold start (tens of
+    /// megabytes for 50,000 agents) and cost a scan of them per event.
+    pub fn recorder(&self) -> Recorder {
+        Recorder::new(self.client.clone(), self.reporter.clone())
+    }
+
+    /// Every agent currently known, from all stores, including those that cannot be read. They are
+    /// shared with the stores, not copied: every provider reconcile lists them, and a copy of 50,000
+    /// agents is over a hundred megabytes.
+    pub fn agents(&self) -> Vec<Arc<GuardedAgent>> {
         self.agent_stores
             .lock()
             .expect("agent stores lock")
             .iter()
             .flat_map(|s| s.state())
-            .filter_map(|g| g.0.as_ref().ok().map(|a| Arc::new(a.clone())))
             .collect()
     }
 

@@ -32,7 +32,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::Config as ControllerConfig;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::runtime::{Controller, WatchStreamExt};
@@ -180,12 +180,11 @@ async fn run_controllers(
         controller: "contact-center-operator".into(),
         instance: Some(options.identity.clone()),
     };
-    let recorder = Recorder::new(client.clone(), reporter);
     let (requeue_tx, mut requeue_rx) = mpsc::unbounded::<ObjectRef<GuardedAgent>>();
     let ctx = Arc::new(Context::new(
         client.clone(),
         options.clone(),
-        recorder,
+        reporter,
         requeue_tx,
     ));
     let scopes = scopes(&options);
@@ -288,6 +287,7 @@ async fn run_controllers(
         let claims_ctx = ctx.clone();
         let stream = watcher::watcher(api, wc)
             .default_backoff()
+            .modify(slim)
             .reflect(writer)
             .map_ok(move |event| {
                 track_claims(&claims_ctx, &event);
@@ -369,6 +369,18 @@ fn until(stop: Stop, work: impl Future<Output = ()> + Send + 'static) -> BoxFutu
     .boxed()
 }
 
+/// Drops what the operator never reads from a watched agent before the reflector stores it: every
+/// agent stays in memory, and `managedFields` (one entry per field manager) and kubectl's
+/// last-applied copy of the object can be as large as the rest of it.
+fn slim(guard: &mut GuardedAgent) {
+    if let Ok(agent) = &mut guard.0 {
+        agent.metadata.managed_fields = None;
+        if let Some(annotations) = &mut agent.metadata.annotations {
+            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+}
+
 /// Keeps the claims index in step with the agent watch.
 fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
     match event {
@@ -384,12 +396,18 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
         WatchEvent::Delete(g) => {
             if let Ok(agent) = &g.0 {
                 ctx.requeue_ids(ctx.claims.remove(agent));
+                ctx.forget_writes(&format!(
+                    "{}/{}",
+                    agent.namespace().unwrap_or_default(),
+                    agent.name_any()
+                ));
             }
         }
         WatchEvent::InitDone => {
             let present: HashSet<String> = ctx
                 .agents()
                 .iter()
+                .filter_map(|g| g.0.as_ref().ok())
                 .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
                 .collect();
             ctx.claims.retain(|id| present.contains(id));
@@ -401,7 +419,8 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
 /// Requeues the agents that use Secret `namespace/name`, as their password or as their provider's
 /// credentials.
 fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
-    let users = ctx.agents().into_iter().filter(|a| {
+    let all = ctx.agents();
+    let users = all.iter().filter_map(|g| g.0.as_ref().ok()).filter(|a| {
         let ns = a.namespace().unwrap_or_default();
         if ns == namespace
             && a.spec

@@ -85,9 +85,10 @@ where
         .expect("versions lock")
         .insert(id.clone(), version.clone())
         .is_some_and(|v| v != version);
-    let users: Vec<_> = ctx
-        .agents()
-        .into_iter()
+    let all = ctx.agents();
+    let users: Vec<_> = all
+        .iter()
+        .filter_map(|g| g.0.as_ref().ok())
         .filter(|a| ProviderId::of(&a.spec, &a.namespace().unwrap_or_default()) == id)
         .collect();
     if changed {
@@ -99,7 +100,7 @@ where
     }
     let verdict = match ctx.providers.runtime(ctx, &id).await {
         Err(problem) => Verdict::stalled(problem.reason(), problem.to_string()),
-        Ok(runtime) => match runtime.vendor.check_credentials().await {
+        Ok(runtime) => match check_credentials(&runtime).await {
             Ok(()) => Verdict::available(
                 Reason::Available,
                 format!("the {} credentials were accepted", runtime.vendor.kind()),
@@ -187,6 +188,19 @@ where
         ctx.options.max_backoff.min(std::time::Duration::from_secs(30))
     };
     Ok(Action::requeue(jittered(next)))
+}
+
+/// Checks the provider's credentials with one cheap vendor read, unless the snapshot's own reads have
+/// just proven them: they run every resync interval anyway (a listing, or Ozonetel's per-account reads),
+/// and a check on top would cost one more vendor read per interval for nothing. The window is half an
+/// interval longer than the interval, because both periods are jittered by up to 10 %.
+async fn check_credentials(
+    runtime: &crate::engine::ProviderRuntime,
+) -> Result<(), crate::vendor::VendorError> {
+    if runtime.snapshot.answered_within(runtime.resync.mul_f64(1.5)) {
+        return Ok(());
+    }
+    runtime.vendor.check_credentials().await
 }
 
 /// Read access to the status both provider kinds share.

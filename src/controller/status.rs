@@ -74,19 +74,20 @@ pub fn same(a: &ContactCenterAgentStatus, b: &ContactCenterAgentStatus) -> bool 
     strip(a) == strip(b) && conditions::equivalent(&a.conditions, &b.conditions)
 }
 
-/// Writes `status` when it differs from what is stored. Returns whether a write happened.
+/// Writes `status` when it differs from what is stored. Returns the agent's resourceVersion after the
+/// write when one happened.
 pub async fn write(
     api: &Api<ContactCenterAgent>,
     agent: &ContactCenterAgent,
     mut status: ContactCenterAgentStatus,
     now: &Time,
-) -> Result<bool, kube::Error> {
+) -> Result<Option<String>, kube::Error> {
     if agent
         .status
         .as_ref()
         .is_some_and(|current| same(current, &status))
     {
-        return Ok(false);
+        return Ok(None);
     }
     if conditions::is_true(&status.conditions, conditions::READY) {
         status.last_sync_time = Some(now.0.to_string());
@@ -96,13 +97,14 @@ pub async fn write(
         "kind": ContactCenterAgent::kind(&()),
         "status": status,
     });
-    api.patch_status(
-        &agent.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(true)
+    let written = api
+        .patch_status(
+            &agent.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    Ok(Some(written.metadata.resource_version.unwrap_or_default()))
 }
 
 #[cfg(test)]

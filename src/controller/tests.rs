@@ -10,7 +10,7 @@ use http::{Method, Request, Response};
 use kube::Client;
 use kube::client::Body;
 use kube::core::DeserializeGuard;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use serde_json::{Value, json};
 use tower_test::mock::{self, Handle};
 
@@ -21,16 +21,13 @@ use crate::api::ContactCenterAgent;
 fn context() -> (Arc<Context>, Handle<Request<Body>, Response<Body>>) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "test".into(),
-            instance: None,
-        },
-    );
+    let reporter = Reporter {
+        controller: "test".into(),
+        instance: None,
+    };
     let (tx, _rx) = mpsc::unbounded();
     (
-        Arc::new(Context::new(client, Options::default(), recorder, tx)),
+        Arc::new(Context::new(client, Options::default(), reporter, tx)),
         handle,
     )
 }
@@ -274,5 +271,35 @@ async fn an_unreadable_object_gets_a_warning_event_and_no_retry() {
     assert_eq!(
         format!("{action:?}"),
         format!("{:?}", kube::runtime::controller::Action::await_change())
+    );
+}
+
+#[tokio::test]
+async fn a_copy_older_than_our_own_status_write_is_left_for_the_watch_to_replace() {
+    let (ctx, mut handle) = context();
+    // This process wrote alice's status twice: resourceVersion 7 became 8, then 9.
+    ctx.wrote_status("team/alice", Some("7"), "8");
+    ctx.wrote_status("team/alice", Some("7"), "9");
+    let stale = agent(&["contactcenter.dev/finalizer"], false, None);
+    let action = reconcile(Arc::new(DeserializeGuard(Ok(stale))), ctx.clone())
+        .await
+        .unwrap();
+    assert_eq!(action, kube::runtime::controller::Action::await_change());
+    silence(&mut handle).await;
+    assert!(
+        ctx.outdated("team/alice", Some("8")),
+        "the first write's copy is outdated too"
+    );
+    assert!(
+        !ctx.outdated("team/alice", Some("9")),
+        "the copy as written is current"
+    );
+    assert!(
+        !ctx.outdated("team/alice", Some("8")),
+        "once the watch has caught up, the writes are forgotten"
+    );
+    assert!(
+        !ctx.outdated("team/bob", Some("1")),
+        "other agents are not affected"
     );
 }

@@ -25,6 +25,12 @@ use crate::core::{
 };
 use crate::vendor::{AgentPassword, Deletion, ErrorKind, VendorError};
 
+/// The `Ready` message of an account that matches its spec, whether this pass wrote to the vendor or
+/// not: the write is told by an Event, and a status that reads the same after the write as at the next
+/// look is not written again (a different message would cost every created or repaired agent one more
+/// status write).
+const MATCHES: &str = "the vendor account matches the spec";
+
 /// What the engine remembers about an agent between passes (the controller keeps it in status, the CLI
 /// in memory or a `--state` file).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -296,7 +302,7 @@ async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dy
         adoption: req.spec.adoption_policy,
     });
     let mut outcome = Outcome::new(
-        Verdict::available(Reason::Available, "the vendor account matches the spec"),
+        Verdict::available(Reason::Available, MATCHES),
         record,
         Requeue::Resync,
     );
@@ -474,8 +480,7 @@ async fn execute(
                     );
                     outcome.record.external_id = Some(created.external_id);
                     outcome.taken = Taken::Created;
-                    outcome.verdict =
-                        Verdict::available(Reason::Available, "the account was created and matches the spec");
+                    outcome.verdict = Verdict::available(Reason::Available, MATCHES);
                     let msg = format!("created account {key:?}");
                     outcome = outcome.with_notice(false, "Created", msg);
                 }
@@ -526,8 +531,7 @@ async fn execute(
                 outcome = outcome.with_notice(false, "Adopted", msg);
             } else {
                 outcome.taken = Taken::Updated;
-                outcome.verdict =
-                    Verdict::available(Reason::Available, "the account was updated and matches the spec");
+                outcome.verdict = Verdict::available(Reason::Available, MATCHES);
                 let msg = format!("updated {} of account {key:?}", fields.join(", "));
                 outcome = outcome.with_notice(false, "Updated", msg);
             }

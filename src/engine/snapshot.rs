@@ -4,7 +4,7 @@
 //! calls per resync interval (one call when the vendor can list "changed since"), not N. The
 //! operator's own writes update it. A refresh reports which accounts changed at the vendor, so only
 //! those agents are requeued. For vendors that cannot list (Ozonetel) it is a per-account cache that
-//! expires after the resync interval.
+//! expires a little before each resync interval.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,11 +29,33 @@ struct State {
     loaded: bool,
     watermark: Option<i64>,
     refreshes: u32,
+    /// When the vendor last answered a read made through the snapshot.
+    answered_at: Option<Instant>,
 }
 
 struct Entry {
     agent: Option<ObservedAgent>,
     read_at: Instant,
+    /// The entry is what the operator's own write should have left at the vendor, not what the vendor
+    /// said: the vendor's answer may carry more (fields the spec leaves unmanaged, its own form of the id).
+    written: bool,
+}
+
+impl Entry {
+    /// Whether the vendor's listing of this account says something other than the entry.
+    fn differs_from(&self, listed: &ObservedAgent) -> bool {
+        let Some(old) = &self.agent else {
+            return true;
+        };
+        if self.written {
+            // Every field the write set must read back the same; a field the listing lacks counts as
+            // changed (it may have been cleared in the console).
+            old.external_id_or_key() != listed.external_id_or_key()
+                || old.fields.iter().any(|(f, v)| listed.fields.get(f) != Some(v))
+        } else {
+            old.fields != listed.fields || old.external_id != listed.external_id
+        }
+    }
 }
 
 /// Every account of one provider, as last seen.
@@ -84,7 +106,8 @@ impl Snapshot {
                     Some((false, _)) if !fresh => vendor.get_for_resync(key).await?,
                     _ => vendor.get(key).await?,
                 };
-                self.put(key, agent.clone());
+                self.lock().answered_at = Some(Instant::now());
+                self.store(key, agent.clone(), false);
                 Ok(agent)
             }
         }
@@ -92,13 +115,24 @@ impl Snapshot {
 
     /// Records what the vendor holds for `key` after a write (`None`: deleted).
     pub fn put(&self, key: &str, agent: Option<ObservedAgent>) {
+        self.store(key, agent, true);
+    }
+
+    fn store(&self, key: &str, agent: Option<ObservedAgent>, written: bool) {
         self.lock().agents.insert(
             key.to_string(),
             Entry {
                 agent,
                 read_at: Instant::now(),
+                written,
             },
         );
+    }
+
+    /// Whether the vendor answered a read made through the snapshot (a listing, or a single account)
+    /// within `within`. Such an answer proves the provider's credentials as well as a dedicated check.
+    pub fn answered_within(&self, within: Duration) -> bool {
+        self.lock().answered_at.is_some_and(|t| t.elapsed() < within)
     }
 
     /// Whether the full listing has been loaded.
@@ -162,6 +196,7 @@ impl Snapshot {
                 full,
             )
         };
+        let started = Instant::now();
         let mut listed = Vec::new();
         let mut page = 0;
         loop {
@@ -173,10 +208,14 @@ impl Snapshot {
                 break;
             }
         }
-        Ok(self.merge(listed, full))
+        Ok(self.merge(listed, full, started))
     }
 
-    fn merge(&self, listed: Vec<ObservedAgent>, full: bool) -> Vec<String> {
+    /// Merges a listing that began at `started`. Entries recorded after that (the operator's writes, or
+    /// reads, while the pages came in) are newer than the listing's view of them: they are neither
+    /// overwritten nor taken for deleted, so an account created while a full listing was paging is
+    /// not reported as vanished and created again.
+    fn merge(&self, listed: Vec<ObservedAgent>, full: bool, started: Instant) -> Vec<String> {
         let mut s = self.lock();
         let now = Instant::now();
         let was_loaded = s.loaded;
@@ -187,12 +226,11 @@ impl Snapshot {
                 s.watermark = Some(s.watermark.map_or(m, |w| w.max(m)));
             }
             seen.insert(agent.key.clone());
-            let differs = s.agents.get(&agent.key).is_none_or(|e| {
-                e.agent
-                    .as_ref()
-                    .is_none_or(|old| old.fields != agent.fields || old.external_id != agent.external_id)
-            });
-            if differs && was_loaded {
+            let existing = s.agents.get(&agent.key);
+            if existing.is_some_and(|e| e.read_at > started) {
+                continue;
+            }
+            if existing.is_none_or(|e| e.differs_from(&agent)) && was_loaded {
                 changed.push(agent.key.clone());
             }
             s.agents.insert(
@@ -200,14 +238,16 @@ impl Snapshot {
                 Entry {
                     agent: Some(agent),
                     read_at: now,
+                    written: false,
                 },
             );
         }
         if full {
             for (key, entry) in s.agents.iter_mut() {
-                if !seen.contains(key) && entry.agent.is_some() {
+                if !seen.contains(key) && entry.agent.is_some() && entry.read_at <= started {
                     entry.agent = None;
                     entry.read_at = now;
+                    entry.written = false;
                     if was_loaded {
                         changed.push(key.clone());
                     }
@@ -216,6 +256,7 @@ impl Snapshot {
         }
         s.loaded = true;
         s.refreshes += 1;
+        s.answered_at = Some(now);
         changed.sort();
         changed.dedup();
         changed
@@ -253,21 +294,94 @@ mod tests {
     fn merge_reports_changed_new_and_vanished_accounts_only_after_the_first_load() {
         let s = Snapshot::new(Duration::from_secs(60));
         assert!(
-            s.merge(vec![agent("a", "A", 1), agent("b", "B", 1)], true)
+            s.merge(vec![agent("a", "A", 1), agent("b", "B", 1)], true, Instant::now())
                 .is_empty(),
             "first load is not drift"
         );
         assert_eq!(
-            s.merge(vec![agent("a", "A", 5), agent("c", "C", 5)], false),
+            s.merge(
+                vec![agent("a", "A", 5), agent("c", "C", 5)],
+                false,
+                Instant::now()
+            ),
             ["c"],
             "unchanged a is not reported"
         );
         assert_eq!(
-            s.merge(vec![agent("a", "A2", 6), agent("c", "C", 6)], true),
+            s.merge(
+                vec![agent("a", "A2", 6), agent("c", "C", 6)],
+                true,
+                Instant::now()
+            ),
             ["a", "b"],
             "a changed, b vanished"
         );
         assert_eq!(s.len(), 2);
         assert_eq!(s.lock().watermark, Some(6));
+    }
+
+    #[test]
+    fn our_write_read_back_with_unmanaged_fields_is_not_drift() {
+        let s = Snapshot::new(Duration::from_secs(60));
+        s.merge(Vec::new(), true, Instant::now());
+        let mut written = agent("a", "A", 1);
+        written.external_id = Some("a".into());
+        s.put("a", Some(written));
+        let mut listed = agent("a", "A", 2);
+        listed.fields.insert(Field::Role, FieldValue::Text("3".into()));
+        assert!(
+            s.merge(vec![listed.clone()], false, Instant::now()).is_empty(),
+            "more fields and the vendor's form of the id are not a change"
+        );
+        // From now on the entry is the vendor's view: the same listing again is no change either,
+        // and a console edit is.
+        assert!(s.merge(vec![listed.clone()], false, Instant::now()).is_empty());
+        listed
+            .fields
+            .insert(Field::DisplayName, FieldValue::Text("Console".into()));
+        assert_eq!(s.merge(vec![listed], false, Instant::now()), ["a"]);
+        s.put("b", Some(agent("b", "B", 3)));
+        assert_eq!(
+            s.merge(vec![agent("b", "B2", 4)], false, Instant::now()),
+            ["b"],
+            "a field our write set that reads back otherwise is a change"
+        );
+    }
+
+    #[test]
+    fn a_listing_that_began_before_our_write_neither_overwrites_nor_deletes_it() {
+        let s = Snapshot::new(Duration::from_secs(60));
+        s.merge(vec![agent("a", "A", 1)], true, Instant::now());
+        let started = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        s.put("a", Some(agent("a", "A2", 2)));
+        s.put("new", Some(agent("new", "N", 2)));
+        // The pages were read before the writes: "a" still old, "new" missing.
+        assert!(s.merge(vec![agent("a", "A", 1)], true, started).is_empty());
+        assert_eq!(s.len(), 2, "the account created meanwhile is still there");
+        let names: Vec<_> = s
+            .accounts()
+            .into_iter()
+            .map(|a| a.fields[&Field::DisplayName].clone())
+            .collect();
+        assert_eq!(
+            names[0],
+            FieldValue::Text("A2".into()),
+            "our write is not overwritten"
+        );
+    }
+
+    #[test]
+    fn a_listing_is_the_vendor_answering() {
+        let s = Snapshot::new(Duration::from_secs(60));
+        assert!(!s.answered_within(Duration::from_secs(60)), "nothing read yet");
+        s.put("a", Some(agent("a", "A", 1)));
+        assert!(
+            !s.answered_within(Duration::from_secs(60)),
+            "our own write is no answer"
+        );
+        s.merge(vec![agent("a", "A", 1)], true, Instant::now());
+        assert!(s.answered_within(Duration::from_secs(60)));
+        assert!(!s.answered_within(Duration::ZERO));
     }
 }

@@ -71,51 +71,7 @@ impl Env {
     /// Starts the API server and simulators and creates namespace `team` with one provider per vendor
     /// (`tencent`, `huawei`, `ozonetel`, resync every `resync`).
     pub async fn start(resync: &str) -> Env {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let api = TestApiServer::start().await;
-        let client = api.client();
-        let tencent = sim::tencent::Sim::create(Default::default(), 1, 1.0);
-        let huawei = sim::huawei::Sim::create(Default::default(), 1, 1.0);
-        let ozonetel = sim::ozonetel::Sim::create(Default::default(), 1, 60.0);
-        let servers = vec![
-            sim::start(&tencent, any_loopback()).await.unwrap(),
-            sim::start(&huawei, any_loopback()).await.unwrap(),
-            sim::start(&ozonetel, any_loopback()).await.unwrap(),
-        ];
-        let env = Env {
-            api,
-            client,
-            tencent,
-            huawei,
-            ozonetel,
-            _servers: servers,
-        };
-        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-        Api::<Namespace>::all(env.client.clone())
-            .create(&PostParams::default(), &ns)
-            .await
-            .unwrap();
-        env.secret(NS, "tencent-credentials", json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"})).await;
-        env.secret(
-            NS,
-            "huawei-credentials",
-            json!({"appKey": "ccop-simulator-app-key", "appSecret": "ccop-simulator-app-secret"}),
-        )
-        .await;
-        env.secret(
-            NS,
-            "ozonetel-credentials",
-            json!({"apiKey": "ccop-simulator-api-key"}),
-        )
-        .await;
-        let urls: Vec<String> = env._servers.iter().map(SimServer::base_url).collect();
-        env.apply("contactcenterproviders", NS, "tencent", json!({"tencent": {"endpoint": urls[0], "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "tencent-credentials"}}, "resyncInterval": resync})).await;
-        env.apply("contactcenterproviders", NS, "huawei", json!({"huawei": {"endpoint": urls[1], "credentialsSecretRef": {"name": "huawei-credentials"}}, "resyncInterval": resync})).await;
-        env.apply("contactcenterproviders", NS, "ozonetel", json!({"ozonetel": {"endpoint": urls[2], "userName": "ccop_demo", "credentialsSecretRef": {"name": "ozonetel-credentials"}}, "resyncInterval": resync, "rateLimit": {"requestsPerMinute": 240, "readsPerMinute": 480}})).await;
-        env
+        Env::start_with(Setup::new(resync)).await
     }
 
     /// The Tencent simulator's URL.
@@ -254,16 +210,46 @@ pub fn ready(agent: &ContactCenterAgent) -> bool {
         && agent.status.as_ref().and_then(|s| s.observed_generation) == agent.metadata.generation
 }
 
+/// What a test varies in its environment: the simulators (seeded faults, extra keys, limits, the
+/// Ozonetel clock), the providers' rate limits and their resync interval. [`Setup::new`] is what
+/// [`Env::start`] builds; the providers' Secrets hold the credentials of each simulator's config.
+pub struct Setup {
+    /// Every provider's `resyncInterval`.
+    pub resync: String,
+    /// Tencent simulator.
+    pub tencent: Arc<sim::tencent::Sim>,
+    /// Huawei simulator.
+    pub huawei: Arc<sim::huawei::Sim>,
+    /// Ozonetel simulator.
+    pub ozonetel: Arc<sim::ozonetel::Sim>,
+    /// `spec.rateLimit` of each provider (`None`: the vendor client's default).
+    pub tencent_rate: Option<Value>,
+    /// See `tencent_rate`.
+    pub huawei_rate: Option<Value>,
+    /// See `tencent_rate`.
+    pub ozonetel_rate: Option<Value>,
+}
+
+impl Setup {
+    /// Default simulators (seed 1, the Ozonetel clock 60× so its per-minute limits pass in seconds,
+    /// with its provider's client limits raised to match) and a resync every `resync`.
+    pub fn new(resync: &str) -> Setup {
+        Setup {
+            resync: resync.into(),
+            tencent: sim::tencent::Sim::create(Default::default(), 1, 1.0),
+            huawei: sim::huawei::Sim::create(Default::default(), 1, 1.0),
+            ozonetel: sim::ozonetel::Sim::create(Default::default(), 1, 60.0),
+            tencent_rate: None,
+            huawei_rate: None,
+            ozonetel_rate: Some(json!({"requestsPerMinute": 240, "readsPerMinute": 480})),
+        }
+    }
+}
+
 impl Env {
-    /// Like [`Env::start`], with simulators the caller built: seeded fault sequences (the soak), extra
-    /// keys for credential rotation, other limits. They must accept the demo credentials `start` puts in
-    /// the providers' Secrets; the Ozonetel provider gets the same raised client limits.
-    pub async fn start_with(
-        resync: &str,
-        tencent: Arc<sim::tencent::Sim>,
-        huawei: Arc<sim::huawei::Sim>,
-        ozonetel: Arc<sim::ozonetel::Sim>,
-    ) -> Env {
+    /// Starts the API server and the simulators of `setup`, and creates namespace `team` with one
+    /// provider per vendor (`tencent`, `huawei`, `ozonetel`) and their credential Secrets.
+    pub async fn start_with(setup: Setup) -> Env {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -271,37 +257,83 @@ impl Env {
         let api = TestApiServer::start().await;
         let client = api.client();
         let servers = vec![
-            sim::start(&tencent, any_loopback()).await.unwrap(),
-            sim::start(&huawei, any_loopback()).await.unwrap(),
-            sim::start(&ozonetel, any_loopback()).await.unwrap(),
+            sim::start(&setup.tencent, any_loopback()).await.unwrap(),
+            sim::start(&setup.huawei, any_loopback()).await.unwrap(),
+            sim::start(&setup.ozonetel, any_loopback()).await.unwrap(),
         ];
         let env = Env {
             api,
             client,
-            tencent,
-            huawei,
-            ozonetel,
+            tencent: setup.tencent.clone(),
+            huawei: setup.huawei.clone(),
+            ozonetel: setup.ozonetel.clone(),
             _servers: servers,
         };
         env.namespace(NS).await;
-        env.secret(NS, "tencent-credentials", json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"})).await;
+        let t = setup.tencent.config();
+        env.secret(
+            NS,
+            "tencent-credentials",
+            json!({"secretId": t.secret_id, "secretKey": t.secret_key}),
+        )
+        .await;
+        let h = setup.huawei.config();
         env.secret(
             NS,
             "huawei-credentials",
-            json!({"appKey": "ccop-simulator-app-key", "appSecret": "ccop-simulator-app-secret"}),
+            json!({"appKey": h.app_key, "appSecret": h.app_secret}),
         )
         .await;
-        env.secret(
+        let o = setup.ozonetel.config();
+        env.secret(NS, "ozonetel-credentials", json!({"apiKey": o.api_key}))
+            .await;
+        let [t_url, h_url, o_url] = env.sim_urls();
+        let with_rate = |mut spec: Value, rate: &Option<Value>| {
+            spec["resyncInterval"] = json!(setup.resync);
+            if let Some(rate) = rate {
+                spec["rateLimit"] = rate.clone();
+            }
+            spec
+        };
+        let tencent = json!({"tencent": {"endpoint": t_url, "sdkAppId": t.sdk_app_id,
+            "credentialsSecretRef": {"name": "tencent-credentials"}}});
+        let huawei =
+            json!({"huawei": {"endpoint": h_url, "credentialsSecretRef": {"name": "huawei-credentials"}}});
+        let ozonetel = json!({"ozonetel": {"endpoint": o_url, "userName": o.user_name,
+            "credentialsSecretRef": {"name": "ozonetel-credentials"}}});
+        env.apply(
+            "contactcenterproviders",
             NS,
-            "ozonetel-credentials",
-            json!({"apiKey": "ccop-simulator-api-key"}),
+            "tencent",
+            with_rate(tencent, &setup.tencent_rate),
         )
         .await;
-        let [t, h, o] = env.sim_urls();
-        env.apply("contactcenterproviders", NS, "tencent", json!({"tencent": {"endpoint": t, "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "tencent-credentials"}}, "resyncInterval": resync})).await;
-        env.apply("contactcenterproviders", NS, "huawei", json!({"huawei": {"endpoint": h, "credentialsSecretRef": {"name": "huawei-credentials"}}, "resyncInterval": resync})).await;
-        env.apply("contactcenterproviders", NS, "ozonetel", json!({"ozonetel": {"endpoint": o, "userName": "ccop_demo", "credentialsSecretRef": {"name": "ozonetel-credentials"}}, "resyncInterval": resync, "rateLimit": {"requestsPerMinute": 240, "readsPerMinute": 480}})).await;
+        env.apply(
+            "contactcenterproviders",
+            NS,
+            "huawei",
+            with_rate(huawei, &setup.huawei_rate),
+        )
+        .await;
+        env.apply(
+            "contactcenterproviders",
+            NS,
+            "ozonetel",
+            with_rate(ozonetel, &setup.ozonetel_rate),
+        )
+        .await;
         env
+    }
+
+    /// Applies many agents in `team` with at most `concurrency` requests in flight: how a GitOps tool
+    /// syncs a large roster.
+    pub async fn agents_bulk(&self, agents: impl IntoIterator<Item = (String, Value)>, concurrency: usize) {
+        use futures::StreamExt;
+        futures::stream::iter(agents)
+            .for_each_concurrent(concurrency.max(1), |(name, spec)| async move {
+                self.agent(&name, spec).await;
+            })
+            .await;
     }
 
     /// The simulators' base URLs: Tencent, Huawei, Ozonetel.

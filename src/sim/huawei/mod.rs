@@ -323,6 +323,11 @@ impl fmt::Debug for Sim {
 }
 
 impl Sim {
+    /// The settings it was created with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// A tenant with no accounts.
     pub fn new(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
         Arc::new(Sim {

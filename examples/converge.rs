@@ -1,0 +1,189 @@
+//! The convergence benchmark (issue 9): the real controller against the in-process Kubernetes API
+//! server and the embedded vendor simulators, with the vendors' documented rate limits and an added
+//! vendor latency. It measures a cold start (against the bound the rate limits imply), a steady state
+//! over several resync intervals, a drift repair, and the controller's memory and CPU; prints a table,
+//! and writes the figures as JSON under `target/bench/`.
+//!
+//! ```text
+//! cargo run --release --example converge -- --vendor tencent --agents 10000
+//! cargo run --release --example converge -- --vendor huawei --agents 1000
+//! cargo run --release --example converge -- --vendor ozonetel --agents 500 --ozonetel-clock 120
+//! ```
+//!
+//! Run it in release mode: it is a benchmark, not a test (`tests/bench_smoke.rs` is the small version
+//! that CI runs). `docs/benchmark.md` has the figures and how they were measured.
+
+#[path = "converge/bench.rs"]
+mod bench;
+#[path = "converge/process.rs"]
+mod process;
+#[path = "converge/report.rs"]
+mod report;
+#[path = "converge/scenario.rs"]
+mod scenario;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use scenario::{Scenario, Vendor};
+
+/// The convergence benchmark: cold start, steady state, drift, memory and CPU.
+#[derive(Parser, Debug)]
+struct Args {
+    /// The vendor to measure.
+    #[arg(long, value_enum, default_value_t = Vendor::Tencent)]
+    vendor: Vendor,
+    /// Agents in the roster (default: Tencent 10000, Huawei 1000, Ozonetel 500).
+    #[arg(long)]
+    agents: Option<usize>,
+    /// Latency the simulators add to every response, ms.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// The controller's reconcile concurrency (`ccop run --concurrency`).
+    #[arg(long)]
+    concurrency: Option<u16>,
+    /// The provider's resync interval, seconds (default: Tencent 10, Huawei 15, Ozonetel 40).
+    #[arg(long)]
+    resync: Option<u64>,
+    /// Resync intervals the steady state is watched for.
+    #[arg(long, default_value_t = 3)]
+    intervals: u32,
+    /// Agents edited at the vendor for the drift phase (default: 100, at most a tenth of the roster).
+    #[arg(long)]
+    drift: Option<usize>,
+    /// Huawei: the provider's rateLimit.requestsPerMinute (the client's default is 300).
+    #[arg(long, default_value_t = ccop::vendor::huawei::DEFAULT_REQUESTS_PER_MINUTE)]
+    huawei_per_minute: u32,
+    /// Ozonetel: how much faster than real time the simulator's clock runs; the provider's rate limits
+    /// are scaled by the same factor.
+    #[arg(long, default_value_t = 120.0)]
+    ozonetel_clock: f64,
+    /// Run the controller in this process instead of `ccop run` as a child (resource figures then
+    /// include the API server and simulators).
+    #[arg(long)]
+    in_process: bool,
+    /// The `ccop` binary to run (default: built from this source in the benchmark's profile).
+    #[arg(long)]
+    ccop: Option<PathBuf>,
+    /// Give up on the cold start after this many seconds (default: 4x the bound, at least 120).
+    #[arg(long)]
+    cold_timeout: Option<u64>,
+    /// Where the JSON goes (default: target/bench/converge-<vendor>-<agents>.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Exit with a failure when a goal is missed.
+    #[arg(long)]
+    check: bool,
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // The vendor clients and the metrics scrape use rustls; the process needs one crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let agents = args.agents.unwrap_or(match args.vendor {
+        Vendor::Tencent => 10_000,
+        Vendor::Huawei => 1_000,
+        Vendor::Ozonetel => 500,
+    });
+    let scenario = Scenario {
+        vendor: args.vendor,
+        agents,
+        huawei_per_minute: args.huawei_per_minute,
+        ozonetel_clock_scale: args.ozonetel_clock,
+    };
+    let resync = Duration::from_secs(args.resync.unwrap_or(match args.vendor {
+        Vendor::Tencent => 10,
+        Vendor::Huawei => 15,
+        Vendor::Ozonetel => 40,
+    }));
+    let bound = scenario.bound().seconds;
+    let mode = if args.in_process {
+        process::Mode::InProcess
+    } else {
+        match args.ccop.clone().map(Ok).unwrap_or_else(process::build_ccop) {
+            Ok(binary) => process::Mode::Child(binary),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let bench_dir = target_dir().join("bench");
+    let params = bench::Params {
+        scenario,
+        latency: Duration::from_millis(args.latency_ms),
+        concurrency: args
+            .concurrency
+            .unwrap_or(ccop::controller::Options::default().concurrency),
+        resync,
+        intervals: args.intervals.max(1),
+        drift: args.drift.unwrap_or((agents / 10).clamp(1, 100)),
+        mode,
+        work_dir: bench_dir.clone(),
+        cold_timeout: Duration::from_secs(args.cold_timeout.unwrap_or((bound * 4.0).max(120.0) as u64)),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let report = match runtime.block_on(bench::run(&params)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let goals = report::goals(&report);
+    println!("{}", report::table(&report, &goals));
+    let out = args.out.unwrap_or_else(|| {
+        bench_dir.join(format!("converge-{}-{}.json", report.scenario.provider(), agents))
+    });
+    let json = serde_json::json!({
+        "machine": machine(),
+        "report": report,
+        "goals": goals,
+    });
+    if let Some(dir) = out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&json).expect("the report serializes"),
+    ) {
+        Ok(()) => println!("figures written to {}", out.display()),
+        Err(e) => eprintln!("writing {}: {e}", out.display()),
+    }
+    if args.check && goals.iter().any(|g| g.met == Some(false)) {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// The machine the figures were measured on.
+fn machine() -> serde_json::Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok());
+    serde_json::json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        "cpuModel": model,
+        "memoryMiB": mem_kib.map(|k| k / 1024),
+        "os": std::env::consts::OS,
+    })
+}
