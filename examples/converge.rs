@@ -67,7 +67,7 @@ struct Args {
     /// include the API server and simulators).
     #[arg(long)]
     in_process: bool,
-    /// The `ccop` binary to run (default: built from this source in the benchmark's profile).
+    /// A `ccop` binary to measure (default: this benchmark binary, which runs the same `ccop run`).
     #[arg(long)]
     ccop: Option<PathBuf>,
     /// Give up on the cold start after this many seconds (default: 4x the bound, at least 120).
@@ -88,9 +88,13 @@ fn target_dir() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
     // The vendor clients and the metrics scrape use rustls; the process needs one crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // The measured controller: this binary re-executed as `ccop` (see `process::this_binary_as_ccop`).
+    if std::env::args().nth(1).as_deref() == Some(process::CCOP_ARG) {
+        return ccop::cli::main_from(std::env::args_os().skip(1));
+    }
+    let args = Args::parse();
     let agents = args.agents.unwrap_or(match args.vendor {
         Vendor::Tencent => 10_000,
         Vendor::Huawei => 1_000,
@@ -111,8 +115,9 @@ fn main() -> ExitCode {
     let mode = if args.in_process {
         process::Mode::InProcess
     } else {
-        match args.ccop.clone().map(Ok).unwrap_or_else(process::build_ccop) {
-            Ok(binary) => process::Mode::Child(binary),
+        let given = args.ccop.clone().map(|binary| Ok((binary, Vec::new())));
+        match given.unwrap_or_else(process::this_binary_as_ccop) {
+            Ok((binary, prefix)) => process::Mode::Child(binary, prefix),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::FAILURE;

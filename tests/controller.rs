@@ -441,7 +441,7 @@ async fn providers_and_secrets_are_isolated_by_namespace() {
     }
     // A cluster provider reads its Secret from the operator namespace only: the one in `team` is not used.
     let url = env.api_url_of_tencent();
-    env.apply_cluster_provider("shared", json!({"tencent": {"endpoint": url, "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "tencent-credentials"}}})).await;
+    env.cluster_provider("shared", json!({"tencent": {"endpoint": url, "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "tencent-credentials"}}})).await;
     env.agent("shared-user", json!({"providerRef": {"kind": "ClusterContactCenterProvider", "name": "shared"}, "displayName": "Shared",
         "email": "shared@example.com", "tencent": {"staffNumber": "7"}})).await;
     let a = env

@@ -1,6 +1,6 @@
 //! The controller under measurement.
 //!
-//! By default it is `ccop run` as a child process, built in the same profile as the benchmark, talking
+//! By default it is `ccop run` as a child process (this benchmark binary, re-executed as `ccop`), talking
 //! to the in-process API server through a kubeconfig file: what users run, and the only way its memory
 //! and CPU figures are its own (the API server and the simulators stay in the benchmark's process). The
 //! smoke test runs `ccop::controller::run` in its own process instead; resource figures then include
@@ -17,8 +17,8 @@ use crate::support::operator::{self, Env, Running};
 /// Where the controller runs.
 #[derive(Clone, Debug)]
 pub enum Mode {
-    /// `ccop run` from this binary, as a child process.
-    Child(PathBuf),
+    /// `ccop run` as a child process: the program, and the arguments that come before `run`.
+    Child(PathBuf, Vec<String>),
     /// `ccop::controller::run` on this process's runtime.
     InProcess,
 }
@@ -67,7 +67,7 @@ impl Controller {
                     ..operator::options()
                 })),
             }),
-            Mode::Child(binary) => {
+            Mode::Child(binary, prefix) => {
                 let dir = log.parent().unwrap_or(Path::new("."));
                 std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
                 let kubeconfig = dir.join("kubeconfig.yaml");
@@ -77,6 +77,7 @@ impl Controller {
                 let log_file =
                     std::fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
                 let child = tokio::process::Command::new(binary)
+                    .args(prefix)
                     .arg("run")
                     .arg("--kubeconfig")
                     .arg(&kubeconfig)
@@ -159,36 +160,17 @@ impl Controller {
     }
 }
 
-/// The `ccop` binary next to this one, built first in the same profile so the measured controller is
-/// the current source (a no-op when it is up to date). `CARGO` is set by `cargo run`.
-pub fn build_ccop() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    // target/<profile>/examples/converge → target/<profile>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot locate the target directory")?
-        .to_path_buf();
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = std::process::Command::new(cargo);
-    build
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--bin", "ccop"]);
-    if release {
-        build.arg("--release");
-    }
-    let status = build.status().map_err(|e| format!("running cargo build: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build --bin ccop failed: {status}"));
-    }
-    let binary = profile_dir.join("ccop");
-    if binary.exists() {
-        Ok(binary)
-    } else {
-        Err(format!("{} was not built", binary.display()))
-    }
+/// `ccop run` in a child process: this benchmark binary, re-executed with `ccop` as its first argument,
+/// runs the `ccop` command line unchanged (see `main` in `converge.rs`). Building the real binary from
+/// here would need a nested `cargo build`, and that rebuilds dependencies whose build scripts see the
+/// environment `cargo run` sets.
+pub fn this_binary_as_ccop() -> Result<(PathBuf, Vec<String>), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("locating the benchmark binary: {e}"))?;
+    Ok((exe, vec![CCOP_ARG.to_string()]))
 }
+
+/// The first argument that makes the benchmark binary behave as `ccop`.
+pub const CCOP_ARG: &str = "ccop";
 
 fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;

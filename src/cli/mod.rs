@@ -48,7 +48,13 @@ pub fn emit(text: &str) {
 
 /// Parses the command line and runs the command; the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    main_from(std::env::args_os())
+}
+
+/// [`main`] with the given command line (the program name first). The convergence benchmark runs
+/// its controller process this way: `ccop run` exactly, without a second build of the binary.
+pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = Cli::parse_from(args);
     match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Simulate(args) => simulate::run(&args),

@@ -79,51 +79,14 @@ impl Env {
         self._servers[0].base_url()
     }
 
-    /// Server-side applies a `ClusterContactCenterProvider`.
-    pub async fn apply_cluster_provider(&self, name: &str, spec: Value) {
-        let dynamic = kube::api::ApiResource {
-            group: "contactcenter.dev".into(),
-            version: "v1alpha1".into(),
-            api_version: "contactcenter.dev/v1alpha1".into(),
-            kind: "ClusterContactCenterProvider".into(),
-            plural: "clustercontactcenterproviders".into(),
-        };
-        let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": "ClusterContactCenterProvider", "metadata": {"name": name}, "spec": spec});
-        let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &dynamic);
-        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
-            .await
-            .unwrap();
-    }
-
     /// Creates or replaces a Secret from string data.
     pub async fn secret(&self, ns: &str, name: &str, data: Value) {
-        let secret: Secret =
-            serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns}, "stringData": data}))
-                .unwrap();
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
-        let pp = PatchParams::apply("test").force();
-        api.patch(name, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": secret.string_data}))).await.unwrap();
+        self.try_secret(ns, name, data).await.unwrap();
     }
 
     /// Server-side applies a spec to a custom resource, as `kubectl apply --server-side` would.
     pub async fn apply(&self, plural: &str, ns: &str, name: &str, spec: Value) {
-        let kind = match plural {
-            "contactcenteragents" => "ContactCenterAgent",
-            "contactcenterproviders" => "ContactCenterProvider",
-            _ => "ClusterContactCenterProvider",
-        };
-        let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec});
-        let dynamic = kube::api::ApiResource {
-            group: "contactcenter.dev".into(),
-            version: "v1alpha1".into(),
-            api_version: "contactcenter.dev/v1alpha1".into(),
-            kind: kind.into(),
-            plural: plural.into(),
-        };
-        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &dynamic);
-        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
-            .await
-            .unwrap();
+        self.try_apply(plural, ns, name, spec).await.unwrap();
     }
 
     /// Applies an agent spec in `team`.
@@ -352,23 +315,11 @@ impl Env {
 
     /// Server-side applies a `ClusterContactCenterProvider` spec.
     pub async fn cluster_provider(&self, name: &str, spec: Value) {
-        let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": "ClusterContactCenterProvider",
-                          "metadata": {"name": name}, "spec": spec});
-        let dynamic = kube::api::ApiResource {
-            group: "contactcenter.dev".into(),
-            version: "v1alpha1".into(),
-            api_version: "contactcenter.dev/v1alpha1".into(),
-            kind: "ClusterContactCenterProvider".into(),
-            plural: "clustercontactcenterproviders".into(),
-        };
-        let api: Api<kube::api::DynamicObject> = Api::all_with(self.client.clone(), &dynamic);
-        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
-            .await
-            .unwrap();
+        self.apply("clustercontactcenterproviders", "", name, spec).await;
     }
 
-    /// Like [`Env::apply`] for the namespaced kinds, but returns the API error instead of panicking
-    /// (tests that inject API faults make their own writes fail too).
+    /// Like [`Env::apply`] (`ns` is ignored for the cluster-scoped kind), but returns the API error
+    /// instead of panicking: tests that inject API faults make their own writes fail too.
     pub async fn try_apply(
         &self,
         plural: &str,
@@ -378,7 +329,8 @@ impl Env {
     ) -> Result<(), kube::Error> {
         let kind = match plural {
             "contactcenteragents" => "ContactCenterAgent",
-            _ => "ContactCenterProvider",
+            "contactcenterproviders" => "ContactCenterProvider",
+            _ => "ClusterContactCenterProvider",
         };
         let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec});
         let dynamic = kube::api::ApiResource {
@@ -388,7 +340,11 @@ impl Env {
             kind: kind.into(),
             plural: plural.into(),
         };
-        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &dynamic);
+        let api: Api<kube::api::DynamicObject> = if kind == "ClusterContactCenterProvider" {
+            Api::all_with(self.client.clone(), &dynamic)
+        } else {
+            Api::namespaced_with(self.client.clone(), ns, &dynamic)
+        };
         api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(body))
             .await
             .map(drop)
