@@ -46,7 +46,9 @@ impl Rig {
         };
         let creds = secret_data(&config.app_key, &config.app_secret);
         let sim = Sim::new(config, 42, 1.0);
-        let server = sim.start(any_loopback()).await.expect("simulator starts");
+        let server = ccop::sim::start(&sim, any_loopback())
+            .await
+            .expect("simulator starts");
         let provider = HuaweiProvider {
             endpoint: Some(server.base_url()),
             tenant_space_id: None,

@@ -36,7 +36,9 @@ impl Env {
         // for plain-HTTP loopback.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let sim = Sim::new(config, 7, clock_scale);
-        let server = sim.start(any_loopback()).await.expect("simulator starts");
+        let server = ccop::sim::start(&sim, any_loopback())
+            .await
+            .expect("simulator starts");
         Env { sim, server }
     }
 

@@ -1,5 +1,6 @@
 //! TC3-HMAC-SHA256 against the vectors produced by the official Tencent Cloud Python SDK
-//! (`../shared/vendors/tc3-vectors.json`): every intermediate, byte for byte, so a failure names the
+//! (`tests/data/tc3-vectors.json`, a copy of the team's `shared/vendors/tc3-vectors.json`, so a clean
+//! clone of the repository is enough to run it): every intermediate, byte for byte, so a failure names the
 //! step that diverged. Then the SDK-signed requests go through the simulator's verifier: accepted as
 //! sent, rejected with any byte of a signed part changed.
 
@@ -10,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vendors/tc3-vectors.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tc3-vectors.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).expect("the vectors file is JSON")
 }

@@ -68,7 +68,7 @@ async fn env_with(change: impl FnOnce(&mut Config)) -> Env {
     };
     change(&mut config);
     let sim = Sim::new(config.clone(), 7, 1.0);
-    let server = sim.start(sim::any_loopback()).await.unwrap();
+    let server = sim::start(&sim, sim::any_loopback()).await.unwrap();
     Env { sim, server, config }
 }
 

@@ -23,7 +23,6 @@ mod rules;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,7 +35,7 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{SimCore, SimServer};
+use super::SimCore;
 
 /// Business calls live under this prefix.
 const BASE: &str = "/apiaccess/rest/cc-management/v1";
@@ -361,11 +360,6 @@ impl Sim {
             );
         }
         router.with_state(self.clone())
-    }
-
-    /// Serves the API on `addr` with the shared fault layer.
-    pub async fn start(self: &Arc<Self>, addr: SocketAddr) -> std::io::Result<SimServer> {
-        super::serve(self.router(), self.core.clone(), addr).await
     }
 
     fn tenant(&self) -> std::sync::MutexGuard<'_, Tenant> {

@@ -18,13 +18,12 @@ mod api;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{SimCore, SimServer};
+use super::SimCore;
 
 /// The account's "API Authentication" admin setting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -236,11 +235,6 @@ impl Sim {
     /// The vendor API.
     pub fn router(self: &Arc<Self>) -> axum::Router {
         api::router(self.clone())
-    }
-
-    /// Serves the API on `addr` with the shared fault layer.
-    pub async fn start(self: &Arc<Self>, addr: SocketAddr) -> std::io::Result<SimServer> {
-        super::serve(self.router(), self.core.clone(), addr).await
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -22,7 +22,6 @@ pub mod staff;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{SimCore, SimServer};
+use super::SimCore;
 use crate::vendor::tencent::wire::{self, *};
 
 pub use staff::{App, GroupBinding, PasswordDigest, SkillGroup, StaffRecord};
@@ -235,11 +234,6 @@ impl Sim {
             .route("/", axum::routing::post(handle))
             .fallback(unsupported)
             .with_state(self.clone())
-    }
-
-    /// Serves the API on `addr` with the shared fault layer.
-    pub async fn start(self: &Arc<Self>, addr: SocketAddr) -> std::io::Result<SimServer> {
-        super::serve(self.router(), self.core.clone(), addr).await
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, SimState> {
