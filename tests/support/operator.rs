@@ -74,11 +74,6 @@ impl Env {
         Env::start_with(Setup::new(resync)).await
     }
 
-    /// The Tencent simulator's URL.
-    pub fn api_url_of_tencent(&self) -> String {
-        self._servers[0].base_url()
-    }
-
     /// Creates or replaces a Secret from string data.
     pub async fn secret(&self, ns: &str, name: &str, data: Value) {
         self.try_secret(ns, name, data).await.unwrap();
