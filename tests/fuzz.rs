@@ -469,12 +469,10 @@ fn password() -> AgentPassword {
 /// bounded error. Ozonetel operations each get a client of their own (their own account): a generated
 /// throttling answer makes the Ozonetel client pause the account for a minute, as it should, and that
 /// pause must not stall the rest of the run. The other clients do not wait without retries.
-/// Clients built so far, by endpoint, so a run does not build one per case.
-type ClientCache = Mutex<Vec<(String, Arc<dyn Vendor>)>>;
-
 async fn exercise(base: &str, kind: VendorKind) -> Result<(), TestCaseError> {
     static ACCOUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    static SHARED: LazyLock<ClientCache> = LazyLock::new(Default::default);
+    type Shared = Mutex<Vec<(String, Arc<dyn Vendor>)>>;
+    static SHARED: LazyLock<Shared> = LazyLock::new(Default::default);
     let client = || {
         if kind == VendorKind::Ozonetel {
             let n = ACCOUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -726,39 +724,38 @@ impl Sims {
     }
 }
 
-/// A Tencent error envelope: `Response.Error.Code` and a request id.
-fn tencent_error(body: &[u8]) -> Option<String> {
+/// A Tencent envelope (`Response.RequestId`), and its `Response.Error.Code` when it is an error.
+fn tencent_envelope(body: &[u8]) -> Option<Option<String>> {
     let v: Value = serde_json::from_slice(body).ok()?;
     v["Response"]["RequestId"].as_str()?;
-    v["Response"]["Error"]["Code"].as_str().map(str::to_string)
+    Some(v["Response"]["Error"]["Code"].as_str().map(str::to_string))
 }
 
-/// Huawei's error bodies: `resultCode`/`returnCode` other than "0", or the gateway's `error_code`.
-fn huawei_error(body: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return false;
-    };
+/// A Huawei result body (`resultCode`/`returnCode`, or the gateway's `error_code`), and whether it
+/// reports a failure.
+fn huawei_envelope(body: &[u8]) -> Option<bool> {
+    let v: Value = serde_json::from_slice(body).ok()?;
     let code = |k: &str| match &v[k] {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    code("resultCode").is_some_and(|c| c != "0")
-        || code("returnCode").is_some_and(|c| c != "0")
-        || v.get("error_code").is_some()
-        || v.get("errorCode").is_some()
+    if let Some(c) = code("resultCode").or_else(|| code("returnCode")) {
+        return Some(c != "0");
+    }
+    (v.get("error_code").is_some() || v.get("errorCode").is_some()).then_some(true)
 }
 
-/// Ozonetel's error bodies: a status other than success, with a message.
-fn ozonetel_error(body: &[u8]) -> bool {
+/// An Ozonetel body (`status`, any case), and whether it reports a failure.
+fn ozonetel_envelope(body: &[u8]) -> Option<bool> {
     let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) else {
-        return false;
+        return None;
     };
     let status = o
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("status"))
-        .map(|(_, v)| v.to_string().to_ascii_lowercase());
-    status.is_some_and(|s| !s.contains("success"))
+        .map(|(_, v)| v.to_string().to_ascii_lowercase())?;
+    Some(!status.contains("success"))
 }
 
 const TENCENT_ACTIONS: [&str; 6] = [
@@ -787,8 +784,37 @@ const OZONETEL_ENDPOINTS: [(reqwest::Method, &str); 5] = [
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simulators_refuse_oversized_requests_with_413() {
+async fn simulators_refuse_oversized_requests_with_413_and_keep_serving() {
     let sims = Sims::start().await;
+    // Controls: these requests authenticate, so the properties below judge bodies, not credentials.
+    let (status, body) = sims
+        .tencent(
+            tencent::wire::DESCRIBE_STAFF,
+            br#"{"SdkAppId": 1400000001, "PageNumber": 0, "PageSize": 10}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, tencent_envelope(&body)),
+        (200, Some(None)),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, body) = sims.huawei("agentAccount/query", b"{}").await;
+    assert_eq!(
+        (status, huawei_envelope(&body)),
+        (200, Some(false)),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (_, body) = sims
+        .ozonetel(3, br#"{"userName": "ccop_demo", "agentId": "nobody"}"#)
+        .await;
+    assert!(
+        String::from_utf8_lossy(&body).contains("Agent not found"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+
     let big = vec![b' '; sim::MAX_REQUEST_BYTES + 1];
     let (status, _) = sims.tencent(tencent::wire::DESCRIBE_STAFF, &big).await;
     assert_eq!(status, 413, "Tencent");
@@ -797,8 +823,8 @@ async fn simulators_refuse_oversized_requests_with_413() {
     let (status, _) = sims.ozonetel(0, &big).await;
     assert_eq!(status, 413, "Ozonetel");
     // Still serving afterwards.
-    let (status, body) = sims.tencent(tencent::wire::DESCRIBE_STAFF, b"{}").await;
-    assert!(status < 500, "{status} {}", String::from_utf8_lossy(&body));
+    let (status, body) = sims.huawei("agentAccount/query", b"{}").await;
+    assert_eq!((status, huawei_envelope(&body)), (200, Some(false)));
 }
 
 proptest! {
@@ -817,20 +843,30 @@ proptest! {
     ) {
         static SIMS: LazyLock<Sims> = LazyLock::new(|| RUNTIME.block_on(Sims::start()));
         let sims = &*SIMS;
-        let valid = |b: &[u8]| serde_json::from_slice::<Value>(b).is_ok();
+        // Whatever the body, the answer is a 4xx or a 200 in the vendor's own shape; a body that is not
+        // even JSON is always refused in that shape.
+        let json = serde_json::from_slice::<Value>(&body).is_ok();
 
         let (status, answer) = RUNTIME.block_on(sims.tencent(TENCENT_ACTIONS[action], &body));
+        let shown = String::from_utf8_lossy(&answer).into_owned();
+        prop_assert!(status < 500, "Tencent {status}: {shown}");
         // Tencent answers API errors with HTTP 200 and an error envelope.
-        prop_assert!(status < 500, "Tencent {status}");
-        let code = tencent_error(&answer);
-        prop_assert!(code.is_some() || valid(&body), "Tencent: no error envelope for a malformed body: {}", String::from_utf8_lossy(&answer));
+        let envelope = tencent_envelope(&answer);
+        prop_assert!(envelope.is_some(), "Tencent: not an envelope: {status} {shown}");
+        prop_assert!(json || envelope.clone().flatten().is_some(), "Tencent accepted a non-JSON body: {shown}");
 
         let (status, answer) = RUNTIME.block_on(sims.huawei(HUAWEI_OPS[action], &body));
-        prop_assert!(status < 500, "Huawei {status}");
-        prop_assert!(huawei_error(&answer) || valid(&body), "Huawei: no error body for a malformed body: {status} {}", String::from_utf8_lossy(&answer));
+        let shown = String::from_utf8_lossy(&answer).into_owned();
+        prop_assert!(status < 500, "Huawei {status}: {shown}");
+        let failed = huawei_envelope(&answer);
+        prop_assert!(failed.is_some(), "Huawei: not a result body: {status} {shown}");
+        prop_assert!(json || failed == Some(true), "Huawei accepted a non-JSON body: {shown}");
 
         let (status, answer) = RUNTIME.block_on(sims.ozonetel(action, &body));
-        prop_assert!(status < 500, "Ozonetel {status}");
-        prop_assert!(ozonetel_error(&answer) || valid(&body), "Ozonetel: no error body for a malformed body: {status} {}", String::from_utf8_lossy(&answer));
+        let shown = String::from_utf8_lossy(&answer).into_owned();
+        prop_assert!(status < 500, "Ozonetel {status}: {shown}");
+        let failed = ozonetel_envelope(&answer);
+        prop_assert!(failed.is_some(), "Ozonetel: not a status body: {status} {shown}");
+        prop_assert!(json || failed == Some(true), "Ozonetel accepted a non-JSON body: {shown}");
     }
 }
