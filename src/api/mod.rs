@@ -124,12 +124,16 @@ pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
     format!("{}.yaml", crd.metadata.name.as_deref().unwrap_or("crd"))
 }
 
-/// A CRD as the YAML document `ccop crd` prints and `crds/` holds.
+/// A CRD as the YAML document `crds/` holds, starting with its `---` separator.
 pub fn crd_yaml(crd: &CustomResourceDefinition) -> String {
-    serde_yaml::to_string(crd).expect("a CRD always serializes to YAML")
+    let yaml = serde_yaml::to_string(crd).expect("a CRD always serializes to YAML");
+    format!("---\n{yaml}")
 }
 
-/// All CRDs as one multi-document YAML stream.
+/// All CRDs as one multi-document YAML stream, in the order of their files: exactly
+/// `cat crds/*.yaml`.
 pub fn crds_yaml() -> String {
-    crds().iter().map(|c| format!("---\n{}", crd_yaml(c))).collect()
+    let mut crds = crds();
+    crds.sort_by_key(crd_file_name);
+    crds.iter().map(crd_yaml).collect()
 }
