@@ -235,8 +235,8 @@ pub async fn run(p: &Params) -> Result<Report, String> {
         }
     }
     let metrics = controller.metrics().await;
-    let profile = profile(&metrics, s.metrics_label());
-    let failed_requests = failed_requests(&metrics, s.metrics_label());
+    let profile = profile(&metrics, s.provider());
+    let failed_requests = failed_requests(&metrics, s.provider());
     settle(&env).await;
     let cold_api = env.api.counters().since(&api_before);
     let bound = s.bound();

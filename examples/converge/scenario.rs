@@ -58,7 +58,8 @@ pub struct Bound {
 }
 
 impl Scenario {
-    /// The provider's name in namespace `team` (the harness names providers after their vendor).
+    /// The provider's name in namespace `team`, which is also the vendor's label in the controller's
+    /// metrics (the harness names providers after their vendor).
     pub fn provider(&self) -> &'static str {
         match self.vendor {
             Vendor::Tencent => "tencent",
@@ -226,15 +227,6 @@ impl Scenario {
             Vendor::Ozonetel => 0.0,
         };
         resync.as_secs_f64() * 1.1 + listing + m as f64 / self.writes_per_second()
-    }
-
-    /// The vendor's label in the controller's metrics.
-    pub fn metrics_label(&self) -> &'static str {
-        match self.vendor {
-            Vendor::Tencent => "tencent",
-            Vendor::Huawei => "huawei",
-            Vendor::Ozonetel => "ozonetel",
-        }
     }
 
     /// Vendor writes per second the client allows (what paces a drift repair).

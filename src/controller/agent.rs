@@ -13,7 +13,7 @@ use kube::{Api, Resource, ResourceExt};
 use secrecy::SecretString;
 
 use super::claims::{ClaimStatus, ProviderId};
-use super::context::{Context, GuardedAgent, jittered};
+use super::context::{Context, GuardedAgent, agent_id, jittered};
 use super::status;
 use crate::api::{ContactCenterAgent, FINALIZER, PAUSED_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
 use crate::conditions::{self, Reason, Verdict};
@@ -71,10 +71,7 @@ pub async fn reconcile(guard: Arc<GuardedAgent>, ctx: Arc<Context>) -> Result<Ac
     // The store can hand out an older copy of the agent than this process's own last status write (the
     // write's watch event is still on its way): reconciling it would write the same status again. The
     // event will trigger a reconcile of the agent as written.
-    if ctx.outdated(
-        &format!("{ns}/{}", agent.name_any()),
-        agent.metadata.resource_version.as_deref(),
-    ) {
+    if ctx.outdated(&agent_id(&agent), agent.metadata.resource_version.as_deref()) {
         record_metric("outdated", started);
         return Ok(Action::await_change());
     }
@@ -103,11 +100,7 @@ pub fn error_policy(guard: Arc<GuardedAgent>, error: &Error, ctx: Arc<Context>) 
     if let Error::DeletionWaits { retry_in, .. } = error {
         return Action::requeue(*retry_in);
     }
-    let id = guard
-        .0
-        .as_ref()
-        .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
-        .unwrap_or_default();
+    let id = guard.0.as_ref().map(agent_id).unwrap_or_default();
     tracing::warn!(agent = %id, error = %error, "reconcile failed; retrying with backoff");
     Action::requeue(ctx.backoff(&id, None))
 }
@@ -154,8 +147,11 @@ async fn write_status(
     let Some(after) = status::write(api, agent, status, now).await? else {
         return Ok(false);
     };
-    let id = format!("{}/{}", agent.namespace().unwrap_or_default(), agent.name_any());
-    ctx.wrote_status(&id, agent.metadata.resource_version.as_deref(), &after);
+    ctx.wrote_status(
+        &agent_id(agent),
+        agent.metadata.resource_version.as_deref(),
+        &after,
+    );
     Ok(true)
 }
 
@@ -166,7 +162,7 @@ async fn pass(
     deleting: bool,
 ) -> Result<Action, Error> {
     let ns = agent.namespace().unwrap_or_default();
-    let id = format!("{ns}/{}", agent.name_any());
+    let id = agent_id(agent);
     let now = Time(jiff::Timestamp::now());
     let mut record = status::record_of(agent.status.as_ref());
 

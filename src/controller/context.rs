@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use rand::Rng;
 
 use super::claims::Claims;
@@ -252,6 +252,11 @@ impl Context {
     pub fn succeeded(&self, id: &str) {
         self.failures.lock().expect("failures lock").remove(id);
     }
+}
+
+/// How the controller names an agent in its caches and requeues: `namespace/name`.
+pub fn agent_id(agent: &ContactCenterAgent) -> String {
+    format!("{}/{}", agent.namespace().unwrap_or_default(), agent.name_any())
 }
 
 /// A duration spread by ±10 %, so periodic work of many agents does not line up.

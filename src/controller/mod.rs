@@ -18,6 +18,7 @@ pub mod rbac;
 pub mod server;
 pub mod status;
 
+use context::agent_id;
 pub use context::{Context, FIELD_MANAGER, GuardedAgent, Options};
 pub use server::Health;
 
@@ -388,7 +389,7 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
             if let Ok(agent) = &g.0 {
                 let touched = ctx.claims.upsert(agent);
                 if matches!(event, WatchEvent::Apply(_)) {
-                    let me = format!("{}/{}", agent.namespace().unwrap_or_default(), agent.name_any());
+                    let me = agent_id(agent);
                     ctx.requeue_ids(touched.into_iter().filter(|id| *id != me));
                 }
             }
@@ -396,11 +397,7 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
         WatchEvent::Delete(g) => {
             if let Ok(agent) = &g.0 {
                 ctx.requeue_ids(ctx.claims.remove(agent));
-                ctx.forget_writes(&format!(
-                    "{}/{}",
-                    agent.namespace().unwrap_or_default(),
-                    agent.name_any()
-                ));
+                ctx.forget_writes(&agent_id(agent));
             }
         }
         WatchEvent::InitDone => {
@@ -408,7 +405,7 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
                 .agents()
                 .iter()
                 .filter_map(|g| g.0.as_ref().ok())
-                .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any()))
+                .map(agent_id)
                 .collect();
             ctx.claims.retain(|id| present.contains(id));
         }
@@ -443,7 +440,7 @@ fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
                 .and_then(|p| p.settings.credentials_secret_ref().map(|r| r.name == name))
                 .unwrap_or(false)
     });
-    ctx.requeue_ids(users.map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any())));
+    ctx.requeue_ids(users.map(agent_id));
 }
 
 #[cfg(test)]

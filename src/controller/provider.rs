@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::agent::Error;
 use super::claims::ProviderId;
-use super::context::{Context, FIELD_MANAGER, jittered};
+use super::context::{Context, FIELD_MANAGER, agent_id, jittered};
 use crate::api::{
     ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings, ProviderStatus,
 };
@@ -92,11 +92,7 @@ where
         .filter(|a| ProviderId::of(&a.spec, &a.namespace().unwrap_or_default()) == id)
         .collect();
     if changed {
-        ctx.requeue_ids(
-            users
-                .iter()
-                .map(|a| format!("{}/{}", a.namespace().unwrap_or_default(), a.name_any())),
-        );
+        ctx.requeue_ids(users.iter().map(|a| agent_id(a)));
     }
     let verdict = match ctx.providers.runtime(ctx, &id).await {
         Err(problem) => Verdict::stalled(problem.reason(), problem.to_string()),
