@@ -69,8 +69,10 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
     validation = Rule::new("!has(self.tencent) || has(self.email)")
         .message("spec.email is required when spec.tencent is set: it is the Tencent account key")
         .field_path(".email"),
-    validation = Rule::new("!has(self.tencent) || !has(oldSelf.email) || (has(self.email) && self.email == oldSelf.email)")
-        .message("spec.email is immutable for Tencent agents: it is the account key")
+    // Without a vendor block the e-mail is the key too (only Tencent agents may omit their block), so the
+    // rule holds with or without `tencent`: it exempts only agents whose key lives in another block.
+    validation = Rule::new("has(self.huawei) || has(self.ozonetel) || !has(oldSelf.email) || (has(self.email) && self.email == oldSelf.email)")
+        .message("spec.email is immutable for Tencent agents (and agents without a vendor block): it is the account key")
         .field_path(".email"),
     validation = Rule::new("!has(self.huawei) || size(self.displayName) <= 20")
         .message("spec.displayName must be at most 20 characters when spec.huawei is set")
@@ -391,6 +393,28 @@ pub struct ContactCenterAgentStatus {
     /// The last `contactcenter.dev/reconcile-requested-at` annotation value handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// The vendor account the agent's account lives in: vendor, endpoint and account ids (e.g.
+    /// `tencent tencentcloudapi.com sdkAppId=1400000001`), never a secret. Ownership is bound to it: if
+    /// the provider starts reaching another account, the agent is new there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Accounts this agent managed in other vendor accounts before its provider changed. The operator
+    /// no longer manages them and never deletes them; remove them by hand if they are not needed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_behind: Vec<LeftBehindAccount>,
+}
+
+/// An account an agent managed before its provider pointed it at another vendor account.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftBehindAccount {
+    /// The vendor account it lives in.
+    pub account: String,
+    /// Its vendor key.
+    pub vendor_key: String,
+    /// Its vendor id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// One field that differs between the spec and the vendor.

@@ -166,25 +166,6 @@ async fn pass(
     let now = Time(jiff::Timestamp::now());
     let mut record = status::record_of(agent.status.as_ref());
 
-    if !deleting && let ClaimStatus::ConflictsWith(owner) = ctx.claims.status(agent) {
-        let msg = format!(
-            "agent {owner} already manages this vendor key on the same provider; this agent makes no vendor writes"
-        );
-        let verdict = Verdict::stalled(Reason::Conflict, msg.clone());
-        finish(
-            api,
-            agent,
-            ctx,
-            &verdict,
-            &record,
-            &[],
-            Some(("Conflict", msg, true)),
-            &now,
-        )
-        .await?;
-        return Ok(Action::await_change());
-    }
-
     let provider_id = ProviderId::of(&agent.spec, &ns);
     let runtime = match ctx.providers.runtime(ctx, &provider_id).await {
         Ok(r) => r,
@@ -213,6 +194,26 @@ async fn pass(
             return Ok(Action::requeue(retry_in));
         }
     };
+
+    if !deleting && let ClaimStatus::ConflictsWith(owner) = claim_status(ctx, agent, &runtime).await {
+        let msg = format!(
+            "agent {owner} already manages this vendor key in the same vendor account ({}); this agent makes no vendor writes",
+            runtime.vendor.account()
+        );
+        let verdict = Verdict::stalled(Reason::Conflict, msg.clone());
+        finish(
+            api,
+            agent,
+            ctx,
+            &verdict,
+            &record,
+            &[],
+            Some(("Conflict", msg, true)),
+            &now,
+        )
+        .await?;
+        return Ok(Action::await_change());
+    }
 
     // Before deciding that an account is not this agent's to delete, read the stored status: a pass
     // that started before the deletion may have just recorded (and sent) a create that the cached
@@ -315,6 +316,24 @@ async fn pass(
         });
     }
     Ok(next_action(ctx, &id, &outcome, periodic_look(&runtime)))
+}
+
+/// Whether the agent owns its key in its provider's vendor account: no agent ahead of it in the claims
+/// queue for the key uses a provider that reaches the same account. A provider that cannot be resolved
+/// (missing, not granted, no Secret) makes no writes, so its agents do not hold the key.
+async fn claim_status(
+    ctx: &Arc<Context>,
+    agent: &ContactCenterAgent,
+    runtime: &engine::ProviderRuntime,
+) -> ClaimStatus {
+    for (other, provider) in ctx.claims.ahead_of(agent) {
+        // The current runtime, not the last one built: the other provider may have been repointed.
+        let theirs = ctx.providers.runtime(ctx, &provider).await;
+        if theirs.is_ok_and(|r| r.vendor.account() == runtime.vendor.account()) {
+            return ClaimStatus::ConflictsWith(other);
+        }
+    }
+    ClaimStatus::Owner
 }
 
 /// How soon an agent needs a look of its own when nothing changes. Never, for a vendor that lists its

@@ -1,11 +1,18 @@
-//! Which agent owns which vendor key on which provider.
+//! Which agent owns which vendor key in which vendor account.
 //!
-//! Two agents in the cluster may claim the same vendor key on the same provider (a copy-paste, two
-//! teams). The earliest-created one (then the lower `namespace/name`) owns the key; every later one
-//! gets `Ready=False, reason=Conflict` and causes no vendor writes. The index is kept up to date from
-//! the agent watch itself, so it is complete before any reconcile runs, whatever order reconciles run in.
+//! Two agents in the cluster may claim the same vendor key (a copy-paste, two teams). When their
+//! providers reach the same vendor account — one provider object or several, in one namespace or
+//! many — the earliest-created one (then the lower `namespace/name`) owns the key; every later one gets
+//! `Ready=False, reason=Conflict` and causes no vendor writes.
+//!
+//! The index is kept up to date from the agent watch itself, so it is complete before any reconcile
+//! runs, whatever order reconciles run in. It groups claims by the key *as the vendor compares it*
+//! (case-insensitively: Tencent matches e-mails that way, and for the others treating `Bob` and `bob` as
+//! one account can only stop a flap, never cause one), across all providers. Whether two claims of one
+//! key are on the same vendor account depends on the providers (and, for Huawei, their Secrets), so it
+//! is decided at reconcile time, by [`Claims::ahead_of`] plus the caller's account lookup.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use crate::api::ContactCenterAgent;
@@ -14,10 +21,15 @@ pub use crate::api::{ProviderId, claimed_key};
 /// An agent's place in the queue for a key: creation time, then `namespace/name`.
 type Claimant = (String, String);
 
+/// The key as the vendors compare it.
+fn compared(key: &str) -> String {
+    key.to_lowercase()
+}
+
 #[derive(Default)]
 struct Index {
-    by_key: HashMap<(ProviderId, String), BTreeSet<Claimant>>,
-    by_agent: HashMap<String, ((ProviderId, String), Claimant)>,
+    by_key: HashMap<String, BTreeMap<Claimant, ProviderId>>,
+    by_agent: HashMap<String, (String, Claimant)>,
 }
 
 /// The claims index.
@@ -57,12 +69,12 @@ impl Claims {
         let ns = agent.metadata.namespace.clone().unwrap_or_default();
         let mut touched = self.remove_id(&id);
         if let Some(key) = claimed_key(&agent.spec) {
-            let slot = (ProviderId::of(&agent.spec, &ns), key);
+            let key = compared(&key);
             let mut index = self.index.lock().expect("claims lock");
-            let set = index.by_key.entry(slot.clone()).or_default();
-            set.insert(claimant.clone());
-            touched.extend(set.iter().map(|(_, who)| who.clone()));
-            index.by_agent.insert(id, (slot, claimant));
+            let set = index.by_key.entry(key.clone()).or_default();
+            set.insert(claimant.clone(), ProviderId::of(&agent.spec, &ns));
+            touched.extend(set.keys().map(|(_, who)| who.clone()));
+            index.by_agent.insert(id, (key, claimant));
         }
         touched
     }
@@ -76,15 +88,15 @@ impl Claims {
 
     fn remove_id(&self, id: &str) -> Vec<String> {
         let mut index = self.index.lock().expect("claims lock");
-        let Some((slot, claimant)) = index.by_agent.remove(id) else {
+        let Some((key, claimant)) = index.by_agent.remove(id) else {
             return Vec::new();
         };
         let mut others = Vec::new();
-        if let Some(set) = index.by_key.get_mut(&slot) {
+        if let Some(set) = index.by_key.get_mut(&key) {
             set.remove(&claimant);
-            others = set.iter().map(|(_, who)| who.clone()).collect();
+            others = set.keys().map(|(_, who)| who.clone()).collect();
             if set.is_empty() {
-                index.by_key.remove(&slot);
+                index.by_key.remove(&key);
             }
         }
         others
@@ -107,28 +119,40 @@ impl Claims {
         }
     }
 
-    /// Whether the agent owns its key.
-    pub fn status(&self, agent: &ContactCenterAgent) -> ClaimStatus {
+    /// The agents that claim the same key as `agent` and come before it in the queue, earliest first,
+    /// with the provider each uses. The first of them whose provider reaches the same vendor account
+    /// as `agent`'s owns the key.
+    pub fn ahead_of(&self, agent: &ContactCenterAgent) -> Vec<(String, ProviderId)> {
         let Some((id, _)) = identity(agent) else {
-            return ClaimStatus::Owner;
+            return Vec::new();
         };
         let index = self.index.lock().expect("claims lock");
-        let Some((slot, _)) = index.by_agent.get(&id) else {
-            return ClaimStatus::Owner;
+        let Some((key, me)) = index.by_agent.get(&id) else {
+            return Vec::new();
         };
-        match index.by_key.get(slot).and_then(|set| set.iter().next()) {
-            Some((_, first)) if *first != id => ClaimStatus::ConflictsWith(first.clone()),
-            _ => ClaimStatus::Owner,
-        }
+        index
+            .by_key
+            .get(key)
+            .map(|set| {
+                set.range(..me.clone())
+                    .map(|((_, who), provider)| (who.clone(), provider.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
-    /// The agents claiming `key` on `provider`.
+    /// The agents of `provider` claiming `key`.
     pub fn claimants(&self, provider: &ProviderId, key: &str) -> Vec<String> {
         let index = self.index.lock().expect("claims lock");
         index
             .by_key
-            .get(&(provider.clone(), key.to_string()))
-            .map(|set| set.iter().map(|(_, who)| who.clone()).collect())
+            .get(&compared(key))
+            .map(|set| {
+                set.iter()
+                    .filter(|(_, p)| *p == provider)
+                    .map(|((_, who), _)| who.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -165,30 +189,46 @@ mod tests {
         a
     }
 
+    fn first_ahead(claims: &Claims, agent: &ContactCenterAgent) -> Option<String> {
+        claims.ahead_of(agent).into_iter().next().map(|(who, _)| who)
+    }
+
     #[test]
-    fn the_earliest_agent_owns_a_key_whatever_the_order_seen() {
+    fn the_earliest_agent_comes_first_whatever_the_order_seen() {
         let claims = Claims::default();
         let later = agent("b", "later", 200, "x@example.com");
         let earlier = agent("a", "earlier", 100, "x@example.com");
         claims.upsert(&later);
         claims.upsert(&earlier);
-        assert_eq!(claims.status(&earlier), ClaimStatus::Owner);
-        assert_eq!(
-            claims.status(&later),
-            ClaimStatus::ConflictsWith("a/earlier".into())
-        );
+        assert_eq!(first_ahead(&claims, &earlier), None);
+        assert_eq!(first_ahead(&claims, &later).as_deref(), Some("a/earlier"));
         let others = claims.remove(&earlier);
         assert_eq!(others, ["b/later"]);
-        assert_eq!(claims.status(&later), ClaimStatus::Owner);
+        assert_eq!(first_ahead(&claims, &later), None);
     }
 
     #[test]
-    fn different_providers_or_keys_do_not_conflict() {
+    fn keys_that_differ_only_in_case_are_one_claim() {
+        let claims = Claims::default();
+        let a = agent("a", "one", 1, "Alice@Example.com");
+        let b = agent("b", "two", 2, "alice@example.com");
+        claims.upsert(&a);
+        claims.upsert(&b);
+        assert_eq!(first_ahead(&claims, &b).as_deref(), Some("a/one"));
+        let provider = ProviderId::of(&a.spec, "a");
+        assert_eq!(
+            claims.claimants(&provider, "ALICE@example.com"),
+            ["a/one", "b/two"]
+        );
+    }
+
+    #[test]
+    fn different_keys_do_not_queue() {
         let claims = Claims::default();
         let a = agent("a", "one", 1, "one@example.com");
         let b = agent("a", "two", 2, "two@example.com");
         claims.upsert(&a);
         claims.upsert(&b);
-        assert_eq!(claims.status(&b), ClaimStatus::Owner);
+        assert!(claims.ahead_of(&b).is_empty());
     }
 }

@@ -8,10 +8,13 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use super::context::FIELD_MANAGER;
-use crate::api::{ContactCenterAgent, ContactCenterAgentStatus, DriftEntry, RECONCILE_REQUESTED_ANNOTATION};
+use crate::api::{
+    ContactCenterAgent, ContactCenterAgentStatus, DriftEntry, LeftBehindAccount,
+    RECONCILE_REQUESTED_ANNOTATION,
+};
 use crate::conditions::{self, Verdict};
 use crate::core::FieldChange;
-use crate::engine::AgentRecord;
+use crate::engine::{AgentRecord, LeftBehind};
 
 /// The engine record kept in an agent's status.
 pub fn record_of(status: Option<&ContactCenterAgentStatus>) -> AgentRecord {
@@ -25,6 +28,16 @@ pub fn record_of(status: Option<&ContactCenterAgentStatus>) -> AgentRecord {
         last_applied: s.last_applied.clone().unwrap_or_default(),
         password_digest: s.password_digest.clone(),
         applied_digest: s.applied_digest.clone(),
+        account: s.account.clone(),
+        left_behind: s
+            .left_behind
+            .iter()
+            .map(|l| LeftBehind {
+                account: l.account.clone(),
+                vendor_key: l.vendor_key.clone(),
+                external_id: l.external_id.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -61,6 +74,16 @@ pub fn desired_status(
             .get(RECONCILE_REQUESTED_ANNOTATION)
             .cloned()
             .or_else(|| current.and_then(|s| s.last_handled_reconcile_at.clone())),
+        account: record.account.clone(),
+        left_behind: record
+            .left_behind
+            .iter()
+            .map(|l| LeftBehindAccount {
+                account: l.account.clone(),
+                vendor_key: l.vendor_key.clone(),
+                external_id: l.external_id.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -158,6 +181,12 @@ mod tests {
             last_applied: [("email".to_string(), "\"x\"".to_string())].into(),
             password_digest: Some("d".into()),
             applied_digest: Some("ad".into()),
+            account: Some("tencent tencentcloudapi.com sdkAppId=1".into()),
+            left_behind: vec![LeftBehind {
+                account: "tencent tencentcloudapi.com sdkAppId=2".into(),
+                vendor_key: "k".into(),
+                external_id: Some("107".into()),
+            }],
         };
         let s = desired_status(
             &agent(),

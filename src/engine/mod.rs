@@ -23,7 +23,7 @@ use crate::conditions::{Reason, Verdict};
 use crate::core::{
     self, DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, Plan, PlanInput, Refusal,
 };
-use crate::vendor::{AgentPassword, Deletion, ErrorKind, VendorError};
+use crate::vendor::{AccountId, AgentPassword, Deletion, ErrorKind, VendorError};
 
 /// The `Ready` message of an account that matches its spec, whether this pass wrote to the vendor or
 /// not: the write is told by an Event, and a status that reads the same after the write as at the next
@@ -48,9 +48,74 @@ pub struct AgentRecord {
     pub password_digest: Option<String>,
     /// Digest of every managed field as last applied.
     pub applied_digest: Option<String>,
+    /// The vendor account ([`AccountId`]) everything above refers to. Ownership never crosses
+    /// accounts: a record of another account is set aside by [`AgentRecord::bound_to`].
+    pub account: Option<String>,
+    /// Accounts this agent managed in other vendor accounts before its provider changed: no longer
+    /// managed, and never deleted by this agent.
+    pub left_behind: Vec<LeftBehind>,
 }
 
+/// An account an agent managed before its provider pointed it at another vendor account.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftBehind {
+    /// The vendor account it lives in.
+    pub account: String,
+    /// Its vendor key.
+    pub vendor_key: String,
+    /// Its vendor id.
+    pub external_id: Option<String>,
+}
+
+/// How many left-behind accounts a record remembers (the latest ones): enough to tell a person what to
+/// clean up, bounded so that a provider flapping between accounts cannot grow the status.
+const MAX_LEFT_BEHIND: usize = 5;
+
 impl AgentRecord {
+    /// This record as it applies to `account`. A record of another account (the agent's `providerRef`
+    /// changed, or its provider now points at another application, tenant or user) owns nothing here:
+    /// the agent starts afresh in `account` (lookup, adoption policy, create), and what it managed in
+    /// the other account is listed as left behind instead of being updated or deleted in the wrong one.
+    /// A record without an account (written before accounts were recorded) is taken to be of `account`.
+    /// Returns the record and the entry left behind, if any.
+    pub fn bound_to(self, account: &AccountId) -> (AgentRecord, Option<LeftBehind>) {
+        let current = account.as_str();
+        match self.account.as_deref() {
+            Some(recorded) if recorded != current => {
+                let owned_key = self
+                    .vendor_key
+                    .clone()
+                    .filter(|k| self.owns(k))
+                    .or_else(|| self.create_requested_for.clone());
+                let mut left_behind = self.left_behind;
+                let entry = owned_key.map(|vendor_key| LeftBehind {
+                    account: recorded.to_string(),
+                    vendor_key,
+                    external_id: self.external_id.clone(),
+                });
+                if let Some(e) = &entry {
+                    left_behind.push(e.clone());
+                    let excess = left_behind.len().saturating_sub(MAX_LEFT_BEHIND);
+                    left_behind.drain(..excess);
+                }
+                let fresh = AgentRecord {
+                    account: Some(current.to_string()),
+                    left_behind,
+                    ..AgentRecord::default()
+                };
+                (fresh, entry)
+            }
+            _ => (
+                AgentRecord {
+                    account: Some(current.to_string()),
+                    ..self
+                },
+                None,
+            ),
+        }
+    }
+
     /// Whether the account with `key` belongs to this agent (created or adopted by it, or a create was
     /// sent for it).
     pub fn owns(&self, key: &str) -> bool {
@@ -211,6 +276,31 @@ fn failed(error: VendorError, action: &str, record: AgentRecord) -> Outcome {
 
 /// Runs one pass for one agent against its provider.
 pub async fn reconcile(
+    req: AgentRequest<'_>,
+    provider: &ProviderRuntime,
+    checkpoint: &dyn Checkpoint,
+) -> Outcome {
+    let (record, left_behind) = req.record.clone().bound_to(provider.vendor.account());
+    let req = AgentRequest { record, ..req };
+    let mut outcome = reconcile_in_account(req, provider, checkpoint).await;
+    if let Some(left) = left_behind
+        && outcome.notice.as_ref().is_none_or(|n| !n.warning)
+    {
+        outcome = outcome.with_notice(
+            true,
+            "AccountLeftBehind",
+            format!(
+                "the provider now reaches vendor account {}; account {:?} in {} is no longer managed by this agent and will not be deleted by it",
+                provider.vendor.account(),
+                left.vendor_key,
+                left.account
+            ),
+        );
+    }
+    outcome
+}
+
+async fn reconcile_in_account(
     req: AgentRequest<'_>,
     provider: &ProviderRuntime,
     checkpoint: &dyn Checkpoint,

@@ -66,6 +66,11 @@ impl ProviderRuntime {
         resync: Duration,
         deletions_per_minute: u32,
     ) -> Self {
+        let deletions = ratelimit::shared(
+            &format!("{}/deletions", vendor.account()),
+            deletions_per_minute,
+            deletions_per_minute,
+        );
         ProviderRuntime {
             id: id.to_string(),
             vendor,
@@ -76,13 +81,10 @@ impl ProviderRuntime {
             // a console edit found after up to two intervals).
             snapshot: Snapshot::new(resync.mul_f64(0.8)),
             resync,
-            // The bucket is process-wide per provider, so rebuilding the client on a credential rotation
-            // does not hand out a fresh deletion budget.
-            deletions: ratelimit::shared(
-                &format!("deletions/{id}"),
-                deletions_per_minute,
-                deletions_per_minute,
-            ),
+            // The bucket is process-wide per vendor account, so neither rebuilding the client on a
+            // credential rotation nor a second provider object of the same account hands out a fresh
+            // deletion budget.
+            deletions,
             skills: Mutex::new(None),
         }
     }

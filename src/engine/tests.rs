@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use super::*;
 use crate::api::*;
 use crate::core::{FieldChange, ObservedAgent, VendorKind};
-use crate::vendor::{AgentPage, Created, Listing, Vendor};
+use crate::vendor::{AccountId, AgentPage, Created, Listing, Vendor};
 
 /// An in-memory vendor keyed like Huawei (an account id assigned at create).
 #[derive(Default)]
@@ -22,6 +22,8 @@ struct Fake {
     lose_next_create: Mutex<bool>,
     /// Every call fails with this error.
     fail_with: Mutex<Option<VendorError>>,
+    /// The vendor account it plays (a fixed one when unset).
+    account: Option<AccountId>,
 }
 
 impl Fake {
@@ -41,6 +43,11 @@ impl Fake {
 impl Vendor for Fake {
     fn kind(&self) -> VendorKind {
         VendorKind::Huawei
+    }
+    fn account(&self) -> &AccountId {
+        static FAKE: std::sync::LazyLock<AccountId> =
+            std::sync::LazyLock::new(|| AccountId::from_recorded("huawei fake appKey=k-1"));
+        self.account.as_ref().unwrap_or(&FAKE)
     }
     fn listing(&self) -> Listing {
         Listing::Paged {

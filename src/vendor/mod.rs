@@ -4,6 +4,7 @@
 //! Each vendor lives in its own module (client, authentication, wire model, error mapping); nothing
 //! outside a vendor module knows a vendor's wire format.
 
+pub mod account;
 pub mod error;
 pub mod http;
 pub mod huawei;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::SecretString;
 
+pub use account::{AccountId, CredentialDigest};
 pub use error::{ErrorKind, VendorError};
 
 use crate::api::ProviderSettings;
@@ -89,6 +91,9 @@ impl fmt::Debug for AgentPassword {
 pub trait Vendor: Send + Sync + 'static {
     /// Which vendor this is.
     fn kind(&self) -> VendorKind;
+
+    /// The vendor account this client acts on: what budgets, claims and ownership are keyed by.
+    fn account(&self) -> &AccountId;
 
     /// Whether and how accounts can be listed.
     fn listing(&self) -> Listing;

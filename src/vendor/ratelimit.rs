@@ -67,6 +67,13 @@ impl TokenBucket {
         }
     }
 
+    /// Tokens left now (negative while callers wait for reserved ones).
+    fn balance(&self) -> f64 {
+        let mut s = self.state.lock().expect("rate limiter lock");
+        self.refill(&mut s);
+        s.tokens
+    }
+
     fn reserve(&self) -> Duration {
         let mut s = self.state.lock().expect("rate limiter lock");
         self.refill(&mut s);
@@ -90,17 +97,27 @@ static BUCKETS: LazyLock<Mutex<HashMap<String, Arc<TokenBucket>>>> = LazyLock::n
 
 /// The process-wide bucket for `key` (vendor account + API class), created on first use. Clients are
 /// rebuilt when credentials rotate; the bucket outlives them, so a rotation never resets the budget.
-/// A changed rate replaces the bucket.
+///
+/// A changed rate replaces the bucket but carries its balance over (capped at the new burst, debts
+/// included): editing `rateLimit` — or two providers of one account that disagree on it — must never
+/// hand out a full bucket, or every edit would be a free burst at the vendor.
 pub fn shared(key: &str, per_minute: u32, burst: u32) -> Arc<TokenBucket> {
     let mut buckets = BUCKETS.lock().expect("rate limiter registry lock");
-    match buckets.get(key) {
-        Some(b) if b.per_minute == per_minute.max(1) && b.burst == burst.max(1) => b.clone(),
-        _ => {
-            let b = Arc::new(TokenBucket::new(per_minute, burst));
-            buckets.insert(key.to_string(), b.clone());
-            b
-        }
+    let old = buckets.get(key);
+    if let Some(b) = old
+        && b.per_minute == per_minute.max(1)
+        && b.burst == burst.max(1)
+    {
+        return b.clone();
     }
+    let b = TokenBucket::new(per_minute, burst);
+    if let Some(old) = old {
+        let balance = old.balance();
+        b.state.lock().expect("rate limiter lock").tokens = balance.min(f64::from(b.burst));
+    }
+    let b = Arc::new(b);
+    buckets.insert(key.to_string(), b.clone());
+    b
 }
 
 #[cfg(test)]
@@ -142,6 +159,19 @@ mod tests {
         let bucket = TokenBucket::new(1, 1);
         assert!(bucket.try_acquire());
         assert!(!bucket.try_acquire());
+    }
+
+    #[test]
+    fn editing_the_rate_keeps_the_balance_instead_of_refilling() {
+        let key = "test/acct/edited";
+        let a = shared(key, 60, 5);
+        for _ in 0..5 {
+            assert!(a.try_acquire());
+        }
+        // Spent: a higher rate or a larger burst must not hand out a new burst.
+        let b = shared(key, 120, 10);
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(!b.try_acquire(), "the edited bucket starts where the old one was");
     }
 
     #[test]

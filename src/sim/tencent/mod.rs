@@ -260,6 +260,14 @@ impl Sim {
             .find_map(|a| a.get(key).cloned())
     }
 
+    /// One agent as stored in application `sdk_app_id`.
+    pub fn agent_in(&self, sdk_app_id: u64, key: &str) -> Option<StaffRecord> {
+        self.state()
+            .apps
+            .get(&sdk_app_id)
+            .and_then(|a| a.get(key).cloned())
+    }
+
     /// Someone edits an agent in the vendor console: `f` changes the record, and the change counts as
     /// a modification (`LastModifyTimestamp` moves to now). False when there is no such agent.
     pub fn edit_agent(&self, key: &str, f: impl FnOnce(&mut StaffRecord)) -> bool {
@@ -284,12 +292,16 @@ impl Sim {
     /// Adds an agent to the demo application as is, without the API's rules or licence count (for
     /// seeding large rosters in tests and benchmarks). Its `LastModifyTimestamp` is set to now when
     /// zero. False when the e-mail is taken.
-    pub fn insert_agent(&self, mut record: StaffRecord) -> bool {
+    pub fn insert_agent(&self, record: StaffRecord) -> bool {
+        self.insert_agent_in(self.config.sdk_app_id, record)
+    }
+
+    /// [`Sim::insert_agent`] into application `sdk_app_id`.
+    pub fn insert_agent_in(&self, sdk_app_id: u64, mut record: StaffRecord) -> bool {
         if record.last_modify_timestamp == 0 {
             record.last_modify_timestamp = self.now();
         }
-        let primary = self.config.sdk_app_id;
-        self.state().apps.entry(primary).or_default().insert(record)
+        self.state().apps.entry(sdk_app_id).or_default().insert(record)
     }
 
     /// Marks an agent online (it cannot be deleted) or offline.

@@ -29,7 +29,6 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use self::token::{AccessToken, Minted, TokenCache};
 use self::wire::{AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
@@ -39,8 +38,8 @@ use crate::vendor::http::{self, Endpoint};
 use crate::vendor::ratelimit::{self, TokenBucket};
 use crate::vendor::retry::RetryPolicy;
 use crate::vendor::{
-    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData, Vendor,
-    VendorError,
+    AccountId, AgentPage, AgentPassword, ClientOptions, Created, CredentialDigest, Deletion, ErrorKind,
+    Listing, SecretData, Vendor, VendorError,
 };
 
 /// Huawei's public-cloud production domain.
@@ -75,6 +74,7 @@ pub struct Client {
     app_secret: SecretString,
     /// Short hash of the app key: identifies the account in cache and limiter keys without the key.
     app_key_id: String,
+    account: AccountId,
     tenant_space_id: Option<HeaderValue>,
     wrap: bool,
     token_lifetime_secs: u32,
@@ -180,16 +180,24 @@ impl Client {
             })
             .transpose()?;
         let app_key_id = fingerprint(app_key.expose_secret());
-        // One token and one budget per tenant: endpoint plus app key, never the raw key.
-        let account = format!("{VENDOR}/{}/{app_key_id}", endpoint.base);
+        // One budget per tenant (endpoint, app key and tenant space: identifiers, never the raw key);
+        // one token per tenant *and* secret, so a provider naming this tenant with another appSecret
+        // never gets the token minted with the right one.
+        let mut ids = vec![("appKey", app_key_id.as_str())];
+        if let Some(space) = p.tenant_space_id.as_deref() {
+            ids.push(("tenantSpaceId", space));
+        }
+        let account = AccountId::new(VendorKind::Huawei, &endpoint, &ids);
+        let credentials = CredentialDigest::of(VendorKind::Huawei, &[&app_key, &app_secret]);
         let limiter = ratelimit::shared(
-            &account,
+            account.as_str(),
             rate.requests_per_minute.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE),
             BURST,
         );
         Ok(Client {
             http: http::client(options.request_timeout),
-            tokens: TokenCache::shared(&account),
+            tokens: TokenCache::shared(&credentials.cache_key(&account)),
+            account,
             endpoint,
             app_key,
             app_secret,
@@ -451,6 +459,10 @@ impl Client {
 impl Vendor for Client {
     fn kind(&self) -> VendorKind {
         VendorKind::Huawei
+    }
+
+    fn account(&self) -> &AccountId {
+        &self.account
     }
 
     fn listing(&self) -> Listing {
@@ -799,8 +811,7 @@ fn observe(a: AgentInfo) -> ObservedAgent {
 
 /// A short, stable, non-reversible id of an app key for cache and limiter keys and `Debug`.
 fn fingerprint(app_key: &str) -> String {
-    let digest = Sha256::digest(format!("ccop/huawei/app-key\0{app_key}").as_bytes());
-    format!("k-{}", hex::encode(&digest[..6]))
+    crate::vendor::account::fingerprint("huawei/app-key", app_key)
 }
 
 #[cfg(test)]

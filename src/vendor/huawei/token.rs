@@ -1,9 +1,11 @@
-//! The access-token cache: one token per (endpoint, app key) for the whole process.
+//! The access-token cache: one token per (tenant, credentials) for the whole process.
 //!
 //! Huawei issues bearer tokens from `tokenByAkSk` and documents no refresh endpoint, and practitioners
 //! were throttled (HTTP 429) for calling it too often, so a token is never minted per request:
-//! - one [`TokenCache`] per (endpoint, app key), in a process-wide registry, so a client rebuilt after a
-//!   Secret change or provider edit keeps using the token its predecessor minted;
+//! - one [`TokenCache`] per (tenant, digest of app key and secret), in a process-wide registry, so a
+//!   client rebuilt after a provider edit keeps using the token its predecessor minted, while a client
+//!   with another secret (a rotation, or a provider in another namespace naming the same tenant) never
+//!   sees a token it did not mint itself;
 //! - the token is renewed ahead of expiry (when less than [`refresh_margin`] of its life is left,
 //!   five minutes for the usual hour) by whichever caller notices first;
 //! - renewals are single-flight: concurrent callers queue on one async lock and the first mints while
@@ -100,9 +102,6 @@ impl TokenCache {
     }
 
     /// A token that is not due for renewal, minting one with `mint` if needed.
-    ///
-    /// When the renewal of a token that is due but not yet expired fails, the old token is used while it
-    /// lasts: a throttled or failing token endpoint should not stop calls that can still succeed.
     pub async fn get<F, Fut>(&self, mint: F) -> Result<AccessToken, VendorError>
     where
         F: FnOnce() -> Fut,
@@ -113,20 +112,14 @@ impl TokenCache {
         }
         let mut generation = self.minting.lock().await;
         // Someone may have minted while this caller waited for the lock.
-        let current = self.snapshot();
-        if let Some(t) = current.clone().filter(|t| Instant::now() < t.refresh_at) {
+        if let Some(t) = self.snapshot().filter(|t| Instant::now() < t.refresh_at) {
             return Ok(t);
         }
-        match mint().await {
-            Ok(minted) => Ok(self.store(&mut generation, minted)),
-            Err(e) => match current.filter(|t| Instant::now() < t.expires_at) {
-                Some(still_valid) => {
-                    tracing::warn!(error = %e, "renewing the Huawei access token failed; using the current one while it lasts");
-                    Ok(still_valid)
-                }
-                None => Err(e),
-            },
-        }
+        // A failed renewal is an error, never a fall-back to the old token: the renewal is how the
+        // credentials are proven, and a cache that answered "ok" without them would let a provider
+        // with a wrong or revoked secret keep acting until the token expired.
+        let minted = mint().await?;
+        Ok(self.store(&mut generation, minted))
     }
 
     /// Replaces `rejected` after the vendor refused it (401), minting at most once however many callers
@@ -268,18 +261,15 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_failed_renewal_keeps_the_unexpired_token_but_not_an_expired_one() {
+    async fn a_failed_renewal_is_an_error_even_while_the_old_token_lasts() {
         let cache = TokenCache::default();
         let mints = AtomicU32::new(0);
         let hour = Duration::from_secs(3600);
-        let t1 = cache.get(minter(&mints, hour)).await.unwrap();
-        let failing = || std::future::ready(Err(VendorError::new(ErrorKind::RateLimited, "429")));
-        tokio::time::advance(Duration::from_secs(3400)).await;
-        let kept = cache.get(failing).await.unwrap();
-        assert_eq!(kept.value.expose_secret(), t1.value.expose_secret());
-        tokio::time::advance(Duration::from_secs(300)).await;
+        cache.get(minter(&mints, hour)).await.unwrap();
+        let failing = || std::future::ready(Err(VendorError::new(ErrorKind::Credentials, "401")));
+        tokio::time::advance(Duration::from_secs(3400)).await; // due, not yet expired
         let e = cache.get(failing).await.unwrap_err();
-        assert_eq!(e.kind, ErrorKind::RateLimited);
+        assert_eq!(e.kind, ErrorKind::Credentials);
     }
 
     #[test]

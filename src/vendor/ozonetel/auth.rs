@@ -3,7 +3,7 @@
 //!
 //! Tokens are scarce and mutually exclusive (vendors/ozonetel.md §2.2): at most 10 mints an hour, and
 //! each mint revokes every earlier token of the account. So this process keeps exactly one
-//! [`TokenSlot`] per account (endpoint and user name), shared by every client of that account, which
+//! [`TokenSlot`] per account and API key, shared by every client of that account and key, which
 //!
 //! - reuses its token until less than [`REFRESH_MARGIN`] of its lifetime is left, or the vendor says
 //!   it is invalid or expired;
@@ -197,13 +197,14 @@ impl TokenSlot {
 
 static SLOTS: LazyLock<Mutex<HashMap<String, Arc<TokenSlot>>>> = LazyLock::new(Default::default);
 
-/// The process-wide token slot of the account `user_name` at `endpoint`, created on first use. It
-/// outlives the clients (they are rebuilt when the Secret changes), so the budget survives a rebuild.
-pub fn slot_for(endpoint: &str, user_name: &str) -> Arc<TokenSlot> {
+/// The process-wide token slot for `key` ([`crate::vendor::CredentialDigest::cache_key`]: the account
+/// and its API key), created on first use. It outlives the clients (they are rebuilt when the provider
+/// changes), so the budget survives a rebuild.
+pub fn slot_for(key: &str) -> Arc<TokenSlot> {
     SLOTS
         .lock()
         .expect("token registry lock")
-        .entry(format!("{endpoint}\u{0}{user_name}"))
+        .entry(key.to_string())
         .or_default()
         .clone()
 }
@@ -348,9 +349,15 @@ mod tests {
 
     #[test]
     fn slots_are_one_per_account_and_debug_redacts() {
-        let a = slot_for("http://127.0.0.1:1", "acct");
-        assert!(Arc::ptr_eq(&a, &slot_for("http://127.0.0.1:1", "acct")));
-        assert!(!Arc::ptr_eq(&a, &slot_for("http://127.0.0.1:1", "other")));
+        let a = slot_for("ozonetel http://127.0.0.1:1 userName=acct\0k1");
+        assert!(Arc::ptr_eq(
+            &a,
+            &slot_for("ozonetel http://127.0.0.1:1 userName=acct\0k1")
+        ));
+        assert!(!Arc::ptr_eq(
+            &a,
+            &slot_for("ozonetel http://127.0.0.1:1 userName=acct\0k2")
+        ));
         let creds = Credentials {
             user_name: "acct".into(),
             api_key: SecretString::from("super-secret-key"),

@@ -143,8 +143,8 @@ impl Limits {
     /// Limits for `account` (endpoint and user name), at the given rates per minute.
     pub fn shared(account: &str, writes_per_minute: u32, details_per_minute: u32) -> Self {
         Limits {
-            writes: Gate::new(format!("ozonetel/{account}/writes"), writes_per_minute),
-            details: Gate::new(format!("ozonetel/{account}/details"), details_per_minute),
+            writes: Gate::new(format!("{account}/writes"), writes_per_minute),
+            details: Gate::new(format!("{account}/details"), details_per_minute),
         }
     }
 

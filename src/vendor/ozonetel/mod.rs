@@ -41,8 +41,8 @@ use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 use crate::vendor::http::{self, Endpoint};
 use crate::vendor::retry::RetryPolicy;
 use crate::vendor::{
-    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData, Vendor,
-    VendorError,
+    AccountId, AgentPage, AgentPassword, ClientOptions, Created, CredentialDigest, Deletion, ErrorKind,
+    Listing, SecretData, Vendor, VendorError,
 };
 
 /// The domestic (India) CCaaS endpoint.
@@ -113,6 +113,7 @@ enum Auth {
 
 /// An Ozonetel CloudAgent account.
 pub struct Client {
+    account: AccountId,
     endpoint: Endpoint,
     credentials: Credentials,
     auth: Auth,
@@ -159,19 +160,24 @@ impl Client {
                 ),
             ));
         }
-        let account = format!("{}/{}", endpoint.base, p.user_name);
+        let account = AccountId::new(VendorKind::Ozonetel, &endpoint, &[("userName", &p.user_name)]);
+        // The token slot (with its mint budget) belongs to the account *and* the API key: a provider
+        // naming this account with a wrong key mints (and fails) on its own slot, never spending the
+        // real one's budget or seeing its token.
+        let credentials = CredentialDigest::of(VendorKind::Ozonetel, &[&api_key]);
         let auth = match p.auth_mode {
             OzonetelAuthMode::ApiKey => Auth::ApiKey,
-            OzonetelAuthMode::Token => Auth::Token(auth::slot_for(&endpoint.base, &p.user_name)),
+            OzonetelAuthMode::Token => Auth::Token(auth::slot_for(&credentials.cache_key(&account))),
         };
         Ok(Client {
             limits: Limits::shared(
-                &account,
+                account.as_str(),
                 rate.requests_per_minute
                     .unwrap_or(limits::DEFAULT_WRITES_PER_MINUTE),
                 rate.reads_per_minute
                     .unwrap_or(limits::DEFAULT_DETAILS_PER_MINUTE),
             ),
+            account,
             endpoint,
             credentials: Credentials {
                 user_name: p.user_name.clone(),
@@ -340,6 +346,10 @@ impl Vendor for Client {
         VendorKind::Ozonetel
     }
 
+    fn account(&self) -> &AccountId {
+        &self.account
+    }
+
     async fn get_for_resync(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError> {
         periodic_check(self.get(key)).await
     }
@@ -425,5 +435,52 @@ impl Vendor for Client {
         // Any answer but an error proves the credentials: AgentDetails of an unknown agent is a
         // "not found", which `get` turns into `None`.
         self.get(CREDENTIALS_PROBE_AGENT).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::CredentialsSecretRef;
+
+    fn client(user_name: &str, api_key: &str) -> Client {
+        let provider = OzonetelProvider {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            user_name: user_name.into(),
+            auth_mode: OzonetelAuthMode::Token,
+            credentials_secret_ref: CredentialsSecretRef { name: "creds".into() },
+        };
+        let creds = SecretData([("apiKey".to_string(), SecretString::from(api_key.to_string()))].into());
+        Client::from_provider(
+            &provider,
+            &RateLimit::default(),
+            "creds",
+            &creds,
+            &ClientOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn slot(c: &Client) -> Arc<TokenSlot> {
+        match &c.auth {
+            Auth::Token(slot) => slot.clone(),
+            Auth::ApiKey => panic!("token mode"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_api_key_for_an_account_gets_its_own_token_slot_and_mint_budget() {
+        let owner = client("slot-test-acct", "right-key");
+        let again = client("slot-test-acct", "right-key");
+        let intruder = client("slot-test-acct", "wrong-key");
+        assert_eq!(owner.account(), intruder.account(), "one vendor account");
+        assert!(
+            Arc::ptr_eq(&slot(&owner), &slot(&again)),
+            "rebuilt clients share the slot"
+        );
+        assert!(
+            !Arc::ptr_eq(&slot(&owner), &slot(&intruder)),
+            "the intruder's failed mints never spend the owner's budget or see its token"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! current time (a TC3 signature is bound to its timestamp and expires after five minutes) and records
 //! the request in the metrics. Nothing here logs or returns a header, the body or a key.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use crate::metrics;
 use crate::vendor::http::{self, Endpoint, MAX_RESPONSE_BYTES};
 use crate::vendor::ratelimit;
 use crate::vendor::retry::RetryPolicy;
-use crate::vendor::{ErrorKind, VendorError};
+use crate::vendor::{AccountId, ClientOptions, ErrorKind, VendorError};
 
 use super::errors;
 use super::sign::{self, Credentials};
@@ -57,6 +57,8 @@ pub struct Api {
     host: String,
     credentials: Credentials,
     sdk_app_id: u64,
+    /// The account the rate buckets are keyed by.
+    account: AccountId,
     retry: RetryPolicy,
     writes_per_minute: u32,
     reads_per_minute: u32,
@@ -107,18 +109,19 @@ impl Api {
         endpoint: &Endpoint,
         credentials: Credentials,
         sdk_app_id: u64,
-        timeout: Duration,
-        retry: RetryPolicy,
+        account: AccountId,
+        options: &ClientOptions,
         writes_per_minute: u32,
         reads_per_minute: u32,
     ) -> Self {
         Api {
-            http: http::client(timeout),
+            http: http::client(options.request_timeout),
             url: format!("{}/", endpoint.base),
             host: signed_host(endpoint),
             credentials,
             sdk_app_id,
-            retry,
+            account,
+            retry: options.retry.clone(),
             writes_per_minute: writes_per_minute.max(1),
             reads_per_minute: reads_per_minute.max(1),
         }
@@ -150,11 +153,7 @@ impl Api {
             Class::Read => self.reads_per_minute,
             Class::Write => self.writes_per_minute,
         };
-        let bucket = ratelimit::shared(
-            &format!("tencent/{}/{action}", self.sdk_app_id),
-            paced(per_minute),
-            BURST,
-        );
+        let bucket = ratelimit::shared(&format!("{}/{action}", self.account), paced(per_minute), BURST);
         self.retry
             .run(|| async {
                 let waited = bucket.acquire().await;

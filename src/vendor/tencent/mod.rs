@@ -38,8 +38,8 @@ use crate::api::{RateLimit, TencentProvider};
 use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 use crate::vendor::http::checked_endpoint;
 use crate::vendor::{
-    AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData, Vendor,
-    VendorError,
+    AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
+    Vendor, VendorError,
 };
 
 use batch::{Batcher, Pending};
@@ -72,6 +72,7 @@ type CreateBatcher = Batcher<SeatUserInfo, ()>;
 type DeleteBatcher = Batcher<String, Deletion>;
 
 struct Inner {
+    account: AccountId,
     api: Api,
     skills: SkillCache,
     /// `[SendPassword=false, SendPassword=true]`: one request carries one `SendPassword`.
@@ -125,17 +126,23 @@ impl Client {
         }
         let endpoint = checked_endpoint(provider.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?;
         let writes = rate.requests_per_minute.unwrap_or(DEFAULT_PER_MINUTE);
+        let account = AccountId::new(
+            VendorKind::Tencent,
+            &endpoint,
+            &[("sdkAppId", &provider.sdk_app_id.to_string())],
+        );
         let api = Api::new(
             &endpoint,
             Credentials::new(secret_id, secret_key.clone()),
             provider.sdk_app_id,
-            options.request_timeout,
-            options.retry.clone(),
+            account.clone(),
+            options,
             writes,
             rate.reads_per_minute.unwrap_or(writes),
         );
         Ok(Client {
             inner: Arc::new(Inner {
+                account,
                 api,
                 skills: SkillCache::default(),
                 creates: [
@@ -376,6 +383,10 @@ async fn send_deletes(inner: Arc<Inner>, batch: Vec<Pending<String, Deletion>>) 
 impl Vendor for Client {
     fn kind(&self) -> VendorKind {
         VendorKind::Tencent
+    }
+
+    fn account(&self) -> &AccountId {
+        &self.inner.account
     }
 
     fn listing(&self) -> Listing {
