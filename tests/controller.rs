@@ -403,3 +403,58 @@ async fn every_api_call_the_controller_makes_is_covered_by_its_rbac_list() {
     }
     assert!(checked >= 8, "too few kinds of calls seen: {seen}");
 }
+
+/// A lease as another replica would write it: `holder`, renewed at `renewed` by that replica's clock.
+async fn write_lease(env: &Env, holder: &str, renewed: jiff::Timestamp) {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let lease: Lease = serde_json::from_value(json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "skew"},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": 1, "renewTime": renewed.to_string()}
+    }))
+    .unwrap();
+    let api: kube::Api<Lease> = kube::Api::namespaced(env.client.clone(), "ccop-system");
+    api.patch(
+        "skew",
+        &kube::api::PatchParams::apply("other-replica").force(),
+        &kube::api::Patch::Apply(&lease),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn lease_expiry_is_measured_on_the_local_clock_not_against_a_skewed_renew_time() {
+    use ccop::controller::leader::LeaderElector;
+    let env = Env::start("10m").await;
+    let me = LeaderElector::new(env.client.clone(), "ccop-system", "skew", "me");
+    let hour = jiff::SignedDuration::from_hours(1);
+
+    // A live holder whose clock is an hour behind ours keeps renewing: its lease is never taken.
+    let behind = jiff::Timestamp::now() - hour;
+    write_lease(&env, "slow-clock", behind).await;
+    assert!(
+        !me.try_acquire().await.unwrap(),
+        "an hour-old renewTime is not expired at first sight"
+    );
+    for i in 1..=4 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        write_lease(
+            &env,
+            "slow-clock",
+            behind + jiff::SignedDuration::from_millis(400 * i),
+        )
+        .await;
+        assert!(!me.try_acquire().await.unwrap(), "renewed {i} times: still held");
+    }
+
+    // A dead holder whose clock was an hour ahead: its renewTime is in our future, yet the lease expires
+    // one lease duration (of our time) after it last changed.
+    write_lease(&env, "fast-clock", jiff::Timestamp::now() + hour).await;
+    assert!(!me.try_acquire().await.unwrap());
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(
+        me.try_acquire().await.unwrap(),
+        "taken once it stopped changing for longer than its duration"
+    );
+}

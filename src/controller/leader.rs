@@ -4,8 +4,16 @@
 //! The usual protocol: the holder renews the lease every `renew` period; another replica takes it over
 //! once `lease_duration` has passed without a renewal. Updates carry the resourceVersion they read, so
 //! two replicas racing for an expired lease cannot both win (the loser gets 409 Conflict).
+//!
+//! "Has passed" is measured on this replica's own monotonic clock, from the moment it last saw the lease
+//! change (client-go's approach), never by comparing the lease's `renewTime` with the local wall clock:
+//! with clocks a minute apart, that comparison makes a healthy holder look expired (and replicas steal
+//! the lease from each other) or a dead one look alive.
 
+use std::sync::Mutex;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
@@ -16,6 +24,17 @@ use kube::{Api, Client};
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 /// How often the holder renews.
 pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How long the holder keeps trying to renew before it steps down: well inside [`LEASE_DURATION`], so
+/// it stops writing before any other replica can consider the lease expired.
+pub const RENEW_DEADLINE: Duration = Duration::from_secs(10);
+/// How soon a failed renewal is tried again.
+pub const RENEW_RETRY: Duration = Duration::from_secs(2);
+
+/// A lease as last seen, and when (local monotonic time) it was first seen like that.
+struct Observed {
+    record: (String, Option<String>, Option<i32>),
+    since: Instant,
+}
 
 /// One replica's handle on the lease.
 pub struct LeaderElector {
@@ -23,6 +42,7 @@ pub struct LeaderElector {
     name: String,
     identity: String,
     lease_duration: Duration,
+    observed: Mutex<Option<Observed>>,
 }
 
 impl LeaderElector {
@@ -33,6 +53,7 @@ impl LeaderElector {
             name: name.to_string(),
             identity: identity.to_string(),
             lease_duration: LEASE_DURATION,
+            observed: Mutex::new(None),
         }
     }
 
@@ -61,14 +82,8 @@ impl LeaderElector {
         };
         let spec = lease.spec.clone().unwrap_or_default();
         let holder = spec.holder_identity.clone().unwrap_or_default();
-        let renewed = spec
-            .renew_time
-            .as_ref()
-            .or(spec.acquire_time.as_ref())
-            .map(|t| t.0);
         let duration = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(0).max(0) as u64);
-        let expired =
-            renewed.is_none_or(|r| now.duration_since(r).unsigned_abs() > duration) || holder.is_empty();
+        let expired = holder.is_empty() || self.unchanged_for(&spec) > duration;
         if holder != self.identity && !expired {
             return Ok(false);
         }
@@ -83,6 +98,26 @@ impl LeaderElector {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e),
+        }
+    }
+
+    /// How long the lease has looked exactly like `spec` to this replica (zero when it just changed).
+    fn unchanged_for(&self, spec: &LeaseSpec) -> Duration {
+        let record = (
+            spec.holder_identity.clone().unwrap_or_default(),
+            spec.renew_time.as_ref().map(|t| t.0.to_string()),
+            spec.lease_duration_seconds,
+        );
+        let mut observed = self.observed.lock().expect("lease observation lock");
+        match observed.as_ref() {
+            Some(o) if o.record == record => o.since.elapsed(),
+            _ => {
+                *observed = Some(Observed {
+                    record,
+                    since: Instant::now(),
+                });
+                Duration::ZERO
+            }
         }
     }
 

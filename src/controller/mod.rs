@@ -41,7 +41,7 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::api::{ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ProviderKind};
 use claims::ProviderId;
-use leader::{LeaderElector, RENEW_EVERY};
+use leader::{LeaderElector, RENEW_DEADLINE, RENEW_EVERY, RENEW_RETRY};
 
 /// Why the controller could not run.
 #[derive(Debug, thiserror::Error)]
@@ -97,12 +97,28 @@ pub async fn run(
             &options.identity,
         );
         let renewer = Scoped(tokio::spawn(async move {
+            // A failed renewal is retried (an API server hiccup should not cost a fail-over) until
+            // RENEW_DEADLINE after the last success; then this replica stops before any other can
+            // take the lease over.
+            let mut renewed = tokio::time::Instant::now();
+            let mut wait = RENEW_EVERY;
             loop {
-                tokio::time::sleep(RENEW_EVERY).await;
+                tokio::time::sleep(wait).await;
                 match renew_elector.try_acquire().await {
-                    Ok(true) => continue,
+                    Ok(true) => {
+                        renewed = tokio::time::Instant::now();
+                        wait = RENEW_EVERY;
+                        continue;
+                    }
                     Ok(false) => tracing::warn!("lost the leader lease"),
-                    Err(e) => tracing::warn!(error = %e, "renewing the leader lease failed"),
+                    Err(e) if renewed.elapsed() + RENEW_RETRY < RENEW_DEADLINE => {
+                        tracing::warn!(error = %e, "renewing the leader lease failed; retrying");
+                        wait = RENEW_RETRY;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "renewing the leader lease failed past the deadline")
+                    }
                 }
                 let _ = lost_tx.send(());
                 return;
