@@ -186,7 +186,7 @@ async fn pass(
     }
 
     let provider_id = ProviderId::of(&agent.spec, &ns);
-    let runtime = match ctx.providers.runtime(ctx, &provider_id).await {
+    let runtime = match ctx.providers.runtime_for_agent(ctx, &provider_id, &ns).await {
         Ok(r) => r,
         Err(problem) => {
             let mut msg = problem.to_string();
@@ -200,8 +200,8 @@ async fn pass(
                     return Ok(Action::await_change());
                 }
             }
-            let verdict = Verdict::progressing(problem.reason(), msg.clone());
-            let notice = Some(("ProviderNotReady", msg.clone(), true));
+            let verdict = problem.verdict(msg.clone());
+            let notice = Some((problem.event_reason(), msg.clone(), true));
             finish(api, agent, ctx, &verdict, &record, &[], notice, &now).await?;
             let retry_in = ctx.backoff(&id, Some(Duration::from_secs(10)));
             if deleting {
@@ -209,6 +209,9 @@ async fn pass(
                     reason: msg,
                     retry_in,
                 });
+            }
+            if problem.awaits_change() {
+                return Ok(Action::await_change());
             }
             return Ok(Action::requeue(retry_in));
         }
