@@ -591,18 +591,20 @@ async fn execute(
 }
 
 /// The outcome for an existing account the provider's ceiling forbids taking over: nothing is
-/// written, and nothing changes until the spec, the provider or the account does.
+/// written, and nothing changes until the spec, the provider or the account does. The account is
+/// someone else's, so its fields are not reported as drift either.
 fn adoption_refused(record: AgentRecord, key: &str, provider: &str) -> Outcome {
     let msg = format!(
         "an account with key {key:?} already exists at the vendor and was not created by the operator; \
          provider {provider} does not allow adopting it (agentPolicy.adoption: Never)"
     );
-    Outcome::new(
+    let mut outcome = Outcome::new(
         Verdict::stalled(Reason::AdoptionNotAllowed, msg.clone()),
         record,
         Requeue::AwaitChange,
-    )
-    .with_notice(true, "AdoptionNotAllowed", msg)
+    );
+    outcome.plan = Some(Plan::Refuse(Refusal::AdoptionNotAllowed));
+    outcome.with_notice(true, "AdoptionNotAllowed", msg)
 }
 
 /// Records what is now applied.
