@@ -1031,7 +1031,8 @@ async fn cluster_provider_grants_are_validated_and_default_to_nobody() {
         &kube::core::ApiResource::erase::<ClusterContactCenterProvider>(&()),
     );
     let provider = |name: &str, grant: Option<Value>| {
-        let mut spec = json!({"tencent": {"sdkAppId": 1400000000u64, "credentialsSecretRef": {"name": "creds"}}});
+        let mut spec =
+            json!({"tencent": {"sdkAppId": 1400000000u64, "credentialsSecretRef": {"name": "creds"}}});
         if let Some(g) = grant {
             spec["allowedNamespaces"] = g;
         }
@@ -1088,7 +1089,10 @@ async fn cluster_provider_grants_are_validated_and_default_to_nobody() {
 
     // Unset, a cluster provider grants nobody, adopts nothing and deletes only what it created.
     let defaults = raw.create(&pp, &provider("defaults", None)).await.unwrap();
-    assert_eq!(defaults.data["spec"]["allowedNamespaces"], json!({"from": "None"}));
+    assert_eq!(
+        defaults.data["spec"]["allowedNamespaces"],
+        json!({"from": "None"})
+    );
     assert_eq!(
         defaults.data["spec"]["agentPolicy"],
         json!({"adoption": "Never", "deletion": "CreatedOnly"})

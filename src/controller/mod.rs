@@ -451,13 +451,10 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
 /// with them, perhaps, whether a provider's grant covers it.
 fn requeue_cluster_provider_users_in(ctx: &Arc<Context>, namespace: &str) {
     let all = ctx.agents();
-    let users = all
-        .iter()
-        .filter_map(|g| g.0.as_ref().ok())
-        .filter(|a| {
-            a.namespace().as_deref() == Some(namespace)
-                && a.spec.provider_ref.kind == ProviderKind::ClusterContactCenterProvider
-        });
+    let users = all.iter().filter_map(|g| g.0.as_ref().ok()).filter(|a| {
+        a.namespace().as_deref() == Some(namespace)
+            && a.spec.provider_ref.kind == ProviderKind::ClusterContactCenterProvider
+    });
     ctx.requeue_ids(users.map(agent_id));
 }
 

@@ -452,11 +452,17 @@ async fn the_adoption_ceiling_holds_when_the_snapshot_missed_the_account() {
     let s = spec("carol.li");
     // The snapshot is loaded empty, then someone creates the account in the console: the create meets
     // AlreadyExists, which is not ours to take.
-    rt.snapshot.observe(fake.as_ref(), "carol.li", false).await.unwrap();
+    rt.snapshot
+        .observe(fake.as_ref(), "carol.li", false)
+        .await
+        .unwrap();
     console_account(&fake, "carol.li");
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(out.verdict.reason, Reason::AdoptionNotAllowed);
-    assert_eq!(out.record.create_requested_for, None, "the account is not claimed");
+    assert_eq!(
+        out.record.create_requested_for, None,
+        "the account is not claimed"
+    );
     assert_eq!(fake.calls("update"), 0);
     assert_eq!(
         fake.accounts.lock().unwrap()["carol.li"].fields[&Field::DisplayName],

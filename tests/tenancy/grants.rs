@@ -142,11 +142,8 @@ async fn a_cluster_provider_without_a_grant_serves_nobody_and_calls_no_vendor() 
     let env = Env::start("10m").await;
     let op = env.run(options());
     let shared = shared_tencent(&env, "shared-tencent", json!({})).await;
-    env.agent(
-        "tenant",
-        agent_spec(shared.name, "tenant@example.com", "Tenant"),
-    )
-    .await;
+    env.agent("tenant", agent_spec(shared.name, "tenant@example.com", "Tenant"))
+        .await;
     let agent = wait_for(
         &env,
         NS,
@@ -290,7 +287,12 @@ async fn an_unmanaged_account_is_not_adopted_through_a_cluster_provider() {
     let after = shared.sim.agent("human@example.com").unwrap();
     assert_eq!(after.name, before.name, "the account was not changed");
     assert_eq!(after.last_modify_timestamp, before.last_modify_timestamp);
-    for write in ["CreateStaff", "ModifyStaff", "DeleteStaff", "BindStaffSkillGroupList"] {
+    for write in [
+        "CreateStaff",
+        "ModifyStaff",
+        "DeleteStaff",
+        "BindStaffSkillGroupList",
+    ] {
         assert_eq!(shared.sim.core.calls_of(write), 0, "{write}");
     }
     op.stop().await;
@@ -409,7 +411,9 @@ spec: {{providerRef: {{kind: ClusterContactCenterProvider, name: shared}}, displ
     let outsider = by_agent("elsewhere/outsider");
     assert_eq!(outsider.action, "error");
     assert!(
-        outsider.message.contains("does not serve namespace \"elsewhere\""),
+        outsider
+            .message
+            .contains("does not serve namespace \"elsewhere\""),
         "{}",
         outsider.message
     );
