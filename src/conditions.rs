@@ -55,6 +55,12 @@ pub enum Reason {
     Drifted,
     /// Deletions at this provider are capped per minute; this one waits its turn.
     DeletionRateLimited,
+    /// A cluster provider's `allowedNamespaces` does not grant the agent's namespace; nothing is sent
+    /// to the vendor until the grant or the namespace's labels change.
+    ProviderNotAllowed,
+    /// The account exists at the vendor, was not created by the operator, and the cluster provider's
+    /// `agentPolicy.adoption` forbids taking it over; nothing is written to it.
+    AdoptionNotAllowed,
 }
 
 impl Reason {
@@ -77,6 +83,8 @@ impl Reason {
             Reason::InvalidSpec => "InvalidSpec",
             Reason::Drifted => "Drifted",
             Reason::DeletionRateLimited => "DeletionRateLimited",
+            Reason::ProviderNotAllowed => "ProviderNotAllowed",
+            Reason::AdoptionNotAllowed => "AdoptionNotAllowed",
         }
     }
 }

@@ -76,6 +76,9 @@ pub struct Manifests {
     pub cluster_providers: Vec<Located<ClusterContactCenterProvider>>,
     /// Secrets, by (namespace, name).
     pub secrets: BTreeMap<(String, String), SecretData>,
+    /// The labels of the Namespace objects among the manifests, by name: what cluster providers'
+    /// grants are judged by (a namespace without an object here counts as unlabelled).
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     /// Documents of other kinds that were skipped.
     pub skipped: Vec<(Origin, String)>,
 }
@@ -87,6 +90,7 @@ impl Manifests {
         self.providers.extend(other.providers);
         self.cluster_providers.extend(other.cluster_providers);
         self.secrets.extend(other.secrets);
+        self.namespace_labels.extend(other.namespace_labels);
         self.skipped.extend(other.skipped);
     }
 }
@@ -249,7 +253,7 @@ fn read_document(
         .into_iter()
         .map(|(field, name)| err(Some(&field), format!("unknown field {name:?}")))
         .collect();
-    let cluster_scoped = kind == "ClusterContactCenterProvider";
+    let cluster_scoped = kind == "ClusterContactCenterProvider" || kind == "Namespace";
     if !cluster_scoped
         && let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut)
         && !meta.contains_key("namespace")
@@ -263,6 +267,14 @@ fn read_document(
             Some(ClusterContactCenterProvider::crd())
         }
         ("v1", "Secret") => None,
+        ("v1", "Namespace") => {
+            let namespace: k8s_openapi::api::core::v1::Namespace = typed(value, origin)?;
+            out.namespace_labels.insert(
+                namespace.metadata.name.clone().unwrap_or_default(),
+                namespace.metadata.labels.clone().unwrap_or_default(),
+            );
+            return Ok(());
+        }
         (v, _) if v.starts_with("contactcenter.dev/") => {
             return Err(vec![err(
                 Some("apiVersion"),

@@ -1021,3 +1021,80 @@ async fn a_kubeconfig_points_at_the_server() {
     crds.get("contactcenteragents.contactcenter.dev").await.unwrap();
     assert_eq!(crds.list(&ListParams::default()).await.unwrap().items.len(), 3);
 }
+
+#[tokio::test]
+async fn cluster_provider_grants_are_validated_and_default_to_nobody() {
+    let server = TestApiServer::start().await;
+    let pp = PostParams::default();
+    let raw: Api<kube::core::DynamicObject> = Api::all_with(
+        server.client(),
+        &kube::core::ApiResource::erase::<ClusterContactCenterProvider>(&()),
+    );
+    let provider = |name: &str, grant: Option<Value>| {
+        let mut spec =
+            json!({"tencent": {"sdkAppId": 1400000000u64, "credentialsSecretRef": {"name": "creds"}}});
+        if let Some(g) = grant {
+            spec["allowedNamespaces"] = g;
+        }
+        serde_json::from_value::<kube::core::DynamicObject>(json!({
+            "apiVersion": GV, "kind": "ClusterContactCenterProvider", "metadata": {"name": name}, "spec": spec,
+        }))
+        .unwrap()
+    };
+    let rule = "spec.allowedNamespaces: Invalid value: spec.allowedNamespaces.selector is required when \
+                spec.allowedNamespaces.from is Selector, and only then";
+
+    let refused = api_error(
+        raw.create(&pp, &provider("no-selector", Some(json!({"from": "Selector"}))))
+            .await,
+    );
+    assert_eq!(
+        refused.message,
+        format!("ClusterContactCenterProvider.contactcenter.dev \"no-selector\" is invalid: {rule}")
+    );
+    let refused = api_error(
+        raw.create(
+            &pp,
+            &provider(
+                "stray-selector",
+                Some(json!({"from": "All", "selector": {"matchLabels": {"a": "b"}}})),
+            ),
+        )
+        .await,
+    );
+    assert!(refused.message.ends_with(rule), "{}", refused.message);
+    let refused = api_error(
+        raw.create(&pp, &provider("bad-from", Some(json!({"from": "Same"}))))
+            .await,
+    );
+    assert!(
+        refused
+            .message
+            .contains("spec.allowedNamespaces.from: Unsupported value: \"Same\""),
+        "{}",
+        refused.message
+    );
+
+    let selected = raw
+        .create(
+            &pp,
+            &provider(
+                "selected",
+                Some(json!({"from": "Selector", "selector": {"matchLabels": {"tier": "agents"}}})),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(selected.data["spec"]["allowedNamespaces"]["from"], "Selector");
+
+    // Unset, a cluster provider grants nobody, adopts nothing and deletes only what it created.
+    let defaults = raw.create(&pp, &provider("defaults", None)).await.unwrap();
+    assert_eq!(
+        defaults.data["spec"]["allowedNamespaces"],
+        json!({"from": "None"})
+    );
+    assert_eq!(
+        defaults.data["spec"]["agentPolicy"],
+        json!({"adoption": "Never", "deletion": "CreatedOnly"})
+    );
+}

@@ -1174,7 +1174,9 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::ProviderNotReady
             | Reason::InvalidSpec
             | Reason::Drifted
-            | Reason::DeletionRateLimited => {}
+            | Reason::DeletionRateLimited
+            | Reason::ProviderNotAllowed
+            | Reason::AdoptionNotAllowed => {}
         }
     }
     use Reason::*;
@@ -1195,6 +1197,8 @@ fn all_reasons() -> Vec<Reason> {
         InvalidSpec,
         Drifted,
         DeletionRateLimited,
+        ProviderNotAllowed,
+        AdoptionNotAllowed,
     ];
     all.iter().copied().for_each(decided);
     all
@@ -1324,7 +1328,9 @@ fn agent_health_of_every_reason() {
             | Reason::VendorRejected
             | Reason::Conflict
             | Reason::InvalidSpec
-            | Reason::Drifted => "Degraded",
+            | Reason::Drifted
+            | Reason::ProviderNotAllowed
+            | Reason::AdoptionNotAllowed => "Degraded",
             Reason::Paused => "Suspended",
             _ => "Progressing",
         };

@@ -160,7 +160,8 @@ async fn a_cluster_provider_reads_its_secret_only_in_the_operator_namespace() {
     env.cluster_provider(
         "shared-tencent",
         json!({"tencent": {"endpoint": tencent_url, "sdkAppId": 1400000001u64,
-                            "credentialsSecretRef": {"name": "tencent-credentials"}}}),
+                            "credentialsSecretRef": {"name": "tencent-credentials"}},
+               "allowedNamespaces": {"from": "All"}}),
     )
     .await;
     env.agent(

@@ -353,6 +353,15 @@ pub enum DeletionPolicy {
     Orphan,
 }
 
+/// How an agent's account came to be managed by the operator.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountOrigin {
+    /// The operator created the account.
+    Created,
+    /// The account existed at the vendor and the operator took it over.
+    Adopted,
+}
+
 /// Observed state of an agent, written by the operator only.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
@@ -374,6 +383,10 @@ pub struct ContactCenterAgentStatus {
     /// Set before a create is sent, so a create whose response was lost is recognised as ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_requested_for: Option<String>,
+    /// How the account came to be managed: `Created` by the operator, or `Adopted` (it existed at the
+    /// vendor before). A cluster provider's `agentPolicy.deletion` decides by it what may be deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<AccountOrigin>,
     /// Fields that differed at the vendor at the last look (`ObserveOnly` reports, `Full` repairs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<DriftEntry>,

@@ -4,16 +4,20 @@
 //! Both kinds share one settings struct, flattened into each spec, so the two schemas cannot drift apart.
 //! Exactly one vendor block is enforced by a CEL rule on each spec (the readable form measured in
 //! `../shared/notes/crd-patterns.md` §1).
+//!
+//! A cluster provider is shared by teams that do not own it, so its spec alone also says who may use
+//! it (`allowedNamespaces`) and the most its users may do (`agentPolicy`); a namespaced provider needs
+//! neither, because its namespace owns both the provider and its agents.
 
 // clippy reads the repeated `type_ = "string"` of separate printer columns as duplicated attributes.
 #![allow(clippy::duplicated_attributes)]
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::CredentialsSecretRef;
+use super::{AccountOrigin, CredentialsSecretRef};
 use crate::core::VendorKind;
 
 /// A vendor account in one namespace. Its credentials Secret must live in the same namespace, and only
@@ -53,7 +57,8 @@ pub struct ContactCenterProviderSpec {
 }
 
 /// A vendor account for the whole cluster. Its credentials Secret must live in the operator's namespace.
-/// Exactly one of `tencent`, `huawei`, `ozonetel` must be set.
+/// Exactly one of `tencent`, `huawei`, `ozonetel` must be set. Only the namespaces `allowedNamespaces`
+/// grants may use it, and `agentPolicy` caps what their agents may do at the vendor.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "contactcenter.dev",
@@ -85,6 +90,136 @@ pub struct ContactCenterProviderSpec {
 pub struct ClusterContactCenterProviderSpec {
     #[serde(flatten)]
     pub settings: ProviderSettings,
+    /// Which namespaces' agents may use this provider. Default: none (`from: None`), so a new cluster
+    /// provider serves nobody until its owner grants it.
+    #[serde(default)]
+    pub allowed_namespaces: AllowedNamespaces,
+    /// The most its agents may do at the vendor, whatever their own policies say. Default: no
+    /// adoption of accounts the operator did not create, and deletion only of accounts it created.
+    #[serde(default)]
+    pub agent_policy: AgentPolicy,
+}
+
+/// The namespaces a cluster provider serves, in the style of Gateway API's `allowedRoutes`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("self.from == 'Selector' ? has(self.selector) : !has(self.selector)")
+        .message("spec.allowedNamespaces.selector is required when spec.allowedNamespaces.from is Selector, and only then"),
+)]
+pub struct AllowedNamespaces {
+    /// `None` (no namespace), `All` (every namespace), or `Selector` (the namespaces whose labels match
+    /// `selector`).
+    #[serde(default)]
+    pub from: NamespacesFrom,
+    /// A label selector on Namespace objects; required when `from` is `Selector`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+}
+
+/// Where a cluster provider's users may come from.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum NamespacesFrom {
+    /// No namespace may use the provider.
+    #[default]
+    None,
+    /// Every namespace may use the provider.
+    All,
+    /// The namespaces whose labels match `selector`.
+    Selector,
+}
+
+/// The ceiling a cluster provider's owner sets on what its agents may do at the vendor.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPolicy {
+    /// Whether agents may take over accounts that exist at the vendor and were not created by the
+    /// operator. Default `Never`.
+    #[serde(default)]
+    pub adoption: AdoptionCeiling,
+    /// Which accounts agents may delete when their objects are deleted (with `deletionPolicy: Delete`).
+    /// Default `CreatedOnly`.
+    #[serde(default)]
+    pub deletion: DeletionCeiling,
+}
+
+/// Whether agents may adopt existing accounts.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AdoptionCeiling {
+    /// An agent whose key already exists at the vendor, not created by the operator, is refused
+    /// (`AdoptionNotAllowed`) and nothing is written to that account.
+    #[default]
+    Never,
+    /// Agents may adopt existing accounts, as their `adoptionPolicy` says.
+    Allowed,
+}
+
+/// Which accounts agents may delete.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DeletionCeiling {
+    /// No account is ever deleted: deleting an agent leaves its account at the vendor.
+    Never,
+    /// Only accounts the operator created; adopted accounts are left at the vendor (with an Event).
+    #[default]
+    CreatedOnly,
+    /// Created and adopted accounts alike.
+    Any,
+}
+
+impl AgentPolicy {
+    /// What a namespaced provider allows: everything the agent's own policies ask for (the namespace
+    /// owns both the provider and the agents).
+    pub fn unrestricted() -> Self {
+        AgentPolicy {
+            adoption: AdoptionCeiling::Allowed,
+            deletion: DeletionCeiling::Any,
+        }
+    }
+}
+
+impl AgentPolicy {
+    /// Whether agents may take over an account the operator did not create.
+    pub fn may_adopt(&self) -> bool {
+        self.adoption == AdoptionCeiling::Allowed
+    }
+
+    /// Whether an agent may delete an account of this origin (`None`: the agent only ever read it, or
+    /// its record predates origins).
+    pub fn may_delete(&self, origin: Option<AccountOrigin>) -> bool {
+        match self.deletion {
+            DeletionCeiling::Never => false,
+            DeletionCeiling::CreatedOnly => origin == Some(AccountOrigin::Created),
+            DeletionCeiling::Any => true,
+        }
+    }
+}
+
+impl AllowedNamespaces {
+    /// Whether a namespace with `labels` is granted. A selector that cannot be parsed grants nothing.
+    pub fn admits(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
+        use kube::core::SelectorExt;
+        match self.from {
+            NamespacesFrom::None => false,
+            NamespacesFrom::All => true,
+            NamespacesFrom::Selector => self
+                .selector
+                .clone()
+                .and_then(|s| kube::core::Selector::try_from(s).ok())
+                .is_some_and(|s| s.matches(labels)),
+        }
+    }
+
+    /// The grant as people read it, for messages: `from: None`, `from: All`, or the selector.
+    pub fn describe(&self) -> String {
+        match (&self.from, &self.selector) {
+            (NamespacesFrom::Selector, Some(s)) => format!(
+                "allowedNamespaces.from: Selector, selector: {}",
+                serde_json::to_string(s).unwrap_or_default()
+            ),
+            (from, _) => format!("allowedNamespaces.from: {from:?}"),
+        }
+    }
 }
 
 /// The settings both provider kinds share.

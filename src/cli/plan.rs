@@ -208,6 +208,11 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
             synced: None,
             message: String::new(),
         };
+        // The grant first: an agent its cluster provider does not serve causes no vendor call.
+        if let Err(e) = workspace.admit(&id, &ns) {
+            reports.push(AgentReport { message: e, ..base });
+            continue;
+        }
         let runtime = match runtimes.get(&id) {
             Some(r) => Ok(std::sync::Arc::clone(r)),
             None => workspace.runtime(&id).inspect(|r| {
@@ -375,6 +380,9 @@ fn planned_message(plan: &Plan, observe_only: bool) -> String {
         }
         Plan::Refuse(Refusal::MissingButAdoptOnly) => {
             "adoptionPolicy is Adopt and no account with this key exists at the vendor".into()
+        }
+        Plan::Refuse(Refusal::AdoptionNotAllowed) => {
+            "an account with this key already exists at the vendor, not created by the operator, and the provider's agentPolicy.adoption is Never".into()
         }
         Plan::Create { .. } if observe_only => {
             "ObserveOnly: no account with this key exists at the vendor; apply writes nothing".into()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::api::{ContactCenterAgent, ProviderId, ProviderKind, ProviderSettings};
+use crate::api::{AgentPolicy, ContactCenterAgent, ProviderId, ProviderKind, ProviderSettings};
 use crate::engine::{AgentRecord, ProviderRuntime};
 use crate::manifest::{Located, Manifests};
 use crate::vendor::{AgentPassword, ClientOptions, SecretData};
@@ -70,6 +70,54 @@ impl Workspace {
                         id.name
                     )
                 }),
+        }
+    }
+
+    /// Whether agents of `namespace` may use provider `id`, as the controller decides it: a cluster
+    /// provider serves only the namespaces its `allowedNamespaces` grants, judged by the labels of
+    /// the Namespace objects among the manifests (a namespace without one counts as unlabelled).
+    pub fn admit(&self, id: &ProviderId, namespace: &str) -> Result<(), String> {
+        if id.kind != ProviderKind::ClusterContactCenterProvider {
+            return Ok(());
+        }
+        let Some(provider) = self
+            .manifests
+            .cluster_providers
+            .iter()
+            .find(|p| p.object.metadata.name.as_deref() == Some(&id.name))
+        else {
+            return Ok(()); // reported as missing when its runtime is built
+        };
+        let grant = &provider.object.spec.allowed_namespaces;
+        let labels = self
+            .manifests
+            .namespace_labels
+            .get(namespace)
+            .cloned()
+            .unwrap_or_default();
+        if grant.admits(&labels) {
+            Ok(())
+        } else {
+            Err(format!(
+                "ClusterContactCenterProvider {:?} does not serve namespace {namespace:?} (its {})",
+                id.name,
+                grant.describe()
+            ))
+        }
+    }
+
+    /// The ceiling a provider sets on its agents: a cluster provider's `agentPolicy`; none for a
+    /// namespaced one.
+    fn policy(&self, id: &ProviderId) -> AgentPolicy {
+        match id.kind {
+            ProviderKind::ContactCenterProvider => AgentPolicy::unrestricted(),
+            ProviderKind::ClusterContactCenterProvider => self
+                .manifests
+                .cluster_providers
+                .iter()
+                .find(|p| p.object.metadata.name.as_deref() == Some(&id.name))
+                .map(|p| p.object.spec.agent_policy.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -161,7 +209,7 @@ impl Workspace {
                 keys.iter().map(|k| env_name(&secret_ref.name, k)).collect::<Vec<_>>().join(", ")
             )
         })?;
-        let runtime = ProviderRuntime::connect(
+        let mut runtime = ProviderRuntime::connect(
             &id.display(),
             &settings,
             &secret_ref.name,
@@ -169,6 +217,7 @@ impl Workspace {
             &self.options,
         )
         .map_err(|e| format!("provider {}: {e}", id.display()))?;
+        runtime.policy = self.policy(id);
         let runtime = Arc::new(runtime);
         self.runtimes.insert(id.clone(), runtime.clone());
         Ok(runtime)

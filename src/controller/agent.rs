@@ -167,7 +167,7 @@ async fn pass(
     let mut record = status::record_of(agent.status.as_ref());
 
     let provider_id = ProviderId::of(&agent.spec, &ns);
-    let runtime = match ctx.providers.runtime(ctx, &provider_id).await {
+    let runtime = match ctx.providers.runtime_for_agent(ctx, &provider_id, &ns).await {
         Ok(r) => r,
         Err(problem) => {
             let mut msg = problem.to_string();
@@ -181,8 +181,8 @@ async fn pass(
                     return Ok(Action::await_change());
                 }
             }
-            let verdict = Verdict::progressing(problem.reason(), msg.clone());
-            let notice = Some(("ProviderNotReady", msg.clone(), true));
+            let verdict = problem.verdict(msg.clone());
+            let notice = Some((problem.event_reason(), msg.clone(), true));
             finish(api, agent, ctx, &verdict, &record, &[], notice, &now).await?;
             let retry_in = ctx.backoff(&id, Some(Duration::from_secs(10)));
             if deleting {
@@ -190,6 +190,9 @@ async fn pass(
                     reason: msg,
                     retry_in,
                 });
+            }
+            if problem.awaits_change() {
+                return Ok(Action::await_change());
             }
             return Ok(Action::requeue(retry_in));
         }
@@ -320,15 +323,19 @@ async fn pass(
 
 /// Whether the agent owns its key in its provider's vendor account: no agent ahead of it in the claims
 /// queue for the key uses a provider that reaches the same account. A provider that cannot be resolved
-/// (missing, not granted, no Secret) makes no writes, so its agents do not hold the key.
+/// (missing, not granted to the other agent's namespace, no Secret) makes no writes, so its agents do
+/// not hold the key.
 async fn claim_status(
     ctx: &Arc<Context>,
     agent: &ContactCenterAgent,
     runtime: &engine::ProviderRuntime,
 ) -> ClaimStatus {
     for (other, provider) in ctx.claims.ahead_of(agent) {
-        // The current runtime, not the last one built: the other provider may have been repointed.
-        let theirs = ctx.providers.runtime(ctx, &provider).await;
+        // The current runtime, not the last one built (the other provider may have been repointed),
+        // and only if the other agent may use it at all: an agent in a namespace a cluster provider does
+        // not serve must not push a granted one into Conflict.
+        let namespace = other.split_once('/').map_or("", |(ns, _)| ns);
+        let theirs = ctx.providers.runtime_for_agent(ctx, &provider, namespace).await;
         if theirs.is_ok_and(|r| r.vendor.account() == runtime.vendor.account()) {
             return ClaimStatus::ConflictsWith(other);
         }

@@ -5,6 +5,7 @@
 //!  agent watch ──▶ claims index ──▶ agent controller ──▶ engine ──▶ vendor
 //!  provider watch ──▶ provider controller (credentials check, agent counts, requeue its agents)
 //!  Secret metadata watch ──▶ requeue the agents that use a changed Secret
+//!  Namespace metadata watch ──▶ cluster providers' grants; requeue on a label change
 //!  snapshot refresher (per provider) ──▶ requeue agents whose accounts changed at the vendor
 //! ```
 
@@ -22,14 +23,14 @@ use context::agent_id;
 pub use context::{Context, FIELD_MANAGER, GuardedAgent, Options};
 pub use server::Health;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
 use futures::channel::mpsc;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::ListParams;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::Config as ControllerConfig;
@@ -245,6 +246,39 @@ async fn run_controllers(
             .boxed(),
     );
 
+    // Namespace labels: a cluster provider serves the namespaces its grant selects by them. Synced
+    // before the agents start, so no agent is refused for a namespace the watch has not listed yet.
+    let namespaces: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
+    let (reader, writer) = reflector::store();
+    *ctx.providers.namespaces.lock().expect("namespace store lock") = Some(reader.clone());
+    provider_stores.push(ready(reader));
+    let ns_ctx = ctx.clone();
+    let mut labels_seen: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    let watch = watcher::watcher(namespaces, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .for_each(move |event| {
+            match &event {
+                Ok(WatchEvent::Apply(m) | WatchEvent::InitApply(m)) => {
+                    let labels = m.metadata.labels.clone().unwrap_or_default();
+                    let previous = labels_seen.insert(m.name_any(), labels.clone());
+                    // A namespace seen for the first time outside the initial listing is new: its
+                    // agents may have been judged before the watch delivered it.
+                    let first_sight = previous.is_none() && matches!(event, Ok(WatchEvent::Apply(_)));
+                    if first_sight || previous.is_some_and(|p| p != labels) {
+                        requeue_cluster_provider_users_in(&ns_ctx, &m.name_any());
+                    }
+                }
+                Ok(WatchEvent::Delete(m)) => {
+                    labels_seen.remove(&m.name_any());
+                }
+                Ok(WatchEvent::Init | WatchEvent::InitDone) => {}
+                Err(e) => tracing::debug!(error = %e, "the Namespace watch failed; it resumes with backoff"),
+            }
+            futures::future::ready(())
+        });
+    tasks.push(until(stop.clone(), watch));
+
     // Secret metadata: resourceVersions for the credential cache, and requeues on rotation.
     let mut secret_scopes = scopes.clone();
     if !scopes.contains(&None) && !scopes.contains(&Some(options.operator_namespace.clone())) {
@@ -427,6 +461,17 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
         }
         WatchEvent::Init => {}
     }
+}
+
+/// Requeues the agents of `namespace` that use a cluster provider: the namespace's labels changed, and
+/// with them, perhaps, whether a provider's grant covers it.
+fn requeue_cluster_provider_users_in(ctx: &Arc<Context>, namespace: &str) {
+    let all = ctx.agents();
+    let users = all.iter().filter_map(|g| g.0.as_ref().ok()).filter(|a| {
+        a.namespace().as_deref() == Some(namespace)
+            && a.spec.provider_ref.kind == ProviderKind::ClusterContactCenterProvider
+    });
+    ctx.requeue_ids(users.map(agent_id));
 }
 
 /// Requeues the agents that use Secret `namespace/name`, as their password or as their provider's

@@ -2,18 +2,26 @@
 //! provider's own namespace, or the operator's namespace for cluster providers), and a vendor client
 //! with its snapshot, rebuilt only when the provider or the Secret changes. Each runtime has a refresher
 //! that lists the vendor every resync interval and requeues just the agents whose accounts changed.
+//!
+//! A cluster provider serves only the namespaces its `allowedNamespaces` grants, judged by the labels
+//! of the agent's Namespace (from a watch): an agent elsewhere is refused before its provider's Secret
+//! is read or its vendor is called.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 
-use kube::core::DeserializeGuard;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::task::JoinHandle;
 
 use super::claims::ProviderId;
 use super::context::{Context, jittered};
-use crate::api::{ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings};
-use crate::conditions::Reason;
+use crate::api::{
+    AgentPolicy, AllowedNamespaces, ClusterContactCenterProvider, ContactCenterProvider, NamespacesFrom,
+    ProviderKind, ProviderSettings,
+};
+use crate::conditions::{Reason, Verdict};
 use crate::engine::ProviderRuntime;
 use crate::vendor::VendorError;
 
@@ -32,6 +40,9 @@ pub enum ProviderProblem {
     /// The Kubernetes API failed.
     #[error("reading the provider's Secret: {0}")]
     Kube(String),
+    /// A cluster provider that does not grant the agent's namespace (or grants none at all).
+    #[error("{0}")]
+    NotAllowed(String),
 }
 
 impl ProviderProblem {
@@ -41,7 +52,31 @@ impl ProviderProblem {
             ProviderProblem::Client(e) if e.kind == crate::vendor::ErrorKind::Credentials => {
                 Reason::CredentialsInvalid
             }
+            ProviderProblem::NotAllowed(_) => Reason::ProviderNotAllowed,
             _ => Reason::ProviderNotReady,
+        }
+    }
+
+    /// Whether only a change can help (a grant, a namespace's labels): retrying on a timer cannot.
+    /// The controller requeues the agents when their namespace's labels or the provider change.
+    pub fn awaits_change(&self) -> bool {
+        matches!(self, ProviderProblem::NotAllowed(_))
+    }
+
+    /// The condition verdict for an agent that cannot use its provider.
+    pub fn verdict(&self, message: String) -> Verdict {
+        if self.awaits_change() {
+            Verdict::stalled(self.reason(), message)
+        } else {
+            Verdict::progressing(self.reason(), message)
+        }
+    }
+
+    /// The Event reason telling an agent's owner about it.
+    pub fn event_reason(&self) -> &'static str {
+        match self {
+            ProviderProblem::NotAllowed(_) => "ProviderNotAllowed",
+            _ => "ProviderNotReady",
         }
     }
 }
@@ -66,6 +101,8 @@ pub struct ProviderCache {
     pub namespaced: Mutex<Vec<Store<DeserializeGuard<ContactCenterProvider>>>>,
     /// Watched cluster providers.
     pub cluster: Mutex<Option<Store<DeserializeGuard<ClusterContactCenterProvider>>>>,
+    /// Watched Namespace metadata: the labels cluster providers' grants are judged by.
+    pub namespaces: Mutex<Option<Store<PartialObjectMeta<Namespace>>>>,
 }
 
 /// A provider object's settings and identity.
@@ -76,6 +113,10 @@ pub struct ResolvedProvider {
     pub version: String,
     /// The namespace its Secret must live in.
     pub secret_namespace: String,
+    /// The namespaces it serves: `None` for a namespaced provider, which serves its own namespace.
+    pub grant: Option<AllowedNamespaces>,
+    /// The most its agents may do.
+    pub policy: AgentPolicy,
 }
 
 impl ProviderCache {
@@ -107,6 +148,8 @@ impl ProviderCache {
                         settings: p.spec.settings.clone(),
                         version: version(&p.metadata),
                         secret_namespace: ns,
+                        grant: None,
+                        policy: AgentPolicy::unrestricted(),
                     }),
                     Some(Err(e)) => Err(ProviderProblem::Missing(format!(
                         "ContactCenterProvider {ns}/{} is invalid: {e}",
@@ -131,6 +174,8 @@ impl ProviderCache {
                         settings: p.spec.settings.clone(),
                         version: version(&p.metadata),
                         secret_namespace: operator_namespace.to_string(),
+                        grant: Some(p.spec.allowed_namespaces.clone()),
+                        policy: p.spec.agent_policy.clone(),
                     }),
                     Some(Err(e)) => Err(ProviderProblem::Missing(format!(
                         "ClusterContactCenterProvider {} is invalid: {e}",
@@ -145,13 +190,68 @@ impl ProviderCache {
         }
     }
 
-    /// The runtime for a provider, built (or rebuilt after a provider or Secret change) on demand.
+    /// The labels of a watched namespace; none for one the watch has not seen.
+    pub fn namespace_labels(&self, namespace: &str) -> BTreeMap<String, String> {
+        self.namespaces
+            .lock()
+            .expect("namespace store lock")
+            .as_ref()
+            .and_then(|s| s.get(&ObjectRef::new(namespace)))
+            .and_then(|n| n.metadata.labels.clone())
+            .unwrap_or_default()
+    }
+
+    /// The runtime for an agent of `namespace`: refused, before its Secret is read or its vendor is
+    /// called, when the provider is a cluster provider that does not grant that namespace.
+    pub async fn runtime_for_agent(
+        &self,
+        ctx: &Arc<Context>,
+        id: &ProviderId,
+        namespace: &str,
+    ) -> Result<Arc<ProviderRuntime>, ProviderProblem> {
+        let provider = self.resolve(id, &ctx.options.operator_namespace)?;
+        if let Some(grant) = &provider.grant
+            && !grant.admits(&self.namespace_labels(namespace))
+        {
+            return Err(ProviderProblem::NotAllowed(format!(
+                "ClusterContactCenterProvider {:?} does not serve namespace {namespace:?} (its {})",
+                id.name,
+                grant.describe()
+            )));
+        }
+        self.build(ctx, id, provider).await
+    }
+
+    /// The runtime for a provider, built (or rebuilt after a provider or Secret change) on demand. A
+    /// cluster provider that grants no namespace gets none: nothing may use it, so nothing of it is
+    /// sent to the vendor, not even a credentials check.
     pub async fn runtime(
         &self,
         ctx: &Arc<Context>,
         id: &ProviderId,
     ) -> Result<Arc<ProviderRuntime>, ProviderProblem> {
         let provider = self.resolve(id, &ctx.options.operator_namespace)?;
+        if provider
+            .grant
+            .as_ref()
+            .is_some_and(|g| g.from == NamespacesFrom::None)
+        {
+            return Err(ProviderProblem::NotAllowed(format!(
+                "ClusterContactCenterProvider {:?} serves no namespace (spec.allowedNamespaces.from: None, \
+                 the default); grant namespaces with from: All or from: Selector. Its credentials are \
+                 checked once it serves one",
+                id.name
+            )));
+        }
+        self.build(ctx, id, provider).await
+    }
+
+    async fn build(
+        &self,
+        ctx: &Arc<Context>,
+        id: &ProviderId,
+        provider: ResolvedProvider,
+    ) -> Result<Arc<ProviderRuntime>, ProviderProblem> {
         let Some(secret_ref) = provider.settings.credentials_secret_ref() else {
             return Err(ProviderProblem::Missing(format!(
                 "provider {} has no vendor block",
@@ -176,7 +276,7 @@ impl ProviderCache {
         {
             return Ok(e.runtime.clone());
         }
-        let runtime = ProviderRuntime::connect(
+        let mut runtime = ProviderRuntime::connect(
             &id.display(),
             &provider.settings,
             &secret_ref.name,
@@ -184,6 +284,8 @@ impl ProviderCache {
             &ctx.options.client,
         )
         .map_err(ProviderProblem::Client)?;
+        // The fingerprint holds the provider's generation, so a changed ceiling builds a new runtime.
+        runtime.policy = provider.policy.clone();
         let runtime = Arc::new(runtime);
         let refresher = tokio::spawn(refresh_loop(
             Arc::downgrade(ctx),

@@ -71,6 +71,13 @@ pub const PERMISSIONS: &[Permission] = &[
         verbs: &["get", "patch"],
         scope: Scope::Cluster,
     },
+    // Namespace labels decide which namespaces a cluster provider's grant covers.
+    Permission {
+        group: "",
+        resource: "namespaces",
+        verbs: &["list", "watch"],
+        scope: Scope::Cluster,
+    },
     Permission {
         group: "",
         resource: "secrets",

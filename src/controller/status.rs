@@ -25,6 +25,7 @@ pub fn record_of(status: Option<&ContactCenterAgentStatus>) -> AgentRecord {
         vendor_key: s.vendor_key.clone(),
         external_id: s.external_id.clone(),
         create_requested_for: s.create_requested_for.clone(),
+        origin: s.origin,
         last_applied: s.last_applied.clone().unwrap_or_default(),
         password_digest: s.password_digest.clone(),
         applied_digest: s.applied_digest.clone(),
@@ -57,6 +58,7 @@ pub fn desired_status(
         vendor_key: record.vendor_key.clone(),
         external_id: record.external_id.clone(),
         create_requested_for: record.create_requested_for.clone(),
+        origin: record.origin,
         drift: drift
             .iter()
             .map(|c| DriftEntry {
@@ -178,6 +180,7 @@ mod tests {
             vendor_key: Some("k".into()),
             external_id: Some("108".into()),
             create_requested_for: None,
+            origin: Some(crate::api::AccountOrigin::Adopted),
             last_applied: [("email".to_string(), "\"x\"".to_string())].into(),
             password_digest: Some("d".into()),
             applied_digest: Some("ad".into()),

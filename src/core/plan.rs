@@ -35,6 +35,9 @@ pub enum Refusal {
     ExistsButCreateOnly,
     /// `adoptionPolicy: Adopt` and no account with this key exists.
     MissingButAdoptOnly,
+    /// An account with this key exists, not created by us, and the provider's `agentPolicy.adoption`
+    /// forbids taking it over (set by the engine, which knows the provider).
+    AdoptionNotAllowed,
 }
 
 /// What to do at the vendor.

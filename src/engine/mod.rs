@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::api::{ContactCenterAgentSpec, ManagementPolicy};
+use crate::api::{AccountOrigin, ContactCenterAgentSpec, ManagementPolicy};
 use crate::conditions::{Reason, Verdict};
 use crate::core::{
     self, DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, Plan, PlanInput, Refusal,
@@ -42,6 +42,9 @@ pub struct AgentRecord {
     pub external_id: Option<String>,
     /// Set before a create is sent, so a create whose response was lost is recognised as ours.
     pub create_requested_for: Option<String>,
+    /// Whether the operator created the account or adopted it (what a cluster provider's deletion
+    /// ceiling decides by).
+    pub origin: Option<AccountOrigin>,
     /// Values of the fields the vendor cannot read back, as last applied.
     pub last_applied: BTreeMap<String, String>,
     /// Keyed digest of the password last applied.
@@ -121,6 +124,24 @@ impl AgentRecord {
     pub fn owns(&self, key: &str) -> bool {
         (self.external_id.is_some() && self.vendor_key.as_deref() == Some(key))
             || self.create_requested_for.as_deref() == Some(key)
+    }
+
+    /// How this agent came to manage the account with `key`: `None` when it does not manage it (not
+    /// its account, or an `ObserveOnly` agent that only ever read it). A record from before origins
+    /// were kept, with fields applied, counts as adopted: the safe guess for a deletion ceiling.
+    pub fn origin_of(&self, key: &str) -> Option<AccountOrigin> {
+        if !self.owns(key) {
+            return None;
+        }
+        self.origin.or_else(|| {
+            if self.create_requested_for.as_deref() == Some(key) {
+                Some(AccountOrigin::Created)
+            } else if self.applied_digest.is_some() {
+                Some(AccountOrigin::Adopted)
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -308,6 +329,20 @@ async fn reconcile_in_account(
     match pass(req.clone(), provider, checkpoint).await {
         Step::Done(outcome) => outcome,
         Step::ReadAgain(record) => {
+            // The vendor says the key exists although the snapshot did not show it. When the agent
+            // already managed it before this pass (an earlier pass's create landed, its response
+            // lost), the account is ours; otherwise it existed before this pass's create, so taking
+            // it over is an adoption.
+            let key = record.vendor_key.clone().unwrap_or_default();
+            let ours = req.record.origin_of(&key).is_some();
+            if !ours && !provider.policy.may_adopt() {
+                let record = AgentRecord {
+                    create_requested_for: None,
+                    password_digest: req.record.password_digest.clone(),
+                    ..record
+                };
+                return adoption_refused(record, &key, &provider.id);
+            }
             let again = AgentRequest {
                 record,
                 fresh: true,
@@ -315,6 +350,9 @@ async fn reconcile_in_account(
             };
             match pass(again, provider, checkpoint).await {
                 Step::Done(mut outcome) => {
+                    if !ours && outcome.record.external_id.is_some() {
+                        outcome.record.origin = Some(AccountOrigin::Adopted);
+                    }
                     if outcome.taken == Taken::Updated || outcome.taken == Taken::Nothing {
                         outcome.taken = Taken::Adopted;
                         outcome.verdict.reason = Reason::Adopted;
@@ -384,13 +422,19 @@ async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dy
             o.fields.insert(Field::Password, FieldValue::Digest(d.clone()));
         }
     }
-    let owned = record.owns(&key);
-    let planned = core::plan(PlanInput {
+    let observe_only = req.spec.management_policy == ManagementPolicy::ObserveOnly;
+    // An account an ObserveOnly agent has only read is not yet managed: switching the agent to Full
+    // takes it over, and so is an adoption, under the adoption policy and the provider's ceiling.
+    let owned = record.owns(&key) && (observe_only || record.origin_of(&key).is_some());
+    let mut planned = core::plan(PlanInput {
         desired: &desired,
         observed: observed.as_ref(),
         owned,
         adoption: req.spec.adoption_policy,
     });
+    if !observe_only && matches!(planned.plan, Plan::Adopt { .. }) && !provider.policy.may_adopt() {
+        planned.plan = Plan::Refuse(Refusal::AdoptionNotAllowed);
+    }
     let mut outcome = Outcome::new(
         Verdict::available(Reason::Available, MATCHES),
         record,
@@ -403,8 +447,8 @@ async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dy
     if req.dry_run {
         return Step::Done(outcome);
     }
-    if req.spec.management_policy == ManagementPolicy::ObserveOnly {
-        return Step::Done(observe_only(outcome, &planned.plan, observed.as_ref()));
+    if observe_only {
+        return Step::Done(observe_only_outcome(outcome, &planned.plan, observed.as_ref()));
     }
     execute(
         outcome,
@@ -467,7 +511,7 @@ async fn desired_state(
     }
 }
 
-fn observe_only(mut outcome: Outcome, plan: &Plan, observed: Option<&ObservedAgent>) -> Outcome {
+fn observe_only_outcome(mut outcome: Outcome, plan: &Plan, observed: Option<&ObservedAgent>) -> Outcome {
     outcome.requeue = Requeue::Resync;
     if observed.is_none() {
         outcome.verdict = Verdict::drifted("ObserveOnly: no account with this key exists at the vendor");
@@ -529,6 +573,9 @@ async fn execute(
             outcome.requeue = Requeue::AwaitChange;
             return Step::Done(outcome.with_notice(true, "Conflict", msg));
         }
+        Plan::Refuse(Refusal::AdoptionNotAllowed) => {
+            return Step::Done(adoption_refused(outcome.record, &key, &provider.id));
+        }
         Plan::Refuse(Refusal::MissingButAdoptOnly) => {
             outcome.verdict = Verdict::drifted(format!(
                 "adoptionPolicy is Adopt and no account with key {key:?} exists at the vendor yet"
@@ -569,6 +616,7 @@ async fn execute(
                         }),
                     );
                     outcome.record.external_id = Some(created.external_id);
+                    outcome.record.origin = Some(AccountOrigin::Created);
                     outcome.taken = Taken::Created;
                     outcome.verdict = Verdict::available(Reason::Available, MATCHES);
                     let msg = format!("created account {key:?}");
@@ -607,6 +655,7 @@ async fn execute(
             outcome.record.external_id = Some(observed.external_id_or_key());
             let fields: Vec<&str> = changes.iter().map(|c| c.field.spec_path()).collect();
             if adopting {
+                outcome.record.origin = Some(AccountOrigin::Adopted);
                 outcome.taken = Taken::Adopted;
                 outcome.verdict =
                     Verdict::available(Reason::Adopted, format!("adopted the existing account {key:?}"));
@@ -631,9 +680,28 @@ async fn execute(
     Step::Done(outcome)
 }
 
+/// The outcome for an existing account the provider's ceiling forbids taking over: nothing is
+/// written, and nothing changes until the spec, the provider or the account does. The account is
+/// someone else's, so its fields are not reported as drift either.
+fn adoption_refused(record: AgentRecord, key: &str, provider: &str) -> Outcome {
+    let msg = format!(
+        "an account with key {key:?} already exists at the vendor and was not created by the operator; \
+         provider {provider} does not allow adopting it (agentPolicy.adoption: Never)"
+    );
+    let mut outcome = Outcome::new(
+        Verdict::stalled(Reason::AdoptionNotAllowed, msg.clone()),
+        record,
+        Requeue::AwaitChange,
+    );
+    outcome.plan = Some(Plan::Refuse(Refusal::AdoptionNotAllowed));
+    outcome.with_notice(true, "AdoptionNotAllowed", msg)
+}
+
 /// Records what is now applied.
 fn settle(outcome: &mut Outcome, desired: &DesiredAgent, provider: &ProviderRuntime) {
     let readable = |f: Field| provider.vendor.readable(f);
+    // Before the create marker goes: a create whose response was lost is still one the operator made.
+    outcome.record.origin = outcome.record.origin_of(&desired.key);
     outcome.record.create_requested_for = None;
     outcome.record.vendor_key = Some(desired.key.clone());
     outcome.record.last_applied = core::last_applied_record(desired, &readable);
@@ -672,6 +740,23 @@ async fn delete(req: &AgentRequest<'_>, provider: &ProviderRuntime, key: &str) -
         || !record.owns(key)
     {
         return done(record);
+    }
+    let origin = record.origin_of(key);
+    if !provider.policy.may_delete(origin) {
+        let how = match origin {
+            Some(AccountOrigin::Created) => "created by the operator",
+            Some(AccountOrigin::Adopted) => "adopted, not created by the operator",
+            None => "never created or adopted by the operator",
+        };
+        let msg = format!(
+            "account {key:?} was left at the vendor: it was {how}, and provider {} allows deleting {}",
+            provider.id,
+            match provider.policy.deletion {
+                crate::api::DeletionCeiling::Never => "no accounts (agentPolicy.deletion: Never)",
+                _ => "only accounts the operator created (agentPolicy.deletion: CreatedOnly)",
+            }
+        );
+        return done(record).with_notice(false, "Orphaned", msg);
     }
     if req.dry_run {
         let mut o = Outcome::new(

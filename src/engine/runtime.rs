@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::snapshot::Snapshot;
-use crate::api::ProviderSettings;
+use crate::api::{AgentPolicy, ProviderSettings};
 use crate::core::{NamesAreIds, SkillResolver};
 use crate::vendor::ratelimit::{self, TokenBucket};
 use crate::vendor::{ClientOptions, SecretData, Vendor, VendorError};
@@ -32,6 +32,9 @@ pub struct ProviderRuntime {
     pub snapshot: Snapshot,
     /// The drift-detection period.
     pub resync: Duration,
+    /// The most its agents may do (a cluster provider's `agentPolicy`; unrestricted for a namespaced
+    /// provider, whose namespace owns its agents).
+    pub policy: AgentPolicy,
     deletions: Arc<TokenBucket>,
     skills: Mutex<Option<CachedSkills>>,
 }
@@ -81,6 +84,7 @@ impl ProviderRuntime {
             // a console edit found after up to two intervals).
             snapshot: Snapshot::new(resync.mul_f64(0.8)),
             resync,
+            policy: AgentPolicy::unrestricted(),
             // The bucket is process-wide per vendor account, so neither rebuilding the client on a
             // credential rotation nor a second provider object of the same account hands out a fresh
             // deletion budget.

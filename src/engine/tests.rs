@@ -405,3 +405,175 @@ async fn a_dry_run_plans_without_writing() {
     assert_eq!(out.plan.as_ref().map(Plan::action), Some("create"));
     assert_eq!(fake.calls("create"), 0);
 }
+
+/// A runtime whose provider sets the defaults of a cluster provider's `agentPolicy`.
+fn ceilinged(fake: std::sync::Arc<Fake>) -> ProviderRuntime {
+    let mut rt = runtime(fake, 10);
+    rt.policy = AgentPolicy::default();
+    rt
+}
+
+fn console_account(fake: &Fake, key: &str) {
+    let mut console = ObservedAgent {
+        key: key.into(),
+        external_id: Some("555".into()),
+        ..Default::default()
+    };
+    console
+        .fields
+        .insert(Field::DisplayName, FieldValue::Text("Carol (console)".into()));
+    fake.accounts.lock().unwrap().insert(key.into(), console);
+}
+
+#[tokio::test]
+async fn the_adoption_ceiling_refuses_an_unmanaged_account_without_writing() {
+    let fake = std::sync::Arc::new(Fake::default());
+    console_account(&fake, "carol.li");
+    let rt = ceilinged(fake.clone());
+    let s = spec("carol.li");
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(out.verdict.reason, Reason::AdoptionNotAllowed);
+    assert!(out.verdict.stalled && !out.verdict.ready);
+    assert!(out.verdict.message.contains("agentPolicy.adoption: Never"));
+    assert_eq!(out.plan, Some(Plan::Refuse(Refusal::AdoptionNotAllowed)));
+    assert_eq!(out.record.origin, None);
+    assert_eq!(out.record.external_id, None);
+    assert_eq!(fake.calls("update") + fake.calls("create"), 0);
+    // A dry run (ccop plan) says the same.
+    let planned = reconcile(
+        AgentRequest {
+            dry_run: true,
+            ..request(&s, AgentRecord::default())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert_eq!(planned.plan, Some(Plan::Refuse(Refusal::AdoptionNotAllowed)));
+}
+
+#[tokio::test]
+async fn the_adoption_ceiling_holds_when_the_snapshot_missed_the_account() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = ceilinged(fake.clone());
+    let s = spec("carol.li");
+    // The snapshot is loaded empty, then someone creates the account in the console: the create meets
+    // AlreadyExists, which is not ours to take.
+    rt.snapshot
+        .observe(fake.as_ref(), "carol.li", false)
+        .await
+        .unwrap();
+    console_account(&fake, "carol.li");
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(out.verdict.reason, Reason::AdoptionNotAllowed);
+    assert_eq!(
+        out.record.create_requested_for, None,
+        "the account is not claimed"
+    );
+    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(
+        fake.accounts.lock().unwrap()["carol.li"].fields[&Field::DisplayName],
+        FieldValue::Text("Carol (console)".into())
+    );
+    // Next pass: still refused (the refusal did not leave a create marker that would make it ours).
+    let again = reconcile(request(&s, out.record.clone()), &rt, &NoCheckpoint).await;
+    assert_eq!(again.verdict.reason, Reason::AdoptionNotAllowed);
+    assert_eq!(fake.calls("update"), 0);
+}
+
+#[tokio::test]
+async fn under_the_ceiling_a_lost_create_response_is_still_ours_and_created() {
+    let fake = std::sync::Arc::new(Fake::default());
+    *fake.lose_next_create.lock().unwrap() = true;
+    let rt = ceilinged(fake.clone());
+    let s = spec("carol.li");
+    let first = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert!(!first.verdict.ready);
+    let second = reconcile(request(&s, first.record.clone()), &rt, &NoCheckpoint).await;
+    assert!(second.verdict.ready, "{:?}", second.verdict);
+    assert_eq!(second.record.origin, Some(AccountOrigin::Created));
+}
+
+#[tokio::test]
+async fn an_observe_only_agent_switched_to_full_adopts_and_so_meets_the_ceiling() {
+    let fake = std::sync::Arc::new(Fake::default());
+    console_account(&fake, "carol.li");
+    let rt = ceilinged(fake.clone());
+    let mut s = spec("carol.li");
+    s.management_policy = ManagementPolicy::ObserveOnly;
+    let observed = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(observed.record.external_id.as_deref(), Some("555"));
+    s.management_policy = ManagementPolicy::Full;
+    let out = reconcile(request(&s, observed.record), &rt, &NoCheckpoint).await;
+    assert_eq!(out.verdict.reason, Reason::AdoptionNotAllowed);
+    assert_eq!(fake.calls("update"), 0);
+}
+
+#[tokio::test]
+async fn the_deletion_ceiling_deletes_created_accounts_and_orphans_adopted_ones() {
+    let fake = std::sync::Arc::new(Fake::default());
+    console_account(&fake, "carol.old");
+    let mut rt = runtime(fake.clone(), 10);
+    rt.policy = AgentPolicy {
+        adoption: AdoptionCeiling::Allowed,
+        deletion: DeletionCeiling::CreatedOnly,
+    };
+    let adopted_spec = spec("carol.old");
+    let adopted = reconcile(request(&adopted_spec, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(adopted.taken, Taken::Adopted);
+    assert_eq!(adopted.record.origin, Some(AccountOrigin::Adopted));
+    let created_spec = spec("carol.new");
+    let created = reconcile(request(&created_spec, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(created.record.origin, Some(AccountOrigin::Created));
+
+    let out = reconcile(
+        AgentRequest {
+            deleting: true,
+            ..request(&adopted_spec, adopted.record)
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert!(out.released);
+    assert_eq!(out.taken, Taken::Nothing);
+    let notice = out.notice.expect("the orphaning is told");
+    assert_eq!(notice.reason, "Orphaned");
+    assert!(notice.message.contains("CreatedOnly"), "{}", notice.message);
+    assert_eq!(fake.calls("delete"), 0);
+
+    let out = reconcile(
+        AgentRequest {
+            deleting: true,
+            ..request(&created_spec, created.record)
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert_eq!(out.taken, Taken::Deleted);
+    assert_eq!(fake.calls("delete"), 1);
+    assert!(fake.accounts.lock().unwrap().contains_key("carol.old"));
+}
+
+#[test]
+fn a_record_from_before_origins_counts_as_adopted_once_managed_and_unmanaged_if_only_read() {
+    let managed = AgentRecord {
+        vendor_key: Some("k".into()),
+        external_id: Some("1".into()),
+        applied_digest: Some("d".into()),
+        ..Default::default()
+    };
+    assert_eq!(managed.origin_of("k"), Some(AccountOrigin::Adopted));
+    let only_read = AgentRecord {
+        applied_digest: None,
+        ..managed.clone()
+    };
+    assert_eq!(only_read.origin_of("k"), None);
+    let create_sent = AgentRecord {
+        create_requested_for: Some("k".into()),
+        ..Default::default()
+    };
+    assert_eq!(create_sent.origin_of("k"), Some(AccountOrigin::Created));
+    assert_eq!(managed.origin_of("other"), None);
+}

@@ -11,6 +11,8 @@ local needs_a_person = {
   Conflict = true,
   InvalidSpec = true,
   Drifted = true,
+  ProviderNotAllowed = true,
+  AdoptionNotAllowed = true,
 }
 
 local function condition(conditions, kind)

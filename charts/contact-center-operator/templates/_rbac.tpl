@@ -33,7 +33,10 @@ namespaced provider reads its credentials Secret in its own namespace, and an ag
   verbs: ["create", "patch"]
 {{- end }}
 
-{{/* Rules on cluster-scoped resources: always in a ClusterRole. */}}
+{{/*
+Rules on cluster-scoped resources: always in a ClusterRole. Namespaces: their labels decide which
+namespaces a cluster provider's allowedNamespaces grant covers.
+*/}}
 {{- define "ccop.rules.cluster" -}}
 - apiGroups: ["contactcenter.dev"]
   resources: ["clustercontactcenterproviders"]
@@ -41,6 +44,9 @@ namespaced provider reads its credentials Secret in its own namespace, and an ag
 - apiGroups: ["contactcenter.dev"]
   resources: ["clustercontactcenterproviders/status"]
   verbs: ["get", "patch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
 {{- end }}
 
 {{/*
