@@ -149,7 +149,11 @@ impl Client {
         creds: &SecretData,
         options: &ClientOptions,
     ) -> Result<Client, VendorError> {
-        let endpoint = http::checked_endpoint(p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?;
+        let endpoint = http::checked_endpoint(
+            p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
+            VendorKind::Ozonetel,
+            &options.endpoints,
+        )?;
         let api_key = creds.require(secret_name, API_KEY_SECRET_KEY)?.clone();
         if api_key.expose_secret().is_empty() || HeaderValue::from_str(api_key.expose_secret()).is_err() {
             return Err(VendorError::new(
@@ -367,8 +371,12 @@ impl Vendor for Client {
         match self.call(Action::Details, &body).await {
             Ok(reply) => Ok(wire::observed_from_details(key, reply.message.as_ref())),
             // Not-found is undocumented; the doc's ASSUMPTION is that an error status means not
-            // found. Errors that mean something else (credentials, throttling, outages) still fail.
-            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Rejected) => {
+            // found. Errors that mean something else (credentials, throttling, outages, a redirect
+            // that was not followed) still fail.
+            Err(e)
+                if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Rejected)
+                    && e.code.as_deref() != Some(http::REDIRECTED) =>
+            {
                 tracing::debug!(agent = key, error = %e, "Ozonetel AgentDetails: no such agent");
                 Ok(None)
             }
