@@ -55,6 +55,9 @@ pub enum Reason {
     Drifted,
     /// Deletions at this provider are capped per minute; this one waits its turn.
     DeletionRateLimited,
+    /// The provider's endpoint is neither one of its vendor's documented hosts nor on the operator's
+    /// `--allowed-endpoints` list, so nothing (no credential) is sent there.
+    EndpointNotAllowed,
 }
 
 impl Reason {
@@ -77,6 +80,7 @@ impl Reason {
             Reason::InvalidSpec => "InvalidSpec",
             Reason::Drifted => "Drifted",
             Reason::DeletionRateLimited => "DeletionRateLimited",
+            Reason::EndpointNotAllowed => "EndpointNotAllowed",
         }
     }
 }

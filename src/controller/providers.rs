@@ -26,7 +26,7 @@ pub enum ProviderProblem {
     /// The credentials Secret is missing or incomplete.
     #[error("{0}")]
     Secret(String),
-    /// The vendor client could not be built (bad endpoint, missing keys).
+    /// The vendor client could not be built (bad or refused endpoint, missing keys).
     #[error("{0}")]
     Client(VendorError),
     /// The Kubernetes API failed.
@@ -40,6 +40,11 @@ impl ProviderProblem {
         match self {
             ProviderProblem::Client(e) if e.kind == crate::vendor::ErrorKind::Credentials => {
                 Reason::CredentialsInvalid
+            }
+            ProviderProblem::Client(e)
+                if e.code.as_deref() == Some(crate::vendor::endpoint::ENDPOINT_NOT_ALLOWED) =>
+            {
+                Reason::EndpointNotAllowed
             }
             _ => Reason::ProviderNotReady,
         }
