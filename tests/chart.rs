@@ -1174,7 +1174,8 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::ProviderNotReady
             | Reason::InvalidSpec
             | Reason::Drifted
-            | Reason::DeletionRateLimited => {}
+            | Reason::DeletionRateLimited
+            | Reason::EndpointNotAllowed => {}
         }
     }
     use Reason::*;
@@ -1195,6 +1196,7 @@ fn all_reasons() -> Vec<Reason> {
         InvalidSpec,
         Drifted,
         DeletionRateLimited,
+        EndpointNotAllowed,
     ];
     all.iter().copied().for_each(decided);
     all
@@ -1324,7 +1326,8 @@ fn agent_health_of_every_reason() {
             | Reason::VendorRejected
             | Reason::Conflict
             | Reason::InvalidSpec
-            | Reason::Drifted => "Degraded",
+            | Reason::Drifted
+            | Reason::EndpointNotAllowed => "Degraded",
             Reason::Paused => "Suspended",
             _ => "Progressing",
         };

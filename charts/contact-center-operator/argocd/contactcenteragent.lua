@@ -11,6 +11,7 @@ local needs_a_person = {
   Conflict = true,
   InvalidSpec = true,
   Drifted = true,
+  EndpointNotAllowed = true,
 }
 
 local function condition(conditions, kind)
