@@ -90,9 +90,11 @@ impl Lab {
         }
     }
 
-    /// `ccop ARGS` in the lab directory.
+    /// `ccop ARGS` in the lab directory, allowed to talk to the lab's simulators (their loopback
+    /// origins are not documented vendor hosts) through `CCOP_ALLOWED_ENDPOINTS`.
     fn ccop(&self, args: &[&str]) -> Ccop {
-        Ccop::new(args, &self.dir)
+        let origins: Vec<String> = self._servers.iter().map(SimServer::base_url).collect();
+        Ccop::new(args, &self.dir).env("CCOP_ALLOWED_ENDPOINTS", &origins.join(","))
     }
 
     fn write(&self, path: &str, text: &str) {
@@ -169,7 +171,9 @@ impl Ccop {
                 cmd.env_remove(name);
             }
         }
-        cmd.env_remove("POD_NAMESPACE").env_remove("RUST_LOG");
+        cmd.env_remove("POD_NAMESPACE")
+            .env_remove("RUST_LOG")
+            .env_remove("CCOP_ALLOWED_ENDPOINTS");
         Ccop { cmd, stdin: None }
     }
 
@@ -970,7 +974,15 @@ fn simulate_serves_on_its_port_until_sigterm() {
     std::fs::write(dir.join("provider.yaml"), provider).unwrap();
     let agents = repo().join("examples/tencent/agents.yaml");
     let plan = Ccop::new(
-        &["plan", "-f", "provider.yaml", "-f", agents.to_str().unwrap()],
+        &[
+            "plan",
+            "-f",
+            "provider.yaml",
+            "-f",
+            agents.to_str().unwrap(),
+            "--allowed-endpoints",
+            &format!("http://{addr}"),
+        ],
         &dir,
     )
     .run();
