@@ -61,6 +61,9 @@ pub enum Reason {
     /// The account exists at the vendor, was not created by the operator, and the cluster provider's
     /// `agentPolicy.adoption` forbids taking it over; nothing is written to it.
     AdoptionNotAllowed,
+    /// The provider's endpoint is neither one of its vendor's documented hosts nor on the operator's
+    /// `--allowed-endpoints` list, so nothing (no credential) is sent there.
+    EndpointNotAllowed,
 }
 
 impl Reason {
@@ -85,6 +88,7 @@ impl Reason {
             Reason::DeletionRateLimited => "DeletionRateLimited",
             Reason::ProviderNotAllowed => "ProviderNotAllowed",
             Reason::AdoptionNotAllowed => "AdoptionNotAllowed",
+            Reason::EndpointNotAllowed => "EndpointNotAllowed",
         }
     }
 }

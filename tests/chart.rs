@@ -1176,7 +1176,8 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::Drifted
             | Reason::DeletionRateLimited
             | Reason::ProviderNotAllowed
-            | Reason::AdoptionNotAllowed => {}
+            | Reason::AdoptionNotAllowed
+            | Reason::EndpointNotAllowed => {}
         }
     }
     use Reason::*;
@@ -1199,6 +1200,7 @@ fn all_reasons() -> Vec<Reason> {
         DeletionRateLimited,
         ProviderNotAllowed,
         AdoptionNotAllowed,
+        EndpointNotAllowed,
     ];
     all.iter().copied().for_each(decided);
     all
@@ -1330,7 +1332,8 @@ fn agent_health_of_every_reason() {
             | Reason::InvalidSpec
             | Reason::Drifted
             | Reason::ProviderNotAllowed
-            | Reason::AdoptionNotAllowed => "Degraded",
+            | Reason::AdoptionNotAllowed
+            | Reason::EndpointNotAllowed => "Degraded",
             Reason::Paused => "Suspended",
             _ => "Progressing",
         };

@@ -90,9 +90,11 @@ impl Lab {
         }
     }
 
-    /// `ccop ARGS` in the lab directory.
+    /// `ccop ARGS` in the lab directory, allowed to talk to the lab's simulators (their loopback
+    /// origins are not documented vendor hosts) through `CCOP_ALLOWED_ENDPOINTS`.
     fn ccop(&self, args: &[&str]) -> Ccop {
-        Ccop::new(args, &self.dir)
+        let origins: Vec<String> = self._servers.iter().map(SimServer::base_url).collect();
+        Ccop::new(args, &self.dir).env("CCOP_ALLOWED_ENDPOINTS", &origins.join(","))
     }
 
     fn write(&self, path: &str, text: &str) {
@@ -169,7 +171,9 @@ impl Ccop {
                 cmd.env_remove(name);
             }
         }
-        cmd.env_remove("POD_NAMESPACE").env_remove("RUST_LOG");
+        cmd.env_remove("POD_NAMESPACE")
+            .env_remove("RUST_LOG")
+            .env_remove("CCOP_ALLOWED_ENDPOINTS");
         Ccop { cmd, stdin: None }
     }
 
@@ -889,6 +893,65 @@ fn ozonetel_export_needs_agent_ids_because_it_cannot_list() {
 }
 
 #[test]
+fn plan_and_apply_send_nothing_to_an_endpoint_that_is_not_allowed() {
+    let lab = Lab::new("endpoint-policy");
+    // The lab's simulators are not documented vendor hosts: without the allow-list they are refused.
+    for verb in ["plan", "apply"] {
+        let refused = Ccop::new(&[verb, "-f", "tencent", "-f", "huawei"], &lab.dir)
+            .run()
+            .expect(1);
+        assert!(
+            refused.stdout.contains("EndpointNotAllowed") && refused.stdout.contains("--allowed-endpoints"),
+            "{refused}"
+        );
+    }
+    // Allowing one simulator's origin allows that one only.
+    let tencent_only = Ccop::new(&["plan", "-f", "tencent", "-f", "huawei"], &lab.dir)
+        .env("CCOP_ALLOWED_ENDPOINTS", &lab._servers[0].base_url())
+        .run()
+        .expect(1);
+    assert!(
+        tencent_only.stdout.contains("EndpointNotAllowed"),
+        "{tencent_only}"
+    );
+    assert!(
+        lab.calls().keys().all(|a| a.starts_with("tencent:")),
+        "{:?}",
+        lab.calls()
+    );
+    assert!(
+        lab.calls().keys().any(|a| a.starts_with("tencent:")),
+        "{:?}",
+        lab.calls()
+    );
+    assert_eq!(lab.writes(), 0);
+    assert_eq!(lab.huawei.core().calls().values().sum::<u64>(), 0);
+}
+
+#[test]
+fn run_refuses_an_allowed_endpoint_that_is_not_an_exact_safe_origin() {
+    for entry in [
+        "http://10.0.0.1",
+        "https://*.example.com",
+        "https://example.com/path",
+    ] {
+        let refused = Ccop::new(
+            &[
+                "run",
+                "--allowed-endpoints",
+                entry,
+                "--kubeconfig",
+                "/nonexistent",
+            ],
+            &repo(),
+        )
+        .run()
+        .expect(1);
+        assert!(refused.stderr.contains("allowed endpoint"), "{entry}: {refused}");
+    }
+}
+
+#[test]
 fn two_agents_claiming_one_key_are_a_conflict_and_only_the_first_is_applied() {
     let lab = Lab::new("conflict");
     let agents = lab.read("tencent/agents.yaml");
@@ -970,7 +1033,15 @@ fn simulate_serves_on_its_port_until_sigterm() {
     std::fs::write(dir.join("provider.yaml"), provider).unwrap();
     let agents = repo().join("examples/tencent/agents.yaml");
     let plan = Ccop::new(
-        &["plan", "-f", "provider.yaml", "-f", agents.to_str().unwrap()],
+        &[
+            "plan",
+            "-f",
+            "provider.yaml",
+            "-f",
+            agents.to_str().unwrap(),
+            "--allowed-endpoints",
+            &format!("http://{addr}"),
+        ],
         &dir,
     )
     .run();

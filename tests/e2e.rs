@@ -59,13 +59,17 @@ struct Controller {
 impl Controller {
     /// As `ccop run` would start it, limited to the test's namespace so parallel tests (and anything
     /// else in the cluster) are left alone.
-    fn start(client: &Client, ns: &str) -> Controller {
-        let options = Options {
+    /// `simulators`: their origins are allowed as `--allowed-endpoints` would.
+    fn start(client: &Client, ns: &str, simulators: &[SimServer]) -> Controller {
+        let mut options = Options {
             namespaces: vec![ns.to_string()],
             operator_namespace: ns.to_string(),
             max_backoff: Duration::from_secs(2),
             ..Options::default()
         };
+        for server in simulators {
+            options.client.endpoints.allow(&server.base_url()).unwrap();
+        }
         let (stop, stopped) = oneshot::channel::<()>();
         let client = client.clone();
         let task = tokio::spawn(async move {
@@ -155,7 +159,7 @@ impl Cluster {
         if let Some(old) = slot.take() {
             old.task.abort();
         }
-        *slot = Some(Controller::start(&self.client, &self.ns));
+        *slot = Some(Controller::start(&self.client, &self.ns, &self._servers));
     }
 
     /// Creates or replaces a Secret from string data.

@@ -399,6 +399,7 @@ fn client(base: &str, kind: VendorKind, tag: &str) -> Arc<dyn Vendor> {
     let options = ClientOptions {
         request_timeout: Duration::from_secs(10),
         retry: vendor::retry::RetryPolicy::none(),
+        endpoints: vendor::endpoint::EndpointPolicy::allowing([base]).unwrap(),
         ..ClientOptions::default()
     };
     let rate = json!({"requestsPerMinute": 60000, "readsPerMinute": 60000});

@@ -66,6 +66,7 @@ impl Rig {
                 max_delay: Duration::from_secs(2),
                 deadline: Duration::from_secs(60),
             },
+            endpoints: ccop::vendor::endpoint::EndpointPolicy::allowing([server.base_url()]).unwrap(),
             ..ClientOptions::default()
         };
         Rig {

@@ -79,7 +79,12 @@ impl Env {
             &rate,
             "ozonetel-creds",
             &secret(api_key),
-            options,
+            // The simulator's loopback origin is not a documented Ozonetel host: allow it, as
+            // `--allowed-endpoints` does (the clone shares `may_mint_tokens` with the caller's).
+            &ClientOptions {
+                endpoints: ccop::vendor::endpoint::EndpointPolicy::allowing([self.base()]).unwrap(),
+                ..options.clone()
+            },
         )
         .expect("client builds")
     }

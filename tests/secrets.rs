@@ -26,7 +26,7 @@ use ccop::sim::{self, Simulator};
 use ccop::vendor::{self, AgentPassword, ClientOptions, SecretData, Vendor, huawei, ozonetel, tencent};
 use secrecy::SecretString;
 use serde_json::json;
-use support::operator::{Env, NS, Setup, condition, options, ready};
+use support::operator::{Env, NS, Setup, allowing, condition, options, ready};
 
 // ---------------------------------------------------------------------------------------------------
 // Capture
@@ -202,7 +202,7 @@ async fn controller_scenarios(seen: &mut Seen, secrets: &mut Secrets) {
         .await;
     env.secret(NS, "pw-tencent", json!({"password": PASSWORDS[4]}))
         .await;
-    let op = env.run(options());
+    let op = env.run(allowing(options(), [recorder.base_url()]));
     env.agent(
         "t",
         json!({"providerRef": {"name": "tencent"}, "displayName": "Tess", "email": "tess@example.com",
@@ -372,7 +372,8 @@ spec:
         hu = h.base_url()
     );
     let parsed = ccop::manifest::parse_str("cli.yaml", &manifests, "cli").expect("valid manifests");
-    let mut workspace = ccop::cli::workspace::Workspace::new(parsed, "ccop-system");
+    let loopback = vendor::endpoint::EndpointPolicy::allowing([t.base_url(), h.base_url()]).unwrap();
+    let mut workspace = ccop::cli::workspace::Workspace::new(parsed, "ccop-system").with_endpoints(loopback);
     for apply in [false, true, false] {
         let report = ccop::cli::plan::execute(&mut workspace, apply, 4).await;
         seen.add("the CLI report", ccop::cli::plan::render(&report, apply));
@@ -399,7 +400,11 @@ async fn client_scenarios(seen: &mut Seen) {
     let t = sim::start(&tencent_sim, sim::any_loopback()).await.unwrap();
     let h = sim::start(&huawei_sim, sim::any_loopback()).await.unwrap();
     let o = sim::start(&ozonetel_sim, sim::any_loopback()).await.unwrap();
-    let options = ClientOptions::default();
+    let options = ClientOptions {
+        endpoints: vendor::endpoint::EndpointPolicy::allowing([t.base_url(), h.base_url(), o.base_url()])
+            .unwrap(),
+        ..ClientOptions::default()
+    };
     let data = |pairs: &[(&str, &str)]| {
         SecretData(
             pairs
@@ -563,17 +568,22 @@ fn plain_http_is_refused_for_an_endpoint_that_is_not_loopback() {
             Err(e) => e,
             Ok(_) => panic!("a client was built for a plain HTTP, non-loopback endpoint"),
         };
-        assert_eq!(e.code.as_deref(), Some("InvalidEndpoint"), "{e}");
+        assert_eq!(e.code.as_deref(), Some("EndpointNotAllowed"), "{e}");
         assert!(
             e.to_string()
                 .contains("plain http:// is only allowed for loopback addresses; use https://"),
             "{e}"
         );
     }
-    // Loopback is the one exception (the simulators), and says so in the logs (checked above).
-    assert!(vendor::http::checked_endpoint("http://127.0.0.1:8080").is_ok());
-    assert!(vendor::http::checked_endpoint("http://[::1]:8080").is_ok());
-    assert!(vendor::http::checked_endpoint("http://localhost.example.com").is_err());
+    // Loopback is the one exception (the simulators), when allow-listed, and says so in the logs
+    // (checked above). Even the allow-list cannot name plain http to anything else.
+    let loopback =
+        vendor::endpoint::EndpointPolicy::allowing(["http://127.0.0.1:8080", "http://[::1]:8080"]).unwrap();
+    let check = |raw| vendor::http::checked_endpoint(raw, ccop::core::VendorKind::Tencent, &loopback);
+    assert!(check("http://127.0.0.1:8080").is_ok());
+    assert!(check("http://[::1]:8080").is_ok());
+    assert!(check("http://localhost.example.com").is_err());
+    assert!(vendor::endpoint::EndpointPolicy::allowing(["http://localhost.example.com"]).is_err());
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost, made for this test (its key is not a
@@ -651,6 +661,7 @@ async fn https_endpoints_have_their_certificates_verified() {
     let base = format!("https://127.0.0.1:{port}");
     let options = ClientOptions {
         retry: vendor::retry::RetryPolicy::none(),
+        endpoints: vendor::endpoint::EndpointPolicy::allowing([&base]).unwrap(),
         ..ClientOptions::default()
     };
     let settings = [

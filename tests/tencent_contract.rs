@@ -98,6 +98,7 @@ impl Env {
         let options = ClientOptions {
             request_timeout: Duration::from_secs(10),
             retry,
+            endpoints: ccop::vendor::endpoint::EndpointPolicy::allowing([self.server.base_url()]).unwrap(),
             ..ClientOptions::default()
         };
         Client::from_provider(

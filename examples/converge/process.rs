@@ -87,6 +87,9 @@ impl Controller {
                     .arg(format!("127.0.0.1:{port}"))
                     .arg("--log-level")
                     .arg("warn")
+                    // The simulators' loopback origins: the only endpoints besides the documented hosts.
+                    .arg("--allowed-endpoints")
+                    .arg(env.sim_urls().join(","))
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(log_file)

@@ -14,6 +14,7 @@ use super::workspace::Workspace;
 use crate::core::VendorKind;
 use crate::manifest::{self, Manifests};
 use crate::sim::{self, SimServer, Simulator, any_loopback};
+use crate::vendor::endpoint::EndpointPolicy;
 
 /// The examples, compiled in so the demo works from any directory.
 const EMBEDDED_EXAMPLES: &[(&str, &str)] = &[
@@ -139,7 +140,10 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
         manifests.agents.len(),
         manifests.secrets.len()
     );
-    let mut workspace = Workspace::new(manifests, "ccop-system");
+    // The simulators listen on loopback ports chosen now: exactly their origins are allowed, as
+    // `--allowed-endpoints` would for `ccop plan` against `ccop simulate`.
+    let endpoints = EndpointPolicy::allowing(sims.servers.iter().map(|(_, s)| s.base_url()))?;
+    let mut workspace = Workspace::new(manifests, "ccop-system").with_endpoints(endpoints);
     for id in workspace.provider_ids() {
         let vendor = workspace
             .provider(&id)?

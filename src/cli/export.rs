@@ -32,6 +32,9 @@ pub struct ExportArgs {
     /// The namespace cluster providers read their Secrets from.
     #[arg(long, env = "POD_NAMESPACE", default_value = "ccop-system")]
     pub operator_namespace: String,
+    /// Vendor endpoints allowed besides the documented hosts.
+    #[command(flatten)]
+    pub endpoints: super::endpoints::EndpointArgs,
 }
 
 /// Prints the manifests.
@@ -46,8 +49,15 @@ pub fn run(args: &ExportArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let endpoints = match args.endpoints.policy() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let mut workspace = Workspace::new(manifests, &args.operator_namespace);
+    let mut workspace = Workspace::new(manifests, &args.operator_namespace).with_endpoints(endpoints);
     match runtime.block_on(export(&mut workspace, args)) {
         Ok(yaml) => {
             super::emit(&yaml);

@@ -2,6 +2,7 @@
 
 mod crd;
 pub mod demo;
+pub mod endpoints;
 pub mod export;
 pub mod plan;
 pub mod run;

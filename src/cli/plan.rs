@@ -44,6 +44,9 @@ pub struct PlanArgs {
     /// for vendors that cannot read everything back (Ozonetel): without it, reruns re-apply those fields.
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Vendor endpoints allowed besides the documented hosts.
+    #[command(flatten)]
+    pub endpoints: super::endpoints::EndpointArgs,
 }
 
 /// Output formats.
@@ -155,8 +158,15 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let endpoints = match args.endpoints.policy() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let mut workspace = Workspace::new(manifests, &args.operator_namespace);
+    let mut workspace = Workspace::new(manifests, &args.operator_namespace).with_endpoints(endpoints);
     if let Some(path) = &args.state {
         match super::workspace::load_records(path) {
             Ok(records) => workspace.records = records,

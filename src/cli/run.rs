@@ -42,6 +42,9 @@ pub struct RunArgs {
     /// A kubeconfig file; the in-cluster config or `$KUBECONFIG` when unset.
     #[arg(long, env = "CCOP_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
+    /// Vendor endpoints allowed besides the documented hosts.
+    #[command(flatten)]
+    pub endpoints: super::endpoints::EndpointArgs,
 }
 
 /// Log output formats.
@@ -83,9 +86,10 @@ pub async fn client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, String
 }
 
 impl RunArgs {
-    /// The controller options these flags describe.
-    pub fn options(&self) -> Options {
-        Options {
+    /// The controller options these flags describe; an invalid `--allowed-endpoints` entry is an error.
+    pub fn options(&self) -> Result<Options, String> {
+        let defaults = Options::default();
+        Ok(Options {
             namespaces: self
                 .namespaces
                 .iter()
@@ -97,14 +101,29 @@ impl RunArgs {
             operator_namespace: self.operator_namespace.clone(),
             leader_election: self.leader_election,
             lease_name: self.lease_name.clone(),
-            ..Options::default()
-        }
+            client: crate::vendor::ClientOptions {
+                endpoints: self.endpoints.policy()?,
+                ..defaults.client.clone()
+            },
+            ..defaults
+        })
     }
 }
 
 /// Runs the controller until SIGTERM or Ctrl-C.
 pub fn run(args: &RunArgs) -> ExitCode {
     init_logging(args.log_format, &args.log_level);
+    let options = match args.options() {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid flags");
+            return ExitCode::FAILURE;
+        }
+    };
+    let allowed = options.client.endpoints.allowed();
+    if !allowed.is_empty() {
+        tracing::info!(?allowed, "vendor endpoints allowed besides the documented hosts");
+    }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
         let client = match client(args.kubeconfig.as_ref()).await {
@@ -116,7 +135,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         };
         let health = Health::default();
         let server = tokio::spawn(controller::server::serve(args.metrics_addr, health.clone()));
-        let result = controller::run(client, args.options(), health, shutdown_signal()).await;
+        let result = controller::run(client, options, health, shutdown_signal()).await;
         server.abort();
         match result {
             Ok(()) => {

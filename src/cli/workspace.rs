@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use crate::api::{AgentPolicy, ContactCenterAgent, ProviderId, ProviderKind, ProviderSettings};
 use crate::engine::{AgentRecord, ProviderRuntime};
 use crate::manifest::{Located, Manifests};
+use crate::vendor::endpoint::EndpointPolicy;
 use crate::vendor::{AgentPassword, ClientOptions, SecretData};
 
 /// Manifests plus the runtimes built from them.
@@ -33,6 +34,14 @@ impl Workspace {
             runtimes: BTreeMap::new(),
             options: ClientOptions::default(),
         }
+    }
+
+    /// The same workspace, its vendor clients also allowed to talk to the origins of `endpoints`
+    /// (`--allowed-endpoints`; the demo's simulators).
+    pub fn with_endpoints(mut self, endpoints: EndpointPolicy) -> Self {
+        self.options.endpoints = endpoints;
+        self.runtimes.clear();
+        self
     }
 
     /// The settings of a provider and the namespace of its Secret.

@@ -34,7 +34,7 @@ pub enum ProviderProblem {
     /// The credentials Secret is missing or incomplete.
     #[error("{0}")]
     Secret(String),
-    /// The vendor client could not be built (bad endpoint, missing keys).
+    /// The vendor client could not be built (bad or refused endpoint, missing keys).
     #[error("{0}")]
     Client(VendorError),
     /// The Kubernetes API failed.
@@ -53,6 +53,11 @@ impl ProviderProblem {
                 Reason::CredentialsInvalid
             }
             ProviderProblem::NotAllowed(_) => Reason::ProviderNotAllowed,
+            ProviderProblem::Client(e)
+                if e.code.as_deref() == Some(crate::vendor::endpoint::ENDPOINT_NOT_ALLOWED) =>
+            {
+                Reason::EndpointNotAllowed
+            }
             _ => Reason::ProviderNotReady,
         }
     }

@@ -22,8 +22,18 @@ struct Fake {
     lose_next_create: Mutex<bool>,
     /// Every call fails with this error.
     fail_with: Mutex<Option<VendorError>>,
-    /// The vendor account it plays (a fixed one when unset).
-    account: Option<AccountId>,
+    /// The vendor account it plays: a new one per fake, so tests never share budgets.
+    account: FakeAccount,
+}
+
+struct FakeAccount(AccountId);
+
+impl Default for FakeAccount {
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        FakeAccount(AccountId::from_recorded(&format!("huawei fake appKey=k-{n}")))
+    }
 }
 
 impl Fake {
@@ -45,9 +55,7 @@ impl Vendor for Fake {
         VendorKind::Huawei
     }
     fn account(&self) -> &AccountId {
-        static FAKE: std::sync::LazyLock<AccountId> =
-            std::sync::LazyLock::new(|| AccountId::from_recorded("huawei fake appKey=k-1"));
-        self.account.as_ref().unwrap_or(&FAKE)
+        &self.account.0
     }
     fn listing(&self) -> Listing {
         Listing::Paged {

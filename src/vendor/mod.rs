@@ -5,6 +5,7 @@
 //! outside a vendor module knows a vendor's wire format.
 
 pub mod account;
+pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod huawei;
@@ -194,6 +195,9 @@ pub struct ClientOptions {
     pub retry: retry::RetryPolicy,
     /// May this process mint vendor tokens that revoke earlier ones (Ozonetel)? Only the leader may.
     pub may_mint_tokens: Arc<std::sync::atomic::AtomicBool>,
+    /// Which endpoints credentials may be sent to: each vendor's documented hosts, plus the origins of
+    /// `--allowed-endpoints`. Every client constructor checks its endpoint through it.
+    pub endpoints: endpoint::EndpointPolicy,
 }
 
 impl Default for ClientOptions {
@@ -202,6 +206,7 @@ impl Default for ClientOptions {
             request_timeout: std::time::Duration::from_secs(30),
             retry: retry::RetryPolicy::default(),
             may_mint_tokens: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            endpoints: endpoint::EndpointPolicy::default(),
         }
     }
 }

@@ -67,6 +67,14 @@ pub fn options() -> Options {
     }
 }
 
+/// `options` with these origins (`scheme://host:port`) on the endpoint allow-list too.
+pub fn allowing<S: AsRef<str>>(mut options: Options, origins: impl IntoIterator<Item = S>) -> Options {
+    for origin in origins {
+        options.client.endpoints.allow(origin.as_ref()).unwrap();
+    }
+    options
+}
+
 impl Env {
     /// Starts the API server and simulators and creates namespace `team` with one provider per vendor
     /// (`tencent`, `huawei`, `ozonetel`, resync every `resync`).
@@ -94,8 +102,13 @@ impl Env {
         Api::namespaced(self.client.clone(), NS)
     }
 
-    /// Starts a controller with `options`.
-    pub fn run(&self, options: Options) -> Running {
+    /// Starts a controller with `options`, its endpoint allow-list extended by the three simulators'
+    /// origins: `ccop run --allowed-endpoints <the simulators' URLs>`. Anything else a test points a
+    /// provider at must be allowed by the test itself ([`allowing`]).
+    pub fn run(&self, mut options: Options) -> Running {
+        for url in self.sim_urls() {
+            options.client.endpoints.allow(&url).unwrap();
+        }
         let (tx, rx) = oneshot::channel();
         let health = Health::default();
         let client = Client::try_from(self.api.config()).unwrap();

@@ -13,6 +13,7 @@ local needs_a_person = {
   Drifted = true,
   ProviderNotAllowed = true,
   AdoptionNotAllowed = true,
+  EndpointNotAllowed = true,
 }
 
 local function condition(conditions, kind)

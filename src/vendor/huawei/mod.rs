@@ -150,7 +150,11 @@ impl Client {
         creds: &SecretData,
         options: &ClientOptions,
     ) -> Result<Client, VendorError> {
-        let endpoint = http::checked_endpoint(p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?;
+        let endpoint = http::checked_endpoint(
+            p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
+            VendorKind::Huawei,
+            &options.endpoints,
+        )?;
         let app_key = creds.require(secret_name, "appKey")?.clone();
         let app_secret = creds.require(secret_name, "appSecret")?.clone();
         for (name, value) in [("appKey", &app_key), ("appSecret", &app_secret)] {
@@ -854,7 +858,10 @@ mod tests {
             &RateLimit::default(),
             "creds",
             &creds,
-            &ClientOptions::default(),
+            &ClientOptions {
+                endpoints: http::EndpointPolicy::allowing(["http://127.0.0.1:9"]).unwrap(),
+                ..ClientOptions::default()
+            },
         )
         .unwrap();
         let e = client.release_from_queue(1, &[]).await.unwrap_err();

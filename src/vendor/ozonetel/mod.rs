@@ -150,7 +150,11 @@ impl Client {
         creds: &SecretData,
         options: &ClientOptions,
     ) -> Result<Client, VendorError> {
-        let endpoint = http::checked_endpoint(p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?;
+        let endpoint = http::checked_endpoint(
+            p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
+            VendorKind::Ozonetel,
+            &options.endpoints,
+        )?;
         let api_key = creds.require(secret_name, API_KEY_SECRET_KEY)?.clone();
         if api_key.expose_secret().is_empty() || HeaderValue::from_str(api_key.expose_secret()).is_err() {
             return Err(VendorError::new(
@@ -377,8 +381,12 @@ impl Vendor for Client {
         match self.call(Action::Details, &body).await {
             Ok(reply) => Ok(wire::observed_from_details(key, reply.message.as_ref())),
             // Not-found is undocumented; the doc's ASSUMPTION is that an error status means not
-            // found. Errors that mean something else (credentials, throttling, outages) still fail.
-            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Rejected) => {
+            // found. Errors that mean something else (credentials, throttling, outages, a redirect
+            // that was not followed) still fail.
+            Err(e)
+                if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Rejected)
+                    && e.code.as_deref() != Some(http::REDIRECTED) =>
+            {
                 tracing::debug!(agent = key, error = %e, "Ozonetel AgentDetails: no such agent");
                 Ok(None)
             }
@@ -451,14 +459,11 @@ mod tests {
             credentials_secret_ref: CredentialsSecretRef { name: "creds".into() },
         };
         let creds = SecretData([("apiKey".to_string(), SecretString::from(api_key.to_string()))].into());
-        Client::from_provider(
-            &provider,
-            &RateLimit::default(),
-            "creds",
-            &creds,
-            &ClientOptions::default(),
-        )
-        .unwrap()
+        let options = ClientOptions {
+            endpoints: crate::vendor::endpoint::EndpointPolicy::allowing(["http://127.0.0.1:9"]).unwrap(),
+            ..ClientOptions::default()
+        };
+        Client::from_provider(&provider, &RateLimit::default(), "creds", &creds, &options).unwrap()
     }
 
     fn slot(c: &Client) -> Arc<TokenSlot> {

@@ -124,7 +124,11 @@ impl Client {
         if secret_key.expose_secret().trim().is_empty() {
             return Err(credentials_error(secret_name, "secretKey", "is empty"));
         }
-        let endpoint = checked_endpoint(provider.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT))?;
+        let endpoint = checked_endpoint(
+            provider.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
+            VendorKind::Tencent,
+            &options.endpoints,
+        )?;
         let writes = rate.requests_per_minute.unwrap_or(DEFAULT_PER_MINUTE);
         let account = AccountId::new(
             VendorKind::Tencent,
