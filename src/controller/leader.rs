@@ -4,7 +4,13 @@
 //! The usual protocol: the holder renews the lease every `renew` period; another replica takes it over
 //! once `lease_duration` has passed without a renewal. Updates carry the resourceVersion they read, so
 //! two replicas racing for an expired lease cannot both win (the loser gets 409 Conflict).
+//!
+//! The right to mint Ozonetel tokens follows the lease, not the controllers: [`LeaderElector::hold`]
+//! withdraws it the moment a renewal fails or cannot finish before the lease would lapse, before the
+//! controllers are even told to stop, so a deposed leader's in-flight reconciles cannot mint a token
+//! that revokes the new leader's.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -83,6 +89,32 @@ impl LeaderElector {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Keeps the lease acquired by a call that started at `acquired_at`, renewing it every
+    /// [`RENEW_EVERY`]. Returns once leadership is lost or in doubt (the lease went to another
+    /// replica, a renewal failed, or one did not answer while the lease was surely still ours),
+    /// having switched `may_mint` off first.
+    pub async fn hold(&self, may_mint: &AtomicBool, acquired_at: tokio::time::Instant) {
+        // Other replicas judge the lease by their clocks: stop trusting it a little early.
+        let margin = (self.lease_duration / 5).min(Duration::from_secs(2));
+        let mut valid_until = acquired_at + self.lease_duration - margin;
+        loop {
+            tokio::time::sleep(RENEW_EVERY.min(self.lease_duration / 3)).await;
+            let started = tokio::time::Instant::now();
+            let left = valid_until.saturating_duration_since(started);
+            match tokio::time::timeout(left, self.try_acquire()).await {
+                Ok(Ok(true)) => {
+                    valid_until = started + self.lease_duration - margin;
+                    continue;
+                }
+                Ok(Ok(false)) => tracing::warn!("lost the leader lease"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "renewing the leader lease failed"),
+                Err(_) => tracing::warn!("renewing the leader lease did not finish before it could lapse"),
+            }
+            may_mint.store(false, Ordering::SeqCst);
+            return;
         }
     }
 

@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod claims;
 pub mod context;
+pub mod digest_key;
 pub mod leader;
 pub mod provider;
 pub mod providers;
@@ -51,6 +52,9 @@ pub enum RunError {
         "cannot list ContactCenterAgents ({0}). Are the CRDs installed? Apply them with: kubectl apply -f crds/"
     )]
     CrdsMissing(kube::Error),
+    /// The password-digest key could not be read or made.
+    #[error("password-digest key: {0}")]
+    DigestKey(#[from] digest_key::DigestKeyError),
     /// The Kubernetes API failed.
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -67,11 +71,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     check_crds(&client, &options).await?;
+    // Standbys read it too: a replica that takes over must compare digests with the same key.
+    let digest_key = digest_key::load_or_create(client.clone(), &options.operator_namespace).await?;
     let shutdown: Stop = shutdown.boxed().shared();
     let mint = options.client.may_mint_tokens.clone();
     if !options.leader_election {
         mint.store(true, std::sync::atomic::Ordering::SeqCst);
-        return run_controllers(client, options, health, shutdown).await;
+        return run_controllers(client, options, health, shutdown, digest_key).await;
     }
     let elector = LeaderElector::new(
         client.clone(),
@@ -83,10 +89,10 @@ pub async fn run(
         mint.store(false, std::sync::atomic::Ordering::SeqCst);
         // A standby replica is healthy and ready: it is waiting, not failing.
         health.set_ready(true);
-        tokio::select! {
+        let acquired_at = tokio::select! {
             _ = shutdown.clone() => return Ok(()),
-            _ = acquire(&elector) => {}
-        }
+            at = acquire(&elector) => at,
+        };
         tracing::info!(identity = %options.identity, "acquired the leader lease; starting the controllers");
         mint.store(true, std::sync::atomic::Ordering::SeqCst);
         let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
@@ -96,17 +102,11 @@ pub async fn run(
             &options.lease_name,
             &options.identity,
         );
+        let renew_mint = mint.clone();
         let renewer = Scoped(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(RENEW_EVERY).await;
-                match renew_elector.try_acquire().await {
-                    Ok(true) => continue,
-                    Ok(false) => tracing::warn!("lost the leader lease"),
-                    Err(e) => tracing::warn!(error = %e, "renewing the leader lease failed"),
-                }
-                let _ = lost_tx.send(());
-                return;
-            }
+            // Switches minting off before the controllers hear that the lease is lost.
+            renew_elector.hold(&renew_mint, acquired_at).await;
+            let _ = lost_tx.send(());
         }));
         let stop_shutdown = shutdown.clone();
         let stop: Stop = async move {
@@ -117,8 +117,17 @@ pub async fn run(
         }
         .boxed()
         .shared();
-        let result = run_controllers(client.clone(), options.clone(), health.clone(), stop).await;
+        let result = run_controllers(
+            client.clone(),
+            options.clone(),
+            health.clone(),
+            stop,
+            digest_key.clone(),
+        )
+        .await;
         drop(renewer);
+        // Also when the controllers ended for another reason: without the renewer, the lease lapses.
+        mint.store(false, std::sync::atomic::Ordering::SeqCst);
         if shutdown.clone().now_or_never().is_some() {
             if let Err(e) = elector.release().await {
                 tracing::warn!(error = %e, "releasing the leader lease failed");
@@ -130,10 +139,12 @@ pub async fn run(
     }
 }
 
-async fn acquire(elector: &LeaderElector) {
+/// Waits for the lease; the instant the successful attempt started (the lease counts from about then).
+async fn acquire(elector: &LeaderElector) -> tokio::time::Instant {
     loop {
+        let started = tokio::time::Instant::now();
         match elector.try_acquire().await {
-            Ok(true) => return,
+            Ok(true) => return started,
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "trying the leader lease failed"),
         }
@@ -176,6 +187,7 @@ async fn run_controllers(
     options: Options,
     health: Health,
     stop: Stop,
+    digest_key: crate::core::DigestKey,
 ) -> Result<(), RunError> {
     let reporter = Reporter {
         controller: "contact-center-operator".into(),
@@ -187,6 +199,7 @@ async fn run_controllers(
         options.clone(),
         reporter,
         requeue_tx,
+        digest_key,
     ));
     let scopes = scopes(&options);
     let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
