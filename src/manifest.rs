@@ -7,6 +7,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::CustomResourceExt;
 use serde::Deserialize;
@@ -201,7 +202,7 @@ pub fn parse_str(source: &str, text: &str, default_namespace: &str) -> Result<Ma
                 break;
             }
         };
-        if let Err(mut e) = read_document(value, &origin, default_namespace, &mut out) {
+        if let Err(mut e) = read_document(value, &origin, text, default_namespace, &mut out) {
             errors.append(&mut e);
         }
     }
@@ -211,6 +212,7 @@ pub fn parse_str(source: &str, text: &str, default_namespace: &str) -> Result<Ma
 fn read_document(
     mut value: Value,
     origin: &Origin,
+    text: &str,
     default_namespace: &str,
     out: &mut Manifests,
 ) -> Result<(), Vec<ManifestError>> {
@@ -267,14 +269,7 @@ fn read_document(
             Some(ClusterContactCenterProvider::crd())
         }
         ("v1", "Secret") => None,
-        ("v1", "Namespace") => {
-            let namespace: k8s_openapi::api::core::v1::Namespace = typed(value, origin)?;
-            out.namespace_labels.insert(
-                namespace.metadata.name.clone().unwrap_or_default(),
-                namespace.metadata.labels.clone().unwrap_or_default(),
-            );
-            return Ok(());
-        }
+        ("v1", "Namespace") => None,
         (v, _) if v.starts_with("contactcenter.dev/") => {
             return Err(vec![err(
                 Some("apiVersion"),
@@ -294,21 +289,37 @@ fn read_document(
     if !problems.is_empty() {
         return Err(problems);
     }
+    let object = format!(
+        "{kind} {}",
+        object_name(&value, cluster_scoped, default_namespace)
+    );
+    let document = Document {
+        origin,
+        text,
+        object: &object,
+    };
     match kind.as_str() {
         "ContactCenterAgent" => out.agents.push(Located {
-            object: typed(value, origin)?,
+            object: document.typed(value)?,
             origin: origin.clone(),
         }),
         "ContactCenterProvider" => out.providers.push(Located {
-            object: typed(value, origin)?,
+            object: document.typed(value)?,
             origin: origin.clone(),
         }),
         "ClusterContactCenterProvider" => out.cluster_providers.push(Located {
-            object: typed(value, origin)?,
+            object: document.typed(value)?,
             origin: origin.clone(),
         }),
+        "Namespace" => {
+            let namespace: k8s_openapi::api::core::v1::Namespace = document.typed(value)?;
+            out.namespace_labels.insert(
+                namespace.metadata.name.clone().unwrap_or_default(),
+                namespace.metadata.labels.clone().unwrap_or_default(),
+            );
+        }
         _ => {
-            let secret: Secret = typed(value, origin)?;
+            let secret = document.secret(value)?;
             let namespace = secret
                 .metadata
                 .namespace
@@ -374,14 +385,224 @@ fn unknown_fields(obj: &serde_json::Map<String, Value>, kind: &str) -> Vec<(Stri
     found
 }
 
-fn typed<T: DeserializeOwned>(value: Value, origin: &Origin) -> Result<T, Vec<ManifestError>> {
-    serde_json::from_value(value).map_err(|e| {
-        vec![ManifestError {
-            origin: origin.clone(),
-            field: None,
-            message: format!("cannot be read: {e}"),
-        }]
-    })
+/// `namespace/name` (or `name` for a cluster-scoped kind) of a document, for error messages.
+fn object_name(value: &Value, cluster_scoped: bool, default_namespace: &str) -> String {
+    let meta = value.get("metadata");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if cluster_scoped {
+        return name.to_string();
+    }
+    let namespace = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .unwrap_or(default_namespace);
+    format!("{namespace}/{name}")
+}
+
+/// One document being read into its type: where it is, its file's text (to locate a problem), and
+/// which object it is.
+struct Document<'a> {
+    origin: &'a Origin,
+    text: &'a str,
+    object: &'a str,
+}
+
+impl Document<'_> {
+    /// The document as `T`. A failure names the field, the line and column, and what was expected,
+    /// never the value: serde's messages quote it (`invalid type: integer `12345678``), and in a
+    /// Secret that is the secret.
+    fn typed<T: DeserializeOwned>(&self, value: Value) -> Result<T, Vec<ManifestError>> {
+        self.typed_locating(value, |doc| T::deserialize(doc).err())
+    }
+
+    /// The document as a Secret, held to what the API server accepts: `data` values base64 and
+    /// `stringData` values strings (an unquoted `12345678` or `true` is not one).
+    fn secret(&self, value: Value) -> Result<Secret, Vec<ManifestError>> {
+        let not_base64: Vec<ManifestError> = value
+            .get("data")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| v.is_string() && serde_json::from_value::<ByteString>((*v).clone()).is_err())
+            .map(|(key, _)| ManifestError {
+                origin: self.origin.clone(),
+                field: Some(format!("data.{key}")),
+                message: format!(
+                    "is not valid base64; `data` values are base64, use `stringData` for plain text ({}; the value is not shown)",
+                    self.object
+                ),
+            })
+            .collect();
+        if !not_base64.is_empty() {
+            return Err(not_base64);
+        }
+        self.typed_locating(value, |doc| SecretValues::deserialize(doc).err())
+    }
+
+    /// [`Document::typed`], with `locate` reading the document once more straight from its YAML for
+    /// the field path and position, which the already-parsed value no longer has.
+    fn typed_locating<T: DeserializeOwned>(
+        &self,
+        value: Value,
+        locate: impl FnOnce(serde_yaml::Deserializer<'_>) -> Option<serde_yaml::Error>,
+    ) -> Result<T, Vec<ManifestError>> {
+        let unlocated = match serde_json::from_value(value) {
+            Ok(t) => return Ok(t),
+            Err(e) => e.to_string(),
+        };
+        let located = serde_yaml::Deserializer::from_str(self.text)
+            .nth(self.origin.index - 1)
+            .and_then(locate);
+        let (field, problem, position) = match &located {
+            Some(e) => {
+                let shown = e.to_string();
+                let (field, problem) = split_path(strip_location(&shown));
+                let position = e
+                    .location()
+                    .map(|l| format!(" at line {} column {}", l.line(), l.column()));
+                (field, problem.to_string(), position)
+            }
+            None => (None, unlocated, None),
+        };
+        Err(vec![ManifestError {
+            origin: self.origin.clone(),
+            field,
+            message: format!(
+                "{}{} ({}; the value is not shown)",
+                describe_without_values(&problem),
+                position.unwrap_or_default(),
+                self.object
+            ),
+        }])
+    }
+}
+
+/// The values of a Secret, read from YAML as strictly as the API server reads them from JSON (serde_yaml
+/// would read the plain scalar `12345678` as the string "12345678"), to locate the one that is not a
+/// string.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretValues {
+    #[serde(default)]
+    #[allow(dead_code)]
+    data: Option<BTreeMap<String, StrictString>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    string_data: Option<BTreeMap<String, StrictString>>,
+}
+
+/// A YAML string, and only a string: quoted, or a plain scalar that does not read as a number, a
+/// boolean or null.
+struct StrictString;
+
+impl<'de> Deserialize<'de> for StrictString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = StrictString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<StrictString, E> {
+                Ok(StrictString)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The kinds of value serde names in its messages, each followed by the value itself.
+const UNEXPECTED_KINDS: &[&str] = &[
+    "boolean",
+    "integer",
+    "floating point",
+    "character",
+    "string",
+    "byte array",
+    "unit value",
+    "Option value",
+    "newtype struct",
+    "sequence",
+    "map",
+    "enum",
+    "unit variant",
+    "newtype variant",
+    "tuple variant",
+    "struct variant",
+];
+
+/// A serde message with every value left out. Only shapes known to carry no value pass through as
+/// they are; anything else is replaced, because a custom message (a base64 decoder's "Invalid symbol
+/// 33, offset 4.") may quote part of the value.
+fn describe_without_values(message: &str) -> String {
+    let kind_of = |unexpected: &str| {
+        UNEXPECTED_KINDS
+            .iter()
+            .filter(|k| unexpected.starts_with(**k))
+            .max_by_key(|k| k.len())
+            .copied()
+            .unwrap_or("value")
+    };
+    let expected_of = |rest: &str| {
+        rest.split_once(", expected ")
+            .map(|(_, e)| format!(", expected {e}"))
+            .unwrap_or_default()
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        return format!("invalid type: {}{}", kind_of(rest), expected_of(rest));
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ") {
+        return format!("invalid value ({}){}", kind_of(rest), expected_of(rest));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return format!("unknown variant{}", expected_of(rest));
+    }
+    let names_a_field_or_length = [
+        "missing field `",
+        "unknown field `",
+        "duplicate field `",
+        "invalid length ",
+    ]
+    .iter()
+    .any(|p| message.starts_with(p));
+    if names_a_field_or_length {
+        return message.to_string();
+    }
+    "has a value that cannot be read".into()
+}
+
+/// serde_yaml's message without its trailing ` at line N column M` (given separately).
+fn strip_location(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    }
+}
+
+/// serde_yaml's `path.to.field: message` split into the path (if any) and the message.
+fn split_path(message: &str) -> (Option<String>, &str) {
+    const STARTS: &[&str] = &[
+        "invalid type: ",
+        "invalid value: ",
+        "unknown variant ",
+        "missing field `",
+        "unknown field `",
+        "duplicate field `",
+        "invalid length ",
+    ];
+    let at = STARTS.iter().filter_map(|s| message.find(s)).min();
+    match at {
+        Some(0) => (None, message),
+        Some(i) if message[..i].ends_with(": ") => (Some(message[..i - 2].to_string()), &message[i..]),
+        // A custom message: the path is what precedes the first ": ", if that looks like a path.
+        _ => match message.split_once(": ") {
+            Some((path, rest)) if !path.contains(' ') => (Some(path.to_string()), rest),
+            _ => (None, message),
+        },
+    }
 }
 
 /// A Secret's `data` and `stringData`, merged as the API server merges them (`stringData` wins).
@@ -477,5 +698,42 @@ spec: {displayName: B}
     fn broken_yaml_is_an_error_not_a_panic() {
         let errors = parse_str("x.yaml", "a: [1, 2\nb: }", "default").unwrap_err();
         assert!(errors[0].message.starts_with("not valid YAML"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_secret_value_of_the_wrong_type_is_named_by_key_and_position_not_value() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: team}\nstringData:\n  apiKey: 12345678\n";
+        let errors = parse_str("creds.yaml", text, "default").unwrap_err();
+        let shown = errors[0].to_string();
+        assert_eq!(
+            shown,
+            "creds.yaml (document 1): stringData.apiKey: invalid type: integer, expected a string at line 5 column 11 (Secret team/creds; the value is not shown)"
+        );
+    }
+
+    #[test]
+    fn serde_messages_lose_their_values() {
+        for (message, shown) in [
+            (
+                "invalid type: boolean `true`, expected a string",
+                "invalid type: boolean, expected a string",
+            ),
+            (
+                "invalid type: string \"s3cr`et\", expected u32",
+                "invalid type: string, expected u32",
+            ),
+            (
+                "invalid value: floating point `1.5`, expected an integer",
+                "invalid value (floating point), expected an integer",
+            ),
+            (
+                "unknown variant `Hunter2`, expected `A` or `B`",
+                "unknown variant, expected `A` or `B`",
+            ),
+            ("missing field `name`", "missing field `name`"),
+            ("Invalid symbol 33, offset 4.", "has a value that cannot be read"),
+        ] {
+            assert_eq!(describe_without_values(message), shown);
+        }
     }
 }

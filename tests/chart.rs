@@ -847,6 +847,204 @@ fn rbac_blocks_are_granted_in_the_right_places() {
     }
 }
 
+/// templates/rbac.yaml rendered as Helm would for `watch_namespaces` in release namespace `release_ns`:
+/// an interpreter of exactly the template actions rbac.yaml uses (it panics on any other, so a new
+/// construct cannot be silently mis-rendered), with the rule blocks taken from _rbac.tpl. Helpers that
+/// only name things render as fixed names (`ccop` for the full name and the ServiceAccount); labels are
+/// left out.
+fn render_rbac(watch_namespaces: &[&str], release_ns: &str) -> Vec<Value> {
+    #[derive(Debug)]
+    enum Token {
+        Text(String),
+        Action(String),
+    }
+    let template = read(&operator_chart().join("templates/rbac.yaml"));
+    let action = Regex::new(r"(?s)\{\{(-?)\s*(.*?)\s*(-?)\}\}").unwrap();
+    let mut tokens = Vec::new();
+    let mut last = 0;
+    let mut trim_next = false;
+    for c in action.captures_iter(&template) {
+        let whole = c.get(0).unwrap();
+        let mut text = template[last..whole.start()].to_string();
+        if trim_next {
+            text = text.trim_start().to_string();
+        }
+        if &c[1] == "-" {
+            text = text.trim_end().to_string();
+        }
+        tokens.push(Token::Text(text));
+        if !c[2].starts_with("/*") {
+            tokens.push(Token::Action(c[2].to_string()));
+        }
+        trim_next = &c[3] == "-";
+        last = whole.end();
+    }
+    let tail = &template[last..];
+    tokens.push(Token::Text(
+        if trim_next { tail.trim_start() } else { tail }.to_string(),
+    ));
+
+    let blocks: BTreeMap<String, String> = {
+        let define = Regex::new(r#"(?s)\{\{-? define "([^"]+)" -?\}\}(.*?)\{\{-? end -?\}\}"#).unwrap();
+        let text = read(&operator_chart().join("templates/_rbac.tpl"));
+        define
+            .captures_iter(&text)
+            .map(|c| (c[1].to_string(), c[2].trim().to_string()))
+            .collect()
+    };
+    let nindent = |text: &str, n: usize| {
+        let pad = " ".repeat(n);
+        text.lines().map(|l| format!("\n{pad}{l}")).collect::<String>()
+    };
+    // Renders tokens from `*at` up to the matching `end` (or the end), with `$namespace` bound.
+    fn render(
+        tokens: &[Token],
+        at: &mut usize,
+        namespace: Option<&str>,
+        eval: &dyn Fn(&str, Option<&str>) -> String,
+        condition: &dyn Fn(&str) -> bool,
+        range: &dyn Fn(&str) -> Vec<String>,
+    ) -> String {
+        let mut out = String::new();
+        while *at < tokens.len() {
+            let token = &tokens[*at];
+            *at += 1;
+            match token {
+                Token::Text(t) => out.push_str(t),
+                Token::Action(a) if a == "end" => return out,
+                Token::Action(a) if a.starts_with("if ") => {
+                    let body = render(tokens, at, namespace, eval, condition, range);
+                    if condition(&a[3..]) {
+                        out.push_str(&body);
+                    }
+                }
+                Token::Action(a) if a.starts_with("range $namespace := ") => {
+                    let start = *at;
+                    let items = range(&a["range $namespace := ".len()..]);
+                    let mut end = start;
+                    for item in &items {
+                        end = start;
+                        out.push_str(&render(tokens, &mut end, Some(item), eval, condition, range));
+                    }
+                    if items.is_empty() {
+                        // Only to find the range's end: the body is rendered and thrown away.
+                        render(tokens, &mut end, Some(""), eval, condition, range);
+                    }
+                    *at = end;
+                }
+                Token::Action(a) => out.push_str(&eval(a, namespace)),
+            }
+        }
+        out
+    }
+    let eval = |a: &str, namespace: Option<&str>| -> String {
+        let include = Regex::new(r#"^include "([^"]+)" [.$](?: \| nindent (\d+))?$"#).unwrap();
+        match a {
+            "$namespace" => return namespace.expect("$namespace outside its range").to_string(),
+            ".Release.Namespace" | "$.Release.Namespace" => return release_ns.to_string(),
+            _ => {}
+        }
+        let c = include
+            .captures(a)
+            .unwrap_or_else(|| panic!("rbac.yaml: action {a:?} is not understood"));
+        let indent = c.get(2).map(|n| n.as_str().parse::<usize>().unwrap());
+        match (&c[1], indent) {
+            ("ccop.fullname" | "ccop.serviceAccountName", None) => "ccop".into(),
+            ("ccop.labels", Some(_)) => String::new(),
+            (block, Some(n)) if blocks.contains_key(block) => nindent(&blocks[block], n),
+            _ => panic!("rbac.yaml: action {a:?} is not understood"),
+        }
+    };
+    let condition = |c: &str| match c {
+        ".Values.rbac.create" => true,
+        "not .Values.watchNamespaces" => watch_namespaces.is_empty(),
+        _ => panic!("rbac.yaml: condition {c:?} is not understood"),
+    };
+    let range = |r: &str| {
+        assert_eq!(r, ".Values.watchNamespaces", "rbac.yaml: range over {r:?}");
+        watch_namespaces.iter().map(|n| n.to_string()).collect()
+    };
+    let mut at = 0;
+    let text = render(&tokens, &mut at, None, &eval, &condition, &range);
+    yaml_docs(&text, "rbac.yaml (rendered)")
+}
+
+/// The `(namespace or "", role name)` of every Role or ClusterRole whose rules allow `verb` on
+/// Secrets, with the namespaces the role is bound in to the operator's ServiceAccount.
+fn secret_grants(docs: &[Value], verb: &str) -> BTreeSet<(String, String)> {
+    let grants = |role: &Value| {
+        role["rules"].as_array().into_iter().flatten().any(|r| {
+            strings(&r["apiGroups"]).contains(&"")
+                && strings(&r["resources"]).contains(&"secrets")
+                && strings(&r["verbs"]).contains(&verb)
+        })
+    };
+    let mut out = BTreeSet::new();
+    for role in docs
+        .iter()
+        .filter(|d| matches!(d["kind"].as_str(), Some("Role" | "ClusterRole")))
+    {
+        if !grants(role) {
+            continue;
+        }
+        let kind = role["kind"].as_str().unwrap();
+        let name = role["metadata"]["name"].as_str().unwrap();
+        let namespace = role["metadata"]["namespace"].as_str().unwrap_or_default();
+        let bound = docs.iter().any(|b| {
+            b["kind"].as_str() == Some(&format!("{kind}Binding"))
+                && b["metadata"]["namespace"].as_str().unwrap_or_default() == namespace
+                && b["roleRef"]["kind"] == kind
+                && b["roleRef"]["name"] == name
+                && b["subjects"][0]["name"] == "ccop"
+        });
+        assert!(
+            bound,
+            "{kind} {namespace}/{name} grants {verb} on Secrets but is not bound"
+        );
+        out.insert((kind.to_string(), namespace.to_string()));
+    }
+    out
+}
+
+/// With `watchNamespaces` set, Secrets are read only in those namespaces and the release namespace,
+/// through Roles: no ClusterRole lets the operator read a Secret anywhere else. Without it, reading
+/// Secrets is cluster-wide (the README says so). Creating a Secret (the digest key) is allowed only in
+/// the release namespace, whatever the values.
+#[test]
+fn secrets_are_readable_only_where_the_values_say() {
+    let set = |items: &[(&str, &str)]| -> BTreeSet<(String, String)> {
+        items
+            .iter()
+            .map(|(k, n)| (k.to_string(), n.to_string()))
+            .collect()
+    };
+    let narrowed = render_rbac(&["team-a", "team-b"], "ops");
+    for verb in ["get", "list", "watch"] {
+        assert_eq!(
+            secret_grants(&narrowed, verb),
+            set(&[("Role", "ops"), ("Role", "team-a"), ("Role", "team-b")]),
+            "{verb} on Secrets with watchNamespaces set"
+        );
+    }
+    assert_eq!(secret_grants(&narrowed, "create"), set(&[("Role", "ops")]));
+    for verb in ["update", "patch", "delete", "deletecollection", "*"] {
+        assert!(secret_grants(&narrowed, verb).is_empty(), "{verb} on Secrets");
+    }
+
+    let everywhere = render_rbac(&[], "ops");
+    assert_eq!(
+        secret_grants(&everywhere, "get"),
+        set(&[("ClusterRole", ""), ("Role", "ops")])
+    );
+    assert_eq!(secret_grants(&everywhere, "create"), set(&[("Role", "ops")]));
+    assert!(
+        everywhere
+            .iter()
+            .all(|d| d["kind"] != "Role" || d["metadata"]["namespace"] == "ops"),
+        "without watchNamespaces no per-namespace Roles are made"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Deployment, image, Dockerfile
 

@@ -454,7 +454,11 @@ fn desired(vendor: VendorKind) -> DesiredAgent {
         &spec,
         vendor,
         &NamesAreIds,
-        Some(core::password_digest("k", "Fuzz#Pass2026")),
+        Some(core::password_digest(
+            &core::DigestKey::generate(),
+            "k",
+            "Fuzz#Pass2026",
+        )),
     )
     .expect("a valid agent")
 }

@@ -63,7 +63,7 @@ impl Env {
         self.client_with(
             mode,
             &self.sim.config().api_key.clone(),
-            &ClientOptions::default(),
+            &ClientOptions::minting(),
         )
     }
 
@@ -652,7 +652,7 @@ async fn the_ninth_mint_in_an_hour_is_refused_locally() {
     let client = env.client_with(
         OzonetelAuthMode::Token,
         "ccop-simulator-api-key",
-        &ClientOptions::default(),
+        &ClientOptions::minting(),
     );
     client.get("w").await.unwrap();
     let mut elsewhere = 0;
@@ -682,8 +682,8 @@ async fn the_ninth_mint_in_an_hour_is_refused_locally() {
 #[tokio::test]
 async fn a_replica_that_may_not_mint_never_mints() {
     let env = Env::start(config(AuthMode::Token), 60.0).await;
+    // What every process gets: only the elected controller switches minting on.
     let options = ClientOptions::default();
-    options.may_mint_tokens.store(false, Ordering::SeqCst);
     let client = env.client_with(OzonetelAuthMode::Token, "ccop-simulator-api-key", &options);
     let e = client.get("vera").await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Transient, "{e}");
@@ -737,7 +737,7 @@ async fn credential_and_auth_mode_mistakes_are_terminal_and_not_retried() {
     assert_eq!(env.sim.core.calls_of("createAgent"), 1);
 
     // Wrong key.
-    let wrong = env.client_with(OzonetelAuthMode::Token, "not-the-key", &ClientOptions::default());
+    let wrong = env.client_with(OzonetelAuthMode::Token, "not-the-key", &ClientOptions::minting());
     let e = wrong.check_credentials().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Credentials, "{e}");
     assert_eq!(env.sim.core.calls_of("generateToken"), 1);
@@ -751,7 +751,7 @@ async fn credential_and_auth_mode_mistakes_are_terminal_and_not_retried() {
     assert_eq!(e.kind, ErrorKind::Credentials, "{e}");
     assert!(e.message.contains("BASIC_AUTH"), "{e}");
     let e = env
-        .client_with(OzonetelAuthMode::ApiKey, "nope", &ClientOptions::default())
+        .client_with(OzonetelAuthMode::ApiKey, "nope", &ClientOptions::minting())
         .check_credentials()
         .await
         .unwrap_err();
@@ -1074,7 +1074,7 @@ async fn secrets_never_reach_errors_debug_output_or_logs() {
     errors.push(client.create(&want, Some(&password())).await.unwrap_err());
     let wrong_key = "wrong-key-9f8e7d";
     errors.push(
-        env.client_with(OzonetelAuthMode::Token, wrong_key, &ClientOptions::default())
+        env.client_with(OzonetelAuthMode::Token, wrong_key, &ClientOptions::minting())
             .get("pat")
             .await
             .unwrap_err(),

@@ -10,7 +10,11 @@ mod support;
 mod accounts;
 #[path = "tenancy/cli.rs"]
 mod cli;
+#[path = "tenancy/digests.rs"]
+mod digests;
 #[path = "tenancy/endpoints.rs"]
 mod endpoints;
 #[path = "tenancy/grants.rs"]
 mod grants;
+#[path = "tenancy/tokens.rs"]
+mod tokens;

@@ -7,6 +7,7 @@ pub mod export;
 pub mod plan;
 pub mod run;
 pub mod simulate;
+pub mod token_account;
 pub mod workspace;
 
 use std::process::ExitCode;

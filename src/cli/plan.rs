@@ -168,8 +168,12 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let mut workspace = Workspace::new(manifests, &args.operator_namespace).with_endpoints(endpoints);
     if let Some(path) = &args.state {
-        match super::workspace::load_records(path) {
-            Ok(records) => workspace.records = records,
+        match super::workspace::load_state(path) {
+            Ok(Some(state)) => {
+                workspace.records = state.records;
+                workspace.digest_key = state.digest_key;
+            }
+            Ok(None) => {}
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(1);
@@ -177,9 +181,13 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
         }
     }
     let report = runtime.block_on(execute(&mut workspace, apply, args.concurrency));
+    let state = super::workspace::State {
+        records: std::mem::take(&mut workspace.records),
+        digest_key: workspace.digest_key.clone(),
+    };
     if apply
         && let Some(path) = &args.state
-        && let Err(e) = super::workspace::save_records(path, &workspace.records)
+        && let Err(e) = super::workspace::save_state(path, &state)
     {
         eprintln!("error: {e}");
         return ExitCode::from(1);
@@ -261,6 +269,7 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
         let record = workspace.records.get(&name).cloned().unwrap_or_default();
         jobs.push((agent.object.spec.clone(), runtime, password, base, record));
     }
+    let digest_key = &workspace.digest_key.clone();
     let done: Vec<(AgentReport, AgentRecord)> = futures::stream::iter(jobs)
         .map(|(spec, runtime, password, base, record)| async move {
             let request = AgentRequest {
@@ -271,6 +280,7 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
                 paused: false,
                 dry_run: !apply,
                 fresh: false,
+                digest_key,
             };
             let observe_only = spec.management_policy == ManagementPolicy::ObserveOnly;
             let outcome = engine::reconcile(request, &runtime, &NoCheckpoint).await;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::api::{AgentPolicy, ContactCenterAgent, ProviderId, ProviderKind, ProviderSettings};
+use crate::api::{AgentPolicy, ContactCenterAgent, OzonetelAuthMode, ProviderId, ProviderKind, ProviderSettings};
+use crate::core::DigestKey;
 use crate::engine::{AgentRecord, ProviderRuntime};
 use crate::manifest::{Located, Manifests};
 use crate::vendor::endpoint::EndpointPolicy;
@@ -20,6 +21,8 @@ pub struct Workspace {
     pub operator_namespace: String,
     /// What earlier passes recorded per agent (`namespace/name`), as the controller keeps it in status.
     pub records: BTreeMap<String, AgentRecord>,
+    /// The key of the password digests in `records`: the `--state` file's, or a new one per run.
+    pub digest_key: DigestKey,
     runtimes: BTreeMap<ProviderId, Arc<ProviderRuntime>>,
     options: ClientOptions,
 }
@@ -31,7 +34,9 @@ impl Workspace {
             manifests,
             operator_namespace: operator_namespace.to_string(),
             records: BTreeMap::new(),
+            digest_key: DigestKey::generate(),
             runtimes: BTreeMap::new(),
+            // Never minting tokens (the default): see `token_account`.
             options: ClientOptions::default(),
         }
     }
@@ -201,7 +206,15 @@ impl Workspace {
         if let Some(r) = self.runtimes.get(id) {
             return Ok(r.clone());
         }
-        let (settings, secret_ns) = self.provider(id)?;
+        let (mut settings, secret_ns) = self.provider(id)?;
+        // See `token_account`: the CLI uses the API key alone, so it never mints a token.
+        let token_account = match settings.ozonetel.as_mut() {
+            Some(o) if o.auth_mode == OzonetelAuthMode::Token => {
+                o.auth_mode = OzonetelAuthMode::ApiKey;
+                true
+            }
+            _ => false,
+        };
         let secret_ref = settings
             .credentials_secret_ref()
             .ok_or_else(|| format!("provider {} has no vendor block", id.display()))?;
@@ -227,6 +240,13 @@ impl Workspace {
         )
         .map_err(|e| format!("provider {}: {e}", id.display()))?;
         runtime.policy = self.policy(id);
+        let mut runtime = runtime;
+        if token_account {
+            runtime.vendor = Arc::new(super::token_account::ApiKeyOnly::new(
+                runtime.vendor.clone(),
+                &id.display(),
+            ));
+        }
         let runtime = Arc::new(runtime);
         self.runtimes.insert(id.clone(), runtime.clone());
         Ok(runtime)
@@ -260,19 +280,123 @@ impl Workspace {
     }
 }
 
-/// Reads a state file written by [`save_records`]; a missing file is an empty state.
-pub fn load_records(path: &std::path::Path) -> Result<BTreeMap<String, AgentRecord>, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+/// What `--state` holds: the records, and the digest key they were made with.
+pub struct State {
+    /// Per agent (`namespace/name`).
+    pub records: BTreeMap<String, AgentRecord>,
+    /// The key of their password digests.
+    pub digest_key: DigestKey,
+}
+
+/// The state file's layout. The key is in the same file as the digests it made, so the two cannot
+/// be separated (a lost key would make every recorded password "unknown" and send it again).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StateFile {
+    version: u32,
+    /// Hex of the key's bytes.
+    digest_key: String,
+    agents: BTreeMap<String, AgentRecord>,
+}
+
+/// The current [`StateFile::version`].
+const STATE_VERSION: u32 = 2;
+
+/// Either layout a state file has had: earlier releases wrote the records alone.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum OnDisk {
+    Current(StateFile),
+    RecordsOnly(BTreeMap<String, AgentRecord>),
+}
+
+/// Reads a state file written by [`save_state`]; `None` when there is none. A file of an earlier
+/// release (records without a key) gets a new key: its unkeyed digests are upgraded by the engine
+/// without sending passwords again. A file others may read is made private at once (it holds the key).
+pub fn load_state(path: &std::path::Path) -> Result<Option<State>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    make_private(path)?;
+    // The serde message is not shown: it would quote the file's values, the key among them.
+    let unreadable = || {
+        format!(
+            "{}: not a ccop state file (expected version {STATE_VERSION} with digestKey and agents)",
+            path.display()
+        )
+    };
+    match serde_json::from_str::<OnDisk>(&text).map_err(|_| unreadable())? {
+        OnDisk::Current(file) => {
+            let digest_key = hex::decode(&file.digest_key)
+                .ok()
+                .and_then(|b| DigestKey::from_bytes(&b))
+                .filter(|_| file.version == STATE_VERSION)
+                .ok_or_else(unreadable)?;
+            Ok(Some(State {
+                records: file.agents,
+                digest_key,
+            }))
+        }
+        OnDisk::RecordsOnly(records) => Ok(Some(State {
+            records,
+            digest_key: DigestKey::generate(),
+        })),
     }
 }
 
-/// Writes the records (no secrets in them: only digests) for the next `apply`.
-pub fn save_records(path: &std::path::Path, records: &BTreeMap<String, AgentRecord>) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(records).expect("records serialize");
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+/// Writes the state for the next `apply`: no passwords, but the digest key, so the file is written
+/// readable by its owner only (a new file renamed over the old one, so no moment exists when it is
+/// readable by others or half written).
+pub fn save_state(path: &std::path::Path, state: &State) -> Result<(), String> {
+    let file = StateFile {
+        version: STATE_VERSION,
+        digest_key: hex::encode(state.digest_key.expose_bytes()),
+        agents: state.records.clone(),
+    };
+    let text = serde_json::to_string_pretty(&file).expect("state serializes");
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = std::path::PathBuf::from(temporary);
+    let shown = |e: std::io::Error| format!("{}: {e}", path.display());
+    let _ = std::fs::remove_file(&temporary);
+    write_private(&temporary, text.as_bytes()).map_err(shown)?;
+    std::fs::rename(&temporary, path).map_err(shown)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+#[cfg(unix)]
+fn make_private(path: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("{}: cannot make it private: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_: &std::path::Path) -> Result<(), String> {
+    Ok(())
 }
 
 /// The environment variable that can hold key `key` of Secret `name`.

@@ -269,6 +269,7 @@ async fn pass(
             .is_some_and(|v| v == "true"),
         dry_run: false,
         fresh: requested.is_some() && requested != handled,
+        digest_key: &ctx.digest_key,
     };
     let checkpoint = StatusCheckpoint {
         api,

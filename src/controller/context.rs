@@ -16,6 +16,7 @@ use rand::Rng;
 use super::claims::Claims;
 use super::providers::ProviderCache;
 use crate::api::ContactCenterAgent;
+use crate::core::DigestKey;
 use crate::vendor::{ClientOptions, SecretData};
 
 /// The watched agent type: an agent that fails to deserialize arrives as an error, not a broken watch.
@@ -82,6 +83,8 @@ pub struct Context {
     pub providers: ProviderCache,
     /// Who owns which vendor key.
     pub claims: Claims,
+    /// The installation's key of the password digests in status (from `digest_key`).
+    pub digest_key: DigestKey,
     /// Agent stores (one per watched scope).
     pub agent_stores: Mutex<Vec<Store<GuardedAgent>>>,
     /// Requeues from outside the watch (drift found by a snapshot refresh, a released claim).
@@ -110,6 +113,7 @@ impl Context {
         options: Options,
         reporter: Reporter,
         requeue: mpsc::UnboundedSender<ObjectRef<GuardedAgent>>,
+        digest_key: DigestKey,
     ) -> Self {
         Context {
             client,
@@ -117,6 +121,7 @@ impl Context {
             reporter,
             providers: ProviderCache::default(),
             claims: Claims::default(),
+            digest_key,
             agent_stores: Mutex::new(Vec::new()),
             requeue,
             secret_stores: Mutex::new(Vec::new()),

@@ -9,26 +9,26 @@
 //! change (client-go's approach), never by comparing the lease's `renewTime` with the local wall clock:
 //! with clocks a minute apart, that comparison makes a healthy holder look expired (and replicas steal
 //! the lease from each other) or a dead one look alive.
+//!
+//! The right to mint Ozonetel tokens follows the lease, not the controllers: [`LeaderElector::hold`]
+//! withdraws it the moment a renewal fails or cannot finish before the lease would lapse, before the
+//! controllers are even told to stop, so a deposed leader's in-flight reconciles cannot mint a token
+//! that revokes the new leader's.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
+use tokio::time::Instant;
 
 /// How long a lease stays valid without renewal.
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 /// How often the holder renews.
 pub const RENEW_EVERY: Duration = Duration::from_secs(5);
-/// How long the holder keeps trying to renew before it steps down: well inside [`LEASE_DURATION`], so
-/// it stops writing before any other replica can consider the lease expired.
-pub const RENEW_DEADLINE: Duration = Duration::from_secs(10);
-/// How soon a failed renewal is tried again.
-pub const RENEW_RETRY: Duration = Duration::from_secs(2);
 
 /// A lease as last seen, and when (local monotonic time) it was first seen like that.
 struct Observed {
@@ -118,6 +118,32 @@ impl LeaderElector {
                 });
                 Duration::ZERO
             }
+        }
+    }
+
+    /// Keeps the lease acquired by a call that started at `acquired_at`, renewing it every
+    /// [`RENEW_EVERY`]. Returns once leadership is lost or in doubt (the lease went to another
+    /// replica, a renewal failed, or one did not answer while the lease was surely still ours),
+    /// having switched `may_mint` off first.
+    pub async fn hold(&self, may_mint: &AtomicBool, acquired_at: tokio::time::Instant) {
+        // Other replicas judge the lease by their clocks: stop trusting it a little early.
+        let margin = (self.lease_duration / 5).min(Duration::from_secs(2));
+        let mut valid_until = acquired_at + self.lease_duration - margin;
+        loop {
+            tokio::time::sleep(RENEW_EVERY.min(self.lease_duration / 3)).await;
+            let started = tokio::time::Instant::now();
+            let left = valid_until.saturating_duration_since(started);
+            match tokio::time::timeout(left, self.try_acquire()).await {
+                Ok(Ok(true)) => {
+                    valid_until = started + self.lease_duration - margin;
+                    continue;
+                }
+                Ok(Ok(false)) => tracing::warn!("lost the leader lease"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "renewing the leader lease failed"),
+                Err(_) => tracing::warn!("renewing the leader lease did not finish before it could lapse"),
+            }
+            may_mint.store(false, Ordering::SeqCst);
+            return;
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod claims;
 pub mod context;
+pub mod digest_key;
 pub mod leader;
 pub mod provider;
 pub mod providers;
@@ -42,7 +43,7 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::api::{ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ProviderKind};
 use claims::ProviderId;
-use leader::{LeaderElector, RENEW_DEADLINE, RENEW_EVERY, RENEW_RETRY};
+use leader::{LeaderElector, RENEW_EVERY};
 
 /// Why the controller could not run.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,9 @@ pub enum RunError {
         "cannot list ContactCenterAgents ({0}). Are the CRDs installed? Apply them with: kubectl apply -f crds/"
     )]
     CrdsMissing(kube::Error),
+    /// The password-digest key could not be read or made.
+    #[error("password-digest key: {0}")]
+    DigestKey(#[from] digest_key::DigestKeyError),
     /// The Kubernetes API failed.
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -68,11 +72,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     check_crds(&client, &options).await?;
+    // Standbys read it too: a replica that takes over must compare digests with the same key.
+    let digest_key = digest_key::load_or_create(client.clone(), &options.operator_namespace).await?;
     let shutdown: Stop = shutdown.boxed().shared();
     let mint = options.client.may_mint_tokens.clone();
     if !options.leader_election {
         mint.store(true, std::sync::atomic::Ordering::SeqCst);
-        return run_controllers(client, options, health, shutdown).await;
+        return run_controllers(client, options, health, shutdown, digest_key).await;
     }
     let elector = LeaderElector::new(
         client.clone(),
@@ -84,10 +90,10 @@ pub async fn run(
         mint.store(false, std::sync::atomic::Ordering::SeqCst);
         // A standby replica is healthy and ready: it is waiting, not failing.
         health.set_ready(true);
-        tokio::select! {
+        let acquired_at = tokio::select! {
             _ = shutdown.clone() => return Ok(()),
-            _ = acquire(&elector) => {}
-        }
+            at = acquire(&elector) => at,
+        };
         tracing::info!(identity = %options.identity, "acquired the leader lease; starting the controllers");
         mint.store(true, std::sync::atomic::Ordering::SeqCst);
         let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
@@ -97,33 +103,11 @@ pub async fn run(
             &options.lease_name,
             &options.identity,
         );
+        let renew_mint = mint.clone();
         let renewer = Scoped(tokio::spawn(async move {
-            // A failed renewal is retried (an API server hiccup should not cost a fail-over) until
-            // RENEW_DEADLINE after the last success; then this replica stops before any other can
-            // take the lease over.
-            let mut renewed = tokio::time::Instant::now();
-            let mut wait = RENEW_EVERY;
-            loop {
-                tokio::time::sleep(wait).await;
-                match renew_elector.try_acquire().await {
-                    Ok(true) => {
-                        renewed = tokio::time::Instant::now();
-                        wait = RENEW_EVERY;
-                        continue;
-                    }
-                    Ok(false) => tracing::warn!("lost the leader lease"),
-                    Err(e) if renewed.elapsed() + RENEW_RETRY < RENEW_DEADLINE => {
-                        tracing::warn!(error = %e, "renewing the leader lease failed; retrying");
-                        wait = RENEW_RETRY;
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "renewing the leader lease failed past the deadline")
-                    }
-                }
-                let _ = lost_tx.send(());
-                return;
-            }
+            // Switches minting off before the controllers hear that the lease is lost.
+            renew_elector.hold(&renew_mint, acquired_at).await;
+            let _ = lost_tx.send(());
         }));
         let stop_shutdown = shutdown.clone();
         let stop: Stop = async move {
@@ -134,8 +118,17 @@ pub async fn run(
         }
         .boxed()
         .shared();
-        let result = run_controllers(client.clone(), options.clone(), health.clone(), stop).await;
+        let result = run_controllers(
+            client.clone(),
+            options.clone(),
+            health.clone(),
+            stop,
+            digest_key.clone(),
+        )
+        .await;
         drop(renewer);
+        // Also when the controllers ended for another reason: without the renewer, the lease lapses.
+        mint.store(false, std::sync::atomic::Ordering::SeqCst);
         if shutdown.clone().now_or_never().is_some() {
             if let Err(e) = elector.release().await {
                 tracing::warn!(error = %e, "releasing the leader lease failed");
@@ -147,10 +140,12 @@ pub async fn run(
     }
 }
 
-async fn acquire(elector: &LeaderElector) {
+/// Waits for the lease; the instant the successful attempt started (the lease counts from about then).
+async fn acquire(elector: &LeaderElector) -> tokio::time::Instant {
     loop {
+        let started = tokio::time::Instant::now();
         match elector.try_acquire().await {
-            Ok(true) => return,
+            Ok(true) => return started,
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "trying the leader lease failed"),
         }
@@ -193,6 +188,7 @@ async fn run_controllers(
     options: Options,
     health: Health,
     stop: Stop,
+    digest_key: crate::core::DigestKey,
 ) -> Result<(), RunError> {
     let reporter = Reporter {
         controller: "contact-center-operator".into(),
@@ -204,6 +200,7 @@ async fn run_controllers(
         options.clone(),
         reporter,
         requeue_tx,
+        digest_key,
     ));
     let scopes = scopes(&options);
     let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();

@@ -84,10 +84,12 @@ pub const PERMISSIONS: &[Permission] = &[
         verbs: &["get", "list", "watch"],
         scope: Scope::Watched,
     },
+    // Cluster providers' credentials, and the password-digest key (`digest_key`), which the first
+    // start creates.
     Permission {
         group: "",
         resource: "secrets",
-        verbs: &["get", "list", "watch"],
+        verbs: &["get", "list", "watch", "create"],
         scope: Scope::OperatorNamespace,
     },
     Permission {

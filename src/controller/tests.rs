@@ -27,7 +27,13 @@ fn context() -> (Arc<Context>, Handle<Request<Body>, Response<Body>>) {
     };
     let (tx, _rx) = mpsc::unbounded();
     (
-        Arc::new(Context::new(client, Options::default(), reporter, tx)),
+        Arc::new(Context::new(
+            client,
+            Options::default(),
+            reporter,
+            tx,
+            crate::core::DigestKey::generate(),
+        )),
         handle,
     )
 }

@@ -8,12 +8,14 @@
 //! Shared by the controller and the CLI, so both make exactly the same decisions.
 
 mod applied;
+mod digest;
 mod export;
 mod model;
 mod normalize;
 mod plan;
 
 pub use applied::*;
+pub use digest::*;
 pub use export::*;
 pub use model::*;
 pub use normalize::*;

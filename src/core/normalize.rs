@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use super::model::{DesiredAgent, Field, FieldMap, FieldValue, SkillBinding, VendorKind};
 use crate::api::{
     ContactCenterAgentSpec, HuaweiAgentType, HuaweiRole, MobileAccept, OzonetelModes, TencentRole,
@@ -78,7 +76,7 @@ pub fn vendor_key(spec: &ContactCenterAgentSpec, vendor: VendorKind) -> Result<S
     }
 }
 
-/// Normalizes `spec` for `vendor`. `password_digest` is [`password_digest`] of the referenced Secret's
+/// Normalizes `spec` for `vendor`. `password_digest` is [`super::password_digest`] of the referenced Secret's
 /// value, when the spec references one and the Secret was read.
 pub fn normalize(
     spec: &ContactCenterAgentSpec,
@@ -277,16 +275,4 @@ pub fn ozonetel_modes(modes: &OzonetelModes) -> BTreeMap<String, bool> {
     .into_iter()
     .filter_map(|(name, v)| v.map(|v| (name.to_string(), v)))
     .collect()
-}
-
-/// A keyed digest of a password, kept in status to notice when the Secret changes. Keyed by the
-/// vendor key so equal passwords of two agents do not show as equal digests; never reversible to the
-/// password by reading status alone.
-pub fn password_digest(vendor_key: &str, password: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"ccop/password/v1\0");
-    h.update(vendor_key.as_bytes());
-    h.update(b"\0");
-    h.update(password.as_bytes());
-    hex::encode(&h.finalize()[..16])
 }

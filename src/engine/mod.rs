@@ -162,6 +162,8 @@ pub struct AgentRequest<'a> {
     pub dry_run: bool,
     /// Read the account from the vendor rather than the snapshot.
     pub fresh: bool,
+    /// The installation's key of password digests (the operator's Secret, the CLI's state file).
+    pub digest_key: &'a core::DigestKey,
 }
 
 /// What happened at the vendor.
@@ -380,7 +382,7 @@ async fn reconcile_in_account(
 
 async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dyn Checkpoint) -> Step {
     let vendor_kind = provider.vendor.kind();
-    let record = req.record.clone();
+    let mut record = req.record.clone();
     if req.paused && !req.dry_run {
         let was_ready = record.applied_digest.is_some();
         return Step::Done(Outcome::new(
@@ -407,6 +409,7 @@ async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dy
         Ok(d) => d,
         Err(outcome) => return Step::Done(*outcome),
     };
+    upgrade_legacy_digest(&mut record, &req, &desired);
     let mut observed = match provider
         .snapshot
         .observe(provider.vendor.as_ref(), &key, req.fresh)
@@ -475,7 +478,7 @@ async fn desired_state(
         .is_some_and(|s| s.iter().any(|s| s.name.is_some()));
     let digest = req.password.as_ref().map(|p| {
         use secrecy::ExposeSecret;
-        core::password_digest(key, p.current.expose_secret())
+        core::password_digest(req.digest_key, key, p.current.expose_secret())
     });
     let mut refresh = false;
     loop {
@@ -508,6 +511,22 @@ async fn desired_state(
                 return Err(Box::new(outcome.with_notice(true, "InvalidSpec", e.to_string())));
             }
         }
+    }
+}
+
+/// Replaces a digest of an earlier release, made of the same password, by the keyed one: the vendor
+/// has that password already, so nothing is sent, and status no longer shows a guessable digest.
+fn upgrade_legacy_digest(record: &mut AgentRecord, req: &AgentRequest<'_>, desired: &DesiredAgent) {
+    use secrecy::ExposeSecret;
+    let (Some(recorded), Some(password), Some(FieldValue::Digest(keyed))) = (
+        record.password_digest.as_deref(),
+        req.password.as_ref(),
+        desired.fields.get(&Field::Password),
+    ) else {
+        return;
+    };
+    if core::upgrades_legacy_digest(recorded, &desired.key, password.current.expose_secret()) {
+        record.password_digest = Some(keyed.clone());
     }
 }
 

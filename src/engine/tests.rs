@@ -3,7 +3,7 @@
 //! simulators in `tests/`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -148,6 +148,9 @@ fn spec(account: &str) -> ContactCenterAgentSpec {
     .unwrap()
 }
 
+/// One installation's digest key for every test pass.
+static KEY: LazyLock<core::DigestKey> = LazyLock::new(core::DigestKey::generate);
+
 fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'_> {
     AgentRequest {
         spec,
@@ -157,6 +160,7 @@ fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'
         paused: false,
         dry_run: false,
         fresh: false,
+        digest_key: &KEY,
     }
 }
 
@@ -584,4 +588,65 @@ fn a_record_from_before_origins_counts_as_adopted_once_managed_and_unmanaged_if_
     };
     assert_eq!(create_sent.origin_of("k"), Some(AccountOrigin::Created));
     assert_eq!(managed.origin_of("other"), None);
+}
+
+fn password(p: &str) -> Option<AgentPassword> {
+    Some(AgentPassword {
+        current: secrecy::SecretString::from(p.to_string()),
+        previous: None,
+    })
+}
+
+/// A status written by a release with unkeyed digests: the same password is not sent again (Huawei
+/// could not take it without `.previous`), the record takes the keyed digest, and a password that
+/// did change since is still sent.
+#[tokio::test]
+async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 10);
+    let mut s = spec("carol.li");
+    s.password_secret_ref =
+        Some(serde_json::from_value(serde_json::json!({"name": "pw", "key": "password"})).unwrap());
+    let created = reconcile(
+        AgentRequest {
+            password: password("abc"),
+            ..request(&s, AgentRecord::default())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert_eq!(created.taken, Taken::Created);
+    let keyed = created.record.password_digest.clone().unwrap();
+    assert!(keyed.starts_with(core::DIGEST_PREFIX), "{keyed}");
+
+    let legacy = core::legacy_digest("carol.li", "abc");
+    let old_status = AgentRecord {
+        password_digest: Some(legacy.clone()),
+        ..created.record.clone()
+    };
+    let out = reconcile(
+        AgentRequest {
+            password: password("abc"),
+            ..request(&s, old_status.clone())
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert_eq!(out.taken, Taken::Nothing, "{:?}", out.plan);
+    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(out.record.password_digest, Some(keyed));
+
+    let out = reconcile(
+        AgentRequest {
+            password: password("changed"),
+            ..request(&s, old_status)
+        },
+        &rt,
+        &NoCheckpoint,
+    )
+    .await;
+    assert_eq!(out.taken, Taken::Updated);
+    assert_eq!(fake.calls("update"), 1);
 }

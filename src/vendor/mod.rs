@@ -193,7 +193,9 @@ pub struct ClientOptions {
     pub request_timeout: std::time::Duration,
     /// Retries of retryable errors.
     pub retry: retry::RetryPolicy,
-    /// May this process mint vendor tokens that revoke earlier ones (Ozonetel)? Only the leader may.
+    /// May this process mint vendor tokens that revoke earlier ones (Ozonetel)? Off by default; only
+    /// the elected controller switches it on (and off again the moment its lease is in doubt), so
+    /// neither a standby, a deposed leader nor a CLI run logs the operator out.
     pub may_mint_tokens: Arc<std::sync::atomic::AtomicBool>,
     /// Which endpoints credentials may be sent to: each vendor's documented hosts, plus the origins of
     /// `--allowed-endpoints`. Every client constructor checks its endpoint through it.
@@ -205,9 +207,21 @@ impl Default for ClientOptions {
         ClientOptions {
             request_timeout: std::time::Duration::from_secs(30),
             retry: retry::RetryPolicy::default(),
-            may_mint_tokens: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            may_mint_tokens: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             endpoints: endpoint::EndpointPolicy::default(),
         }
+    }
+}
+
+impl ClientOptions {
+    /// The defaults, allowed to mint tokens from the start: for a process that is the only user of
+    /// its vendor accounts (the contract tests' clients).
+    pub fn minting() -> Self {
+        let options = ClientOptions::default();
+        options
+            .may_mint_tokens
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        options
     }
 }
 

@@ -51,12 +51,13 @@ namespaces a cluster provider's allowedNamespaces grant covers.
 
 {{/*
 Rules needed only in the operator's own (the release) namespace: cluster providers' credentials
-Secrets, and the leader-election Lease.
+Secrets, the password-digest key Secret (`ccop-digest-key`, created on first start), and the
+leader-election Lease.
 */}}
 {{- define "ccop.rules.operatorNamespace" -}}
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "create"]
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
   verbs: ["get", "create", "update"]
