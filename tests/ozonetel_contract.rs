@@ -808,7 +808,12 @@ async fn refusals_the_client_can_see_coming_cost_no_request() {
         .update(
             &agent("sam", "Sam Doe"),
             &ObservedAgent::default(),
-            &[change(Field::Locked, None, FieldValue::Flag(true))],
+            // The password is checked when it is sent, i.e. when it changed.
+            &[change(
+                Field::Password,
+                Some(FieldValue::Digest("old".into())),
+                FieldValue::Digest("new".into()),
+            )],
             Some(&short),
         )
         .await

