@@ -94,6 +94,12 @@ impl Responder {
     }
 }
 
+/// Ozonetel limits high enough that a test's provider checks do not starve its agent's reads (the
+/// defaults allow 8 reads a minute).
+fn fast_ozonetel() -> serde_json::Value {
+    json!({"requestsPerMinute": 240, "readsPerMinute": 480})
+}
+
 /// The `Ready` condition (status, reason, message) of a provider in `team`.
 fn provider_ready(env: &Env, name: &str) -> Option<(String, String, String)> {
     let provider = env.api.object(
@@ -196,7 +202,8 @@ async fn a_wrong_ozonetel_endpoint_is_an_error_not_an_absent_agent() {
         NS,
         "wrong-url",
         json!({"ozonetel": {"endpoint": vendor.url, "userName": user,
-                            "credentialsSecretRef": {"name": "ozonetel-credentials"}}}),
+                            "credentialsSecretRef": {"name": "ozonetel-credentials"}},
+               "rateLimit": fast_ozonetel()}),
     )
     .await;
     env.secret(NS, "olive-password", json!({"password": "Olive#Pass2026"}))
@@ -357,7 +364,8 @@ async fn a_proxy_echoing_the_api_key_never_gets_it_into_status_events_or_logs() 
         NS,
         "echo",
         json!({"ozonetel": {"endpoint": proxy.url, "userName": "echo_user",
-                            "credentialsSecretRef": {"name": "echo-credentials"}}}),
+                            "credentialsSecretRef": {"name": "echo-credentials"}},
+               "rateLimit": fast_ozonetel()}),
     )
     .await;
     env.secret(NS, "eve-password", json!({"password": "Eve#Pass2026"}))
