@@ -174,6 +174,8 @@ mod tests {
         let out: Result<(), _> = RetryPolicy::default()
             .run(|| async {
                 calls.fetch_add(1, Ordering::SeqCst);
+                // A second in, any wait near Duration::MAX overflows `elapsed + wait`.
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 Err(VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::MAX))
             })
             .await;
