@@ -1081,6 +1081,7 @@ fn the_deployment_passes_only_flags_ccop_run_has() {
         "concurrency",
         "namespace",
         "label-selector",
+        "shutdown-timeout-seconds",
     ] {
         assert!(used.contains(f), "the Deployment does not pass --{f}");
     }
@@ -1123,6 +1124,65 @@ fn the_deployment_passes_only_flags_ccop_run_has() {
         container["readinessProbe"]["httpGet"],
         json!({"path": "/readyz", "port": "metrics"})
     );
+}
+
+/// The grace period the chart gives the pod, and the shutdown timeout it derives from it for
+/// `ccop run`, with the chart's default values.
+fn grace_and_shutdown_timeout(values: &Value) -> (u64, u64) {
+    let deployment = read(&operator_chart().join("templates/deployment.yaml"));
+    assert!(
+        deployment.contains("terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}"),
+        "the pod's grace period is the value"
+    );
+    let derived = Regex::new(
+        r"--shutdown-timeout-seconds=\{\{ sub \(int \.Values\.terminationGracePeriodSeconds\) (\d+) \}\}",
+    )
+    .unwrap();
+    let margin: u64 = derived
+        .captures(&deployment)
+        .expect("the Deployment derives --shutdown-timeout-seconds from the grace period")[1]
+        .parse()
+        .unwrap();
+    let grace = values["terminationGracePeriodSeconds"].as_u64().unwrap();
+    (grace, grace - margin)
+}
+
+#[test]
+fn the_pod_outlasts_in_flight_vendor_calls_and_the_operator_exits_before_it_is_killed() {
+    let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
+    let (grace, shutdown) = grace_and_shutdown_timeout(&values);
+    let deadline = ccop::vendor::retry::RetryPolicy::default().deadline.as_secs();
+    let last_request = ccop::vendor::ClientOptions::default().request_timeout.as_secs();
+    assert!(
+        grace > deadline,
+        "terminationGracePeriodSeconds {grace} must exceed the {deadline} s retry deadline"
+    );
+    assert!(
+        shutdown >= deadline + last_request,
+        "reconciles get {shutdown} s after SIGTERM, less than one vendor call may take \
+         ({deadline} s of retries and a last request of {last_request} s)"
+    );
+    assert!(
+        shutdown < grace,
+        "the operator must exit before the kubelet kills it"
+    );
+    // `ccop run` without the chart behaves as the chart's defaults do.
+    let cli_default = run_command()
+        .get_arguments()
+        .find(|a| a.get_long() == Some("shutdown-timeout-seconds"))
+        .unwrap()
+        .get_default_values()[0]
+        .to_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+    assert_eq!(cli_default, shutdown);
+    // The schema refuses a grace period that would leave no shutdown time at all.
+    let schema = json_file(&operator_chart().join("values.schema.json"));
+    let minimum = schema["properties"]["terminationGracePeriodSeconds"]["minimum"]
+        .as_u64()
+        .unwrap();
+    assert!(minimum > grace - shutdown, "minimum {minimum}");
 }
 
 #[test]

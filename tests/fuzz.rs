@@ -1,7 +1,8 @@
 //! Bad input never panics and always ends in a clear, bounded error:
 //! - every vendor's response decoding, fed arbitrary bytes, arbitrary JSON and JSON shaped like the
 //!   vendor's envelopes with arbitrary values: first the pure decoders, then the real clients over
-//!   loopback HTTP against a server answering with that input;
+//!   loopback HTTP against a server answering with that input, once with retries on and an arbitrary
+//!   `Retry-After` (no panic, no wait past the retry deadline, no requeue wait past the cap);
 //! - the manifest reader (`ccop plan`/`apply`), fed arbitrary text and arbitrary YAML documents;
 //! - vendor responses larger than [`MAX_RESPONSE_BYTES`], announced or streamed without end: refused
 //!   after at most that many bytes;
@@ -362,6 +363,8 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 struct Answer {
     status: u16,
     body: Arc<Vec<u8>>,
+    /// A `Retry-After` header to send with it, when it is a valid header value.
+    retry_after: Option<String>,
 }
 
 async fn answering_server(answer: Arc<Mutex<Answer>>) -> SocketAddr {
@@ -376,7 +379,17 @@ async fn answering_server(answer: Arc<Mutex<Answer>>) -> SocketAddr {
                     .into_response();
             }
             let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-            (status, Body::from(answer.body.as_ref().clone())).into_response()
+            let mut response = (status, Body::from(answer.body.as_ref().clone())).into_response();
+            if let Some(value) = answer
+                .retry_after
+                .as_deref()
+                .and_then(|v| axum::http::HeaderValue::from_str(v).ok())
+            {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+            response
         }
     };
     serve(Router::new().fallback(handler)).await
@@ -396,9 +409,19 @@ async fn serve(router: Router) -> SocketAddr {
 /// A client of `kind` pointed at `base`, without retries and with rate limits out of the way (the
 /// properties make many calls). `tag` names its account: rate limiters and tokens are per account.
 fn client(base: &str, kind: VendorKind, tag: &str) -> Arc<dyn Vendor> {
+    client_retrying(base, kind, tag, vendor::retry::RetryPolicy::none())
+}
+
+/// [`client`] with a retry policy of its own.
+fn client_retrying(
+    base: &str,
+    kind: VendorKind,
+    tag: &str,
+    retry: vendor::retry::RetryPolicy,
+) -> Arc<dyn Vendor> {
     let options = ClientOptions {
         request_timeout: Duration::from_secs(10),
-        retry: vendor::retry::RetryPolicy::none(),
+        retry,
         endpoints: vendor::endpoint::EndpointPolicy::allowing([base]).unwrap(),
         ..ClientOptions::default()
     };
@@ -527,14 +550,82 @@ proptest! {
     #[test]
     fn the_clients_survive_any_response(bytes in body(), status in prop::sample::select(&[200u16, 200, 200, 400, 401, 403, 404, 429, 500, 503][..])) {
         static SERVER: LazyLock<(Arc<Mutex<Answer>>, String)> = LazyLock::new(|| {
-            let answer = Arc::new(Mutex::new(Answer { status: 200, body: Arc::new(Vec::new()) }));
+            let answer = Arc::new(Mutex::new(Answer { status: 200, body: Arc::new(Vec::new()), retry_after: None }));
             let addr = RUNTIME.block_on(answering_server(answer.clone()));
             (answer, format!("http://{addr}"))
         });
         let (answer, base) = &*SERVER;
-        *answer.lock().expect("answer lock") = Answer { status, body: Arc::new(bytes) };
+        *answer.lock().expect("answer lock") = Answer { status, body: Arc::new(bytes), retry_after: None };
         for kind in [VendorKind::Tencent, VendorKind::Huawei, VendorKind::Ozonetel] {
             RUNTIME.block_on(exercise(base, kind))?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The retry path, with any Retry-After
+
+/// `Retry-After` values a gateway may send: numbers of any size (u64::MAX and beyond), the edge cases
+/// around them, HTTP dates, and arbitrary text.
+fn retry_after_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("18446744073709551615".to_string()),
+        Just("18446744073709551616".to_string()),
+        Just("0".to_string()),
+        Just("-1".to_string()),
+        Just("Wed, 21 Oct 2015 07:28:00 GMT".to_string()),
+        "[0-9]{4,40}",
+        ".{0,24}",
+    ]
+}
+
+/// Retries fast and gives up within about a second: what is judged is that a vendor's wait can end
+/// the retries but never overflow a clock or make the client sleep past its deadline.
+fn quick_retries() -> vendor::retry::RetryPolicy {
+    vendor::retry::RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        deadline: Duration::from_secs(1),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn any_retry_after_ends_in_a_bounded_wait(
+        retry_after in retry_after_value(),
+        status in prop::sample::select(&[429u16, 429, 503][..]),
+        body in prop_oneof![
+            Just(json!({"resultCode": "1", "resultMessage": "too many requests"}).to_string().into_bytes()),
+            Just(json!({"status": "error", "message": "Max limit exceeded"}).to_string().into_bytes()),
+            body(),
+        ],
+    ) {
+        static SERVER: LazyLock<(Arc<Mutex<Answer>>, String)> = LazyLock::new(|| {
+            let answer = Arc::new(Mutex::new(Answer { status: 200, body: Arc::new(Vec::new()), retry_after: None }));
+            let addr = RUNTIME.block_on(answering_server(answer.clone()));
+            (answer, format!("http://{addr}"))
+        });
+        static ACCOUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let (answer, base) = &*SERVER;
+        *answer.lock().expect("answer lock") = Answer { status, body: Arc::new(body), retry_after: Some(retry_after) };
+        for kind in [VendorKind::Tencent, VendorKind::Huawei, VendorKind::Ozonetel] {
+            // A fresh account each time: Ozonetel pauses a throttled account for a minute.
+            let tag = format!("retry-{}", ACCOUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            let client = client_retrying(base, kind, &tag, quick_retries());
+            let started = std::time::Instant::now();
+            let result = RUNTIME.block_on(client.get("fuzz.agent"));
+            let took = started.elapsed();
+            prop_assert!(took < Duration::from_secs(5), "{kind}: the retries took {took:?}");
+            if let Err(e) = result {
+                bounded_error(&e)?;
+                prop_assert!(
+                    e.retry_after.is_none_or(|w| w <= vendor::retry::MAX_SERVER_WAIT),
+                    "{kind}: asks to wait {:?}", e.retry_after
+                );
+            }
         }
     }
 }

@@ -277,7 +277,8 @@ async fn lifecycle(mode: AuthMode) {
     assert_eq!(calls.get("createAgent"), Some(&2));
     assert_eq!(calls.get("updateAgent"), Some(&1));
     assert_eq!(calls.get("deleteAgent"), Some(&2));
-    assert_eq!(calls.get("AgentDetails"), Some(&4));
+    // The duplicate create is confirmed by reading the account: one AgentDetails more.
+    assert_eq!(calls.get("AgentDetails"), Some(&5));
     let expected_mints = if mode == AuthMode::Token { 1 } else { 0 };
     assert_eq!(
         env.sim.tokens_minted(),
@@ -339,7 +340,7 @@ async fn update_sends_only_deltas_and_the_fields_the_vendor_insists_on() {
         sent,
         json!({
             "userName": "ccop_demo", "agentId": "bob",
-            "agentName": "Bob Lee", "email": "bob@example.com", "password": "<masked>",
+            "agentName": "Bob Lee", "email": "bob@example.com",
             "assignSkills": [{"skillName": "sales", "priority": 30}],
             "unAssignSkills": [{"skillName": "support"}],
             "assignAgentGroups": "tier2", "unAssignAgentGroups": "tier1",
@@ -373,11 +374,46 @@ async fn update_sends_only_deltas_and_the_fields_the_vendor_insists_on() {
     let keys: Vec<&str> = sent.as_object().unwrap().keys().map(String::as_str).collect();
     let mut keys = keys;
     keys.sort_unstable();
-    assert_eq!(
-        keys,
-        ["agentId", "agentName", "email", "locked", "password", "userName"]
-    );
+    assert_eq!(keys, ["agentId", "agentName", "email", "locked", "userName"]);
     assert!(env.sim.agent("bob").unwrap().locked);
+}
+
+#[tokio::test]
+async fn updates_leave_the_agents_password_alone_unless_the_secret_changed_it() {
+    let env = Env::start(Config::default(), 60.0).await;
+    let client = env.client(OzonetelAuthMode::ApiKey);
+    let mut want = agent("pat", "Pat Doe");
+    client.create(&want, Some(&password())).await.unwrap();
+    // The agent changes their own password in the console.
+    assert!(env.sim.edit_agent("pat", |a| a.password = "chosen-by-pat".into()));
+    let observed = client.get("pat").await.unwrap().unwrap();
+
+    want.fields
+        .insert(Field::DisplayName, FieldValue::Text("Pat Smith".into()));
+    let rename = [change(
+        Field::DisplayName,
+        Some(FieldValue::Text("Pat Doe".into())),
+        FieldValue::Text("Pat Smith".into()),
+    )];
+    client
+        .update(&want, &observed, &rename, Some(&password()))
+        .await
+        .unwrap();
+    let sent = env.sim.last_request("updateAgent").unwrap();
+    assert!(sent.get("password").is_none(), "{sent}");
+    assert_eq!(env.sim.agent("pat").unwrap().password, "chosen-by-pat");
+
+    // The Secret's password changed (its digest differs from the one last applied): now it is sent.
+    let rotate = [change(
+        Field::Password,
+        Some(FieldValue::Digest("old-digest".into())),
+        FieldValue::Digest("new-digest".into()),
+    )];
+    client
+        .update(&want, &observed, &rotate, Some(&password()))
+        .await
+        .unwrap();
+    assert_eq!(env.sim.agent("pat").unwrap().password, PASSWORD);
 }
 
 #[tokio::test]
@@ -777,7 +813,12 @@ async fn refusals_the_client_can_see_coming_cost_no_request() {
         .update(
             &agent("sam", "Sam Doe"),
             &ObservedAgent::default(),
-            &[change(Field::Locked, None, FieldValue::Flag(true))],
+            // The password is checked when it is sent, i.e. when it changed.
+            &[change(
+                Field::Password,
+                Some(FieldValue::Digest("old".into())),
+                FieldValue::Digest("new".into()),
+            )],
             Some(&short),
         )
         .await

@@ -450,6 +450,9 @@ impl Soak {
                 lost_response_rate: self.rng.random_range(0.0..0.2),
                 timeout_rate: self.rng.random_range(0.0..0.05),
                 timeout_ms: self.rng.random_range(100..1500),
+                // A listing that repeats its pages fails every read of the provider until it is
+                // switched off (tests/lifecycle.rs covers it); the soak needs its agents to converge.
+                repeat_pages: false,
             }
         };
         self.trace.log(format!("{vendor:?}: faults {faults:?}"));

@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use futures::FutureExt;
 
 use crate::controller::{self, Health, Options};
 
@@ -39,6 +41,12 @@ pub struct RunArgs {
     /// Log level or filter (e.g. `info`, `debug,kube=info`). `RUST_LOG` wins when set.
     #[arg(long, env = "CCOP_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Seconds in-flight reconciles get after SIGTERM before the operator exits anyway. Keep it above
+    /// the longest vendor call (the 60 s retry deadline plus one 30 s request), so a reconcile's
+    /// retries can finish, and below the pod's `terminationGracePeriodSeconds`, so the operator exits
+    /// before the kubelet kills it (the Helm chart passes the grace period less 10 s).
+    #[arg(long, env = "CCOP_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 110)]
+    pub shutdown_timeout_seconds: u64,
     /// A kubeconfig file; the in-cluster config or `$KUBECONFIG` when unset.
     #[arg(long, env = "CCOP_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
@@ -135,7 +143,19 @@ pub fn run(args: &RunArgs) -> ExitCode {
         };
         let health = Health::default();
         let server = tokio::spawn(controller::server::serve(args.metrics_addr, health.clone()));
-        let result = controller::run(client, options, health, shutdown_signal()).await;
+        let stop = shutdown_signal().boxed().shared();
+        let controller = controller::run(client, options, health, stop.clone());
+        let timeout = Duration::from_secs(args.shutdown_timeout_seconds);
+        let result = match bounded_after(controller, stop, timeout).await {
+            Some(result) => result,
+            None => {
+                tracing::warn!(
+                    timeout_s = timeout.as_secs(),
+                    "in-flight reconciles did not finish within the shutdown timeout; exiting anyway"
+                );
+                Ok(())
+            }
+        };
         server.abort();
         match result {
             Ok(()) => {
@@ -148,6 +168,22 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }
         }
     })
+}
+
+/// Runs `work` to completion, but once `stop` has completed, for at most `timeout` more: `None` when
+/// that time ran out first.
+pub async fn bounded_after<T>(
+    work: impl Future<Output = T>,
+    stop: impl Future<Output = ()>,
+    timeout: Duration,
+) -> Option<T> {
+    tokio::select! {
+        out = work => Some(out),
+        () = async {
+            stop.await;
+            tokio::time::sleep(timeout).await;
+        } => None,
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.
@@ -165,4 +201,21 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down: letting in-flight reconciles finish");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn work_is_cut_off_a_timeout_after_the_stop() {
+        let started = tokio::time::Instant::now();
+        let never = std::future::pending::<()>();
+        let stop = tokio::time::sleep(Duration::from_secs(5));
+        assert_eq!(bounded_after(never, stop, Duration::from_secs(80)).await, None);
+        assert_eq!(started.elapsed(), Duration::from_secs(85));
+        let quick = async { 7 };
+        let stop = std::future::pending::<()>();
+        assert_eq!(bounded_after(quick, stop, Duration::ZERO).await, Some(7));
+    }
 }

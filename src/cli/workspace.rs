@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use crate::api::{AgentPolicy, ContactCenterAgent, OzonetelAuthMode, ProviderId, ProviderKind, ProviderSettings};
+use crate::api::{
+    AgentPolicy, ContactCenterAgent, OzonetelAuthMode, ProviderId, ProviderKind, ProviderSettings,
+};
 use crate::core::DigestKey;
 use crate::engine::{AgentRecord, ProviderRuntime};
 use crate::manifest::{Located, Manifests};

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::core::ObservedAgent;
+use crate::vendor::paging::PageGuard;
 use crate::vendor::{Listing, Vendor, VendorError};
 
 /// A full listing every this many refreshes, even for vendors that list incrementally: incremental
@@ -198,13 +199,22 @@ impl Snapshot {
         };
         let started = Instant::now();
         let mut listed = Vec::new();
-        let mut page = 0;
+        let mut guard = PageGuard::new("the vendor's accounts", page_size);
+        let mut page = 0u32;
         loop {
             let result = vendor.list_page(page, since).await?;
             let got = result.agents.len();
+            if got == 0 {
+                break;
+            }
+            // The vendor's total is a hint, not a bound: the guard ends a listing whose pages repeat
+            // or never end, before they use up memory.
+            guard.record(result.agents.iter().map(|a| a.key.as_str()))?;
             listed.extend(result.agents);
-            page += 1;
-            if got == 0 || u64::from(page) * u64::from(page_size) >= result.total {
+            page = page.saturating_add(1);
+            // No stop on a short page: a vendor may serve fewer than asked per page (Huawei
+            // documents no maximum), and a listing that ended early would make accounts look deleted.
+            if u64::from(page) * u64::from(page_size) >= result.total {
                 break;
             }
         }
@@ -369,6 +379,124 @@ mod tests {
             FieldValue::Text("A2".into()),
             "our write is not overwritten"
         );
+    }
+
+    /// A vendor whose listing misbehaves: every page is `page(n)`, and the total is astronomical.
+    struct Endless {
+        page_size: u32,
+        page: fn(u32) -> Vec<ObservedAgent>,
+        calls: std::sync::atomic::AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl Vendor for Endless {
+        fn kind(&self) -> crate::core::VendorKind {
+            crate::core::VendorKind::Tencent
+        }
+        fn account(&self) -> &crate::vendor::AccountId {
+            static ACCOUNT: std::sync::LazyLock<crate::vendor::AccountId> =
+                std::sync::LazyLock::new(|| crate::vendor::AccountId::from_recorded("tencent endless"));
+            &ACCOUNT
+        }
+        fn listing(&self) -> Listing {
+            Listing::Paged {
+                page_size: self.page_size,
+                incremental: false,
+            }
+        }
+        async fn list_page(
+            &self,
+            page: u32,
+            _: Option<i64>,
+        ) -> Result<crate::vendor::AgentPage, VendorError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(crate::vendor::AgentPage {
+                agents: (self.page)(page),
+                total: u64::MAX,
+            })
+        }
+        async fn get(&self, _: &str) -> Result<Option<ObservedAgent>, VendorError> {
+            unreachable!("a listing vendor is read through its listing")
+        }
+        async fn create(
+            &self,
+            _: &crate::core::DesiredAgent,
+            _: Option<&crate::vendor::AgentPassword>,
+        ) -> Result<crate::vendor::Created, VendorError> {
+            unreachable!()
+        }
+        async fn update(
+            &self,
+            _: &crate::core::DesiredAgent,
+            _: &ObservedAgent,
+            _: &[crate::core::FieldChange],
+            _: Option<&crate::vendor::AgentPassword>,
+        ) -> Result<(), VendorError> {
+            unreachable!()
+        }
+        async fn delete(&self, _: &str) -> Result<crate::vendor::Deletion, VendorError> {
+            unreachable!()
+        }
+        async fn skill_ids(&self) -> Result<Option<std::collections::BTreeMap<String, String>>, VendorError> {
+            Ok(None)
+        }
+        async fn check_credentials(&self) -> Result<(), VendorError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_vendor_repeating_a_full_page_is_cut_short_after_two_pages() {
+        let vendor = Endless {
+            page_size: 2,
+            page: |_| vec![agent("a", "A", 1), agent("b", "B", 1)],
+            calls: Default::default(),
+        };
+        let s = Snapshot::new(Duration::from_secs(60));
+        let e = s.refresh(&vendor).await.unwrap_err();
+        assert_eq!(e.code.as_deref(), Some(crate::vendor::paging::CUT_SHORT));
+        assert!(
+            e.message.contains("cut short") && e.message.contains("repeats"),
+            "{e}"
+        );
+        assert_eq!(vendor.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert!(!s.is_loaded(), "a partial listing is never used");
+        assert!(s.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_never_ends_stops_at_the_page_cap() {
+        // Huge pages, so the cap is a few pages: each page holds one new account.
+        let vendor = Endless {
+            page_size: 500_000,
+            page: |n| vec![agent(&format!("agent-{n}"), "A", 1)],
+            calls: Default::default(),
+        };
+        let s = Snapshot::new(Duration::from_secs(60));
+        let e = s.refresh(&vendor).await.unwrap_err();
+        let max = PageGuard::new("", 500_000).max_pages();
+        assert!(e.message.contains(&format!("reached {max} pages")), "{e}");
+        assert_eq!(
+            u64::from(vendor.calls.load(std::sync::atomic::Ordering::SeqCst)),
+            max
+        );
+        assert!(!s.is_loaded());
+    }
+
+    #[tokio::test]
+    async fn an_empty_page_ends_the_listing_whatever_the_total() {
+        let vendor = Endless {
+            page_size: 2,
+            page: |n| match n {
+                0 => vec![agent("a", "A", 1), agent("b", "B", 1)],
+                _ => Vec::new(),
+            },
+            calls: Default::default(),
+        };
+        let s = Snapshot::new(Duration::from_secs(60));
+        s.refresh(&vendor).await.unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(vendor.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub struct Faults {
     pub timeout_rate: f64,
     /// How long a "timeout" hangs.
     pub timeout_ms: u64,
+    /// Listings ignore the page number: every page is the first one, and the total is the largest
+    /// the field holds (a broken gateway or cache in front of the vendor). Tencent's staff listing.
+    pub repeat_pages: bool,
 }
 
 /// What the fault injector decided for one request.

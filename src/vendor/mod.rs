@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod huawei;
 pub mod ozonetel;
+pub mod paging;
 pub mod ratelimit;
 pub mod retry;
 pub mod tencent;

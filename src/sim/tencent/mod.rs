@@ -421,9 +421,17 @@ impl Sim {
         let app = apps.entry(sdk_app_id).or_default();
         let data = match action {
             DESCRIBE_STAFF => {
-                let req: DescribeStaffRequest =
+                let mut req: DescribeStaffRequest =
                     parse(body, sdk_app_id, |r: &DescribeStaffRequest| r.sdk_app_id)?;
-                to_value(app.describe(&ctx, &req)?)
+                let repeat = self.core.faults().repeat_pages;
+                if repeat {
+                    req.page_number = 0;
+                }
+                let mut response = app.describe(&ctx, &req)?;
+                if repeat {
+                    response.total_count = i64::MAX;
+                }
+                to_value(response)
             }
             CREATE_STAFF => {
                 let req = parse(body, sdk_app_id, |r: &CreateStaffRequest| r.sdk_app_id)?;

@@ -45,7 +45,9 @@ pub fn from_status(status: StatusCode, retry_after: Option<Duration>, message: O
             ErrorKind::RateLimited,
             format!("Huawei throttled the request{detail}"),
         )
-        .with_retry_after(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
+        .with_retry_after(crate::vendor::retry::server_wait(
+            retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+        )),
         500..=599 => VendorError::transient(format!("Huawei server error{detail}")),
         _ => VendorError::new(
             ErrorKind::Rejected,
@@ -112,16 +114,10 @@ pub fn vendor_message(body: &[u8]) -> Option<String> {
         .find_map(|k| value.get(k)?.as_str().map(clip))
 }
 
-/// Reads `Retry-After` as delta-seconds (the only form Huawei's gateway is seen to use).
+/// Reads `Retry-After` as delta-seconds (the only form Huawei's gateway is seen to use), capped at
+/// [`MAX_SERVER_WAIT`](crate::vendor::retry::MAX_SERVER_WAIT).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    crate::vendor::retry::parse_retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
 }
 
 fn clip(message: &str) -> String {
@@ -203,5 +199,10 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
         h.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "18446744073709551615".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(crate::vendor::retry::MAX_SERVER_WAIT));
     }
 }

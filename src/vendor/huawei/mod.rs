@@ -35,6 +35,7 @@ use self::wire::{AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
 use crate::api::{HuaweiProvider, RateLimit};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind};
 use crate::vendor::http::{self, Endpoint};
+use crate::vendor::paging::PageGuard;
 use crate::vendor::ratelimit::{self, TokenBucket};
 use crate::vendor::retry::RetryPolicy;
 use crate::vendor::{
@@ -688,6 +689,7 @@ impl Vendor for Client {
 
     async fn skill_ids(&self) -> Result<Option<BTreeMap<String, String>>, VendorError> {
         let mut ids = BTreeMap::new();
+        let mut guard = PageGuard::new("Huawei skill queues", SKILL_PAGE as u32);
         let mut offset = 0u64;
         loop {
             let page = wire::QuerySkills {
@@ -697,6 +699,12 @@ impl Vendor for Client {
             let r: SkillResult = self.call(Action::QuerySkills, &page).await?;
             let skills = r.data.unwrap_or_default();
             let fetched = skills.len() as u64;
+            if fetched == 0 {
+                break;
+            }
+            // Queues that are all new on every page never trip the "nothing new" stop: the guard's
+            // page cap ends them.
+            guard.record(skills.iter().map(|s| s.skill_id))?;
             let mut new = 0;
             for s in skills {
                 if let std::collections::btree_map::Entry::Vacant(slot) = ids.entry(s.name) {

@@ -77,6 +77,25 @@ fn bounded(text: &str) -> String {
     out
 }
 
+/// Credentials shorter than this are not searched for in messages: a one-letter test key would
+/// blank every message, and a real API key or token is far longer.
+const MIN_REDACTED_LEN: usize = 6;
+
+/// `error` with every occurrence of the given secrets in its message and code replaced by
+/// `[redacted]`. The decoders keep only the documented message fields, but a gateway or a
+/// misconfigured endpoint may still put the request's `apiKey` header into one of them.
+pub fn redacted(mut error: VendorError, secrets: &[Option<&str>]) -> VendorError {
+    for secret in secrets.iter().flatten().filter(|s| s.len() >= MIN_REDACTED_LEN) {
+        if error.message.contains(secret) {
+            error.message = error.message.replace(secret, "[redacted]");
+        }
+        if let Some(code) = error.code.as_mut().filter(|c| c.contains(secret)) {
+            *code = code.replace(secret, "[redacted]");
+        }
+    }
+    error
+}
+
 /// Decodes a response of any endpoint but generateToken.
 pub fn decode(http_status: u16, body: &[u8]) -> Result<Reply, VendorError> {
     let Some(object) = json_object(body) else {
@@ -263,14 +282,11 @@ fn by_http_status(http_status: u16, message: String) -> VendorError {
     }
 }
 
-/// A body that is not a JSON object (a proxy's HTML page, a gateway's plain text, nothing).
+/// A body that is not a JSON object (a proxy's HTML page, a gateway's plain text, nothing). Its text is
+/// never quoted: such a page is not the vendor's documented error and may echo the request back,
+/// `apiKey` header included. Its size and the HTTP status are what a person can act on.
 fn unreadable(http_status: u16, body: &[u8]) -> VendorError {
-    let snippet = bounded(String::from_utf8_lossy(&body[..body.len().min(400)]).trim());
-    let message = if snippet.is_empty() {
-        format!("HTTP {http_status} with an empty or non-JSON body")
-    } else {
-        format!("HTTP {http_status} with a non-JSON body: {snippet}")
-    };
+    let message = format!("non-JSON response (HTTP {http_status}, {} bytes)", body.len());
     match http_status {
         401 | 403 => VendorError::new(ErrorKind::Credentials, message).with_code("Unauthorized"),
         429 => VendorError::new(ErrorKind::RateLimited, message)
@@ -484,11 +500,37 @@ mod tests {
     fn non_json_bodies_are_classified_by_http_status() {
         let e = decode(503, b"injected fault: service unavailable").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Transient);
-        assert!(e.message.contains("service unavailable"), "{e}");
+        assert_eq!(e.message, "non-JSON response (HTTP 503, 35 bytes)");
         assert_eq!(decode(200, b"<html>").unwrap_err().kind, ErrorKind::Transient);
         assert_eq!(decode(401, b"").unwrap_err().kind, ErrorKind::Credentials);
         assert_eq!(decode(404, b"not here").unwrap_err().kind, ErrorKind::Rejected);
         assert_eq!(decode(200, b"[1,2]").unwrap_err().kind, ErrorKind::Transient);
+    }
+
+    #[test]
+    fn a_non_json_page_echoing_the_request_is_not_quoted() {
+        let page = b"<html><body>Bad gateway. Your request:\nPOST /ca_apis/AgentDetails\napiKey: KEY-s3cr3t-123\n</body></html>";
+        for status in [200, 401, 404, 429, 502] {
+            let e = decode(status, page).unwrap_err();
+            assert!(!e.to_string().contains("s3cr3t"), "{e}");
+            assert!(!e.to_string().contains("html"), "{e}");
+            assert_eq!(
+                e.message,
+                format!("non-JSON response (HTTP {status}, {} bytes)", page.len())
+            );
+            let e = decode_token(status, page).unwrap_err();
+            assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        }
+    }
+
+    #[test]
+    fn secrets_echoed_into_a_message_are_redacted() {
+        let e = err(
+            200,
+            json!({"status":"error","message":"bad header apiKey=KEY-s3cr3t-123 token=eyJtok.en"}),
+        );
+        let e = redacted(e, &[Some("KEY-s3cr3t-123"), Some("eyJtok.en"), None, Some("a")]);
+        assert_eq!(e.message, "bad header apiKey=[redacted] token=[redacted]");
     }
 
     #[test]

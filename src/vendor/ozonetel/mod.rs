@@ -264,7 +264,13 @@ impl Client {
         let result = self
             .send_inner(action, body, token)
             .await
-            .and_then(|(status, bytes)| decode(status, &bytes));
+            .and_then(|(status, bytes)| decode(status, &bytes))
+            // A vendor message is text from the far end: if it echoes the request, the credentials
+            // it carried must not reach status, events or logs.
+            .map_err(|e| {
+                let api_key = self.credentials.api_key.expose_secret();
+                decode::redacted(e, &[Some(api_key), token.map(Token::expose)])
+            });
         let outcome = match &result {
             Ok(_) => "ok",
             Err(e) => e.kind.as_str(),
@@ -318,6 +324,45 @@ fn sensitive(value: &str) -> Result<HeaderValue, VendorError> {
     })?;
     v.set_sensitive(true);
     Ok(v)
+}
+
+/// A create refused in a way that may mean the agent is already there: the documented duplicate
+/// answer is not known for the modern endpoint (only the legacy "Agent Already Exists"), so any refusal
+/// that is not about credentials, throttling or an outage is checked by reading the account.
+fn may_be_a_lost_create(e: &VendorError) -> bool {
+    matches!(e.kind, ErrorKind::AlreadyExists | ErrorKind::Rejected)
+}
+
+impl Client {
+    /// After a refused create: AlreadyExists when AgentDetails finds the agent (an earlier create of
+    /// ours whose answer was lost, or someone else's agent: the engine adopts it after a fresh read);
+    /// otherwise the create's own error, never a duplicate nobody can find.
+    async fn confirm_existing(&self, key: &str, refused: VendorError) -> VendorError {
+        match self.get(key).await {
+            Ok(Some(_)) => VendorError::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "agent {key:?} already exists (createAgent answered: {})",
+                    refused.message
+                ),
+            )
+            .with_code("AgentAlreadyExists"),
+            Ok(None) if refused.kind == ErrorKind::AlreadyExists => VendorError::new(
+                ErrorKind::Rejected,
+                format!(
+                    "createAgent refused agent {key:?} ({}), but AgentDetails does not find it",
+                    refused.message
+                ),
+            )
+            .with_code(refused.code.unwrap_or_else(|| "Rejected".into())),
+            Ok(None) => refused,
+            // The read failed (throttled, an outage): the create's answer is still the best word.
+            Err(read) => {
+                tracing::debug!(agent = key, error = %read, "could not confirm a refused Ozonetel create");
+                refused
+            }
+        }
+    }
 }
 
 fn is_token_refusal(e: &VendorError) -> bool {
@@ -380,13 +425,11 @@ impl Vendor for Client {
         let body = wire::key_body(&self.credentials.user_name, key);
         match self.call(Action::Details, &body).await {
             Ok(reply) => Ok(wire::observed_from_details(key, reply.message.as_ref())),
-            // Not-found is undocumented; the doc's ASSUMPTION is that an error status means not
-            // found. Errors that mean something else (credentials, throttling, outages, a redirect
-            // that was not followed) still fail.
-            Err(e)
-                if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Rejected)
-                    && e.code.as_deref() != Some(http::REDIRECTED) =>
-            {
+            // Only the documented "no such agent" answers mean absent (vendors/ozonetel.md §2.3,
+            // §2.4.3: "Agent not found", "Invalid Agent Details"). Any other refusal (a wrong
+            // endpoint's 404, a validation message, a proxy page) is an error: taken for "absent" it
+            // would show the agent Ready-to-create and spend the write budget on creates that fail.
+            Err(e) if e.kind == ErrorKind::NotFound => {
                 tracing::debug!(agent = key, error = %e, "Ozonetel AgentDetails: no such agent");
                 Ok(None)
             }
@@ -400,7 +443,11 @@ impl Vendor for Client {
         password: Option<&AgentPassword>,
     ) -> Result<Created, VendorError> {
         let body = wire::create_body(&self.credentials.user_name, agent, password)?;
-        self.call(Action::Create, &body).await?;
+        match self.call(Action::Create, &body).await {
+            Ok(_) => {}
+            Err(e) if may_be_a_lost_create(&e) => return Err(self.confirm_existing(&agent.key, e).await),
+            Err(e) => return Err(e),
+        }
         tracing::info!(agent = %agent.key, "created Ozonetel agent");
         Ok(Created {
             external_id: agent.key.clone(),
@@ -419,8 +466,14 @@ impl Vendor for Client {
         tracing::info!(
             agent = %agent.key,
             fields = ?changes.iter().map(|c| c.field.spec_path()).collect::<Vec<_>>(),
-            vendor_message = %reply.message.as_ref().map(decode::message_text).unwrap_or_default(),
             "updated Ozonetel agent"
+        );
+        // The detailed response is the vendor's free-form text about the agent: only its shape is
+        // logged, and only at debug level.
+        tracing::debug!(
+            agent = %agent.key,
+            response_keys = ?reply.body.keys().collect::<Vec<_>>(),
+            "Ozonetel updateAgent detailed response"
         );
         Ok(())
     }

@@ -109,9 +109,13 @@ pub fn create_body(
     Ok(body)
 }
 
-/// The updateAgent body: the key, the fields the vendor insists on (`agentName`, `email`,
-/// `password`; vendors/ozonetel.md §2.4.3 ASSUMPTION), and only the changed fields, skills and groups
-/// as deltas.
+/// The updateAgent body: the key, the fields the vendor may insist on (`agentName`, `email`;
+/// vendors/ozonetel.md §2.4.3 ASSUMPTION), and only the changed fields, skills and groups as deltas.
+///
+/// The password is sent only when it is one of the `changes`, i.e. when the Secret's password is not
+/// the one the operator last applied (the engine compares its keyed digest with the digest in the
+/// agent's status, as it does for Tencent and Huawei). Sending it on every update would reset the
+/// password of an adopted agent, and of an agent who changed their own, on every spec change.
 ///
 /// `agentName` carries the *desired* name, and a rename also sets `agentNameNew`: whether the vendor
 /// reads `agentName` as "the name to set" or ignores it next to `agentNameNew`, the result is the
@@ -127,14 +131,16 @@ pub fn update_body(
     let name = display_name(agent)?;
     m.insert("agentName".into(), json!(name));
     m.insert("email".into(), json!(email(agent)?));
-    m.insert("password".into(), json!(password_value(password)?));
     for change in changes {
         match (change.field, &change.to) {
             (Field::DisplayName, FieldValue::Text(new)) => {
                 m.insert("agentNameNew".into(), json!(new));
             }
+            (Field::Password, _) => {
+                m.insert("password".into(), json!(password_value(password)?));
+            }
             // Always sent above.
-            (Field::Email | Field::Password, _) => {}
+            (Field::Email, _) => {}
             (Field::Skills, FieldValue::Skills(to)) => {
                 let from = match &change.from {
                     Some(FieldValue::Skills(from)) => from.as_slice(),
@@ -406,10 +412,42 @@ mod tests {
         let e = create_body("acct", &agent(), None).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Rejected);
         assert!(e.message.contains("spec.passwordSecretRef is required"), "{e}");
-        let e = update_body("acct", &agent(), &[], Some(&password("ab"))).unwrap_err();
+        let changed = [password_change()];
+        let e = update_body("acct", &agent(), &changed, Some(&password("ab"))).unwrap_err();
         assert!(e.message.contains("3 to 50"), "{e}");
         assert!(!e.message.contains("ab\""), "never the value: {e}");
-        assert!(update_body("acct", &agent(), &[], Some(&password(&"x".repeat(51)))).is_err());
+        assert!(update_body("acct", &agent(), &changed, Some(&password(&"x".repeat(51)))).is_err());
+        let e = update_body("acct", &agent(), &changed, None).unwrap_err();
+        assert!(e.message.contains("spec.passwordSecretRef is required"), "{e}");
+    }
+
+    fn password_change() -> FieldChange {
+        FieldChange {
+            field: Field::Password,
+            from: Some(FieldValue::Digest("old".into())),
+            to: FieldValue::Digest("new".into()),
+        }
+    }
+
+    #[test]
+    fn the_password_is_sent_only_when_it_changed() {
+        let name = FieldChange {
+            field: Field::DisplayName,
+            from: Some(FieldValue::Text("Alice".into())),
+            to: FieldValue::Text("Alice Doe".into()),
+        };
+        let body = update_body(
+            "acct",
+            &agent(),
+            std::slice::from_ref(&name),
+            Some(&password("pw1")),
+        )
+        .unwrap();
+        assert!(!body.0.contains_key("password"), "{:?}", body.keys());
+        let body = update_body("acct", &agent(), &[name], None).unwrap();
+        assert!(!body.0.contains_key("password"), "no password needed either");
+        let body = update_body("acct", &agent(), &[password_change()], Some(&password("pw1"))).unwrap();
+        assert_eq!(body.0["password"], "pw1");
     }
 
     #[test]
@@ -446,7 +484,7 @@ mod tests {
             Value::Object(body.0),
             json!({
                 "userName": "acct", "agentId": "alice", "agentName": "Alice Doe",
-                "email": "alice@example.com", "password": "pw1",
+                "email": "alice@example.com",
                 "assignSkills": [{"skillName": "billing", "priority": 10}],
                 "unAssignSkills": [{"skillName": "sales"}],
                 "assignAgentGroups": "tier1", "unAssignAgentGroups": "tier2",
@@ -470,14 +508,7 @@ mod tests {
         assert_eq!(body.0["agentNameNew"], "Alice Smith");
         assert_eq!(
             body.keys(),
-            [
-                "agentId",
-                "agentName",
-                "agentNameNew",
-                "email",
-                "password",
-                "userName"
-            ]
+            ["agentId", "agentName", "agentNameNew", "email", "userName"]
         );
     }
 

@@ -86,6 +86,33 @@ pub fn classify(code: &str, message: &str, request_id: Option<String>) -> Vendor
     }
 }
 
+/// Why a body could not be read as the Tencent envelope, without its content. serde's messages quote
+/// the offending value (`invalid type: string "...", expected a map`), and a proxy or a misbehaving
+/// endpoint may put anything there, an echoed request header included; so every quoted span is
+/// replaced, and what is left (the kind of mismatch and where) is bounded.
+pub fn json_reason(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let mut out = String::new();
+    let mut quote = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            // Debug-quoted values escape their own quotes: skip the escaped character.
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(open), c) if c == open => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '`') => {
+                out.push_str("\"…\"");
+                quote = Some(c);
+            }
+            (None, c) => out.push(c),
+        }
+    }
+    crate::conditions::bounded(&out, MAX_TEXT_BYTES)
+}
+
 /// A non-200 HTTP answer: Tencent answers errors with 200, so anything else comes from a proxy or an
 /// overloaded front end and is worth retrying.
 pub fn http_status(status: u16) -> VendorError {
@@ -217,6 +244,21 @@ mod tests {
     fn a_skewed_clock_is_explained() {
         let e = classify("AuthFailure.SignatureExpire", "Signature expired", None);
         assert!(e.message.contains("clock"), "{}", e.message);
+    }
+
+    #[test]
+    fn malformed_bodies_are_described_without_their_values() {
+        let e = serde_json::from_str::<std::collections::BTreeMap<String, u64>>(
+            r#"{"Authorization": "TC3 \"quoted\" Credential=AKIDsecret"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("AKIDsecret"),
+            "serde quotes the value: {e}"
+        );
+        let reason = json_reason(&e);
+        assert!(!reason.contains("AKIDsecret"), "{reason}");
+        assert!(reason.contains("invalid type"), "{reason}");
     }
 
     #[test]

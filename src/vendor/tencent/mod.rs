@@ -37,6 +37,7 @@ use secrecy::ExposeSecret;
 use crate::api::{RateLimit, TencentProvider};
 use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 use crate::vendor::http::checked_endpoint;
+use crate::vendor::paging::PageGuard;
 use crate::vendor::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
     Vendor, VendorError,
@@ -217,6 +218,7 @@ impl Client {
 /// Every skill group, page by page.
 async fn fetch_skill_table(api: &Api) -> Result<SkillTable, VendorError> {
     let mut groups = Vec::new();
+    let mut guard = PageGuard::new("Tencent skill groups", MAX_SKILL_GROUP_PAGE);
     let mut page = 0;
     loop {
         let request = DescribeSkillGroupsRequest {
@@ -229,6 +231,12 @@ async fn fetch_skill_table(api: &Api) -> Result<SkillTable, VendorError> {
             .call::<_, DescribeSkillGroupsResponse>(DESCRIBE_SKILL_GROUPS, Class::Read, &request)
             .await?;
         let got = response.skill_group_list.len();
+        if got == 0 {
+            return Ok(SkillTable::new(groups));
+        }
+        // A page repeating the last one, or pages beyond any real table, end with an error rather
+        // than a loop as long as the vendor's TotalCount says.
+        guard.record(response.skill_group_list.iter().map(|g| g.skill_group_id))?;
         groups.extend(
             response
                 .skill_group_list

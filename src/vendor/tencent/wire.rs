@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use super::errors;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -463,16 +464,16 @@ struct ErrorIn {
 
 /// Parses a response body. `Err` (with a short reason, never the body) when it is not the envelope.
 pub fn parse_reply<T: DeserializeOwned>(body: &[u8]) -> Result<Reply<T>, String> {
-    let envelope: EnvelopeIn =
-        serde_json::from_slice(body).map_err(|e| format!("not a Tencent response envelope ({e})"))?;
+    let envelope: EnvelopeIn = serde_json::from_slice(body)
+        .map_err(|e| format!("not a Tencent response envelope ({})", errors::json_reason(&e)))?;
     let mut response = envelope.response;
     let request_id = match response.remove("RequestId") {
         Some(serde_json::Value::String(id)) => Some(id),
         _ => None,
     };
     if let Some(error) = response.remove("Error") {
-        let error: ErrorIn =
-            serde_json::from_value(error).map_err(|e| format!("malformed Response.Error ({e})"))?;
+        let error: ErrorIn = serde_json::from_value(error)
+            .map_err(|e| format!("malformed Response.Error ({})", errors::json_reason(&e)))?;
         return Ok(Reply::Error {
             code: error.code,
             message: error.message,
@@ -480,7 +481,7 @@ pub fn parse_reply<T: DeserializeOwned>(body: &[u8]) -> Result<Reply<T>, String>
         });
     }
     let data = serde_json::from_value(serde_json::Value::Object(response))
-        .map_err(|e| format!("unexpected response fields ({e})"))?;
+        .map_err(|e| format!("unexpected response fields ({})", errors::json_reason(&e)))?;
     Ok(Reply::Ok { data, request_id })
 }
 
