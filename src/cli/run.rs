@@ -16,7 +16,8 @@ pub struct RunArgs {
     /// Namespaces to watch (repeat the flag or separate with commas). All namespaces when unset.
     #[arg(long = "namespace", env = "CCOP_NAMESPACES", value_delimiter = ',')]
     pub namespaces: Vec<String>,
-    /// Only reconcile agents matching this label selector, to shard agents across operator instances.
+    /// Serve only the providers matching this label selector, and every agent of those providers: shards
+    /// are by provider, so all agents of one vendor account are reconciled by one instance.
     #[arg(long, env = "CCOP_LABEL_SELECTOR")]
     pub label_selector: Option<String>,
     /// Agent reconciles running at once.

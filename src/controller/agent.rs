@@ -75,6 +75,13 @@ pub async fn reconcile(guard: Arc<GuardedAgent>, ctx: Arc<Context>) -> Result<Ac
         record_metric("outdated", started);
         return Ok(Action::await_change());
     }
+    // Sharded by provider: an agent whose provider another instance serves is that instance's alone,
+    // finalizer and status included. (An agent naming a provider that exists nowhere is then reported
+    // by no instance; unsharded operators report it.)
+    if ctx.options.label_selector.is_some() && !ctx.providers.in_shard(&ProviderId::of(&agent.spec, &ns)) {
+        record_metric("other_shard", started);
+        return Ok(Action::await_change());
+    }
     let api: Api<ContactCenterAgent> = Api::namespaced(ctx.client.clone(), &ns);
     let result = finalizer(&api, FINALIZER, Arc::new(agent), |event| async {
         match event {

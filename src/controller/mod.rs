@@ -153,6 +153,16 @@ async fn acquire(elector: &LeaderElector) -> tokio::time::Instant {
     }
 }
 
+/// The providers this instance serves: those matching `--label-selector`, or all. Sharding is by
+/// provider, never by agent, so every agent of one vendor account is reconciled by one instance and
+/// two instances never hold one account's budgets, tokens or claims.
+fn shard(options: &Options) -> watcher::Config {
+    match &options.label_selector {
+        Some(selector) => watcher::Config::default().labels(selector),
+        None => watcher::Config::default(),
+    }
+}
+
 async fn check_crds(client: &Client, options: &Options) -> Result<(), RunError> {
     let api: Api<ContactCenterAgent> = match options.namespaces.first() {
         Some(ns) => Api::namespaced(client.clone(), ns),
@@ -209,7 +219,7 @@ async fn run_controllers(
     let mut provider_stores = Vec::new();
     for scope in &scopes {
         let api: Api<DeserializeGuard<ContactCenterProvider>> = scoped(&client, scope);
-        let controller = Controller::new(api, watcher::Config::default());
+        let controller = Controller::new(api, shard(&options));
         let store = controller.store();
         ctx.providers
             .namespaced
@@ -231,7 +241,7 @@ async fn run_controllers(
     }
     let cluster = Controller::new(
         Api::<DeserializeGuard<ClusterContactCenterProvider>>::all(client.clone()),
-        watcher::Config::default(),
+        shard(&options),
     );
     *ctx.providers.cluster.lock().expect("provider stores lock") = Some(cluster.store());
     provider_stores.push(ready(cluster.store()));
@@ -322,10 +332,9 @@ async fn run_controllers(
     let mut agent_controllers = Vec::new();
     for scope in &scopes {
         let api: Api<GuardedAgent> = scoped(&client, scope);
-        let mut wc = watcher::Config::default();
-        if let Some(selector) = &options.label_selector {
-            wc = wc.labels(selector);
-        }
+        // Every agent, whatever the shard: the claims index must see all claims on a vendor account,
+        // and an agent is reconciled only when its provider is in this shard.
+        let wc = watcher::Config::default();
         let (reader, writer) = reflector::store();
         ctx.agent_stores
             .lock()

@@ -125,6 +125,27 @@ pub struct ResolvedProvider {
 }
 
 impl ProviderCache {
+    /// Whether this instance's provider watch holds the provider (with `--label-selector`, only the
+    /// providers of its shard).
+    pub fn in_shard(&self, id: &ProviderId) -> bool {
+        match id.kind {
+            ProviderKind::ContactCenterProvider => {
+                let key = ObjectRef::new(&id.name).within(id.namespace.as_deref().unwrap_or_default());
+                self.namespaced
+                    .lock()
+                    .expect("provider stores lock")
+                    .iter()
+                    .any(|s| s.get(&key).is_some())
+            }
+            ProviderKind::ClusterContactCenterProvider => self
+                .cluster
+                .lock()
+                .expect("provider stores lock")
+                .as_ref()
+                .is_some_and(|s| s.get(&ObjectRef::new(&id.name)).is_some()),
+        }
+    }
+
     /// The provider object behind `id`, from the watch.
     pub fn resolve(
         &self,

@@ -317,3 +317,52 @@ async fn keys_that_differ_only_in_case_are_one_claim() {
     );
     op.stop().await;
 }
+
+/// Adds `labels` to a provider in `team`.
+async fn label_provider(env: &Env, name: &str, labels: Value) {
+    let api: Api<ccop::api::ContactCenterProvider> = Api::namespaced(env.client.clone(), NS);
+    api.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"labels": labels}})),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn sharding_is_by_provider_so_an_instance_never_touches_another_shards_agents() {
+    let env = Env::start_with(two_applications()).await;
+    second_application_provider(&env, "second").await;
+    label_provider(&env, "tencent", json!({"shard": "a"})).await;
+    label_provider(&env, "second", json!({"shard": "b"})).await;
+    let shard = |s: &str| {
+        let mut o = options();
+        o.label_selector = Some(format!("shard={s}"));
+        o
+    };
+    let a = env.run(shard("a"));
+    env.agent("in-a", tencent_agent("tencent", "in-a@example.com"))
+        .await;
+    env.agent("in-b", tencent_agent("second", "in-b@example.com"))
+        .await;
+    env.wait_agent("in-a", "Ready (shard a)", ready).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let untouched = env.agents().get("in-b").await.unwrap();
+    assert!(
+        untouched.status.is_none(),
+        "shard a wrote no status: {:?}",
+        untouched.status
+    );
+    assert!(
+        untouched.metadata.finalizers.is_none(),
+        "shard a added no finalizer"
+    );
+    assert!(env.tencent.agent_in(1_400_000_002, "in-b@example.com").is_none());
+
+    let b = env.run(shard("b"));
+    env.wait_agent("in-b", "Ready (shard b)", ready).await;
+    assert!(env.tencent.agent_in(1_400_000_002, "in-b@example.com").is_some());
+    a.stop().await;
+    b.stop().await;
+}
