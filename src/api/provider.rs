@@ -351,6 +351,10 @@ pub struct ProviderStatus {
     /// Of those, agents that are Ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_agents: Option<i64>,
+    /// When (RFC 3339) the vendor deletions this provider made in the last minute happened, so the
+    /// deletion cap (`rateLimit.deletionsPerMinute`) holds across operator restarts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_deletions: Vec<String>,
 }
 
 impl ProviderSettings {

@@ -284,6 +284,9 @@ async fn pass(
         ctx: ctx.as_ref(),
     };
     let outcome = engine::reconcile(request, &runtime, &checkpoint).await;
+    if outcome.taken == engine::Taken::Deleted {
+        super::providers::note_deletion(ctx, &provider_id, &runtime).await;
+    }
     if outcome.released {
         if let Some(n) = &outcome.notice {
             publish(

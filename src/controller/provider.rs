@@ -146,11 +146,15 @@ where
         vendor: settings.vendor().map(|v| v.to_string()),
         agents: Some(users.len() as i64),
         ready_agents: Some(ready as i64),
+        // Kept by the deletion ledger under its own field manager (see `providers::note_deletion`):
+        // never applied here, so this apply neither owns nor resets it.
+        recent_deletions: Vec::new(),
     };
     let unchanged = current.is_some_and(|c| {
         conditions::equivalent(&c.conditions, &status.conditions)
             && ProviderStatus {
                 conditions: vec![],
+                recent_deletions: vec![],
                 ..c.clone()
             } == ProviderStatus {
                 conditions: vec![],

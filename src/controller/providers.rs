@@ -122,6 +122,8 @@ pub struct ResolvedProvider {
     pub grant: Option<AllowedNamespaces>,
     /// The most its agents may do.
     pub policy: AgentPolicy,
+    /// `status.recentDeletions`.
+    pub recent_deletions: Vec<String>,
 }
 
 impl ProviderCache {
@@ -176,6 +178,7 @@ impl ProviderCache {
                         secret_namespace: ns,
                         grant: None,
                         policy: AgentPolicy::unrestricted(),
+                        recent_deletions: recent_deletions(p.status.as_ref()),
                     }),
                     Some(Err(e)) => Err(ProviderProblem::Missing(format!(
                         "ContactCenterProvider {ns}/{} is invalid: {e}",
@@ -202,6 +205,7 @@ impl ProviderCache {
                         secret_namespace: operator_namespace.to_string(),
                         grant: Some(p.spec.allowed_namespaces.clone()),
                         policy: p.spec.agent_policy.clone(),
+                        recent_deletions: recent_deletions(p.status.as_ref()),
                     }),
                     Some(Err(e)) => Err(ProviderProblem::Missing(format!(
                         "ClusterContactCenterProvider {} is invalid: {e}",
@@ -312,6 +316,9 @@ impl ProviderCache {
         .map_err(ProviderProblem::Client)?;
         // The fingerprint holds the provider's generation, so a changed ceiling builds a new runtime.
         runtime.policy = provider.policy.clone();
+        // A restarted operator (or a rebuilt runtime) starts with what the last minute's deletions
+        // left of the budget, not a full one.
+        runtime.deletions_already_made(within_last_minute(&provider.recent_deletions));
         let runtime = Arc::new(runtime);
         let refresher = tokio::spawn(refresh_loop(
             Arc::downgrade(ctx),
@@ -349,6 +356,55 @@ impl ProviderCache {
     /// Drops a provider's runtime (the provider was deleted).
     pub fn forget(&self, id: &ProviderId) {
         self.entries.lock().expect("provider cache lock").remove(id);
+    }
+}
+
+/// The `status.recentDeletions` of a provider.
+fn recent_deletions(status: Option<&crate::api::ProviderStatus>) -> Vec<String> {
+    status.map(|s| s.recent_deletions.clone()).unwrap_or_default()
+}
+
+/// The entries of a deletion ledger from the last minute (unreadable entries are dropped).
+fn within_last_minute(ledger: &[String]) -> Vec<String> {
+    let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    ledger
+        .iter()
+        .filter(|t| t.parse::<jiff::Timestamp>().is_ok_and(|t| t > cutoff))
+        .cloned()
+        .collect()
+}
+
+/// Records a vendor deletion in the provider's `status.recentDeletions` (under a field manager of its
+/// own, so the provider reconciler's status apply never resets it). Best effort: a failed write is
+/// logged; the in-process budget was spent either way.
+pub async fn note_deletion(ctx: &Context, id: &ProviderId, runtime: &ProviderRuntime) {
+    use kube::api::{Patch, PatchParams};
+    let mut held = runtime.deletion_ledger().lock().await;
+    held.push(jiff::Timestamp::now().to_string());
+    *held = within_last_minute(&held);
+    let ledger = held.clone();
+    let params = PatchParams::apply("contact-center-operator-deletions").force();
+    let result = match id.kind {
+        ProviderKind::ContactCenterProvider => {
+            let api: kube::Api<ContactCenterProvider> =
+                kube::Api::namespaced(ctx.client.clone(), id.namespace.as_deref().unwrap_or_default());
+            let patch = serde_json::json!({"apiVersion": "contactcenter.dev/v1alpha1",
+                "kind": "ContactCenterProvider", "status": {"recentDeletions": ledger}});
+            api.patch_status(&id.name, &params, &Patch::Apply(&patch))
+                .await
+                .map(drop)
+        }
+        ProviderKind::ClusterContactCenterProvider => {
+            let api: kube::Api<ClusterContactCenterProvider> = kube::Api::all(ctx.client.clone());
+            let patch = serde_json::json!({"apiVersion": "contactcenter.dev/v1alpha1",
+                "kind": "ClusterContactCenterProvider", "status": {"recentDeletions": ledger}});
+            api.patch_status(&id.name, &params, &Patch::Apply(&patch))
+                .await
+                .map(drop)
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(provider = %id.display(), error = %e, "recording a deletion in the provider's status failed");
     }
 }
 

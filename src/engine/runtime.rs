@@ -36,6 +36,7 @@ pub struct ProviderRuntime {
     /// provider, whose namespace owns its agents).
     pub policy: AgentPolicy,
     deletions: Arc<TokenBucket>,
+    ledger: tokio::sync::Mutex<Vec<String>>,
     skills: Mutex<Option<CachedSkills>>,
 }
 
@@ -89,6 +90,7 @@ impl ProviderRuntime {
             // credential rotation nor a second provider object of the same account hands out a fresh
             // deletion budget.
             deletions,
+            ledger: Default::default(),
             skills: Mutex::new(None),
         }
     }
@@ -96,6 +98,20 @@ impl ProviderRuntime {
     /// Takes one deletion from the provider's budget, if one is left.
     pub fn try_take_deletion(&self) -> bool {
         self.deletions.try_acquire()
+    }
+
+    /// Takes over the deletions made in the last minute before this runtime existed (the provider's
+    /// `status.recentDeletions`): they count against the budget, so a restart never hands out a fresh
+    /// one, and they stay in the ledger.
+    pub fn deletions_already_made(&mut self, recent: Vec<String>) {
+        self.deletions.spent_at_least(recent.len());
+        *self.ledger.get_mut() = recent;
+    }
+
+    /// The provider's deletion ledger (`status.recentDeletions`), held while it is extended and
+    /// written, so concurrent deletions append to one list instead of overwriting each other's.
+    pub fn deletion_ledger(&self) -> &tokio::sync::Mutex<Vec<String>> {
+        &self.ledger
     }
 
     /// Seconds until the deletion budget refills by one.

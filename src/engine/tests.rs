@@ -650,3 +650,22 @@ async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
     assert_eq!(out.taken, Taken::Updated);
     assert_eq!(fake.calls("update"), 1);
 }
+
+/// What the ledger in the provider's status gives a restarted operator: the deletions of the last
+/// minute count against the fresh process's budget, so a restart (or a crash loop) never buys another
+/// burst of deletions.
+#[test]
+fn deletions_recorded_before_a_restart_count_against_the_new_budget() {
+    let mut rt = runtime(std::sync::Arc::new(Fake::default()), 3);
+    let ledger = vec![
+        "2026-12-01T12:00:00Z".to_string(),
+        "2026-12-01T12:00:01Z".to_string(),
+    ];
+    rt.deletions_already_made(ledger.clone());
+    rt.deletions_already_made(ledger); // told twice (two providers of one account): counted once
+    assert!(rt.try_take_deletion(), "one of three is left");
+    assert!(
+        !rt.try_take_deletion(),
+        "the budget is spent, as it was before the restart"
+    );
+}

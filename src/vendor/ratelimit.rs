@@ -67,6 +67,15 @@ impl TokenBucket {
         }
     }
 
+    /// Lowers the balance to at most `burst - n`: `n` tokens were spent elsewhere (by an earlier process)
+    /// within the last refill period. Never raises it, so calling it twice for the same spending is
+    /// harmless.
+    pub fn spent_at_least(&self, n: usize) {
+        let mut s = self.state.lock().expect("rate limiter lock");
+        self.refill(&mut s);
+        s.tokens = s.tokens.min(f64::from(self.burst) - n as f64);
+    }
+
     /// Tokens left now (negative while callers wait for reserved ones).
     fn balance(&self) -> f64 {
         let mut s = self.state.lock().expect("rate limiter lock");

@@ -366,3 +366,45 @@ async fn sharding_is_by_provider_so_an_instance_never_touches_another_shards_age
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn vendor_deletions_are_recorded_in_the_providers_status_for_the_next_process() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    for name in ["gone-1", "gone-2"] {
+        env.agent(name, tencent_agent("tencent", &format!("{name}@example.com")))
+            .await;
+        env.wait_agent(name, "Ready", ready).await;
+    }
+    for name in ["gone-1", "gone-2"] {
+        env.agents().delete(name, &DeleteParams::default()).await.unwrap();
+    }
+    env.wait("both accounts deleted", || env.tencent.account_count() == 0)
+        .await;
+    let ledger = |env: &Env| {
+        env.api
+            .object(
+                "contactcenter.dev/v1alpha1",
+                "contactcenterproviders",
+                Some(NS),
+                "tencent",
+            )
+            .and_then(|p| p["status"]["recentDeletions"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    env.wait("two deletions in the ledger", || ledger(&env) == 2)
+        .await;
+    // The provider reconciler's own status writes leave the ledger alone.
+    env.apply(
+        "contactcenterproviders",
+        NS,
+        "tencent",
+        json!({"tencent": {"endpoint": env.sim_urls()[0], "sdkAppId": 1_400_000_001u64,
+                           "credentialsSecretRef": {"name": "tencent-credentials"}},
+               "resyncInterval": "9m"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(ledger(&env), 2);
+    op.stop().await;
+}
