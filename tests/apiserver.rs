@@ -634,6 +634,25 @@ async fn invalid_agents_are_refused_as_a_real_cluster_refuses_them() {
          spec.huawei.userAccount is immutable"
     );
 
+    // An agent without a vendor block is a Tencent agent (its e-mail is its key): the e-mail is
+    // immutable there too, not only when a `tencent` block is present.
+    let mut blockless = agent_json("noblock");
+    blockless["spec"].as_object_mut().unwrap().remove("tencent");
+    let created = raw
+        .create(&pp, &serde_json::from_value(blockless).unwrap())
+        .await
+        .unwrap();
+    let mut moved = created.clone();
+    moved.data["spec"]["email"] = json!("someone-else@example.com");
+    let refused = api_error(raw.replace("noblock", &pp, &moved).await);
+    assert!(
+        refused
+            .message
+            .contains("spec.email is immutable for Tencent agents"),
+        "{}",
+        refused.message
+    );
+
     // fieldValidation=Strict refuses unknown fields instead of pruning them.
     let strict = PatchParams::default().validation(kube::api::ValidationDirective::Strict);
     let surprise = Patch::Merge(json!({"spec": {"surprise": 1}}));
