@@ -226,6 +226,9 @@ async fn an_agent_stalled_by_clock_skew_converges_once_the_skew_is_gone() {
         .await;
     let generation = stalled.metadata.generation;
     assert!(env.tencent.agent("ann@example.com").is_none());
+    // Long enough for the reconciles its own writes cause to have ended: the skew goes while nothing
+    // is looking at the agent.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     env.tencent.core.clock.rewind(skew);
     let a = env.wait_agent("ann", "Ready without a spec change", ready).await;
     assert_eq!(a.metadata.generation, generation, "no spec change was needed");
