@@ -1009,7 +1009,8 @@ fn secret_grants(docs: &[Value], verb: &str) -> BTreeSet<(String, String)> {
 /// With `watchNamespaces` set, Secrets are read only in those namespaces and the release namespace,
 /// through Roles: no ClusterRole lets the operator read a Secret anywhere else. Without it, reading
 /// Secrets is cluster-wide (the README says so). Creating a Secret (the digest key) is allowed only in
-/// the release namespace, whatever the values.
+/// the release namespace, whatever the values. Patching one (the credentials finalizer) is allowed
+/// where reading is.
 #[test]
 fn secrets_are_readable_only_where_the_values_say() {
     let set = |items: &[(&str, &str)]| -> BTreeSet<(String, String)> {
@@ -1019,7 +1020,8 @@ fn secrets_are_readable_only_where_the_values_say() {
             .collect()
     };
     let narrowed = render_rbac(&["team-a", "team-b"], "ops");
-    for verb in ["get", "list", "watch"] {
+    // Patch: the finalizer that keeps a provider's credentials Secret until its agents are deleted.
+    for verb in ["get", "list", "watch", "patch"] {
         assert_eq!(
             secret_grants(&narrowed, verb),
             set(&[("Role", "ops"), ("Role", "team-a"), ("Role", "team-b")]),
@@ -1027,7 +1029,7 @@ fn secrets_are_readable_only_where_the_values_say() {
         );
     }
     assert_eq!(secret_grants(&narrowed, "create"), set(&[("Role", "ops")]));
-    for verb in ["update", "patch", "delete", "deletecollection", "*"] {
+    for verb in ["update", "delete", "deletecollection", "*"] {
         assert!(secret_grants(&narrowed, verb).is_empty(), "{verb} on Secrets");
     }
 

@@ -323,6 +323,7 @@ async fn pass(
             Requeue::After(d) => d,
             Requeue::Backoff(at_least) => ctx.backoff(&id, at_least),
             Requeue::Resync | Requeue::AwaitChange => ctx.backoff(&id, Some(Duration::from_secs(30))),
+            Requeue::Recheck => ctx.recheck_backoff(&id),
         };
         return Err(Error::DeletionWaits {
             reason: outcome.verdict.message.clone(),
@@ -375,6 +376,7 @@ fn next_action(ctx: &Context, id: &str, outcome: &Outcome, periodic: Option<Dura
         Requeue::After(d) => Action::requeue(d),
         Requeue::Backoff(at_least) => Action::requeue(ctx.backoff(id, at_least)),
         Requeue::AwaitChange => Action::await_change(),
+        Requeue::Recheck => Action::requeue(ctx.recheck_backoff(id)),
     }
 }
 

@@ -253,11 +253,28 @@ impl Context {
         jittered.max(at_least.unwrap_or_default())
     }
 
+    /// The delay before `id` is looked at again after a refusal that may clear by itself (see
+    /// `Requeue::Recheck`): 1 min doubling to 10 min, jittered, on the same failure count as
+    /// [`Context::backoff`]. Long on purpose: a wrong secret stays refused, and thousands of agents
+    /// must not ask the vendor every few seconds.
+    pub fn recheck_backoff(&self, id: &str) -> Duration {
+        let mut failures = self.failures.lock().expect("failures lock");
+        let n = failures.entry(id.to_string()).or_default();
+        *n = n.saturating_add(1);
+        let base = RECHECK_FIRST.saturating_mul(2u32.saturating_pow((*n - 1).min(16)));
+        base.min(RECHECK_MAX).mul_f64(rand::rng().random_range(0.9..=1.1))
+    }
+
     /// Forgets the failures of `id` after a success.
     pub fn succeeded(&self, id: &str) {
         self.failures.lock().expect("failures lock").remove(id);
     }
 }
+
+/// The first delay of [`Context::recheck_backoff`].
+pub const RECHECK_FIRST: Duration = Duration::from_secs(60);
+/// The longest delay of [`Context::recheck_backoff`].
+pub const RECHECK_MAX: Duration = Duration::from_secs(600);
 
 /// How the controller names an agent in its caches and requeues: `namespace/name`.
 pub fn agent_id(agent: &ContactCenterAgent) -> String {

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  agent watch ──▶ claims index ──▶ agent controller ──▶ engine ──▶ vendor
-//!  provider watch ──▶ provider controller (credentials check, agent counts, requeue its agents)
+//!  provider watch ──▶ provider controller (credentials check, agent counts, requeue its agents,
+//!                     finalizers on providers and their Secrets until no agent uses them)
 //!  Secret metadata watch ──▶ requeue the agents that use a changed Secret
 //!  Namespace metadata watch ──▶ cluster providers' grants; requeue on a label change
 //!  snapshot refresher (per provider) ──▶ requeue agents whose accounts changed at the vendor
@@ -14,6 +15,7 @@ pub mod claims;
 pub mod context;
 pub mod digest_key;
 pub mod leader;
+pub mod protection;
 pub mod provider;
 pub mod providers;
 pub mod rbac;
@@ -376,8 +378,14 @@ async fn run_controllers(
     tracing::debug!("provider watches synced; starting the agent controllers");
     let agents_ready = futures::future::join_all(agent_stores);
     let health_ready = health.clone();
+    let listed_ctx = ctx.clone();
     let readiness = Scoped(tokio::spawn(async move {
         agents_ready.await;
+        // Providers being deleted may now be released when no agent uses them.
+        listed_ctx
+            .providers
+            .agents_listed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         health_ready.set_ready(true);
         tracing::info!("watches synced; the operator is ready");
     }));

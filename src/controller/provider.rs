@@ -1,5 +1,6 @@
 //! The provider reconcilers: check the credentials with one cheap vendor read, report `Ready` with the
-//! reason and how many agents use the provider, and requeue those agents when the provider changes.
+//! reason and how many agents use the provider, and requeue those agents when the provider changes or
+//! turns Ready again. A provider is kept, while it is deleted, until no agent uses it (`protection`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -94,6 +95,10 @@ where
     if changed {
         ctx.requeue_ids(users.iter().map(|a| agent_id(a)));
     }
+    if provider.meta().deletion_timestamp.is_some() {
+        return super::protection::release(api, provider, &id, &users, ctx).await;
+    }
+    super::protection::protect(api, provider, &id, ctx).await?;
     let verdict = match ctx.providers.runtime(ctx, &id).await {
         Err(problem) => Verdict::stalled(problem.reason(), problem.to_string()),
         Ok(runtime) => match check_credentials(&runtime).await {
@@ -136,6 +141,13 @@ where
     }
     let now = Time(jiff::Timestamp::now());
     let current = provider.provider_status();
+    // Agents stalled by a refusal that cleared by itself (clock skew, an allow-list) are looked at
+    // again at once, not at their next long recheck. Judged by the stored status, so a restart in
+    // between does not miss it.
+    let was_ready = current.is_some_and(|s| conditions::is_true(&s.conditions, conditions::READY));
+    if verdict.ready && !was_ready && !changed {
+        ctx.requeue_ids(users.iter().map(|a| agent_id(a)));
+    }
     let status = ProviderStatus {
         observed_generation: provider.meta().generation,
         conditions: verdict.conditions(

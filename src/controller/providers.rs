@@ -8,6 +8,7 @@
 //! is read or its vendor is called.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, Weak};
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -108,6 +109,11 @@ pub struct ProviderCache {
     pub cluster: Mutex<Option<Store<DeserializeGuard<ClusterContactCenterProvider>>>>,
     /// Watched Namespace metadata: the labels cluster providers' grants are judged by.
     pub namespaces: Mutex<Option<Store<PartialObjectMeta<Namespace>>>>,
+    /// Whether the provider and agent watches have all listed once: until then, a provider's users
+    /// (and a Secret's providers) are not all known, and nothing is released for having none.
+    pub agents_listed: AtomicBool,
+    /// The last `ProviderInUse` note told about each provider being deleted.
+    holders_told: Mutex<HashMap<ProviderId, String>>,
 }
 
 /// A provider object's settings and identity.
@@ -356,6 +362,92 @@ impl ProviderCache {
     /// Drops a provider's runtime (the provider was deleted).
     pub fn forget(&self, id: &ProviderId) {
         self.entries.lock().expect("provider cache lock").remove(id);
+        self.holders_told.lock().expect("holders lock").remove(id);
+    }
+
+    /// Records `note` as what was last told about who holds provider `id`; whether it is new.
+    pub fn note_holders(&self, id: &ProviderId, note: &str) -> bool {
+        let mut told = self.holders_told.lock().expect("holders lock");
+        if told.get(id).is_some_and(|t| t == note) {
+            return false;
+        }
+        told.insert(id.clone(), note.to_string());
+        true
+    }
+
+    /// Every watched provider whose credentials are Secret `namespace/name`, including those being
+    /// deleted (they still need it for their agents' deletions).
+    pub fn credentials_users(&self, ctx: &Context, namespace: &str, name: &str) -> Vec<ProviderId> {
+        self.known_providers()
+            .into_iter()
+            .filter(|id| {
+                self.resolve(id, &ctx.options.operator_namespace).is_ok_and(|p| {
+                    p.secret_namespace == namespace
+                        && p.settings
+                            .credentials_secret_ref()
+                            .is_some_and(|r| r.name == name)
+                })
+            })
+            .collect()
+    }
+
+    /// The Secrets of `namespace` that carry the operator's credentials finalizer although no provider
+    /// uses them any more (a provider now points at another Secret).
+    pub fn unreferenced_protected_secrets(&self, ctx: &Context, namespace: &str) -> Vec<String> {
+        let protected: Vec<String> = ctx
+            .secret_stores
+            .lock()
+            .expect("secret stores lock")
+            .iter()
+            .flat_map(|s| s.state())
+            .filter(|m| {
+                m.metadata.namespace.as_deref() == Some(namespace)
+                    && m.metadata
+                        .finalizers
+                        .as_ref()
+                        .is_some_and(|f| f.iter().any(|f| f == super::protection::SECRET_FINALIZER))
+            })
+            .map(|m| m.metadata.name.clone().unwrap_or_default())
+            .collect();
+        protected
+            .into_iter()
+            .filter(|name| self.credentials_users(ctx, namespace, name).is_empty())
+            .collect()
+    }
+
+    /// The ids of every watched provider of both kinds.
+    fn known_providers(&self) -> Vec<ProviderId> {
+        let mut ids: Vec<ProviderId> = self
+            .namespaced
+            .lock()
+            .expect("provider stores lock")
+            .iter()
+            .flat_map(|s| s.state())
+            .filter_map(|g| {
+                g.0.as_ref()
+                    .ok()
+                    .map(|p| (p.metadata.namespace.clone(), p.metadata.name.clone()))
+            })
+            .map(|(namespace, name)| ProviderId {
+                kind: ProviderKind::ContactCenterProvider,
+                namespace,
+                name: name.unwrap_or_default(),
+            })
+            .collect();
+        if let Some(store) = self.cluster.lock().expect("provider stores lock").as_ref() {
+            ids.extend(
+                store
+                    .state()
+                    .iter()
+                    .filter_map(|g| g.0.as_ref().ok())
+                    .map(|p| ProviderId {
+                        kind: ProviderKind::ClusterContactCenterProvider,
+                        namespace: None,
+                        name: p.metadata.name.clone().unwrap_or_default(),
+                    }),
+            );
+        }
+        ids
     }
 }
 

@@ -50,7 +50,7 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         group: "contactcenter.dev",
         resource: "contactcenterproviders",
-        verbs: &["get", "list", "watch"],
+        verbs: &["get", "list", "watch", "patch"],
         scope: Scope::Watched,
     },
     Permission {
@@ -62,7 +62,7 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         group: "contactcenter.dev",
         resource: "clustercontactcenterproviders",
-        verbs: &["get", "list", "watch"],
+        verbs: &["get", "list", "watch", "patch"],
         scope: Scope::Cluster,
     },
     Permission {
@@ -78,10 +78,11 @@ pub const PERMISSIONS: &[Permission] = &[
         verbs: &["list", "watch"],
         scope: Scope::Cluster,
     },
+    // Patch: the finalizer that keeps a provider's credentials Secret until its agents are deleted.
     Permission {
         group: "",
         resource: "secrets",
-        verbs: &["get", "list", "watch"],
+        verbs: &["get", "list", "watch", "patch"],
         scope: Scope::Watched,
     },
     // Cluster providers' credentials, and the password-digest key (`digest_key`), which the first
@@ -89,7 +90,7 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         group: "",
         resource: "secrets",
-        verbs: &["get", "list", "watch", "create"],
+        verbs: &["get", "list", "watch", "create", "patch"],
         scope: Scope::OperatorNamespace,
     },
     Permission {

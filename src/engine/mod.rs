@@ -192,6 +192,10 @@ pub enum Requeue {
     Backoff(Option<Duration>),
     /// Only when the spec or a referenced Secret changes.
     AwaitChange,
+    /// Rarely, with a long backoff (1 min doubling to 10 min): a refusal that usually needs a change
+    /// (wrong credentials) but may also clear by itself (clock skew, an IP allow-list, a permission
+    /// granted at the vendor). The provider's own recheck requeues the agents sooner once it is Ready.
+    Recheck,
 }
 
 /// A notable thing to tell people about (becomes a Kubernetes Event).
@@ -268,7 +272,10 @@ impl Outcome {
     }
 }
 
-/// The verdict and requeue for a vendor error.
+/// The verdict and requeue for a vendor error. A credentials refusal stays Stalled (a human usually has
+/// to act) but is looked at again rarely: the same answers come for causes that go away without any
+/// change on our side (Tencent `AuthFailure.SignatureExpire` from clock skew, a Huawei 403 until the
+/// egress IP is allow-listed). So do the vendor's permission denials.
 pub fn classify(error: &VendorError, action: &str) -> (Verdict, Requeue) {
     let message = format!("{action} failed: {error}");
     match error.kind {
@@ -278,7 +285,11 @@ pub fn classify(error: &VendorError, action: &str) -> (Verdict, Requeue) {
         ),
         ErrorKind::Credentials => (
             Verdict::stalled(Reason::CredentialsInvalid, message),
-            Requeue::AwaitChange,
+            Requeue::Recheck,
+        ),
+        ErrorKind::Rejected if !error.retryable && is_permission_denial(error) => (
+            Verdict::stalled(Reason::VendorRejected, message),
+            Requeue::Recheck,
         ),
         ErrorKind::Rejected if !error.retryable => (
             Verdict::stalled(Reason::VendorRejected, message),
@@ -289,6 +300,15 @@ pub fn classify(error: &VendorError, action: &str) -> (Verdict, Requeue) {
             Requeue::Backoff(error.retry_after),
         ),
     }
+}
+
+/// Whether a refusal says the caller may not do this (a grant at the vendor can change that), rather
+/// than that the request itself is wrong. Tencent's `UnauthorizedOperation*` and `OperationDenied*`.
+fn is_permission_denial(error: &VendorError) -> bool {
+    error
+        .code
+        .as_deref()
+        .is_some_and(|c| c.starts_with("UnauthorizedOperation") || c.starts_with("OperationDenied"))
 }
 
 fn failed(error: VendorError, action: &str, record: AgentRecord) -> Outcome {

@@ -348,13 +348,24 @@ async fn vendor_errors_become_conditions_with_the_right_retry() {
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert!(out.verdict.stalled);
     assert_eq!(out.verdict.reason, Reason::CredentialsInvalid);
-    assert_eq!(out.requeue, Requeue::AwaitChange);
+    assert_eq!(out.requeue, Requeue::Recheck);
     *fake.fail_with.lock().unwrap() =
         Some(VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(7)));
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert!(out.verdict.reconciling && !out.verdict.stalled);
     assert_eq!(out.requeue, Requeue::Backoff(Some(Duration::from_secs(7))));
     assert!(out.notice.unwrap().message.contains("429"));
+    // A permission denial may be lifted at the vendor: stalled, but looked at again.
+    *fake.fail_with.lock().unwrap() =
+        Some(VendorError::new(ErrorKind::Rejected, "not allowed").with_code("UnauthorizedOperation"));
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert!(out.verdict.stalled);
+    assert_eq!(out.requeue, Requeue::Recheck);
+    // A request that is wrong in itself is not: only a spec change can help.
+    *fake.fail_with.lock().unwrap() =
+        Some(VendorError::new(ErrorKind::Rejected, "bad value").with_code("InvalidParameterValue"));
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert_eq!(out.requeue, Requeue::AwaitChange);
 }
 
 #[tokio::test]

@@ -67,6 +67,11 @@ impl SimClock {
         *self.skew_secs.lock().expect("clock lock") += by.as_secs_f64();
     }
 
+    /// Moves vendor time back (tests: a clock skew that goes away again).
+    pub fn rewind(&self, by: Duration) {
+        *self.skew_secs.lock().expect("clock lock") -= by.as_secs_f64();
+    }
+
     /// How fast vendor time runs compared with real time.
     pub fn scale(&self) -> f64 {
         self.scale

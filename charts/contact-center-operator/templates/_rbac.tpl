@@ -7,7 +7,9 @@ each block is granted.
 
 {{/*
 Rules needed in every watched namespace; cluster-wide when all namespaces are watched. Secrets: a
-namespaced provider reads its credentials Secret in its own namespace, and an agent its password Secret.
+namespaced provider reads its credentials Secret in its own namespace (and patches its finalizer, which
+keeps it until the provider's agents are deleted), and an agent its password Secret. Providers: patch for
+their finalizer.
 */}}
 {{- define "ccop.rules.watched" -}}
 - apiGroups: ["contactcenter.dev"]
@@ -21,13 +23,13 @@ namespaced provider reads its credentials Secret in its own namespace, and an ag
   verbs: ["update"]
 - apiGroups: ["contactcenter.dev"]
   resources: ["contactcenterproviders"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["contactcenter.dev"]
   resources: ["contactcenterproviders/status"]
   verbs: ["get", "patch"]
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
@@ -40,7 +42,7 @@ namespaces a cluster provider's allowedNamespaces grant covers.
 {{- define "ccop.rules.cluster" -}}
 - apiGroups: ["contactcenter.dev"]
   resources: ["clustercontactcenterproviders"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["contactcenter.dev"]
   resources: ["clustercontactcenterproviders/status"]
   verbs: ["get", "patch"]
@@ -57,7 +59,7 @@ leader-election Lease.
 {{- define "ccop.rules.operatorNamespace" -}}
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "create"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
   verbs: ["get", "create", "update"]
