@@ -84,10 +84,13 @@ impl Drop for Lab {
     }
 }
 
-/// `ccop ARGS` in `dir`, off the async runtime (the simulator keeps serving meanwhile).
-async fn ccop(dir: &Path, args: &[&str]) -> Output {
+/// `ccop ARGS` in the lab's directory, allowed to reach its simulator, off the async runtime (the
+/// simulator keeps serving meanwhile).
+async fn ccop(lab: &Lab, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccop"));
-    cmd.args(args).current_dir(dir);
+    cmd.args(args)
+        .current_dir(&lab.dir)
+        .env("CCOP_ALLOWED_ENDPOINTS", lab.server.base_url());
     for (name, _) in std::env::vars() {
         if name.starts_with("CCOP_SECRET_") {
             cmd.env_remove(name);
@@ -112,7 +115,7 @@ fn shown(out: &Output) -> String {
 async fn ccop_plan_against_a_token_account_mints_no_token_and_says_why() {
     let lab = Lab::new("token-plan", AuthMode::Token).await;
     lab.write_roster("Token", "Tara#Pass2026");
-    let out = ccop(&lab.dir, &["plan", "-f", "roster.yaml"]).await;
+    let out = ccop(&lab, &["plan", "-f", "roster.yaml"]).await;
     let text = shown(&out);
 
     assert_eq!(
@@ -136,7 +139,7 @@ async fn a_token_provider_whose_account_takes_the_api_key_is_planned_without_a_m
     // The provider says Token but the account accepts the API key alone: the CLI gets its plan.
     let lab = Lab::new("token-ok", AuthMode::ApiKey).await;
     lab.write_roster("Token", "Tara#Pass2026");
-    let out = ccop(&lab.dir, &["plan", "-f", "roster.yaml"]).await;
+    let out = ccop(&lab, &["plan", "-f", "roster.yaml"]).await;
     assert_eq!(out.status.code(), Some(2), "a create is pending\n{}", shown(&out));
     assert_eq!(lab.sim.tokens_minted(), 0);
 }
@@ -162,7 +165,7 @@ async fn the_state_file_is_private_and_its_digests_are_keyed() {
     // Ozonetel's shortest allowed password: an unkeyed digest of it is guessed at once.
     lab.write_roster("ApiKey", "k9z");
     let state = lab.path("state.json");
-    let out = ccop(&lab.dir, &["apply", "-f", "roster.yaml", "--state", "state.json"]).await;
+    let out = ccop(&lab, &["apply", "-f", "roster.yaml", "--state", "state.json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     #[cfg(unix)]
     assert_eq!(mode(&state), 0o600, "the state file holds the digest key");
@@ -187,7 +190,7 @@ async fn the_state_file_is_private_and_its_digests_are_keyed() {
         std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
     let updates = lab.sim.core.calls_of("updateAgent");
-    let out = ccop(&lab.dir, &["apply", "-f", "roster.yaml", "--state", "state.json"]).await;
+    let out = ccop(&lab, &["apply", "-f", "roster.yaml", "--state", "state.json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     assert_eq!(lab.sim.core.calls_of("updateAgent"), updates, "{}", shown(&out));
     assert_eq!(state_digest(&state), digest);
@@ -195,7 +198,7 @@ async fn the_state_file_is_private_and_its_digests_are_keyed() {
     assert_eq!(mode(&state), 0o600);
 
     // Another state file is another installation: another key, another digest.
-    let out = ccop(&lab.dir, &["apply", "-f", "roster.yaml", "--state", "other.json"]).await;
+    let out = ccop(&lab, &["apply", "-f", "roster.yaml", "--state", "other.json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     assert_ne!(state_digest(&lab.path("other.json")), digest);
 }
@@ -218,7 +221,7 @@ async fn secret_values_of_the_wrong_type_are_reported_without_the_value() {
         })
         .collect();
     std::fs::write(lab.path("secrets.yaml"), manifests.join("---\n")).unwrap();
-    let out = ccop(&lab.dir, &["plan", "-f", "secrets.yaml"]).await;
+    let out = ccop(&lab, &["plan", "-f", "secrets.yaml"]).await;
     let text = shown(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     let stderr = String::from_utf8_lossy(&out.stderr);

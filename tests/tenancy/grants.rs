@@ -17,7 +17,7 @@ use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::support::operator::{Env, NS, condition, options, ready};
+use crate::support::operator::{Env, NS, allowing, condition, options, ready};
 
 /// The operator's namespace in the tests: cluster providers read their Secrets there.
 const OPERATOR_NS: &str = "ccop-system";
@@ -30,6 +30,11 @@ struct SharedTencent {
 }
 
 impl SharedTencent {
+    /// Its origin, for the operator's endpoint allow-list.
+    fn url(&self) -> String {
+        self._server.base_url()
+    }
+
     /// Requests the simulator has received, of every action.
     fn requests(&self) -> u64 {
         self.sim.core.calls().values().sum()
@@ -140,8 +145,8 @@ fn events(env: &Env, reason: &str, name: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_cluster_provider_without_a_grant_serves_nobody_and_calls_no_vendor() {
     let env = Env::start("10m").await;
-    let op = env.run(options());
     let shared = shared_tencent(&env, "shared-tencent", json!({})).await;
+    let op = env.run(allowing(options(), [shared.url()]));
     env.agent("tenant", agent_spec(shared.name, "tenant@example.com", "Tenant"))
         .await;
     let agent = wait_for(
@@ -177,10 +182,10 @@ async fn a_selector_grant_admits_labelled_namespaces_and_follows_label_changes()
     let env = Env::start("10m").await;
     labelled_namespace(&env, "billing", json!({"contactcenter.dev/tier": "agents"})).await;
     labelled_namespace(&env, "other", json!({"team": "other"})).await;
-    let op = env.run(options());
     let grant = json!({"allowedNamespaces": {"from": "Selector",
         "selector": {"matchLabels": {"contactcenter.dev/tier": "agents"}}}});
     let shared = shared_tencent(&env, "shared-tencent", grant).await;
+    let op = env.run(allowing(options(), [shared.url()]));
     env.apply(
         "contactcenteragents",
         "billing",
@@ -247,13 +252,13 @@ fn console_account(sim: &Sim, email: &str) -> StaffRecord {
 #[tokio::test]
 async fn an_unmanaged_account_is_not_adopted_through_a_cluster_provider() {
     let env = Env::start("10m").await;
-    let op = env.run(options());
     let shared = shared_tencent(
         &env,
         "shared-tencent",
         json!({"allowedNamespaces": {"from": "All"}}),
     )
     .await;
+    let op = env.run(allowing(options(), [shared.url()]));
     let before = console_account(&shared.sim, "human@example.com");
     env.agent(
         "takeover",
@@ -301,13 +306,13 @@ async fn an_unmanaged_account_is_not_adopted_through_a_cluster_provider() {
 #[tokio::test]
 async fn deleting_an_adopted_agent_leaves_its_account_when_deletion_is_created_only() {
     let env = Env::start("10m").await;
-    let op = env.run(options());
     let shared = shared_tencent(
         &env,
         "shared-tencent",
         json!({"allowedNamespaces": {"from": "All"}, "agentPolicy": {"adoption": "Allowed"}}),
     )
     .await;
+    let op = env.run(allowing(options(), [shared.url()]));
     console_account(&shared.sim, "veteran@example.com");
     env.agent(
         "veteran",
@@ -397,7 +402,8 @@ spec: {{providerRef: {{kind: ClusterContactCenterProvider, name: shared}}, displ
         manifests.namespace_labels["billing"],
         BTreeMap::from([("contactcenter.dev/tier".to_string(), "agents".to_string())])
     );
-    let mut workspace = ccop::cli::workspace::Workspace::new(manifests, OPERATOR_NS);
+    let allowed = ccop::vendor::endpoint::EndpointPolicy::allowing([server.base_url()]).unwrap();
+    let mut workspace = ccop::cli::workspace::Workspace::new(manifests, OPERATOR_NS).with_endpoints(allowed);
     let report = ccop::cli::plan::execute(&mut workspace, false, 1).await;
     let by_agent = |name: &str| {
         report
