@@ -1435,7 +1435,8 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::DeletionRateLimited
             | Reason::ProviderNotAllowed
             | Reason::AdoptionNotAllowed
-            | Reason::EndpointNotAllowed => {}
+            | Reason::EndpointNotAllowed
+            | Reason::ImmutableField => {}
         }
     }
     use Reason::*;
@@ -1459,6 +1460,7 @@ fn all_reasons() -> Vec<Reason> {
         ProviderNotAllowed,
         AdoptionNotAllowed,
         EndpointNotAllowed,
+        ImmutableField,
     ];
     all.iter().copied().for_each(decided);
     all
@@ -1591,7 +1593,8 @@ fn agent_health_of_every_reason() {
             | Reason::Drifted
             | Reason::ProviderNotAllowed
             | Reason::AdoptionNotAllowed
-            | Reason::EndpointNotAllowed => "Degraded",
+            | Reason::EndpointNotAllowed
+            | Reason::ImmutableField => "Degraded",
             Reason::Paused => "Suspended",
             _ => "Progressing",
         };
