@@ -447,7 +447,10 @@ async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dy
     if req.dry_run {
         // `ccop plan` tells what no apply can change, as the controller's status would.
         if !observe_only
-            && matches!(planned.plan, Plan::NoOp | Plan::Update { .. } | Plan::Adopt { .. })
+            && matches!(
+                planned.plan,
+                Plan::NoOp | Plan::Update { .. } | Plan::Adopt { .. }
+            )
             && let Some(message) = immutable_fields(&desired, &planned.drift)
         {
             outcome.verdict = Verdict::stalled(Reason::ImmutableField, message);

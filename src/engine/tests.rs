@@ -801,9 +801,16 @@ async fn create_only_refuses_an_account_a_create_of_this_pass_found_existing() {
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &Recorded::default()).await;
     assert_eq!(out.verdict.reason, Reason::Conflict, "{:?}", out.verdict);
     assert!(out.verdict.stalled && !out.verdict.ready);
-    assert!(out.verdict.message.contains("CreateOnly"), "{}", out.verdict.message);
+    assert!(
+        out.verdict.message.contains("CreateOnly"),
+        "{}",
+        out.verdict.message
+    );
     assert_ne!(out.taken, Taken::Adopted);
-    assert_eq!(out.record.create_requested_for, None, "the account is not claimed");
+    assert_eq!(
+        out.record.create_requested_for, None,
+        "the account is not claimed"
+    );
     assert_eq!(out.record.external_id, None);
     assert_eq!(out.record.origin, None);
     assert_eq!(fake.calls("update"), 0);
