@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use ccop::sim;
 use serde_json::json;
-use support::operator::{Env, NS, condition, options, ready};
+use support::operator::{Env, NS, allowing, condition, options, ready};
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -167,7 +167,7 @@ async fn a_retry_after_no_clock_can_hold_is_reported_and_the_operator_keeps_work
     let env = Env::start("10m").await;
     // Slow answers: a second into the call, `elapsed + Retry-After` no longer fits a Duration.
     let vendor = Responder::slow(throttling_huawei, Duration::from_millis(1100)).await;
-    let op = env.run(options());
+    let op = env.run(allowing(options(), [&vendor.url]));
     env.apply(
         "contactcenterproviders",
         NS,
@@ -224,7 +224,7 @@ async fn a_wrong_ozonetel_endpoint_is_an_error_not_an_absent_agent() {
     capture_logs();
     let env = Env::start("10m").await;
     let vendor = Responder::start(not_the_api).await;
-    let op = env.run(options());
+    let op = env.run(allowing(options(), [&vendor.url]));
     let user = env.ozonetel.config().user_name.clone();
     env.apply(
         "contactcenterproviders",
@@ -385,7 +385,7 @@ async fn a_proxy_echoing_the_api_key_never_gets_it_into_status_events_or_logs() 
     capture_logs();
     let env = Env::start("10m").await;
     let proxy = Responder::start(echoing_proxy).await;
-    let op = env.run(options());
+    let op = env.run(allowing(options(), [&proxy.url]));
     env.secret(NS, "echo-credentials", json!({"apiKey": ECHOED_KEY}))
         .await;
     env.apply(
