@@ -64,6 +64,10 @@ pub enum Reason {
     /// The provider's endpoint is neither one of its vendor's documented hosts nor on the operator's
     /// `--allowed-endpoints` list, so nothing (no credential) is sent there.
     EndpointNotAllowed,
+    /// The spec asks for a value of a field the vendor sets only when the account is created (a
+    /// Tencent role): everything else is applied, this field cannot be, until the agent is recreated
+    /// or the spec asks for the account's value again.
+    ImmutableField,
 }
 
 impl Reason {
@@ -89,6 +93,7 @@ impl Reason {
             Reason::ProviderNotAllowed => "ProviderNotAllowed",
             Reason::AdoptionNotAllowed => "AdoptionNotAllowed",
             Reason::EndpointNotAllowed => "EndpointNotAllowed",
+            Reason::ImmutableField => "ImmutableField",
         }
     }
 }

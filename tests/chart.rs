@@ -1437,7 +1437,8 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::DeletionRateLimited
             | Reason::ProviderNotAllowed
             | Reason::AdoptionNotAllowed
-            | Reason::EndpointNotAllowed => {}
+            | Reason::EndpointNotAllowed
+            | Reason::ImmutableField => {}
         }
     }
     use Reason::*;
@@ -1461,6 +1462,7 @@ fn all_reasons() -> Vec<Reason> {
         ProviderNotAllowed,
         AdoptionNotAllowed,
         EndpointNotAllowed,
+        ImmutableField,
     ];
     all.iter().copied().for_each(decided);
     all
@@ -1593,7 +1595,8 @@ fn agent_health_of_every_reason() {
             | Reason::Drifted
             | Reason::ProviderNotAllowed
             | Reason::AdoptionNotAllowed
-            | Reason::EndpointNotAllowed => "Degraded",
+            | Reason::EndpointNotAllowed
+            | Reason::ImmutableField => "Degraded",
             Reason::Paused => "Suspended",
             _ => "Progressing",
         };

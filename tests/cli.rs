@@ -1119,3 +1119,36 @@ fn the_demo_applies_the_examples_and_repairs_drift() {
         );
     }
 }
+
+/// Issue 16 item 10: a Tencent role (set only at create) that differs from the spec is named by
+/// `ccop plan`, with what to do, instead of planning `= no-op`.
+#[test]
+fn plan_names_a_role_tencent_cannot_change() {
+    let lab = Lab::new("immutable-role");
+    let state = ["--state", "tencent.state.json"];
+    lab.ccop(&[&["apply", "-f", "tencent"][..], &state].concat())
+        .run()
+        .expect(0);
+    let manifest = lab.read("tencent/agents.yaml");
+    let (first, rest) = manifest.split_once("role: agent").unwrap();
+    lab.write(
+        "tencent/agents.yaml",
+        &format!("{first}role: qualityInspector{rest}"),
+    );
+    // No apply can make the change, so it is an error (1), not a pending change (2) that would
+    // never clear.
+    let plan = lab
+        .ccop(&[&["plan", "-f", "tencent"][..], &state].concat())
+        .run()
+        .expect(1);
+    let line = agent_line(&plan, "contact-center/alice-chen");
+    assert!(!line.contains("no-op"), "{plan}");
+    assert!(
+        plan.stdout
+            .contains("role (the vendor has \"3\", the spec asks for \"2\") cannot be changed"),
+        "{plan}"
+    );
+    assert!(plan.stdout.contains("recreate"), "{plan}");
+    assert_eq!(action(&plan, "contact-center/bo-wang"), "no-op");
+    assert_eq!(lab.tencent.agent("alice.chen@example.com").unwrap().role, 3);
+}

@@ -447,3 +447,122 @@ async fn a_proxy_echoing_the_api_key_never_gets_it_into_status_events_or_logs() 
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Issue 16, item 4: a delete racing a create
+
+/// The controller dies after the create checkpoint and the vendor create, before status records the
+/// account; meanwhile the provider's credentials Secret goes and the agent is deleted. The finalizer
+/// stays (the account may exist and cannot be looked up) until the provider is back, and then the
+/// account is deleted with the object: nothing is orphaned at the vendor.
+#[tokio::test]
+async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_asked() {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::DeleteParams;
+    let env = Env::start("10m").await;
+    env.tencent.core.set_faults(sim::Faults {
+        latency_ms: 300,
+        ..sim::Faults::default()
+    });
+    let op = env.run(options());
+    env.agent(
+        "dora",
+        json!({"providerRef": {"name": "tencent"}, "displayName": "Dora", "email": "dora@example.com",
+               "tencent": {"staffNumber": "1001"}}),
+    )
+    .await;
+    env.wait_agent("dora", "checkpointed", |a| {
+        a.status
+            .as_ref()
+            .is_some_and(|s| s.create_requested_for.is_some())
+    })
+    .await;
+    env.api.fail_next_writes(1000, 500);
+    env.wait("the account at the vendor", || env.tencent.account_count() == 1)
+        .await;
+    op.kill();
+    // The killed controller's tasks end at their next await: let them, before writes work again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    env.api.fail_next_writes(0, 500);
+    env.tencent.core.set_faults(sim::Faults::default());
+    let recorded = env.agents().get("dora").await.unwrap().status.unwrap();
+    assert_eq!(recorded.external_id, None, "status never learnt of the account");
+
+    let secrets: kube::Api<Secret> = kube::Api::namespaced(env.client.clone(), NS);
+    let credentials = secrets.get("tencent-credentials").await.unwrap();
+    secrets
+        .delete("tencent-credentials", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.agents()
+        .delete("dora", &DeleteParams::default())
+        .await
+        .unwrap();
+    let op = env.run(options());
+    let waiting = env
+        .wait_agent("dora", "told the deletion waits for the provider", |a| {
+            ready_message(a).contains("deletion waits for the provider")
+        })
+        .await;
+    assert!(waiting.metadata.deletion_timestamp.is_some());
+    assert_eq!(env.tencent.account_count(), 1);
+
+    let data: BTreeMap<String, String> = credentials
+        .data
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+        .collect();
+    env.secret(NS, "tencent-credentials", json!(data)).await;
+    env.wait("the agent and its account to go", || {
+        env.api.objects("contactcenteragents").is_empty() && env.tencent.account_count() == 0
+    })
+    .await;
+    op.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Issue 16, item 10: a field the vendor sets only at create
+
+/// Changing a Tencent agent's role (Tencent sets roles only at create) is not a silent no-op under
+/// `Ready=True`: the agent says `Synced=False` with reason `ImmutableField`, naming the field and what
+/// to do, in status and in an event; the account keeps its role and nothing is recreated.
+#[tokio::test]
+async fn changing_a_tencent_role_is_reported_as_an_immutable_field() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    let spec = |role: &str| {
+        json!({"providerRef": {"name": "tencent"}, "displayName": "Rita", "email": "rita@example.com",
+               "tencent": {"staffNumber": "1002", "role": role}})
+    };
+    env.agent("rita", spec("agent")).await;
+    env.wait_agent("rita", "Ready", ready).await;
+    assert_eq!(env.tencent.agent("rita@example.com").unwrap().role, 3);
+
+    env.agent("rita", spec("qualityInspector")).await;
+    let agent = env
+        .wait_agent("rita", "ImmutableField", |a| {
+            condition(a, "Synced").is_some_and(|(s, r)| s == "False" && r == "ImmutableField")
+        })
+        .await;
+    assert_eq!(condition(&agent, "Ready").unwrap().0, "False");
+    let message = ready_message(&agent);
+    assert!(message.contains("role"), "{message}");
+    assert!(message.contains("recreate"), "{message}");
+    env.wait("an ImmutableField event", || {
+        env.api.objects("events").iter().any(|e| {
+            e["reason"] == "ImmutableField"
+                && e["type"] == "Warning"
+                && e["note"].as_str().is_some_and(|n| n.contains("role"))
+        })
+    })
+    .await;
+    assert_eq!(env.tencent.agent("rita@example.com").unwrap().role, 3);
+    assert_eq!(env.tencent.account_count(), 1);
+    assert_eq!(env.tencent.core.calls_of("CreateStaff"), 1);
+
+    // Asking for the account's role again clears it.
+    env.agent("rita", spec("agent")).await;
+    env.wait_agent("rita", "Ready again", ready).await;
+    op.stop().await;
+}

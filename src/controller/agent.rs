@@ -182,9 +182,21 @@ async fn pass(
                 msg = format!(
                     "deletion waits for the provider: {msg} (set deletionPolicy: Orphan to delete the object without touching the vendor)"
                 );
-                if agent.spec.deletion_policy == crate::api::DeletionPolicy::Orphan
-                    || record.external_id.is_none()
+                // Without the provider the vendor cannot be read, so the finalizer goes only when
+                // no vendor account can be this agent's to delete: the policy leaves accounts be,
+                // or no create was ever sent. A create marker without an id is a create whose
+                // answer was not recorded (a delete racing it): that account may exist, so the
+                // deletion waits for the provider. The stored status, not the cache, decides: a
+                // pass may have just recorded a create the cached object does not show yet.
+                if leaves_the_vendor_alone(agent) {
+                    return Ok(Action::await_change());
+                }
+                if !ever_sent(&record)
+                    && let Some(stored) = api.get_opt(&agent.name_any()).await?
                 {
+                    record = status::record_of(stored.status.as_ref());
+                }
+                if !ever_sent(&record) {
                     return Ok(Action::await_change());
                 }
             }
@@ -331,6 +343,18 @@ async fn pass(
         });
     }
     Ok(next_action(ctx, &id, &outcome, periodic_look(&runtime)))
+}
+
+/// Whether deleting the agent never touches the vendor, whatever its record says.
+fn leaves_the_vendor_alone(agent: &ContactCenterAgent) -> bool {
+    agent.spec.deletion_policy == crate::api::DeletionPolicy::Orphan
+        || agent.spec.management_policy == crate::api::ManagementPolicy::ObserveOnly
+}
+
+/// Whether the record shows anything sent to the vendor that may have made an account this agent
+/// deletes: an account it created or adopted, or a create that was sent.
+fn ever_sent(record: &AgentRecord) -> bool {
+    record.external_id.is_some() || record.create_requested_for.is_some()
 }
 
 /// Whether the agent owns its key in its provider's vendor account: no agent ahead of it in the claims

@@ -353,29 +353,26 @@ async fn reconcile_in_account(
         Step::ReadAgain(record) => {
             // The vendor says the key exists although the snapshot did not show it. When the agent
             // already managed it before this pass (an earlier pass's create landed, its response
-            // lost), the account is ours; otherwise it existed before this pass's create, so taking
-            // it over is an adoption.
+            // lost), the account is ours. Otherwise it existed before this pass's create: the marker
+            // this pass set proves nothing, so the account is planned again with the record as it was
+            // before the pass, and the adoption policy and the provider's ceiling decide (CreateOnly
+            // and `agentPolicy.adoption: Never` refuse it, AdoptOrCreate adopts it).
             let key = record.vendor_key.clone().unwrap_or_default();
             let ours = req.record.origin_of(&key).is_some();
-            if !ours && !provider.policy.may_adopt() {
-                let record = AgentRecord {
-                    create_requested_for: None,
-                    password_digest: req.record.password_digest.clone(),
-                    ..record
-                };
-                return adoption_refused(record, &key, &provider.id);
-            }
+            let record = if ours { record } else { req.record.clone() };
             let again = AgentRequest {
                 record,
                 fresh: true,
                 ..req
             };
             match pass(again, provider, checkpoint).await {
+                // An account that was not ours was planned as such: its outcome (adopted, refused)
+                // is the plan's. Ours is told as found: it matched, or was brought up to date.
+                Step::Done(outcome) if !ours => outcome,
                 Step::Done(mut outcome) => {
-                    if !ours && outcome.record.external_id.is_some() {
-                        outcome.record.origin = Some(AccountOrigin::Adopted);
-                    }
-                    if outcome.taken == Taken::Updated || outcome.taken == Taken::Nothing {
+                    if outcome.verdict.ready
+                        && (outcome.taken == Taken::Updated || outcome.taken == Taken::Nothing)
+                    {
                         outcome.taken = Taken::Adopted;
                         outcome.verdict.reason = Reason::Adopted;
                         let key = outcome.record.vendor_key.clone().unwrap_or_default();
@@ -468,6 +465,16 @@ async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dy
     outcome.record.vendor_key = Some(key.clone());
 
     if req.dry_run {
+        // `ccop plan` tells what no apply can change, as the controller's status would.
+        if !observe_only
+            && matches!(
+                planned.plan,
+                Plan::NoOp | Plan::Update { .. } | Plan::Adopt { .. }
+            )
+            && let Some(message) = immutable_fields(&desired, &planned.drift)
+        {
+            outcome.verdict = Verdict::stalled(Reason::ImmutableField, message);
+        }
         return Step::Done(outcome);
     }
     if observe_only {
@@ -627,9 +634,12 @@ async fn execute(
         Plan::Create { .. } => {
             // The checkpoint also records the password the create carries: when the create lands but
             // its outcome is lost (a crash, a failed status write), the account has that password, and
-            // the next pass must not try to change it (Huawei cannot without the old one).
+            // the next pass must not try to change it (Huawei cannot without the old one). A vendor
+            // that sets the password by a call after the create (Tencent) may hold the account without
+            // it: no digest is recorded, so the next pass sets the password rather than believing it
+            // applied; `settle` records it once the create, password included, succeeded.
             let sending = match desired.fields.get(&Field::Password) {
-                Some(FieldValue::Digest(d)) => Some(d.clone()),
+                Some(FieldValue::Digest(d)) if vendor.create_sets_password() => Some(d.clone()),
                 _ => None,
             };
             if !outcome.record.owns(&key) || outcome.record.password_digest != sending {
@@ -753,14 +763,47 @@ fn settle(outcome: &mut Outcome, desired: &DesiredAgent, provider: &ProviderRunt
     outcome
         .drift
         .retain(|c| core::create_only(desired.vendor, c.field));
-    if !outcome.drift.is_empty() {
-        let fields: Vec<&str> = outcome.drift.iter().map(|c| c.field.spec_path()).collect();
-        outcome.verdict.message = format!(
-            "{}; {} can only be set when the account is created and differs at the vendor",
-            outcome.verdict.message,
-            fields.join(", ")
-        );
+    if let Some(message) = immutable_fields(desired, &outcome.drift) {
+        outcome.verdict = Verdict::stalled(Reason::ImmutableField, message.clone());
+        // What this pass did write is still told, ahead of what it could not.
+        let message = match outcome.notice.take() {
+            Some(done) => format!("{}; {message}", done.message),
+            None => message,
+        };
+        outcome.notice = Some(Notice {
+            warning: true,
+            reason: "ImmutableField",
+            message,
+        });
     }
+}
+
+/// What to tell about spec values the vendor cannot apply to an existing account (fields it sets only
+/// at create), or `None` when there are none among `drift`. Such a difference is not repaired by any
+/// pass, so it is reported as a terminal condition rather than left under `Ready=True`.
+fn immutable_fields(desired: &DesiredAgent, drift: &[FieldChange]) -> Option<String> {
+    let fixed: Vec<String> = drift
+        .iter()
+        .filter(|c| core::create_only(desired.vendor, c.field))
+        .map(|c| {
+            let has = c.from_display().unwrap_or_else(|| "unset".into());
+            format!(
+                "{} (the vendor has {has:?}, the spec asks for {:?})",
+                c.field.spec_path(),
+                c.to_display()
+            )
+        })
+        .collect();
+    if fixed.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} cannot be changed: {} sets it only when the account is created. Delete and recreate the \
+         agent (with deletionPolicy: Delete) to apply the spec's value, or set the spec back to the \
+         account's",
+        fixed.join(", "),
+        desired.vendor
+    ))
 }
 
 async fn delete(req: &AgentRequest<'_>, provider: &ProviderRuntime, key: &str) -> Outcome {

@@ -24,6 +24,13 @@ struct Fake {
     fail_with: Mutex<Option<VendorError>>,
     /// The vendor account it plays: a new one per fake, so tests never share budgets.
     account: FakeAccount,
+    /// Sets the password by a call after the create, like Tencent (the default: with the create,
+    /// like Huawei).
+    password_after_create: bool,
+    /// The next password call fails (after the account exists, when the create makes it).
+    fail_next_password: Mutex<bool>,
+    /// The digest-free record of every password the vendor was given, in order.
+    passwords_set: Mutex<Vec<String>>,
 }
 
 struct FakeAccount(AccountId);
@@ -39,6 +46,17 @@ impl Default for FakeAccount {
 impl Fake {
     fn calls(&self, action: &str) -> usize {
         self.calls.lock().unwrap().iter().filter(|c| *c == action).count()
+    }
+    /// Sets the account's password (a separate call for a Tencent-like fake).
+    fn set_password(&self, password: Option<&AgentPassword>) -> Result<(), VendorError> {
+        use secrecy::ExposeSecret;
+        let Some(p) = password else { return Ok(()) };
+        if std::mem::take(&mut *self.fail_next_password.lock().unwrap()) {
+            return Err(VendorError::transient("the password call failed"));
+        }
+        let p = p.current.expose_secret().to_string();
+        self.passwords_set.lock().unwrap().push(p);
+        Ok(())
     }
     fn call(&self, action: &str) -> Result<(), VendorError> {
         self.calls.lock().unwrap().push(action.to_string());
@@ -56,6 +74,9 @@ impl Vendor for Fake {
     }
     fn account(&self) -> &AccountId {
         &self.account.0
+    }
+    fn create_sets_password(&self) -> bool {
+        !self.password_after_create
     }
     fn listing(&self) -> Listing {
         Listing::Paged {
@@ -76,7 +97,11 @@ impl Vendor for Fake {
         self.call("get")?;
         Ok(self.accounts.lock().unwrap().get(key).cloned())
     }
-    async fn create(&self, agent: &DesiredAgent, _: Option<&AgentPassword>) -> Result<Created, VendorError> {
+    async fn create(
+        &self,
+        agent: &DesiredAgent,
+        password: Option<&AgentPassword>,
+    ) -> Result<Created, VendorError> {
         self.call("create")?;
         let mut accounts = self.accounts.lock().unwrap();
         if accounts.contains_key(&agent.key) {
@@ -97,9 +122,11 @@ impl Vendor for Fake {
                 modified_at: None,
             },
         );
+        drop(accounts);
         if std::mem::take(&mut *self.lose_next_create.lock().unwrap()) {
             return Err(VendorError::transient("response lost"));
         }
+        self.set_password(password)?;
         Ok(Created { external_id: id })
     }
     async fn update(
@@ -107,15 +134,20 @@ impl Vendor for Fake {
         agent: &DesiredAgent,
         _: &ObservedAgent,
         changes: &[FieldChange],
-        _: Option<&AgentPassword>,
+        password: Option<&AgentPassword>,
     ) -> Result<(), VendorError> {
         self.call("update")?;
-        let mut accounts = self.accounts.lock().unwrap();
-        let account = accounts
-            .get_mut(&agent.key)
-            .ok_or_else(|| VendorError::new(ErrorKind::NotFound, "no such account"))?;
-        for c in changes.iter().filter(|c| c.field != Field::Password) {
-            account.fields.insert(c.field, c.to.clone());
+        {
+            let mut accounts = self.accounts.lock().unwrap();
+            let account = accounts
+                .get_mut(&agent.key)
+                .ok_or_else(|| VendorError::new(ErrorKind::NotFound, "no such account"))?;
+            for c in changes.iter().filter(|c| c.field != Field::Password) {
+                account.fields.insert(c.field, c.to.clone());
+            }
+        }
+        if changes.iter().any(|c| c.field == Field::Password) {
+            self.set_password(password)?;
         }
         Ok(())
     }
@@ -679,4 +711,172 @@ fn deletions_recorded_before_a_restart_count_against_the_new_budget() {
         !rt.try_take_deletion(),
         "the budget is spent, as it was before the restart"
     );
+}
+
+fn with_password_ref(mut s: ContactCenterAgentSpec) -> ContactCenterAgentSpec {
+    s.password_secret_ref =
+        Some(serde_json::from_value(serde_json::json!({"name": "pw", "key": "password"})).unwrap());
+    s
+}
+
+/// Issue 16 item 2: a vendor that sets the password after the create (Tencent's
+/// `ModifyStaffPassword`) fails that call once the account exists. The agent is not Ready, and the
+/// next pass (another process, reading status) sets the password instead of believing it applied.
+#[tokio::test]
+async fn a_password_set_after_the_create_is_recorded_only_once_the_vendor_took_it() {
+    let fake = std::sync::Arc::new(Fake {
+        password_after_create: true,
+        ..Fake::default()
+    });
+    *fake.fail_next_password.lock().unwrap() = true;
+    let rt = runtime(fake.clone(), 10);
+    let s = with_password_ref(spec("carol.li"));
+    let checkpoint = Recorded::default();
+    let first = reconcile(
+        AgentRequest {
+            password: password("Secret#1"),
+            ..request(&s, AgentRecord::default())
+        },
+        &rt,
+        &checkpoint,
+    )
+    .await;
+    assert!(!first.verdict.ready, "{:?}", first.verdict);
+    assert_eq!(first.verdict.reason, Reason::VendorUnavailable);
+    assert_eq!(fake.accounts.lock().unwrap().len(), 1, "the account exists");
+    assert!(fake.passwords_set.lock().unwrap().is_empty());
+    assert_eq!(
+        checkpoint.0.lock().unwrap()[0].password_digest,
+        None,
+        "the checkpoint does not claim a password the create does not carry"
+    );
+    assert_eq!(first.record.password_digest, None);
+
+    let fresh_rt = runtime(fake.clone(), 10);
+    let second = reconcile(
+        AgentRequest {
+            password: password("Secret#1"),
+            ..request(&s, first.record.clone())
+        },
+        &fresh_rt,
+        &checkpoint,
+    )
+    .await;
+    assert!(second.verdict.ready, "{:?}", second.verdict);
+    assert_eq!(*fake.passwords_set.lock().unwrap(), vec!["Secret#1".to_string()]);
+    assert!(second.record.password_digest.is_some());
+    assert_eq!(fake.calls("create"), 1, "no second account");
+
+    // Once applied, it is not sent again.
+    let third = reconcile(
+        AgentRequest {
+            password: password("Secret#1"),
+            ..request(&s, second.record.clone())
+        },
+        &fresh_rt,
+        &checkpoint,
+    )
+    .await;
+    assert_eq!(third.plan, Some(Plan::NoOp));
+    assert_eq!(fake.passwords_set.lock().unwrap().len(), 1);
+}
+
+/// A vendor whose create carries the password (Huawei) keeps the digest in the checkpoint: a create
+/// whose answer was lost holds that password, and the next pass must not try to change it.
+#[tokio::test]
+async fn a_password_the_create_carries_is_checkpointed_with_the_create() {
+    let fake = std::sync::Arc::new(Fake::default());
+    *fake.lose_next_create.lock().unwrap() = true;
+    let rt = runtime(fake.clone(), 10);
+    let s = with_password_ref(spec("carol.li"));
+    let checkpoint = Recorded::default();
+    let first = reconcile(
+        AgentRequest {
+            password: password("Secret#1"),
+            ..request(&s, AgentRecord::default())
+        },
+        &rt,
+        &checkpoint,
+    )
+    .await;
+    assert!(!first.verdict.ready);
+    assert!(checkpoint.0.lock().unwrap()[0].password_digest.is_some());
+    let second = reconcile(
+        AgentRequest {
+            password: password("Secret#1"),
+            ..request(&s, first.record.clone())
+        },
+        &runtime(fake.clone(), 10),
+        &checkpoint,
+    )
+    .await;
+    assert!(second.verdict.ready, "{:?}", second.verdict);
+    assert_eq!(fake.calls("update"), 0, "the password is not sent again");
+}
+
+/// Issue 16 item 3: `adoptionPolicy: CreateOnly`, a snapshot that missed the account, and a create
+/// that meets "already exists". The marker this pass set does not make the account the agent's: it is
+/// refused, not updated and reported adopted, and stays refused at the next pass.
+#[tokio::test]
+async fn create_only_refuses_an_account_a_create_of_this_pass_found_existing() {
+    let fake = std::sync::Arc::new(Fake::default());
+    let rt = runtime(fake.clone(), 10);
+    let mut s = spec("carol.li");
+    s.adoption_policy = AdoptionPolicy::CreateOnly;
+    rt.snapshot
+        .observe(fake.as_ref(), "carol.li", false)
+        .await
+        .unwrap();
+    console_account(&fake, "carol.li");
+    let out = reconcile(request(&s, AgentRecord::default()), &rt, &Recorded::default()).await;
+    assert_eq!(out.verdict.reason, Reason::Conflict, "{:?}", out.verdict);
+    assert!(out.verdict.stalled && !out.verdict.ready);
+    assert!(
+        out.verdict.message.contains("CreateOnly"),
+        "{}",
+        out.verdict.message
+    );
+    assert_ne!(out.taken, Taken::Adopted);
+    assert_eq!(
+        out.record.create_requested_for, None,
+        "the account is not claimed"
+    );
+    assert_eq!(out.record.external_id, None);
+    assert_eq!(out.record.origin, None);
+    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(
+        fake.accounts.lock().unwrap()["carol.li"].fields[&Field::DisplayName],
+        FieldValue::Text("Carol (console)".into()),
+        "the foreign account is untouched"
+    );
+    let again = reconcile(request(&s, out.record.clone()), &rt, &NoCheckpoint).await;
+    assert_eq!(again.verdict.reason, Reason::Conflict);
+    assert_eq!(fake.calls("update"), 0);
+}
+
+/// A marker from an earlier pass (that create's answer was lost) still means ours, under CreateOnly
+/// too: the next create meets "already exists" and the account is taken as the agent's own.
+#[tokio::test]
+async fn create_only_keeps_an_account_an_earlier_pass_created() {
+    let fake = std::sync::Arc::new(Fake::default());
+    *fake.lose_next_create.lock().unwrap() = true;
+    let rt = runtime(fake.clone(), 10);
+    let mut s = spec("carol.li");
+    s.adoption_policy = AdoptionPolicy::CreateOnly;
+    let first = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    assert!(!first.verdict.ready);
+    assert_eq!(first.record.create_requested_for.as_deref(), Some("carol.li"));
+    // A runtime whose snapshot was listed before the create landed: the retried create meets it.
+    let stale = runtime(fake.clone(), 10);
+    let accounts = std::mem::take(&mut *fake.accounts.lock().unwrap());
+    stale
+        .snapshot
+        .observe(fake.as_ref(), "carol.li", false)
+        .await
+        .unwrap();
+    *fake.accounts.lock().unwrap() = accounts;
+    let second = reconcile(request(&s, first.record.clone()), &stale, &NoCheckpoint).await;
+    assert!(second.verdict.ready, "{:?}", second.verdict);
+    assert_eq!(second.record.origin, Some(AccountOrigin::Created));
+    assert_eq!(fake.accounts.lock().unwrap().len(), 1);
 }

@@ -107,6 +107,13 @@ pub trait Vendor: Send + Sync + 'static {
         true
     }
 
+    /// Whether [`Vendor::create`] sends the password with the create itself, so that an account which
+    /// exists has it. A vendor that sets it by a later call (Tencent's `ModifyStaffPassword`) can hold
+    /// an account without it: its password is recorded as applied only once that call succeeded.
+    fn create_sets_password(&self) -> bool {
+        true
+    }
+
     /// One page of accounts (0-based), only those modified at or after `modified_since` (unix seconds)
     /// when given and the vendor supports it.
     async fn list_page(&self, page: u32, modified_since: Option<i64>) -> Result<AgentPage, VendorError>;

@@ -14,6 +14,7 @@ local needs_a_person = {
   ProviderNotAllowed = true,
   AdoptionNotAllowed = true,
   EndpointNotAllowed = true,
+  ImmutableField = true,
 }
 
 local function condition(conditions, kind)

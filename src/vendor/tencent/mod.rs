@@ -416,6 +416,11 @@ impl Vendor for Client {
         )
     }
 
+    /// `CreateStaff` carries no password: `ModifyStaffPassword` sets it after the account exists.
+    fn create_sets_password(&self) -> bool {
+        false
+    }
+
     async fn list_page(&self, page: u32, modified_since: Option<i64>) -> Result<AgentPage, VendorError> {
         let request = DescribeStaffRequest {
             sdk_app_id: self.sdk_app_id(),
