@@ -8,8 +8,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -18,40 +17,11 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use ccop::sim;
 use serde_json::json;
+use support::logs::{capture_logs, logs};
 use support::operator::{Env, NS, allowing, condition, options, ready};
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-/// Every log line of this test binary (all tests: a secret must be in none of them).
-static LOGS: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(Default::default);
-
-struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs the capturing subscriber at TRACE before any `Env` installs its own.
-fn capture_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(|| LogWriter)
-        .try_init();
-}
-
-fn logs() -> String {
-    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-}
 
 /// What a responder answers for one request: the path, the headers and the body it received.
 type Answerer = fn(&str, &HeaderMap, &[u8]) -> Response;

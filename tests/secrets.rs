@@ -14,7 +14,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -26,37 +26,8 @@ use ccop::sim::{self, Simulator};
 use ccop::vendor::{self, AgentPassword, ClientOptions, SecretData, Vendor, huawei, ozonetel, tencent};
 use secrecy::SecretString;
 use serde_json::json;
+use support::logs::{capture_logs, logs};
 use support::operator::{Env, NS, Setup, allowing, condition, options, ready};
-
-// ---------------------------------------------------------------------------------------------------
-// Capture
-// ---------------------------------------------------------------------------------------------------
-
-/// Every log line of the process, as formatted for a terminal or a log pipeline.
-static LOGS: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(Default::default);
-
-struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs the capturing subscriber (before any `Env` installs its own), TRACE for every crate.
-fn capture_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(|| LogWriter)
-        .try_init();
-}
 
 /// Everything seen, to be searched for secrets: labelled pieces of text.
 #[derive(Default)]
@@ -524,7 +495,7 @@ async fn no_secret_appears_in_logs_events_statuses_errors_or_debug_output() {
     cli_scenario(&mut seen).await;
     client_scenarios(&mut seen).await;
 
-    let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned();
+    let logs = logs();
     // The capture really holds the run: vendor calls and reconciles at every level.
     assert!(logs.contains("TRACE"), "TRACE lines are captured");
     assert!(

@@ -5,4 +5,5 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod logs;
 pub mod operator;
