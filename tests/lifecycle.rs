@@ -460,6 +460,16 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
 
     let secrets: kube::Api<Secret> = kube::Api::namespaced(env.client.clone(), NS);
     let credentials = secrets.get("tencent-credentials").await.unwrap();
+    // The operator protects the Secrets its providers use with a finalizer; the credentials vanish
+    // anyway here (say, removed by hand with the finalizer), which is what the delete must survive.
+    secrets
+        .patch(
+            "tencent-credentials",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .unwrap();
     secrets
         .delete("tencent-credentials", &DeleteParams::default())
         .await
