@@ -117,7 +117,8 @@ pub struct Verdict {
     pub stalled: bool,
     /// The reason on every condition.
     pub reason: Reason,
-    /// A human-readable message (vendor code and request id included where there are some).
+    /// A human-readable message (with the vendor code where there is one; never a request id or
+    /// anything else that changes at every call).
     pub message: String,
 }
 

@@ -227,8 +227,17 @@ async fn an_agent_stalled_by_clock_skew_converges_once_the_skew_is_gone() {
     let generation = stalled.metadata.generation;
     assert!(env.tencent.agent("ann@example.com").is_none());
     // Long enough for the reconciles its own writes cause to have ended: the skew goes while nothing
-    // is looking at the agent.
+    // is looking at the agent. A stalled agent is quiet: its status says the same at every look (no
+    // request id, no clock readings), so no status write starts the next look.
+    let listings = || env.tencent.core.calls_of("DescribeStaffInfoList");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = listings();
     tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        listings() <= before + 1,
+        "a stalled agent keeps calling the vendor: {} listings in 3 s",
+        listings() - before
+    );
     env.tencent.core.clock.rewind(skew);
     let a = env.wait_agent("ann", "Ready without a spec change", ready).await;
     assert_eq!(a.metadata.generation, generation, "no spec change was needed");

@@ -277,7 +277,9 @@ impl Outcome {
 /// change on our side (Tencent `AuthFailure.SignatureExpire` from clock skew, a Huawei 403 until the
 /// egress IP is allow-listed). So do the vendor's permission denials.
 pub fn classify(error: &VendorError, action: &str) -> (Verdict, Requeue) {
-    let message = format!("{action} failed: {error}");
+    // Without the request id (it is in the event and the logs): the same failure must give the same
+    // status, or each look would write status and its echo would start the next look at once.
+    let message = format!("{action} failed: {}", error.summary());
     match error.kind {
         ErrorKind::RateLimited => (
             Verdict::progressing(Reason::RateLimited, message),

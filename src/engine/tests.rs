@@ -375,9 +375,20 @@ async fn vendor_errors_become_conditions_with_the_right_retry() {
     let fake = std::sync::Arc::new(Fake::default());
     let rt = runtime(fake.clone(), 10);
     let s = spec("carol.li");
-    *fake.fail_with.lock().unwrap() =
-        Some(VendorError::new(ErrorKind::Credentials, "token refused").with_code("401"));
+    *fake.fail_with.lock().unwrap() = Some(
+        VendorError::new(ErrorKind::Credentials, "token refused")
+            .with_code("401")
+            .with_request_id(Some("req-7f3a".into())),
+    );
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
+    // The request id changes at every call: the event carries it, the status (which must read the
+    // same at the next look) does not.
+    assert!(
+        !out.verdict.message.contains("req-7f3a"),
+        "{}",
+        out.verdict.message
+    );
+    assert!(out.notice.as_ref().unwrap().message.contains("req-7f3a"));
     assert!(out.verdict.stalled);
     assert_eq!(out.verdict.reason, Reason::CredentialsInvalid);
     assert_eq!(out.requeue, Requeue::Recheck);

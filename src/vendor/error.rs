@@ -105,6 +105,18 @@ impl VendorError {
     }
 }
 
+impl VendorError {
+    /// The code and message without the request id: what a condition message may carry. Every call
+    /// has a new request id, so a status quoting it would change at every look, and each write would
+    /// trigger the next reconcile (and vendor call) through its own watch event.
+    pub fn summary(&self) -> String {
+        match &self.code {
+            Some(code) => format!("{code}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
 impl fmt::Display for VendorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.code {

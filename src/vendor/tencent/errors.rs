@@ -73,6 +73,11 @@ pub fn classify(code: &str, message: &str, request_id: Option<String>) -> Vendor
     } else {
         message.to_string()
     };
+    if code == "AuthFailure.SignatureExpire" {
+        // The vendor's text quotes the request's and the server's clocks, which change every second:
+        // in a condition message that would rewrite the status at every look. The advice says it all.
+        text = "the request signature expired".to_string();
+    }
     if let Some(advice) = advice(code) {
         text = format!("{text}: {advice}");
     }
