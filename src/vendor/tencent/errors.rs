@@ -250,7 +250,8 @@ mod tests {
 
     #[test]
     fn a_skewed_clock_is_explained() {
-        let vendor_text = "Signature expired. Timestamp 1796138064 is 400 seconds away from the server time 1796138464";
+        let vendor_text =
+            "Signature expired. Timestamp 1796138064 is 400 seconds away from the server time 1796138464";
         let e = classify("AuthFailure.SignatureExpire", vendor_text, None);
         assert!(e.message.contains("clock"), "{}", e.message);
         // Nothing that changes from one call to the next, so a stalled agent's status stays put.
