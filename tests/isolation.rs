@@ -15,7 +15,7 @@ use ccop::api::ContactCenterAgent;
 use kube::Api;
 use kube::api::DeleteParams;
 use serde_json::{Value, json};
-use support::operator::{Env, NS, condition, options, ready};
+use support::operator::{Env, NS, condition, options, ready, ready_message};
 
 fn tencent_agent(provider: Value, email: &str) -> Value {
     json!({"providerRef": provider, "displayName": "Isolated", "email": email, "tencent": {"staffNumber": "1"}})
@@ -34,15 +34,6 @@ fn provider_ready(object: &Value) -> Option<(String, String, String)> {
                 c["message"].as_str().unwrap_or_default().to_string(),
             )
         })
-}
-
-fn message(agent: &ContactCenterAgent) -> String {
-    agent
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| c.message.clone())
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -73,7 +64,7 @@ async fn an_agent_cannot_use_a_namespaced_provider_of_another_namespace() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(condition(&agent, "Ready").unwrap().0, "False");
-    let msg = message(&agent);
+    let msg = ready_message(&agent);
     assert!(
         msg.contains("not found in namespace \"other\""),
         "the message says where it looked: {msg}"
@@ -125,7 +116,11 @@ async fn a_namespaced_provider_reads_its_secret_only_in_its_own_namespace() {
     loop {
         let a = others.get("borrower").await.unwrap();
         if condition(&a, "Ready").is_some_and(|(_, r)| r == "ProviderNotReady") {
-            assert!(message(&a).contains("namespace \"other\""), "{}", message(&a));
+            assert!(
+                ready_message(&a).contains("namespace \"other\""),
+                "{}",
+                ready_message(&a)
+            );
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{:?}", a.status);
@@ -191,7 +186,7 @@ async fn a_cluster_provider_reads_its_secret_only_in_the_operator_namespace() {
             condition(a, "Ready").is_some_and(|(_, r)| r == "ProviderNotReady")
         })
         .await;
-    assert!(message(&a).contains("ccop-system"), "{}", message(&a));
+    assert!(ready_message(&a).contains("ccop-system"), "{}", ready_message(&a));
     assert_eq!(env.tencent.account_count(), 0);
     // In the operator's namespace, it is used.
     env.secret(
@@ -283,7 +278,11 @@ async fn deleting_the_whole_roster_at_once_is_paced_by_the_deletion_cap() {
         }
     };
     for a in &waiting {
-        assert!(message(a).contains("capped per minute"), "{}", message(a));
+        assert!(
+            ready_message(a).contains("capped per minute"),
+            "{}",
+            ready_message(a)
+        );
     }
     let warnings = env
         .api

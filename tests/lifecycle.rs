@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use ccop::sim;
 use serde_json::json;
 use support::logs::{capture_logs, logs};
-use support::operator::{Env, NS, allowing, condition, options, ready};
+use support::operator::{Env, NS, allowing, condition, options, ready, ready_message};
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -94,16 +94,6 @@ fn provider_ready(env: &Env, name: &str) -> Option<(String, String, String)> {
             let text = |k: &str| c[k].as_str().unwrap_or_default().to_string();
             (text("status"), text("reason"), text("message"))
         })
-}
-
-/// The agent's `Ready` message.
-fn ready_message(agent: &ccop::api::ContactCenterAgent) -> String {
-    agent
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| c.message.clone())
-        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -175,6 +175,16 @@ pub fn condition(agent: &ContactCenterAgent, type_: &str) -> Option<(String, Str
         .map(|c| (c.status.clone(), c.reason.clone()))
 }
 
+/// The message of an agent's `Ready` condition (empty when it has none).
+pub fn ready_message(agent: &ContactCenterAgent) -> String {
+    agent
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
 /// Whether the agent is Ready at its current generation.
 pub fn ready(agent: &ContactCenterAgent) -> bool {
     condition(agent, "Ready").is_some_and(|(s, _)| s == "True")

@@ -114,10 +114,12 @@ fn two_applications() -> Setup {
     setup
 }
 
-async fn second_application_provider(env: &Env, name: &str) {
+/// Applies provider `name` for the second application, with its key in Secret `secret` (both created
+/// or replaced).
+async fn point_at_second_application(env: &Env, name: &str, secret: &str) {
     env.secret(
         NS,
-        "second-credentials",
+        secret,
         json!({"secretId": "AKIDccopSECONDAPP000000000000000000000", "secretKey": "second-application-key"}),
     )
     .await;
@@ -127,7 +129,7 @@ async fn second_application_provider(env: &Env, name: &str) {
         NS,
         name,
         json!({"tencent": {"endpoint": tencent_url, "sdkAppId": 1_400_000_002u64,
-                           "credentialsSecretRef": {"name": "second-credentials"}}}),
+                           "credentialsSecretRef": {"name": secret}}}),
     )
     .await;
 }
@@ -135,7 +137,7 @@ async fn second_application_provider(env: &Env, name: &str) {
 #[tokio::test]
 async fn a_repointed_agent_is_new_in_the_new_account_and_never_deletes_in_either_by_mistake() {
     let env = Env::start_with(two_applications()).await;
-    second_application_provider(&env, "second").await;
+    point_at_second_application(&env, "second", "second-credentials").await;
     let op = env.run(options());
     env.agent("alice", tencent_agent("tencent", "alice@example.com"))
         .await;
@@ -211,21 +213,7 @@ async fn a_provider_moved_to_another_application_does_not_carry_ownership_over()
 
     // The provider's owner edits it to reach application 2. The agent may only create (CreateOnly), so
     // it must not take over application 2's account as if it were the one it created in application 1.
-    env.secret(
-        NS,
-        "tencent-credentials",
-        json!({"secretId": "AKIDccopSECONDAPP000000000000000000000", "secretKey": "second-application-key"}),
-    )
-    .await;
-    let [tencent_url, _, _] = env.sim_urls();
-    env.apply(
-        "contactcenterproviders",
-        NS,
-        "tencent",
-        json!({"tencent": {"endpoint": tencent_url, "sdkAppId": 1_400_000_002u64,
-                           "credentialsSecretRef": {"name": "tencent-credentials"}}}),
-    )
-    .await;
+    point_at_second_application(&env, "tencent", "tencent-credentials").await;
     let refused = env
         .wait_agent("bob", "refused in the second application", |a| {
             condition(a, "Ready").is_some_and(|(s, _)| s == "False")
@@ -333,7 +321,7 @@ async fn label_provider(env: &Env, name: &str, labels: Value) {
 #[tokio::test]
 async fn sharding_is_by_provider_so_an_instance_never_touches_another_shards_agents() {
     let env = Env::start_with(two_applications()).await;
-    second_application_provider(&env, "second").await;
+    point_at_second_application(&env, "second", "second-credentials").await;
     label_provider(&env, "tencent", json!({"shard": "a"})).await;
     label_provider(&env, "second", json!({"shard": "b"})).await;
     let shard = |s: &str| {

@@ -17,7 +17,7 @@ use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::support::operator::{Env, NS, allowing, condition, options, ready};
+use crate::support::operator::{Env, NS, allowing, condition, options, ready, ready_message};
 
 /// The operator's namespace in the tests: cluster providers read their Secrets there.
 const OPERATOR_NS: &str = "ccop-system";
@@ -122,15 +122,6 @@ async fn wait_for(
 
 fn reason_is(reason: &'static str) -> impl Fn(&ContactCenterAgent) -> bool {
     move |a| condition(a, "Ready").is_some_and(|(s, r)| s == "False" && r == reason)
-}
-
-fn ready_message(agent: &ContactCenterAgent) -> String {
-    agent
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| c.message.clone())
-        .unwrap_or_default()
 }
 
 /// Events of `reason` about the agent `name`.
