@@ -57,7 +57,7 @@ struct Args {
     #[arg(long)]
     drift: Option<usize>,
     /// Huawei: the provider's rateLimit.requestsPerMinute (the client's default is 300).
-    #[arg(long, default_value_t = ccop::vendor::huawei::DEFAULT_REQUESTS_PER_MINUTE)]
+    #[arg(long, default_value_t = ccop::connectors::huawei::DEFAULT_REQUESTS_PER_MINUTE)]
     huawei_per_minute: u32,
     /// Ozonetel: how much faster than real time the simulator's clock runs; the provider's rate limits
     /// are scaled by the same factor.

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod cli;
 pub mod conditions;
+pub mod connectors;
 pub mod controller;
 pub mod core;
 pub mod engine;
@@ -20,4 +21,3 @@ pub mod manifest;
 pub mod metrics;
 pub mod schema;
 pub mod sim;
-pub mod vendor;

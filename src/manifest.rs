@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::api::{ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider};
+use crate::connectors::SecretData;
 use crate::schema;
-use crate::vendor::SecretData;
 
 /// Where a document came from.
 #[derive(Clone, Debug, PartialEq, Eq)]

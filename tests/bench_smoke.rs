@@ -33,7 +33,7 @@ async fn a_small_roster_converges_with_bounded_status_writes_and_a_silent_steady
         scenario: Scenario {
             vendor: Vendor::Tencent,
             agents,
-            huawei_per_minute: ccop::vendor::huawei::DEFAULT_REQUESTS_PER_MINUTE,
+            huawei_per_minute: ccop::connectors::huawei::DEFAULT_REQUESTS_PER_MINUTE,
             ozonetel_clock_scale: 60.0,
         },
         latency: Duration::from_millis(10),

@@ -1153,8 +1153,10 @@ fn grace_and_shutdown_timeout(values: &Value) -> (u64, u64) {
 fn the_pod_outlasts_in_flight_vendor_calls_and_the_operator_exits_before_it_is_killed() {
     let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
     let (grace, shutdown) = grace_and_shutdown_timeout(&values);
-    let deadline = ccop::vendor::retry::RetryPolicy::default().deadline.as_secs();
-    let last_request = ccop::vendor::ClientOptions::default().request_timeout.as_secs();
+    let deadline = ccop::connectors::retry::RetryPolicy::default().deadline.as_secs();
+    let last_request = ccop::connectors::ClientOptions::default()
+        .request_timeout
+        .as_secs();
     assert!(
         grace > deadline,
         "terminationGracePeriodSeconds {grace} must exceed the {deadline} s retry deadline"
@@ -1811,7 +1813,10 @@ fn dashboard_queries_only_exported_metrics_and_labels() {
 
 #[test]
 fn dashboard_throttling_uses_the_vendor_error_label() {
-    let throttled = format!("outcome=\"{}\"", ccop::vendor::ErrorKind::RateLimited.as_str());
+    let throttled = format!(
+        "outcome=\"{}\"",
+        ccop::connectors::ErrorKind::RateLimited.as_str()
+    );
     assert!(
         dashboard_queries().iter().any(|q| q.contains(&throttled)),
         "no throttling panel on {throttled}"

@@ -21,11 +21,11 @@ use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ccop::api::{ContactCenterAgentSpec, ProviderSettings};
+use ccop::connectors::http::MAX_RESPONSE_BYTES;
+use ccop::connectors::{self, AgentPassword, ClientOptions, SecretData, Vendor, VendorError};
+use ccop::connectors::{huawei, ozonetel, tencent};
 use ccop::core::{self, DesiredAgent, NamesAreIds, VendorKind};
 use ccop::sim::{self, Simulator};
-use ccop::vendor::http::MAX_RESPONSE_BYTES;
-use ccop::vendor::{self, AgentPassword, ClientOptions, SecretData, Vendor, VendorError};
-use ccop::vendor::{huawei, ozonetel, tencent};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use secrecy::SecretString;
@@ -409,7 +409,7 @@ async fn serve(router: Router) -> SocketAddr {
 /// A client of `kind` pointed at `base`, without retries and with rate limits out of the way (the
 /// properties make many calls). `tag` names its account: rate limiters and tokens are per account.
 fn client(base: &str, kind: VendorKind, tag: &str) -> Arc<dyn Vendor> {
-    client_retrying(base, kind, tag, vendor::retry::RetryPolicy::none())
+    client_retrying(base, kind, tag, connectors::retry::RetryPolicy::none())
 }
 
 /// [`client`] with a retry policy of its own.
@@ -417,12 +417,12 @@ fn client_retrying(
     base: &str,
     kind: VendorKind,
     tag: &str,
-    retry: vendor::retry::RetryPolicy,
+    retry: connectors::retry::RetryPolicy,
 ) -> Arc<dyn Vendor> {
     let options = ClientOptions {
         request_timeout: Duration::from_secs(10),
         retry,
-        endpoints: vendor::endpoint::EndpointPolicy::allowing([base]).unwrap(),
+        endpoints: connectors::endpoint::EndpointPolicy::allowing([base]).unwrap(),
         ..ClientOptions::default()
     };
     let rate = json!({"requestsPerMinute": 60000, "readsPerMinute": 60000});
@@ -453,7 +453,7 @@ fn client_retrying(
             .map(|(k, v)| (k.to_string(), SecretString::from(v)))
             .collect(),
     );
-    vendor::connect(&settings, "c", &data, &options).expect("a client for a loopback endpoint")
+    connectors::connect(&settings, "c", &data, &options).expect("a client for a loopback endpoint")
 }
 
 /// A valid agent for `vendor`, as the engine would hand it to a client.
@@ -581,8 +581,8 @@ fn retry_after_value() -> impl Strategy<Value = String> {
 
 /// Retries fast and gives up within about a second: what is judged is that a vendor's wait can end
 /// the retries but never overflow a clock or make the client sleep past its deadline.
-fn quick_retries() -> vendor::retry::RetryPolicy {
-    vendor::retry::RetryPolicy {
+fn quick_retries() -> connectors::retry::RetryPolicy {
+    connectors::retry::RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(5),
@@ -622,7 +622,7 @@ proptest! {
             if let Err(e) = result {
                 bounded_error(&e)?;
                 prop_assert!(
-                    e.retry_after.is_none_or(|w| w <= vendor::retry::MAX_SERVER_WAIT),
+                    e.retry_after.is_none_or(|w| w <= connectors::retry::MAX_SERVER_WAIT),
                     "{kind}: asks to wait {:?}", e.retry_after
                 );
             }
@@ -721,7 +721,7 @@ impl Sims {
             sim::start(&ozonetel, sim::any_loopback()).await.unwrap(),
         ];
         // The operator's own HTTP client setup (it installs the process's TLS crypto provider).
-        let http = ccop::vendor::http::client(Duration::from_secs(10));
+        let http = ccop::connectors::http::client(Duration::from_secs(10));
         let huawei_url = servers[1].base_url();
         let token: Value = http
             .post(format!("{huawei_url}{}", huawei::wire::TOKEN_PATH))

@@ -9,17 +9,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ccop::api::{ContactCenterAgentSpec, CredentialsSecretRef, HuaweiProvider, RateLimit};
+use ccop::connectors::huawei::Client;
+use ccop::connectors::retry::RetryPolicy;
+use ccop::connectors::{
+    AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
+};
 use ccop::core::{
     DesiredAgent, DigestKey, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind, diff,
     normalize,
 };
 use ccop::sim::huawei::{Config, Sim};
 use ccop::sim::{Faults, SimServer, any_loopback};
-use ccop::vendor::huawei::Client;
-use ccop::vendor::retry::RetryPolicy;
-use ccop::vendor::{
-    AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
-};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -71,7 +71,7 @@ impl Rig {
                 max_delay: Duration::from_secs(2),
                 deadline: Duration::from_secs(60),
             },
-            endpoints: ccop::vendor::endpoint::EndpointPolicy::allowing([server.base_url()]).unwrap(),
+            endpoints: ccop::connectors::endpoint::EndpointPolicy::allowing([server.base_url()]).unwrap(),
             ..ClientOptions::default()
         };
         Rig {

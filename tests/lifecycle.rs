@@ -103,7 +103,7 @@ fn provider_ready(env: &Env, name: &str) -> Option<(String, String, String)> {
 /// token endpoint and the skill listing (the provider's credentials check) work, so the provider is
 /// Ready and its agents' reconciles meet the throttling.
 fn throttling_huawei(path: &str, _: &HeaderMap, _: &[u8]) -> Response {
-    if path.ends_with(ccop::vendor::huawei::wire::TOKEN_PATH) {
+    if path.ends_with(ccop::connectors::huawei::wire::TOKEN_PATH) {
         return (
             StatusCode::OK,
             json!({"AccessToken": "hostile-token", "Expires": "3600"}).to_string(),

@@ -11,15 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ccop::api::{CredentialsSecretRef, OzonetelAuthMode, OzonetelProvider, RateLimit};
+use ccop::connectors::ozonetel::{Client, decode};
+use ccop::connectors::{
+    AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
+};
 use ccop::core::{
     DesiredAgent, Field, FieldChange, FieldMap, FieldValue, ObservedAgent, SkillBinding, VendorKind,
 };
 use ccop::sim::ozonetel::{AgentRecord, AuthMode, Config, Sim};
 use ccop::sim::{Faults, SimServer, any_loopback};
-use ccop::vendor::ozonetel::{Client, decode};
-use ccop::vendor::{
-    AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
-};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -82,7 +82,7 @@ impl Env {
             // The simulator's loopback origin is not a documented Ozonetel host: allow it, as
             // `--allowed-endpoints` does (the clone shares `may_mint_tokens` with the caller's).
             &ClientOptions {
-                endpoints: ccop::vendor::endpoint::EndpointPolicy::allowing([self.base()]).unwrap(),
+                endpoints: ccop::connectors::endpoint::EndpointPolicy::allowing([self.base()]).unwrap(),
                 ..options.clone()
             },
         )

@@ -22,8 +22,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use base64::Engine;
 use ccop::api::{OzonetelProvider, RateLimit, TencentProvider};
+use ccop::connectors::{self, AgentPassword, ClientOptions, SecretData, Vendor, huawei, ozonetel, tencent};
 use ccop::sim::{self, Simulator};
-use ccop::vendor::{self, AgentPassword, ClientOptions, SecretData, Vendor, huawei, ozonetel, tencent};
 use secrecy::SecretString;
 use serde_json::json;
 use support::logs::{capture_logs, logs};
@@ -343,7 +343,7 @@ spec:
         hu = h.base_url()
     );
     let parsed = ccop::manifest::parse_str("cli.yaml", &manifests, "cli").expect("valid manifests");
-    let loopback = vendor::endpoint::EndpointPolicy::allowing([t.base_url(), h.base_url()]).unwrap();
+    let loopback = connectors::endpoint::EndpointPolicy::allowing([t.base_url(), h.base_url()]).unwrap();
     let mut workspace = ccop::cli::workspace::Workspace::new(parsed, "ccop-system").with_endpoints(loopback);
     for apply in [false, true, false] {
         let report = ccop::cli::plan::execute(&mut workspace, apply, 4).await;
@@ -372,7 +372,7 @@ async fn client_scenarios(seen: &mut Seen) {
     let h = sim::start(&huawei_sim, sim::any_loopback()).await.unwrap();
     let o = sim::start(&ozonetel_sim, sim::any_loopback()).await.unwrap();
     let options = ClientOptions {
-        endpoints: vendor::endpoint::EndpointPolicy::allowing([t.base_url(), h.base_url(), o.base_url()])
+        endpoints: connectors::endpoint::EndpointPolicy::allowing([t.base_url(), h.base_url(), o.base_url()])
             .unwrap(),
         ..ClientOptions::default()
     };
@@ -535,7 +535,7 @@ fn plain_http_is_refused_for_an_endpoint_that_is_not_loopback() {
                 .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
                 .collect(),
         );
-        let e = match vendor::connect(&settings, "c", &data, &options) {
+        let e = match connectors::connect(&settings, "c", &data, &options) {
             Err(e) => e,
             Ok(_) => panic!("a client was built for a plain HTTP, non-loopback endpoint"),
         };
@@ -549,12 +549,13 @@ fn plain_http_is_refused_for_an_endpoint_that_is_not_loopback() {
     // Loopback is the one exception (the simulators), when allow-listed, and says so in the logs
     // (checked above). Even the allow-list cannot name plain http to anything else.
     let loopback =
-        vendor::endpoint::EndpointPolicy::allowing(["http://127.0.0.1:8080", "http://[::1]:8080"]).unwrap();
-    let check = |raw| vendor::http::checked_endpoint(raw, ccop::core::VendorKind::Tencent, &loopback);
+        connectors::endpoint::EndpointPolicy::allowing(["http://127.0.0.1:8080", "http://[::1]:8080"])
+            .unwrap();
+    let check = |raw| connectors::http::checked_endpoint(raw, ccop::core::VendorKind::Tencent, &loopback);
     assert!(check("http://127.0.0.1:8080").is_ok());
     assert!(check("http://[::1]:8080").is_ok());
     assert!(check("http://localhost.example.com").is_err());
-    assert!(vendor::endpoint::EndpointPolicy::allowing(["http://localhost.example.com"]).is_err());
+    assert!(connectors::endpoint::EndpointPolicy::allowing(["http://localhost.example.com"]).is_err());
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost, made for this test (its key is not a
@@ -631,8 +632,8 @@ async fn https_endpoints_have_their_certificates_verified() {
     let (port, outcomes) = untrusted_tls_server();
     let base = format!("https://127.0.0.1:{port}");
     let options = ClientOptions {
-        retry: vendor::retry::RetryPolicy::none(),
-        endpoints: vendor::endpoint::EndpointPolicy::allowing([&base]).unwrap(),
+        retry: connectors::retry::RetryPolicy::none(),
+        endpoints: connectors::endpoint::EndpointPolicy::allowing([&base]).unwrap(),
         ..ClientOptions::default()
     };
     let settings = [
@@ -657,7 +658,7 @@ async fn https_endpoints_have_their_certificates_verified() {
                 .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
                 .collect(),
         );
-        let client: Arc<dyn Vendor> = vendor::connect(&settings, "c", &data, &options).unwrap();
+        let client: Arc<dyn Vendor> = connectors::connect(&settings, "c", &data, &options).unwrap();
         let e = client
             .check_credentials()
             .await

@@ -5,8 +5,8 @@
 //! sent, rejected with any byte of a signed part changed.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use ccop::connectors::tencent::sign::{self, Credentials, Request};
 use ccop::sim::tencent::auth::{self, Key};
-use ccop::vendor::tencent::sign::{self, Credentials, Request};
 use secrecy::SecretString;
 use serde_json::Value;
 

@@ -12,15 +12,15 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use ccop::api::{RateLimit, TencentProvider};
+use ccop::connectors::retry::RetryPolicy;
+use ccop::connectors::tencent::sign::{self, Credentials};
+use ccop::connectors::tencent::{Client, PAGE_SIZE};
+use ccop::connectors::{
+    AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
+};
 use ccop::core::{DesiredAgent, Field, FieldChange, FieldMap, FieldValue, SkillBinding, VendorKind, diff};
 use ccop::sim::tencent::{Config, Sim, StaffRecord};
 use ccop::sim::{self, Faults, SimServer};
-use ccop::vendor::retry::RetryPolicy;
-use ccop::vendor::tencent::sign::{self, Credentials};
-use ccop::vendor::tencent::{Client, PAGE_SIZE};
-use ccop::vendor::{
-    AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
-};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -98,7 +98,8 @@ impl Env {
         let options = ClientOptions {
             request_timeout: Duration::from_secs(10),
             retry,
-            endpoints: ccop::vendor::endpoint::EndpointPolicy::allowing([self.server.base_url()]).unwrap(),
+            endpoints: ccop::connectors::endpoint::EndpointPolicy::allowing([self.server.base_url()])
+                .unwrap(),
             ..ClientOptions::default()
         };
         Client::from_provider(

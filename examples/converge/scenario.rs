@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use ccop::connectors::{huawei, ozonetel, tencent};
 use ccop::sim::Simulator;
-use ccop::vendor::{huawei, ozonetel, tencent};
 use serde_json::{Value, json};
 
 use crate::support::operator::{Env, NS, Setup};

@@ -11,10 +11,10 @@ use clap::Args;
 
 use super::plan::{AgentReport, Report, execute, render};
 use super::workspace::Workspace;
+use crate::connectors::endpoint::EndpointPolicy;
 use crate::core::VendorKind;
 use crate::manifest::{self, Manifests};
 use crate::sim::{self, SimServer, Simulator, any_loopback};
-use crate::vendor::endpoint::EndpointPolicy;
 
 /// The examples, compiled in so the demo works from any directory.
 const EMBEDDED_EXAMPLES: &[(&str, &str)] = &[

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::vendor::endpoint::EndpointPolicy;
+use crate::connectors::endpoint::EndpointPolicy;
 
 /// The endpoint allow-list flag.
 #[derive(Args, Debug, Clone, Default)]

@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::workspace::Workspace;
 use crate::api::{ContactCenterAgent, ProviderKind, ProviderRef};
+use crate::connectors::Listing;
 use crate::core::{self, VendorKind};
 use crate::manifest;
-use crate::vendor::Listing;
 
 /// Options of `ccop export`.
 #[derive(Args, Debug)]

@@ -110,7 +110,7 @@ impl RunArgs {
             operator_namespace: self.operator_namespace.clone(),
             leader_election: self.leader_election,
             lease_name: self.lease_name.clone(),
-            client: crate::vendor::ClientOptions {
+            client: crate::connectors::ClientOptions {
                 endpoints: self.endpoints.policy()?,
                 ..defaults.client.clone()
             },

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
-use crate::vendor::{
+use crate::connectors::{
     AccountId, AgentPage, AgentPassword, Created, Deletion, ErrorKind, Listing, Vendor, VendorError,
 };
+use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 
 /// The code of the error the CLI reports for an account that accepts only tokens.
 pub const TOKEN_REFUSED: &str = "TokenNotMintedByCli";

@@ -9,11 +9,11 @@ use secrecy::SecretString;
 use crate::api::{
     AgentPolicy, ContactCenterAgent, OzonetelAuthMode, ProviderId, ProviderKind, ProviderSettings,
 };
+use crate::connectors::endpoint::EndpointPolicy;
+use crate::connectors::{AgentPassword, ClientOptions, SecretData};
 use crate::core::DigestKey;
 use crate::engine::{AgentRecord, ProviderRuntime};
 use crate::manifest::{Located, Manifests};
-use crate::vendor::endpoint::EndpointPolicy;
-use crate::vendor::{AgentPassword, ClientOptions, SecretData};
 
 /// Manifests plus the runtimes built from them.
 pub struct Workspace {

@@ -17,9 +17,9 @@ use super::context::{Context, GuardedAgent, agent_id, jittered};
 use super::status;
 use crate::api::{ContactCenterAgent, FINALIZER, PAUSED_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
 use crate::conditions::{self, Reason, Verdict};
+use crate::connectors::{AgentPassword, Listing};
 use crate::engine::{self, AgentRecord, AgentRequest, Checkpoint, Outcome, Requeue};
 use crate::metrics::{METRICS, ReconcileLabels};
-use crate::vendor::{AgentPassword, Listing};
 
 /// Errors that end a reconcile early and are retried by the controller with backoff: only Kubernetes
 /// API failures. Vendor failures are outcomes, reported in status.

@@ -16,8 +16,8 @@ use rand::Rng;
 use super::claims::Claims;
 use super::providers::ProviderCache;
 use crate::api::ContactCenterAgent;
+use crate::connectors::{ClientOptions, SecretData};
 use crate::core::DigestKey;
-use crate::vendor::{ClientOptions, SecretData};
 
 /// The watched agent type: an agent that fails to deserialize arrives as an error, not a broken watch.
 pub type GuardedAgent = DeserializeGuard<ContactCenterAgent>;

@@ -208,7 +208,7 @@ where
 /// interval longer than the interval, because both periods are jittered by up to 10 %.
 async fn check_credentials(
     runtime: &crate::engine::ProviderRuntime,
-) -> Result<(), crate::vendor::VendorError> {
+) -> Result<(), crate::connectors::VendorError> {
     if runtime.snapshot.answered_within(runtime.resync.mul_f64(1.5)) {
         return Ok(());
     }

@@ -23,8 +23,8 @@ use crate::api::{
     ProviderKind, ProviderSettings,
 };
 use crate::conditions::{Reason, Verdict};
+use crate::connectors::VendorError;
 use crate::engine::ProviderRuntime;
-use crate::vendor::VendorError;
 
 /// Why an agent's provider cannot be used right now.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -50,12 +50,12 @@ impl ProviderProblem {
     /// The condition reason for this problem.
     pub fn reason(&self) -> Reason {
         match self {
-            ProviderProblem::Client(e) if e.kind == crate::vendor::ErrorKind::Credentials => {
+            ProviderProblem::Client(e) if e.kind == crate::connectors::ErrorKind::Credentials => {
                 Reason::CredentialsInvalid
             }
             ProviderProblem::NotAllowed(_) => Reason::ProviderNotAllowed,
             ProviderProblem::Client(e)
-                if e.code.as_deref() == Some(crate::vendor::endpoint::ENDPOINT_NOT_ALLOWED) =>
+                if e.code.as_deref() == Some(crate::connectors::endpoint::ENDPOINT_NOT_ALLOWED) =>
             {
                 Reason::EndpointNotAllowed
             }

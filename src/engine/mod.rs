@@ -20,10 +20,10 @@ use async_trait::async_trait;
 
 use crate::api::{AccountOrigin, ContactCenterAgentSpec, ManagementPolicy};
 use crate::conditions::{Reason, Verdict};
+use crate::connectors::{AccountId, AgentPassword, Deletion, ErrorKind, VendorError};
 use crate::core::{
     self, DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, Plan, PlanInput, Refusal,
 };
-use crate::vendor::{AccountId, AgentPassword, Deletion, ErrorKind, VendorError};
 
 /// The `Ready` message of an account that matches its spec, whether this pass wrote to the vendor or
 /// not: the write is told by an Event, and a status that reads the same after the write as at the next

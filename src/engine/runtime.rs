@@ -9,9 +9,9 @@ use tokio::time::Instant;
 
 use super::snapshot::Snapshot;
 use crate::api::{AgentPolicy, ProviderSettings};
+use crate::connectors::ratelimit::{self, TokenBucket};
+use crate::connectors::{ClientOptions, SecretData, Vendor, VendorError};
 use crate::core::{NamesAreIds, SkillResolver};
-use crate::vendor::ratelimit::{self, TokenBucket};
-use crate::vendor::{ClientOptions, SecretData, Vendor, VendorError};
 
 /// Skill tables are re-read at most this often (and when a spec names an unknown skill).
 const SKILL_TABLE_TTL: Duration = Duration::from_secs(300);
@@ -49,7 +49,7 @@ impl ProviderRuntime {
         credentials: &SecretData,
         options: &ClientOptions,
     ) -> Result<Self, VendorError> {
-        let vendor = crate::vendor::connect(settings, secret_name, credentials, options)?;
+        let vendor = crate::connectors::connect(settings, secret_name, credentials, options)?;
         let per_minute = settings
             .rate_limit
             .as_ref()

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::connectors::paging::PageGuard;
+use crate::connectors::{Listing, Vendor, VendorError};
 use crate::core::ObservedAgent;
-use crate::vendor::paging::PageGuard;
-use crate::vendor::{Listing, Vendor, VendorError};
 
 /// A full listing every this many refreshes, even for vendors that list incrementally: incremental
 /// listings cannot show accounts deleted at the vendor.
@@ -393,9 +393,9 @@ mod tests {
         fn kind(&self) -> crate::core::VendorKind {
             crate::core::VendorKind::Tencent
         }
-        fn account(&self) -> &crate::vendor::AccountId {
-            static ACCOUNT: std::sync::LazyLock<crate::vendor::AccountId> =
-                std::sync::LazyLock::new(|| crate::vendor::AccountId::from_recorded("tencent endless"));
+        fn account(&self) -> &crate::connectors::AccountId {
+            static ACCOUNT: std::sync::LazyLock<crate::connectors::AccountId> =
+                std::sync::LazyLock::new(|| crate::connectors::AccountId::from_recorded("tencent endless"));
             &ACCOUNT
         }
         fn listing(&self) -> Listing {
@@ -408,9 +408,9 @@ mod tests {
             &self,
             page: u32,
             _: Option<i64>,
-        ) -> Result<crate::vendor::AgentPage, VendorError> {
+        ) -> Result<crate::connectors::AgentPage, VendorError> {
             self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(crate::vendor::AgentPage {
+            Ok(crate::connectors::AgentPage {
                 agents: (self.page)(page),
                 total: u64::MAX,
             })
@@ -421,8 +421,8 @@ mod tests {
         async fn create(
             &self,
             _: &crate::core::DesiredAgent,
-            _: Option<&crate::vendor::AgentPassword>,
-        ) -> Result<crate::vendor::Created, VendorError> {
+            _: Option<&crate::connectors::AgentPassword>,
+        ) -> Result<crate::connectors::Created, VendorError> {
             unreachable!()
         }
         async fn update(
@@ -430,11 +430,11 @@ mod tests {
             _: &crate::core::DesiredAgent,
             _: &ObservedAgent,
             _: &[crate::core::FieldChange],
-            _: Option<&crate::vendor::AgentPassword>,
+            _: Option<&crate::connectors::AgentPassword>,
         ) -> Result<(), VendorError> {
             unreachable!()
         }
-        async fn delete(&self, _: &str) -> Result<crate::vendor::Deletion, VendorError> {
+        async fn delete(&self, _: &str) -> Result<crate::connectors::Deletion, VendorError> {
             unreachable!()
         }
         async fn skill_ids(&self) -> Result<Option<std::collections::BTreeMap<String, String>>, VendorError> {
@@ -454,7 +454,7 @@ mod tests {
         };
         let s = Snapshot::new(Duration::from_secs(60));
         let e = s.refresh(&vendor).await.unwrap_err();
-        assert_eq!(e.code.as_deref(), Some(crate::vendor::paging::CUT_SHORT));
+        assert_eq!(e.code.as_deref(), Some(crate::connectors::paging::CUT_SHORT));
         assert!(
             e.message.contains("cut short") && e.message.contains("repeats"),
             "{e}"

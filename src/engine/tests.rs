@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::api::*;
+use crate::connectors::{AccountId, AgentPage, Created, Listing, Vendor};
 use crate::core::{FieldChange, ObservedAgent, VendorKind};
-use crate::vendor::{AccountId, AgentPage, Created, Listing, Vendor};
 
 /// An in-memory vendor keyed like Huawei (an account id assigned at create).
 #[derive(Default)]

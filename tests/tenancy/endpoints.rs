@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ccop::api::{ContactCenterAgent, ContactCenterProvider};
-use ccop::vendor::endpoint::EndpointPolicy;
+use ccop::connectors::endpoint::EndpointPolicy;
 use kube::Api;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

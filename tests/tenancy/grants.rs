@@ -393,7 +393,7 @@ spec: {{providerRef: {{kind: ClusterContactCenterProvider, name: shared}}, displ
         manifests.namespace_labels["billing"],
         BTreeMap::from([("contactcenter.dev/tier".to_string(), "agents".to_string())])
     );
-    let allowed = ccop::vendor::endpoint::EndpointPolicy::allowing([server.base_url()]).unwrap();
+    let allowed = ccop::connectors::endpoint::EndpointPolicy::allowing([server.base_url()]).unwrap();
     let mut workspace = ccop::cli::workspace::Workspace::new(manifests, OPERATOR_NS).with_endpoints(allowed);
     let report = ccop::cli::plan::execute(&mut workspace, false, 1).await;
     let by_agent = |name: &str| {

@@ -1,13 +1,13 @@
 //! Request authentication as Tencent's API gateway does it: parse the TC3 `Authorization` header,
 //! check the timestamp window, find the key, and recompute the signature from the received method,
 //! path, query, signed headers and body bytes with the client's own pure signing functions
-//! ([`crate::vendor::tencent::sign`]). Any byte changed in a signed part changes the signature.
+//! ([`crate::connectors::tencent::sign`]). Any byte changed in a signed part changes the signature.
 
 use axum::http::{HeaderMap, Method, Uri};
 
 use super::ApiError;
-use crate::vendor::tencent::sign;
-use crate::vendor::tencent::wire::SERVICE;
+use crate::connectors::tencent::sign;
+use crate::connectors::tencent::wire::SERVICE;
 
 /// Largest distance between `X-TC-Timestamp` and the vendor clock: five minutes.
 pub const MAX_SKEW_SECS: f64 = 300.0;

@@ -34,7 +34,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::SimCore;
-use crate::vendor::tencent::wire::{self, *};
+use crate::connectors::tencent::wire::{self, *};
 
 pub use staff::{App, GroupBinding, PasswordDigest, SkillGroup, StaffRecord};
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
-use crate::vendor::tencent::wire::*;
+use crate::connectors::tencent::wire::*;
 
 /// One skill group.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::vendor::{ErrorKind, VendorError};
+use crate::connectors::{ErrorKind, VendorError};
 
 /// Vendor messages are cut to this many characters: enough to act on, never a whole echoed body.
 const MAX_MESSAGE_CHARS: usize = 300;
@@ -45,7 +45,7 @@ pub fn from_status(status: StatusCode, retry_after: Option<Duration>, message: O
             ErrorKind::RateLimited,
             format!("Huawei throttled the request{detail}"),
         )
-        .with_retry_after(crate::vendor::retry::server_wait(
+        .with_retry_after(crate::connectors::retry::server_wait(
             retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
         )),
         500..=599 => VendorError::transient(format!("Huawei server error{detail}")),
@@ -115,9 +115,9 @@ pub fn vendor_message(body: &[u8]) -> Option<String> {
 }
 
 /// Reads `Retry-After` as delta-seconds (the only form Huawei's gateway is seen to use), capped at
-/// [`MAX_SERVER_WAIT`](crate::vendor::retry::MAX_SERVER_WAIT).
+/// [`MAX_SERVER_WAIT`](crate::connectors::retry::MAX_SERVER_WAIT).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    crate::vendor::retry::parse_retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
+    crate::connectors::retry::parse_retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
 }
 
 fn clip(message: &str) -> String {
@@ -203,6 +203,6 @@ mod tests {
             reqwest::header::RETRY_AFTER,
             "18446744073709551615".parse().unwrap(),
         );
-        assert_eq!(retry_after(&h), Some(crate::vendor::retry::MAX_SERVER_WAIT));
+        assert_eq!(retry_after(&h), Some(crate::connectors::retry::MAX_SERVER_WAIT));
     }
 }

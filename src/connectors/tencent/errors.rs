@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::vendor::{ErrorKind, VendorError};
+use crate::connectors::{ErrorKind, VendorError};
 
 /// The message of `LimitExceeded.InsufficientLicense`, ahead of the vendor's own.
 pub const NO_LICENCE: &str = "not enough seat licences: buy more or delete unused agents";

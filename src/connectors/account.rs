@@ -108,7 +108,7 @@ impl fmt::Debug for CredentialDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::http::checked_endpoint;
+    use crate::connectors::http::checked_endpoint;
 
     fn endpoint(vendor: VendorKind, raw: &str) -> Endpoint {
         checked_endpoint(raw, vendor, &Default::default()).unwrap()

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::vendor::VendorError;
+use crate::connectors::VendorError;
 
 /// Age after which the table is fetched again.
 pub const MAX_AGE: Duration = Duration::from_secs(300);

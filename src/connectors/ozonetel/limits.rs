@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::vendor::ratelimit::{self, TokenBucket};
+use crate::connectors::ratelimit::{self, TokenBucket};
 
 tokio::task_local! {
     static PERIODIC: ();

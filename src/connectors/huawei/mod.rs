@@ -33,15 +33,15 @@ use serde::de::DeserializeOwned;
 use self::token::{AccessToken, Minted, TokenCache};
 use self::wire::{AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
 use crate::api::{HuaweiProvider, RateLimit};
-use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind};
-use crate::vendor::http::{self, Endpoint};
-use crate::vendor::paging::PageGuard;
-use crate::vendor::ratelimit::{self, TokenBucket};
-use crate::vendor::retry::RetryPolicy;
-use crate::vendor::{
+use crate::connectors::http::{self, Endpoint};
+use crate::connectors::paging::PageGuard;
+use crate::connectors::ratelimit::{self, TokenBucket};
+use crate::connectors::retry::RetryPolicy;
+use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, CredentialDigest, Deletion, ErrorKind,
     Listing, SecretData, Vendor, VendorError,
 };
+use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind};
 
 /// Huawei's public-cloud production domain.
 pub const DEFAULT_ENDPOINT: &str = "https://service.besclouds.com";
@@ -823,7 +823,7 @@ fn observe(a: AgentInfo) -> ObservedAgent {
 
 /// A short, stable, non-reversible id of an app key for cache and limiter keys and `Debug`.
 fn fingerprint(app_key: &str) -> String {
-    crate::vendor::account::fingerprint("huawei/app-key", app_key)
+    crate::connectors::account::fingerprint("huawei/app-key", app_key)
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::connectors::http::{self, Endpoint, MAX_RESPONSE_BYTES};
+use crate::connectors::ratelimit;
+use crate::connectors::retry::RetryPolicy;
+use crate::connectors::{AccountId, ClientOptions, ErrorKind, VendorError};
 use crate::metrics;
-use crate::vendor::http::{self, Endpoint, MAX_RESPONSE_BYTES};
-use crate::vendor::ratelimit;
-use crate::vendor::retry::RetryPolicy;
-use crate::vendor::{AccountId, ClientOptions, ErrorKind, VendorError};
 
 use super::errors;
 use super::sign::{self, Credentials};

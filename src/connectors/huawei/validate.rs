@@ -11,8 +11,8 @@
 
 use secrecy::ExposeSecret;
 
+use crate::connectors::{AgentPassword, ErrorKind, VendorError};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldValue};
-use crate::vendor::{AgentPassword, ErrorKind, VendorError};
 
 /// Characters `userName` must not contain (create's list).
 const NAME_FORBIDDEN: &[char] = &['"', '[', ']', '\'', '&', '(', ')', '=', ';', '<', '>', ','];

@@ -35,13 +35,13 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
 use crate::api::{RateLimit, TencentProvider};
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
-use crate::vendor::http::checked_endpoint;
-use crate::vendor::paging::PageGuard;
-use crate::vendor::{
+use crate::connectors::http::checked_endpoint;
+use crate::connectors::paging::PageGuard;
+use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
     Vendor, VendorError,
 };
+use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 
 use batch::{Batcher, Pending};
 use call::{Api, Class};

@@ -23,7 +23,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use crate::vendor::{ErrorKind, VendorError};
+use crate::connectors::{ErrorKind, VendorError};
 
 /// The documented token lifetime. The token's own `exp` is not read: a rejected token is re-minted
 /// anyway, and the vendor's clock is not ours.
@@ -197,7 +197,7 @@ impl TokenSlot {
 
 static SLOTS: LazyLock<Mutex<HashMap<String, Arc<TokenSlot>>>> = LazyLock::new(Default::default);
 
-/// The process-wide token slot for `key` ([`crate::vendor::CredentialDigest::cache_key`]: the account
+/// The process-wide token slot for `key` ([`crate::connectors::CredentialDigest::cache_key`]: the account
 /// and its API key), created on first use. It outlives the clients (they are rebuilt when the provider
 /// changes), so the budget survives a rebuild.
 pub fn slot_for(key: &str) -> Arc<TokenSlot> {

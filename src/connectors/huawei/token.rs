@@ -26,7 +26,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tokio::time::Instant;
 
-use crate::vendor::VendorError;
+use crate::connectors::VendorError;
 
 /// Renew when less than this is left of a token's life (the usual case: a one-hour token).
 pub const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -166,7 +166,7 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor::ErrorKind;
+    use crate::connectors::ErrorKind;
     use secrecy::ExposeSecret;
     use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 
-use crate::vendor::VendorError;
+use crate::connectors::VendorError;
 
 /// One queued item and where its result goes.
 pub struct Pending<T, R> {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use crate::vendor::{ErrorKind, VendorError};
+use crate::connectors::{ErrorKind, VendorError};
 
 /// Backoff after "Max limit exceeded": the vendor counts a rolling minute, so a minute and a second
 /// guarantees the window has moved on.

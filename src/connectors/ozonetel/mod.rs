@@ -37,13 +37,13 @@ use self::decode::{INVALID_TOKEN, MAX_LIMIT_EXCEEDED, Reply, TOKEN_EXPIRED};
 use self::limits::{ApiClass, Limits};
 use self::wire::RequestBody;
 use crate::api::{OzonetelAuthMode, OzonetelProvider, RateLimit};
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
-use crate::vendor::http::{self, Endpoint};
-use crate::vendor::retry::RetryPolicy;
-use crate::vendor::{
+use crate::connectors::http::{self, Endpoint};
+use crate::connectors::retry::RetryPolicy;
+use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, CredentialDigest, Deletion, ErrorKind,
     Listing, SecretData, Vendor, VendorError,
 };
+use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 
 /// The domestic (India) CCaaS endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://in1-ccaas-api.ozonetel.com";
@@ -513,7 +513,7 @@ mod tests {
         };
         let creds = SecretData([("apiKey".to_string(), SecretString::from(api_key.to_string()))].into());
         let options = ClientOptions {
-            endpoints: crate::vendor::endpoint::EndpointPolicy::allowing(["http://127.0.0.1:9"]).unwrap(),
+            endpoints: crate::connectors::endpoint::EndpointPolicy::allowing(["http://127.0.0.1:9"]).unwrap(),
             ..ClientOptions::default()
         };
         Client::from_provider(&provider, &RateLimit::default(), "creds", &creds, &options).unwrap()

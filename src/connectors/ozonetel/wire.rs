@@ -22,8 +22,8 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
 use super::decode::field;
+use crate::connectors::{AgentPassword, ErrorKind, VendorError};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding};
-use crate::vendor::{AgentPassword, ErrorKind, VendorError};
 
 /// The mode switches Ozonetel takes as boolean body fields of the same names.
 pub const MODES: [&str; 6] = ["inbound", "manual", "preview", "progressive", "chat", "blended"];

@@ -18,8 +18,8 @@
 //! mobile-accept modes as code strings, skills as group ids. Reading maps back into exactly those
 //! representations so `core::diff` compares like with like.
 
+use crate::connectors::{ErrorKind, VendorError};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldMap, FieldValue, ObservedAgent, SkillBinding};
-use crate::vendor::{ErrorKind, VendorError};
 
 use super::wire::{ModifyStaffRequest, SeatUserInfo, StaffInfo, StaffSkillGroup};
 
@@ -291,8 +291,8 @@ pub fn observed(info: &StaffInfo) -> Option<ObservedAgent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::tencent::wire::SkillGroupItem;
     use crate::core::VendorKind;
-    use crate::vendor::tencent::wire::SkillGroupItem;
 
     fn binding(id: &str, priority: Option<u32>) -> SkillBinding {
         SkillBinding {
