@@ -11,6 +11,8 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# `ccop demo` embeds the example manifests (include_str!), so they are part of the build.
+COPY examples ./examples
 # Cache mounts keep the registry and build artifacts between builds; the binary is copied out of the
 # cached target dir in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -3,7 +3,8 @@
 //! Labels are bounded sets (vendor, action, outcome, result, condition, provider); agent names never
 //! become labels, so the series count does not grow with the roster.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -51,6 +52,25 @@ pub struct AgentLabels {
     pub condition: &'static str,
 }
 
+/// Labels of the provider readiness gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabels {
+    /// The provider, `namespace/name` or `name` for cluster providers.
+    pub provider: String,
+    /// The reason of its `Ready` condition, e.g. `Available` or `CredentialsInvalid`.
+    pub reason: &'static str,
+}
+
+/// Labels of vendor deletions: the provider that asked, and the vendor account whose deletion budget
+/// it spent (providers of one account share one budget).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeletionLabels {
+    /// The provider, `namespace/name` or `name` for cluster providers.
+    pub provider: String,
+    /// The vendor account (vendor, endpoint, account ids; never a secret).
+    pub account: String,
+}
+
 /// Every metric of the operator.
 pub struct Metrics {
     registry: Registry,
@@ -66,6 +86,15 @@ pub struct Metrics {
     pub rate_limiter_wait: Family<VendorActionLabels, Histogram>,
     /// Agents by provider and condition.
     pub agents: Family<AgentLabels, Gauge>,
+    /// 1 for a Ready provider, 0 otherwise, labelled with the Ready reason.
+    pub provider_ready: Family<ProviderLabels, Gauge>,
+    /// The reason each provider's readiness series carries now, so a change of reason replaces the
+    /// series instead of leaving the old one behind with a stale value.
+    provider_reasons: Mutex<HashMap<String, &'static str>>,
+    /// Vendor accounts deleted.
+    pub deletions: Family<DeletionLabels, Counter>,
+    /// Deletions held back because the deletion cap (`rateLimit.deletionsPerMinute`) was reached.
+    pub deletions_deferred: Family<DeletionLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -84,6 +113,9 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let rate_limiter_wait =
         Family::<VendorActionLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
     let agents = Family::<AgentLabels, Gauge>::default();
+    let provider_ready = Family::<ProviderLabels, Gauge>::default();
+    let deletions = Family::<DeletionLabels, Counter>::default();
+    let deletions_deferred = Family::<DeletionLabels, Counter>::default();
     registry.register("reconciles", "Reconciles by kind and result", reconciles.clone());
     registry.register(
         "reconcile_duration_seconds",
@@ -106,6 +138,21 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         rate_limiter_wait.clone(),
     );
     registry.register("agents", "Agents by provider and condition", agents.clone());
+    registry.register(
+        "provider_ready",
+        "1 for a Ready provider, 0 otherwise, by provider and Ready reason",
+        provider_ready.clone(),
+    );
+    registry.register(
+        "deletions",
+        "Vendor accounts deleted, by provider and account",
+        deletions.clone(),
+    );
+    registry.register(
+        "deletions_deferred",
+        "Deletions held back by the per-account deletion cap, by provider and account",
+        deletions_deferred.clone(),
+    );
     Metrics {
         registry,
         reconciles,
@@ -114,6 +161,10 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         vendor_latency,
         rate_limiter_wait,
         agents,
+        provider_ready,
+        provider_reasons: Mutex::default(),
+        deletions,
+        deletions_deferred,
     }
 });
 
@@ -149,4 +200,89 @@ pub fn rate_limiter_wait(vendor: &'static str, action: &'static str, waited: Dur
         .rate_limiter_wait
         .get_or_create(&VendorActionLabels { vendor, action })
         .observe(waited.as_secs_f64());
+}
+
+/// Records whether a provider is Ready, and why.
+pub fn provider_ready(provider: &str, ready: bool, reason: &'static str) {
+    let mut reasons = METRICS.provider_reasons.lock().expect("provider reasons lock");
+    if let Some(previous) = reasons.insert(provider.to_string(), reason)
+        && previous != reason
+    {
+        METRICS.provider_ready.remove(&ProviderLabels {
+            provider: provider.to_string(),
+            reason: previous,
+        });
+    }
+    METRICS
+        .provider_ready
+        .get_or_create(&ProviderLabels {
+            provider: provider.to_string(),
+            reason,
+        })
+        .set(i64::from(ready));
+}
+
+/// Drops a deleted provider's readiness series, so it does not alert after it is gone.
+pub fn forget_provider(provider: &str) {
+    let mut reasons = METRICS.provider_reasons.lock().expect("provider reasons lock");
+    if let Some(reason) = reasons.remove(provider) {
+        METRICS.provider_ready.remove(&ProviderLabels {
+            provider: provider.to_string(),
+            reason,
+        });
+    }
+}
+
+/// Records a vendor account deleted by `provider` in `account`.
+pub fn deletion_made(provider: &str, account: &str) {
+    METRICS
+        .deletions
+        .get_or_create(&DeletionLabels {
+            provider: provider.to_string(),
+            account: account.to_string(),
+        })
+        .inc();
+}
+
+/// Records a deletion that waits because `account`'s deletion cap is reached.
+pub fn deletion_deferred(provider: &str, account: &str) {
+    METRICS
+        .deletions_deferred
+        .get_or_create(&DeletionLabels {
+            provider: provider.to_string(),
+            account: account.to_string(),
+        })
+        .inc();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readiness_lines(provider: &str) -> Vec<String> {
+        METRICS
+            .encode()
+            .lines()
+            .filter(|l| {
+                l.starts_with("ccop_provider_ready{") && l.contains(&format!("provider=\"{provider}\""))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_provider_has_one_readiness_series_that_follows_its_reason() {
+        provider_ready("ns/metrics-test", false, "CredentialsInvalid");
+        assert_eq!(
+            readiness_lines("ns/metrics-test"),
+            ["ccop_provider_ready{provider=\"ns/metrics-test\",reason=\"CredentialsInvalid\"} 0"]
+        );
+        provider_ready("ns/metrics-test", true, "Available");
+        assert_eq!(
+            readiness_lines("ns/metrics-test"),
+            ["ccop_provider_ready{provider=\"ns/metrics-test\",reason=\"Available\"} 1"]
+        );
+        forget_provider("ns/metrics-test");
+        assert!(readiness_lines("ns/metrics-test").is_empty());
+    }
 }

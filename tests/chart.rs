@@ -8,7 +8,8 @@
 //! - RBAC grants exactly `ccop::controller::rbac::PERMISSIONS`, in the right scopes;
 //! - the Deployment passes only flags `ccop run` has, and the image and Dockerfile agree with the crate;
 //! - the Argo CD Lua reaches the right health for statuses built by the operator's own code;
-//! - the dashboard queries only metrics and labels the operator exports.
+//! - the dashboard and the PrometheusRule's alerts query only metrics and labels the operator exports,
+//!   and every alert links to its runbook section.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -1359,11 +1360,105 @@ fn dockerfile_builds_ccop_and_runs_it_as_non_root_without_a_shell() {
     }
 }
 
+/// Whether a `.dockerignore` pattern matches `path` (repo-relative): `*` within one segment, and a
+/// pattern naming a directory matches everything under it.
+fn ignore_pattern_matches(pattern: &str, path: &str) -> bool {
+    let pattern: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
+    let segment = |p: &str, s: &str| match p.split_once('*') {
+        None => p == s,
+        Some((head, tail)) => s.len() >= head.len() + tail.len() && s.starts_with(head) && s.ends_with(tail),
+    };
+    pattern.len() <= path.len() && pattern.iter().zip(&path).all(|(p, s)| segment(p, s))
+}
+
+/// Whether `.dockerignore` (last matching line wins) lets `path` into the build context.
+fn in_build_context(ignore: &str, path: &str) -> bool {
+    let mut included = true;
+    for line in ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (keep, pattern) = match line.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, line),
+        };
+        if ignore_pattern_matches(pattern, path) {
+            included = keep;
+        }
+    }
+    included
+}
+
+/// Files the sources embed at compile time (`include_str!`) reach the image build: the build context
+/// keeps them and the build stage copies them, or `docker build` fails on a missing file.
+#[test]
+fn the_image_build_has_every_file_the_sources_embed() {
+    let include = Regex::new(r#"include_(?:str|bytes)!\("([^"]+)"\)"#).unwrap();
+    let ignore = read(&repo().join(".dockerignore"));
+    let stages = dockerfile_stages(&read(&repo().join("Dockerfile")));
+    let copied: Vec<String> = stages[0]
+        .1
+        .iter()
+        .filter_map(|i| i.strip_prefix("COPY "))
+        .flat_map(|c| {
+            c.split_whitespace()
+                .rev()
+                .skip(1)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut embedded = 0;
+    for file in files(&repo().join("src"))
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+    {
+        for c in include.captures_iter(&read(&file)) {
+            let target = file.parent().unwrap().join(&c[1]);
+            let target =
+                std::fs::canonicalize(&target).unwrap_or_else(|e| panic!("{}: {e}", target.display()));
+            let rel = target
+                .strip_prefix(std::fs::canonicalize(repo()).unwrap())
+                .unwrap();
+            let rel = rel.to_str().unwrap().replace('\\', "/");
+            embedded += 1;
+            assert!(
+                in_build_context(&ignore, &rel),
+                ".dockerignore drops {rel}, which {} embeds",
+                file.display()
+            );
+            assert!(
+                copied
+                    .iter()
+                    .any(|c| ignore_pattern_matches(c.trim_start_matches("./"), &rel)),
+                "the build stage does not COPY {rel} (copies {copied:?})"
+            );
+        }
+    }
+    assert!(embedded > 0, "the sources embed the demo's manifests");
+    assert!(
+        !in_build_context(&ignore, "target/debug/ccop"),
+        "target/ stays out"
+    );
+    assert!(!in_build_context(&ignore, ".git/HEAD"), ".git stays out");
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Argo CD health checks
 
 const AGENT_LUA: &str = "argocd/contactcenteragent.lua";
 const PROVIDER_LUA: &str = "argocd/contactcenterprovider.lua";
+
+/// Every kind's health check: (kind, its Lua file in the chart). The Argo CD snippets are generated
+/// from this table, and the status tests walk it, so a new kind is one entry here (and its cases in
+/// [`health_cases`]).
+const HEALTH_CHECKS: &[(&str, &str)] = &[
+    ("ContactCenterAgent", AGENT_LUA),
+    ("ContactCenterProvider", PROVIDER_LUA),
+    ("ClusterContactCenterProvider", PROVIDER_LUA),
+];
 
 /// Runs a health script on `object` the way Argo CD does: the object as the global `obj`, the script's
 /// returned table read for `status` and `message`.
@@ -1663,36 +1758,269 @@ fn provider_health_for_both_kinds() {
     }
 }
 
-/// The README's argocd-cm snippet embeds exactly the Lua files, under the keys Argo CD looks up.
+/// An ObserveOnly agent whose last look found `fields` different at the vendor, as the operator writes
+/// it (the verdict and `status.drift` of the engine's ObserveOnly outcome).
+fn observe_only_with_drift(fields: &[&str]) -> Value {
+    let message = format!("ObserveOnly: the vendor differs in {}", fields.join(", "));
+    let mut o = with(
+        &agent(Some(&Verdict::drifted(message))),
+        "/spec",
+        json!({"managementPolicy": "ObserveOnly"}),
+    );
+    let drift: Vec<ccop::api::DriftEntry> = fields
+        .iter()
+        .map(|f| ccop::api::DriftEntry {
+            field: f.to_string(),
+            desired: Some(format!("{f} in Git")),
+            observed: Some(format!("{f} in the console")),
+        })
+        .collect();
+    o["status"]["drift"] = serde_json::to_value(drift).unwrap();
+    o
+}
+
 #[test]
-fn readme_argocd_snippet_embeds_the_lua_files() {
-    let readme = read(&operator_chart().join("README.md"));
-    let block = Regex::new(r"(?s)<!-- argocd-cm -->\s*```yaml\n(.*?)```").unwrap();
-    let snippet = block
-        .captures(&readme)
-        .expect("the README has the argocd-cm snippet")[1]
-        .to_string();
-    let cm = yaml(&snippet, "argocd-cm snippet");
+fn agent_health_observe_only_drift_is_healthy_and_names_the_fields() {
+    let (status, message) = health(AGENT_LUA, &observe_only_with_drift(&["displayName", "phone"]));
+    assert_eq!(status, "Healthy", "drift is what ObserveOnly was asked to report");
+    assert!(
+        message.contains("displayName, phone") && message.contains("status.drift"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("in Git") && !message.contains("console"),
+        "names the fields, not their values: {message}"
+    );
+    // The password case: Drifted with nothing in status.drift keeps the operator's message.
+    let no_fields = with(
+        &agent(Some(&Verdict::drifted(
+            "ObserveOnly: the spec's password has not been applied",
+        ))),
+        "/spec",
+        json!({"managementPolicy": "ObserveOnly"}),
+    );
+    assert_eq!(
+        health(AGENT_LUA, &no_fields),
+        (
+            "Healthy".into(),
+            "Drifted: ObserveOnly: the spec's password has not been applied".into()
+        )
+    );
+}
+
+#[test]
+fn agent_health_observe_only_still_degrades_on_terminal_errors() {
+    let terminal = [
+        Verdict::stalled(Reason::CredentialsInvalid, "AuthFailure.SecretIdNotFound"),
+        Verdict::stalled(Reason::EndpointNotAllowed, "http://10.0.0.1 is not allowed"),
+        verdict(Reason::Conflict, false, false, false),
+    ];
+    for v in terminal {
+        let o = with(
+            &agent(Some(&v)),
+            "/spec",
+            json!({"managementPolicy": "ObserveOnly"}),
+        );
+        assert_eq!(health(AGENT_LUA, &o).0, "Degraded", "{v:?}");
+    }
+    // Drift reported for an agent that is not ObserveOnly would be a fault: Degraded, as before.
+    let mut full = observe_only_with_drift(&["displayName"]);
+    full["spec"]["managementPolicy"] = json!("Full");
+    assert_eq!(health(AGENT_LUA, &full).0, "Degraded");
+}
+
+/// One health case: what it is, the object, and the health Argo CD must show.
+type HealthCase = (&'static str, Value, &'static str);
+
+/// Cases reaching every health status a kind can have, from statuses the operator writes.
+fn health_cases(kind: &str) -> Vec<HealthCase> {
+    let ready = Verdict::available(Reason::Available, "ok");
+    match kind {
+        "ContactCenterAgent" => vec![
+            ("Ready", agent(Some(&ready)), "Healthy"),
+            (
+                "ObserveOnly with drift",
+                observe_only_with_drift(&["phone"]),
+                "Healthy",
+            ),
+            (
+                "creating",
+                agent(Some(&Verdict::progressing(Reason::Creating, "creating"))),
+                "Progressing",
+            ),
+            ("no status", agent(None), "Progressing"),
+            (
+                "bad credentials",
+                agent(Some(&Verdict::stalled(Reason::CredentialsInvalid, "refused"))),
+                "Degraded",
+            ),
+            ("paused", agent(Some(&Verdict::paused(true))), "Suspended"),
+        ],
+        "ContactCenterProvider" | "ClusterContactCenterProvider" => vec![
+            ("Ready", object(kind, Some(&ready), 3), "Healthy"),
+            ("no status", object(kind, None, 3), "Progressing"),
+            (
+                "generation not observed",
+                object(kind, Some(&ready), 2),
+                "Progressing",
+            ),
+            (
+                "bad credentials",
+                object(
+                    kind,
+                    Some(&Verdict::stalled(Reason::CredentialsInvalid, "refused")),
+                    3,
+                ),
+                "Degraded",
+            ),
+        ],
+        other => panic!("{other}: add its health cases"),
+    }
+}
+
+/// Each kind reaches each health status it can have; only agents can be paused (Suspended).
+#[test]
+fn every_kind_reaches_each_of_its_health_statuses() {
+    for (kind, script) in HEALTH_CHECKS {
+        let mut reached = BTreeSet::new();
+        for (case, object, expected) in health_cases(kind) {
+            assert_eq!(object["kind"], *kind, "{kind}: {case} is built for its kind");
+            let (status, message) = health(script, &object);
+            assert_eq!(status, expected, "{kind}: {case} ({message})");
+            assert!(!message.is_empty(), "{kind}: {case} has a message");
+            reached.insert(status);
+        }
+        let mut wanted = BTreeSet::from(["Healthy", "Progressing", "Degraded"].map(String::from));
+        if *kind == "ContactCenterAgent" {
+            wanted.insert("Suspended".into());
+        }
+        assert_eq!(reached, wanted, "{kind}: statuses covered");
+    }
+}
+
+/// The `configs.cm` key Argo CD reads a kind's health check from.
+fn health_key(kind: &str) -> String {
+    format!("resource.customizations.health.{}_{kind}", ccop::api::GROUP)
+}
+
+/// `text` as the body of a YAML literal block indented by `indent` spaces (blank lines stay empty).
+fn literal_block(text: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_string()
+            } else {
+                format!("{pad}{l}\n")
+            }
+        })
+        .collect()
+}
+
+/// The health-check keys and scripts, indented for a mapping at `indent` spaces.
+fn health_entries(indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    HEALTH_CHECKS
+        .iter()
+        .map(|(kind, file)| {
+            let lua = read(&operator_chart().join(file));
+            format!(
+                "{pad}{}: |\n{}",
+                health_key(kind),
+                literal_block(&lua, indent + 2)
+            )
+        })
+        .collect()
+}
+
+/// The checks as values of the Argo CD Helm chart (`argo/argo-cd`), which writes `configs.cm` into
+/// `argocd-cm`.
+fn argocd_helm_values() -> String {
+    format!("configs:\n  cm:\n{}", health_entries(4))
+}
+
+/// The checks as the `argocd-cm` ConfigMap of an Argo CD installed from its manifests.
+fn argocd_cm() -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\n  namespace: argocd\n  labels:\n    \
+         app.kubernetes.io/name: argocd-cm\n    app.kubernetes.io/part-of: argocd\ndata:\n{}",
+        health_entries(2)
+    )
+}
+
+/// Documents that carry the generated snippets.
+fn argocd_docs() -> [PathBuf; 2] {
+    [operator_chart().join("README.md"), repo().join("docs/argocd.md")]
+}
+
+const UPDATE_SNIPPETS: &str = "CCOP_UPDATE_ARGOCD_SNIPPETS";
+
+/// Replaces the YAML block between `<!-- BEGIN GENERATED name ... -->` and `<!-- END GENERATED name -->`
+/// with `yaml`; `None` when the markers are missing.
+fn with_generated(doc: &str, name: &str, yaml: &str) -> Option<String> {
+    let begin = Regex::new(&format!(r"<!-- BEGIN GENERATED {name}\b[^>]*-->\n")).unwrap();
+    let start = begin.find(doc)?.end();
+    let end_marker = format!("<!-- END GENERATED {name} -->");
+    let end = start + doc[start..].find(&end_marker)?;
+    Some(format!("{}```yaml\n{yaml}```\n{}", &doc[..start], &doc[end..]))
+}
+
+/// The chart README and docs/argocd.md give the checks in the form the Argo CD Helm chart takes and
+/// the form `argocd-cm` takes, generated from the Lua files: a difference fails, and
+/// `CCOP_UPDATE_ARGOCD_SNIPPETS=1` rewrites them.
+#[test]
+fn argocd_snippets_are_generated_from_the_lua_files() {
+    let snippets = [
+        ("argocd-helm-values", argocd_helm_values()),
+        ("argocd-cm", argocd_cm()),
+    ];
+    let update = std::env::var_os(UPDATE_SNIPPETS).is_some();
+    let mut stale = Vec::new();
+    for path in argocd_docs() {
+        let doc = read(&path);
+        let mut regenerated = doc.clone();
+        for (name, yaml) in &snippets {
+            regenerated = with_generated(&regenerated, name, yaml)
+                .unwrap_or_else(|| panic!("{}: no GENERATED {name} block", path.display()));
+        }
+        if regenerated != doc {
+            if update {
+                std::fs::write(&path, &regenerated).unwrap();
+            } else {
+                stale.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "the Argo CD snippets in {stale:?} differ from the Lua files; regenerate with \
+         {UPDATE_SNIPPETS}=1 cargo test --test chart argocd_snippets"
+    );
+}
+
+/// Parsed as Argo CD parses them, the snippets hold exactly each kind's Lua file under its key.
+#[test]
+fn argocd_snippets_carry_each_kinds_check_under_the_key_argo_cd_reads() {
+    let values = yaml(&argocd_helm_values(), "Helm values snippet");
+    let cm = yaml(&argocd_cm(), "argocd-cm snippet");
     assert_eq!(cm["kind"], "ConfigMap");
     assert_eq!(cm["metadata"]["name"], "argocd-cm");
-    let expected = [
-        ("ContactCenterAgent", AGENT_LUA),
-        ("ContactCenterProvider", PROVIDER_LUA),
-        ("ClusterContactCenterProvider", PROVIDER_LUA),
-    ];
-    for (kind, file) in expected {
-        let key = format!("resource.customizations.health.contactcenter.dev_{kind}");
-        assert_eq!(
-            cm["data"][&key].as_str(),
-            Some(read(&operator_chart().join(file)).as_str()),
-            "{key} differs from {file}"
-        );
+    assert_eq!(cm["metadata"]["labels"]["app.kubernetes.io/part-of"], "argocd");
+    for data in [&values["configs"]["cm"], &cm["data"]] {
+        for (kind, file) in HEALTH_CHECKS {
+            let key = health_key(kind);
+            assert_eq!(
+                data[&key].as_str(),
+                Some(read(&operator_chart().join(file)).as_str()),
+                "{key} differs from {file}"
+            );
+        }
+        assert_eq!(data.as_object().unwrap().len(), HEALTH_CHECKS.len());
     }
-    assert_eq!(cm["data"].as_object().unwrap().len(), expected.len());
     let kinds: BTreeSet<String> = ccop::api::crds().into_iter().map(|c| c.spec.names.kind).collect();
     assert_eq!(
         kinds,
-        expected.iter().map(|(k, _)| k.to_string()).collect(),
+        HEALTH_CHECKS.iter().map(|(k, _)| k.to_string()).collect(),
         "a health check for every kind"
     );
 }
@@ -1703,6 +2031,15 @@ fn readme_argocd_snippet_embeds_the_lua_files() {
 /// Sample names of the operator's metrics, with their label names, after one sample of each family.
 fn exported_metrics() -> BTreeMap<String, BTreeSet<String>> {
     use ccop::metrics::{AgentLabels, METRICS, ReconcileLabels, VendorActionLabels, VendorLabels};
+    ccop::metrics::provider_ready("contact-center/tencent-prod", false, "CredentialsInvalid");
+    ccop::metrics::deletion_made(
+        "contact-center/tencent-prod",
+        "tencent tencentcloudapi.com sdkAppId=1",
+    );
+    ccop::metrics::deletion_deferred(
+        "contact-center/tencent-prod",
+        "tencent tencentcloudapi.com sdkAppId=1",
+    );
     let reconcile = ReconcileLabels {
         kind: "agent",
         result: "ok".into(),
@@ -1768,15 +2105,16 @@ fn dashboard_queries() -> Vec<String> {
     out
 }
 
-#[test]
-fn dashboard_queries_only_exported_metrics_and_labels() {
+/// Checks that every query names operator metrics, and only metrics and labels the operator exports;
+/// returns the metrics used.
+fn assert_queries_exported_metrics(queries: &[String]) -> BTreeSet<String> {
     let exported = exported_metrics();
     let metric = Regex::new(r"\bccop_[a-z0-9_]+").unwrap();
     let by = Regex::new(r"\bby \(([^)]*)\)").unwrap();
     let matcher = Regex::new(r#"([a-z_]+)\s*(?:=~|!~|!=|=)\s*""#).unwrap();
     let label_values = Regex::new(r"label_values\((ccop_[a-z0-9_]+), ([a-z_]+)\)").unwrap();
     let mut used = BTreeSet::new();
-    for q in dashboard_queries() {
+    for q in queries {
         let metrics: Vec<&str> = metric.find_iter(&q).map(|m| m.as_str()).collect();
         assert!(!metrics.is_empty(), "{q}: queries no operator metric");
         let mut labels: BTreeSet<String> = BTreeSet::from(["le".to_string()]);
@@ -1797,6 +2135,12 @@ fn dashboard_queries_only_exported_metrics_and_labels() {
             assert!(labels.contains(&l), "{q}: label {l} is not one of {labels:?}");
         }
     }
+    used
+}
+
+#[test]
+fn dashboard_queries_only_exported_metrics_and_labels() {
+    let used = assert_queries_exported_metrics(&dashboard_queries());
     // The panels the issue asks for: every family is on the dashboard.
     let families = [
         "ccop_agents",
@@ -1805,6 +2149,9 @@ fn dashboard_queries_only_exported_metrics_and_labels() {
         "ccop_vendor_requests_total",
         "ccop_vendor_request_duration_seconds_bucket",
         "ccop_rate_limiter_wait_seconds_bucket",
+        "ccop_provider_ready",
+        "ccop_deletions_total",
+        "ccop_deletions_deferred_total",
     ];
     for f in families {
         assert!(used.contains(f), "the dashboard does not show {f}");
@@ -1832,5 +2179,264 @@ fn dashboard_throttling_uses_the_vendor_error_label() {
                 panel["title"]
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PrometheusRule
+
+/// A template piece: literal text, or an action (comments dropped).
+enum Piece {
+    Text(String),
+    Action(String),
+}
+
+/// A template cut into text and actions, applying `{{-` / `-}}` whitespace trimming as Go does.
+fn pieces(template: &str) -> Vec<Piece> {
+    let action = Regex::new(r"(?s)\{\{(-?)\s*(.*?)\s*(-?)\}\}").unwrap();
+    let mut out = Vec::new();
+    let (mut last, mut trim_next) = (0, false);
+    for c in action.captures_iter(template) {
+        let whole = c.get(0).unwrap();
+        let mut text = &template[last..whole.start()];
+        if trim_next {
+            text = text.trim_start();
+        }
+        if &c[1] == "-" {
+            text = text.trim_end();
+        }
+        out.push(Piece::Text(text.to_string()));
+        if !c[2].starts_with("/*") {
+            out.push(Piece::Action(c[2].to_string()));
+        }
+        trim_next = &c[3] == "-";
+        last = whole.end();
+    }
+    let tail = &template[last..];
+    out.push(Piece::Text(
+        if trim_next { tail.trim_start() } else { tail }.to_string(),
+    ));
+    out
+}
+
+/// The value at a `.Values.a.b` path.
+fn value_at<'a>(values: &'a Value, path: &str) -> &'a Value {
+    let pointer = format!("/{}", path.trim_start_matches(".Values.").replace('.', "/"));
+    values.pointer(&pointer).unwrap_or(&Value::Null)
+}
+
+/// Go template truthiness: false, 0, "", null and empty collections are false.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+fn indent_lines(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    text.lines()
+        .map(|l| format!("{pad}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Evaluates one pipeline of templates/prometheusrule.yaml, with `dot` as `.` inside a `with`. Only
+/// the functions that template uses are known: anything else fails the test, so a template change
+/// cannot pass unrendered.
+fn eval_pipeline(action: &str, values: &Value, dot: &Value) -> String {
+    let mut stages = action.split(" | ");
+    let first = stages.next().unwrap();
+    let mut text = match first {
+        r#"include "ccop.fullname" ."# => "ccop".to_string(),
+        r#"include "ccop.labels" ."# => "app.kubernetes.io/name: contact-center-operator".to_string(),
+        ".Release.Namespace" => "ccop-system".to_string(),
+        "toYaml ." => serde_yaml::to_string(dot).unwrap().trim_end().to_string(),
+        f if f.starts_with(".Files.Get ") => {
+            read(&operator_chart().join(f[".Files.Get ".len()..].trim_matches('"')))
+        }
+        other => panic!("prometheusrule.yaml: {other:?} is not understood"),
+    };
+    for stage in stages {
+        let words: Vec<&str> = stage.split(' ').collect();
+        text = match words.as_slice() {
+            ["nindent", n] => format!("\n{}", indent_lines(&text, n.parse().unwrap())),
+            ["indent", n] => indent_lines(&text, n.parse().unwrap()),
+            ["replace", old, new] => {
+                let new = value_at(values, new)
+                    .as_str()
+                    .expect("replace with a string value");
+                text.replace(old.trim_matches('"'), new)
+            }
+            _ => panic!("prometheusrule.yaml: {stage:?} is not understood"),
+        };
+    }
+    text
+}
+
+/// Renders `pieces[*at..]` up to the matching `end`.
+fn render_pieces(pieces: &[Piece], at: &mut usize, values: &Value, dot: &Value) -> String {
+    let mut out = String::new();
+    while *at < pieces.len() {
+        let piece = &pieces[*at];
+        *at += 1;
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Action(a) if a == "end" => return out,
+            Piece::Action(a) if a.starts_with("if ") || a.starts_with("with ") => {
+                let (_, path) = a.split_once(' ').unwrap();
+                let scope = value_at(values, path);
+                let body = render_pieces(pieces, at, values, scope);
+                if truthy(scope) {
+                    out.push_str(&body);
+                }
+            }
+            Piece::Action(a) => out.push_str(&eval_pipeline(a, values, dot)),
+        }
+    }
+    out
+}
+
+/// templates/prometheusrule.yaml rendered for the chart's values with `overrides` on top.
+fn render_prometheus_rule(overrides: &Value) -> Vec<Value> {
+    let values = coalesce(&operator_chart(), overrides);
+    let template = read(&operator_chart().join("templates/prometheusrule.yaml"));
+    let text = render_pieces(&pieces(&template), &mut 0, &values, &values);
+    yaml_docs(&text, "prometheusrule.yaml (rendered)")
+}
+
+fn enabled_rule() -> Value {
+    let docs =
+        render_prometheus_rule(&json!({"prometheusRule": {"enabled": true, "labels": {"release": "kps"}}}));
+    assert_eq!(docs.len(), 1, "one PrometheusRule");
+    docs[0].clone()
+}
+
+fn alerts(rule: &Value) -> Vec<Value> {
+    rule["spec"]["groups"]
+        .as_array()
+        .expect("spec.groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn the_prometheus_rule_is_off_by_default() {
+    let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
+    assert_eq!(values["prometheusRule"]["enabled"], false);
+    assert!(render_prometheus_rule(&json!({})).is_empty());
+}
+
+#[test]
+fn the_prometheus_rule_renders_with_its_value_on() {
+    let rule = enabled_rule();
+    assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(rule["kind"], "PrometheusRule");
+    assert_eq!(rule["metadata"]["namespace"], "ccop-system");
+    assert_eq!(rule["metadata"]["labels"]["release"], "kps", "extra labels");
+    let names: BTreeSet<String> = alerts(&rule)
+        .iter()
+        .map(|a| a["alert"].as_str().expect("every rule is an alert").to_string())
+        .collect();
+    // The alerts on-call needs: reconcile errors, credentials, stalled agents, sustained rate
+    // limiting, the deletion cap.
+    for wanted in [
+        "CcopReconcileErrors",
+        "CcopProviderCredentialsInvalid",
+        "CcopProviderNotReady",
+        "CcopAgentsStalled",
+        "CcopVendorRateLimited",
+        "CcopRateLimiterSaturated",
+        "CcopDeletionCapReached",
+    ] {
+        assert!(names.contains(wanted), "no {wanted} alert (have {names:?})");
+    }
+}
+
+#[test]
+fn alert_expressions_name_only_exported_metrics_and_labels() {
+    let rule = enabled_rule();
+    let exprs: Vec<String> = alerts(&rule)
+        .iter()
+        .map(|a| a["expr"].as_str().expect("an expr").to_string())
+        .collect();
+    for e in &exprs {
+        assert_eq!(e.matches('(').count(), e.matches(')').count(), "{e}: unbalanced");
+        assert_eq!(e.matches('{').count(), e.matches('}').count(), "{e}: unbalanced");
+    }
+    let used = assert_queries_exported_metrics(&exprs);
+    for m in [
+        "ccop_reconciles_total",
+        "ccop_provider_ready",
+        "ccop_agents",
+        "ccop_vendor_requests_total",
+        "ccop_deletions_deferred_total",
+    ] {
+        assert!(used.contains(m), "no alert on {m}");
+    }
+    // The values the alerts match on are the ones the operator writes.
+    let throttled = format!(
+        "outcome=\"{}\"",
+        ccop::connectors::ErrorKind::RateLimited.as_str()
+    );
+    assert!(exprs.iter().any(|e| e.contains(&throttled)), "{throttled}");
+    let credentials = format!("reason=\"{}\"", Reason::CredentialsInvalid.as_str());
+    assert!(exprs.iter().any(|e| e.contains(&credentials)), "{credentials}");
+}
+
+/// GitHub's anchor of a Markdown heading: lower case, spaces to `-`, punctuation dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_alert_has_a_severity_a_summary_and_a_runbook_section() {
+    let runbook = read(&repo().join("docs/operations.md"));
+    let sections: BTreeSet<String> = runbook
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(anchor)
+        .collect();
+    let base = "https://runbooks.example.com/ccop.md";
+    let rule = &render_prometheus_rule(&json!({"prometheusRule": {"enabled": true, "runbookUrl": base}}))[0];
+    for alert in alerts(rule) {
+        let name = alert["alert"].as_str().unwrap();
+        assert!(
+            ["warning", "critical"].contains(&alert["labels"]["severity"].as_str().unwrap_or("")),
+            "{name}: severity"
+        );
+        assert!(
+            alert["for"].is_string(),
+            "{name}: a `for` so one bad scrape does not page"
+        );
+        for a in ["summary", "description"] {
+            assert!(
+                alert["annotations"][a].as_str().is_some_and(|s| s.len() > 20),
+                "{name}: {a}"
+            );
+        }
+        let url = alert["annotations"]["runbook_url"].as_str().unwrap_or_default();
+        let section = url
+            .strip_prefix(&format!("{base}#"))
+            .unwrap_or_else(|| panic!("{name}: runbook_url {url:?} is not under prometheusRule.runbookUrl"));
+        assert_eq!(section, anchor(name), "{name}: its own section");
+        assert!(
+            sections.contains(section),
+            "{name}: docs/operations.md has no section {section:?}"
+        );
     }
 }

@@ -44,6 +44,7 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
     status = "ContactCenterAgentStatus",
     derive = "PartialEq",
     cel,
+    doc = "One agent account at a contact-center vendor (Tencent Cloud Contact Center, Huawei Cloud AICC or Ozonetel CloudAgent), kept matching this spec by the contact-center operator. The vendor is that of the provider in spec.providerRef; the vendor key (Tencent email, Huawei huawei.userAccount, Ozonetel ozonetel.agentId) cannot change. Fields left unset are not managed. Status reports Ready and Synced with a reason, and drift.",
     printcolumn(name = "Provider", type_ = "string", json_path = ".spec.providerRef.name"),
     printcolumn(name = "Key", type_ = "string", json_path = ".status.vendorKey"),
     printcolumn(name = "External-ID", type_ = "string", json_path = ".status.externalId"),
@@ -53,9 +54,29 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
     printcolumn(
+        name = "Reason",
+        type_ = "string",
+        description = "Why the agent is or is not Ready (the Ready condition's reason)",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
+    printcolumn(
         name = "Synced",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Synced\")].status"
+    ),
+    printcolumn(
+        name = "Synced-Reason",
+        type_ = "string",
+        priority = 1,
+        description = "Why the vendor does or does not match the spec (the Synced condition's reason)",
+        json_path = ".status.conditions[?(@.type==\"Synced\")].reason"
+    ),
+    printcolumn(
+        name = "Last-Sync",
+        type_ = "date",
+        priority = 1,
+        description = "When the operator last confirmed the vendor account matched the spec",
+        json_path = ".status.lastSyncTime"
     ),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
@@ -140,15 +161,20 @@ pub struct ContactCenterAgentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ozonetel: Option<OzonetelAgent>,
 
-    /// `Full` reconciles the vendor to the spec; `ObserveOnly` reads and reports drift, never writes.
+    /// `Full` (default) reconciles the vendor to the spec; `ObserveOnly` reads the account and reports
+    /// drift in `status.drift`, never writes.
     #[serde(default)]
     pub management_policy: ManagementPolicy,
 
-    /// What to do when the account does not exist yet, or already exists at the vendor.
+    /// What to do when the account does not exist yet, or already exists at the vendor:
+    /// `AdoptOrCreate` (default) takes over an existing account with the same key or creates one,
+    /// `Adopt` only takes over (never creates), `CreateOnly` only creates (an existing account is a
+    /// `Conflict`).
     #[serde(default)]
     pub adoption_policy: AdoptionPolicy,
 
-    /// What happens at the vendor when this object is deleted.
+    /// What happens at the vendor when this object is deleted: `Delete` (default) deletes the vendor
+    /// account, `Orphan` leaves it.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 }
@@ -196,13 +222,14 @@ pub struct TencentAgent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[1-8][0-9]{3,5}$"))]
     pub extension: Option<String>,
-    /// Role, set at create only (Tencent has no API to change it).
+    /// Role, set at create only (Tencent has no API to change it): `admin` (1), `qualityInspector` (2)
+    /// or `agent` (3). Unset: Tencent's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<TencentRole>,
     /// Whether the agent may place calls from a mobile phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_call_out: Option<bool>,
-    /// When calls ring the agent's mobile phone.
+    /// When calls ring the agent's mobile phone: `never` (0), `whenOffline` (1) or `always` (2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_accept: Option<MobileAccept>,
     /// Let Tencent e-mail the password to the agent at create. Off by default, so a retried create never
@@ -211,7 +238,8 @@ pub struct TencentAgent {
     pub send_password: bool,
 }
 
-/// Tencent agent roles (`Role` 1, 2, 3).
+/// Tencent agent role (`Role`): `admin` (1, administrator), `qualityInspector` (2, quality
+/// inspector) or `agent` (3, regular agent). Set at create only.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum TencentRole {
@@ -223,7 +251,9 @@ pub enum TencentRole {
     Agent,
 }
 
-/// Tencent mobile answering (`UseMobileAccept` 0, 1, 2). Not `off`: YAML 1.1 reads that as a boolean.
+/// When calls ring the agent's mobile phone (Tencent `UseMobileAccept`): `never` (0), `whenOffline` (1:
+/// only while the agent is offline) or `always` (2).
+// Not `off` for 0: YAML 1.1 reads that as a boolean.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum MobileAccept {
@@ -243,15 +273,17 @@ pub struct HuaweiAgent {
     #[schemars(regex(pattern = r"^[A-Za-z0-9@._-]{6,50}$"))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("spec.huawei.userAccount is immutable"))]
     pub user_account: String,
-    /// Agent type. Required by Huawei at create; `audio` when unset.
+    /// Agent type (`agentType`): `audio` (4), `video` (11), `multimedia` (5) or `versatile` (99).
+    /// Required by Huawei at create; `audio` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_type: Option<HuaweiAgentType>,
-    /// Role (`ccRoleId`). `agent` when unset at create.
+    /// Role (`ccRoleId`): `agent` (2), `inspector` (3, quality inspector) or `outboundAgent` (4).
+    /// `agent` when unset at create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<HuaweiRole>,
 }
 
-/// Huawei agent types (`agentType` 4, 11, 5, 99).
+/// Huawei agent type (`agentType`): `audio` (4), `video` (11), `multimedia` (5) or `versatile` (99).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum HuaweiAgentType {
@@ -265,7 +297,8 @@ pub enum HuaweiAgentType {
     Versatile,
 }
 
-/// Huawei roles (`ccRoleId` 2, 3, 4).
+/// Huawei role (`ccRoleId`): `agent` (2, agent or operator), `inspector` (3, quality inspector) or
+/// `outboundAgent` (4, outbound-call agent).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum HuaweiRole {
@@ -288,7 +321,7 @@ pub struct OzonetelAgent {
     /// Dial and channel modes. Each unset mode is not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes: Option<OzonetelModes>,
-    /// Agent groups (names). Unset: not managed.
+    /// Agent groups, by name (at most 50). Unset: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 50))]
     pub groups: Option<Vec<String>>,
@@ -321,7 +354,8 @@ pub struct OzonetelModes {
     pub blended: Option<bool>,
 }
 
-/// Whether the operator writes to the vendor.
+/// Whether the operator writes to the vendor: `Full` (create, update and delete the account) or
+/// `ObserveOnly` (read and report drift, never write).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ManagementPolicy {
     /// Create, update and (by `deletionPolicy`) delete the account so it matches the spec.
@@ -331,7 +365,8 @@ pub enum ManagementPolicy {
     ObserveOnly,
 }
 
-/// How an account that may already exist at the vendor is treated.
+/// How an account that may already exist at the vendor is treated: `AdoptOrCreate`, `Adopt` (never
+/// create) or `CreateOnly` (never adopt).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum AdoptionPolicy {
     /// Take over an existing account with the same key, or create one.
@@ -343,7 +378,7 @@ pub enum AdoptionPolicy {
     CreateOnly,
 }
 
-/// What happens at the vendor when the agent object is deleted.
+/// What happens at the vendor when the agent object is deleted: `Delete` the account or `Orphan` it.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum DeletionPolicy {
     /// Delete the vendor account.
@@ -353,7 +388,8 @@ pub enum DeletionPolicy {
     Orphan,
 }
 
-/// How an agent's account came to be managed by the operator.
+/// How an agent's account came to be managed by the operator: `Created` by it, or `Adopted` (it
+/// existed at the vendor before).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccountOrigin {
     /// The operator created the account.
@@ -393,14 +429,14 @@ pub struct ContactCenterAgentStatus {
     /// Digest of what the operator last applied, for vendors that cannot read everything back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_digest: Option<String>,
-    /// The fields the operator last applied that the vendor cannot read back (Ozonetel), so deltas can be
-    /// computed. Never contains a secret.
+    /// The fields the operator last applied that the vendor cannot read back (Ozonetel), as field name
+    /// to applied value, so deltas can be computed. Never contains a secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_applied: Option<std::collections::BTreeMap<String, String>>,
     /// Keyed digest of the password last applied (never the password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_digest: Option<String>,
-    /// When the operator last confirmed the vendor matched.
+    /// When (RFC 3339) the operator last confirmed the vendor account matched the spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
     /// The last `contactcenter.dev/reconcile-requested-at` annotation value handled.

@@ -24,7 +24,8 @@ pub const RECONCILE_REQUESTED_ANNOTATION: &str = "contactcenter.dev/reconcile-re
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderRef {
-    /// `ContactCenterProvider` (same namespace as the agent) or `ClusterContactCenterProvider`.
+    /// `ContactCenterProvider` (default: a provider in the agent's own namespace) or
+    /// `ClusterContactCenterProvider` (a cluster provider that grants the agent's namespace).
     #[serde(default)]
     pub kind: ProviderKind,
     /// The provider's name.
@@ -32,7 +33,7 @@ pub struct ProviderRef {
     pub name: String,
 }
 
-/// The two provider kinds.
+/// The two provider kinds: `ContactCenterProvider` (namespaced) or `ClusterContactCenterProvider`.
 #[derive(
     JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default,
 )]

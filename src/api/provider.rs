@@ -34,13 +34,38 @@ use crate::core::VendorKind;
     status = "ProviderStatus",
     derive = "PartialEq",
     cel,
+    doc = "A contact-center vendor account (Tencent Cloud Contact Center, Huawei Cloud AICC or Ozonetel CloudAgent) for the agents of one namespace: exactly one of spec.tencent, spec.huawei, spec.ozonetel, with a credentials Secret in the same namespace. Status reports Ready once the credentials were accepted, the vendor account, and how many agents use it.",
     printcolumn(name = "Vendor", type_ = "string", json_path = ".status.vendor"),
+    printcolumn(
+        name = "Account",
+        type_ = "string",
+        description = "The vendor account the credentials act on (vendor, endpoint, account ids; never a secret)",
+        json_path = ".status.account"
+    ),
+    printcolumn(
+        name = "Agents",
+        type_ = "integer",
+        description = "Agents that use this provider",
+        json_path = ".status.agents"
+    ),
+    printcolumn(
+        name = "Ready-Agents",
+        type_ = "integer",
+        priority = 1,
+        description = "Of the agents that use this provider, those that are Ready",
+        json_path = ".status.readyAgents"
+    ),
     printcolumn(
         name = "Ready",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
-    printcolumn(name = "Agents", type_ = "integer", json_path = ".status.agents"),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        description = "Why the provider is or is not Ready (the Ready condition's reason)",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
@@ -70,13 +95,38 @@ pub struct ContactCenterProviderSpec {
     status = "ProviderStatus",
     derive = "PartialEq",
     cel,
+    doc = "A contact-center vendor account (Tencent Cloud Contact Center, Huawei Cloud AICC or Ozonetel CloudAgent) shared across namespaces: exactly one of spec.tencent, spec.huawei, spec.ozonetel, with a credentials Secret in the operator's namespace. Only namespaces granted by spec.allowedNamespaces may use it, and spec.agentPolicy caps what their agents may do at the vendor.",
     printcolumn(name = "Vendor", type_ = "string", json_path = ".status.vendor"),
+    printcolumn(
+        name = "Account",
+        type_ = "string",
+        description = "The vendor account the credentials act on (vendor, endpoint, account ids; never a secret)",
+        json_path = ".status.account"
+    ),
+    printcolumn(
+        name = "Agents",
+        type_ = "integer",
+        description = "Agents that use this provider",
+        json_path = ".status.agents"
+    ),
+    printcolumn(
+        name = "Ready-Agents",
+        type_ = "integer",
+        priority = 1,
+        description = "Of the agents that use this provider, those that are Ready",
+        json_path = ".status.readyAgents"
+    ),
     printcolumn(
         name = "Ready",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
-    printcolumn(name = "Agents", type_ = "integer", json_path = ".status.agents"),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        description = "Why the provider is or is not Ready (the Ready condition's reason)",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
@@ -90,17 +140,20 @@ pub struct ContactCenterProviderSpec {
 pub struct ClusterContactCenterProviderSpec {
     #[serde(flatten)]
     pub settings: ProviderSettings,
-    /// Which namespaces' agents may use this provider. Default: none (`from: None`), so a new cluster
-    /// provider serves nobody until its owner grants it.
+    /// Which namespaces' agents may use this provider: `from` is `None` (default: nobody, so a new
+    /// cluster provider serves nobody until its owner grants it), `All`, or `Selector` (with
+    /// `selector`).
     #[serde(default)]
     pub allowed_namespaces: AllowedNamespaces,
-    /// The most its agents may do at the vendor, whatever their own policies say. Default: no
-    /// adoption of accounts the operator did not create, and deletion only of accounts it created.
+    /// The most its agents may do at the vendor, whatever their own policies say. Default
+    /// `adoption: Never` (no adoption of accounts the operator did not create) and
+    /// `deletion: CreatedOnly` (deletion only of accounts it created).
     #[serde(default)]
     pub agent_policy: AgentPolicy,
 }
 
-/// The namespaces a cluster provider serves, in the style of Gateway API's `allowedRoutes`.
+/// The namespaces a cluster provider serves, in the style of Gateway API's `allowedRoutes`: `from`
+/// (`None`, `All` or `Selector`) and, for `Selector`, a label `selector` on Namespace objects.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
@@ -109,8 +162,8 @@ pub struct ClusterContactCenterProviderSpec {
         .message("spec.allowedNamespaces.selector is required when spec.allowedNamespaces.from is Selector, and only then"),
 )]
 pub struct AllowedNamespaces {
-    /// `None` (no namespace), `All` (every namespace), or `Selector` (the namespaces whose labels match
-    /// `selector`).
+    /// `None` (default: no namespace), `All` (every namespace), or `Selector` (the namespaces whose
+    /// labels match `selector`).
     #[serde(default)]
     pub from: NamespacesFrom,
     /// A label selector on Namespace objects; required when `from` is `Selector`.
@@ -118,7 +171,8 @@ pub struct AllowedNamespaces {
     pub selector: Option<LabelSelector>,
 }
 
-/// Where a cluster provider's users may come from.
+/// Where a cluster provider's users may come from: `None` (no namespace), `All` (every namespace) or
+/// `Selector` (the namespaces whose labels match `selector`).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum NamespacesFrom {
     /// No namespace may use the provider.
@@ -130,21 +184,24 @@ pub enum NamespacesFrom {
     Selector,
 }
 
-/// The ceiling a cluster provider's owner sets on what its agents may do at the vendor.
+/// The ceiling a cluster provider's owner sets on what its agents may do at the vendor: `adoption`
+/// (`Never` or `Allowed`) and `deletion` (`Never`, `CreatedOnly` or `Any`).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentPolicy {
     /// Whether agents may take over accounts that exist at the vendor and were not created by the
-    /// operator. Default `Never`.
+    /// operator: `Never` (default: such an agent gets `AdoptionNotAllowed` and nothing is written to
+    /// the account) or `Allowed` (as the agent's `adoptionPolicy` says).
     #[serde(default)]
     pub adoption: AdoptionCeiling,
-    /// Which accounts agents may delete when their objects are deleted (with `deletionPolicy: Delete`).
-    /// Default `CreatedOnly`.
+    /// Which accounts agents may delete when their objects are deleted (with `deletionPolicy: Delete`):
+    /// `Never` (none: accounts are left at the vendor), `CreatedOnly` (default: only accounts the
+    /// operator created; adopted ones are left, with an Event) or `Any`.
     #[serde(default)]
     pub deletion: DeletionCeiling,
 }
 
-/// Whether agents may adopt existing accounts.
+/// Whether agents may adopt existing accounts: `Never` or `Allowed`.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum AdoptionCeiling {
     /// An agent whose key already exists at the vendor, not created by the operator, is refused
@@ -155,7 +212,7 @@ pub enum AdoptionCeiling {
     Allowed,
 }
 
-/// Which accounts agents may delete.
+/// Which accounts agents may delete: `Never`, `CreatedOnly` (accounts the operator created) or `Any`.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum DeletionCeiling {
     /// No account is ever deleted: deleting an agent leaves its account at the vendor.
@@ -294,14 +351,16 @@ pub struct OzonetelProvider {
     /// The CloudAgent account user name (`userName`).
     #[schemars(length(min = 1, max = 64))]
     pub user_name: String,
-    /// Must match the account's "API Authentication" admin setting.
+    /// Must match the account's "API Authentication" admin setting: `ApiKey` (default, `BASIC_AUTH`:
+    /// the `apiKey` header on every call) or `Token` (`TOKEN_AUTH`: a 60-minute token minted from the
+    /// API key).
     #[serde(default)]
     pub auth_mode: OzonetelAuthMode,
     /// The Secret with key `apiKey`.
     pub credentials_secret_ref: CredentialsSecretRef,
 }
 
-/// Ozonetel authentication modes.
+/// Ozonetel authentication mode: `ApiKey` (`BASIC_AUTH`) or `Token` (`TOKEN_AUTH`).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OzonetelAuthMode {
     /// `BASIC_AUTH`: the `apiKey` header on every call.
@@ -338,7 +397,8 @@ pub struct ProviderStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready` (credentials accepted by one cheap read), with the reason.
+    /// `Ready` (credentials accepted by one cheap vendor read), with the reason; `Stalled` while a
+    /// problem needs a person (bad credentials, a refused endpoint).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
@@ -351,8 +411,14 @@ pub struct ProviderStatus {
     /// Of those, agents that are Ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_agents: Option<i64>,
-    /// When (RFC 3339) the vendor deletions this provider made in the last minute happened, so the
-    /// deletion cap (`rateLimit.deletionsPerMinute`) holds across operator restarts.
+    /// The vendor account the credentials act on: vendor, endpoint and account ids (e.g.
+    /// `tencent tencentcloudapi.com sdkAppId=1400000001`), never a secret. Unset while the provider
+    /// cannot be used (a missing Secret, a refused endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// When (RFC 3339 timestamps, one per deletion) the vendor deletions this provider made in the last
+    /// minute happened, so the deletion cap (`rateLimit.deletionsPerMinute`) holds across operator
+    /// restarts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_deletions: Vec<String>,
 }

@@ -96,19 +96,12 @@ where
         ctx.requeue_ids(users.iter().map(|a| agent_id(a)));
     }
     if provider.meta().deletion_timestamp.is_some() {
+        crate::metrics::forget_provider(&id.display());
         return super::protection::release(api, provider, &id, &users, ctx).await;
     }
     super::protection::protect(api, provider, &id, ctx).await?;
-    let verdict = match ctx.providers.runtime(ctx, &id).await {
-        Err(problem) => Verdict::stalled(problem.reason(), problem.to_string()),
-        Ok(runtime) => match check_credentials(&runtime).await {
-            Ok(()) => Verdict::available(
-                Reason::Available,
-                format!("the {} credentials were accepted", runtime.vendor.kind()),
-            ),
-            Err(e) => classify(&e, "checking the credentials").0,
-        },
-    };
+    let (verdict, account) = judge(ctx, &id).await;
+    crate::metrics::provider_ready(&id.display(), verdict.ready, verdict.reason.as_str());
     let ready = users
         .iter()
         .filter(|a| {
@@ -158,6 +151,7 @@ where
         vendor: settings.vendor().map(|v| v.to_string()),
         agents: Some(users.len() as i64),
         ready_agents: Some(ready as i64),
+        account,
         // Kept by the deletion ledger under its own field manager (see `providers::note_deletion`):
         // never applied here, so this apply neither owns nor resets it.
         recent_deletions: Vec::new(),
@@ -200,6 +194,24 @@ where
         ctx.options.max_backoff.min(std::time::Duration::from_secs(30))
     };
     Ok(Action::requeue(jittered(next)))
+}
+
+/// The provider's verdict and the vendor account its credentials act on (none while it cannot be used).
+async fn judge(ctx: &Arc<Context>, id: &ProviderId) -> (Verdict, Option<String>) {
+    match ctx.providers.runtime(ctx, id).await {
+        Err(problem) => (Verdict::stalled(problem.reason(), problem.to_string()), None),
+        Ok(runtime) => {
+            let account = Some(runtime.vendor.account().to_string());
+            let verdict = match check_credentials(&runtime).await {
+                Ok(()) => Verdict::available(
+                    Reason::Available,
+                    format!("the {} credentials were accepted", runtime.vendor.kind()),
+                ),
+                Err(e) => classify(&e, "checking the credentials").0,
+            };
+            (verdict, account)
+        }
+    }
 }
 
 /// Checks the provider's credentials with one cheap vendor read, unless the snapshot's own reads have

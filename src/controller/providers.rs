@@ -471,6 +471,7 @@ fn within_last_minute(ledger: &[String]) -> Vec<String> {
 /// logged; the in-process budget was spent either way.
 pub async fn note_deletion(ctx: &Context, id: &ProviderId, runtime: &ProviderRuntime) {
     use kube::api::{Patch, PatchParams};
+    crate::metrics::deletion_made(&id.display(), runtime.vendor.account().as_str());
     let mut held = runtime.deletion_ledger().lock().await;
     held.push(jiff::Timestamp::now().to_string());
     *held = within_last_minute(&held);

@@ -97,7 +97,11 @@ impl ProviderRuntime {
 
     /// Takes one deletion from the provider's budget, if one is left.
     pub fn try_take_deletion(&self) -> bool {
-        self.deletions.try_acquire()
+        let taken = self.deletions.try_acquire();
+        if !taken {
+            crate::metrics::deletion_deferred(&self.id, self.vendor.account().as_str());
+        }
+        taken
     }
 
     /// Takes over the deletions made in the last minute before this runtime existed (the provider's

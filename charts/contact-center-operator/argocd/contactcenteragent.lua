@@ -1,10 +1,12 @@
 -- Argo CD health check for contactcenter.dev ContactCenterAgent (contact-center-operator).
--- Embedded in the chart README's argocd-cm snippet; tests/chart.rs runs it against statuses the
--- operator writes. Written for Lua 5.1, the language of Argo CD's gopher-lua.
+-- The chart README and docs/argocd.md embed it (tests/chart.rs generates those snippets from this
+-- file) and tests/chart.rs runs it against statuses the operator writes. Written for Lua 5.1, the
+-- language of Argo CD's gopher-lua.
 local hs = {}
 
 -- Ready=False with one of these reasons needs a person (a spec, Secret or vendor-side change), so it
--- is Degraded rather than Progressing.
+-- is Degraded rather than Progressing. Drifted is listed for an agent that is not ObserveOnly (only
+-- ObserveOnly reports drift instead of repairing it, so that would be an operator fault).
 local needs_a_person = {
   CredentialsInvalid = true,
   VendorRejected = true,
@@ -74,6 +76,27 @@ if stalled ~= nil and stalled.status == "True" then
 end
 
 local ready = condition(status.conditions, "Ready")
+
+-- ObserveOnly reports what differs at the vendor and never repairs it: the drift is what the user
+-- asked to see (the normal state during a migration, right after `ccop export`), not a failure. The
+-- message names the drifted fields of status.drift, not their values.
+local spec = obj.spec or {}
+if spec.managementPolicy == "ObserveOnly" and ready ~= nil and ready.status == "False"
+    and ready.reason == "Drifted" then
+  hs.status = "Healthy"
+  local fields = {}
+  for _, d in ipairs(status.drift or {}) do
+    table.insert(fields, d.field)
+  end
+  if #fields > 0 then
+    hs.message = "ObserveOnly: the vendor differs in " .. table.concat(fields, ", ")
+      .. " (status.drift); nothing is written to the vendor"
+  else
+    hs.message = describe(ready)
+  end
+  return hs
+end
+
 if ready ~= nil and ready.status == "False" and needs_a_person[ready.reason] then
   hs.status = "Degraded"
   hs.message = describe(ready)

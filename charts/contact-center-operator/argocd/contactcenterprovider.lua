@@ -1,6 +1,7 @@
 -- Argo CD health check for contactcenter.dev ContactCenterProvider and ClusterContactCenterProvider
--- (contact-center-operator). Embedded in the chart README's argocd-cm snippet for both kinds;
--- tests/chart.rs runs it against statuses the operator writes. Written for Lua 5.1 (gopher-lua).
+-- (contact-center-operator). The chart README and docs/argocd.md embed it for both kinds
+-- (tests/chart.rs generates those snippets from this file) and tests/chart.rs runs it against
+-- statuses the operator writes. Written for Lua 5.1 (gopher-lua).
 local hs = {}
 
 local function condition(conditions, kind)
