@@ -144,8 +144,29 @@ fn kubectl_get_shows_the_documented_columns_and_wide_adds_the_rest() {
 /// The schema node a column's JSONPath reads: `.status.conditions[?(...)].reason` is the `reason` of
 /// a `conditions` item.
 fn node_at<'a>(schema: &'a Value, json_path: &str) -> Option<&'a Value> {
+    // Filters (`[?(@.type=="Ready")]`) hold dots of their own: cut them down to `[]` first.
+    let mut plain = String::new();
+    let mut depth = 0;
+    for c in json_path.chars() {
+        match c {
+            '[' => {
+                depth += 1;
+                if depth == 1 {
+                    plain.push('[');
+                }
+            }
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    plain.push(']');
+                }
+            }
+            c if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
     let mut node = schema;
-    for step in json_path.trim_start_matches('.').split('.') {
+    for step in plain.trim_start_matches('.').split('.') {
         let (name, filtered) = match step.split_once('[') {
             Some((name, _)) => (name, true),
             None => (step, false),
