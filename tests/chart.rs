@@ -2115,7 +2115,7 @@ fn assert_queries_exported_metrics(queries: &[String]) -> BTreeSet<String> {
     let label_values = Regex::new(r"label_values\((ccop_[a-z0-9_]+), ([a-z_]+)\)").unwrap();
     let mut used = BTreeSet::new();
     for q in queries {
-        let metrics: Vec<&str> = metric.find_iter(&q).map(|m| m.as_str()).collect();
+        let metrics: Vec<&str> = metric.find_iter(q).map(|m| m.as_str()).collect();
         assert!(!metrics.is_empty(), "{q}: queries no operator metric");
         let mut labels: BTreeSet<String> = BTreeSet::from(["le".to_string()]);
         for m in &metrics {
@@ -2126,11 +2126,11 @@ fn assert_queries_exported_metrics(queries: &[String]) -> BTreeSet<String> {
             used.insert(m.to_string());
         }
         let mut named: Vec<String> = by
-            .captures_iter(&q)
+            .captures_iter(q)
             .flat_map(|c| c[1].split(',').map(|l| l.trim().to_string()).collect::<Vec<_>>())
             .collect();
-        named.extend(matcher.captures_iter(&q).map(|c| c[1].to_string()));
-        named.extend(label_values.captures_iter(&q).map(|c| c[2].to_string()));
+        named.extend(matcher.captures_iter(q).map(|c| c[1].to_string()));
+        named.extend(label_values.captures_iter(q).map(|c| c[2].to_string()));
         for l in named {
             assert!(labels.contains(&l), "{q}: label {l} is not one of {labels:?}");
         }
