@@ -6,11 +6,19 @@
 //! - a real description on every CRD and every field (no kube-derive "Auto-generated" placeholder),
 //!   with every enum value named in its field's description.
 //!
+//! - against a running operator, every column of an agent and its provider shows a value.
+//!
 //! The expectations are one table entry per kind ([`KINDS`]), so a new kind is one more entry.
 
-use std::path::PathBuf;
+mod support;
 
-use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ccop::api::ContactCenterProvider;
+use kube::Api;
+use serde_json::{Value, json};
+use support::operator::{Env, NS, options, ready};
 
 /// A column as `kubectl get` shows it: name, JSONPath, and whether only `-o wide` shows it.
 struct Column {
@@ -144,34 +152,13 @@ fn kubectl_get_shows_the_documented_columns_and_wide_adds_the_rest() {
 /// The schema node a column's JSONPath reads: `.status.conditions[?(...)].reason` is the `reason` of
 /// a `conditions` item.
 fn node_at<'a>(schema: &'a Value, json_path: &str) -> Option<&'a Value> {
-    // Filters (`[?(@.type=="Ready")]`) hold dots of their own: cut them down to `[]` first.
-    let mut plain = String::new();
-    let mut depth = 0;
-    for c in json_path.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                if depth == 1 {
-                    plain.push('[');
-                }
-            }
-            ']' => {
-                depth -= 1;
-                if depth == 0 {
-                    plain.push(']');
-                }
-            }
-            c if depth == 0 => plain.push(c),
-            _ => {}
-        }
-    }
     let mut node = schema;
-    for step in plain.trim_start_matches('.').split('.') {
+    for step in steps(json_path) {
         let (name, filtered) = match step.split_once('[') {
-            Some((name, _)) => (name, true),
+            Some((name, _)) => (name.to_string(), true),
             None => (step, false),
         };
-        node = node["properties"].get(name)?;
+        node = node["properties"].get(&name)?;
         if filtered {
             node = node.get("items")?;
         }
@@ -278,4 +265,95 @@ fn every_enum_value_is_explained_in_its_fields_description() {
         });
     }
     assert!(enums >= 10, "the walk found the enum fields ({enums})");
+}
+
+/// The steps of a JSONPath (`.a.b[?(@.type=="X")].c` is `a`, `b[?(@.type=="X")]`, `c`): split on
+/// the dots outside filters.
+fn steps(json_path: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut depth = 0;
+    for c in json_path.trim_start_matches('.').chars() {
+        match c {
+            '.' if depth == 0 => out.push(String::new()),
+            c => {
+                depth += i32::from(c == '[') - i32::from(c == ']');
+                out.last_mut().unwrap().push(c);
+            }
+        }
+    }
+    out
+}
+
+/// What `kubectl get` prints for a column: the JSONPath evaluated on the object, for the forms the
+/// CRDs use (`.a.b` and `.a[?(@.type=="X")].b`); `None` for an empty cell.
+fn cell(object: &Value, json_path: &str) -> Option<String> {
+    let filter = regex::Regex::new(r#"^(\w+)\[\?\(@\.(\w+)=="([^"]*)"\)\]$"#).unwrap();
+    let mut node = object;
+    for step in steps(json_path) {
+        node = match filter.captures(&step) {
+            Some(c) => node[&c[1]].as_array()?.iter().find(|item| item[&c[2]] == c[3])?,
+            None => node.get(&step)?,
+        };
+    }
+    match node {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn a_running_operator_fills_every_column_of_an_agent_and_its_provider() {
+    let env = Env::start("1s").await;
+    let _operator = env.run(options());
+    env.agent(
+        "alice",
+        json!({"providerRef": {"name": "tencent"}, "displayName": "Alice Chen",
+               "email": "alice.chen@example.com", "tencent": {"staffNumber": "1001"}}),
+    )
+    .await;
+    let agent = env.wait_agent("alice", "Ready", ready).await;
+    let agent = serde_json::to_value(&agent).unwrap();
+    for c in AGENT_COLUMNS {
+        assert!(
+            cell(&agent, c.json_path).is_some(),
+            "agent column {} is empty",
+            c.name
+        );
+    }
+    assert_eq!(cell(&agent, READY_REASON).as_deref(), Some("Available"));
+
+    // The provider's counts follow its own reconcile (every resync, here 1 s).
+    let providers: Api<ContactCenterProvider> = Api::namespaced(env.client.clone(), NS);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let provider = loop {
+        let p = serde_json::to_value(providers.get("tencent").await.unwrap()).unwrap();
+        if cell(&p, ".status.readyAgents").as_deref() == Some("1") {
+            break p;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "provider never counted alice: {p:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for c in PROVIDER_COLUMNS {
+        assert!(
+            cell(&provider, c.json_path).is_some(),
+            "provider column {} is empty",
+            c.name
+        );
+    }
+    assert_eq!(cell(&provider, ".status.vendor").as_deref(), Some("tencent"));
+    assert_eq!(cell(&provider, ".status.agents").as_deref(), Some("1"));
+    assert_eq!(cell(&provider, READY_REASON).as_deref(), Some("Available"));
+    let account = cell(&provider, ".status.account").unwrap();
+    let sdk_app_id = env.tencent.config().sdk_app_id;
+    assert!(
+        account.starts_with("tencent ") && account.ends_with(&format!("sdkAppId={sdk_app_id}")),
+        "the vendor account, by its ids: {account}"
+    );
+    let secret_key = env.tencent.config().secret_key.clone();
+    assert!(!account.contains(&secret_key), "never a secret");
 }
