@@ -331,6 +331,10 @@ impl Soak {
                 soak.create_agent(vendor).await;
             }
         }
+        // Two tenant namespaces from the start, so every run deletes one under the faults.
+        for _ in 0..2 {
+            soak.open_tenant().await;
+        }
         soak.op = Some(soak.env.run(options()));
         soak.trace.log("controller started");
         soak
@@ -1160,12 +1164,17 @@ async fn chaos_soak_converges_without_duplicates_lost_edits_or_unwanted_deletion
     tokio::time::sleep(before_throttle).await;
     soak.throttle_ozonetel().await;
 
-    // Chaos: one random event every 50–400 ms.
+    // Chaos: one random event every 50–400 ms, and a tenant namespace deleted halfway through if
+    // the dice deleted none by then.
+    let halfway = Instant::now() + chaos / 2;
     let chaos_end = Instant::now() + chaos;
     while Instant::now() < chaos_end {
         let pause = Duration::from_millis(soak.rng.random_range(50..400));
         tokio::time::sleep(pause).await;
         soak.step().await;
+        if Instant::now() > halfway && !soak.tenants.iter().any(|t| t.closed) {
+            soak.close_tenant().await;
+        }
     }
     soak.calm().await;
 
@@ -1184,8 +1193,8 @@ async fn chaos_soak_converges_without_duplicates_lost_edits_or_unwanted_deletion
     }
     let converged_in = calm_at.elapsed();
     soak.trace.log(format!("converged in {converged_in:.1?}"));
-    soak.check_accounts();
     soak.check_no_duplicate_creates();
+    soak.check_accounts();
 
     // No reconcile loop: nothing is written, to Kubernetes or to a vendor, once converged. The first
     // periodic look after an action may restate the condition once ("the account was created and
