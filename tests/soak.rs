@@ -21,9 +21,13 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ccop::api::ContactCenterAgent;
+use ccop::api::{ContactCenterAgent, ContactCenterProvider};
+use ccop::connectors::ozonetel::decode::RATE_LIMIT_BACKOFF;
 use ccop::sim::{self, Faults, Simulator};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
 use kube::api::DeleteParams;
+use kube::api::PostParams;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -41,6 +45,8 @@ const CONVERGE_WITHIN: Duration = Duration::from_secs(60);
 const SETTLE: Duration = Duration::from_millis(5_500 + 500);
 /// After that, nothing may be written for this long.
 const QUIET_WINDOW: Duration = Duration::from_secs(4);
+/// Tenant namespaces opened during a run, at most.
+const MAX_TENANTS: usize = 3;
 /// The providers' drift-detection period: short, so console edits are repaired within the bound.
 const RESYNC: &str = "5s";
 
@@ -88,8 +94,11 @@ struct Wanted {
     display: String,
     edits: u32,
     orphan: bool,
-    /// The password Secret's current value (Huawei and Ozonetel need one).
-    password: Option<String>,
+    /// The password Secret's current value: every soak agent has one, and each vendor's stored
+    /// password is checked against it at the end.
+    password: String,
+    /// `team`, or a tenant namespace opened during the run.
+    namespace: String,
     deleted: Option<Deleted>,
 }
 
@@ -103,16 +112,16 @@ struct Deleted {
 }
 
 impl Wanted {
-    fn new(vendor: Vendor, index: usize) -> Wanted {
+    fn new(vendor: Vendor, index: usize, namespace: &str) -> Wanted {
         let key = match vendor {
             Vendor::Tencent => format!("soak.t{index}@example.com"),
             Vendor::Huawei => format!("soak.h{index}"),
             Vendor::Ozonetel => format!("soak_o{index}"),
         };
         let password = match vendor {
-            Vendor::Tencent => None,
-            Vendor::Huawei => Some(format!("Soak#Pass{index}a")),
-            Vendor::Ozonetel => Some(format!("soak-Pass-{index}")),
+            Vendor::Tencent => format!("Soak#Tc{index}pass"),
+            Vendor::Huawei => format!("Soak#Pass{index}a"),
+            Vendor::Ozonetel => format!("soak-Pass-{index}"),
         };
         let mut w = Wanted {
             vendor,
@@ -123,6 +132,7 @@ impl Wanted {
             // Every third agent leaves its account behind when deleted.
             orphan: index % 3 == 2,
             password,
+            namespace: namespace.to_string(),
             deleted: None,
         };
         w.display = w.display_name();
@@ -174,9 +184,7 @@ impl Wanted {
             Vendor::Huawei => spec["huawei"] = json!({"userAccount": self.key}),
             Vendor::Ozonetel => spec["ozonetel"] = json!({"agentId": self.key}),
         }
-        if self.password.is_some() {
-            spec["passwordSecretRef"] = json!({"name": self.password_secret(), "key": "password"});
-        }
+        spec["passwordSecretRef"] = json!({"name": self.password_secret(), "key": "password"});
         spec
     }
 
@@ -231,6 +239,15 @@ impl Drop for Trace {
     }
 }
 
+/// A delete whose object is already gone has done its job.
+fn gone_is_fine<T>(result: Result<T, kube::Error>) -> Result<(), kube::Error> {
+    match result {
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Retries one of the test's own API writes: injected API faults and restarts hit them too.
 async fn persist<F, Fut>(trace: &Trace, what: &str, mut op: F)
 where
@@ -260,6 +277,21 @@ struct Soak {
     tencent_key: usize,
     tencent_key_broken: bool,
     counts: BTreeMap<&'static str, u32>,
+    /// Namespaces opened during the run, each with its own provider, Secrets and agents.
+    tenants: Vec<Tenant>,
+    /// When Ozonetel last answered "Max limit exceeded": its client then pauses for a minute of real
+    /// time (it cannot know the simulator's clock runs 60× faster), which the convergence bound adds.
+    ozonetel_throttled_at: Option<Instant>,
+    /// Ozonetel's throttling answers counted when `ozonetel_throttled_at` was last set.
+    ozonetel_throttles_seen: u64,
+}
+
+/// A namespace opened during the run: a provider of one vendor, its credentials Secret and agents.
+struct Tenant {
+    namespace: String,
+    vendor: Vendor,
+    /// Deleted, namespace and all.
+    closed: bool,
 }
 
 impl Soak {
@@ -288,6 +320,9 @@ impl Soak {
             tencent_key: 0,
             tencent_key_broken: false,
             counts: BTreeMap::new(),
+            tenants: Vec::new(),
+            ozonetel_throttled_at: None,
+            ozonetel_throttles_seen: 0,
         };
         soak.trace
             .log(format!("seed {seed}, started at {}", jiff::Timestamp::now()));
@@ -295,6 +330,10 @@ impl Soak {
             for _ in 0..n {
                 soak.create_agent(vendor).await;
             }
+        }
+        // Two tenant namespaces from the start, so every run deletes one under the faults.
+        for _ in 0..2 {
+            soak.open_tenant().await;
         }
         soak.op = Some(soak.env.run(options()));
         soak.trace.log("controller started");
@@ -306,22 +345,24 @@ impl Soak {
     }
 
     async fn create_agent(&mut self, vendor: Vendor) -> String {
+        self.create_agent_in(vendor, NS).await
+    }
+
+    async fn create_agent_in(&mut self, vendor: Vendor, namespace: &str) -> String {
         let index = self.next_index.entry(vendor).or_default();
-        let w = Wanted::new(vendor, *index);
+        let w = Wanted::new(vendor, *index, namespace);
         *index += 1;
         let name = w.name();
-        if let Some(p) = &w.password {
-            self.write_password(&w.password_secret(), json!({"password": p}))
-                .await;
-        }
+        self.write_password(namespace, &w.password_secret(), json!({"password": w.password}))
+            .await;
         let spec = w.spec();
         let env = &self.env;
         persist(&self.trace, &format!("create {name}"), || {
-            env.try_apply("contactcenteragents", NS, &name, spec.clone())
+            env.try_apply("contactcenteragents", namespace, &name, spec.clone())
         })
         .await;
         self.trace.log(format!(
-            "create agent {name} ({:?} {}, {})",
+            "create agent {namespace}/{name} ({:?} {}, {})",
             vendor,
             w.key,
             if w.orphan { "Orphan" } else { "Delete" }
@@ -330,10 +371,10 @@ impl Soak {
         name
     }
 
-    async fn write_password(&self, secret: &str, data: Value) {
+    async fn write_password(&self, namespace: &str, secret: &str, data: Value) {
         let env = &self.env;
-        persist(&self.trace, &format!("Secret {secret}"), || {
-            env.try_secret(NS, secret, data.clone())
+        persist(&self.trace, &format!("Secret {namespace}/{secret}"), || {
+            env.try_secret(namespace, secret, data.clone())
         })
         .await;
     }
@@ -366,6 +407,7 @@ impl Soak {
 
     /// One random event of the chaos phase.
     async fn step(&mut self) {
+        self.note_ozonetel_throttling();
         let roll = self.rng.random_range(0..100);
         match roll {
             0..=14 => self.vendor_faults(),
@@ -376,13 +418,21 @@ impl Soak {
                 self.trace
                     .log("huawei: vendor clock +3700 s (every token expired)");
             }
-            18..=25 => {
+            18..=23 => {
                 let n = self.rng.random_range(1..=6);
                 let status = if self.rng.random_bool(0.6) { 409 } else { 500 };
                 self.env.api.fail_next_writes(n, status);
                 self.count("api write faults");
                 self.trace
                     .log(format!("api: the next {n} writes fail with {status}"));
+            }
+            24..=25 => {
+                let n = self.rng.random_range(1..=8);
+                let status = if self.rng.random_bool(0.5) { 503 } else { 500 };
+                self.env.api.fail_next_reads(n, status);
+                self.count("api read faults");
+                self.trace
+                    .log(format!("api: the next {n} reads fail with {status}"));
             }
             26..=29 => {
                 self.env.api.drop_watches();
@@ -412,7 +462,9 @@ impl Soak {
                 self.count("graceful restarts");
                 self.trace.log("controller: SIGTERM and started again");
             }
-            48..=67 => self.edit().await,
+            48..=64 => self.edit().await,
+            65 => self.open_tenant().await,
+            66..=67 => self.close_tenant().await,
             68..=73 => self.delete().await,
             74..=78 => {
                 let vendor = *Vendor::ALL.choose(&mut self.rng).expect("three vendors");
@@ -453,6 +505,9 @@ impl Soak {
                 // A listing that repeats its pages fails every read of the provider until it is
                 // switched off (tests/lifecycle.rs covers it); the soak needs its agents to converge.
                 repeat_pages: false,
+                // Every vendor documents an "already exists" answer to a create of a held key, and the
+                // operator relies on it; the duplicate counters are read at the end all the same.
+                create_race_ms: 0,
             }
         };
         self.trace.log(format!("{vendor:?}: faults {faults:?}"));
@@ -522,6 +577,7 @@ impl Soak {
             w.display = w.display_name();
         }
         let spec = w.spec();
+        let namespace = w.namespace.clone();
         let what = if flip_policy {
             format!("deletionPolicy {}", if w.orphan { "Orphan" } else { "Delete" })
         } else {
@@ -529,7 +585,7 @@ impl Soak {
         };
         let env = &self.env;
         persist(&self.trace, &format!("edit {name}"), || {
-            env.try_apply("contactcenteragents", NS, &name, spec.clone())
+            env.try_apply("contactcenteragents", &namespace, &name, spec.clone())
         })
         .await;
         self.count("spec edits");
@@ -557,7 +613,7 @@ impl Soak {
         };
         let w = self.agents[&name].clone();
         let had_account = self.account_exists(w.vendor, &w.key);
-        let api = self.env.agents();
+        let api: kube::Api<ContactCenterAgent> = kube::Api::namespaced(self.env.client.clone(), &w.namespace);
         persist(&self.trace, &format!("delete {name}"), || {
             let api = api.clone();
             let name = name.clone();
@@ -579,6 +635,13 @@ impl Soak {
             "delete {name} ({}, account at the vendor: {had_account})",
             if w.orphan { "Orphan" } else { "Delete" }
         ));
+        // Sometimes the operator dies in the middle of the deletion it just started.
+        if self.rng.random_bool(0.3) {
+            self.trace
+                .log(format!("controller: killed while deleting {name}"));
+            self.count("crashes mid-delete");
+            self.crash(true).await;
+        }
     }
 
     /// Switches Tencent to the other key pair, or (sometimes) to a wrong secret key first: a bad
@@ -617,17 +680,19 @@ impl Soak {
     /// a password only given the current one). Each agent rotates at most once: a second rotation
     /// before the first is applied would name a "previous" password the vendor never had.
     async fn rotate_password(&mut self) {
-        let Some(name) = self.pick_live(|w| w.password.as_deref().is_some_and(|p| !p.starts_with("Rotated")))
-        else {
+        let Some(name) = self.pick_live(|w| !w.password.starts_with("Rotated")) else {
             return;
         };
         let w = self.agents.get_mut(&name).expect("picked from the model");
-        let old = w.password.clone().expect("filtered on a password");
-        let new = format!("Rotated#Pass{}b", w.index);
-        w.password = Some(new.clone());
-        let secret = w.password_secret();
-        self.write_password(&secret, json!({"password": new, "password.previous": old}))
-            .await;
+        let old = std::mem::replace(&mut w.password, format!("Rotated#Pass{}b", w.index));
+        let new = w.password.clone();
+        let (namespace, secret) = (w.namespace.clone(), w.password_secret());
+        self.write_password(
+            &namespace,
+            &secret,
+            json!({"password": new, "password.previous": old}),
+        )
+        .await;
         self.count("password rotations");
         self.trace.log(format!("rotation: password of {name} rotated"));
     }
@@ -664,6 +729,7 @@ impl Soak {
             self.sim_core(vendor).set_faults(Faults::default());
         }
         self.env.api.fail_next_writes(0, 500);
+        self.env.api.fail_next_reads(0, 500);
         if self.tencent_key_broken {
             self.tencent_key_broken = false;
             let (id, key) = TENCENT_KEYS[self.tencent_key];
@@ -674,6 +740,228 @@ impl Soak {
             self.op = Some(self.env.run(options()));
         }
         self.trace.log("faults stopped");
+    }
+
+    /// Opens a namespace with a provider of one vendor (the same vendor account as `team`'s), its
+    /// credentials Secret and two agents.
+    async fn open_tenant(&mut self) {
+        if self.tenants.len() >= MAX_TENANTS {
+            return;
+        }
+        let vendor = *Vendor::ALL.choose(&mut self.rng).expect("three vendors");
+        let namespace = format!("soak-tenant{}", self.tenants.len());
+        let client = self.env.client.clone();
+        persist(&self.trace, &format!("namespace {namespace}"), || {
+            let api = Api::<Namespace>::all(client.clone());
+            let ns: Namespace =
+                serde_json::from_value(json!({"metadata": {"name": namespace}})).expect("a namespace");
+            async move {
+                match api.create(&PostParams::default(), &ns).await {
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .await;
+        let credentials = match vendor {
+            Vendor::Tencent => json!({"secretId": TENCENT_KEYS[0].0, "secretKey": TENCENT_KEYS[0].1}),
+            Vendor::Huawei => {
+                let h = self.env.huawei.config();
+                json!({"appKey": h.app_key, "appSecret": h.app_secret})
+            }
+            Vendor::Ozonetel => json!({"apiKey": self.env.ozonetel.config().api_key}),
+        };
+        let secret = format!("{}-credentials", vendor.provider());
+        self.write_password(&namespace, &secret, credentials).await;
+        let spec = self
+            .env
+            .api
+            .object(
+                "contactcenter.dev/v1alpha1",
+                "contactcenterproviders",
+                Some(NS),
+                vendor.provider(),
+            )
+            .expect("team's providers stay")["spec"]
+            .clone();
+        let env = &self.env;
+        persist(&self.trace, &format!("provider {namespace}"), || {
+            env.try_apply(
+                "contactcenterproviders",
+                &namespace,
+                vendor.provider(),
+                spec.clone(),
+            )
+        })
+        .await;
+        self.trace
+            .log(format!("tenant: opened {namespace} with a {vendor:?} provider"));
+        for _ in 0..2 {
+            self.create_agent_in(vendor, &namespace).await;
+        }
+        self.tenants.push(Tenant {
+            namespace,
+            vendor,
+            closed: false,
+        });
+        self.count("tenant namespaces opened");
+    }
+
+    /// Deletes an open tenant namespace (sometimes its provider first, while its agents still use
+    /// it), and sometimes kills the operator right after: the namespace must still go, and its agents'
+    /// accounts with it (or stay, for `Orphan`).
+    async fn close_tenant(&mut self) {
+        let open: Vec<usize> = (0..self.tenants.len())
+            .filter(|i| !self.tenants[*i].closed)
+            .collect();
+        let Some(&i) = open.choose(&mut self.rng) else {
+            return self.open_tenant().await;
+        };
+        let (namespace, vendor) = (self.tenants[i].namespace.clone(), self.tenants[i].vendor);
+        let client = self.env.client.clone();
+        if self.rng.random_bool(0.5) {
+            let providers: Api<ContactCenterProvider> = Api::namespaced(client.clone(), &namespace);
+            persist(&self.trace, &format!("delete provider {namespace}"), || {
+                let providers = providers.clone();
+                async move {
+                    gone_is_fine(
+                        providers
+                            .delete(vendor.provider(), &DeleteParams::default())
+                            .await,
+                    )
+                }
+            })
+            .await;
+            self.trace.log(format!(
+                "tenant: deleted the provider of {namespace}, its agents still use it"
+            ));
+            self.count("providers deleted in use");
+            let pause = Duration::from_millis(self.rng.random_range(0..600));
+            tokio::time::sleep(pause).await;
+        }
+        let names: Vec<String> = (self.agents.iter())
+            .filter(|(_, w)| w.live() && w.namespace == namespace)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in &names {
+            let w = &self.agents[name];
+            let had_account = self.account_exists(w.vendor, &w.key);
+            let orphan = w.orphan;
+            self.agents.get_mut(name).expect("in the model").deleted = Some(Deleted { orphan, had_account });
+        }
+        let namespaces = Api::<Namespace>::all(client);
+        persist(&self.trace, &format!("delete namespace {namespace}"), || {
+            let namespaces = namespaces.clone();
+            let namespace = namespace.clone();
+            async move { gone_is_fine(namespaces.delete(&namespace, &DeleteParams::default()).await) }
+        })
+        .await;
+        self.tenants[i].closed = true;
+        self.count("tenant namespaces deleted");
+        self.trace.log(format!(
+            "tenant: deleted namespace {namespace} with agents {names:?}"
+        ));
+        if self.rng.random_bool(0.5) {
+            self.trace
+                .log(format!("controller: killed while {namespace} is being deleted"));
+            self.count("crashes mid-namespace-delete");
+            self.crash(true).await;
+        }
+    }
+
+    /// Ozonetel answers "Max limit exceeded" to every request for a moment of vendor time.
+    async fn throttle_ozonetel(&mut self) {
+        let before = self.env.ozonetel.core().faults();
+        self.env.ozonetel.core().set_faults(Faults {
+            throttle_rate: 1.0,
+            ..Faults::default()
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.env.ozonetel.core().set_faults(before);
+        self.trace.log("ozonetel: throttled every request for 300 ms");
+        self.count("ozonetel throttling");
+        self.note_ozonetel_throttling();
+        if self.ozonetel_throttled_at.is_some() {
+            // Seeds differ in whether a request fell in the window: the summary says which.
+            self.count("ozonetel throttled");
+        }
+    }
+
+    /// Remembers when Ozonetel last answered "Max limit exceeded" (the documented limits can answer
+    /// it too, not only the injected fault), to the nearest check.
+    fn note_ozonetel_throttling(&mut self) {
+        let seen = self.env.ozonetel.core().calls_of(sim::ozonetel::THROTTLED);
+        if seen > self.ozonetel_throttles_seen {
+            self.ozonetel_throttles_seen = seen;
+            self.ozonetel_throttled_at = Some(Instant::now());
+        }
+    }
+
+    /// From when convergence is timed: the faults' end, or the end of the minute the Ozonetel client
+    /// pauses after its last throttling answer, whichever is later.
+    fn convergence_clock_starts(&self, calm_at: Instant) -> Instant {
+        self.ozonetel_throttled_at
+            .map(|at| at + RATE_LIMIT_BACKOFF)
+            .map_or(calm_at, |pause_end| pause_end.max(calm_at))
+    }
+
+    /// What is left of a deleted tenant namespace, if anything.
+    fn tenant_problem(&self) -> Option<String> {
+        for t in self.tenants.iter().filter(|t| t.closed) {
+            if self
+                .env
+                .api
+                .object("v1", "namespaces", None, &t.namespace)
+                .is_some()
+            {
+                return Some(format!(
+                    "namespace {} is still there after its deletion",
+                    t.namespace
+                ));
+            }
+            for plural in ["contactcenteragents", "contactcenterproviders", "secrets"] {
+                if let Some(o) = (self.env.api.objects(plural).into_iter())
+                    .find(|o| o["metadata"]["namespace"] == t.namespace.as_str())
+                {
+                    return Some(format!(
+                        "{plural}/{} outlived its namespace {}: finalizers {}",
+                        o["metadata"]["name"], t.namespace, o["metadata"]["finalizers"]
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// No vendor ever held two accounts of one key, and no account was created twice (deleted and
+    /// created again while its agent lived): counted by the simulators at every accepted create.
+    fn check_no_duplicate_creates(&self) {
+        let duplicates = [
+            (Vendor::Tencent, self.env.tencent.duplicate_creates()),
+            (Vendor::Huawei, self.env.huawei.duplicate_creates()),
+            (Vendor::Ozonetel, self.env.ozonetel.duplicate_creates()),
+        ];
+        for (vendor, found) in duplicates {
+            assert!(
+                found.is_empty(),
+                "{vendor:?} accepted duplicate creates: {found:?}"
+            );
+        }
+        for w in self.agents.values() {
+            let creates = match w.vendor {
+                Vendor::Tencent => self.env.tencent.creates_of(&w.key),
+                Vendor::Huawei => self.env.huawei.creates_of(&w.key),
+                Vendor::Ozonetel => self.env.ozonetel.creates_of(&w.key),
+            };
+            assert!(
+                creates <= 1,
+                "{:?}: the account {:?} was created {creates} times",
+                w.vendor,
+                w.key
+            );
+        }
+        self.trace.log("no duplicate creates at any vendor");
     }
 
     /// What is still wrong, if anything: every live agent Ready at its generation with the vendor
@@ -690,6 +978,9 @@ impl Soak {
             if !self.agents.contains_key(name) {
                 return Some(format!("agent {name} exists but the test never created it"));
             }
+        }
+        if let Some(problem) = self.tenant_problem() {
+            return Some(problem);
         }
         for (name, w) in &self.agents {
             let Some(object) = stored.get(name) else {
@@ -732,16 +1023,16 @@ impl Soak {
         let (name, password_ok) = match w.vendor {
             Vendor::Tencent => {
                 let r = self.env.tencent.agent(&w.key)?;
-                (r.name, true)
+                (r.name, self.env.tencent.password_is(&w.key, &w.password))
             }
             Vendor::Huawei => {
                 let r = self.env.huawei.agent(&w.key)?;
-                let ok = w.password.as_deref().is_none_or(|p| r.password_matches(p));
+                let ok = r.password_matches(&w.password);
                 (r.user_name, ok)
             }
             Vendor::Ozonetel => {
                 let r = self.env.ozonetel.agent(&w.key)?;
-                let ok = w.password.as_deref().is_none_or(|p| r.password == p);
+                let ok = r.password == w.password;
                 (r.agent_name, ok)
             }
         };
@@ -871,20 +1162,32 @@ async fn chaos_soak_converges_without_duplicates_lost_edits_or_unwanted_deletion
     let chaos = Duration::from_secs(env_u64("CCOP_SOAK_SECS", DEFAULT_CHAOS_SECS));
     let mut soak = Soak::start(seed).await;
 
-    // Chaos: one random event every 50–400 ms.
+    // Ozonetel throttles once, early: its client then waits a minute of real time, which the
+    // convergence bound starts after, so an early throttle costs the least run time.
+    let before_throttle = Duration::from_millis(soak.rng.random_range(0..1500));
+    tokio::time::sleep(before_throttle).await;
+    soak.throttle_ozonetel().await;
+
+    // Chaos: one random event every 50–400 ms, and a tenant namespace deleted halfway through if
+    // the dice deleted none by then.
+    let halfway = Instant::now() + chaos / 2;
     let chaos_end = Instant::now() + chaos;
     while Instant::now() < chaos_end {
         let pause = Duration::from_millis(soak.rng.random_range(50..400));
         tokio::time::sleep(pause).await;
         soak.step().await;
+        if Instant::now() > halfway && !soak.tenants.iter().any(|t| t.closed) {
+            soak.close_tenant().await;
+        }
     }
     soak.calm().await;
 
     // Convergence, within a bound.
     let calm_at = Instant::now();
     let mut problem = soak.convergence_problem();
-    while problem.is_some() && calm_at.elapsed() < CONVERGE_WITHIN {
+    while problem.is_some() && soak.convergence_clock_starts(calm_at).elapsed() < CONVERGE_WITHIN {
         tokio::time::sleep(Duration::from_millis(250)).await;
+        soak.note_ozonetel_throttling();
         problem = soak.convergence_problem();
     }
     if let Some(p) = problem {
@@ -894,6 +1197,7 @@ async fn chaos_soak_converges_without_duplicates_lost_edits_or_unwanted_deletion
     }
     let converged_in = calm_at.elapsed();
     soak.trace.log(format!("converged in {converged_in:.1?}"));
+    soak.check_no_duplicate_creates();
     soak.check_accounts();
 
     // No reconcile loop: nothing is written, to Kubernetes or to a vendor, once converged. The first

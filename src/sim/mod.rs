@@ -6,6 +6,7 @@
 //! than real time, seeded fault injection, per-action rate windows and call counters. Each vendor module
 //! holds only that vendor's API.
 
+pub mod creates;
 pub mod huawei;
 pub mod ozonetel;
 pub mod tencent;
@@ -97,6 +98,11 @@ pub struct Faults {
     /// Listings ignore the page number: every page is the first one, and the total is the largest
     /// the field holds (a broken gateway or cache in front of the vendor). Tencent's staff listing.
     pub repeat_pages: bool,
+    /// A create of a key whose account an accepted create stored less than this long ago passes the
+    /// uniqueness check (a vendor whose check is not atomic, the second create in flight with the
+    /// first) and becomes a duplicate account, counted by [`SimCore::duplicate_creates`]. 0: every
+    /// vendor answers "already exists", as documented.
+    pub create_race_ms: u64,
 }
 
 /// What the fault injector decided for one request.
@@ -123,6 +129,7 @@ pub struct SimCore {
     rng: Mutex<StdRng>,
     calls: Mutex<BTreeMap<String, u64>>,
     windows: Mutex<BTreeMap<String, VecDeque<f64>>>,
+    creates: creates::CreateLedger,
 }
 
 impl SimCore {
@@ -134,6 +141,7 @@ impl SimCore {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             calls: Mutex::new(BTreeMap::new()),
             windows: Mutex::new(BTreeMap::new()),
+            creates: creates::CreateLedger::default(),
         }
     }
 
@@ -193,6 +201,33 @@ impl SimCore {
             .get(action)
             .copied()
             .unwrap_or_default()
+    }
+
+    /// Whether a create of `key`, whose account the vendor holds, gets through anyway: the
+    /// `create_race_ms` fault. The caller then keeps the account it has and records a duplicate.
+    pub fn duplicate_gets_through(&self, key: &str) -> bool {
+        let race = Duration::from_millis(self.faults().create_race_ms);
+        self.creates.races(key, race)
+    }
+
+    /// Records one accepted create of `key` (`duplicate`: the vendor already held an account of it).
+    pub fn record_create(&self, key: &str, duplicate: bool) {
+        self.creates.record(key, duplicate);
+    }
+
+    /// Creates of `key` accepted so far, duplicates and re-creates after a deletion included.
+    pub fn creates_of(&self, key: &str) -> u32 {
+        self.creates.creates_of(key)
+    }
+
+    /// Keys that got a second account while the first was held, and how many extra.
+    pub fn duplicate_creates(&self) -> BTreeMap<String, u32> {
+        self.creates.duplicates()
+    }
+
+    /// Duplicate accounts in all (they count in each simulator's `account_count`).
+    pub fn duplicate_count(&self) -> usize {
+        self.creates.duplicate_count()
     }
 
     /// Records one request against a sliding window of `window` (vendor time) allowing `limit`

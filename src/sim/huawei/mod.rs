@@ -1,5 +1,5 @@
 //! Huawei Cloud AICC simulator: the `tokenByAkSk` token flow and the `cc-management` agent-account and
-//! skill-queue calls, as `../shared/vendors/huawei-aicc.md` documents them.
+//! skill-queue calls, as Huawei documents them.
 //!
 //! What it enforces, like the vendor:
 //! - tokens: issued for the configured app key and secret with the asked lifetime (capped at
@@ -366,9 +366,20 @@ impl Sim {
         self.tenant.lock().expect("huawei simulator lock")
     }
 
-    /// Accounts currently held.
+    /// Accounts currently held, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
-        self.tenant().agents.len()
+        self.tenant().agents.len() + self.core.duplicate_count()
+    }
+
+    /// `userAccount`s that got a second account while the first was held, and how many extra: only
+    /// the `create_race_ms` fault lets one through.
+    pub fn duplicate_creates(&self) -> BTreeMap<String, u32> {
+        self.core.duplicate_creates()
+    }
+
+    /// Creates accepted for `user_account`.
+    pub fn creates_of(&self, user_account: &str) -> u32 {
+        self.core.creates_of(user_account)
     }
 
     /// One account as stored.
@@ -614,7 +625,16 @@ impl Sim {
         };
         let mut t = self.tenant();
         if t.agents.contains_key(user_account) {
-            return Err("the agent account already exists".into());
+            if !self.core.duplicate_gets_through(user_account) {
+                return Err("the agent account already exists".into());
+            }
+            // A second account: its own work number, counted, the first account kept as stored.
+            self.core.record_create(user_account, true);
+            let work_no = t.next_work_no;
+            t.next_work_no += 1;
+            return Ok(
+                json!({"resultCode": "0", "resultMessage": "create agent account success", "workNo": work_no}),
+            );
         }
         let work_no = t.next_work_no;
         t.next_work_no += 1;
@@ -633,6 +653,7 @@ impl Sim {
                 password: password.to_string(),
             },
         );
+        self.core.record_create(user_account, false);
         Ok(json!({"resultCode": "0", "resultMessage": "create agent account success", "workNo": work_no}))
     }
 
@@ -967,6 +988,36 @@ mod tests {
             requests_per_second: 0,
             ..Config::default()
         }
+    }
+
+    #[test]
+    fn a_held_account_is_created_again_only_through_the_race_fault_and_then_counted() {
+        let sim = sim(unlimited());
+        let token = mint(&sim);
+        let body = json!({"userAccount": "dup.agent", "userName": "Dup", "password": "Dup#Pass2026a",
+                          "email": "dup@example.com", "agentType": 4, "ccRoleId": 2});
+        let first = call(&sim, &token, Op::Create, body.clone());
+        assert_eq!(first.body["resultCode"], "0", "{:?}", first.body);
+        let again = call(&sim, &token, Op::Create, body.clone());
+        assert_eq!(again.body["resultMessage"], "the agent account already exists");
+        assert!(sim.duplicate_creates().is_empty());
+        assert_eq!((sim.creates_of("dup.agent"), sim.account_count()), (1, 1));
+        sim.core.set_faults(crate::sim::Faults {
+            create_race_ms: 60_000,
+            ..Default::default()
+        });
+        let duplicate = call(&sim, &token, Op::Create, body);
+        assert_eq!(duplicate.body["resultCode"], "0", "{:?}", duplicate.body);
+        assert_ne!(duplicate.body["workNo"], first.body["workNo"], "a second account");
+        assert_eq!(
+            sim.duplicate_creates(),
+            BTreeMap::from([("dup.agent".to_string(), 1)])
+        );
+        assert_eq!((sim.creates_of("dup.agent"), sim.account_count()), (2, 2));
+        assert_eq!(
+            sim.agent("dup.agent").unwrap().work_no.to_string(),
+            first.body["workNo"].to_string()
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The field rules Huawei documents for agent accounts, as the simulated vendor enforces them.
 //!
 //! Written from the vendor's side, independently of the client's pre-call validation, so the contract
-//! tests compare two readings of `../shared/vendors/huawei-aicc.md` rather than one function with
+//! tests compare two readings of Huawei's documentation rather than one function with
 //! itself. Each rule returns the `resultMessage` Huawei would send (the real messages are unpublished;
 //! these name the field, as a user would need).
 

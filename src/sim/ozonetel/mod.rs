@@ -1,5 +1,5 @@
 //! Ozonetel CloudAgent simulator: one CloudAgent account serving the `ca_apis` agent endpoints as
-//! vendors/ozonetel.md describes them.
+//! Ozonetel documents them.
 //!
 //! - Both authentication modes of the account's "API Authentication" setting: BASIC_AUTH (`apiKey`
 //!   header, `userName` in the body) and TOKEN_AUTH (`CAToken/generateToken`; each new token revokes
@@ -241,9 +241,20 @@ impl Sim {
         self.state.lock().expect("ozonetel simulator state lock")
     }
 
-    /// Agents currently in the account.
+    /// Agents currently in the account, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
-        self.state().agents.len()
+        self.state().agents.len() + self.core.duplicate_count()
+    }
+
+    /// Agent ids that got a second account while the first was held, and how many extra: only the
+    /// `create_race_ms` fault lets one through.
+    pub fn duplicate_creates(&self) -> BTreeMap<String, u32> {
+        self.core.duplicate_creates()
+    }
+
+    /// Creates accepted for `agent_id`.
+    pub fn creates_of(&self, agent_id: &str) -> u32 {
+        self.core.creates_of(agent_id)
     }
 
     /// One agent as the account stores it.

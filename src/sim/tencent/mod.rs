@@ -244,9 +244,21 @@ impl Sim {
         self.core.clock.now_unix() as i64
     }
 
-    /// Agents held, in every application.
+    /// Agents held, in every application, duplicate accounts (see [`Sim::duplicate_creates`])
+    /// included.
     pub fn account_count(&self) -> usize {
-        self.state().apps.values().map(App::len).sum()
+        self.state().apps.values().map(App::len).sum::<usize>() + self.core.duplicate_count()
+    }
+
+    /// E-mails (lower-case) that got a second account while the first was held, and how many extra:
+    /// only the `create_race_ms` fault lets one through.
+    pub fn duplicate_creates(&self) -> BTreeMap<String, u32> {
+        self.core.duplicate_creates()
+    }
+
+    /// `CreateStaff` items accepted for `mail`, in any application.
+    pub fn creates_of(&self, mail: &str) -> u32 {
+        self.core.creates_of(&staff::mail_key(mail))
     }
 
     /// One agent as stored (the demo application first, then the others).
@@ -417,6 +429,7 @@ impl Sim {
             online,
             strict_delete: self.config.strict_delete,
             groups_modified: self.groups_modified,
+            core: &self.core,
         };
         let app = apps.entry(sdk_app_id).or_default();
         let data = match action {

@@ -1,7 +1,7 @@
 //! One application's agents and the staff actions on them, with the documented field rules.
 //!
-//! Where Tencent documents nothing, the simulator does what `../shared/vendors/tencent-ccc.md` §5
-//! lists as open and the project chose; each such choice is marked ASSUMPTION below.
+//! Where Tencent documents nothing (the open questions of the vendor notes), the simulator makes the
+//! project's choice; each such choice is marked ASSUMPTION below.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -129,6 +129,8 @@ pub struct Context<'a> {
     pub strict_delete: bool,
     /// When the skill groups were last changed.
     pub groups_modified: i64,
+    /// The simulator core: the `create_race_ms` fault and the record of accepted creates.
+    pub core: &'a crate::sim::SimCore,
 }
 
 /// One application's agents.
@@ -244,6 +246,163 @@ fn not_found(mail: &str) -> ApiError {
     )
 }
 
+/// One `CreateStaff` item's field rules; its skill-group bindings when they hold.
+fn check_new_staff(ctx: &Context<'_>, i: usize, s: &SeatUserInfo) -> Result<Vec<GroupBinding>, ApiError> {
+    let field = |name: &str| format!("Staffs[{i}].{name}");
+    if !is_email(&s.mail) {
+        return Err(invalid(
+            &field("Mail"),
+            format!("{:?} is not an e-mail address", s.mail),
+        ));
+    }
+    check_text(&field("Name"), &s.name, 64)?;
+    check_text(&field("StaffNumber"), &s.staff_number, 64)?;
+    if let Some(nick) = &s.nick {
+        check_text(&field("Nick"), nick, 64)?;
+    }
+    if let Some(phone) = &s.phone {
+        check_phone(&field("Phone"), phone)?;
+    }
+    if let Some(ext) = &s.extension_number {
+        check_extension(&field("ExtensionNumber"), ext)?;
+    }
+    if let Some(role) = s.role
+        && !(1..=3).contains(&role)
+    {
+        return Err(invalid(
+            &field("Role"),
+            format!("{role} is not 1 (admin), 2 (quality inspector) or 3 (agent)"),
+        ));
+    }
+    let mut bindings = Vec::new();
+    for name in s.skill_group_name_list.iter().flatten() {
+        let group = ctx
+            .groups
+            .iter()
+            .find(|g| &g.name == name)
+            .ok_or_else(|| group_error(name))?;
+        if !bindings.iter().any(|b: &GroupBinding| b.id == group.id) {
+            bindings.push(GroupBinding {
+                id: group.id,
+                priority: DEFAULT_PRIORITY,
+            });
+        }
+    }
+    Ok(bindings)
+}
+
+/// The record a `CreateStaff` item makes.
+fn new_record(ctx: &Context<'_>, s: SeatUserInfo, groups: Vec<GroupBinding>, emailed: bool) -> StaffRecord {
+    StaffRecord {
+        mail: s.mail,
+        name: s.name,
+        staff_number: s.staff_number,
+        phone: s.phone.unwrap_or_default(),
+        nick: s.nick.unwrap_or_default(),
+        extension_number: s.extension_number.unwrap_or_default(),
+        role: s.role.unwrap_or(3) as u64,
+        skill_groups: groups,
+        last_modify_timestamp: ctx.now,
+        password_emailed: emailed,
+        ..StaffRecord::default()
+    }
+}
+
+fn duplicated(mail: String) -> ErrStaffItem {
+    ErrStaffItem {
+        staff_email: mail,
+        code: "FailedOperation.DuplicatedAccount".into(),
+        message: "the account already exists".into(),
+    }
+}
+
+/// `ModifyStaff`'s field rules, before the account is looked up.
+fn check_modify(ctx: &Context<'_>, req: &ModifyStaffRequest) -> Result<(), ApiError> {
+    if let Some(name) = &req.name {
+        check_text("Name", name, 64)?;
+    }
+    if let Some(nick) = &req.nick {
+        check_text("Nick", nick, 64)?;
+    }
+    if let Some(no) = &req.staff_no {
+        check_text("StaffNo", no, 64)?;
+    }
+    if let Some(phone) = &req.phone {
+        check_phone("Phone", phone)?;
+    }
+    if let Some(ext) = &req.extension_number {
+        check_extension("ExtensionNumber", ext)?;
+    }
+    if let Some(accept) = req.use_mobile_accept
+        && !(0..=2).contains(&accept)
+    {
+        return Err(invalid("UseMobileAccept", format!("{accept} is not 0, 1 or 2")));
+    }
+    if let Some(fwd) = &req.forwarding_config {
+        if fwd.condition.is_some_and(|c| !(1..=2).contains(&c)) {
+            return Err(invalid("ForwardingConfig.Condition", "must be 1 or 2"));
+        }
+        if fwd
+            .target
+            .as_ref()
+            .and_then(|t| t.r#type)
+            .is_some_and(|t| !(1..=3).contains(&t))
+        {
+            return Err(invalid("ForwardingConfig.Target.Type", "must be 1, 2 or 3"));
+        }
+    }
+    if let Some(ids) = &req.skill_group_ids
+        && let Some(missing) = ids.iter().find(|id| !ctx.groups.iter().any(|g| g.id == **id))
+    {
+        return Err(group_error(missing));
+    }
+    Ok(())
+}
+
+/// Writes the fields a `ModifyStaff` carries. ASSUMPTION: `SkillGroupIds` replaces the agent's whole
+/// set (groups kept keep their priority, new ones get the default 3).
+fn apply_modify(record: &mut StaffRecord, req: ModifyStaffRequest) {
+    if let Some(v) = req.name {
+        record.name = v;
+    }
+    if let Some(v) = req.phone {
+        record.phone = v;
+    }
+    if let Some(v) = req.nick {
+        record.nick = v;
+    }
+    if let Some(v) = req.staff_no {
+        record.staff_number = v;
+    }
+    if let Some(v) = req.extension_number {
+        record.extension_number = v;
+    }
+    if let Some(v) = req.use_mobile_call_out {
+        record.use_mobile_call_out = v;
+    }
+    if let Some(v) = req.use_mobile_accept {
+        record.use_mobile_accept = v;
+    }
+    if let Some(v) = req.forwarding_config {
+        record.forwarding = Some(v);
+    }
+    if let Some(ids) = req.skill_group_ids {
+        let mut next: Vec<GroupBinding> = Vec::new();
+        for id in ids {
+            if next.iter().any(|b| b.id == id) {
+                continue;
+            }
+            let priority = record
+                .skill_groups
+                .iter()
+                .find(|b| b.id == id)
+                .map_or(DEFAULT_PRIORITY, |b| b.priority);
+            next.push(GroupBinding { id, priority });
+        }
+        record.skill_groups = next;
+    }
+}
+
 impl App {
     /// Agents held.
     pub fn len(&self) -> usize {
@@ -322,8 +481,10 @@ impl App {
     }
 
     /// `CreateStaff`. Malformed fields fail the whole request (nothing is created); an e-mail that
-    /// exists already fails only its item, in `ErrorStaffList`. ASSUMPTIONS: licences are checked for
-    /// the whole request (all or nothing); `Role` defaults to 3 (agent).
+    /// exists already fails only its item, in `ErrorStaffList`, unless the `create_race_ms` fault lets
+    /// it through as a duplicate account (counted by the simulator core, the first account kept).
+    /// ASSUMPTIONS: licences are checked for the whole request (all or nothing); `Role` defaults to 3
+    /// (agent).
     pub fn create(
         &mut self,
         ctx: &Context<'_>,
@@ -338,137 +499,52 @@ impl App {
                 ),
             ));
         }
-        let mut new_groups = Vec::with_capacity(req.staffs.len());
-        for (i, s) in req.staffs.iter().enumerate() {
-            let field = |name: &str| format!("Staffs[{i}].{name}");
-            if !is_email(&s.mail) {
-                return Err(invalid(
-                    &field("Mail"),
-                    format!("{:?} is not an e-mail address", s.mail),
-                ));
-            }
-            check_text(&field("Name"), &s.name, 64)?;
-            check_text(&field("StaffNumber"), &s.staff_number, 64)?;
-            if let Some(nick) = &s.nick {
-                check_text(&field("Nick"), nick, 64)?;
-            }
-            if let Some(phone) = &s.phone {
-                check_phone(&field("Phone"), phone)?;
-            }
-            if let Some(ext) = &s.extension_number {
-                check_extension(&field("ExtensionNumber"), ext)?;
-            }
-            if let Some(role) = s.role
-                && !(1..=3).contains(&role)
-            {
-                return Err(invalid(
-                    &field("Role"),
-                    format!("{role} is not 1 (admin), 2 (quality inspector) or 3 (agent)"),
-                ));
-            }
-            let mut bindings = Vec::new();
-            for name in s.skill_group_name_list.iter().flatten() {
-                let group = ctx
-                    .groups
-                    .iter()
-                    .find(|g| &g.name == name)
-                    .ok_or_else(|| group_error(name))?;
-                if !bindings.iter().any(|b: &GroupBinding| b.id == group.id) {
-                    bindings.push(GroupBinding {
-                        id: group.id,
-                        priority: DEFAULT_PRIORITY,
-                    });
-                }
-            }
-            new_groups.push(bindings);
-        }
+        let bindings = (req.staffs.iter().enumerate())
+            .map(|(i, s)| check_new_staff(ctx, i, s))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut errors = Vec::new();
         let mut fresh = Vec::new();
+        let mut duplicates = Vec::new();
         let mut seen = BTreeSet::new();
-        for (s, groups) in req.staffs.into_iter().zip(new_groups) {
-            if self.staff.contains_key(&mail_key(&s.mail)) || !seen.insert(mail_key(&s.mail)) {
-                errors.push(ErrStaffItem {
-                    staff_email: s.mail,
-                    code: "FailedOperation.DuplicatedAccount".into(),
-                    message: "the account already exists".into(),
-                });
-            } else {
+        for (s, groups) in req.staffs.into_iter().zip(bindings) {
+            let key = mail_key(&s.mail);
+            if !seen.insert(key.clone()) {
+                errors.push(duplicated(s.mail));
+            } else if !self.staff.contains_key(&key) {
                 fresh.push((s, groups));
+            } else if ctx.core.duplicate_gets_through(&key) {
+                duplicates.push(key);
+            } else {
+                errors.push(duplicated(s.mail));
             }
         }
         let in_use = self.staff.len();
-        if in_use + fresh.len() > ctx.licences as usize {
+        let asked = fresh.len() + duplicates.len();
+        if in_use + asked > ctx.licences as usize {
             return Err(ApiError::new(
                 "LimitExceeded.InsufficientLicense",
                 format!(
-                    "insufficient seat licences: {} purchased, {in_use} in use, {} more requested",
-                    ctx.licences,
-                    fresh.len()
+                    "insufficient seat licences: {} purchased, {in_use} in use, {asked} more requested",
+                    ctx.licences
                 ),
             ));
         }
         let emailed = req.send_password.unwrap_or(true);
         for (s, groups) in fresh {
-            self.insert(StaffRecord {
-                mail: s.mail,
-                name: s.name,
-                staff_number: s.staff_number,
-                phone: s.phone.unwrap_or_default(),
-                nick: s.nick.unwrap_or_default(),
-                extension_number: s.extension_number.unwrap_or_default(),
-                role: s.role.unwrap_or(3) as u64,
-                skill_groups: groups,
-                last_modify_timestamp: ctx.now,
-                password_emailed: emailed,
-                ..StaffRecord::default()
-            });
+            ctx.core.record_create(&mail_key(&s.mail), false);
+            self.insert(new_record(ctx, s, groups, emailed));
+        }
+        for key in duplicates {
+            ctx.core.record_create(&key, true);
         }
         Ok(CreateStaffResponse {
             error_staff_list: errors,
         })
     }
 
-    /// `ModifyStaff`. ASSUMPTION: `SkillGroupIds` replaces the agent's whole set (groups kept keep
-    /// their priority, new ones get the default 3).
+    /// `ModifyStaff`: the field rules, the account, a phone bound to another account, then the write.
     pub fn modify(&mut self, ctx: &Context<'_>, req: ModifyStaffRequest) -> Result<(), ApiError> {
-        if let Some(name) = &req.name {
-            check_text("Name", name, 64)?;
-        }
-        if let Some(nick) = &req.nick {
-            check_text("Nick", nick, 64)?;
-        }
-        if let Some(no) = &req.staff_no {
-            check_text("StaffNo", no, 64)?;
-        }
-        if let Some(phone) = &req.phone {
-            check_phone("Phone", phone)?;
-        }
-        if let Some(ext) = &req.extension_number {
-            check_extension("ExtensionNumber", ext)?;
-        }
-        if let Some(accept) = req.use_mobile_accept
-            && !(0..=2).contains(&accept)
-        {
-            return Err(invalid("UseMobileAccept", format!("{accept} is not 0, 1 or 2")));
-        }
-        if let Some(fwd) = &req.forwarding_config {
-            if fwd.condition.is_some_and(|c| !(1..=2).contains(&c)) {
-                return Err(invalid("ForwardingConfig.Condition", "must be 1 or 2"));
-            }
-            if fwd
-                .target
-                .as_ref()
-                .and_then(|t| t.r#type)
-                .is_some_and(|t| !(1..=3).contains(&t))
-            {
-                return Err(invalid("ForwardingConfig.Target.Type", "must be 1, 2 or 3"));
-            }
-        }
-        if let Some(ids) = &req.skill_group_ids
-            && let Some(missing) = ids.iter().find(|id| !ctx.groups.iter().any(|g| g.id == **id))
-        {
-            return Err(group_error(missing));
-        }
+        check_modify(ctx, &req)?;
         let key = mail_key(&req.email);
         if !self.staff.contains_key(&key) {
             return Err(not_found(&req.email));
@@ -485,45 +561,7 @@ impl App {
             ));
         }
         let record = &mut self.staff.get_mut(&key).expect("checked above").record;
-        if let Some(v) = req.name {
-            record.name = v;
-        }
-        if let Some(v) = req.phone {
-            record.phone = v;
-        }
-        if let Some(v) = req.nick {
-            record.nick = v;
-        }
-        if let Some(v) = req.staff_no {
-            record.staff_number = v;
-        }
-        if let Some(v) = req.extension_number {
-            record.extension_number = v;
-        }
-        if let Some(v) = req.use_mobile_call_out {
-            record.use_mobile_call_out = v;
-        }
-        if let Some(v) = req.use_mobile_accept {
-            record.use_mobile_accept = v;
-        }
-        if let Some(v) = req.forwarding_config {
-            record.forwarding = Some(v);
-        }
-        if let Some(ids) = req.skill_group_ids {
-            let mut next: Vec<GroupBinding> = Vec::new();
-            for id in ids {
-                if next.iter().any(|b| b.id == id) {
-                    continue;
-                }
-                let priority = record
-                    .skill_groups
-                    .iter()
-                    .find(|b| b.id == id)
-                    .map_or(DEFAULT_PRIORITY, |b| b.priority);
-                next.push(GroupBinding { id, priority });
-            }
-            record.skill_groups = next;
-        }
+        apply_modify(record, req);
         record.last_modify_timestamp = ctx.now;
         Ok(())
     }
@@ -675,6 +713,65 @@ pub fn describe_groups(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(mails: &[&str]) -> CreateStaffRequest {
+        CreateStaffRequest {
+            sdk_app_id: 1,
+            staffs: mails
+                .iter()
+                .map(|m| SeatUserInfo {
+                    mail: m.to_string(),
+                    name: "Dup".into(),
+                    staff_number: "7".into(),
+                    ..SeatUserInfo::default()
+                })
+                .collect(),
+            send_password: Some(false),
+        }
+    }
+
+    #[test]
+    fn a_held_e_mail_is_created_again_only_through_the_race_fault_and_then_counted() {
+        let core = crate::sim::SimCore::new(1, 1.0);
+        let online = BTreeSet::new();
+        let ctx = Context {
+            now: 0,
+            licences: 10,
+            groups: &[],
+            online: &online,
+            strict_delete: false,
+            groups_modified: 0,
+            core: &core,
+        };
+        let mut app = App::default();
+        let first = app.create(&ctx, request(&["dup@example.com"])).unwrap();
+        assert!(first.error_staff_list.is_empty());
+        let again = app.create(&ctx, request(&["DUP@example.com"])).unwrap();
+        assert_eq!(
+            again.error_staff_list[0].code,
+            "FailedOperation.DuplicatedAccount"
+        );
+        assert!(core.duplicate_creates().is_empty());
+        assert_eq!(core.creates_of("dup@example.com"), 1);
+        core.set_faults(crate::sim::Faults {
+            create_race_ms: 60_000,
+            ..Default::default()
+        });
+        // Two items of one request are still one request's duplicate, refused.
+        let duplicate = app
+            .create(
+                &ctx,
+                request(&["dup@example.com", "other@example.com", "other@example.com"]),
+            )
+            .unwrap();
+        assert_eq!(duplicate.error_staff_list.len(), 1, "{duplicate:?}");
+        assert_eq!(
+            core.duplicate_creates(),
+            BTreeMap::from([("dup@example.com".to_string(), 1)])
+        );
+        assert_eq!(core.creates_of("dup@example.com"), 2);
+        assert_eq!((app.len(), core.duplicate_count()), (2, 1));
+    }
 
     #[test]
     fn field_shapes() {

@@ -17,6 +17,7 @@
 
 mod apply;
 mod controls;
+mod outage;
 mod patch;
 mod resources;
 mod routes;
@@ -67,6 +68,7 @@ struct State {
     store: Store,
     counters: Counters,
     faults: Faults,
+    read_faults: outage::ReadFaults,
     /// kube's CEL validator (holds the registered Kubernetes CEL functions).
     cel: Validator,
     /// Set while [`TestApiServer::restart`] waits for connections to close: no new watches.
@@ -99,6 +101,7 @@ impl TestApiServer {
             store: Store::default(),
             counters: Counters::default(),
             faults: Faults::default(),
+            read_faults: outage::ReadFaults::default(),
             cel: Validator::new(),
             stopping: false,
         };

@@ -186,6 +186,11 @@ fn handle(
     {
         return Err(ApiError::injected(code, &resource, &name));
     }
+    if !verb.is_write()
+        && let Some(code) = state.read_faults.take()
+    {
+        return Err(ApiError::injected(code, &resource, &name));
+    }
     if verb == Verb::Create && resource.namespaced && target.namespace.is_none() {
         return Err(ApiError::method_not_allowed(format!(
             "POST is not supported on {path}"
