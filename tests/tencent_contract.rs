@@ -5,113 +5,37 @@
 //! Every test has its own simulator and its own `SdkAppId`, so the process-wide client rate limiters
 //! (keyed by application and action) of parallel tests do not slow each other down.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ccop::api::{RateLimit, TencentProvider};
-use ccop::connectors::retry::RetryPolicy;
 use ccop::connectors::tencent::sign::{self, Credentials};
 use ccop::connectors::tencent::{Client, PAGE_SIZE};
-use ccop::connectors::{
-    AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
-};
+use ccop::connectors::{AgentPassword, Deletion, ErrorKind, Listing, Vendor, VendorError};
 use ccop::core::{DesiredAgent, Field, FieldChange, FieldMap, FieldValue, SkillBinding, VendorKind, diff};
-use ccop::sim::tencent::{Config, Sim, StaffRecord};
-use ccop::sim::{self, Faults, SimServer};
+use ccop::sim::Faults;
+use ccop::sim::tencent::{Config, StaffRecord};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-static NEXT_APP: AtomicU64 = AtomicU64::new(1_400_100_000);
+mod support;
 
-struct Env {
-    sim: Arc<Sim>,
-    server: SimServer,
-    config: Config,
-}
+use support::logs::{capture_logs, logs};
+use support::vendors::quick_retries;
+use support::vendors::tencent::TencentRig;
 
-fn quick_retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: attempts,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(500),
-        deadline: Duration::from_secs(60),
-    }
-}
+type Env = TencentRig;
 
-/// Everything any test of this binary logs, at every level. One process-wide subscriber rather than a
-/// scoped one per test: a scoped subscriber races with tracing's per-callsite cache when tests run in
-/// parallel, and events get lost.
-static LOGS: LazyLock<Captured> = LazyLock::new(|| {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(logs.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("no other subscriber in this test binary");
-    logs
-});
-
-fn init() {
-    LazyLock::force(&LOGS);
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
+/// A simulator with a fresh application; every log line of this binary is captured.
 async fn env_with(change: impl FnOnce(&mut Config)) -> Env {
-    init();
-    let mut config = Config {
-        sdk_app_id: NEXT_APP.fetch_add(1, Ordering::SeqCst),
-        ..Config::default()
-    };
-    change(&mut config);
-    let sim = Sim::new(config.clone(), 7, 1.0);
-    let server = sim::start(&sim, sim::any_loopback()).await.unwrap();
-    Env { sim, server, config }
+    capture_logs();
+    TencentRig::start(change).await
 }
 
 async fn env() -> Env {
     env_with(|_| {}).await
 }
 
-fn secret_data(id: &str, key: &str) -> SecretData {
-    SecretData(HashMap::from([
-        ("secretId".to_string(), SecretString::from(id.to_string())),
-        ("secretKey".to_string(), SecretString::from(key.to_string())),
-    ]))
-}
-
-impl Env {
-    fn client(&self) -> Client {
-        self.client_with(&self.config.secret_id, &self.config.secret_key, quick_retries(6))
-    }
-
-    fn client_with(&self, id: &str, key: &str, retry: RetryPolicy) -> Client {
-        let provider: TencentProvider = serde_json::from_value(json!({
-            "endpoint": self.server.base_url(),
-            "sdkAppId": self.config.sdk_app_id,
-            "credentialsSecretRef": {"name": "tencent-creds"},
-        }))
-        .unwrap();
-        let options = ClientOptions {
-            request_timeout: Duration::from_secs(10),
-            retry,
-            endpoints: ccop::connectors::endpoint::EndpointPolicy::allowing([self.server.base_url()])
-                .unwrap(),
-            ..ClientOptions::default()
-        };
-        Client::from_provider(
-            &provider,
-            &RateLimit::default(),
-            "tencent-creds",
-            &secret_data(id, key),
-            &options,
-        )
-        .unwrap()
-    }
-
+impl TencentRig {
     /// A request built and signed by hand: `signed_body` is what the signature covers, `sent_body`
     /// what goes on the wire.
     async fn raw(
@@ -730,18 +654,15 @@ async fn a_vendor_that_refuses_unknown_emails_reads_as_already_gone() {
     assert_eq!(env.sim.account_count(), 0);
 }
 
+/// Terminal and asked once: `vendor_conformance` (`tencent::wrong_credentials`). Here: Tencent's codes.
 #[tokio::test]
-async fn a_wrong_secret_is_a_credentials_error_and_is_not_retried() {
+async fn wrong_credentials_carry_tencents_auth_failure_codes() {
     let env = env().await;
     let wrong = env.client_with(&env.config.secret_id, "not-the-key", quick_retries(6));
     let e = wrong.check_credentials().await.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Credentials);
-    assert_eq!(e.code.as_deref(), Some("AuthFailure.SignatureFailure"));
-    assert!(e.is_terminal());
     assert_eq!(
-        env.sim.core.calls_of("DescribeSkillGroupInfoList"),
-        1,
-        "exactly one call"
+        (e.kind, e.code.as_deref()),
+        (ErrorKind::Credentials, Some("AuthFailure.SignatureFailure"))
     );
 
     let unknown = env.client_with("AKIDnobodyKnowsThis", "whatever", quick_retries(6));
@@ -889,25 +810,6 @@ async fn the_simulator_enforces_the_documented_request_rules() {
 }
 
 #[tokio::test]
-async fn throttled_reads_recover() {
-    let env = env_with(|c| c.requests_per_second = 5).await;
-    let client = env.client_with(&env.config.secret_id, &env.config.secret_key, quick_retries(10));
-    let reads: Vec<_> = (0..20)
-        .map(|i| {
-            let c = client.clone();
-            tokio::spawn(async move { c.get(&format!("r{i}@example.com")).await })
-        })
-        .collect();
-    for r in reads {
-        assert_eq!(r.await.unwrap().unwrap(), None);
-    }
-    assert!(
-        env.sim.core.calls_of("DescribeStaffInfoList") > 20,
-        "the simulator throttled some reads"
-    );
-}
-
-#[tokio::test]
 async fn injected_faults_are_recovered() {
     let env = env().await;
     let client = env.client_with(&env.config.secret_id, &env.config.secret_key, quick_retries(12));
@@ -967,54 +869,9 @@ async fn injected_faults_are_recovered() {
     env.sim.core.set_faults(Faults::default());
 }
 
-/// A `MakeWriter` into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn secrets_never_reach_logs_errors_or_debug_output() {
-    init();
-    let config = Config {
-        sdk_app_id: NEXT_APP.fetch_add(1, Ordering::SeqCst),
-        ..Config::default()
-    };
-    let sim = Sim::new(config.clone(), 3, 1.0);
-    // record every Authorization header the simulator receives
-    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let recorder = seen.clone();
-    let router = sim.router().layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let recorder = recorder.clone();
-            async move {
-                if let Some(v) = request.headers().get("authorization") {
-                    recorder.lock().unwrap().push(v.to_str().unwrap().to_string());
-                }
-                next.run(request).await
-            }
-        },
-    ));
-    let server = sim::serve(router, sim.core.clone(), sim::any_loopback())
-        .await
-        .unwrap();
-    let env = Env { sim, server, config };
-
+    let env = env().await;
     let client = env.client();
     let wrong = env.client_with(&env.config.secret_id, "wrong-secret-key-value", quick_retries(2));
     let mut errors: Vec<VendorError> = Vec::new();
@@ -1037,7 +894,7 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
     errors.push(client.get("hygiene@example.com").await.unwrap_err());
     assert_eq!(errors.len(), 4);
 
-    let headers = seen.lock().unwrap().clone();
+    let headers = env.tap.credentials();
     assert!(headers.len() >= 6, "{} requests seen", headers.len());
     let mut secrets: Vec<String> = vec![
         env.config.secret_key.clone(),
@@ -1049,7 +906,7 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
         secrets.push(sign::parse_authorization(h).unwrap().signature.to_string());
     }
     let mut outputs = vec![
-        String::from_utf8_lossy(&LOGS.0.lock().unwrap()).into_owned(),
+        logs(),
         format!("{client:?}"),
         format!("{wrong:?}"),
         format!("{:?}", env.sim),
