@@ -31,6 +31,8 @@ const NEW_PASSWORD: &str = "Rotated#Passw0rd2";
 
 mod support;
 
+use support::vendors::assert_calls;
+
 use support::logs::{capture_logs, logs};
 use support::vendors::huawei::{HuaweiRig as Rig, secret_data, unlimited};
 
@@ -248,10 +250,11 @@ async fn tokens_are_renewed_ahead_of_expiry_and_shared_by_rebuilt_clients() {
     // The old token is still valid at the vendor for another 0.3 s, but it is renewed first.
     client.check_credentials().await.unwrap();
     assert_eq!(rig.sim.tokens_minted(), 2);
-    assert_eq!(
-        rig.sim.core.calls_of("unauthorized"),
+    assert_calls(
+        &rig.sim.core,
+        "unauthorized",
         0,
-        "renewed before the vendor refused it"
+        "renewed before the vendor refused it",
     );
 }
 
@@ -313,80 +316,51 @@ async fn invalid_specs_are_refused_before_any_request() {
     let want = desired(&client, alice_spec(), PASSWORD).await;
     let before = rig.total_calls();
 
-    let with = |f: &dyn Fn(&mut DesiredAgent)| {
+    let set = |field: Field, value: FieldValue| {
         let mut d = want.clone();
-        f(&mut d);
+        d.fields.insert(field, value);
         d
     };
-    let good = password(PASSWORD, None);
+    let keyed = |key: &str| DesiredAgent {
+        key: key.into(),
+        ..want.clone()
+    };
+    let text = |s: &str| FieldValue::Text(s.into());
+    let zero_priority = FieldValue::Skills(vec![SkillBinding {
+        id: "1".into(),
+        priority: Some(0),
+    }]);
+    let good = Some(password(PASSWORD, None));
+    let weak = Some(password("weakpassword", None));
     let cases: Vec<(DesiredAgent, Option<AgentPassword>, &str)> = vec![
+        (keyed("ab"), good.clone(), "spec.huawei.userAccount"),
+        (keyed("alice chen!"), good.clone(), "spec.huawei.userAccount"),
         (
-            with(&|d| d.key = "ab".into()),
-            Some(good.clone()),
-            "spec.huawei.userAccount",
-        ),
-        (
-            with(&|d| d.key = "alice chen!".into()),
-            Some(good.clone()),
-            "spec.huawei.userAccount",
-        ),
-        (
-            with(&|d| {
-                d.fields
-                    .insert(Field::DisplayName, FieldValue::Text("Alice (admin)".into()));
-            }),
-            Some(good.clone()),
+            set(Field::DisplayName, text("Alice (admin)")),
+            good.clone(),
             "spec.displayName",
         ),
         (
-            with(&|d| {
-                d.fields.insert(
-                    Field::DisplayName,
-                    FieldValue::Text("A very long display name".into()),
-                );
-            }),
-            Some(good.clone()),
+            set(Field::DisplayName, text("A very long display name")),
+            good.clone(),
             "spec.displayName",
         ),
-        (
-            want.clone(),
-            Some(password("weakpassword", None)),
-            "spec.passwordSecretRef",
-        ),
+        (want.clone(), weak, "spec.passwordSecretRef"),
         (want.clone(), None, "spec.passwordSecretRef"),
         (
-            with(&|d| {
-                d.fields.insert(Field::AgentType, FieldValue::Text("7".into()));
-            }),
-            Some(good.clone()),
+            set(Field::AgentType, text("7")),
+            good.clone(),
             "spec.huawei.agentType",
         ),
+        (set(Field::Role, text("1")), good.clone(), "spec.huawei.role"),
         (
-            with(&|d| {
-                d.fields.insert(Field::Role, FieldValue::Text("1".into()));
-            }),
-            Some(good.clone()),
-            "spec.huawei.role",
-        ),
-        (
-            with(&|d| {
-                d.fields.insert(
-                    Field::Skills,
-                    FieldValue::Skills(vec![SkillBinding {
-                        id: "1".into(),
-                        priority: Some(0),
-                    }]),
-                );
-            }),
-            Some(good.clone()),
+            set(Field::Skills, zero_priority),
+            good.clone(),
             "spec.skills[0].priority",
         ),
         (
-            with(&|d| {
-                d.fields
-                    .insert(Field::Email, FieldValue::Text("not-an-address".into()));
-            }),
-            Some(good.clone()),
+            set(Field::Email, text("not-an-address")),
+            good.clone(),
             "spec.email",
         ),
     ];
@@ -761,15 +735,17 @@ async fn clearing_skills_releases_only_this_agent_and_empty_lists_never_leave() 
     assert!(rig.sim.agent("alice.chen").unwrap().skills.is_empty());
     let bob = rig.sim.agent("bob.lee01").unwrap();
     assert_eq!(bob.skills.iter().map(|b| b.skill_id).collect::<Vec<_>>(), [2]);
-    assert_eq!(
-        rig.sim.core.calls_of("agentAccount/releaseAgentBySkillId"),
+    assert_calls(
+        &rig.sim.core,
+        "agentAccount/releaseAgentBySkillId",
         releases + 2,
-        "one release per queue"
+        "one release per queue",
     );
-    assert_eq!(
-        rig.sim.core.calls_of("agentAccount/update"),
+    assert_calls(
+        &rig.sim.core,
+        "agentAccount/update",
         0,
-        "no empty skills array sent"
+        "no empty skills array sent",
     );
 }
 

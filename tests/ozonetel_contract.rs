@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use ccop::api::OzonetelAuthMode;
-use ccop::connectors::ozonetel::decode;
+use ccop::connectors::ozonetel::{Client, decode};
 use ccop::connectors::{AgentPassword, ClientOptions, Deletion, ErrorKind, Vendor, VendorError};
 use ccop::core::{
     DesiredAgent, Field, FieldChange, FieldMap, FieldValue, ObservedAgent, SkillBinding, VendorKind,
@@ -116,6 +116,13 @@ fn agent(id: &str, name: &str) -> DesiredAgent {
 
 fn change(field: Field, from: Option<FieldValue>, to: FieldValue) -> FieldChange {
     FieldChange { field, from, to }
+}
+
+/// A simulator at 60 times real time and an API-key client of it.
+async fn started() -> (Env, Client) {
+    let env = Env::start(Config::default(), 60.0).await;
+    let client = env.client(OzonetelAuthMode::ApiKey);
+    (env, client)
 }
 
 /// A simulator with the defaults changed by `change`, on a clock running `scale` times real time.
@@ -240,8 +247,7 @@ async fn lifecycle_with_a_token() {
 
 #[tokio::test]
 async fn update_sends_only_deltas_and_the_fields_the_vendor_insists_on() {
-    let env = Env::start(Config::default(), 60.0).await;
-    let client = env.client(OzonetelAuthMode::ApiKey);
+    let (env, client) = started().await;
     let mut want = agent("bob", "Bob Lee");
     client.create(&want, Some(&password())).await.unwrap();
     let observed = client.get("bob").await.unwrap().unwrap();
@@ -320,8 +326,7 @@ async fn update_sends_only_deltas_and_the_fields_the_vendor_insists_on() {
 
 #[tokio::test]
 async fn updates_leave_the_agents_password_alone_unless_the_secret_changed_it() {
-    let env = Env::start(Config::default(), 60.0).await;
-    let client = env.client(OzonetelAuthMode::ApiKey);
+    let (env, client) = started().await;
     let mut want = agent("pat", "Pat Doe");
     client.create(&want, Some(&password())).await.unwrap();
     // The agent changes their own password in the console.
@@ -358,8 +363,7 @@ async fn updates_leave_the_agents_password_alone_unless_the_secret_changed_it() 
 
 #[tokio::test]
 async fn details_show_console_drift_in_readable_fields_only() {
-    let env = Env::start(Config::default(), 60.0).await;
-    let client = env.client(OzonetelAuthMode::ApiKey);
+    let (env, client) = started().await;
     client
         .create(&agent("carol", "Carol King"), Some(&password()))
         .await
@@ -660,8 +664,7 @@ async fn a_replica_that_may_not_mint_never_mints() {
 
 #[tokio::test]
 async fn deleting_a_deleted_agent_is_already_gone() {
-    let env = Env::start(Config::default(), 60.0).await;
-    let client = env.client(OzonetelAuthMode::ApiKey);
+    let (env, client) = started().await;
     client
         .create(&agent("uma", "Uma Doe"), Some(&password()))
         .await
@@ -725,8 +728,7 @@ async fn credential_and_auth_mode_mistakes_are_terminal_and_not_retried() {
 
 #[tokio::test]
 async fn refusals_the_client_can_see_coming_cost_no_request() {
-    let env = Env::start(Config::default(), 60.0).await;
-    let client = env.client(OzonetelAuthMode::ApiKey);
+    let (env, client) = started().await;
     let e = client.create(&agent("sam", "Sam Doe"), None).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Rejected);
     assert!(e.message.contains("spec.passwordSecretRef is required"), "{e}");
@@ -759,8 +761,7 @@ async fn refusals_the_client_can_see_coming_cost_no_request() {
 
 #[tokio::test]
 async fn vendor_validation_errors_are_terminal_with_the_field_named() {
-    let env = Env::start(Config::default(), 60.0).await;
-    let client = env.client(OzonetelAuthMode::ApiKey);
+    let (env, client) = started().await;
     let mut bad = agent("rita", "Rita Doe");
     bad.fields.insert(Field::Skills, skills(&[("no-such-skill", 5)]));
     let e = client.create(&bad, Some(&password())).await.unwrap_err();

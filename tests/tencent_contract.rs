@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 
 mod support;
 
+use support::vendors::assert_calls;
+
 use support::logs::{capture_logs, logs};
 use support::vendors::quick_retries;
 use support::vendors::tencent::TencentRig;
@@ -33,6 +35,13 @@ async fn env_with(change: impl FnOnce(&mut Config)) -> Env {
 
 async fn env() -> Env {
     env_with(|_| {}).await
+}
+
+/// A simulator and a client of it.
+async fn started() -> (Env, Client) {
+    let env = env().await;
+    let client = env.client();
+    (env, client)
 }
 
 impl TencentRig {
@@ -124,20 +133,21 @@ fn full_agent(email: &str) -> DesiredAgent {
     a.fields.insert(Field::Role, FieldValue::Text("3".into()));
     a.fields.insert(Field::MobileCallOut, FieldValue::Flag(true));
     a.fields.insert(Field::MobileAccept, FieldValue::Text("1".into()));
-    a.fields.insert(
-        Field::Skills,
-        FieldValue::Skills(vec![
-            SkillBinding {
-                id: "101".into(),
-                priority: Some(1),
-            },
-            SkillBinding {
-                id: "102".into(),
-                priority: None,
-            },
-        ]),
-    );
+    a.fields
+        .insert(Field::Skills, skills(&[("101", Some(1)), ("102", None)]));
     a
+}
+
+/// Skill bindings by skill group id and priority.
+fn skills(list: &[(&str, Option<u32>)]) -> FieldValue {
+    FieldValue::Skills(
+        list.iter()
+            .map(|(id, priority)| SkillBinding {
+                id: id.to_string(),
+                priority: *priority,
+            })
+            .collect(),
+    )
 }
 
 fn password(p: &str) -> AgentPassword {
@@ -177,8 +187,7 @@ async fn create_all(client: &Client, agents: Vec<DesiredAgent>) -> Vec<Result<()
 
 #[tokio::test]
 async fn lifecycle_create_read_list_update_one_field_delete() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     client.check_credentials().await.unwrap();
     assert_eq!(
         client.skill_ids().await.unwrap().unwrap(),
@@ -264,16 +273,16 @@ async fn lifecycle_create_read_list_update_one_field_delete() {
 
 #[tokio::test]
 async fn concurrent_creates_and_deletes_are_batched() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let agents: Vec<_> = (0..25).map(|i| agent(&format!("batch{i}@example.com"))).collect();
     for result in create_all(&client, agents).await {
         result.unwrap();
     }
-    assert_eq!(
-        env.sim.core.calls_of("CreateStaff"),
+    assert_calls(
+        &env.sim.core,
+        "CreateStaff",
         3,
-        "25 creates in batches of at most 10"
+        "25 creates in batches of at most 10",
     );
     assert_eq!(env.sim.account_count(), 25);
 
@@ -286,18 +295,13 @@ async fn concurrent_creates_and_deletes_are_batched() {
     for d in deletes {
         assert_eq!(d.await.unwrap().unwrap(), Deletion::Deleted);
     }
-    assert_eq!(
-        env.sim.core.calls_of("DeleteStaff"),
-        1,
-        "25 deletes fit one DeleteStaff"
-    );
+    assert_calls(&env.sim.core, "DeleteStaff", 1, "25 deletes fit one DeleteStaff");
     assert_eq!(env.sim.account_count(), 0);
 }
 
 #[tokio::test]
 async fn send_password_is_only_batched_with_its_own_kind() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let mut with_mail = agent("mailme@example.com");
     with_mail.send_password = true;
     let results = create_all(&client, vec![with_mail, agent("quiet@example.com")]).await;
@@ -350,8 +354,7 @@ async fn listing_pages_through_more_than_one_page() {
 
 #[tokio::test]
 async fn incremental_listing_returns_only_what_changed() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     for r in create_all(
         &client,
         ["a", "b", "c"]
@@ -377,8 +380,7 @@ async fn incremental_listing_returns_only_what_changed() {
 
 #[tokio::test]
 async fn duplicates_are_already_exists_and_missing_accounts_not_found() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     client.create(&agent("dup@example.com"), None).await.unwrap();
     let e = client.create(&agent("DUP@example.com"), None).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::AlreadyExists);
@@ -456,17 +458,12 @@ async fn exhausted_licences_are_terminal_with_a_clear_message() {
             .kind,
         ErrorKind::Rejected
     );
-    assert_eq!(
-        env.sim.core.calls_of("CreateStaff"),
-        calls + 1,
-        "terminal: not retried"
-    );
+    assert_calls(&env.sim.core, "CreateStaff", calls + 1, "terminal: not retried");
 }
 
 #[tokio::test]
 async fn an_invalid_agent_does_not_sink_its_batch() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let mut bad = agent("bad@example.com");
     bad.fields
         .insert(Field::Phone, FieldValue::Text("+8618011111111".into()));
@@ -480,37 +477,22 @@ async fn an_invalid_agent_does_not_sink_its_batch() {
     assert_eq!(e.kind, ErrorKind::Rejected);
     assert_eq!(e.code.as_deref(), Some("InvalidParameterValue"));
     assert!(e.message.contains("Phone"), "{e}");
-    assert_eq!(
-        env.sim.core.calls_of("CreateStaff"),
-        4,
-        "one batch, then three singles"
-    );
+    assert_calls(&env.sim.core, "CreateStaff", 4, "one batch, then three singles");
     assert_eq!(env.sim.account_count(), 2);
 }
 
 #[tokio::test]
 async fn skills_priorities_roles_and_passwords_after_create() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let desired = full_agent("skills@example.com");
     client.create(&desired, None).await.unwrap();
     let observed = client.get("skills@example.com").await.unwrap().unwrap();
 
     // only a priority changes: a Bind, no ModifyStaff
     let mut wanted = desired.clone();
-    wanted.fields.insert(
-        Field::Skills,
-        FieldValue::Skills(vec![
-            SkillBinding {
-                id: "101".into(),
-                priority: Some(1),
-            },
-            SkillBinding {
-                id: "102".into(),
-                priority: Some(2),
-            },
-        ]),
-    );
+    wanted
+        .fields
+        .insert(Field::Skills, skills(&[("101", Some(1)), ("102", Some(2))]));
     let (modify, bind) = (
         env.sim.core.calls_of("ModifyStaff"),
         env.sim.core.calls_of("BindStaffSkillGroupList"),
@@ -532,13 +514,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
 
     // the set changes: ModifyStaff.SkillGroupIds replaces it
     let mut moved = wanted.clone();
-    moved.fields.insert(
-        Field::Skills,
-        FieldValue::Skills(vec![SkillBinding {
-            id: "103".into(),
-            priority: None,
-        }]),
-    );
+    moved.fields.insert(Field::Skills, skills(&[("103", None)]));
     let changes: Vec<_> = diff(&moved, &observed)
         .into_iter()
         .filter(|c| c.field == Field::Skills)
@@ -594,13 +570,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
     // a skill group that does not exist is refused before CreateStaff
     let calls = env.sim.core.calls_of("CreateStaff");
     let mut unknown = agent("unknown-skill@example.com");
-    unknown.fields.insert(
-        Field::Skills,
-        FieldValue::Skills(vec![SkillBinding {
-            id: "999".into(),
-            priority: None,
-        }]),
-    );
+    unknown.fields.insert(Field::Skills, skills(&[("999", None)]));
     let e = client.create(&unknown, None).await.unwrap_err();
     assert!(e.is_terminal() && e.message.contains("999"), "{e}");
     assert_eq!(env.sim.core.calls_of("CreateStaff"), calls);
@@ -691,8 +661,7 @@ async fn a_tampered_body_is_rejected() {
 
 #[tokio::test]
 async fn a_skewed_clock_is_rejected() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     client.get("a@example.com").await.unwrap();
     env.sim.core.clock.advance(Duration::from_secs(600));
     let e = client.get("a@example.com").await.unwrap_err();
@@ -871,8 +840,7 @@ async fn injected_faults_are_recovered() {
 
 #[tokio::test]
 async fn secrets_never_reach_logs_errors_or_debug_output() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let wrong = env.client_with(&env.config.secret_id, "wrong-secret-key-value", quick_retries(2));
     let mut errors: Vec<VendorError> = Vec::new();
     client

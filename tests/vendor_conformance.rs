@@ -97,8 +97,6 @@ struct Subject {
     password: String,
     /// The vendor block of a spec for an agent id.
     block: fn(&str) -> serde_json::Value,
-    /// What must live as long as the subject (a simulator's server).
-    _kept: Option<Box<dyn Any + Send + Sync>>,
 }
 
 impl Subject {
@@ -116,14 +114,6 @@ impl Subject {
         let key = DigestKey::from_bytes(&[3; 32]).unwrap();
         let digest = password_digest(&key, id, &self.password);
         normalize(&spec, vendor, &BTreeMap::new(), Some(digest)).expect("normalizes")
-    }
-
-    /// The subject with `rig` kept alive as long as it lives (its server serves until then).
-    fn keeping(self, rig: impl Any + Send + Sync) -> Subject {
-        Subject {
-            _kept: Some(Box::new(rig)),
-            ..self
-        }
     }
 
     fn password(&self) -> AgentPassword {
@@ -530,7 +520,6 @@ fn fake_with(flaw: Option<Flaw>) -> Subject {
         backend: Box::new(FakeBackend(fake)),
         password: unique_secret("Fake-Pw1"),
         block: |id| json!({"userAccount": id}),
-        _kept: None,
     }
 }
 
@@ -579,12 +568,15 @@ impl Accounts for OzonetelSim {
 struct SimBackend<S> {
     sim: Arc<S>,
     tap: Arc<Tap>,
+    /// The rig: its server serves as long as the subject lives.
+    _rig: Box<dyn Any + Send + Sync>,
 }
 
-fn sim_backend<S: Accounts>(sim: &Arc<S>, tap: &Arc<Tap>) -> Box<dyn Backend> {
+fn sim_backend<S: Accounts>(sim: Arc<S>, tap: Arc<Tap>, rig: impl Any + Send + Sync) -> Box<dyn Backend> {
     Box::new(SimBackend {
-        sim: sim.clone(),
-        tap: tap.clone(),
+        sim,
+        tap,
+        _rig: Box::new(rig),
     })
 }
 
@@ -644,10 +636,9 @@ async fn tencent() -> (Subject, Arc<Tap>) {
         },
         password: unique_secret("Tencent-Pw1"),
         block: |_| json!({"staffNumber": "1001"}),
-        backend: sim_backend(&rig.sim, &tap),
-        _kept: None,
+        backend: sim_backend(rig.sim.clone(), tap.clone(), rig),
     };
-    (subject.keeping(rig), tap)
+    (subject, tap)
 }
 
 async fn huawei() -> (Subject, Arc<Tap>) {
@@ -663,10 +654,9 @@ async fn huawei() -> (Subject, Arc<Tap>) {
         caps: FULL,
         password: unique_secret("Huawei-Pw1"),
         block: |id| json!({"userAccount": id}),
-        backend: sim_backend(&rig.sim, &tap),
-        _kept: None,
+        backend: sim_backend(rig.sim.clone(), tap.clone(), rig),
     };
-    (subject.keeping(rig), tap)
+    (subject, tap)
 }
 
 async fn ozonetel() -> (Subject, Arc<Tap>) {
@@ -687,14 +677,23 @@ async fn ozonetel() -> (Subject, Arc<Tap>) {
         },
         password: unique_secret("Ozonetel-Pw1"),
         block: |id| json!({"agentId": id}),
-        backend: sim_backend(&rig.sim, &tap),
-        _kept: None,
+        backend: sim_backend(rig.sim.clone(), tap.clone(), rig),
     };
-    (subject.keeping(rig), tap)
+    (subject, tap)
 }
 
 async fn fake() -> (Subject, Arc<Tap>) {
     (fake_with(None), Arc::new(Tap::default()))
+}
+
+/// One test per case, in the module of one implementation (whose `check` runs a case).
+macro_rules! cases {
+    ($($test:ident: $case:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $test() {
+            check(Case::$case).await
+        }
+    )*};
 }
 
 /// One module per implementation, one test per case: `cargo test --test vendor_conformance huawei::`.
@@ -711,22 +710,16 @@ macro_rules! conformance {
                     .expect("the case finishes within two minutes");
             }
 
-            #[tokio::test]
-            async fn lifecycle() { check(Case::Lifecycle).await }
-            #[tokio::test]
-            async fn adoption() { check(Case::Adoption).await }
-            #[tokio::test]
-            async fn paging() { check(Case::Paging).await }
-            #[tokio::test]
-            async fn wrong_credentials() { check(Case::WrongCredentials).await }
-            #[tokio::test]
-            async fn throttling() { check(Case::Throttling).await }
-            #[tokio::test]
-            async fn lost_answer_heals() { check(Case::LostAnswerHeals).await }
-            #[tokio::test]
-            async fn secrets_never_logged() { check(Case::SecretsNeverLogged).await }
-            #[tokio::test]
-            async fn bad_answers_are_classified() { check(Case::BadAnswersAreClassified).await }
+            cases!(
+                lifecycle: Lifecycle,
+                adoption: Adoption,
+                paging: Paging,
+                wrong_credentials: WrongCredentials,
+                throttling: Throttling,
+                lost_answer_heals: LostAnswerHeals,
+                secrets_never_logged: SecretsNeverLogged,
+                bad_answers_are_classified: BadAnswersAreClassified,
+            );
         }
     )*};
 }

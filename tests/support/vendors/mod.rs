@@ -113,3 +113,8 @@ pub fn unique() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::SeqCst)
 }
+
+/// Asserts how often the simulator saw `action`.
+pub fn assert_calls(core: &SimCore, action: &str, expected: u64, why: &str) {
+    assert_eq!(core.calls_of(action), expected, "{action}: {why}");
+}
