@@ -44,6 +44,12 @@ impl OzonetelRig {
         body["token"].as_str().unwrap().to_string()
     }
 
+    /// `AgentDetails` of one agent, as any HTTP client would ask, with the account's API key.
+    async fn details(&self, agent_id: &str, bearer: Option<&str>) -> (u16, Value) {
+        let body = json!({"userName": self.sim.config().user_name, "agentId": agent_id});
+        self.raw("POST", "/ca_apis/AgentDetails", body, bearer).await
+    }
+
     /// A request as any HTTP client would send it, with the account's API key.
     async fn raw(&self, method: &str, path: &str, body: Value, bearer: Option<&str>) -> (u16, Value) {
         let key = self.sim.config().api_key.clone();
@@ -532,14 +538,7 @@ async fn a_token_revoked_by_another_minter_is_reminted_once() {
 
     // Another replica mints: our token is revoked.
     let theirs = env.mint_elsewhere().await;
-    let (status, body) = env
-        .raw(
-            "POST",
-            "/ca_apis/AgentDetails",
-            json!({"userName": "ccop_demo", "agentId": "zed"}),
-            Some(&env.sim.issued_tokens()[0]),
-        )
-        .await;
+    let (status, body) = env.details("zed", Some(&env.sim.issued_tokens()[0])).await;
     assert_eq!(
         (status, body),
         (
@@ -552,14 +551,7 @@ async fn a_token_revoked_by_another_minter_is_reminted_once() {
     assert_eq!(env.sim.tokens_minted(), 3, "one re-mint");
     assert_eq!(env.sim.core.calls_of("AgentDetails"), 1 + 1 + 2);
     // Now the other replica's token is the revoked one.
-    let (status, _) = env
-        .raw(
-            "POST",
-            "/ca_apis/AgentDetails",
-            json!({"userName": "ccop_demo", "agentId": "zed"}),
-            Some(&theirs),
-        )
-        .await;
+    let (status, _) = env.details("zed", Some(&theirs)).await;
     assert_eq!(status, 401);
     // And ours is reused from here on.
     client.get("zed").await.unwrap();
@@ -572,14 +564,7 @@ async fn an_expired_token_is_reminted() {
     let client = env.client(OzonetelAuthMode::Token);
     client.get("yan").await.unwrap();
     env.sim.core.clock.advance(Duration::from_secs(3601));
-    let (_, body) = env
-        .raw(
-            "POST",
-            "/ca_apis/AgentDetails",
-            json!({"userName": "ccop_demo", "agentId": "yan"}),
-            Some(&env.sim.issued_tokens()[0]),
-        )
-        .await;
+    let (_, body) = env.details("yan", Some(&env.sim.issued_tokens()[0])).await;
     assert_eq!(body["message"], "Token Expired");
     assert_eq!(client.get("yan").await.unwrap(), None);
     assert_eq!(env.sim.tokens_minted(), 2);
@@ -841,14 +826,7 @@ async fn every_documented_body_shape_decodes_to_the_right_outcome() {
         json!({"status":"false","message":"Api Key Should Not be Null or Empty.","data":null})
     );
     cases.push((s, b, Err(ErrorKind::Credentials)));
-    let (s, b) = env
-        .raw(
-            "POST",
-            "/ca_apis/AgentDetails",
-            json!({"userName":"ccop_demo","agentId":"quinn"}),
-            None,
-        )
-        .await;
+    let (s, b) = env.details("quinn", None).await;
     let entry = b["message"][0].as_object().unwrap();
     let keys: BTreeSet<&str> = entry.keys().map(String::as_str).collect();
     assert_eq!(
@@ -946,14 +924,7 @@ async fn token_endpoint_bodies() {
             json!({"status":"false","message":"UserName is null","data":null})
         )
     );
-    let (_, body) = env
-        .raw(
-            "POST",
-            "/ca_apis/AgentDetails",
-            json!({"userName":"ccop_demo","agentId":"a"}),
-            None,
-        )
-        .await;
+    let (_, body) = env.details("a", None).await;
     assert_eq!(body["message"], "Token Should Not be Null or Empty.");
     for _ in 1..10 {
         env.mint_elsewhere().await;
