@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use ccop::api::{ContactCenterAgentSpec, RateLimit};
+use ccop::api::{ContactCenterAgentSpec, HuaweiProvider, RateLimit};
 use ccop::connectors::huawei::Client;
 use ccop::connectors::retry::RetryPolicy;
 use ccop::connectors::{
@@ -41,6 +41,18 @@ fn password(current: &str, previous: Option<&str>) -> AgentPassword {
         current: SecretString::from(current.to_string()),
         previous: previous.map(|p| SecretString::from(p.to_string())),
     }
+}
+
+/// A simulator whose tenant space is `tenant`, and provider settings that send it.
+async fn tenant_rig(tag: &str, tenant: &str) -> (Rig, HuaweiProvider) {
+    let config = Config {
+        tenant_space_id: Some(tenant.into()),
+        ..unlimited()
+    };
+    let rig = Rig::start(tag, config).await;
+    let mut provider = rig.provider.clone();
+    provider.tenant_space_id = Some(tenant.into());
+    (rig, provider)
 }
 
 /// A Huawei agent spec, as a user would write it, normalized the way the controller does.
@@ -396,16 +408,7 @@ async fn a_missing_secret_key_is_named_never_shown() {
 
 #[tokio::test]
 async fn the_tenant_space_header_is_sent_and_a_wrong_one_is_refused() {
-    let rig = Rig::start(
-        "tenant",
-        Config {
-            tenant_space_id: Some("tenant-7".into()),
-            ..unlimited()
-        },
-    )
-    .await;
-    let mut provider = rig.provider.clone();
-    provider.tenant_space_id = Some("tenant-7".into());
+    let (rig, mut provider) = tenant_rig("tenant", "tenant-7").await;
     rig.client_with(&provider, &rig.options)
         .check_credentials()
         .await
@@ -752,16 +755,7 @@ async fn clearing_skills_releases_only_this_agent_and_empty_lists_never_leave() 
 #[tokio::test]
 async fn secrets_never_appear_in_errors_debug_or_logs() {
     capture_logs();
-    let rig = Rig::start(
-        "secrets",
-        Config {
-            tenant_space_id: Some("tenant-s".into()),
-            ..unlimited()
-        },
-    )
-    .await;
-    let mut provider = rig.provider.clone();
-    provider.tenant_space_id = Some("tenant-s".into());
+    let (rig, provider) = tenant_rig("secrets", "tenant-s").await;
     let client = rig.client_with(&provider, &rig.options);
     let mut shown: Vec<String> = vec![format!("{client:?}"), format!("{:?}", rig.creds)];
 
