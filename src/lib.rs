@@ -21,3 +21,4 @@ pub mod manifest;
 pub mod metrics;
 pub mod schema;
 pub mod sim;
+pub mod testing;

@@ -20,9 +20,9 @@ fn tencent_agent(name: &str, email: &str) -> serde_json::Value {
 async fn an_agent_becomes_ready_and_a_spec_edit_sends_one_update_with_only_that_field() {
     let env = Env::start("10m").await;
     let op = env.run(options());
-    env.agent("alice", tencent_agent("Alice Chen", "alice@example.com"))
+    let a = env
+        .ready_agent("alice", tencent_agent("Alice Chen", "alice@example.com"))
         .await;
-    let a = env.wait_agent("alice", "Ready", ready).await;
     let status = a.status.clone().unwrap();
     assert_eq!(status.external_id.as_deref(), Some("alice@example.com"));
     assert_eq!(status.vendor_key.as_deref(), Some("alice@example.com"));
@@ -82,9 +82,8 @@ async fn an_agent_becomes_ready_and_a_spec_edit_sends_one_update_with_only_that_
 async fn drift_at_the_vendor_is_repaired_after_a_resync() {
     let env = Env::start("1s").await;
     let op = env.run(options());
-    env.agent("bob", tencent_agent("Bob Wang", "bob@example.com"))
+    env.ready_agent("bob", tencent_agent("Bob Wang", "bob@example.com"))
         .await;
-    env.wait_agent("bob", "Ready", ready).await;
     assert!(
         env.tencent
             .edit_agent("bob@example.com", |r| r.name = "Renamed In Console".into())
@@ -177,9 +176,8 @@ async fn deletion_follows_the_policy() {
 async fn a_second_agent_claiming_the_same_key_is_a_conflict_and_writes_nothing() {
     let env = Env::start("10m").await;
     let op = env.run(options());
-    env.agent("first", tencent_agent("First", "same@example.com"))
+    env.ready_agent("first", tencent_agent("First", "same@example.com"))
         .await;
-    env.wait_agent("first", "Ready", ready).await;
     tokio::time::sleep(Duration::from_millis(1100)).await; // a later creationTimestamp
     env.agent("second", tencent_agent("Second", "same@example.com"))
         .await;
@@ -227,7 +225,7 @@ async fn credentials_rotation_is_seen_without_a_restart() {
         !message.contains("wrong") && !message.contains("ccop-simulator-tencent-secret-key"),
         "{message}"
     );
-    env.secret(NS, "tencent-credentials", json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"})).await;
+    env.tencent_secret(NS).await;
     env.wait_agent("dave", "Ready after the Secret was fixed", ready)
         .await;
     op.stop().await;
@@ -239,9 +237,8 @@ async fn a_password_secret_change_is_applied_once() {
     let op = env.run(options());
     env.secret(NS, "erin-password", json!({"password": "Initial#Pass2026"}))
         .await;
-    env.agent("erin", json!({"providerRef": {"name": "huawei"}, "displayName": "Erin", "email": "erin@example.com",
+    let a = env.ready_agent("erin", json!({"providerRef": {"name": "huawei"}, "displayName": "Erin", "email": "erin@example.com",
         "huawei": {"userAccount": "erin.smith"}, "passwordSecretRef": {"name": "erin-password", "key": "password"}})).await;
-    let a = env.wait_agent("erin", "Ready", ready).await;
     let digest = a.status.unwrap().password_digest.unwrap();
     assert!(
         !digest.contains("Initial"),
@@ -284,12 +281,7 @@ async fn a_crash_between_the_vendor_create_and_the_status_write_leaves_exactly_o
     let op = env.run(options());
     env.agent("frank", tencent_agent("Frank", "frank@example.com"))
         .await;
-    env.wait_agent("frank", "checkpointed", |a| {
-        a.status
-            .as_ref()
-            .is_some_and(|s| s.create_requested_for.is_some())
-    })
-    .await;
+    env.wait_checkpointed("frank").await;
     env.api.fail_next_writes(1000, 500);
     env.wait("the account at the vendor", || env.tencent.account_count() == 1)
         .await;
@@ -327,8 +319,8 @@ async fn with_leader_election_only_the_leader_writes_and_a_standby_takes_over() 
     })
     .await;
     let b = env.run(b_opts);
-    env.agent("gina", tencent_agent("Gina", "gina@example.com")).await;
-    env.wait_agent("gina", "Ready", ready).await;
+    env.ready_agent("gina", tencent_agent("Gina", "gina@example.com"))
+        .await;
     let lease = env
         .api
         .object(

@@ -49,14 +49,7 @@ async fn populated(env: &Env) {
     env.wait(
         "the providers and their Secrets to carry the operator's finalizers",
         || {
-            let provider = |name| {
-                env.api.object(
-                    "contactcenter.dev/v1alpha1",
-                    "contactcenterproviders",
-                    Some(NS),
-                    name,
-                )
-            };
+            let provider = |name| env.api.provider(NS, name);
             let secret = |name| env.api.object("v1", "secrets", Some(NS), name);
             ["tencent", "huawei"].iter().all(|p| {
                 provider(p).is_some_and(|o| finalizers(&o).contains(&PROVIDER_FINALIZER.to_string()))
@@ -125,12 +118,7 @@ async fn a_namespace_deletion_finishes_across_an_operator_restart() {
     delete_namespace(&env).await;
     let provider = env
         .api
-        .object(
-            "contactcenter.dev/v1alpha1",
-            "contactcenterproviders",
-            Some(NS),
-            "tencent",
-        )
+        .provider(NS, "tencent")
         .expect("the provider waits for its agents");
     assert!(provider["metadata"]["deletionTimestamp"].is_string());
     assert!(
@@ -148,17 +136,12 @@ async fn a_namespace_deletion_finishes_across_an_operator_restart() {
 async fn a_provider_in_use_stays_until_its_agents_are_gone_and_says_who_holds_it() {
     let env = Env::start("10m").await;
     let op = env.run(options());
-    env.agent("ann", tencent_agent("ann@example.com", "11")).await;
-    env.wait_agent("ann", "Ready", ready).await;
+    env.ready_agent("ann", tencent_agent("ann@example.com", "11"))
+        .await;
     let providers: Api<ccop::api::ContactCenterProvider> = Api::namespaced(env.client.clone(), NS);
     env.wait("the provider's finalizer", || {
         env.api
-            .object(
-                "contactcenter.dev/v1alpha1",
-                "contactcenterproviders",
-                Some(NS),
-                "tencent",
-            )
+            .provider(NS, "tencent")
             .is_some_and(|o| finalizers(&o).contains(&PROVIDER_FINALIZER.to_string()))
     })
     .await;
@@ -189,15 +172,7 @@ async fn a_provider_in_use_stays_until_its_agents_are_gone_and_says_who_holds_it
         .unwrap();
     env.wait("the agent, the provider and its Secret to go", || {
         env.api.objects("contactcenteragents").is_empty()
-            && env
-                .api
-                .object(
-                    "contactcenter.dev/v1alpha1",
-                    "contactcenterproviders",
-                    Some(NS),
-                    "tencent",
-                )
-                .is_none()
+            && env.api.provider(NS, "tencent").is_none()
             && env
                 .api
                 .object("v1", "secrets", Some(NS), "tencent-credentials")

@@ -15,10 +15,13 @@
 //!
 //! Without the variable every test prints why it skipped and passes, so CI compiles and runs the suite.
 
+mod support;
+
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::operator::condition;
 
 use ccop::api::ContactCenterAgent;
 use ccop::controller::{self, Health, Options};
@@ -121,10 +124,7 @@ impl Cluster {
             _servers: servers,
         };
         cluster
-            .secret(
-                "tencent-credentials",
-                json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"}),
-            )
+            .secret("tencent-credentials", support::operator::tencent_credentials())
             .await;
         cluster
             .secret(
@@ -204,22 +204,15 @@ impl Cluster {
         what: &str,
         check: impl Fn(&ContactCenterAgent) -> bool,
     ) -> ContactCenterAgent {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let current = self.agents().get_opt(name).await.unwrap();
-            if let Some(a) = &current
-                && check(a)
-            {
-                return a.clone();
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "agent {name} never became {what}; last seen: {:#?}",
-                    current.map(|a| a.status)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        support::operator::poll_agent(
+            &self.agents(),
+            name,
+            what,
+            check,
+            WAIT,
+            Duration::from_millis(200),
+        )
+        .await
     }
 
     /// Polls until `check` holds, or panics naming `what`.
@@ -310,17 +303,6 @@ async fn install_crds(client: &Client) {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-}
-
-/// The status and reason of condition `type_` of an agent.
-fn condition(agent: &ContactCenterAgent, type_: &str) -> Option<(String, String)> {
-    agent
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.reason.clone()))
 }
 
 /// Ready at the current generation.
@@ -534,11 +516,8 @@ async fn rotation_scenario(c: &Cluster) {
             condition.message
         );
     }
-    c.secret(
-        "tencent-credentials",
-        json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"}),
-    )
-    .await;
+    c.secret("tencent-credentials", support::operator::tencent_credentials())
+        .await;
     c.wait_agent("dave", "Ready after the Secret was fixed", ready)
         .await;
 }

@@ -4,11 +4,9 @@
 //! are process-wide, keyed by endpoint and app key) never leak between tests.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ccop::api::{ContactCenterAgentSpec, CredentialsSecretRef, HuaweiProvider, RateLimit};
+use ccop::api::{ContactCenterAgentSpec, HuaweiProvider, RateLimit};
 use ccop::connectors::huawei::Client;
 use ccop::connectors::retry::RetryPolicy;
 use ccop::connectors::{
@@ -18,8 +16,8 @@ use ccop::core::{
     DesiredAgent, DigestKey, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind, diff,
     normalize,
 };
-use ccop::sim::huawei::{Config, Sim};
-use ccop::sim::{Faults, SimServer, any_loopback};
+use ccop::sim::Faults;
+use ccop::sim::huawei::Config;
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -31,99 +29,30 @@ fn digest(account: &str, password: &str) -> String {
 const PASSWORD: &str = "Initial#Passw0rd";
 const NEW_PASSWORD: &str = "Rotated#Passw0rd2";
 
-/// A simulator, its server and the provider settings that point at it.
-struct Rig {
-    sim: Arc<Sim>,
-    _server: SimServer,
-    provider: HuaweiProvider,
-    creds: SecretData,
-    options: ClientOptions,
-}
+mod support;
 
-impl Rig {
-    /// A simulator with `config` (app key and secret made unique by `tag`) and a provider pointing at it.
-    async fn start(tag: &str, config: Config) -> Rig {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = Config {
-            app_key: format!("contract-{tag}-app-key"),
-            app_secret: format!("contract-{tag}-app-secret-Qx7"),
-            ..config
-        };
-        let creds = secret_data(&config.app_key, &config.app_secret);
-        let sim = Sim::new(config, 42, 1.0);
-        let server = ccop::sim::start(&sim, any_loopback())
-            .await
-            .expect("simulator starts");
-        let provider = HuaweiProvider {
-            endpoint: Some(server.base_url()),
-            tenant_space_id: None,
-            wrap_request_body: false,
-            token_lifetime_seconds: None,
-            credentials_secret_ref: CredentialsSecretRef {
-                name: "huawei-creds".into(),
-            },
-        };
-        let options = ClientOptions {
-            request_timeout: Duration::from_secs(10),
-            retry: RetryPolicy {
-                max_attempts: 8,
-                base_delay: Duration::from_millis(20),
-                max_delay: Duration::from_secs(2),
-                deadline: Duration::from_secs(60),
-            },
-            endpoints: ccop::connectors::endpoint::EndpointPolicy::allowing([server.base_url()]).unwrap(),
-            ..ClientOptions::default()
-        };
-        Rig {
-            sim,
-            _server: server,
-            provider,
-            creds,
-            options,
-        }
-    }
+use support::vendors::assert_calls;
 
-    /// A client at 1000 requests a second, so the client-side limiter never slows a test down.
-    fn client(&self) -> Client {
-        self.client_with(&self.provider, &self.options)
-    }
-
-    fn client_with(&self, provider: &HuaweiProvider, options: &ClientOptions) -> Client {
-        let rate = RateLimit {
-            requests_per_minute: Some(60_000),
-            ..RateLimit::default()
-        };
-        Client::from_provider(provider, &rate, "huawei-creds", &self.creds, options).expect("client builds")
-    }
-
-    /// Calls of every action the simulator has seen.
-    fn total_calls(&self) -> u64 {
-        self.sim.core.calls().values().sum()
-    }
-}
-
-fn secret_data(app_key: &str, app_secret: &str) -> SecretData {
-    SecretData(
-        [("appKey", app_key), ("appSecret", app_secret)]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
-            .collect(),
-    )
-}
-
-/// A simulator without the default request-per-second limit.
-fn unlimited() -> Config {
-    Config {
-        requests_per_second: 0,
-        ..Config::default()
-    }
-}
+use support::logs::{capture_logs, logs};
+use support::vendors::huawei::{HuaweiRig as Rig, secret_data, unlimited};
 
 fn password(current: &str, previous: Option<&str>) -> AgentPassword {
     AgentPassword {
         current: SecretString::from(current.to_string()),
         previous: previous.map(|p| SecretString::from(p.to_string())),
     }
+}
+
+/// A simulator whose tenant space is `tenant`, and provider settings that send it.
+async fn tenant_rig(tag: &str, tenant: &str) -> (Rig, HuaweiProvider) {
+    let config = Config {
+        tenant_space_id: Some(tenant.into()),
+        ..unlimited()
+    };
+    let rig = Rig::start(tag, config).await;
+    let mut provider = rig.provider.clone();
+    provider.tenant_space_id = Some(tenant.into());
+    (rig, provider)
 }
 
 /// A Huawei agent spec, as a user would write it, normalized the way the controller does.
@@ -333,10 +262,11 @@ async fn tokens_are_renewed_ahead_of_expiry_and_shared_by_rebuilt_clients() {
     // The old token is still valid at the vendor for another 0.3 s, but it is renewed first.
     client.check_credentials().await.unwrap();
     assert_eq!(rig.sim.tokens_minted(), 2);
-    assert_eq!(
-        rig.sim.core.calls_of("unauthorized"),
+    assert_calls(
+        &rig.sim.core,
+        "unauthorized",
         0,
-        "renewed before the vendor refused it"
+        "renewed before the vendor refused it",
     );
 }
 
@@ -398,80 +328,51 @@ async fn invalid_specs_are_refused_before_any_request() {
     let want = desired(&client, alice_spec(), PASSWORD).await;
     let before = rig.total_calls();
 
-    let with = |f: &dyn Fn(&mut DesiredAgent)| {
+    let set = |field: Field, value: FieldValue| {
         let mut d = want.clone();
-        f(&mut d);
+        d.fields.insert(field, value);
         d
     };
-    let good = password(PASSWORD, None);
+    let keyed = |key: &str| DesiredAgent {
+        key: key.into(),
+        ..want.clone()
+    };
+    let text = |s: &str| FieldValue::Text(s.into());
+    let zero_priority = FieldValue::Skills(vec![SkillBinding {
+        id: "1".into(),
+        priority: Some(0),
+    }]);
+    let good = Some(password(PASSWORD, None));
+    let weak = Some(password("weakpassword", None));
     let cases: Vec<(DesiredAgent, Option<AgentPassword>, &str)> = vec![
+        (keyed("ab"), good.clone(), "spec.huawei.userAccount"),
+        (keyed("alice chen!"), good.clone(), "spec.huawei.userAccount"),
         (
-            with(&|d| d.key = "ab".into()),
-            Some(good.clone()),
-            "spec.huawei.userAccount",
-        ),
-        (
-            with(&|d| d.key = "alice chen!".into()),
-            Some(good.clone()),
-            "spec.huawei.userAccount",
-        ),
-        (
-            with(&|d| {
-                d.fields
-                    .insert(Field::DisplayName, FieldValue::Text("Alice (admin)".into()));
-            }),
-            Some(good.clone()),
+            set(Field::DisplayName, text("Alice (admin)")),
+            good.clone(),
             "spec.displayName",
         ),
         (
-            with(&|d| {
-                d.fields.insert(
-                    Field::DisplayName,
-                    FieldValue::Text("A very long display name".into()),
-                );
-            }),
-            Some(good.clone()),
+            set(Field::DisplayName, text("A very long display name")),
+            good.clone(),
             "spec.displayName",
         ),
-        (
-            want.clone(),
-            Some(password("weakpassword", None)),
-            "spec.passwordSecretRef",
-        ),
+        (want.clone(), weak, "spec.passwordSecretRef"),
         (want.clone(), None, "spec.passwordSecretRef"),
         (
-            with(&|d| {
-                d.fields.insert(Field::AgentType, FieldValue::Text("7".into()));
-            }),
-            Some(good.clone()),
+            set(Field::AgentType, text("7")),
+            good.clone(),
             "spec.huawei.agentType",
         ),
+        (set(Field::Role, text("1")), good.clone(), "spec.huawei.role"),
         (
-            with(&|d| {
-                d.fields.insert(Field::Role, FieldValue::Text("1".into()));
-            }),
-            Some(good.clone()),
-            "spec.huawei.role",
-        ),
-        (
-            with(&|d| {
-                d.fields.insert(
-                    Field::Skills,
-                    FieldValue::Skills(vec![SkillBinding {
-                        id: "1".into(),
-                        priority: Some(0),
-                    }]),
-                );
-            }),
-            Some(good.clone()),
+            set(Field::Skills, zero_priority),
+            good.clone(),
             "spec.skills[0].priority",
         ),
         (
-            with(&|d| {
-                d.fields
-                    .insert(Field::Email, FieldValue::Text("not-an-address".into()));
-            }),
-            Some(good.clone()),
+            set(Field::Email, text("not-an-address")),
+            good.clone(),
             "spec.email",
         ),
     ];
@@ -484,29 +385,14 @@ async fn invalid_specs_are_refused_before_any_request() {
     assert_eq!(rig.total_calls(), before, "no request reached the vendor");
 }
 
+/// A refused secret is terminal and asked once: `vendor_conformance` (`huawei::wrong_credentials`).
 #[tokio::test]
-async fn a_wrong_app_secret_is_a_credentials_error_without_a_retry_storm() {
+async fn a_missing_secret_key_is_named_never_shown() {
     let rig = Rig::start("badsecret", unlimited()).await;
-    let creds = secret_data(
-        &format!("contract-{}-app-key", "badsecret"),
-        "definitely-the-wrong-secret",
-    );
     let rate = RateLimit {
         requests_per_minute: Some(60_000),
         ..RateLimit::default()
     };
-    let client = Client::from_provider(&rig.provider, &rate, "huawei-creds", &creds, &rig.options).unwrap();
-    let e = client.check_credentials().await.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Credentials, "{e}");
-    assert!(e.is_terminal());
-    assert!(!e.to_string().contains("definitely-the-wrong-secret"));
-    assert_eq!(
-        rig.sim.core.calls_of("tokenByAkSk"),
-        1,
-        "a refused secret is not retried"
-    );
-    assert_eq!(rig.sim.core.calls_of("skill/querySkills"), 0);
-
     // A missing Secret key is reported by name, never by value.
     let e = Client::from_provider(
         &rig.provider,
@@ -522,16 +408,7 @@ async fn a_wrong_app_secret_is_a_credentials_error_without_a_retry_storm() {
 
 #[tokio::test]
 async fn the_tenant_space_header_is_sent_and_a_wrong_one_is_refused() {
-    let rig = Rig::start(
-        "tenant",
-        Config {
-            tenant_space_id: Some("tenant-7".into()),
-            ..unlimited()
-        },
-    )
-    .await;
-    let mut provider = rig.provider.clone();
-    provider.tenant_space_id = Some("tenant-7".into());
+    let (rig, mut provider) = tenant_rig("tenant", "tenant-7").await;
     rig.client_with(&provider, &rig.options)
         .check_credentials()
         .await
@@ -861,58 +738,24 @@ async fn clearing_skills_releases_only_this_agent_and_empty_lists_never_leave() 
     assert!(rig.sim.agent("alice.chen").unwrap().skills.is_empty());
     let bob = rig.sim.agent("bob.lee01").unwrap();
     assert_eq!(bob.skills.iter().map(|b| b.skill_id).collect::<Vec<_>>(), [2]);
-    assert_eq!(
-        rig.sim.core.calls_of("agentAccount/releaseAgentBySkillId"),
+    assert_calls(
+        &rig.sim.core,
+        "agentAccount/releaseAgentBySkillId",
         releases + 2,
-        "one release per queue"
+        "one release per queue",
     );
-    assert_eq!(
-        rig.sim.core.calls_of("agentAccount/update"),
+    assert_calls(
+        &rig.sim.core,
+        "agentAccount/update",
         0,
-        "no empty skills array sent"
+        "no empty skills array sent",
     );
-}
-
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]
 async fn secrets_never_appear_in_errors_debug_or_logs() {
-    // A current-thread runtime runs the client, the simulator and reqwest's connections on this thread,
-    // so a thread-local subscriber sees every log line of the run, at every level.
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // Process-wide, not thread-local: with a thread-local subscriber, tests running in parallel race
-    // this one for tracing's per-callsite interest cache and lines go missing. Other tests' lines land
-    // in the buffer too, which only makes the check stricter.
-    tracing::subscriber::set_global_default(subscriber).expect("only this test installs a subscriber");
-
-    let rig = Rig::start(
-        "secrets",
-        Config {
-            tenant_space_id: Some("tenant-s".into()),
-            ..unlimited()
-        },
-    )
-    .await;
-    let mut provider = rig.provider.clone();
-    provider.tenant_space_id = Some("tenant-s".into());
+    capture_logs();
+    let (rig, provider) = tenant_rig("secrets", "tenant-s").await;
     let client = rig.client_with(&provider, &rig.options);
     let mut shown: Vec<String> = vec![format!("{client:?}"), format!("{:?}", rig.creds)];
 
@@ -967,7 +810,8 @@ async fn secrets_never_appear_in_errors_debug_or_logs() {
     // A token the vendor stops honouring, and a refused secret.
     rig.sim.core.clock.advance(Duration::from_secs(4000));
     client.get("alice.chen").await.unwrap();
-    let bad = secret_data("contract-secrets-app-key", "Wrong-App-Secret-123");
+    let config = rig.sim.config().clone();
+    let bad = secret_data(&config.app_key, "Wrong-App-Secret-123");
     let rate = RateLimit::default();
     let refused = Client::from_provider(&provider, &rate, "huawei-creds", &bad, &rig.options).unwrap();
     // The cache is shared with `client`; force this client to mint by expiring the shared token.
@@ -980,13 +824,13 @@ async fn secrets_never_appear_in_errors_debug_or_logs() {
 
     let tokens = rig.sim.issued_tokens();
     assert_eq!(tokens.len(), 2, "two tokens issued during the run");
-    let log = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let log = logs();
     assert!(log.contains("minted a Huawei access token"), "logs were captured");
     assert!(log.contains("agentAccount/create"), "logs were captured");
     let text = format!("{}\n{log}", shown.join("\n"));
     let secrets = [
-        "contract-secrets-app-secret-Qx7",
-        "contract-secrets-app-key",
+        config.app_secret.as_str(),
+        config.app_key.as_str(),
         "Wrong-App-Secret-123",
         PASSWORD,
         NEW_PASSWORD,

@@ -128,12 +128,7 @@ async fn a_namespaced_provider_reads_its_secret_only_in_its_own_namespace() {
     }
     assert_eq!(env.tencent.account_count(), 0);
     // Its own Secret, in its own namespace, is what makes it work.
-    env.secret(
-        "other",
-        "tencent-credentials",
-        json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"}),
-    )
-    .await;
+    env.tencent_secret("other").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !ready(&others.get("borrower").await.unwrap()) {
         assert!(
@@ -189,12 +184,7 @@ async fn a_cluster_provider_reads_its_secret_only_in_the_operator_namespace() {
     assert!(ready_message(&a).contains("ccop-system"), "{}", ready_message(&a));
     assert_eq!(env.tencent.account_count(), 0);
     // In the operator's namespace, it is used.
-    env.secret(
-        "ccop-system",
-        "tencent-credentials",
-        json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"}),
-    )
-    .await;
+    env.tencent_secret("ccop-system").await;
     env.wait_agent("tenant", "Ready through the cluster provider", ready)
         .await;
     assert!(env.tencent.agent("tenant@example.com").is_some());

@@ -121,10 +121,17 @@ fn throttling_huawei(path: &str, _: &HeaderMap, _: &[u8]) -> Response {
         .into_response()
 }
 
+/// The operator's environment with every log line captured. Every test of this binary starts this
+/// way: the first subscriber installed wins, and one that does not capture would leave the log checks
+/// of the other tests with nothing to read.
+async fn started() -> Env {
+    capture_logs();
+    Env::start("10m").await
+}
+
 #[tokio::test]
 async fn a_retry_after_no_clock_can_hold_is_reported_and_the_operator_keeps_working() {
-    capture_logs();
-    let env = Env::start("10m").await;
+    let env = started().await;
     // Slow answers: a second into the call, `elapsed + Retry-After` no longer fits a Duration.
     let vendor = Responder::slow(throttling_huawei, Duration::from_millis(1100)).await;
     let op = env.run(allowing(options(), [&vendor.url]));
@@ -157,13 +164,12 @@ async fn a_retry_after_no_clock_can_hold_is_reported_and_the_operator_keeps_work
     );
     // The requeue on that wait did not take the controller down: agents of a healthy provider
     // still converge, and the throttled agent is looked at again (no wait of 584 billion years).
-    env.agent(
+    env.ready_agent(
         "steady",
         json!({"providerRef": {"name": "tencent"}, "displayName": "Steady", "email": "steady@example.com",
                "tencent": {"staffNumber": "1"}}),
     )
     .await;
-    env.wait_agent("steady", "Ready", ready).await;
     op.stop().await;
 }
 
@@ -181,8 +187,7 @@ fn not_the_api(_: &str, _: &HeaderMap, _: &[u8]) -> Response {
 
 #[tokio::test]
 async fn a_wrong_ozonetel_endpoint_is_an_error_not_an_absent_agent() {
-    capture_logs();
-    let env = Env::start("10m").await;
+    let env = started().await;
     let vendor = Responder::start(not_the_api).await;
     let op = env.run(allowing(options(), [&vendor.url]));
     let user = env.ozonetel.config().user_name.clone();
@@ -226,8 +231,7 @@ async fn a_wrong_ozonetel_endpoint_is_an_error_not_an_absent_agent() {
 
 #[tokio::test]
 async fn adopting_an_ozonetel_agent_keeps_its_password_until_the_secret_changes() {
-    capture_logs();
-    let env = Env::start("10m").await;
+    let env = started().await;
     assert!(env.ozonetel.insert_agent(sim::ozonetel::AgentRecord::new(
         "ada",
         "Ada Old",
@@ -237,14 +241,13 @@ async fn adopting_an_ozonetel_agent_keeps_its_password_until_the_secret_changes(
     let op = env.run(options());
     env.secret(NS, "ada-password", json!({"password": "Operator#Pw1"}))
         .await;
-    env.agent(
+    env.ready_agent(
         "ada",
         json!({"providerRef": {"name": "ozonetel"}, "displayName": "Ada New", "email": "ada@example.com",
                "ozonetel": {"agentId": "ada"},
                "passwordSecretRef": {"name": "ada-password", "key": "password"}}),
     )
     .await;
-    env.wait_agent("ada", "Ready", ready).await;
     let stored = env.ozonetel.agent("ada").unwrap();
     assert_eq!(stored.agent_name, "Ada New", "the adoption updated the agent");
     assert_eq!(
@@ -271,8 +274,7 @@ async fn adopting_an_ozonetel_agent_keeps_its_password_until_the_secret_changes(
 
 #[tokio::test]
 async fn a_tencent_listing_that_repeats_its_pages_is_cut_short_and_reported() {
-    capture_logs();
-    let env = Env::start("10m").await;
+    let env = started().await;
     assert!(env.tencent.insert_agent(sim::tencent::StaffRecord {
         mail: "someone@example.com".into(),
         name: "Someone".into(),
@@ -342,8 +344,7 @@ fn echoing_proxy(_: &str, headers: &HeaderMap, body: &[u8]) -> Response {
 
 #[tokio::test]
 async fn a_proxy_echoing_the_api_key_never_gets_it_into_status_events_or_logs() {
-    capture_logs();
-    let env = Env::start("10m").await;
+    let env = started().await;
     let proxy = Responder::start(echoing_proxy).await;
     let op = env.run(allowing(options(), [&proxy.url]));
     env.secret(NS, "echo-credentials", json!({"apiKey": ECHOED_KEY}))
@@ -419,7 +420,7 @@ async fn a_proxy_echoing_the_api_key_never_gets_it_into_status_events_or_logs() 
 async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_asked() {
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::DeleteParams;
-    let env = Env::start("10m").await;
+    let env = started().await;
     env.tencent.core.set_faults(sim::Faults {
         latency_ms: 300,
         ..sim::Faults::default()
@@ -431,12 +432,7 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
                "tencent": {"staffNumber": "1001"}}),
     )
     .await;
-    env.wait_agent("dora", "checkpointed", |a| {
-        a.status
-            .as_ref()
-            .is_some_and(|s| s.create_requested_for.is_some())
-    })
-    .await;
+    env.wait_checkpointed("dora").await;
     env.api.fail_next_writes(1000, 500);
     env.wait("the account at the vendor", || env.tencent.account_count() == 1)
         .await;
@@ -499,14 +495,13 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
 /// to do, in status and in an event; the account keeps its role and nothing is recreated.
 #[tokio::test]
 async fn changing_a_tencent_role_is_reported_as_an_immutable_field() {
-    let env = Env::start("10m").await;
+    let env = started().await;
     let op = env.run(options());
     let spec = |role: &str| {
         json!({"providerRef": {"name": "tencent"}, "displayName": "Rita", "email": "rita@example.com",
                "tencent": {"staffNumber": "1002", "role": role}})
     };
-    env.agent("rita", spec("agent")).await;
-    env.wait_agent("rita", "Ready", ready).await;
+    env.ready_agent("rita", spec("agent")).await;
     assert_eq!(env.tencent.agent("rita@example.com").unwrap().role, 3);
 
     env.agent("rita", spec("qualityInspector")).await;

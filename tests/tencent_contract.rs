@@ -5,113 +5,46 @@
 //! Every test has its own simulator and its own `SdkAppId`, so the process-wide client rate limiters
 //! (keyed by application and action) of parallel tests do not slow each other down.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ccop::api::{RateLimit, TencentProvider};
-use ccop::connectors::retry::RetryPolicy;
 use ccop::connectors::tencent::sign::{self, Credentials};
 use ccop::connectors::tencent::{Client, PAGE_SIZE};
-use ccop::connectors::{
-    AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
-};
+use ccop::connectors::{AgentPassword, Deletion, ErrorKind, Listing, Vendor, VendorError};
 use ccop::core::{DesiredAgent, Field, FieldChange, FieldMap, FieldValue, SkillBinding, VendorKind, diff};
-use ccop::sim::tencent::{Config, Sim, StaffRecord};
-use ccop::sim::{self, Faults, SimServer};
+use ccop::sim::Faults;
+use ccop::sim::tencent::{Config, StaffRecord};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-static NEXT_APP: AtomicU64 = AtomicU64::new(1_400_100_000);
+mod support;
 
-struct Env {
-    sim: Arc<Sim>,
-    server: SimServer,
-    config: Config,
-}
+use support::vendors::assert_calls;
 
-fn quick_retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: attempts,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(500),
-        deadline: Duration::from_secs(60),
-    }
-}
+use support::logs::{capture_logs, logs};
+use support::vendors::quick_retries;
+use support::vendors::tencent::TencentRig;
 
-/// Everything any test of this binary logs, at every level. One process-wide subscriber rather than a
-/// scoped one per test: a scoped subscriber races with tracing's per-callsite cache when tests run in
-/// parallel, and events get lost.
-static LOGS: LazyLock<Captured> = LazyLock::new(|| {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(logs.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("no other subscriber in this test binary");
-    logs
-});
+type Env = TencentRig;
 
-fn init() {
-    LazyLock::force(&LOGS);
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
+/// A simulator with a fresh application; every log line of this binary is captured.
 async fn env_with(change: impl FnOnce(&mut Config)) -> Env {
-    init();
-    let mut config = Config {
-        sdk_app_id: NEXT_APP.fetch_add(1, Ordering::SeqCst),
-        ..Config::default()
-    };
-    change(&mut config);
-    let sim = Sim::new(config.clone(), 7, 1.0);
-    let server = sim::start(&sim, sim::any_loopback()).await.unwrap();
-    Env { sim, server, config }
+    capture_logs();
+    TencentRig::start(change).await
 }
 
 async fn env() -> Env {
     env_with(|_| {}).await
 }
 
-fn secret_data(id: &str, key: &str) -> SecretData {
-    SecretData(HashMap::from([
-        ("secretId".to_string(), SecretString::from(id.to_string())),
-        ("secretKey".to_string(), SecretString::from(key.to_string())),
-    ]))
+/// A simulator and a client of it.
+async fn started() -> (Env, Client) {
+    let env = env().await;
+    let client = env.client();
+    (env, client)
 }
 
-impl Env {
-    fn client(&self) -> Client {
-        self.client_with(&self.config.secret_id, &self.config.secret_key, quick_retries(6))
-    }
-
-    fn client_with(&self, id: &str, key: &str, retry: RetryPolicy) -> Client {
-        let provider: TencentProvider = serde_json::from_value(json!({
-            "endpoint": self.server.base_url(),
-            "sdkAppId": self.config.sdk_app_id,
-            "credentialsSecretRef": {"name": "tencent-creds"},
-        }))
-        .unwrap();
-        let options = ClientOptions {
-            request_timeout: Duration::from_secs(10),
-            retry,
-            endpoints: ccop::connectors::endpoint::EndpointPolicy::allowing([self.server.base_url()])
-                .unwrap(),
-            ..ClientOptions::default()
-        };
-        Client::from_provider(
-            &provider,
-            &RateLimit::default(),
-            "tencent-creds",
-            &secret_data(id, key),
-            &options,
-        )
-        .unwrap()
-    }
-
+impl TencentRig {
     /// A request built and signed by hand: `signed_body` is what the signature covers, `sent_body`
     /// what goes on the wire.
     async fn raw(
@@ -200,20 +133,21 @@ fn full_agent(email: &str) -> DesiredAgent {
     a.fields.insert(Field::Role, FieldValue::Text("3".into()));
     a.fields.insert(Field::MobileCallOut, FieldValue::Flag(true));
     a.fields.insert(Field::MobileAccept, FieldValue::Text("1".into()));
-    a.fields.insert(
-        Field::Skills,
-        FieldValue::Skills(vec![
-            SkillBinding {
-                id: "101".into(),
-                priority: Some(1),
-            },
-            SkillBinding {
-                id: "102".into(),
-                priority: None,
-            },
-        ]),
-    );
+    a.fields
+        .insert(Field::Skills, skills(&[("101", Some(1)), ("102", None)]));
     a
+}
+
+/// Skill bindings by skill group id and priority.
+fn skills(list: &[(&str, Option<u32>)]) -> FieldValue {
+    FieldValue::Skills(
+        list.iter()
+            .map(|(id, priority)| SkillBinding {
+                id: id.to_string(),
+                priority: *priority,
+            })
+            .collect(),
+    )
 }
 
 fn password(p: &str) -> AgentPassword {
@@ -253,8 +187,7 @@ async fn create_all(client: &Client, agents: Vec<DesiredAgent>) -> Vec<Result<()
 
 #[tokio::test]
 async fn lifecycle_create_read_list_update_one_field_delete() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     client.check_credentials().await.unwrap();
     assert_eq!(
         client.skill_ids().await.unwrap().unwrap(),
@@ -340,16 +273,16 @@ async fn lifecycle_create_read_list_update_one_field_delete() {
 
 #[tokio::test]
 async fn concurrent_creates_and_deletes_are_batched() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let agents: Vec<_> = (0..25).map(|i| agent(&format!("batch{i}@example.com"))).collect();
     for result in create_all(&client, agents).await {
         result.unwrap();
     }
-    assert_eq!(
-        env.sim.core.calls_of("CreateStaff"),
+    assert_calls(
+        &env.sim.core,
+        "CreateStaff",
         3,
-        "25 creates in batches of at most 10"
+        "25 creates in batches of at most 10",
     );
     assert_eq!(env.sim.account_count(), 25);
 
@@ -362,18 +295,13 @@ async fn concurrent_creates_and_deletes_are_batched() {
     for d in deletes {
         assert_eq!(d.await.unwrap().unwrap(), Deletion::Deleted);
     }
-    assert_eq!(
-        env.sim.core.calls_of("DeleteStaff"),
-        1,
-        "25 deletes fit one DeleteStaff"
-    );
+    assert_calls(&env.sim.core, "DeleteStaff", 1, "25 deletes fit one DeleteStaff");
     assert_eq!(env.sim.account_count(), 0);
 }
 
 #[tokio::test]
 async fn send_password_is_only_batched_with_its_own_kind() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let mut with_mail = agent("mailme@example.com");
     with_mail.send_password = true;
     let results = create_all(&client, vec![with_mail, agent("quiet@example.com")]).await;
@@ -426,8 +354,7 @@ async fn listing_pages_through_more_than_one_page() {
 
 #[tokio::test]
 async fn incremental_listing_returns_only_what_changed() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     for r in create_all(
         &client,
         ["a", "b", "c"]
@@ -453,8 +380,7 @@ async fn incremental_listing_returns_only_what_changed() {
 
 #[tokio::test]
 async fn duplicates_are_already_exists_and_missing_accounts_not_found() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     client.create(&agent("dup@example.com"), None).await.unwrap();
     let e = client.create(&agent("DUP@example.com"), None).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::AlreadyExists);
@@ -532,17 +458,12 @@ async fn exhausted_licences_are_terminal_with_a_clear_message() {
             .kind,
         ErrorKind::Rejected
     );
-    assert_eq!(
-        env.sim.core.calls_of("CreateStaff"),
-        calls + 1,
-        "terminal: not retried"
-    );
+    assert_calls(&env.sim.core, "CreateStaff", calls + 1, "terminal: not retried");
 }
 
 #[tokio::test]
 async fn an_invalid_agent_does_not_sink_its_batch() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let mut bad = agent("bad@example.com");
     bad.fields
         .insert(Field::Phone, FieldValue::Text("+8618011111111".into()));
@@ -556,37 +477,22 @@ async fn an_invalid_agent_does_not_sink_its_batch() {
     assert_eq!(e.kind, ErrorKind::Rejected);
     assert_eq!(e.code.as_deref(), Some("InvalidParameterValue"));
     assert!(e.message.contains("Phone"), "{e}");
-    assert_eq!(
-        env.sim.core.calls_of("CreateStaff"),
-        4,
-        "one batch, then three singles"
-    );
+    assert_calls(&env.sim.core, "CreateStaff", 4, "one batch, then three singles");
     assert_eq!(env.sim.account_count(), 2);
 }
 
 #[tokio::test]
 async fn skills_priorities_roles_and_passwords_after_create() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     let desired = full_agent("skills@example.com");
     client.create(&desired, None).await.unwrap();
     let observed = client.get("skills@example.com").await.unwrap().unwrap();
 
     // only a priority changes: a Bind, no ModifyStaff
     let mut wanted = desired.clone();
-    wanted.fields.insert(
-        Field::Skills,
-        FieldValue::Skills(vec![
-            SkillBinding {
-                id: "101".into(),
-                priority: Some(1),
-            },
-            SkillBinding {
-                id: "102".into(),
-                priority: Some(2),
-            },
-        ]),
-    );
+    wanted
+        .fields
+        .insert(Field::Skills, skills(&[("101", Some(1)), ("102", Some(2))]));
     let (modify, bind) = (
         env.sim.core.calls_of("ModifyStaff"),
         env.sim.core.calls_of("BindStaffSkillGroupList"),
@@ -608,13 +514,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
 
     // the set changes: ModifyStaff.SkillGroupIds replaces it
     let mut moved = wanted.clone();
-    moved.fields.insert(
-        Field::Skills,
-        FieldValue::Skills(vec![SkillBinding {
-            id: "103".into(),
-            priority: None,
-        }]),
-    );
+    moved.fields.insert(Field::Skills, skills(&[("103", None)]));
     let changes: Vec<_> = diff(&moved, &observed)
         .into_iter()
         .filter(|c| c.field == Field::Skills)
@@ -670,13 +570,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
     // a skill group that does not exist is refused before CreateStaff
     let calls = env.sim.core.calls_of("CreateStaff");
     let mut unknown = agent("unknown-skill@example.com");
-    unknown.fields.insert(
-        Field::Skills,
-        FieldValue::Skills(vec![SkillBinding {
-            id: "999".into(),
-            priority: None,
-        }]),
-    );
+    unknown.fields.insert(Field::Skills, skills(&[("999", None)]));
     let e = client.create(&unknown, None).await.unwrap_err();
     assert!(e.is_terminal() && e.message.contains("999"), "{e}");
     assert_eq!(env.sim.core.calls_of("CreateStaff"), calls);
@@ -730,18 +624,15 @@ async fn a_vendor_that_refuses_unknown_emails_reads_as_already_gone() {
     assert_eq!(env.sim.account_count(), 0);
 }
 
+/// Terminal and asked once: `vendor_conformance` (`tencent::wrong_credentials`). Here: Tencent's codes.
 #[tokio::test]
-async fn a_wrong_secret_is_a_credentials_error_and_is_not_retried() {
+async fn wrong_credentials_carry_tencents_auth_failure_codes() {
     let env = env().await;
     let wrong = env.client_with(&env.config.secret_id, "not-the-key", quick_retries(6));
     let e = wrong.check_credentials().await.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Credentials);
-    assert_eq!(e.code.as_deref(), Some("AuthFailure.SignatureFailure"));
-    assert!(e.is_terminal());
     assert_eq!(
-        env.sim.core.calls_of("DescribeSkillGroupInfoList"),
-        1,
-        "exactly one call"
+        (e.kind, e.code.as_deref()),
+        (ErrorKind::Credentials, Some("AuthFailure.SignatureFailure"))
     );
 
     let unknown = env.client_with("AKIDnobodyKnowsThis", "whatever", quick_retries(6));
@@ -770,8 +661,7 @@ async fn a_tampered_body_is_rejected() {
 
 #[tokio::test]
 async fn a_skewed_clock_is_rejected() {
-    let env = env().await;
-    let client = env.client();
+    let (env, client) = started().await;
     client.get("a@example.com").await.unwrap();
     env.sim.core.clock.advance(Duration::from_secs(600));
     let e = client.get("a@example.com").await.unwrap_err();
@@ -889,25 +779,6 @@ async fn the_simulator_enforces_the_documented_request_rules() {
 }
 
 #[tokio::test]
-async fn throttled_reads_recover() {
-    let env = env_with(|c| c.requests_per_second = 5).await;
-    let client = env.client_with(&env.config.secret_id, &env.config.secret_key, quick_retries(10));
-    let reads: Vec<_> = (0..20)
-        .map(|i| {
-            let c = client.clone();
-            tokio::spawn(async move { c.get(&format!("r{i}@example.com")).await })
-        })
-        .collect();
-    for r in reads {
-        assert_eq!(r.await.unwrap().unwrap(), None);
-    }
-    assert!(
-        env.sim.core.calls_of("DescribeStaffInfoList") > 20,
-        "the simulator throttled some reads"
-    );
-}
-
-#[tokio::test]
 async fn injected_faults_are_recovered() {
     let env = env().await;
     let client = env.client_with(&env.config.secret_id, &env.config.secret_key, quick_retries(12));
@@ -967,55 +838,9 @@ async fn injected_faults_are_recovered() {
     env.sim.core.set_faults(Faults::default());
 }
 
-/// A `MakeWriter` into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn secrets_never_reach_logs_errors_or_debug_output() {
-    init();
-    let config = Config {
-        sdk_app_id: NEXT_APP.fetch_add(1, Ordering::SeqCst),
-        ..Config::default()
-    };
-    let sim = Sim::new(config.clone(), 3, 1.0);
-    // record every Authorization header the simulator receives
-    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let recorder = seen.clone();
-    let router = sim.router().layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let recorder = recorder.clone();
-            async move {
-                if let Some(v) = request.headers().get("authorization") {
-                    recorder.lock().unwrap().push(v.to_str().unwrap().to_string());
-                }
-                next.run(request).await
-            }
-        },
-    ));
-    let server = sim::serve(router, sim.core.clone(), sim::any_loopback())
-        .await
-        .unwrap();
-    let env = Env { sim, server, config };
-
-    let client = env.client();
+    let (env, client) = started().await;
     let wrong = env.client_with(&env.config.secret_id, "wrong-secret-key-value", quick_retries(2));
     let mut errors: Vec<VendorError> = Vec::new();
     client
@@ -1037,7 +862,7 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
     errors.push(client.get("hygiene@example.com").await.unwrap_err());
     assert_eq!(errors.len(), 4);
 
-    let headers = seen.lock().unwrap().clone();
+    let headers = env.tap.credentials();
     assert!(headers.len() >= 6, "{} requests seen", headers.len());
     let mut secrets: Vec<String> = vec![
         env.config.secret_key.clone(),
@@ -1049,7 +874,7 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
         secrets.push(sign::parse_authorization(h).unwrap().signature.to_string());
     }
     let mut outputs = vec![
-        String::from_utf8_lossy(&LOGS.0.lock().unwrap()).into_owned(),
+        logs(),
         format!("{client:?}"),
         format!("{wrong:?}"),
         format!("{:?}", env.sim),

@@ -1,8 +1,7 @@
-//! Engine passes against an in-memory vendor: creates, adoption, updates, ObserveOnly, deletion with its
-//! budget, lost create responses and error classes. The same behaviour is shown over HTTP against the
-//! simulators in `tests/`.
+//! Engine passes against the in-memory vendor of [`crate::testing`]: creates, adoption, updates,
+//! ObserveOnly, deletion with its budget, lost create responses and error classes. The same behaviour is
+//! shown over HTTP against the simulators in `tests/`.
 
-use std::collections::BTreeMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
@@ -10,162 +9,8 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::api::*;
-use crate::connectors::{AccountId, AgentPage, Created, Listing, Vendor};
-use crate::core::{FieldChange, ObservedAgent, VendorKind};
-
-/// An in-memory vendor keyed like Huawei (an account id assigned at create).
-#[derive(Default)]
-struct Fake {
-    accounts: Mutex<BTreeMap<String, ObservedAgent>>,
-    calls: Mutex<Vec<String>>,
-    /// The next create applies but its response is lost.
-    lose_next_create: Mutex<bool>,
-    /// Every call fails with this error.
-    fail_with: Mutex<Option<VendorError>>,
-    /// The vendor account it plays: a new one per fake, so tests never share budgets.
-    account: FakeAccount,
-    /// Sets the password by a call after the create, like Tencent (the default: with the create,
-    /// like Huawei).
-    password_after_create: bool,
-    /// The next password call fails (after the account exists, when the create makes it).
-    fail_next_password: Mutex<bool>,
-    /// The digest-free record of every password the vendor was given, in order.
-    passwords_set: Mutex<Vec<String>>,
-}
-
-struct FakeAccount(AccountId);
-
-impl Default for FakeAccount {
-    fn default() -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        FakeAccount(AccountId::from_recorded(&format!("huawei fake appKey=k-{n}")))
-    }
-}
-
-impl Fake {
-    fn calls(&self, action: &str) -> usize {
-        self.calls.lock().unwrap().iter().filter(|c| *c == action).count()
-    }
-    /// Sets the account's password (a separate call for a Tencent-like fake).
-    fn set_password(&self, password: Option<&AgentPassword>) -> Result<(), VendorError> {
-        use secrecy::ExposeSecret;
-        let Some(p) = password else { return Ok(()) };
-        if std::mem::take(&mut *self.fail_next_password.lock().unwrap()) {
-            return Err(VendorError::transient("the password call failed"));
-        }
-        let p = p.current.expose_secret().to_string();
-        self.passwords_set.lock().unwrap().push(p);
-        Ok(())
-    }
-    fn call(&self, action: &str) -> Result<(), VendorError> {
-        self.calls.lock().unwrap().push(action.to_string());
-        match self.fail_with.lock().unwrap().clone() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
-
-#[async_trait]
-impl Vendor for Fake {
-    fn kind(&self) -> VendorKind {
-        VendorKind::Huawei
-    }
-    fn account(&self) -> &AccountId {
-        &self.account.0
-    }
-    fn create_sets_password(&self) -> bool {
-        !self.password_after_create
-    }
-    fn listing(&self) -> Listing {
-        Listing::Paged {
-            page_size: 2,
-            incremental: false,
-        }
-    }
-    async fn list_page(&self, page: u32, _: Option<i64>) -> Result<AgentPage, VendorError> {
-        self.call("list")?;
-        let all: Vec<_> = self.accounts.lock().unwrap().values().cloned().collect();
-        let agents = all.iter().skip(page as usize * 2).take(2).cloned().collect();
-        Ok(AgentPage {
-            agents,
-            total: all.len() as u64,
-        })
-    }
-    async fn get(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError> {
-        self.call("get")?;
-        Ok(self.accounts.lock().unwrap().get(key).cloned())
-    }
-    async fn create(
-        &self,
-        agent: &DesiredAgent,
-        password: Option<&AgentPassword>,
-    ) -> Result<Created, VendorError> {
-        self.call("create")?;
-        let mut accounts = self.accounts.lock().unwrap();
-        if accounts.contains_key(&agent.key) {
-            return Err(VendorError::new(
-                ErrorKind::AlreadyExists,
-                "the agent account already exists",
-            ));
-        }
-        let id = (101 + accounts.len()).to_string();
-        let mut fields = agent.fields.clone();
-        fields.remove(&Field::Password);
-        accounts.insert(
-            agent.key.clone(),
-            ObservedAgent {
-                key: agent.key.clone(),
-                external_id: Some(id.clone()),
-                fields,
-                modified_at: None,
-            },
-        );
-        drop(accounts);
-        if std::mem::take(&mut *self.lose_next_create.lock().unwrap()) {
-            return Err(VendorError::transient("response lost"));
-        }
-        self.set_password(password)?;
-        Ok(Created { external_id: id })
-    }
-    async fn update(
-        &self,
-        agent: &DesiredAgent,
-        _: &ObservedAgent,
-        changes: &[FieldChange],
-        password: Option<&AgentPassword>,
-    ) -> Result<(), VendorError> {
-        self.call("update")?;
-        {
-            let mut accounts = self.accounts.lock().unwrap();
-            let account = accounts
-                .get_mut(&agent.key)
-                .ok_or_else(|| VendorError::new(ErrorKind::NotFound, "no such account"))?;
-            for c in changes.iter().filter(|c| c.field != Field::Password) {
-                account.fields.insert(c.field, c.to.clone());
-            }
-        }
-        if changes.iter().any(|c| c.field == Field::Password) {
-            self.set_password(password)?;
-        }
-        Ok(())
-    }
-    async fn delete(&self, key: &str) -> Result<Deletion, VendorError> {
-        self.call("delete")?;
-        Ok(match self.accounts.lock().unwrap().remove(key) {
-            Some(_) => Deletion::Deleted,
-            None => Deletion::AlreadyGone,
-        })
-    }
-    async fn skill_ids(&self) -> Result<Option<BTreeMap<String, String>>, VendorError> {
-        self.call("skills")?;
-        Ok(Some([("billing".to_string(), "1".to_string())].into()))
-    }
-    async fn check_credentials(&self) -> Result<(), VendorError> {
-        self.call("check")
-    }
-}
+use crate::core::ObservedAgent;
+use crate::testing::FakeVendor as Fake;
 
 fn runtime(fake: std::sync::Arc<Fake>, deletions_per_minute: u32) -> ProviderRuntime {
     let id = format!("test/{}", rand::random::<u64>());
@@ -210,7 +55,7 @@ impl Checkpoint for Recorded {
 
 #[tokio::test]
 async fn a_new_agent_is_created_after_a_checkpoint_and_then_is_a_no_op() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 10);
     let s = spec("carol.li");
     let checkpoint = Recorded::default();
@@ -227,9 +72,9 @@ async fn a_new_agent_is_created_after_a_checkpoint_and_then_is_a_no_op() {
     let second = reconcile(request(&s, first.record.clone()), &rt, &checkpoint).await;
     assert_eq!(second.taken, Taken::Nothing);
     assert_eq!(second.plan, Some(Plan::NoOp));
-    assert_eq!(fake.calls("create"), 1);
+    assert_eq!(fake.requests_of("create"), 1);
     assert_eq!(
-        fake.calls("list"),
+        fake.requests_of("list"),
         1,
         "the snapshot is listed once, then read from memory"
     );
@@ -237,8 +82,8 @@ async fn a_new_agent_is_created_after_a_checkpoint_and_then_is_a_no_op() {
 
 #[tokio::test]
 async fn a_lost_create_response_heals_without_a_second_account() {
-    let fake = std::sync::Arc::new(Fake::default());
-    *fake.lose_next_create.lock().unwrap() = true;
+    let fake = std::sync::Arc::new(Fake::new());
+    fake.faults(|f| f.lost_create_answers = 1);
     let rt = runtime(fake.clone(), 10);
     let s = spec("carol.li");
     let checkpoint = Recorded::default();
@@ -249,13 +94,13 @@ async fn a_lost_create_response_heals_without_a_second_account() {
     let fresh_rt = runtime(fake.clone(), 10);
     let second = reconcile(request(&s, first.record.clone()), &fresh_rt, &checkpoint).await;
     assert!(second.verdict.ready, "{:?}", second.verdict);
-    assert_eq!(fake.accounts.lock().unwrap().len(), 1);
-    assert_eq!(fake.calls("create"), 1);
+    assert_eq!(fake.account_count(), 1);
+    assert_eq!(fake.requests_of("create"), 1);
 }
 
 #[tokio::test]
 async fn a_create_racing_an_existing_account_becomes_an_adoption() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 10);
     let s = spec("carol.li");
     // the snapshot is loaded empty, then someone creates the account in the console
@@ -271,19 +116,19 @@ async fn a_create_racing_an_existing_account_becomes_an_adoption() {
     console
         .fields
         .insert(Field::DisplayName, FieldValue::Text("Carol (console)".into()));
-    fake.accounts.lock().unwrap().insert("carol.li".into(), console);
+    fake.insert(console);
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(out.taken, Taken::Adopted);
     assert_eq!(out.record.external_id.as_deref(), Some("555"));
     assert_eq!(
-        fake.accounts.lock().unwrap()["carol.li"].fields[&Field::DisplayName],
+        fake.stored("carol.li").unwrap().fields[&Field::DisplayName],
         FieldValue::Text("Carol Li".into())
     );
 }
 
 #[tokio::test]
 async fn observe_only_reports_drift_and_never_writes() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let mut console = ObservedAgent {
         key: "carol.li".into(),
         external_id: Some("7".into()),
@@ -292,7 +137,7 @@ async fn observe_only_reports_drift_and_never_writes() {
     console
         .fields
         .insert(Field::DisplayName, FieldValue::Text("Someone Else".into()));
-    fake.accounts.lock().unwrap().insert("carol.li".into(), console);
+    fake.insert(console);
     let rt = runtime(fake.clone(), 10);
     let mut s = spec("carol.li");
     s.management_policy = ManagementPolicy::ObserveOnly;
@@ -302,12 +147,12 @@ async fn observe_only_reports_drift_and_never_writes() {
         out.drift.iter().map(|c| c.field).collect::<Vec<_>>(),
         [Field::DisplayName, Field::Email]
     );
-    assert_eq!(fake.calls("update") + fake.calls("create"), 0);
+    assert_eq!(fake.requests_of("update") + fake.requests_of("create"), 0);
 }
 
 #[tokio::test]
 async fn deletions_respect_policy_ownership_and_the_budget() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 1);
     let mut records = Vec::new();
     for account in ["carol.one", "carol.two"] {
@@ -366,20 +211,22 @@ async fn deletions_respect_policy_ownership_and_the_budget() {
     )
     .await;
     assert!(out.released);
-    assert_eq!(fake.calls("delete"), 1);
-    assert_eq!(fake.accounts.lock().unwrap().len(), 1);
+    assert_eq!(fake.requests_of("delete"), 1);
+    assert_eq!(fake.account_count(), 1);
 }
 
 #[tokio::test]
 async fn vendor_errors_become_conditions_with_the_right_retry() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 10);
     let s = spec("carol.li");
-    *fake.fail_with.lock().unwrap() = Some(
-        VendorError::new(ErrorKind::Credentials, "token refused")
-            .with_code("401")
-            .with_request_id(Some("req-7f3a".into())),
-    );
+    fake.faults(|f| {
+        f.fail_with = Some(
+            VendorError::new(ErrorKind::Credentials, "token refused")
+                .with_code("401")
+                .with_request_id(Some("req-7f3a".into())),
+        )
+    });
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     // The request id changes at every call: the event carries it, the status (which must read the
     // same at the next look) does not.
@@ -392,28 +239,34 @@ async fn vendor_errors_become_conditions_with_the_right_retry() {
     assert!(out.verdict.stalled);
     assert_eq!(out.verdict.reason, Reason::CredentialsInvalid);
     assert_eq!(out.requeue, Requeue::Recheck);
-    *fake.fail_with.lock().unwrap() =
-        Some(VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(7)));
+    fake.faults(|f| {
+        f.fail_with =
+            Some(VendorError::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(7)))
+    });
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert!(out.verdict.reconciling && !out.verdict.stalled);
     assert_eq!(out.requeue, Requeue::Backoff(Some(Duration::from_secs(7))));
     assert!(out.notice.unwrap().message.contains("429"));
     // A permission denial may be lifted at the vendor: stalled, but looked at again.
-    *fake.fail_with.lock().unwrap() =
-        Some(VendorError::new(ErrorKind::Rejected, "not allowed").with_code("UnauthorizedOperation"));
+    fake.faults(|f| {
+        f.fail_with =
+            Some(VendorError::new(ErrorKind::Rejected, "not allowed").with_code("UnauthorizedOperation"))
+    });
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert!(out.verdict.stalled);
     assert_eq!(out.requeue, Requeue::Recheck);
     // A request that is wrong in itself is not: only a spec change can help.
-    *fake.fail_with.lock().unwrap() =
-        Some(VendorError::new(ErrorKind::Rejected, "bad value").with_code("InvalidParameterValue"));
+    fake.faults(|f| {
+        f.fail_with =
+            Some(VendorError::new(ErrorKind::Rejected, "bad value").with_code("InvalidParameterValue"))
+    });
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(out.requeue, Requeue::AwaitChange);
 }
 
 #[tokio::test]
 async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 10);
     let mut s = spec("carol.li");
     s.skills = Some(vec![SkillRef {
@@ -429,16 +282,16 @@ async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
         out.verdict.message
     );
     assert_eq!(
-        fake.calls("skills"),
+        fake.requests_of("skills"),
         2,
         "the table is read again once before giving up"
     );
-    assert_eq!(fake.calls("create"), 0);
+    assert_eq!(fake.requests_of("create"), 0);
 }
 
 #[tokio::test]
 async fn paused_agents_are_not_touched() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 10);
     let s = spec("carol.li");
     let out = reconcile(
@@ -451,12 +304,12 @@ async fn paused_agents_are_not_touched() {
     )
     .await;
     assert_eq!(out.verdict.reason, Reason::Paused);
-    assert!(fake.calls.lock().unwrap().is_empty());
+    assert!(fake.requests() == 0);
 }
 
 #[tokio::test]
 async fn a_dry_run_plans_without_writing() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 10);
     let s = spec("carol.li");
     let out = reconcile(
@@ -469,7 +322,7 @@ async fn a_dry_run_plans_without_writing() {
     )
     .await;
     assert_eq!(out.plan.as_ref().map(Plan::action), Some("create"));
-    assert_eq!(fake.calls("create"), 0);
+    assert_eq!(fake.requests_of("create"), 0);
 }
 
 /// A runtime whose provider sets the defaults of a cluster provider's `agentPolicy`.
@@ -488,12 +341,12 @@ fn console_account(fake: &Fake, key: &str) {
     console
         .fields
         .insert(Field::DisplayName, FieldValue::Text("Carol (console)".into()));
-    fake.accounts.lock().unwrap().insert(key.into(), console);
+    fake.insert(console);
 }
 
 #[tokio::test]
 async fn the_adoption_ceiling_refuses_an_unmanaged_account_without_writing() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     console_account(&fake, "carol.li");
     let rt = ceilinged(fake.clone());
     let s = spec("carol.li");
@@ -504,7 +357,7 @@ async fn the_adoption_ceiling_refuses_an_unmanaged_account_without_writing() {
     assert_eq!(out.plan, Some(Plan::Refuse(Refusal::AdoptionNotAllowed)));
     assert_eq!(out.record.origin, None);
     assert_eq!(out.record.external_id, None);
-    assert_eq!(fake.calls("update") + fake.calls("create"), 0);
+    assert_eq!(fake.requests_of("update") + fake.requests_of("create"), 0);
     // A dry run (ccop plan) says the same.
     let planned = reconcile(
         AgentRequest {
@@ -520,7 +373,7 @@ async fn the_adoption_ceiling_refuses_an_unmanaged_account_without_writing() {
 
 #[tokio::test]
 async fn the_adoption_ceiling_holds_when_the_snapshot_missed_the_account() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = ceilinged(fake.clone());
     let s = spec("carol.li");
     // The snapshot is loaded empty, then someone creates the account in the console: the create meets
@@ -536,21 +389,21 @@ async fn the_adoption_ceiling_holds_when_the_snapshot_missed_the_account() {
         out.record.create_requested_for, None,
         "the account is not claimed"
     );
-    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(fake.requests_of("update"), 0);
     assert_eq!(
-        fake.accounts.lock().unwrap()["carol.li"].fields[&Field::DisplayName],
+        fake.stored("carol.li").unwrap().fields[&Field::DisplayName],
         FieldValue::Text("Carol (console)".into())
     );
     // Next pass: still refused (the refusal did not leave a create marker that would make it ours).
     let again = reconcile(request(&s, out.record.clone()), &rt, &NoCheckpoint).await;
     assert_eq!(again.verdict.reason, Reason::AdoptionNotAllowed);
-    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(fake.requests_of("update"), 0);
 }
 
 #[tokio::test]
 async fn under_the_ceiling_a_lost_create_response_is_still_ours_and_created() {
-    let fake = std::sync::Arc::new(Fake::default());
-    *fake.lose_next_create.lock().unwrap() = true;
+    let fake = std::sync::Arc::new(Fake::new());
+    fake.faults(|f| f.lost_create_answers = 1);
     let rt = ceilinged(fake.clone());
     let s = spec("carol.li");
     let first = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
@@ -562,7 +415,7 @@ async fn under_the_ceiling_a_lost_create_response_is_still_ours_and_created() {
 
 #[tokio::test]
 async fn an_observe_only_agent_switched_to_full_adopts_and_so_meets_the_ceiling() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     console_account(&fake, "carol.li");
     let rt = ceilinged(fake.clone());
     let mut s = spec("carol.li");
@@ -572,12 +425,12 @@ async fn an_observe_only_agent_switched_to_full_adopts_and_so_meets_the_ceiling(
     s.management_policy = ManagementPolicy::Full;
     let out = reconcile(request(&s, observed.record), &rt, &NoCheckpoint).await;
     assert_eq!(out.verdict.reason, Reason::AdoptionNotAllowed);
-    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(fake.requests_of("update"), 0);
 }
 
 #[tokio::test]
 async fn the_deletion_ceiling_deletes_created_accounts_and_orphans_adopted_ones() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     console_account(&fake, "carol.old");
     let mut rt = runtime(fake.clone(), 10);
     rt.policy = AgentPolicy {
@@ -606,7 +459,7 @@ async fn the_deletion_ceiling_deletes_created_accounts_and_orphans_adopted_ones(
     let notice = out.notice.expect("the orphaning is told");
     assert_eq!(notice.reason, "Orphaned");
     assert!(notice.message.contains("CreatedOnly"), "{}", notice.message);
-    assert_eq!(fake.calls("delete"), 0);
+    assert_eq!(fake.requests_of("delete"), 0);
 
     let out = reconcile(
         AgentRequest {
@@ -618,8 +471,8 @@ async fn the_deletion_ceiling_deletes_created_accounts_and_orphans_adopted_ones(
     )
     .await;
     assert_eq!(out.taken, Taken::Deleted);
-    assert_eq!(fake.calls("delete"), 1);
-    assert!(fake.accounts.lock().unwrap().contains_key("carol.old"));
+    assert_eq!(fake.requests_of("delete"), 1);
+    assert!(fake.stored("carol.old").is_some());
 }
 
 #[test]
@@ -656,7 +509,7 @@ fn password(p: &str) -> Option<AgentPassword> {
 /// did change since is still sent.
 #[tokio::test]
 async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 10);
     let mut s = spec("carol.li");
     s.password_secret_ref =
@@ -689,7 +542,7 @@ async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
     )
     .await;
     assert_eq!(out.taken, Taken::Nothing, "{:?}", out.plan);
-    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(fake.requests_of("update"), 0);
     assert_eq!(out.record.password_digest, Some(keyed));
 
     let out = reconcile(
@@ -702,7 +555,7 @@ async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
     )
     .await;
     assert_eq!(out.taken, Taken::Updated);
-    assert_eq!(fake.calls("update"), 1);
+    assert_eq!(fake.requests_of("update"), 1);
 }
 
 /// What the ledger in the provider's status gives a restarted operator: the deletions of the last
@@ -710,7 +563,7 @@ async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
 /// burst of deletions.
 #[test]
 fn deletions_recorded_before_a_restart_count_against_the_new_budget() {
-    let mut rt = runtime(std::sync::Arc::new(Fake::default()), 3);
+    let mut rt = runtime(std::sync::Arc::new(Fake::new()), 3);
     let ledger = vec![
         "2026-12-01T12:00:00Z".to_string(),
         "2026-12-01T12:00:01Z".to_string(),
@@ -735,11 +588,8 @@ fn with_password_ref(mut s: ContactCenterAgentSpec) -> ContactCenterAgentSpec {
 /// next pass (another process, reading status) sets the password instead of believing it applied.
 #[tokio::test]
 async fn a_password_set_after_the_create_is_recorded_only_once_the_vendor_took_it() {
-    let fake = std::sync::Arc::new(Fake {
-        password_after_create: true,
-        ..Fake::default()
-    });
-    *fake.fail_next_password.lock().unwrap() = true;
+    let fake = std::sync::Arc::new(Fake::setting_password_after_create());
+    fake.faults(|f| f.fail_next_password = true);
     let rt = runtime(fake.clone(), 10);
     let s = with_password_ref(spec("carol.li"));
     let checkpoint = Recorded::default();
@@ -754,8 +604,8 @@ async fn a_password_set_after_the_create_is_recorded_only_once_the_vendor_took_i
     .await;
     assert!(!first.verdict.ready, "{:?}", first.verdict);
     assert_eq!(first.verdict.reason, Reason::VendorUnavailable);
-    assert_eq!(fake.accounts.lock().unwrap().len(), 1, "the account exists");
-    assert!(fake.passwords_set.lock().unwrap().is_empty());
+    assert_eq!(fake.account_count(), 1, "the account exists");
+    assert!(fake.passwords_set().is_empty());
     assert_eq!(
         checkpoint.0.lock().unwrap()[0].password_digest,
         None,
@@ -774,9 +624,9 @@ async fn a_password_set_after_the_create_is_recorded_only_once_the_vendor_took_i
     )
     .await;
     assert!(second.verdict.ready, "{:?}", second.verdict);
-    assert_eq!(*fake.passwords_set.lock().unwrap(), vec!["Secret#1".to_string()]);
+    assert_eq!(fake.passwords_set(), vec!["Secret#1".to_string()]);
     assert!(second.record.password_digest.is_some());
-    assert_eq!(fake.calls("create"), 1, "no second account");
+    assert_eq!(fake.requests_of("create"), 1, "no second account");
 
     // Once applied, it is not sent again.
     let third = reconcile(
@@ -789,15 +639,15 @@ async fn a_password_set_after_the_create_is_recorded_only_once_the_vendor_took_i
     )
     .await;
     assert_eq!(third.plan, Some(Plan::NoOp));
-    assert_eq!(fake.passwords_set.lock().unwrap().len(), 1);
+    assert_eq!(fake.passwords_set().len(), 1);
 }
 
 /// A vendor whose create carries the password (Huawei) keeps the digest in the checkpoint: a create
 /// whose answer was lost holds that password, and the next pass must not try to change it.
 #[tokio::test]
 async fn a_password_the_create_carries_is_checkpointed_with_the_create() {
-    let fake = std::sync::Arc::new(Fake::default());
-    *fake.lose_next_create.lock().unwrap() = true;
+    let fake = std::sync::Arc::new(Fake::new());
+    fake.faults(|f| f.lost_create_answers = 1);
     let rt = runtime(fake.clone(), 10);
     let s = with_password_ref(spec("carol.li"));
     let checkpoint = Recorded::default();
@@ -822,7 +672,7 @@ async fn a_password_the_create_carries_is_checkpointed_with_the_create() {
     )
     .await;
     assert!(second.verdict.ready, "{:?}", second.verdict);
-    assert_eq!(fake.calls("update"), 0, "the password is not sent again");
+    assert_eq!(fake.requests_of("update"), 0, "the password is not sent again");
 }
 
 /// Issue 16 item 3: `adoptionPolicy: CreateOnly`, a snapshot that missed the account, and a create
@@ -830,7 +680,7 @@ async fn a_password_the_create_carries_is_checkpointed_with_the_create() {
 /// refused, not updated and reported adopted, and stays refused at the next pass.
 #[tokio::test]
 async fn create_only_refuses_an_account_a_create_of_this_pass_found_existing() {
-    let fake = std::sync::Arc::new(Fake::default());
+    let fake = std::sync::Arc::new(Fake::new());
     let rt = runtime(fake.clone(), 10);
     let mut s = spec("carol.li");
     s.adoption_policy = AdoptionPolicy::CreateOnly;
@@ -854,23 +704,23 @@ async fn create_only_refuses_an_account_a_create_of_this_pass_found_existing() {
     );
     assert_eq!(out.record.external_id, None);
     assert_eq!(out.record.origin, None);
-    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(fake.requests_of("update"), 0);
     assert_eq!(
-        fake.accounts.lock().unwrap()["carol.li"].fields[&Field::DisplayName],
+        fake.stored("carol.li").unwrap().fields[&Field::DisplayName],
         FieldValue::Text("Carol (console)".into()),
         "the foreign account is untouched"
     );
     let again = reconcile(request(&s, out.record.clone()), &rt, &NoCheckpoint).await;
     assert_eq!(again.verdict.reason, Reason::Conflict);
-    assert_eq!(fake.calls("update"), 0);
+    assert_eq!(fake.requests_of("update"), 0);
 }
 
 /// A marker from an earlier pass (that create's answer was lost) still means ours, under CreateOnly
 /// too: the next create meets "already exists" and the account is taken as the agent's own.
 #[tokio::test]
 async fn create_only_keeps_an_account_an_earlier_pass_created() {
-    let fake = std::sync::Arc::new(Fake::default());
-    *fake.lose_next_create.lock().unwrap() = true;
+    let fake = std::sync::Arc::new(Fake::new());
+    fake.faults(|f| f.lost_create_answers = 1);
     let rt = runtime(fake.clone(), 10);
     let mut s = spec("carol.li");
     s.adoption_policy = AdoptionPolicy::CreateOnly;
@@ -879,15 +729,15 @@ async fn create_only_keeps_an_account_an_earlier_pass_created() {
     assert_eq!(first.record.create_requested_for.as_deref(), Some("carol.li"));
     // A runtime whose snapshot was listed before the create landed: the retried create meets it.
     let stale = runtime(fake.clone(), 10);
-    let accounts = std::mem::take(&mut *fake.accounts.lock().unwrap());
+    let accounts = fake.take_accounts();
     stale
         .snapshot
         .observe(fake.as_ref(), "carol.li", false)
         .await
         .unwrap();
-    *fake.accounts.lock().unwrap() = accounts;
+    fake.restore(accounts);
     let second = reconcile(request(&s, first.record.clone()), &stale, &NoCheckpoint).await;
     assert!(second.verdict.ready, "{:?}", second.verdict);
     assert_eq!(second.record.origin, Some(AccountOrigin::Created));
-    assert_eq!(fake.accounts.lock().unwrap().len(), 1);
+    assert_eq!(fake.account_count(), 1);
 }

@@ -7,3 +7,4 @@
 pub mod apiserver;
 pub mod logs;
 pub mod operator;
+pub mod vendors;

@@ -92,9 +92,31 @@ impl Env {
         self.try_apply(plural, ns, name, spec).await.unwrap();
     }
 
+    /// The Secret `ns/tencent-credentials` with the Tencent simulator's default credentials.
+    pub async fn tencent_secret(&self, ns: &str) {
+        self.secret(ns, "tencent-credentials", tencent_credentials())
+            .await;
+    }
+
     /// Applies an agent spec in `team`.
     pub async fn agent(&self, name: &str, spec: Value) {
         self.apply("contactcenteragents", NS, name, spec).await;
+    }
+
+    /// Waits until agent `name` recorded that its create was sent (the checkpoint before a create).
+    pub async fn wait_checkpointed(&self, name: &str) -> ContactCenterAgent {
+        let checkpointed = |a: &ContactCenterAgent| {
+            a.status
+                .as_ref()
+                .is_some_and(|s| s.create_requested_for.is_some())
+        };
+        self.wait_agent(name, "checkpointed", checkpointed).await
+    }
+
+    /// Applies an agent spec in `team` and waits until it is Ready.
+    pub async fn ready_agent(&self, name: &str, spec: Value) -> ContactCenterAgent {
+        self.agent(name, spec).await;
+        self.wait_agent(name, "Ready", ready).await
     }
 
     /// The agents API in `team`.
@@ -134,22 +156,8 @@ impl Env {
         what: &str,
         check: impl Fn(&ContactCenterAgent) -> bool,
     ) -> ContactCenterAgent {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let current = self.agents().get_opt(name).await.unwrap();
-            if let Some(a) = &current
-                && check(a)
-            {
-                return a.clone();
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "agent {name} never became {what}; last seen: {:#?}",
-                    current.map(|a| a.status)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let every = Duration::from_millis(50);
+        poll_agent(&self.agents(), name, what, check, Duration::from_secs(30), every).await
     }
 
     /// Waits until `check` holds (polling), or panics naming `what`.
@@ -377,4 +385,36 @@ impl Env {
             .await
             .map(drop)
     }
+}
+
+/// Polls agent `name` through `agents` every `every` until `check` holds, or panics after `timeout`
+/// with the agent's last status.
+pub async fn poll_agent(
+    agents: &Api<ContactCenterAgent>,
+    name: &str,
+    what: &str,
+    check: impl Fn(&ContactCenterAgent) -> bool,
+    timeout: Duration,
+    every: Duration,
+) -> ContactCenterAgent {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let current = agents.get_opt(name).await.unwrap();
+        if let Some(a) = &current
+            && check(a)
+        {
+            return a.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "agent {name} never became {what}; last seen: {:#?}",
+            current.map(|a| a.status)
+        );
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// The Tencent simulator's default credentials, as a Secret's `stringData`.
+pub fn tencent_credentials() -> Value {
+    json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "ccop-simulator-tencent-secret-key"})
 }

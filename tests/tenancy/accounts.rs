@@ -45,14 +45,13 @@ async fn a_victims_app_key_with_another_secret_never_gets_the_victims_token() {
     // The victim's agent is Ready: its token is minted and cached in the operator.
     env.secret(NS, "victim-pw", json!({"password": "Victim#Pass2026"}))
         .await;
-    env.agent(
+    env.ready_agent(
         "victim",
         json!({"providerRef": {"name": "huawei"}, "displayName": "Victim", "email": "v@example.com",
                "passwordSecretRef": {"name": "victim-pw", "key": "password"},
                "huawei": {"userAccount": "victim01", "agentType": "audio"}}),
     )
     .await;
-    env.wait_agent("victim", "Ready", ready).await;
     let minted = env.huawei.tokens_minted();
 
     // The attacker knows the victim's endpoint and appKey (identifiers, not secrets), not its secret.
@@ -139,9 +138,9 @@ async fn a_repointed_agent_is_new_in_the_new_account_and_never_deletes_in_either
     let env = Env::start_with(two_applications()).await;
     point_at_second_application(&env, "second", "second-credentials").await;
     let op = env.run(options());
-    env.agent("alice", tencent_agent("tencent", "alice@example.com"))
+    let first = env
+        .ready_agent("alice", tencent_agent("tencent", "alice@example.com"))
         .await;
-    let first = env.wait_agent("alice", "Ready", ready).await;
     let first_account = first.status.as_ref().and_then(|s| s.account.clone()).unwrap();
     assert!(first_account.contains("sdkAppId=1400000001"), "{first_account}");
 
@@ -203,13 +202,12 @@ async fn a_provider_moved_to_another_application_does_not_carry_ownership_over()
             ..Default::default()
         }
     ));
-    env.agent(
+    env.ready_agent(
         "bob",
         json!({"providerRef": {"name": "tencent"}, "displayName": "Bob", "email": "bob@example.com",
                "tencent": {"staffNumber": "1"}, "adoptionPolicy": "CreateOnly"}),
     )
     .await;
-    env.wait_agent("bob", "Ready", ready).await;
 
     // The provider's owner edits it to reach application 2. The agent may only create (CreateOnly), so
     // it must not take over application 2's account as if it were the one it created in application 1.
@@ -258,9 +256,8 @@ async fn two_providers_of_one_account_share_one_claim_per_key() {
     )
     .await;
     let op = env.run(options());
-    env.agent("first", tencent_agent("tencent", "carol@example.com"))
+    env.ready_agent("first", tencent_agent("tencent", "carol@example.com"))
         .await;
-    env.wait_agent("first", "Ready", ready).await;
     // Created later, on another provider object of the same application.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     env.apply(
@@ -285,9 +282,8 @@ async fn two_providers_of_one_account_share_one_claim_per_key() {
 async fn keys_that_differ_only_in_case_are_one_claim() {
     let env = Env::start("10m").await;
     let op = env.run(options());
-    env.agent("lower", tencent_agent("tencent", "dave@example.com"))
+    env.ready_agent("lower", tencent_agent("tencent", "dave@example.com"))
         .await;
-    env.wait_agent("lower", "Ready", ready).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     env.agent(
         "upper",
@@ -371,12 +367,7 @@ async fn vendor_deletions_are_recorded_in_the_providers_status_for_the_next_proc
         .await;
     let ledger = |env: &Env| {
         env.api
-            .object(
-                "contactcenter.dev/v1alpha1",
-                "contactcenterproviders",
-                Some(NS),
-                "tencent",
-            )
+            .provider(NS, "tencent")
             .and_then(|p| p["status"]["recentDeletions"].as_array().map(Vec::len))
             .unwrap_or(0)
     };

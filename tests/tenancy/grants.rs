@@ -17,7 +17,7 @@ use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::support::operator::{Env, NS, allowing, condition, options, ready, ready_message};
+use crate::support::operator::{Env, NS, allowing, condition, options, poll_agent, ready, ready_message};
 
 /// The operator's namespace in the tests: cluster providers read their Secrets there.
 const OPERATOR_NS: &str = "ccop-system";
@@ -103,21 +103,17 @@ async fn wait_for(
     what: &str,
     check: impl Fn(&ContactCenterAgent) -> bool,
 ) -> ContactCenterAgent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let current = agents_in(env, ns).get_opt(name).await.unwrap();
-        if let Some(a) = &current
-            && check(a)
-        {
-            return a.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{ns}/{name} never became {what}; last seen: {:#?}",
-            current.map(|a| a.status)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("{what} (in {ns})");
+    let every = Duration::from_millis(50);
+    poll_agent(
+        &agents_in(env, ns),
+        name,
+        &what,
+        check,
+        Duration::from_secs(30),
+        every,
+    )
+    .await
 }
 
 fn reason_is(reason: &'static str) -> impl Fn(&ContactCenterAgent) -> bool {

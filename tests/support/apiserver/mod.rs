@@ -218,6 +218,16 @@ impl TestApiServer {
             .map(|s| s.object.clone())
     }
 
+    /// The stored `ContactCenterProvider` `namespace/name`, read directly.
+    pub fn provider(&self, namespace: &str, name: &str) -> Option<Value> {
+        self.object(
+            "contactcenter.dev/v1alpha1",
+            "contactcenterproviders",
+            Some(namespace),
+            name,
+        )
+    }
+
     /// Every stored object of a resource plural, in all namespaces, read directly.
     pub fn objects(&self, plural: &str) -> Vec<Value> {
         let Some(resource) = self.shared.resources.by_plural(plural) else {
