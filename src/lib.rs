@@ -19,5 +19,5 @@ pub mod core;
 pub mod engine;
 pub mod manifest;
 pub mod metrics;
-pub mod schema;
 pub mod sim;
+pub mod validation;

@@ -18,12 +18,12 @@
 mod apply;
 mod controls;
 mod patch;
+mod prune;
 mod resources;
 mod routes;
 mod selectors;
 mod status;
 mod store;
-mod validate;
 mod verbs;
 mod watch;
 
@@ -33,7 +33,6 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
-use kube::core::cel::Validator;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
@@ -67,8 +66,6 @@ struct State {
     store: Store,
     counters: Counters,
     faults: Faults,
-    /// kube's CEL validator (holds the registered Kubernetes CEL functions).
-    cel: Validator,
     /// Set while [`TestApiServer::restart`] waits for connections to close: no new watches.
     stopping: bool,
 }
@@ -99,7 +96,6 @@ impl TestApiServer {
             store: Store::default(),
             counters: Counters::default(),
             faults: Faults::default(),
-            cel: Validator::new(),
             stopping: false,
         };
         seed(&mut state);
