@@ -1,6 +1,11 @@
 //! The CRD's CEL rules (`x-kubernetes-validations`), evaluated by kube's CEL interpreter (`kube-cel`,
 //! on the `cel` crate, behind kube's `cel` feature), including transition rules: a rule that names
 //! `oldSelf` runs on an update only, where the field exists in both the old and the new object.
+//!
+//! Where kube-cel differs from the server, and why that is safe for the operator's CRDs: it pairs
+//! list items with the old ones by index (the server pairs only `x-kubernetes-list-type: map` items,
+//! by key) and does not implement `optionalOldSelf`; no rule of these CRDs is a transition rule
+//! inside a list or uses `optionalOldSelf`.
 
 use kube::core::cel::{CompiledSchema, compile_schema, validate_compiled};
 use serde_json::Value;

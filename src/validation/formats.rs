@@ -7,32 +7,45 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// The formats checked here: the CRD's name, and the name registered with the JSON Schema crate.
-const FORMATS: &[(&str, &str, fn(&str) -> bool)] = &[
-    ("email", "kubernetes-email", is_email),
-    ("date-time", "kubernetes-date-time", is_date_time),
+/// One format checked here.
+struct Format {
+    /// Its name in a CRD.
+    crd: &'static str,
+    /// Its name registered with the JSON Schema crate.
+    registered: &'static str,
+    check: fn(&str) -> bool,
+}
+
+const FORMATS: &[Format] = &[
+    Format {
+        crd: "email",
+        registered: "kubernetes-email",
+        check: is_email,
+    },
+    Format {
+        crd: "date-time",
+        registered: "kubernetes-date-time",
+        check: is_date_time,
+    },
 ];
 
 /// The registered name of a format the CRD names, if it is one checked here.
 pub fn checked_name(format: &str) -> Option<&'static str> {
-    FORMATS
-        .iter()
-        .find(|(crd, ..)| *crd == format)
-        .map(|(_, name, _)| *name)
+    FORMATS.iter().find(|f| f.crd == format).map(|f| f.registered)
 }
 
 /// The CRD's name of a registered format, for messages.
-pub fn crd_name(checked: &str) -> &str {
+pub fn crd_name(registered: &str) -> &str {
     FORMATS
         .iter()
-        .find(|(_, name, _)| *name == checked)
-        .map_or(checked, |(crd, ..)| crd)
+        .find(|f| f.registered == registered)
+        .map_or(registered, |f| f.crd)
 }
 
 /// The options with every format of this module registered.
 pub fn register(mut options: jsonschema::ValidationOptions) -> jsonschema::ValidationOptions {
-    for (_, name, check) in FORMATS {
-        options = options.with_format(*name, *check);
+    for format in FORMATS {
+        options = options.with_format(format.registered, format.check);
     }
     options.should_validate_formats(true)
 }

@@ -71,7 +71,8 @@ fn normalize_node(value: &mut Value, node: &Value, path: &str, unknown: &mut Vec
                 let keeps_all = node.get("additionalProperties") == Some(&Value::Bool(true))
                     || nodes::preserves_unknown_fields(node);
                 map.retain(|key, child| match nodes::property(node, key) {
-                    Some(child_node) => !(child.is_null() && !nodes::is_nullable(child_node)),
+                    // A `null` on a non-nullable field is dropped (then defaulted), as the server does.
+                    Some(child_node) => !child.is_null() || nodes::is_nullable(child_node),
                     None if keeps_all => true,
                     None => {
                         unknown.push(format!("{path}.{key}"));
