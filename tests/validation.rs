@@ -351,3 +351,64 @@ fn an_email_is_what_the_api_server_takes_for_one() {
         );
     }
 }
+
+/// Every CEL rule of `node` and below, with whether it sits inside a list item.
+fn rules<'a>(node: &'a Value, in_list: bool, out: &mut Vec<(&'a Value, bool)>) {
+    for rule in node["x-kubernetes-validations"].as_array().into_iter().flatten() {
+        out.push((rule, in_list));
+    }
+    for child in node["properties"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        rules(child, in_list, out);
+    }
+    if node["additionalProperties"].is_object() {
+        rules(&node["additionalProperties"], in_list, out);
+    }
+    if node["items"].is_object() {
+        rules(&node["items"], true, out);
+    }
+}
+
+/// kube-cel pairs old and new list items by index and has no `optionalOldSelf`; the server pairs
+/// list-map items by key. The shipped CRDs must stay within what both evaluate alike.
+#[test]
+fn no_rule_needs_what_the_cel_interpreter_does_not_do_like_the_server() {
+    for (kind, schema) in shipped_crds() {
+        let mut found = Vec::new();
+        rules(&schema, false, &mut found);
+        assert!(!found.is_empty(), "{kind} has CEL rules");
+        for (rule, in_list) in found {
+            let transition = rule["rule"].as_str().unwrap().contains("oldSelf");
+            assert!(
+                !(transition && in_list),
+                "{kind}: transition rule inside a list: {rule}"
+            );
+            assert!(
+                rule.get("optionalOldSelf").is_none(),
+                "{kind}: optionalOldSelf: {rule}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_list_map_holds_one_item_per_key_and_times_are_rfc_3339() {
+    let condition = |kind: &str, time: &str| json!({"type": kind, "status": "True", "reason": "Synced", "message": "", "lastTransitionTime": time});
+    let mut object =
+        agent(json!({"providerRef": {"name": "p"}, "displayName": "A", "email": "a@example.com"}));
+    object["status"] = json!({"conditions": [
+        condition("Ready", "2026-01-02T03:04:05Z"),
+        condition("Synced", "yesterday"),
+        condition("Ready", "2026-01-02T03:04:06Z"),
+    ]});
+    assert_eq!(
+        shown(&agent_schema().validate(&object, None).errors),
+        [
+            r#"status.conditions[1].lastTransitionTime: Invalid value: "yesterday": status.conditions[1].lastTransitionTime in body must be of type date-time: "yesterday""#,
+            r#"status.conditions[2]: Duplicate value: map[string]interface {}{"type":"Ready"}"#,
+        ]
+    );
+}

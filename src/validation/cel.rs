@@ -5,7 +5,7 @@
 //! Where kube-cel differs from the server, and why that is safe for the operator's CRDs: it pairs
 //! list items with the old ones by index (the server pairs only `x-kubernetes-list-type: map` items,
 //! by key) and does not implement `optionalOldSelf`; no rule of these CRDs is a transition rule
-//! inside a list or uses `optionalOldSelf`.
+//! inside a list or uses `optionalOldSelf` (`tests/validation.rs` holds them to that).
 
 use kube::core::cel::{CompiledSchema, compile_schema, validate_compiled};
 use serde_json::Value;

@@ -16,8 +16,7 @@ pub mod nodes;
 mod openapi;
 mod structural;
 
-pub use field_error::{FieldError, FieldErrorKind, go_value};
-pub use formats::{is_date_time, is_email};
+pub use field_error::{FieldError, FieldErrorKind};
 
 use std::fmt;
 
