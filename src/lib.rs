@@ -19,6 +19,6 @@ pub mod core;
 pub mod engine;
 pub mod manifest;
 pub mod metrics;
-pub mod schema;
 pub mod sim;
 pub mod testing;
+pub mod validation;

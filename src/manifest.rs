@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -16,7 +18,7 @@ use serde_json::Value;
 
 use crate::api::{ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider};
 use crate::connectors::SecretData;
-use crate::schema;
+use crate::validation::CrdSchema;
 
 /// Where a document came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,37 +223,21 @@ fn read_document(
         field: field.map(str::to_string),
         message,
     };
-    let Some(obj) = value.as_object() else {
-        return Err(vec![err(
-            None,
-            "not a Kubernetes manifest: expected a mapping with apiVersion and kind".into(),
-        )]);
+    let (api_version, kind) = type_of(&value).map_err(|problem| vec![err(problem.0, problem.1)])?;
+    let schema = match known_kind(&api_version, &kind) {
+        KnownKind::Custom(schema) => Some(schema),
+        KnownKind::Builtin => None,
+        KnownKind::Unknown => {
+            let message = format!("{api_version}/{kind} is not a kind of this operator");
+            return Err(vec![err(Some("apiVersion"), message)]);
+        }
+        KnownKind::Foreign => {
+            out.skipped
+                .push((origin.clone(), format!("{api_version}/{kind}")));
+            return Ok(());
+        }
     };
-    let api_version = obj
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let kind = obj
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if api_version.is_empty() || kind.is_empty() {
-        return Err(vec![err(
-            None,
-            "not a Kubernetes manifest: apiVersion and kind are required".into(),
-        )]);
-    }
-    if obj
-        .get("metadata")
-        .and_then(|m| m.get("name"))
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        return Err(vec![err(Some("metadata.name"), "Required value".into())]);
-    }
-    let mut problems: Vec<ManifestError> = unknown_fields(obj, &kind)
+    let mut problems: Vec<ManifestError> = unknown_fields(&value, &kind)
         .into_iter()
         .map(|(field, name)| err(Some(&field), format!("unknown field {name:?}")))
         .collect();
@@ -262,29 +248,9 @@ fn read_document(
     {
         meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
     }
-    let crd = match (api_version.as_str(), kind.as_str()) {
-        ("contactcenter.dev/v1alpha1", "ContactCenterAgent") => Some(ContactCenterAgent::crd()),
-        ("contactcenter.dev/v1alpha1", "ContactCenterProvider") => Some(ContactCenterProvider::crd()),
-        ("contactcenter.dev/v1alpha1", "ClusterContactCenterProvider") => {
-            Some(ClusterContactCenterProvider::crd())
-        }
-        ("v1", "Secret") => None,
-        ("v1", "Namespace") => None,
-        (v, _) if v.starts_with("contactcenter.dev/") => {
-            return Err(vec![err(
-                Some("apiVersion"),
-                format!("{v}/{kind} is not a kind of this operator"),
-            )]);
-        }
-        _ => {
-            out.skipped
-                .push((origin.clone(), format!("{api_version}/{kind}")));
-            return Ok(());
-        }
-    };
-    if let Some(crd) = crd {
-        let violations = schema::validate(&schema::crd_schema(&crd), &value, None);
-        problems.extend(violations.into_iter().map(|v| err(Some(&v.field), v.message)));
+    if let Some(schema) = schema {
+        let errors = schema.validate(&value, None).errors;
+        problems.extend(errors.into_iter().map(|e| err(Some(&e.field), e.body())));
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -298,38 +264,80 @@ fn read_document(
         text,
         object: &object,
     };
-    match kind.as_str() {
-        "ContactCenterAgent" => out.agents.push(Located {
-            object: document.typed(value)?,
-            origin: origin.clone(),
-        }),
-        "ContactCenterProvider" => out.providers.push(Located {
-            object: document.typed(value)?,
-            origin: origin.clone(),
-        }),
-        "ClusterContactCenterProvider" => out.cluster_providers.push(Located {
-            object: document.typed(value)?,
-            origin: origin.clone(),
-        }),
-        "Namespace" => {
-            let namespace: k8s_openapi::api::core::v1::Namespace = document.typed(value)?;
-            out.namespace_labels.insert(
-                namespace.metadata.name.clone().unwrap_or_default(),
-                namespace.metadata.labels.clone().unwrap_or_default(),
-            );
-        }
-        _ => {
-            let secret = document.secret(value)?;
-            let namespace = secret
-                .metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| default_namespace.to_string());
-            let name = secret.metadata.name.clone().unwrap_or_default();
-            out.secrets.insert((namespace, name), secret_data(&secret));
-        }
+    document.store(&kind, value, default_namespace, out)
+}
+
+/// The `apiVersion` and `kind` of a document that has them and a `metadata.name`; else the field at
+/// fault (if any) and what is wrong.
+fn type_of(value: &Value) -> Result<(String, String), (Option<&'static str>, String)> {
+    let Some(obj) = value.as_object() else {
+        return Err((
+            None,
+            "not a Kubernetes manifest: expected a mapping with apiVersion and kind".into(),
+        ));
+    };
+    let text = |key: &str| {
+        obj.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    if api_version.is_empty() || kind.is_empty() {
+        return Err((
+            None,
+            "not a Kubernetes manifest: apiVersion and kind are required".into(),
+        ));
     }
-    Ok(())
+    let name = obj
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str);
+    if name.is_none_or(str::is_empty) {
+        return Err((Some("metadata.name"), "Required value".into()));
+    }
+    Ok((api_version, kind))
+}
+
+/// What this reader makes of a document's type.
+enum KnownKind {
+    /// One of the operator's custom resources, checked against its CRD.
+    Custom(&'static CrdSchema),
+    /// A Secret or a Namespace.
+    Builtin,
+    /// In the operator's API group, but not one of its kinds (a typo, most likely).
+    Unknown,
+    /// Someone else's kind, skipped.
+    Foreign,
+}
+
+/// The CRD schemas of the operator's kinds, compiled once per process.
+static SCHEMAS: LazyLock<[(&str, CrdSchema); 3]> = LazyLock::new(|| {
+    let compile = |crd: CustomResourceDefinition| {
+        CrdSchema::of(&crd, "v1alpha1")
+            .expect("the operator's CRDs have a v1alpha1 schema")
+            .expect("the operator's CRD schemas compile")
+    };
+    [
+        ("ContactCenterAgent", compile(ContactCenterAgent::crd())),
+        ("ContactCenterProvider", compile(ContactCenterProvider::crd())),
+        (
+            "ClusterContactCenterProvider",
+            compile(ClusterContactCenterProvider::crd()),
+        ),
+    ]
+});
+
+fn known_kind(api_version: &str, kind: &str) -> KnownKind {
+    match api_version {
+        "contactcenter.dev/v1alpha1" => SCHEMAS
+            .iter()
+            .find(|(name, _)| *name == kind)
+            .map_or(KnownKind::Unknown, |(_, schema)| KnownKind::Custom(schema)),
+        "v1" if kind == "Secret" || kind == "Namespace" => KnownKind::Builtin,
+        v if v.starts_with("contactcenter.dev/") => KnownKind::Unknown,
+        _ => KnownKind::Foreign,
+    }
 }
 
 /// What an object's `metadata` may hold.
@@ -366,8 +374,11 @@ const SECRET_FIELDS: &[&str] = &[
 /// would refuse: unknown `metadata` keys of every kind, and unknown top-level keys of a Secret. Typed
 /// deserialization drops them silently, and a misspelt `stringdata` would otherwise surface only later as
 /// a Secret without keys.
-fn unknown_fields(obj: &serde_json::Map<String, Value>, kind: &str) -> Vec<(String, String)> {
+fn unknown_fields(value: &Value, kind: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
+    let Some(obj) = value.as_object() else {
+        return found;
+    };
     if let Some(meta) = obj.get("metadata").and_then(Value::as_object) {
         found.extend(
             meta.keys()
@@ -411,6 +422,49 @@ struct Document<'a> {
 }
 
 impl Document<'_> {
+    /// Reads the validated document into its type and files it under `out`.
+    fn store(
+        &self,
+        kind: &str,
+        value: Value,
+        default_namespace: &str,
+        out: &mut Manifests,
+    ) -> Result<(), Vec<ManifestError>> {
+        let origin = self.origin.clone();
+        match kind {
+            "ContactCenterAgent" => out.agents.push(Located {
+                object: self.typed(value)?,
+                origin,
+            }),
+            "ContactCenterProvider" => out.providers.push(Located {
+                object: self.typed(value)?,
+                origin,
+            }),
+            "ClusterContactCenterProvider" => out.cluster_providers.push(Located {
+                object: self.typed(value)?,
+                origin,
+            }),
+            "Namespace" => {
+                let namespace: k8s_openapi::api::core::v1::Namespace = self.typed(value)?;
+                out.namespace_labels.insert(
+                    namespace.metadata.name.unwrap_or_default(),
+                    namespace.metadata.labels.unwrap_or_default(),
+                );
+            }
+            _ => {
+                let secret = self.secret(value)?;
+                let namespace = secret
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| default_namespace.to_string());
+                let name = secret.metadata.name.clone().unwrap_or_default();
+                out.secrets.insert((namespace, name), secret_data(&secret));
+            }
+        }
+        Ok(())
+    }
+
     /// The document as `T`. A failure names the field, the line and column, and what was expected,
     /// never the value: serde's messages quote it (`invalid type: integer `12345678``), and in a
     /// Secret that is the secret.

@@ -19,12 +19,12 @@ mod apply;
 mod controls;
 mod outage;
 mod patch;
+mod prune;
 mod resources;
 mod routes;
 mod selectors;
 mod status;
 mod store;
-mod validate;
 mod verbs;
 mod watch;
 
@@ -34,7 +34,6 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
-use kube::core::cel::Validator;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
@@ -69,8 +68,6 @@ struct State {
     counters: Counters,
     faults: Faults,
     read_faults: outage::ReadFaults,
-    /// kube's CEL validator (holds the registered Kubernetes CEL functions).
-    cel: Validator,
     /// Set while [`TestApiServer::restart`] waits for connections to close: no new watches.
     stopping: bool,
 }
@@ -102,7 +99,6 @@ impl TestApiServer {
             counters: Counters::default(),
             faults: Faults::default(),
             read_faults: outage::ReadFaults::default(),
-            cel: Validator::new(),
             stopping: false,
         };
         seed(&mut state);

@@ -10,7 +10,7 @@ use std::{path::Path, sync::Arc};
 
 use serde_json::Value;
 
-use super::validate::Schema;
+use super::prune::Schema;
 
 /// One served resource (one version of one kind).
 #[derive(Debug)]

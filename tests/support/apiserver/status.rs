@@ -9,7 +9,9 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{resources::Resource, validate::FieldError};
+use ccop::validation::FieldError;
+
+use super::resources::Resource;
 
 /// A failed request, answered with a `Status` object.
 #[derive(Debug, Clone, PartialEq)]

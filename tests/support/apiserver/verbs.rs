@@ -9,7 +9,7 @@
 //!   generation); the object goes when a write removes the last finalizer; no finalizer may be
 //!   added while it is being deleted;
 //! - a write that changes nothing is not stored: no new resourceVersion, no watch event;
-//! - custom resources are pruned, defaulted and validated against their CRD (see `validate`).
+//! - custom resources are pruned, defaulted and validated against their CRD (see `prune`).
 //!
 //! Approximations: deleting a Namespace deletes its objects (finalizers respected) and the
 //! Namespace at once instead of going through `Terminating`; lists are served from the current
@@ -19,6 +19,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
+use ccop::validation::{FieldError, FieldErrorKind};
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
@@ -30,7 +31,6 @@ use super::{
     selectors::Selector,
     status::ApiError,
     store::Stored,
-    validate::{FieldError, FieldErrorKind},
 };
 
 /// Options shared by the writes.
@@ -249,7 +249,7 @@ fn create_object(
         namespace,
         name,
     } = key;
-    let warnings = admit(state, key, &mut object, None, options)?;
+    let warnings = admit(key, &mut object, None, options)?;
     let metadata = &mut object["metadata"];
     metadata["uid"] = Value::from(new_uid());
     metadata["creationTimestamp"] = Value::from(now());
@@ -543,7 +543,7 @@ fn commit_update(
             return Err(ApiError::invalid(resource, name, &[error]));
         }
     }
-    let warnings = admit(state, key, &mut new, Some(&old.object), options)?;
+    let warnings = admit(key, &mut new, Some(&old.object), options)?;
     if resource.tracks_generation() && spec_of(resource, &new) != spec_of(resource, &old.object) {
         let generation = old.object["metadata"]["generation"].as_i64().unwrap_or(0);
         new["metadata"]["generation"] = Value::from(generation + 1);
@@ -579,7 +579,6 @@ fn commit_update(
 /// Built-in defaults, then (custom resources) pruning, defaulting and validation. Returns the
 /// `Warning`s for pruned unknown fields.
 fn admit(
-    state: &State,
     ObjectKey { resource, name, .. }: ObjectKey<'_>,
     object: &mut Value,
     old: Option<&Value>,
@@ -597,7 +596,7 @@ fn admit(
             warnings.join(", ")
         )));
     }
-    let errors = schema.validate(&state.cel, object, old);
+    let errors = schema.validate(object, old);
     if !errors.is_empty() {
         return Err(ApiError::invalid(resource, name, &errors));
     }
