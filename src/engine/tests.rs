@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::api::*;
-use crate::connectors::{AccountId, AgentPage, Created, Listing, Vendor};
-use crate::core::{FieldChange, ObservedAgent, VendorKind};
+use crate::connectors::{AccountId, AgentPage, Created, Deletion, Listing, Vendor};
+use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, Refusal, VendorKind};
 
 /// An in-memory vendor keyed like Huawei (an account id assigned at create).
 #[derive(Default)]
@@ -188,7 +188,6 @@ fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'
         spec,
         record,
         password: None,
-        deleting: false,
         paused: false,
         dry_run: false,
         fresh: false,
@@ -203,6 +202,10 @@ struct Recorded(Mutex<Vec<AgentRecord>>);
 #[async_trait]
 impl Checkpoint for Recorded {
     async fn before_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), String> {
+        self.0.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+    async fn withdraw_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), String> {
         self.0.lock().unwrap().push(record.clone());
         Ok(())
     }
@@ -319,52 +322,20 @@ async fn deletions_respect_policy_ownership_and_the_budget() {
         );
     }
     let s1 = spec("carol.one");
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&s1, records[0].clone())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&s1, records[0].clone()), &rt).await;
     assert!(out.released);
     assert_eq!(out.taken, Taken::Deleted);
     let s2 = spec("carol.two");
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&s2, records[1].clone())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&s2, records[1].clone()), &rt).await;
     assert!(!out.released, "the second deletion in the same minute waits");
     assert_eq!(out.verdict.reason, Reason::DeletionRateLimited);
     assert!(matches!(out.requeue, Requeue::After(d) if d >= Duration::from_secs(59)));
     // Orphan, or an account that was never ours, releases without a vendor call.
     let mut orphan = spec("carol.two");
     orphan.deletion_policy = DeletionPolicy::Orphan;
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&orphan, records[1].clone())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&orphan, records[1].clone()), &rt).await;
     assert!(out.released);
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&s2, AgentRecord::default())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&s2, AgentRecord::default()), &rt).await;
     assert!(out.released);
     assert_eq!(fake.calls("delete"), 1);
     assert_eq!(fake.accounts.lock().unwrap().len(), 1);
@@ -592,15 +563,7 @@ async fn the_deletion_ceiling_deletes_created_accounts_and_orphans_adopted_ones(
     let created = reconcile(request(&created_spec, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(created.record.origin, Some(AccountOrigin::Created));
 
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&adopted_spec, adopted.record)
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&adopted_spec, adopted.record), &rt).await;
     assert!(out.released);
     assert_eq!(out.taken, Taken::Nothing);
     let notice = out.notice.expect("the orphaning is told");
@@ -608,15 +571,7 @@ async fn the_deletion_ceiling_deletes_created_accounts_and_orphans_adopted_ones(
     assert!(notice.message.contains("CreatedOnly"), "{}", notice.message);
     assert_eq!(fake.calls("delete"), 0);
 
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&created_spec, created.record)
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&created_spec, created.record), &rt).await;
     assert_eq!(out.taken, Taken::Deleted);
     assert_eq!(fake.calls("delete"), 1);
     assert!(fake.accounts.lock().unwrap().contains_key("carol.old"));
