@@ -417,6 +417,9 @@ async fn a_proxy_echoing_the_api_key_never_gets_it_into_status_events_or_logs() 
 /// account is deleted with the object: nothing is orphaned at the vendor.
 #[tokio::test]
 async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_asked() {
+    // Every test of this binary installs the capturing subscriber first: whichever test starts first
+    // sets the process-wide one, and the secret-leak test reads what it captured.
+    capture_logs();
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::DeleteParams;
     let env = Env::start("10m").await;
@@ -499,6 +502,9 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
 /// to do, in status and in an event; the account keeps its role and nothing is recreated.
 #[tokio::test]
 async fn changing_a_tencent_role_is_reported_as_an_immutable_field() {
+    // Every test of this binary installs the capturing subscriber first: whichever test starts first
+    // sets the process-wide one, and the secret-leak test reads what it captured.
+    capture_logs();
     let env = Env::start("10m").await;
     let op = env.run(options());
     let spec = |role: &str| {

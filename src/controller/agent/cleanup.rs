@@ -54,8 +54,14 @@ pub async fn cleanup(
     }
     let id = agent_id(agent);
     if outcome.released {
+        // The object is about to go: no status to write, so the notice is told as a Normal event,
+        // the deletion's last word (a warning would only be shown once per status change).
         if let Some(notice) = &outcome.notice {
-            exit.publish(notice).await;
+            let told = engine::Notice {
+                warning: false,
+                ..notice.clone()
+            };
+            exit.publish(&told).await;
         }
         ctx.succeeded(&id);
         return Ok(Action::await_change());
