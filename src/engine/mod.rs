@@ -236,19 +236,24 @@ pub struct Outcome {
     pub released: bool,
 }
 
+/// A checkpoint that could not be stored (for the controller: the status write failed).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckpointError(pub Box<dyn std::error::Error + Send + Sync>);
+
 /// Persists the record before a vendor create, so a crash between the create and the next status write
 /// cannot lose the knowledge that the account is ours.
 #[async_trait]
 pub trait Checkpoint: Send + Sync {
     /// Stores `record` (with `create_requested_for` set) and the in-progress verdict.
-    async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), String>;
+    async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError>;
 
     /// Stores `record` (the record from before the create, without its marker) once the vendor
     /// answered the create with "already exists" for an account this agent did not manage: the
     /// account predates the create, and a stored marker would make the next pass take it as one the
     /// operator created (and so update it, under `CreateOnly` too) should the pass's own status
     /// write fail. The pass goes on when this fails: its outcome carries the same record.
-    async fn withdraw_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), String>;
+    async fn withdraw_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError>;
 }
 
 /// A checkpoint that stores nothing (dry runs, the CLI without a state file).
@@ -256,10 +261,10 @@ pub struct NoCheckpoint;
 
 #[async_trait]
 impl Checkpoint for NoCheckpoint {
-    async fn before_create(&self, _: &AgentRecord, _: &Verdict) -> Result<(), String> {
+    async fn before_create(&self, _: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
         Ok(())
     }
-    async fn withdraw_create(&self, _: &AgentRecord, _: &Verdict) -> Result<(), String> {
+    async fn withdraw_create(&self, _: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
         Ok(())
     }
 }

@@ -201,11 +201,11 @@ struct Recorded(Mutex<Vec<AgentRecord>>);
 
 #[async_trait]
 impl Checkpoint for Recorded {
-    async fn before_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), String> {
+    async fn before_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
         self.0.lock().unwrap().push(record.clone());
         Ok(())
     }
-    async fn withdraw_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), String> {
+    async fn withdraw_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
         self.0.lock().unwrap().push(record.clone());
         Ok(())
     }

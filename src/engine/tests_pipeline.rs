@@ -144,11 +144,11 @@ struct Stored(Mutex<Option<AgentRecord>>);
 
 #[async_trait]
 impl Checkpoint for Stored {
-    async fn before_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), String> {
+    async fn before_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
         *self.0.lock().unwrap() = Some(record.clone());
         Ok(())
     }
-    async fn withdraw_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), String> {
+    async fn withdraw_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
         *self.0.lock().unwrap() = Some(record.clone());
         Ok(())
     }

@@ -13,7 +13,7 @@ use crate::conditions::{self, Verdict};
 use crate::controller::context::{Context, agent_id};
 use crate::controller::status;
 use crate::core::FieldChange;
-use crate::engine::{AgentRecord, Checkpoint, Notice, Outcome};
+use crate::engine::{AgentRecord, Checkpoint, CheckpointError, Notice, Outcome};
 
 /// What a pass leaves behind.
 pub struct Report<'r> {
@@ -103,24 +103,24 @@ impl Exit<'_> {
     }
 
     /// Writes `record` with `verdict` to status now, for the engine's checkpoints.
-    async fn store(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), String> {
+    async fn store(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError> {
         let now = Time(jiff::Timestamp::now());
         let s = status::desired_status(self.agent, verdict, record, &[], &now);
         self.write_status(s, &now)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| CheckpointError(Box::new(e)))
     }
 }
 
 /// The engine's checkpoints are written to the agent's status.
 #[async_trait]
 impl Checkpoint for Exit<'_> {
-    async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), String> {
+    async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError> {
         self.store(record, verdict).await
     }
 
-    async fn withdraw_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), String> {
+    async fn withdraw_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError> {
         self.store(record, verdict).await
     }
 }
