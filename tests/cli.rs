@@ -952,31 +952,29 @@ fn run_refuses_an_allowed_endpoint_that_is_not_an_exact_safe_origin() {
 }
 
 #[test]
-fn two_agents_claiming_one_key_are_a_conflict_and_only_the_first_is_applied() {
+fn two_agents_claiming_one_key_are_a_conflict_and_only_the_owner_is_applied() {
     let lab = Lab::new("conflict");
     let agents = lab.read("tencent/agents.yaml");
     let copy = agents
         .split("\n---\n")
         .next()
         .unwrap()
-        .replace("name: alice-chen", "name: alice-again")
+        .replace("name: alice-chen", "name: alice-copy")
         .replace("displayName: Alice Chen", "displayName: Alice Again");
-    // Read after agents.yaml (files of a directory are read in name order): the first claim wins.
+    // Neither object has a creation time (manifest files): as in the controller, the lower
+    // namespace/name owns the key, whichever file is read first.
     lab.write("tencent/copy.yaml", &copy);
     let plan = lab.ccop(&["plan", "-f", "tencent"]).run().expect(1);
     assert_eq!(action(&plan, "contact-center/alice-chen"), "create", "{plan}");
-    assert_eq!(action(&plan, "contact-center/alice-again"), "conflict", "{plan}");
+    assert_eq!(action(&plan, "contact-center/alice-copy"), "conflict", "{plan}");
     assert!(
-        plan.stdout
-            .contains("contact-center/alice-chen already claims this key on the same provider"),
+        plan.stdout.contains(
+            "agent contact-center/alice-chen already manages this vendor key in the same vendor account"
+        ),
         "{plan}"
     );
     let apply = lab.ccop(&["apply", "-f", "tencent"]).run().expect(1);
-    assert_eq!(
-        action(&apply, "contact-center/alice-again"),
-        "conflict",
-        "{apply}"
-    );
+    assert_eq!(action(&apply, "contact-center/alice-copy"), "conflict", "{apply}");
     assert_eq!(lab.tencent.account_count(), 2);
     assert_eq!(
         lab.tencent.agent("alice.chen@example.com").unwrap().name,

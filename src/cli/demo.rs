@@ -131,33 +131,7 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
     for (vendor, server) in &sims.servers {
         println!("    {vendor:<9} {}", server.base_url());
     }
-
-    step("reading the example providers, Secrets and agents");
-    let manifests = read_examples(&args.examples)?;
-    println!(
-        "    {} providers, {} agents, {} Secrets",
-        manifests.providers.len() + manifests.cluster_providers.len(),
-        manifests.agents.len(),
-        manifests.secrets.len()
-    );
-    // The simulators listen on loopback ports chosen now: exactly their origins are allowed, as
-    // `--allowed-endpoints` would for `ccop plan` against `ccop simulate`.
-    let endpoints = EndpointPolicy::allowing(sims.servers.iter().map(|(_, s)| s.base_url()))?;
-    let mut workspace = Workspace::new(manifests, "ccop-system").with_endpoints(endpoints);
-    for id in workspace.provider_ids() {
-        let vendor = workspace
-            .provider(&id)?
-            .0
-            .vendor()
-            .ok_or_else(|| format!("provider {} has no vendor", id.display()))?;
-        let url = sims
-            .servers
-            .iter()
-            .find(|(v, _)| *v == vendor)
-            .map(|(_, s)| s.base_url())
-            .expect("one simulator per vendor");
-        workspace.set_endpoint(&id, &url);
-    }
+    let mut workspace = workspace_on(&sims, &args.examples)?;
 
     step("planning: what would change at the vendors (read-only)");
     let plan = execute(&mut workspace, false, 8).await;
@@ -177,14 +151,62 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
         sims.huawei.account_count(),
         sims.ozonetel.account_count()
     );
+    repair_console_drift(&sims, &mut workspace).await?;
 
+    step("one more pass: everything already matches, so nothing is written");
+    let again = execute(&mut workspace, true, 8).await;
+    let unchanged = again.agents.iter().filter(|a| a.action == "no-op").count();
+    println!("    {unchanged} of {} agents unchanged", again.agents.len());
+    if unchanged != again.agents.len() {
+        return Err("a second pass still wanted to change something".into());
+    }
+    println!(
+        "\ndone in {:.1}s. Next: `ccop run` against a cluster (README), or `ccop plan -f examples/tencent` against `ccop simulate --vendor tencent --addr 127.0.0.1:18081`.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The example manifests, every provider pointed at its vendor's simulator.
+fn workspace_on(sims: &Simulators, examples: &[PathBuf]) -> Result<Workspace, String> {
+    step("reading the example providers, Secrets and agents");
+    let manifests = read_examples(examples)?;
+    println!(
+        "    {} providers, {} agents, {} Secrets",
+        manifests.providers.len() + manifests.cluster_providers.len(),
+        manifests.agents.len(),
+        manifests.secrets.len()
+    );
+    // The simulators listen on loopback ports chosen now: exactly their origins are allowed, as
+    // `--allowed-endpoints` would for `ccop plan` against `ccop simulate`.
+    let endpoints = EndpointPolicy::allowing(sims.servers.iter().map(|(_, s)| s.base_url()))?;
+    let mut workspace = Workspace::new(manifests, "ccop-system").with_endpoints(endpoints);
+    for id in workspace.provider_ids() {
+        let vendor = workspace
+            .settings_of(&id)?
+            .0
+            .vendor()
+            .ok_or_else(|| format!("provider {} has no vendor", id.display()))?;
+        let url = sims
+            .servers
+            .iter()
+            .find(|(v, _)| *v == vendor)
+            .map(|(_, s)| s.base_url())
+            .expect("one simulator per vendor");
+        workspace.set_endpoint(&id, &url);
+    }
+    Ok(workspace)
+}
+
+/// Renames an agent in the Huawei simulator's console and shows the next pass repairing it.
+async fn repair_console_drift(sims: &Simulators, workspace: &mut Workspace) -> Result<(), String> {
     step("someone renames carol.li in the Huawei console");
     sims.huawei
         .edit_agent("carol.li", |r| r.user_name = "Carol (console)".into());
     let huawei_id = workspace
         .provider_ids()
         .into_iter()
-        .find(|id| workspace.provider(id).ok().and_then(|(s, _)| s.vendor()) == Some(VendorKind::Huawei))
+        .find(|id| workspace.settings_of(id).ok().and_then(|(s, _)| s.vendor()) == Some(VendorKind::Huawei))
         .ok_or("the examples have no Huawei provider")?;
     let runtime = workspace.runtime(&huawei_id)?;
     let changed = runtime
@@ -194,7 +216,7 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     println!("    the periodic listing found changed accounts: {changed:?}");
     step("drift repair: the next pass writes only where the vendor differs from the spec");
-    let repaired = execute(&mut workspace, true, 8).await;
+    let repaired = execute(workspace, true, 8).await;
     for a in repaired.agents.iter().filter(|a| a.action != "no-op") {
         let fields: Vec<String> = a
             .changes
@@ -212,18 +234,6 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
     if name != "Carol Li" {
         return Err(format!("drift was not repaired: the vendor still says {name:?}"));
     }
-
-    step("one more pass: everything already matches, so nothing is written");
-    let again = execute(&mut workspace, true, 8).await;
-    let unchanged = again.agents.iter().filter(|a| a.action == "no-op").count();
-    println!("    {unchanged} of {} agents unchanged", again.agents.len());
-    if unchanged != again.agents.len() {
-        return Err("a second pass still wanted to change something".into());
-    }
-    println!(
-        "\ndone in {:.1}s. Next: `ccop run` against a cluster (README), or `ccop plan -f examples/tencent` against `ccop simulate --vendor tencent --addr 127.0.0.1:18081`.",
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
 }
 

@@ -5,7 +5,6 @@
 //! carries the plan out with the same rate limits, retries and duplicate guards, and prints the
 //! resulting status per agent; a second `apply` changes nothing.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,9 +13,9 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::workspace::Workspace;
-use crate::api::{ManagementPolicy, ProviderId, claimed_key};
-use crate::core::{FieldChange, Plan, Refusal};
-use crate::engine::{self, AgentRecord, AgentRequest, NoCheckpoint, Outcome};
+use crate::api::{ContactCenterAgentSpec, ManagementPolicy, ProviderId, claimed_key};
+use crate::core::{DigestKey, FieldChange, Plan, Refusal};
+use crate::engine::{self, AgentRecord, AgentRequest, NoCheckpoint, Outcome, ResolveError, Resolved};
 use crate::manifest;
 
 /// Options of `ccop plan` and `ccop apply`.
@@ -204,13 +203,36 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
 
 /// Plans (or applies) every agent of the workspace.
 pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize) -> Report {
-    let agents = workspace.manifests.agents.clone();
-    // Resolve runtimes up front (sequentially: building one may fail and is reported per agent).
-    let mut runtimes = HashMap::new();
-    let mut first_claim: HashMap<(ProviderId, String), String> = HashMap::new();
+    let (jobs, mut reports) = resolve_all(workspace).await;
+    let done = run_all(jobs, &workspace.digest_key, apply, concurrency).await;
+    for (report, record) in done {
+        if apply {
+            workspace.records.insert(report.agent.clone(), record);
+        }
+        reports.push(report);
+    }
+    reports.sort_by(|a, b| (&a.provider, &a.agent).cmp(&(&b.provider, &b.agent)));
+    let summary = summarize(&reports);
+    Report {
+        agents: reports,
+        summary,
+    }
+}
+
+/// An agent the engine will run for.
+struct Job {
+    spec: ContactCenterAgentSpec,
+    resolved: Resolved,
+    base: AgentReport,
+    record: AgentRecord,
+}
+
+/// Resolves every agent as the controller would (sequentially: building a runtime may fail, and is
+/// reported per agent). Returns the agents to run and the reports of those that cannot run.
+async fn resolve_all(workspace: &Workspace) -> (Vec<Job>, Vec<AgentReport>) {
     let mut jobs = Vec::new();
     let mut reports = Vec::new();
-    for agent in &agents {
+    for agent in &workspace.manifests.agents {
         let ns = agent.object.metadata.namespace.clone().unwrap_or_default();
         let name = format!("{ns}/{}", agent.object.metadata.name.clone().unwrap_or_default());
         let id = ProviderId::of(&agent.object.spec, &ns);
@@ -226,87 +248,62 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
             synced: None,
             message: String::new(),
         };
-        // The grant first: an agent its cluster provider does not serve causes no vendor call.
-        if let Err(e) = workspace.admit(&id, &ns) {
-            reports.push(AgentReport { message: e, ..base });
-            continue;
-        }
-        let runtime = match runtimes.get(&id) {
-            Some(r) => Ok(std::sync::Arc::clone(r)),
-            None => workspace.runtime(&id).inspect(|r| {
-                runtimes.insert(id.clone(), r.clone());
+        match engine::resolve(workspace, &agent.object).await {
+            Ok(resolved) => jobs.push(Job {
+                spec: agent.object.spec.clone(),
+                resolved,
+                base,
+                record: workspace.records.get(&name).cloned().unwrap_or_default(),
             }),
-        };
-        let runtime = match runtime {
-            Ok(r) => r,
-            Err(e) => {
-                reports.push(AgentReport { message: e, ..base });
-                continue;
-            }
-        };
-        if let Some(key) = &base.key
-            && let Some(owner) = first_claim.get(&(id.clone(), key.clone()))
-        {
-            let message = format!("{owner} already claims this key on the same provider");
-            reports.push(AgentReport {
+            Err(ResolveError::Provider(message)) => reports.push(AgentReport { message, ..base }),
+            Err(conflict @ ResolveError::Conflict { .. }) => reports.push(AgentReport {
                 action: "conflict".into(),
-                vendor: Some(runtime.vendor.kind().to_string()),
-                message,
+                vendor: workspace.runtime(&id).ok().map(|r| r.vendor.kind().to_string()),
+                message: conflict.to_string(),
                 ..base
-            });
-            continue;
+            }),
+            Err(ResolveError::Password(e)) => reports.push(AgentReport {
+                message: format!("{}: {e}", agent.origin),
+                ..base
+            }),
         }
-        if let Some(key) = &base.key {
-            first_claim.insert((id.clone(), key.clone()), name.clone());
-        }
-        let password = match workspace.password(agent) {
-            Ok(p) => p,
-            Err(e) => {
-                reports.push(AgentReport { message: e, ..base });
-                continue;
-            }
-        };
-        let record = workspace.records.get(&name).cloned().unwrap_or_default();
-        jobs.push((agent.object.spec.clone(), runtime, password, base, record));
     }
-    let digest_key = &workspace.digest_key.clone();
-    let done: Vec<(AgentReport, AgentRecord)> = futures::stream::iter(jobs)
-        .map(|(spec, runtime, password, base, record)| async move {
+    (jobs, reports)
+}
+
+/// Runs the engine for every job, `concurrency` at a time.
+async fn run_all(
+    jobs: Vec<Job>,
+    digest_key: &DigestKey,
+    apply: bool,
+    concurrency: usize,
+) -> Vec<(AgentReport, AgentRecord)> {
+    futures::stream::iter(jobs)
+        .map(|job| async move {
             let request = AgentRequest {
-                spec: &spec,
-                record,
-                password,
-                deleting: false,
+                spec: &job.spec,
+                record: job.record,
+                password: job.resolved.password,
                 paused: false,
                 dry_run: !apply,
                 fresh: false,
                 digest_key,
             };
-            let observe_only = spec.management_policy == ManagementPolicy::ObserveOnly;
-            let outcome = engine::reconcile(request, &runtime, &NoCheckpoint).await;
-            (
-                report_of(
-                    base,
-                    runtime.vendor.kind().to_string(),
-                    &outcome,
-                    apply,
-                    observe_only,
-                ),
-                outcome.record,
-            )
+            let runtime = &job.resolved.runtime;
+            let observe_only = job.spec.management_policy == ManagementPolicy::ObserveOnly;
+            let outcome = engine::reconcile(request, runtime, &NoCheckpoint).await;
+            let vendor = runtime.vendor.kind().to_string();
+            let report = report_of(job.base, vendor, &outcome, apply, observe_only);
+            (report, outcome.record)
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
-        .await;
-    for (report, record) in done {
-        if apply {
-            workspace.records.insert(report.agent.clone(), record);
-        }
-        reports.push(report);
-    }
-    reports.sort_by(|a, b| (&a.provider, &a.agent).cmp(&(&b.provider, &b.agent)));
+        .await
+}
+
+fn summarize(reports: &[AgentReport]) -> Summary {
     let mut summary = Summary::default();
-    for r in &reports {
+    for r in reports {
         match r.action.as_str() {
             "create" => summary.create += 1,
             "update" => summary.update += 1,
@@ -317,10 +314,7 @@ pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize)
             _ => summary.errors += 1,
         }
     }
-    Report {
-        agents: reports,
-        summary,
-    }
+    summary
 }
 
 /// One agent's report from an engine outcome.
@@ -418,6 +412,9 @@ fn planned_message(plan: &Plan, observe_only: bool) -> String {
         ),
         Plan::Update { changes } => format!("apply changes {}", fields(changes)),
         Plan::Delete => "apply deletes the account".into(),
+        Plan::Refuse(Refusal::DeletionNotAllowed(_)) => {
+            "the provider's agentPolicy.deletion leaves this account at the vendor".into()
+        }
     }
 }
 

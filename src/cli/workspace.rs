@@ -2,18 +2,20 @@
 //! reference, credentials from the manifests or the environment, and one engine runtime per provider.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::api::{
     AgentPolicy, ContactCenterAgent, OzonetelAuthMode, ProviderId, ProviderKind, ProviderSettings,
+    claimed_key,
 };
 use crate::connectors::endpoint::EndpointPolicy;
-use crate::connectors::{AgentPassword, ClientOptions, SecretData};
+use crate::connectors::{ClientOptions, SecretData};
 use crate::core::DigestKey;
-use crate::engine::{AgentRecord, ProviderRuntime};
-use crate::manifest::{Located, Manifests};
+use crate::engine::{AgentRecord, ClaimRank, Claimant, ProviderRuntime, Resolve, SecretLookup, compared_key};
+use crate::manifest::Manifests;
 
 /// Manifests plus the runtimes built from them.
 pub struct Workspace {
@@ -25,7 +27,8 @@ pub struct Workspace {
     pub records: BTreeMap<String, AgentRecord>,
     /// The key of the password digests in `records`: the `--state` file's, or a new one per run.
     pub digest_key: DigestKey,
-    runtimes: BTreeMap<ProviderId, Arc<ProviderRuntime>>,
+    /// Built on first use; behind a lock so that resolving (which takes `&self`) can build them.
+    runtimes: Mutex<BTreeMap<ProviderId, Arc<ProviderRuntime>>>,
     options: ClientOptions,
 }
 
@@ -37,7 +40,7 @@ impl Workspace {
             operator_namespace: operator_namespace.to_string(),
             records: BTreeMap::new(),
             digest_key: DigestKey::generate(),
-            runtimes: BTreeMap::new(),
+            runtimes: Mutex::default(),
             // Never minting tokens (the default): see `token_account`.
             options: ClientOptions::default(),
         }
@@ -47,12 +50,12 @@ impl Workspace {
     /// (`--allowed-endpoints`; the demo's simulators).
     pub fn with_endpoints(mut self, endpoints: EndpointPolicy) -> Self {
         self.options.endpoints = endpoints;
-        self.runtimes.clear();
+        self.runtimes.lock().expect("runtimes lock").clear();
         self
     }
 
     /// The settings of a provider and the namespace of its Secret.
-    pub fn provider(&self, id: &ProviderId) -> Result<(ProviderSettings, String), String> {
+    pub fn settings_of(&self, id: &ProviderId) -> Result<(ProviderSettings, String), String> {
         match id.kind {
             ProviderKind::ContactCenterProvider => self
                 .manifests
@@ -179,7 +182,7 @@ impl Workspace {
                 set(&mut p.object.spec.settings);
             }
         }
-        self.runtimes.remove(id);
+        self.runtimes.lock().expect("runtimes lock").remove(id);
     }
 
     /// A Secret from the manifests, or else from the environment: `CCOP_SECRET_<NAME>_<KEY>` (upper
@@ -204,11 +207,11 @@ impl Workspace {
     }
 
     /// The runtime of a provider, built on first use.
-    pub fn runtime(&mut self, id: &ProviderId) -> Result<Arc<ProviderRuntime>, String> {
-        if let Some(r) = self.runtimes.get(id) {
+    pub fn runtime(&self, id: &ProviderId) -> Result<Arc<ProviderRuntime>, String> {
+        if let Some(r) = self.runtimes.lock().expect("runtimes lock").get(id) {
             return Ok(r.clone());
         }
-        let (mut settings, secret_ns) = self.provider(id)?;
+        let (mut settings, secret_ns) = self.settings_of(id)?;
         // See `token_account`: the CLI uses the API key alone, so it never mints a token.
         let token_account = match settings.ozonetel.as_mut() {
             Some(o) if o.auth_mode == OzonetelAuthMode::Token => {
@@ -250,35 +253,51 @@ impl Workspace {
             ));
         }
         let runtime = Arc::new(runtime);
-        self.runtimes.insert(id.clone(), runtime.clone());
-        Ok(runtime)
+        let mut runtimes = self.runtimes.lock().expect("runtimes lock");
+        Ok(runtimes.entry(id.clone()).or_insert(runtime).clone())
+    }
+}
+
+/// The manifests' answers to the engine's [`Resolve`], the same rules as the controller's: a provider
+/// granted to the agent's namespace, the earliest claim on a key in one vendor account wins, the
+/// password from a Secret among the manifests or in the environment.
+#[async_trait]
+impl Resolve for Workspace {
+    type Problem = String;
+
+    async fn provider(&self, id: &ProviderId, namespace: &str) -> Result<Arc<ProviderRuntime>, String> {
+        // The grant first: an agent its cluster provider does not serve causes no vendor call.
+        self.admit(id, namespace)?;
+        self.runtime(id)
     }
 
-    /// The password an agent references, if any.
-    pub fn password(&self, agent: &Located<ContactCenterAgent>) -> Result<Option<AgentPassword>, String> {
-        let Some(r) = &agent.object.spec.password_secret_ref else {
-            return Ok(None);
+    fn claimants(&self, agent: &ContactCenterAgent) -> Vec<Claimant> {
+        let Some(key) = claimed_key(&agent.spec).map(|k| compared_key(&k)) else {
+            return Vec::new();
         };
-        let ns = agent.object.metadata.namespace.clone().unwrap_or_default();
-        let previous_key = format!("{}.previous", r.key);
-        let data = self
-            .secret(&ns, &r.name, &[r.key.as_str(), previous_key.as_str()])
-            .ok_or_else(|| {
-                format!(
-                    "{}: the password Secret {ns}/{} is neither among the manifests nor in the environment",
-                    agent.origin, r.name
-                )
-            })?;
-        let current = data.0.get(&r.key).cloned().ok_or_else(|| {
-            format!(
-                "{}: the password Secret {ns}/{} has no key {:?}",
-                agent.origin, r.name, r.key
-            )
-        })?;
-        Ok(Some(AgentPassword {
-            current,
-            previous: data.0.get(&previous_key).cloned(),
-        }))
+        let me = ClaimRank::of(agent);
+        self.manifests
+            .agents
+            .iter()
+            .map(|other| &other.object)
+            .filter(|other| claimed_key(&other.spec).is_some_and(|k| compared_key(&k) == key))
+            .filter_map(|other| {
+                let rank = ClaimRank::of(other).filter(|r| Some(r) != me.as_ref())?;
+                let provider = ProviderId::of(&other.spec, rank.namespace());
+                Some(Claimant { rank, provider })
+            })
+            .collect()
+    }
+
+    async fn secret(&self, namespace: &str, name: &str, keys: &[&str]) -> SecretLookup {
+        match Workspace::secret(self, namespace, name, keys) {
+            Some(data) => SecretLookup::Found(data),
+            None => SecretLookup::Missing,
+        }
+    }
+
+    fn absent(&self) -> &'static str {
+        "is neither among the manifests nor in the environment"
     }
 }
 
@@ -420,6 +439,65 @@ pub fn env_name(secret: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two agents claiming one key on one provider, the later-created one first in the files.
+    const PAIR: &str = r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: tencent-credentials, namespace: cc}
+stringData: {secretId: AKIDexample, secretKey: example-key}
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterProvider
+metadata: {name: tencent-prod, namespace: cc}
+spec:
+  tencent: {sdkAppId: 1400000001, credentialsSecretRef: {name: tencent-credentials}}
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterAgent
+metadata: {name: alice-again, namespace: cc, creationTimestamp: "2026-01-02T00:00:00Z"}
+spec:
+  providerRef: {name: tencent-prod}
+  displayName: Alice Again
+  email: Alice.Chen@example.com
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterAgent
+metadata: {name: alice-chen, namespace: cc, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  providerRef: {name: tencent-prod}
+  displayName: Alice Chen
+  email: alice.chen@example.com
+"#;
+
+    /// The owner of each agent's key: as `ccop plan` resolves it over the manifests, and as the
+    /// controller's claims index (fed by the agent watch) ranks the same two objects.
+    #[tokio::test]
+    async fn the_cli_and_the_controller_pick_the_same_winner() {
+        let manifests = crate::manifest::parse_str("pair.yaml", PAIR, "default").expect("valid manifests");
+        let agents: Vec<ContactCenterAgent> = manifests.agents.iter().map(|a| a.object.clone()).collect();
+        let workspace = Workspace::new(manifests, "ccop-system");
+        let claims = crate::controller::claims::Claims::default();
+        for agent in &agents {
+            claims.upsert(agent);
+        }
+        for agent in &agents {
+            let cli = match crate::engine::resolve(&workspace, agent).await {
+                Err(crate::engine::ResolveError::Conflict { owner, .. }) => Some(owner),
+                Ok(_) => None,
+                Err(e) => panic!("unexpected: {e}"),
+            };
+            let controller = claims.ahead_of(agent).into_iter().next().map(|(who, _)| who);
+            assert_eq!(cli, controller, "{:?}", agent.metadata.name);
+        }
+        let later = &agents[0];
+        assert_eq!(later.metadata.name.as_deref(), Some("alice-again"));
+        assert_eq!(
+            claims.ahead_of(later).first().map(|(who, _)| who.as_str()),
+            Some("cc/alice-chen"),
+            "the earlier-created agent owns the key, whatever the file order and the key's case"
+        );
+    }
 
     #[test]
     fn secret_env_names_are_shell_safe() {

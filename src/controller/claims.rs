@@ -2,34 +2,28 @@
 //!
 //! Two agents in the cluster may claim the same vendor key (a copy-paste, two teams). When their
 //! providers reach the same vendor account — one provider object or several, in one namespace or
-//! many — the earliest-created one (then the lower `namespace/name`) owns the key; every later one gets
-//! `Ready=False, reason=Conflict` and causes no vendor writes.
+//! many — the earliest-created one (then the lower `namespace/name`, [`ClaimRank`]) owns the key; every
+//! later one gets `Ready=False, reason=Conflict` and causes no vendor writes. The rule itself is the
+//! engine's ([`crate::engine::owner_ahead`]), shared with `ccop plan`; this index only feeds it.
 //!
 //! The index is kept up to date from the agent watch itself, so it is complete before any reconcile
 //! runs, whatever order reconciles run in. It groups claims by the key *as the vendor compares it*
 //! (case-insensitively: Tencent matches e-mails that way, and for the others treating `Bob` and `bob` as
 //! one account can only stop a flap, never cause one), across all providers. Whether two claims of one
 //! key are on the same vendor account depends on the providers (and, for Huawei, their Secrets), so it
-//! is decided at reconcile time, by [`Claims::ahead_of`] plus the caller's account lookup.
+//! is decided at reconcile time, by [`Claims::rivals_of`] plus the caller's account lookup.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use crate::api::ContactCenterAgent;
 pub use crate::api::{ProviderId, claimed_key};
-
-/// An agent's place in the queue for a key: creation time, then `namespace/name`.
-type Claimant = (String, String);
-
-/// The key as the vendors compare it.
-fn compared(key: &str) -> String {
-    key.to_lowercase()
-}
+use crate::engine::{ClaimRank, Claimant, compared_key as compared};
 
 #[derive(Default)]
 struct Index {
-    by_key: HashMap<String, BTreeMap<Claimant, ProviderId>>,
-    by_agent: HashMap<String, (String, Claimant)>,
+    by_key: HashMap<String, BTreeMap<ClaimRank, ProviderId>>,
+    by_agent: HashMap<String, (String, ClaimRank)>,
 }
 
 /// The claims index.
@@ -47,17 +41,9 @@ pub enum ClaimStatus {
     ConflictsWith(String),
 }
 
-fn identity(agent: &ContactCenterAgent) -> Option<(String, Claimant)> {
-    let ns = agent.metadata.namespace.clone()?;
-    let name = agent.metadata.name.clone()?;
-    let id = format!("{ns}/{name}");
-    let created = agent
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map(|t| format!("{:020}", t.0.as_second()))
-        .unwrap_or_else(|| "~".into());
-    Some((id.clone(), (created, id)))
+fn identity(agent: &ContactCenterAgent) -> Option<(String, ClaimRank)> {
+    let rank = ClaimRank::of(agent)?;
+    Some((rank.id.clone(), rank))
 }
 
 impl Claims {
@@ -73,7 +59,7 @@ impl Claims {
             let mut index = self.index.lock().expect("claims lock");
             let set = index.by_key.entry(key.clone()).or_default();
             set.insert(claimant.clone(), ProviderId::of(&agent.spec, &ns));
-            touched.extend(set.keys().map(|(_, who)| who.clone()));
+            touched.extend(set.keys().map(|rank| rank.id.clone()));
             index.by_agent.insert(id, (key, claimant));
         }
         touched
@@ -94,7 +80,7 @@ impl Claims {
         let mut others = Vec::new();
         if let Some(set) = index.by_key.get_mut(&key) {
             set.remove(&claimant);
-            others = set.keys().map(|(_, who)| who.clone()).collect();
+            others = set.keys().map(|rank| rank.id.clone()).collect();
             if set.is_empty() {
                 index.by_key.remove(&key);
             }
@@ -135,7 +121,31 @@ impl Claims {
             .get(key)
             .map(|set| {
                 set.range(..me.clone())
-                    .map(|((_, who), provider)| (who.clone(), provider.clone()))
+                    .map(|(rank, provider)| (rank.id.clone(), provider.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every other agent claiming the same key as `agent`, with the provider each uses.
+    pub fn rivals_of(&self, agent: &ContactCenterAgent) -> Vec<Claimant> {
+        let Some((id, _)) = identity(agent) else {
+            return Vec::new();
+        };
+        let index = self.index.lock().expect("claims lock");
+        let Some((key, _)) = index.by_agent.get(&id) else {
+            return Vec::new();
+        };
+        index
+            .by_key
+            .get(key)
+            .map(|set| {
+                set.iter()
+                    .filter(|(rank, _)| rank.id != id)
+                    .map(|(rank, provider)| Claimant {
+                        rank: rank.clone(),
+                        provider: provider.clone(),
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -150,7 +160,7 @@ impl Claims {
             .map(|set| {
                 set.iter()
                     .filter(|(_, p)| *p == provider)
-                    .map(|((_, who), _)| who.clone())
+                    .map(|(rank, _)| rank.id.clone())
                     .collect()
             })
             .unwrap_or_default()

@@ -206,7 +206,7 @@ async fn run_controllers(
         controller: "contact-center-operator".into(),
         instance: Some(options.identity.clone()),
     };
-    let (requeue_tx, mut requeue_rx) = mpsc::unbounded::<ObjectRef<GuardedAgent>>();
+    let (requeue_tx, requeue_rx) = mpsc::unbounded::<ObjectRef<GuardedAgent>>();
     let ctx = Arc::new(Context::new(
         client.clone(),
         options.clone(),
@@ -214,176 +214,31 @@ async fn run_controllers(
         requeue_tx,
         digest_key,
     ));
-    let scopes = scopes(&options);
-    let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
-
+    let mut wiring = Wiring {
+        scopes: scopes(&options),
+        client,
+        options,
+        ctx: ctx.clone(),
+        stop,
+        tasks: Vec::new(),
+        synced: Vec::new(),
+    };
     // Providers first: agents must not report a provider missing just because its watch has not synced.
-    let mut provider_stores = Vec::new();
-    for scope in &scopes {
-        let api: Api<DeserializeGuard<ContactCenterProvider>> = scoped(&client, scope);
-        let controller = Controller::new(api, shard(&options));
-        let store = controller.store();
-        ctx.providers
-            .namespaced
-            .lock()
-            .expect("provider stores lock")
-            .push(store.clone());
-        provider_stores.push(ready(store.clone()));
-        tasks.push(
-            controller
-                .graceful_shutdown_on(stop.clone())
-                .run(
-                    provider::reconcile_namespaced,
-                    provider::error_policy,
-                    ctx.clone(),
-                )
-                .for_each(|_| async {})
-                .boxed(),
-        );
-    }
-    let cluster = Controller::new(
-        Api::<DeserializeGuard<ClusterContactCenterProvider>>::all(client.clone()),
-        shard(&options),
-    );
-    *ctx.providers.cluster.lock().expect("provider stores lock") = Some(cluster.store());
-    provider_stores.push(ready(cluster.store()));
-    tasks.push(
-        cluster
-            .graceful_shutdown_on(stop.clone())
-            .run(provider::reconcile_cluster, provider::error_policy, ctx.clone())
-            .for_each(|_| async {})
-            .boxed(),
-    );
-
-    // Namespace labels: a cluster provider serves the namespaces its grant selects by them. Synced
-    // before the agents start, so no agent is refused for a namespace the watch has not listed yet.
-    let namespaces: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
-    let (reader, writer) = reflector::store();
-    *ctx.providers.namespaces.lock().expect("namespace store lock") = Some(reader.clone());
-    provider_stores.push(ready(reader));
-    let ns_ctx = ctx.clone();
-    let mut labels_seen: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-    let watch = watcher::watcher(namespaces, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .for_each(move |event| {
-            match &event {
-                Ok(WatchEvent::Apply(m) | WatchEvent::InitApply(m)) => {
-                    let labels = m.metadata.labels.clone().unwrap_or_default();
-                    let previous = labels_seen.insert(m.name_any(), labels.clone());
-                    // A namespace seen for the first time outside the initial listing is new: its
-                    // agents may have been judged before the watch delivered it.
-                    let first_sight = previous.is_none() && matches!(event, Ok(WatchEvent::Apply(_)));
-                    if first_sight || previous.is_some_and(|p| p != labels) {
-                        requeue_cluster_provider_users_in(&ns_ctx, &m.name_any());
-                    }
-                }
-                Ok(WatchEvent::Delete(m)) => {
-                    labels_seen.remove(&m.name_any());
-                }
-                Ok(WatchEvent::Init | WatchEvent::InitDone) => {}
-                Err(e) => tracing::debug!(error = %e, "the Namespace watch failed; it resumes with backoff"),
-            }
-            futures::future::ready(())
-        });
-    tasks.push(until(stop.clone(), watch));
-
-    // Secret metadata: resourceVersions for the credential cache, and requeues on rotation.
-    let mut secret_scopes = scopes.clone();
-    if !scopes.contains(&None) && !scopes.contains(&Some(options.operator_namespace.clone())) {
-        secret_scopes.push(Some(options.operator_namespace.clone()));
-    }
-    for scope in &secret_scopes {
-        let api: Api<PartialObjectMeta<Secret>> = scoped(&client, scope);
-        let (reader, writer) = reflector::store();
-        ctx.secret_stores.lock().expect("secret stores lock").push(reader);
-        let ctx = ctx.clone();
-        let watch = watcher::watcher(api, watcher::Config::default())
-            .default_backoff()
-            .reflect(writer)
-            // Errors are not the end: the watcher retries them with backoff (a 410 after compaction
-            // becomes a relist), so the stream is read to its end, never stopped at the first error.
-            .for_each(move |event| {
-                match &event {
-                    Ok(WatchEvent::Apply(m) | WatchEvent::Delete(m)) => {
-                        requeue_secret_users(&ctx, &m.namespace().unwrap_or_default(), &m.name_any());
-                    }
-                    // A change made while the watch was down reaches a relist (after the API server
-                    // compacted the history it would resume from) only as one of its listed objects:
-                    // wake the users of a Secret whose data was read at another version.
-                    Ok(WatchEvent::InitApply(m)) => {
-                        let (ns, name) = (m.namespace().unwrap_or_default(), m.name_any());
-                        if ctx
-                            .cached_secret_version(&ns, &name)
-                            .is_some_and(|rv| Some(rv) != m.metadata.resource_version)
-                        {
-                            requeue_secret_users(&ctx, &ns, &name);
-                        }
-                    }
-                    Ok(WatchEvent::Init | WatchEvent::InitDone) => {}
-                    Err(e) => tracing::debug!(error = %e, "the Secret watch failed; it resumes with backoff"),
-                }
-                futures::future::ready(())
-            });
-        tasks.push(until(stop.clone(), watch));
-    }
-
-    // Agents: one controller per watched scope, each fed its share of requeues.
-    let mut routes: HashMap<Option<String>, mpsc::UnboundedSender<ObjectRef<GuardedAgent>>> = HashMap::new();
-    let mut agent_stores = Vec::new();
-    let mut agent_controllers = Vec::new();
-    for scope in &scopes {
-        let api: Api<GuardedAgent> = scoped(&client, scope);
-        // Every agent, whatever the shard: the claims index must see all claims on a vendor account,
-        // and an agent is reconciled only when its provider is in this shard.
-        let wc = watcher::Config::default();
-        let (reader, writer) = reflector::store();
-        ctx.agent_stores
-            .lock()
-            .expect("agent stores lock")
-            .push(reader.clone());
-        agent_stores.push(ready(reader.clone()));
-        let claims_ctx = ctx.clone();
-        let stream = watcher::watcher(api, wc)
-            .default_backoff()
-            .modify(slim)
-            .reflect(writer)
-            .map_ok(move |event| {
-                track_claims(&claims_ctx, &event);
-                event
-            })
-            .applied_objects();
-        let (tx, rx) = mpsc::unbounded();
-        routes.insert(scope.clone(), tx);
-        let controller = Controller::for_stream(stream, reader)
-            .with_config(ControllerConfig::default().concurrency(options.concurrency))
-            .reconcile_on(rx)
-            .graceful_shutdown_on(stop.clone())
-            .run(agent::reconcile, agent::error_policy, ctx.clone())
-            .for_each(|_| async {})
-            .boxed();
-        agent_controllers.push(controller);
-    }
-    tasks.push(until(stop.clone(), async move {
-        while let Some(obj) = requeue_rx.next().await {
-            let route = routes.get(&None).or_else(|| routes.get(&obj.namespace));
-            if let Some(tx) = route {
-                let _ = tx.unbounded_send(obj);
-            }
-        }
-    }));
+    wiring.provider_controllers();
+    wiring.namespace_watch();
+    wiring.secret_watches();
+    let (agent_stores, agent_controllers) = wiring.agent_controllers(requeue_rx);
+    let Wiring { tasks, synced, .. } = wiring;
 
     let mut background = Scoped(tokio::spawn(futures::future::join_all(tasks)));
-    futures::future::join_all(provider_stores).await;
+    futures::future::join_all(synced).await;
     tracing::debug!("provider watches synced; starting the agent controllers");
     let agents_ready = futures::future::join_all(agent_stores);
     let health_ready = health.clone();
-    let listed_ctx = ctx.clone();
     let readiness = Scoped(tokio::spawn(async move {
         agents_ready.await;
         // Providers being deleted may now be released when no agent uses them.
-        listed_ctx
-            .providers
+        ctx.providers
             .agents_listed
             .store(true, std::sync::atomic::Ordering::SeqCst);
         health_ready.set_ready(true);
@@ -393,6 +248,211 @@ async fn run_controllers(
     drop(readiness);
     let _ = (&mut background.0).await;
     Ok(())
+}
+
+/// The controllers and watches of one leader term, as they are wired up.
+struct Wiring {
+    client: Client,
+    options: Options,
+    ctx: Arc<Context>,
+    scopes: Vec<Option<String>>,
+    stop: Stop,
+    /// Everything that runs until the stop signal.
+    tasks: Vec<BoxFuture<'static, ()>>,
+    /// Stores the agent controllers wait for: providers and namespaces.
+    synced: Vec<BoxFuture<'static, ()>>,
+}
+
+impl Wiring {
+    /// One provider controller per watched scope, and the cluster providers'.
+    fn provider_controllers(&mut self) {
+        let (ctx, stop) = (self.ctx.clone(), self.stop.clone());
+        for scope in &self.scopes {
+            let api: Api<DeserializeGuard<ContactCenterProvider>> = scoped(&self.client, scope);
+            let controller = Controller::new(api, shard(&self.options));
+            let store = controller.store();
+            ctx.providers
+                .namespaced
+                .lock()
+                .expect("provider stores lock")
+                .push(store.clone());
+            self.synced.push(ready(store));
+            self.tasks.push(
+                controller
+                    .graceful_shutdown_on(stop.clone())
+                    .run(
+                        provider::reconcile_namespaced,
+                        provider::error_policy,
+                        ctx.clone(),
+                    )
+                    .for_each(|_| async {})
+                    .boxed(),
+            );
+        }
+        let cluster = Controller::new(
+            Api::<DeserializeGuard<ClusterContactCenterProvider>>::all(self.client.clone()),
+            shard(&self.options),
+        );
+        *ctx.providers.cluster.lock().expect("provider stores lock") = Some(cluster.store());
+        self.synced.push(ready(cluster.store()));
+        self.tasks.push(
+            cluster
+                .graceful_shutdown_on(stop)
+                .run(provider::reconcile_cluster, provider::error_policy, ctx)
+                .for_each(|_| async {})
+                .boxed(),
+        );
+    }
+
+    /// Namespace labels: a cluster provider serves the namespaces its grant selects by them. Synced
+    /// before the agents start, so no agent is refused for a namespace the watch has not listed yet.
+    fn namespace_watch(&mut self) {
+        let namespaces: Api<PartialObjectMeta<Namespace>> = Api::all(self.client.clone());
+        let (reader, writer) = reflector::store();
+        *self
+            .ctx
+            .providers
+            .namespaces
+            .lock()
+            .expect("namespace store lock") = Some(reader.clone());
+        self.synced.push(ready(reader));
+        let ns_ctx = self.ctx.clone();
+        let mut labels_seen: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+        let watch = watcher::watcher(namespaces, watcher::Config::default())
+            .default_backoff()
+            .reflect(writer)
+            .for_each(move |event| {
+                match &event {
+                    Ok(WatchEvent::Apply(m) | WatchEvent::InitApply(m)) => {
+                        let labels = m.metadata.labels.clone().unwrap_or_default();
+                        let previous = labels_seen.insert(m.name_any(), labels.clone());
+                        // A namespace seen for the first time outside the initial listing is new: its
+                        // agents may have been judged before the watch delivered it.
+                        let first_sight = previous.is_none() && matches!(event, Ok(WatchEvent::Apply(_)));
+                        if first_sight || previous.is_some_and(|p| p != labels) {
+                            requeue_cluster_provider_users_in(&ns_ctx, &m.name_any());
+                        }
+                    }
+                    Ok(WatchEvent::Delete(m)) => {
+                        labels_seen.remove(&m.name_any());
+                    }
+                    Ok(WatchEvent::Init | WatchEvent::InitDone) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, "the Namespace watch failed; it resumes with backoff")
+                    }
+                }
+                futures::future::ready(())
+            });
+        self.tasks.push(until(self.stop.clone(), watch));
+    }
+
+    /// Secret metadata: resourceVersions for the credential cache, and requeues on rotation.
+    fn secret_watches(&mut self) {
+        let mut secret_scopes = self.scopes.clone();
+        let operator_ns = Some(self.options.operator_namespace.clone());
+        if !self.scopes.contains(&None) && !self.scopes.contains(&operator_ns) {
+            secret_scopes.push(operator_ns);
+        }
+        for scope in &secret_scopes {
+            let api: Api<PartialObjectMeta<Secret>> = scoped(&self.client, scope);
+            let (reader, writer) = reflector::store();
+            self.ctx
+                .secret_stores
+                .lock()
+                .expect("secret stores lock")
+                .push(reader);
+            let ctx = self.ctx.clone();
+            let watch = watcher::watcher(api, watcher::Config::default())
+                .default_backoff()
+                .reflect(writer)
+                // Errors are not the end: the watcher retries them with backoff (a 410 after compaction
+                // becomes a relist), so the stream is read to its end, never stopped at the first error.
+                .for_each(move |event| {
+                    on_secret_event(&ctx, &event);
+                    futures::future::ready(())
+                });
+            self.tasks.push(until(self.stop.clone(), watch));
+        }
+    }
+
+    /// Agents: one controller per watched scope, each fed its share of requeues. Returns the agent
+    /// stores (synced once every agent is listed) and the controllers.
+    fn agent_controllers(
+        &mut self,
+        mut requeues: mpsc::UnboundedReceiver<ObjectRef<GuardedAgent>>,
+    ) -> (Vec<BoxFuture<'static, ()>>, Vec<BoxFuture<'static, ()>>) {
+        let mut routes: HashMap<Option<String>, mpsc::UnboundedSender<ObjectRef<GuardedAgent>>> =
+            HashMap::new();
+        let mut agent_stores = Vec::new();
+        let mut agent_controllers = Vec::new();
+        for scope in &self.scopes {
+            let api: Api<GuardedAgent> = scoped(&self.client, scope);
+            // Every agent, whatever the shard: the claims index must see all claims on a vendor account,
+            // and an agent is reconciled only when its provider is in this shard.
+            let (reader, writer) = reflector::store();
+            self.ctx
+                .agent_stores
+                .lock()
+                .expect("agent stores lock")
+                .push(reader.clone());
+            agent_stores.push(ready(reader.clone()));
+            let claims_ctx = self.ctx.clone();
+            let stream = watcher::watcher(api, watcher::Config::default())
+                .default_backoff()
+                .modify(slim)
+                .reflect(writer)
+                .map_ok(move |event| {
+                    track_claims(&claims_ctx, &event);
+                    event
+                })
+                .applied_objects();
+            let (tx, rx) = mpsc::unbounded();
+            routes.insert(scope.clone(), tx);
+            let controller = Controller::for_stream(stream, reader)
+                .with_config(ControllerConfig::default().concurrency(self.options.concurrency))
+                .reconcile_on(rx)
+                .graceful_shutdown_on(self.stop.clone())
+                .run(agent::reconcile, agent::error_policy, self.ctx.clone())
+                .for_each(|_| async {})
+                .boxed();
+            agent_controllers.push(controller);
+        }
+        self.tasks.push(until(self.stop.clone(), async move {
+            while let Some(obj) = requeues.next().await {
+                let route = routes.get(&None).or_else(|| routes.get(&obj.namespace));
+                if let Some(tx) = route {
+                    let _ = tx.unbounded_send(obj);
+                }
+            }
+        }));
+        (agent_stores, agent_controllers)
+    }
+}
+
+/// Requeues the users of a Secret that changed.
+fn on_secret_event(
+    ctx: &Arc<Context>,
+    event: &Result<WatchEvent<PartialObjectMeta<Secret>>, watcher::Error>,
+) {
+    match event {
+        Ok(WatchEvent::Apply(m) | WatchEvent::Delete(m)) => {
+            requeue_secret_users(ctx, &m.namespace().unwrap_or_default(), &m.name_any());
+        }
+        // A change made while the watch was down reaches a relist (after the API server
+        // compacted the history it would resume from) only as one of its listed objects:
+        // wake the users of a Secret whose data was read at another version.
+        Ok(WatchEvent::InitApply(m)) => {
+            let (ns, name) = (m.namespace().unwrap_or_default(), m.name_any());
+            if ctx
+                .cached_secret_version(&ns, &name)
+                .is_some_and(|rv| Some(rv) != m.metadata.resource_version)
+            {
+                requeue_secret_users(ctx, &ns, &name);
+            }
+        }
+        Ok(WatchEvent::Init | WatchEvent::InitDone) => {}
+        Err(e) => tracing::debug!(error = %e, "the Secret watch failed; it resumes with backoff"),
+    }
 }
 
 /// A spawned task that is aborted when its handle is dropped. `run` may be cancelled (its future

@@ -75,17 +75,7 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + HasProviderStatus,
 {
     let started = Instant::now();
-    let version = format!(
-        "{}/{}",
-        provider.meta().uid.clone().unwrap_or_default(),
-        provider.meta().generation.unwrap_or_default()
-    );
-    let changed = ctx
-        .provider_versions
-        .lock()
-        .expect("versions lock")
-        .insert(id.clone(), version.clone())
-        .is_some_and(|v| v != version);
+    let changed = note_version(ctx, &id, provider);
     let all = ctx.agents();
     let users: Vec<_> = all
         .iter()
@@ -102,37 +92,8 @@ where
     super::protection::protect(api, provider, &id, ctx).await?;
     let (verdict, account) = judge(ctx, &id).await;
     crate::metrics::provider_ready(&id.display(), verdict.ready, verdict.reason.as_str());
-    let ready = users
-        .iter()
-        .filter(|a| {
-            a.status
-                .as_ref()
-                .is_some_and(|s| conditions::is_true(&s.conditions, conditions::READY))
-        })
-        .count();
-    let stalled = users
-        .iter()
-        .filter(|a| {
-            a.status
-                .as_ref()
-                .is_some_and(|s| conditions::is_true(&s.conditions, conditions::STALLED))
-        })
-        .count();
-    let provider_label = id.display();
-    for (condition, n) in [
-        ("ready", ready),
-        ("not_ready", users.len() - ready - stalled),
-        ("stalled", stalled),
-    ] {
-        METRICS
-            .agents
-            .get_or_create(&AgentLabels {
-                provider: provider_label.clone(),
-                condition,
-            })
-            .set(n as i64);
-    }
-    let now = Time(jiff::Timestamp::now());
+    let counts = AgentCounts::of(&users);
+    counts.publish(&id);
     let current = provider.provider_status();
     // Agents stalled by a refusal that cleared by itself (clock skew, an allow-list) are looked at
     // again at once, not at their next long recheck. Judged by the stored status, so a restart in
@@ -141,6 +102,7 @@ where
     if verdict.ready && !was_ready && !changed {
         ctx.requeue_ids(users.iter().map(|a| agent_id(a)));
     }
+    let now = Time(jiff::Timestamp::now());
     let status = ProviderStatus {
         observed_generation: provider.meta().generation,
         conditions: verdict.conditions(
@@ -149,13 +111,95 @@ where
             &now,
         ),
         vendor: settings.vendor().map(|v| v.to_string()),
-        agents: Some(users.len() as i64),
-        ready_agents: Some(ready as i64),
+        agents: Some(counts.all as i64),
+        ready_agents: Some(counts.ready as i64),
         account,
         // Kept by the deletion ledger under its own field manager (see `providers::note_deletion`):
         // never applied here, so this apply neither owns nor resets it.
         recent_deletions: Vec::new(),
     };
+    write_status(api, provider, current, &status).await?;
+    record_metric(started);
+    // A provider that is not ready is looked at again soon: creating or fixing its Secret requeues
+    // its agents but not the provider itself, which would otherwise report the old problem for a
+    // whole resync interval while its agents already work.
+    let next = if verdict.ready {
+        settings.resync_interval()
+    } else {
+        ctx.options.max_backoff.min(std::time::Duration::from_secs(30))
+    };
+    Ok(Action::requeue(jittered(next)))
+}
+
+/// Records the provider's uid and generation; whether they changed since the last look.
+fn note_version<K: Resource>(ctx: &Context, id: &ProviderId, provider: &K) -> bool {
+    let version = format!(
+        "{}/{}",
+        provider.meta().uid.clone().unwrap_or_default(),
+        provider.meta().generation.unwrap_or_default()
+    );
+    ctx.provider_versions
+        .lock()
+        .expect("versions lock")
+        .insert(id.clone(), version.clone())
+        .is_some_and(|v| v != version)
+}
+
+/// How many agents use the provider, by condition.
+struct AgentCounts {
+    all: usize,
+    ready: usize,
+    stalled: usize,
+}
+
+impl AgentCounts {
+    fn of(users: &[&crate::api::ContactCenterAgent]) -> Self {
+        let with = |condition: &str| {
+            users
+                .iter()
+                .filter(|a| {
+                    a.status
+                        .as_ref()
+                        .is_some_and(|s| conditions::is_true(&s.conditions, condition))
+                })
+                .count()
+        };
+        AgentCounts {
+            all: users.len(),
+            ready: with(conditions::READY),
+            stalled: with(conditions::STALLED),
+        }
+    }
+
+    /// Sets the agents gauge of the provider.
+    fn publish(&self, id: &ProviderId) {
+        let provider = id.display();
+        for (condition, n) in [
+            ("ready", self.ready),
+            ("not_ready", self.all - self.ready - self.stalled),
+            ("stalled", self.stalled),
+        ] {
+            METRICS
+                .agents
+                .get_or_create(&AgentLabels {
+                    provider: provider.clone(),
+                    condition,
+                })
+                .set(n as i64);
+        }
+    }
+}
+
+/// Applies the status unless it says what the current one says.
+async fn write_status<K>(
+    api: &Api<K>,
+    provider: &K,
+    current: Option<&ProviderStatus>,
+    status: &ProviderStatus,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
     let unchanged = current.is_some_and(|c| {
         conditions::equivalent(&c.conditions, &status.conditions)
             && ProviderStatus {
@@ -176,6 +220,10 @@ where
         )
         .await?;
     }
+    Ok(())
+}
+
+fn record_metric(started: Instant) {
     let labels = ReconcileLabels {
         kind: "provider",
         result: "ok".into(),
@@ -185,15 +233,6 @@ where
         .reconcile_duration
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
-    // A provider that is not ready is looked at again soon: creating or fixing its Secret requeues
-    // its agents but not the provider itself, which would otherwise report the old problem for a
-    // whole resync interval while its agents already work.
-    let next = if verdict.ready {
-        settings.resync_interval()
-    } else {
-        ctx.options.max_backoff.min(std::time::Duration::from_secs(30))
-    };
-    Ok(Action::requeue(jittered(next)))
 }
 
 /// The provider's verdict and the vendor account its credentials act on (none while it cannot be used).

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::model::{DesiredAgent, Field, FieldMap, FieldValue, ObservedAgent, VendorKind};
-use crate::api::{AdoptionPolicy, DeletionPolicy};
+use crate::api::{AccountOrigin, AdoptionPolicy, DeletionPolicy, ManagementPolicy};
 
 /// One field to change at the vendor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -38,6 +38,9 @@ pub enum Refusal {
     /// An account with this key exists, not created by us, and the provider's `agentPolicy.adoption`
     /// forbids taking it over (set by the engine, which knows the provider).
     AdoptionNotAllowed,
+    /// The agent is deleted with `deletionPolicy: Delete`, but the provider's `agentPolicy.deletion`
+    /// does not allow deleting an account of this origin: it is left at the vendor.
+    DeletionNotAllowed(Option<AccountOrigin>),
 }
 
 /// What to do at the vendor.
@@ -192,11 +195,36 @@ pub fn plan(input: PlanInput<'_>) -> PlanOutcome {
     PlanOutcome { plan, drift }
 }
 
-/// Plans an agent whose object is being deleted.
-pub fn plan_deletion(observed: Option<&ObservedAgent>, owned: bool, policy: DeletionPolicy) -> Plan {
-    match (observed, policy) {
-        (Some(_), DeletionPolicy::Delete) if owned => Plan::Delete,
-        _ => Plan::NoOp,
+/// The inputs of a plan for an agent whose object is being deleted.
+#[derive(Clone, Copy, Debug)]
+pub struct DeletionInput {
+    /// Whether the record says the account with the agent's key is this agent's (created or
+    /// adopted by it, or a create was sent for it).
+    pub owned: bool,
+    /// How the agent came to manage the account (`None`: it does not manage it).
+    pub origin: Option<AccountOrigin>,
+    /// The spec's deletion policy.
+    pub policy: DeletionPolicy,
+    /// The spec's management policy.
+    pub management: ManagementPolicy,
+    /// Whether the provider's `agentPolicy.deletion` allows deleting an account of `origin`.
+    pub ceiling_allows: bool,
+}
+
+/// Plans an agent whose object is being deleted: `Delete` only for an account this agent owns, under
+/// `deletionPolicy: Delete` and a managing (not `ObserveOnly`) agent, when the provider's ceiling
+/// allows it; a refusal when the ceiling alone keeps the account; otherwise nothing to do. Whether
+/// the account still exists is the vendor's to answer (a delete of a gone account is done): a
+/// snapshot that missed a create whose answer was lost must not release that account.
+pub fn plan_deletion(input: DeletionInput) -> Plan {
+    let leaves_vendor_alone =
+        input.policy == DeletionPolicy::Orphan || input.management == ManagementPolicy::ObserveOnly;
+    if leaves_vendor_alone || !input.owned {
+        Plan::NoOp
+    } else if !input.ceiling_allows {
+        Plan::Refuse(Refusal::DeletionNotAllowed(input.origin))
+    } else {
+        Plan::Delete
     }
 }
 

@@ -417,23 +417,44 @@ fn adoption_does_not_reset_the_accounts_password() {
 }
 
 #[test]
-fn deletion_follows_the_policy_and_ownership() {
-    let d = normalize(&spec(VendorKind::Huawei), VendorKind::Huawei, &skills(), None).unwrap();
-    let o = observed_from(&d);
+fn deletion_follows_the_policy_ownership_and_the_ceiling() {
+    let owned = DeletionInput {
+        owned: true,
+        origin: Some(crate::api::AccountOrigin::Created),
+        policy: DeletionPolicy::Delete,
+        management: crate::api::ManagementPolicy::Full,
+        ceiling_allows: true,
+    };
+    assert_eq!(plan_deletion(owned), Plan::Delete);
+    let orphan = DeletionInput {
+        policy: DeletionPolicy::Orphan,
+        ..owned
+    };
+    assert_eq!(plan_deletion(orphan), Plan::NoOp);
+    let observe_only = DeletionInput {
+        management: crate::api::ManagementPolicy::ObserveOnly,
+        ..owned
+    };
+    assert_eq!(plan_deletion(observe_only), Plan::NoOp);
+    let foreign = DeletionInput {
+        owned: false,
+        origin: None,
+        ..owned
+    };
     assert_eq!(
-        plan_deletion(Some(&o), true, DeletionPolicy::Delete),
-        Plan::Delete
-    );
-    assert_eq!(plan_deletion(Some(&o), true, DeletionPolicy::Orphan), Plan::NoOp);
-    assert_eq!(
-        plan_deletion(None, true, DeletionPolicy::Delete),
-        Plan::NoOp,
-        "already gone is done"
-    );
-    assert_eq!(
-        plan_deletion(Some(&o), false, DeletionPolicy::Delete),
+        plan_deletion(foreign),
         Plan::NoOp,
         "never delete what we do not own"
+    );
+    let capped = DeletionInput {
+        ceiling_allows: false,
+        ..owned
+    };
+    assert_eq!(
+        plan_deletion(capped),
+        Plan::Refuse(Refusal::DeletionNotAllowed(Some(
+            crate::api::AccountOrigin::Created
+        )))
     );
 }
 

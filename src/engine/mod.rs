@@ -4,12 +4,22 @@
 //! spec ─normalize─▶ desired ─┐
 //! snapshot ─────────▶ observed ┴─ plan ─▶ vendor writes (rate-limited, retried) ─▶ Outcome
 //! ```
-//! The controller wraps it with finalizers, status and events; `ccop plan`/`apply`/`demo` wrap it with
-//! files and tables. Both therefore decide and act identically.
+//! Two entry points, one per side of kube's finalizer: [`reconcile`] (Apply: the object exists) and
+//! [`cleanup`] (Cleanup: it is being deleted; its plan comes from [`core::plan_deletion`]). The
+//! controller wraps them with finalizers, status and events; `ccop plan`/`apply`/`demo` wrap them with
+//! files and tables. Both therefore decide and act identically, and both find what a pass needs
+//! (provider, credentials, password, who owns a key) through one [`Resolve`] trait.
 
+mod apply;
+mod cleanup;
+mod resolve;
 mod runtime;
 mod snapshot;
 
+pub use resolve::{
+    ClaimRank, Claimant, PasswordError, Resolve, ResolveError, Resolved, SecretLookup, compared_key,
+    owner_ahead, password, resolve,
+};
 pub use runtime::{DEFAULT_DELETIONS_PER_MINUTE, ProviderRuntime};
 pub use snapshot::Snapshot;
 
@@ -18,12 +28,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::api::{AccountOrigin, ContactCenterAgentSpec, ManagementPolicy};
+use crate::api::{AccountOrigin, ContactCenterAgentSpec};
 use crate::conditions::{Reason, Verdict};
-use crate::connectors::{AccountId, AgentPassword, Deletion, ErrorKind, VendorError};
-use crate::core::{
-    self, DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, Plan, PlanInput, Refusal,
-};
+use crate::connectors::{AccountId, AgentPassword, ErrorKind, VendorError};
+use crate::core::{self, FieldChange, Plan};
 
 /// The `Ready` message of an account that matches its spec, whether this pass wrote to the vendor or
 /// not: the write is told by an Event, and a status that reads the same after the write as at the next
@@ -152,10 +160,8 @@ pub struct AgentRequest<'a> {
     pub spec: &'a ContactCenterAgentSpec,
     /// What earlier passes recorded.
     pub record: AgentRecord,
-    /// The password from `spec.passwordSecretRef`, when it references one.
+    /// The password from `spec.passwordSecretRef`, when it references one (never needed to delete).
     pub password: Option<AgentPassword>,
-    /// The object is being deleted.
-    pub deleting: bool,
     /// Vendor writes are paused.
     pub paused: bool,
     /// Plan only: read the vendor, never write.
@@ -230,12 +236,24 @@ pub struct Outcome {
     pub released: bool,
 }
 
+/// A checkpoint that could not be stored (for the controller: the status write failed).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckpointError(pub Box<dyn std::error::Error + Send + Sync>);
+
 /// Persists the record before a vendor create, so a crash between the create and the next status write
 /// cannot lose the knowledge that the account is ours.
 #[async_trait]
 pub trait Checkpoint: Send + Sync {
     /// Stores `record` (with `create_requested_for` set) and the in-progress verdict.
-    async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), String>;
+    async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError>;
+
+    /// Stores `record` (the record from before the create, without its marker) once the vendor
+    /// answered the create with "already exists" for an account this agent did not manage: the
+    /// account predates the create, and a stored marker would make the next pass take it as one the
+    /// operator created (and so update it, under `CreateOnly` too) should the pass's own status
+    /// write fail. The pass goes on when this fails: its outcome carries the same record.
+    async fn withdraw_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError>;
 }
 
 /// A checkpoint that stores nothing (dry runs, the CLI without a state file).
@@ -243,7 +261,10 @@ pub struct NoCheckpoint;
 
 #[async_trait]
 impl Checkpoint for NoCheckpoint {
-    async fn before_create(&self, _: &AgentRecord, _: &Verdict) -> Result<(), String> {
+    async fn before_create(&self, _: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
+        Ok(())
+    }
+    async fn withdraw_create(&self, _: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
         Ok(())
     }
 }
@@ -319,19 +340,35 @@ fn failed(error: VendorError, action: &str, record: AgentRecord) -> Outcome {
     Outcome::new(verdict, record, requeue).with_notice(true, "VendorError", warning)
 }
 
-/// Runs one pass for one agent against its provider.
+/// Runs one Apply pass for one agent against its provider: the object exists and is not being deleted.
 pub async fn reconcile(
     req: AgentRequest<'_>,
     provider: &ProviderRuntime,
     checkpoint: &dyn Checkpoint,
 ) -> Outcome {
+    let (req, left_behind) = bound(req, provider);
+    let outcome = apply::apply(req, provider, checkpoint).await;
+    tell_left_behind(outcome, left_behind, provider)
+}
+
+/// Runs one Cleanup pass for one agent whose object is being deleted: the deletion is planned by
+/// [`core::plan_deletion`] and carried out here. [`Outcome::released`] says whether the finalizer may go.
+pub async fn cleanup(req: AgentRequest<'_>, provider: &ProviderRuntime) -> Outcome {
+    let (req, left_behind) = bound(req, provider);
+    let outcome = cleanup::cleanup(req, provider).await;
+    tell_left_behind(outcome, left_behind, provider)
+}
+
+/// The request with its record as it applies to the provider's vendor account.
+fn bound<'a>(req: AgentRequest<'a>, provider: &ProviderRuntime) -> (AgentRequest<'a>, Option<LeftBehind>) {
     let (record, left_behind) = req.record.clone().bound_to(provider.vendor.account());
-    let req = AgentRequest { record, ..req };
-    let mut outcome = reconcile_in_account(req, provider, checkpoint).await;
-    if let Some(left) = left_behind
-        && outcome.notice.as_ref().is_none_or(|n| !n.warning)
-    {
-        outcome = outcome.with_notice(
+    (AgentRequest { record, ..req }, left_behind)
+}
+
+/// Tells about an account left in another vendor account, unless the pass has a warning of its own.
+fn tell_left_behind(outcome: Outcome, left: Option<LeftBehind>, provider: &ProviderRuntime) -> Outcome {
+    match left {
+        Some(left) if outcome.notice.as_ref().is_none_or(|n| !n.warning) => outcome.with_notice(
             true,
             "AccountLeftBehind",
             format!(
@@ -340,550 +377,29 @@ pub async fn reconcile(
                 left.vendor_key,
                 left.account
             ),
-        );
-    }
-    outcome
-}
-
-async fn reconcile_in_account(
-    req: AgentRequest<'_>,
-    provider: &ProviderRuntime,
-    checkpoint: &dyn Checkpoint,
-) -> Outcome {
-    match pass(req.clone(), provider, checkpoint).await {
-        Step::Done(outcome) => outcome,
-        Step::ReadAgain(record) => {
-            // The vendor says the key exists although the snapshot did not show it. When the agent
-            // already managed it before this pass (an earlier pass's create landed, its response
-            // lost), the account is ours. Otherwise it existed before this pass's create: the marker
-            // this pass set proves nothing, so the account is planned again with the record as it was
-            // before the pass, and the adoption policy and the provider's ceiling decide (CreateOnly
-            // and `agentPolicy.adoption: Never` refuse it, AdoptOrCreate adopts it).
-            let key = record.vendor_key.clone().unwrap_or_default();
-            let ours = req.record.origin_of(&key).is_some();
-            let record = if ours { record } else { req.record.clone() };
-            let again = AgentRequest {
-                record,
-                fresh: true,
-                ..req
-            };
-            match pass(again, provider, checkpoint).await {
-                // An account that was not ours was planned as such: its outcome (adopted, refused)
-                // is the plan's. Ours is told as found: it matched, or was brought up to date.
-                Step::Done(outcome) if !ours => outcome,
-                Step::Done(mut outcome) => {
-                    if outcome.verdict.ready
-                        && (outcome.taken == Taken::Updated || outcome.taken == Taken::Nothing)
-                    {
-                        outcome.taken = Taken::Adopted;
-                        outcome.verdict.reason = Reason::Adopted;
-                        let key = outcome.record.vendor_key.clone().unwrap_or_default();
-                        outcome = outcome.with_notice(
-                            false,
-                            "Adopted",
-                            format!("account {key:?} already existed at the vendor and was adopted"),
-                        );
-                    }
-                    outcome
-                }
-                Step::ReadAgain(record) => Outcome::new(
-                    Verdict::progressing(
-                        Reason::Creating,
-                        "the vendor reports the account as existing but it cannot be read yet",
-                    ),
-                    record,
-                    Requeue::Backoff(None),
-                ),
-            }
-        }
+        ),
+        _ => outcome,
     }
 }
 
-async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dyn Checkpoint) -> Step {
-    let vendor_kind = provider.vendor.kind();
-    let mut record = req.record.clone();
-    if req.paused && !req.dry_run {
-        let was_ready = record.applied_digest.is_some();
-        return Step::Done(Outcome::new(
-            Verdict::paused(was_ready),
-            record,
+/// The outcome of a pass over a paused agent: nothing is read or written.
+fn paused(record: AgentRecord) -> Outcome {
+    let was_ready = record.applied_digest.is_some();
+    Outcome::new(Verdict::paused(was_ready), record, Requeue::AwaitChange)
+}
+
+/// The agent's vendor key, or the outcome of a spec that has none.
+fn vendor_key(req: &AgentRequest<'_>, provider: &ProviderRuntime) -> Result<String, Box<Outcome>> {
+    core::vendor_key(req.spec, provider.vendor.kind()).map_err(|e| {
+        Box::new(Outcome::new(
+            Verdict::stalled(Reason::InvalidSpec, e.to_string()),
+            req.record.clone(),
             Requeue::AwaitChange,
-        ));
-    }
-    let key = match core::vendor_key(req.spec, vendor_kind) {
-        Ok(k) => k,
-        Err(e) => {
-            return Step::Done(Outcome::new(
-                Verdict::stalled(Reason::InvalidSpec, e.to_string()),
-                record,
-                Requeue::AwaitChange,
-            ));
-        }
-    };
-    if req.deleting {
-        return Step::Done(delete(&req, provider, &key).await);
-    }
-
-    let desired = match desired_state(&req, provider, &key).await {
-        Ok(d) => d,
-        Err(outcome) => return Step::Done(*outcome),
-    };
-    upgrade_legacy_digest(&mut record, &req, &desired);
-    let mut observed = match provider
-        .snapshot
-        .observe(provider.vendor.as_ref(), &key, req.fresh)
-        .await
-    {
-        Ok(o) => o,
-        Err(e) => return Step::Done(failed(e, "reading the account", record)),
-    };
-    if let Some(o) = observed.as_mut() {
-        let readable = |f: Field| provider.vendor.readable(f);
-        core::overlay_last_applied(o, &record.last_applied, &readable);
-        if let Some(d) = &record.password_digest {
-            o.fields.insert(Field::Password, FieldValue::Digest(d.clone()));
-        }
-    }
-    let observe_only = req.spec.management_policy == ManagementPolicy::ObserveOnly;
-    // An account an ObserveOnly agent has only read is not yet managed: switching the agent to Full
-    // takes it over, and so is an adoption, under the adoption policy and the provider's ceiling.
-    let owned = record.owns(&key) && (observe_only || record.origin_of(&key).is_some());
-    let mut planned = core::plan(PlanInput {
-        desired: &desired,
-        observed: observed.as_ref(),
-        owned,
-        adoption: req.spec.adoption_policy,
-    });
-    if !observe_only && matches!(planned.plan, Plan::Adopt { .. }) && !provider.policy.may_adopt() {
-        planned.plan = Plan::Refuse(Refusal::AdoptionNotAllowed);
-    }
-    let mut outcome = Outcome::new(
-        Verdict::available(Reason::Available, MATCHES),
-        record,
-        Requeue::Resync,
-    );
-    outcome.drift = planned.drift.clone();
-    outcome.plan = Some(planned.plan.clone());
-    outcome.record.vendor_key = Some(key.clone());
-
-    if req.dry_run {
-        // `ccop plan` tells what no apply can change, as the controller's status would.
-        if !observe_only
-            && matches!(
-                planned.plan,
-                Plan::NoOp | Plan::Update { .. } | Plan::Adopt { .. }
-            )
-            && let Some(message) = immutable_fields(&desired, &planned.drift)
-        {
-            outcome.verdict = Verdict::stalled(Reason::ImmutableField, message);
-        }
-        return Step::Done(outcome);
-    }
-    if observe_only {
-        return Step::Done(observe_only_outcome(outcome, &planned.plan, observed.as_ref()));
-    }
-    execute(
-        outcome,
-        &desired,
-        observed,
-        planned.plan,
-        &req,
-        provider,
-        checkpoint,
-    )
-    .await
-}
-
-async fn desired_state(
-    req: &AgentRequest<'_>,
-    provider: &ProviderRuntime,
-    key: &str,
-) -> Result<DesiredAgent, Box<Outcome>> {
-    let record = req.record.clone();
-    let needs_names = req
-        .spec
-        .skills
-        .as_ref()
-        .is_some_and(|s| s.iter().any(|s| s.name.is_some()));
-    let digest = req.password.as_ref().map(|p| {
-        use secrecy::ExposeSecret;
-        core::password_digest(req.digest_key, key, p.current.expose_secret())
-    });
-    let mut refresh = false;
-    loop {
-        let resolver: Box<dyn core::SkillResolver + Send + Sync> = if needs_names {
-            match provider.skills(refresh).await {
-                Ok(r) => r,
-                Err(e) => return Err(Box::new(failed(e, "reading the skill table", record))),
-            }
-        } else {
-            Box::new(core::NamesAreIds)
-        };
-        match core::normalize(
-            req.spec,
-            provider.vendor.kind(),
-            resolver.as_ref(),
-            digest.clone(),
-        ) {
-            Ok(d) => return Ok(d),
-            // A skill created at the vendor since the table was read: read it once more.
-            Err(e) if e.field.starts_with("skills[") && !refresh && needs_names => {
-                let _ = e;
-                refresh = true;
-            }
-            Err(e) => {
-                let outcome = Outcome::new(
-                    Verdict::stalled(Reason::InvalidSpec, e.to_string()),
-                    record,
-                    Requeue::AwaitChange,
-                );
-                return Err(Box::new(outcome.with_notice(true, "InvalidSpec", e.to_string())));
-            }
-        }
-    }
-}
-
-/// Replaces a digest of an earlier release, made of the same password, by the keyed one: the vendor
-/// has that password already, so nothing is sent, and status no longer shows a guessable digest.
-fn upgrade_legacy_digest(record: &mut AgentRecord, req: &AgentRequest<'_>, desired: &DesiredAgent) {
-    use secrecy::ExposeSecret;
-    let (Some(recorded), Some(password), Some(FieldValue::Digest(keyed))) = (
-        record.password_digest.as_deref(),
-        req.password.as_ref(),
-        desired.fields.get(&Field::Password),
-    ) else {
-        return;
-    };
-    if core::upgrades_legacy_digest(recorded, &desired.key, password.current.expose_secret()) {
-        record.password_digest = Some(keyed.clone());
-    }
-}
-
-fn observe_only_outcome(mut outcome: Outcome, plan: &Plan, observed: Option<&ObservedAgent>) -> Outcome {
-    outcome.requeue = Requeue::Resync;
-    if observed.is_none() {
-        outcome.verdict = Verdict::drifted("ObserveOnly: no account with this key exists at the vendor");
-        outcome.verdict.reason = Reason::NotFound;
-        return outcome;
-    }
-    if let Some(o) = observed {
-        outcome.record.external_id = Some(o.external_id_or_key());
-    }
-    if !outcome.drift.is_empty() {
-        let fields: Vec<&str> = outcome.drift.iter().map(|c| c.field.spec_path()).collect();
-        outcome.verdict = Verdict::drifted(format!(
-            "ObserveOnly: the vendor differs in {}",
-            fields.join(", ")
-        ));
-    } else if plan.writes() {
-        outcome.verdict = Verdict::drifted("ObserveOnly: the spec's password has not been applied");
-    } else {
-        outcome.verdict = Verdict::available(
-            Reason::Available,
-            "ObserveOnly: the vendor account matches the spec",
-        );
-    }
-    outcome
-}
-
-/// What `execute` asks of its caller.
-enum Step {
-    Done(Outcome),
-    /// The vendor says the account exists: read it fresh and plan again, as its owner.
-    ReadAgain(AgentRecord),
-}
-
-async fn execute(
-    mut outcome: Outcome,
-    desired: &DesiredAgent,
-    observed: Option<ObservedAgent>,
-    plan: Plan,
-    req: &AgentRequest<'_>,
-    provider: &ProviderRuntime,
-    checkpoint: &dyn Checkpoint,
-) -> Step {
-    let vendor = provider.vendor.as_ref();
-    let key = desired.key.clone();
-    let password = req.password.as_ref();
-    match &plan {
-        Plan::NoOp => {
-            if outcome.record.external_id.is_none()
-                && let Some(o) = &observed
-            {
-                outcome.record.external_id = Some(o.external_id_or_key());
-            }
-        }
-        Plan::Refuse(Refusal::ExistsButCreateOnly) => {
-            let msg = format!(
-                "an account with key {key:?} already exists at the vendor and adoptionPolicy is CreateOnly"
-            );
-            outcome.verdict = Verdict::stalled(Reason::Conflict, msg.clone());
-            outcome.requeue = Requeue::AwaitChange;
-            return Step::Done(outcome.with_notice(true, "Conflict", msg));
-        }
-        Plan::Refuse(Refusal::AdoptionNotAllowed) => {
-            return Step::Done(adoption_refused(outcome.record, &key, &provider.id));
-        }
-        Plan::Refuse(Refusal::MissingButAdoptOnly) => {
-            outcome.verdict = Verdict::drifted(format!(
-                "adoptionPolicy is Adopt and no account with key {key:?} exists at the vendor yet"
-            ));
-            outcome.verdict.reason = Reason::NotFound;
-            outcome.requeue = Requeue::Resync;
-            return Step::Done(outcome);
-        }
-        Plan::Delete => unreachable!("deletions are planned by delete()"),
-        Plan::Create { .. } => {
-            // The checkpoint also records the password the create carries: when the create lands but
-            // its outcome is lost (a crash, a failed status write), the account has that password, and
-            // the next pass must not try to change it (Huawei cannot without the old one). A vendor
-            // that sets the password by a call after the create (Tencent) may hold the account without
-            // it: no digest is recorded, so the next pass sets the password rather than believing it
-            // applied; `settle` records it once the create, password included, succeeded.
-            let sending = match desired.fields.get(&Field::Password) {
-                Some(FieldValue::Digest(d)) if vendor.create_sets_password() => Some(d.clone()),
-                _ => None,
-            };
-            if !outcome.record.owns(&key) || outcome.record.password_digest != sending {
-                outcome.record.create_requested_for = Some(key.clone());
-                outcome.record.password_digest = sending;
-                let creating = Verdict::progressing(Reason::Creating, format!("creating account {key:?}"));
-                if let Err(e) = checkpoint.before_create(&outcome.record, &creating).await {
-                    outcome.verdict = Verdict::progressing(
-                        Reason::Creating,
-                        format!("could not record the create before sending it: {e}"),
-                    );
-                    outcome.requeue = Requeue::Backoff(None);
-                    return Step::Done(outcome);
-                }
-            }
-            match vendor.create(desired, password).await {
-                Ok(created) => {
-                    provider.snapshot.put(
-                        &key,
-                        core::apply_plan(desired, None, &plan).map(|mut o| {
-                            o.external_id = Some(created.external_id.clone());
-                            o
-                        }),
-                    );
-                    outcome.record.external_id = Some(created.external_id);
-                    outcome.record.origin = Some(AccountOrigin::Created);
-                    outcome.taken = Taken::Created;
-                    outcome.verdict = Verdict::available(Reason::Available, MATCHES);
-                    let msg = format!("created account {key:?}");
-                    outcome = outcome.with_notice(false, "Created", msg);
-                }
-                Err(e) if e.kind == ErrorKind::AlreadyExists => {
-                    // Our own earlier create whose response was lost, or someone else's: either way the
-                    // account is taken over, after a fresh read.
-                    return Step::ReadAgain(outcome.record);
-                }
-                Err(e) => return Step::Done(failed(e, "creating the account", outcome.record)),
-            }
-        }
-        Plan::Adopt { changes } | Plan::Update { changes } => {
-            let adopting = matches!(plan, Plan::Adopt { .. });
-            let observed = observed
-                .clone()
-                .expect("adopt and update plans have an observed account");
-            if !changes.is_empty()
-                && let Err(e) = vendor.update(desired, &observed, changes, password).await
-            {
-                if e.kind == ErrorKind::NotFound {
-                    provider.snapshot.put(&key, None);
-                    outcome.verdict = Verdict::progressing(
-                        Reason::Creating,
-                        "the account disappeared at the vendor; it will be created again",
-                    );
-                    outcome.requeue = Requeue::After(Duration::from_millis(100));
-                    return Step::Done(outcome);
-                }
-                return Step::Done(failed(e, "updating the account", outcome.record));
-            }
-            provider
-                .snapshot
-                .put(&key, core::apply_plan(desired, Some(&observed), &plan));
-            outcome.record.external_id = Some(observed.external_id_or_key());
-            let fields: Vec<&str> = changes.iter().map(|c| c.field.spec_path()).collect();
-            if adopting {
-                outcome.record.origin = Some(AccountOrigin::Adopted);
-                outcome.taken = Taken::Adopted;
-                outcome.verdict =
-                    Verdict::available(Reason::Adopted, format!("adopted the existing account {key:?}"));
-                let msg = if fields.is_empty() {
-                    format!("adopted existing account {key:?}")
-                } else {
-                    format!(
-                        "adopted existing account {key:?} and updated {}",
-                        fields.join(", ")
-                    )
-                };
-                outcome = outcome.with_notice(false, "Adopted", msg);
-            } else {
-                outcome.taken = Taken::Updated;
-                outcome.verdict = Verdict::available(Reason::Available, MATCHES);
-                let msg = format!("updated {} of account {key:?}", fields.join(", "));
-                outcome = outcome.with_notice(false, "Updated", msg);
-            }
-        }
-    }
-    settle(&mut outcome, desired, provider);
-    Step::Done(outcome)
-}
-
-/// The outcome for an existing account the provider's ceiling forbids taking over: nothing is
-/// written, and nothing changes until the spec, the provider or the account does. The account is
-/// someone else's, so its fields are not reported as drift either.
-fn adoption_refused(record: AgentRecord, key: &str, provider: &str) -> Outcome {
-    let msg = format!(
-        "an account with key {key:?} already exists at the vendor and was not created by the operator; \
-         provider {provider} does not allow adopting it (agentPolicy.adoption: Never)"
-    );
-    let mut outcome = Outcome::new(
-        Verdict::stalled(Reason::AdoptionNotAllowed, msg.clone()),
-        record,
-        Requeue::AwaitChange,
-    );
-    outcome.plan = Some(Plan::Refuse(Refusal::AdoptionNotAllowed));
-    outcome.with_notice(true, "AdoptionNotAllowed", msg)
-}
-
-/// Records what is now applied.
-fn settle(outcome: &mut Outcome, desired: &DesiredAgent, provider: &ProviderRuntime) {
-    let readable = |f: Field| provider.vendor.readable(f);
-    // Before the create marker goes: a create whose response was lost is still one the operator made.
-    outcome.record.origin = outcome.record.origin_of(&desired.key);
-    outcome.record.create_requested_for = None;
-    outcome.record.vendor_key = Some(desired.key.clone());
-    outcome.record.last_applied = core::last_applied_record(desired, &readable);
-    outcome.record.password_digest = match desired.fields.get(&Field::Password) {
-        Some(FieldValue::Digest(d)) => Some(d.clone()),
-        _ => None,
-    };
-    outcome.record.applied_digest = Some(core::fields_digest(&desired.fields));
-    // Drift that was repaired is gone; what remains is what cannot be repaired (create-only fields).
-    outcome
-        .drift
-        .retain(|c| core::create_only(desired.vendor, c.field));
-    if let Some(message) = immutable_fields(desired, &outcome.drift) {
-        outcome.verdict = Verdict::stalled(Reason::ImmutableField, message.clone());
-        // What this pass did write is still told, ahead of what it could not.
-        let message = match outcome.notice.take() {
-            Some(done) => format!("{}; {message}", done.message),
-            None => message,
-        };
-        outcome.notice = Some(Notice {
-            warning: true,
-            reason: "ImmutableField",
-            message,
-        });
-    }
-}
-
-/// What to tell about spec values the vendor cannot apply to an existing account (fields it sets only
-/// at create), or `None` when there are none among `drift`. Such a difference is not repaired by any
-/// pass, so it is reported as a terminal condition rather than left under `Ready=True`.
-fn immutable_fields(desired: &DesiredAgent, drift: &[FieldChange]) -> Option<String> {
-    let fixed: Vec<String> = drift
-        .iter()
-        .filter(|c| core::create_only(desired.vendor, c.field))
-        .map(|c| {
-            let has = c.from_display().unwrap_or_else(|| "unset".into());
-            format!(
-                "{} (the vendor has {has:?}, the spec asks for {:?})",
-                c.field.spec_path(),
-                c.to_display()
-            )
-        })
-        .collect();
-    if fixed.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "{} cannot be changed: {} sets it only when the account is created. Delete and recreate the \
-         agent (with deletionPolicy: Delete) to apply the spec's value, or set the spec back to the \
-         account's",
-        fixed.join(", "),
-        desired.vendor
-    ))
-}
-
-async fn delete(req: &AgentRequest<'_>, provider: &ProviderRuntime, key: &str) -> Outcome {
-    let mut record = req.record.clone();
-    let done = |record: AgentRecord| {
-        let mut o = Outcome::new(
-            Verdict::progressing(Reason::Deleting, "deleted"),
-            record,
-            Requeue::AwaitChange,
-        );
-        o.released = true;
-        o
-    };
-    if req.spec.deletion_policy == crate::api::DeletionPolicy::Orphan
-        || req.spec.management_policy == ManagementPolicy::ObserveOnly
-        || !record.owns(key)
-    {
-        return done(record);
-    }
-    let origin = record.origin_of(key);
-    if !provider.policy.may_delete(origin) {
-        let how = match origin {
-            Some(AccountOrigin::Created) => "created by the operator",
-            Some(AccountOrigin::Adopted) => "adopted, not created by the operator",
-            None => "never created or adopted by the operator",
-        };
-        let msg = format!(
-            "account {key:?} was left at the vendor: it was {how}, and provider {} allows deleting {}",
-            provider.id,
-            match provider.policy.deletion {
-                crate::api::DeletionCeiling::Never => "no accounts (agentPolicy.deletion: Never)",
-                _ => "only accounts the operator created (agentPolicy.deletion: CreatedOnly)",
-            }
-        );
-        return done(record).with_notice(false, "Orphaned", msg);
-    }
-    if req.dry_run {
-        let mut o = Outcome::new(
-            Verdict::progressing(Reason::Deleting, "would delete"),
-            record,
-            Requeue::AwaitChange,
-        );
-        o.plan = Some(Plan::Delete);
-        return o;
-    }
-    if !provider.try_take_deletion() {
-        let wait = provider.deletion_interval();
-        let msg = format!(
-            "deletions at provider {} are capped per minute; this one waits its turn",
-            provider.id
-        );
-        return Outcome::new(
-            Verdict::progressing(Reason::DeletionRateLimited, msg.clone()),
-            record,
-            Requeue::After(wait),
-        )
-        .with_notice(true, "DeletionRateLimited", msg);
-    }
-    match provider.vendor.delete(key).await {
-        Ok(Deletion::Deleted) | Ok(Deletion::AlreadyGone) => {
-            provider.snapshot.put(key, None);
-            record.external_id = None;
-            let mut o = done(record).with_notice(false, "Deleted", format!("deleted account {key:?}"));
-            o.taken = Taken::Deleted;
-            o.plan = Some(Plan::Delete);
-            o
-        }
-        Ok(Deletion::NotYet(why)) => {
-            let msg = format!("the vendor has not deleted {key:?} yet: {why}");
-            Outcome::new(
-                Verdict::progressing(Reason::Deleting, msg),
-                record,
-                Requeue::After(Duration::from_secs(30)),
-            )
-        }
-        Err(e) => failed(e, "deleting the account", record),
-    }
+        ))
+    })
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pipeline;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::api::*;
-use crate::core::ObservedAgent;
+use crate::core::{Field, FieldValue, ObservedAgent, Refusal};
 use crate::testing::FakeVendor as Fake;
 
 fn runtime(fake: std::sync::Arc<Fake>, deletions_per_minute: u32) -> ProviderRuntime {
@@ -33,7 +33,6 @@ fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'
         spec,
         record,
         password: None,
-        deleting: false,
         paused: false,
         dry_run: false,
         fresh: false,
@@ -47,7 +46,11 @@ struct Recorded(Mutex<Vec<AgentRecord>>);
 
 #[async_trait]
 impl Checkpoint for Recorded {
-    async fn before_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), String> {
+    async fn before_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
+        self.0.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+    async fn withdraw_create(&self, record: &AgentRecord, _: &Verdict) -> Result<(), CheckpointError> {
         self.0.lock().unwrap().push(record.clone());
         Ok(())
     }
@@ -164,52 +167,20 @@ async fn deletions_respect_policy_ownership_and_the_budget() {
         );
     }
     let s1 = spec("carol.one");
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&s1, records[0].clone())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&s1, records[0].clone()), &rt).await;
     assert!(out.released);
     assert_eq!(out.taken, Taken::Deleted);
     let s2 = spec("carol.two");
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&s2, records[1].clone())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&s2, records[1].clone()), &rt).await;
     assert!(!out.released, "the second deletion in the same minute waits");
     assert_eq!(out.verdict.reason, Reason::DeletionRateLimited);
     assert!(matches!(out.requeue, Requeue::After(d) if d >= Duration::from_secs(59)));
     // Orphan, or an account that was never ours, releases without a vendor call.
     let mut orphan = spec("carol.two");
     orphan.deletion_policy = DeletionPolicy::Orphan;
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&orphan, records[1].clone())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&orphan, records[1].clone()), &rt).await;
     assert!(out.released);
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&s2, AgentRecord::default())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&s2, AgentRecord::default()), &rt).await;
     assert!(out.released);
     assert_eq!(fake.requests_of("delete"), 1);
     assert_eq!(fake.account_count(), 1);
@@ -445,15 +416,7 @@ async fn the_deletion_ceiling_deletes_created_accounts_and_orphans_adopted_ones(
     let created = reconcile(request(&created_spec, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(created.record.origin, Some(AccountOrigin::Created));
 
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&adopted_spec, adopted.record)
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&adopted_spec, adopted.record), &rt).await;
     assert!(out.released);
     assert_eq!(out.taken, Taken::Nothing);
     let notice = out.notice.expect("the orphaning is told");
@@ -461,15 +424,7 @@ async fn the_deletion_ceiling_deletes_created_accounts_and_orphans_adopted_ones(
     assert!(notice.message.contains("CreatedOnly"), "{}", notice.message);
     assert_eq!(fake.requests_of("delete"), 0);
 
-    let out = reconcile(
-        AgentRequest {
-            deleting: true,
-            ..request(&created_spec, created.record)
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let out = cleanup(request(&created_spec, created.record), &rt).await;
     assert_eq!(out.taken, Taken::Deleted);
     assert_eq!(fake.requests_of("delete"), 1);
     assert!(fake.stored("carol.old").is_some());

@@ -1,0 +1,181 @@
+//! The `ContactCenterAgent` reconciler, in kube's finalizer shape:
+//!
+//! ```text
+//! reconcile ─▶ finalizer ─┬─ Apply   ─▶ resolve (provider, claims, password) ─▶ engine::reconcile ─┐
+//!                         └─ Cleanup ─▶ resolve (provider)                    ─▶ engine::cleanup  ─┴▶ exit: status + event
+//! ```
+//! Each side ends in one [`exit::Exit::report`]; when to look again follows from the outcome.
+
+mod apply;
+mod cleanup;
+mod exit;
+mod resolver;
+
+pub use exit::publish;
+pub use resolver::ClusterResolver;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::{Api, Resource, ResourceExt};
+
+use super::claims::ProviderId;
+use super::context::{Context, GuardedAgent, agent_id};
+use crate::api::{ContactCenterAgent, FINALIZER, PAUSED_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
+use crate::connectors::AgentPassword;
+use crate::engine::{AgentRecord, AgentRequest};
+use crate::metrics::{METRICS, ReconcileLabels};
+
+/// Errors that end a reconcile early and are retried by the controller with backoff: only Kubernetes
+/// API failures. Vendor failures are outcomes, reported in status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// Adding or removing the finalizer failed. Boxed: kube's finalizer error embeds this type.
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// Deletion has not finished (the vendor, the provider or the deletion budget is not ready): the
+    /// finalizer must stay, so this is an error to kube's finalizer helper, retried after the delay.
+    #[error("deletion waits: {reason}")]
+    DeletionWaits {
+        /// Why.
+        reason: String,
+        /// When to try again.
+        retry_in: Duration,
+    },
+}
+
+impl Error {
+    fn from_finalizer(e: kube::runtime::finalizer::Error<Error>) -> Self {
+        use kube::runtime::finalizer::Error as F;
+        match e {
+            F::ApplyFailed(inner) | F::CleanupFailed(inner) => inner,
+            other => Error::Finalizer(Box::new(other)),
+        }
+    }
+
+    /// The metric label of a failed reconcile.
+    fn label(&self) -> &'static str {
+        match self {
+            Error::DeletionWaits { .. } => "deletion_waits",
+            Error::Kube(_) | Error::Finalizer(_) => "kube_error",
+        }
+    }
+}
+
+/// Reconciles one agent.
+pub async fn reconcile(guard: Arc<GuardedAgent>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let agent = match &guard.0 {
+        Ok(agent) => agent.clone(),
+        Err(invalid) => {
+            // One object the operator cannot read must not stop the others: tell its owner and wait
+            // for it to change.
+            let reference = invalid_reference(invalid);
+            let note = format!("this object cannot be read by the operator: {}", invalid.error);
+            publish(&ctx, &reference, EventType::Warning, "InvalidObject", &note).await;
+            record_metric("invalid", started);
+            return Ok(Action::await_change());
+        }
+    };
+    if let Some(skipped) = not_ours_to_reconcile(&ctx, &agent) {
+        record_metric(skipped, started);
+        return Ok(Action::await_change());
+    }
+    let ns = agent.namespace().unwrap_or_default();
+    let api: Api<ContactCenterAgent> = Api::namespaced(ctx.client.clone(), &ns);
+    let result = finalizer(&api, FINALIZER, Arc::new(agent), |event| async {
+        match event {
+            Finalizer::Apply(a) => apply::apply(&api, &a, &ctx).await,
+            Finalizer::Cleanup(a) => cleanup::cleanup(&api, &a, &ctx).await,
+        }
+    })
+    .await
+    .map_err(Error::from_finalizer);
+    record_metric(result.as_ref().map_or_else(Error::label, |_| "ok"), started);
+    result
+}
+
+/// Why this copy of the agent is not reconciled by this process, if it is not (the metric label).
+fn not_ours_to_reconcile(ctx: &Context, agent: &ContactCenterAgent) -> Option<&'static str> {
+    // The store can hand out an older copy of the agent than this process's own last status write (the
+    // write's watch event is still on its way): reconciling it would write the same status again. The
+    // event will trigger a reconcile of the agent as written.
+    if ctx.outdated(&agent_id(agent), agent.metadata.resource_version.as_deref()) {
+        return Some("outdated");
+    }
+    // Sharded by provider: an agent whose provider another instance serves is that instance's alone,
+    // finalizer and status included. (An agent naming a provider that exists nowhere is then reported
+    // by no instance; unsharded operators report it.)
+    let ns = agent.namespace().unwrap_or_default();
+    if ctx.options.label_selector.is_some() && !ctx.providers.in_shard(&ProviderId::of(&agent.spec, &ns)) {
+        return Some("other_shard");
+    }
+    None
+}
+
+/// Requeues after a Kubernetes API failure, with backoff.
+pub fn error_policy(guard: Arc<GuardedAgent>, error: &Error, ctx: Arc<Context>) -> Action {
+    if let Error::DeletionWaits { retry_in, .. } = error {
+        return Action::requeue(*retry_in);
+    }
+    let id = guard.0.as_ref().map(agent_id).unwrap_or_default();
+    tracing::warn!(agent = %id, error = %error, "reconcile failed; retrying with backoff");
+    Action::requeue(ctx.backoff(&id, None))
+}
+
+fn record_metric(result: &str, started: Instant) {
+    let labels = ReconcileLabels {
+        kind: "agent",
+        result: result.to_string(),
+    };
+    METRICS.reconciles.get_or_create(&labels).inc();
+    METRICS
+        .reconcile_duration
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+}
+
+/// The engine request for `agent`, as the annotations and status have it.
+fn request<'a>(
+    agent: &'a ContactCenterAgent,
+    ctx: &'a Context,
+    record: AgentRecord,
+    password: Option<AgentPassword>,
+) -> AgentRequest<'a> {
+    let requested = agent.annotations().get(RECONCILE_REQUESTED_ANNOTATION);
+    let handled = agent
+        .status
+        .as_ref()
+        .and_then(|s| s.last_handled_reconcile_at.as_ref());
+    AgentRequest {
+        spec: &agent.spec,
+        record,
+        password,
+        paused: agent
+            .annotations()
+            .get(PAUSED_ANNOTATION)
+            .is_some_and(|v| v == "true"),
+        dry_run: false,
+        fresh: requested.is_some() && requested != handled,
+        digest_key: &ctx.digest_key,
+    }
+}
+
+fn invalid_reference(
+    invalid: &kube::core::error_boundary::InvalidObject,
+) -> k8s_openapi::api::core::v1::ObjectReference {
+    k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(ContactCenterAgent::api_version(&()).to_string()),
+        kind: Some(ContactCenterAgent::kind(&()).to_string()),
+        name: invalid.metadata.name.clone(),
+        namespace: invalid.metadata.namespace.clone(),
+        uid: invalid.metadata.uid.clone(),
+        ..Default::default()
+    }
+}
