@@ -15,13 +15,6 @@
 //!   the skill names. [`Vendor::readable`] says so; the controller compares the rest against what it
 //!   last applied. [`wire`] maps the model to the bodies, with skills and groups sent as deltas.
 
-pub mod auth;
-pub mod decode;
-pub mod limits;
-pub mod wire;
-
-pub use limits::{in_periodic_check, periodic_check};
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -32,10 +25,10 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
-use self::auth::{Credentials, Token, TokenSlot};
-use self::decode::{INVALID_TOKEN, MAX_LIMIT_EXCEEDED, Reply, TOKEN_EXPIRED};
-use self::limits::{ApiClass, Limits};
-use self::wire::RequestBody;
+use super::auth::{self, Credentials, Token, TokenSlot};
+use super::errors::{self as decode, INVALID_TOKEN, MAX_LIMIT_EXCEEDED, Reply, TOKEN_EXPIRED};
+use super::limits::{self, ApiClass, Limits, periodic_check};
+use super::wire::{self, RequestBody};
 use crate::api::{OzonetelAuthMode, OzonetelProvider, RateLimit};
 use crate::connectors::http::{self, Endpoint};
 use crate::connectors::retry::RetryPolicy;

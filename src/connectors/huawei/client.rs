@@ -14,11 +14,6 @@
 //!
 //! Facts and assumptions: `../shared/vendors/huawei-aicc.md`.
 
-pub mod errors;
-pub mod token;
-pub mod validate;
-pub mod wire;
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -30,8 +25,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::token::{AccessToken, Minted, TokenCache};
-use self::wire::{AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
+use super::auth::{AccessToken, Minted, TokenCache};
+use super::wire::{self, AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
+use super::{errors, validate};
 use crate::api::{HuaweiProvider, RateLimit};
 use crate::connectors::http::{self, Endpoint};
 use crate::connectors::paging::PageGuard;

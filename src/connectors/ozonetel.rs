@@ -1,0 +1,11 @@
+//! Ozonetel CloudAgent: see [`client`].
+
+pub mod auth;
+mod client;
+pub mod errors;
+pub mod limits;
+pub mod wire;
+
+pub use client::{API_KEY_SECRET_KEY, Client, DEFAULT_ENDPOINT};
+pub use errors as decode;
+pub use limits::{in_periodic_check, periodic_check};
