@@ -11,9 +11,11 @@ pub mod http;
 pub mod huawei;
 pub mod ozonetel;
 pub mod paging;
+pub mod pipeline;
 pub mod ratelimit;
 pub mod retry;
 pub mod tencent;
+pub mod token;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

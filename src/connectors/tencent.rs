@@ -5,6 +5,7 @@ pub mod batch;
 mod client;
 pub mod errors;
 pub mod fields;
+pub mod limits;
 pub mod sign;
 pub mod skills;
 pub mod wire;
