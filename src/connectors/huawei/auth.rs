@@ -100,10 +100,15 @@ impl Api {
         })
         .map_err(|_| errors::unreadable("tokenByAkSk"))?;
         let asked = self.token_lifetime_secs;
-        pipeline::exchange(self, Call::Mint, &body, None, &|response| {
+        let result = pipeline::exchange(self, Call::Mint, &body, None, &|response| {
             errors::decode_token(response, asked)
         })
-        .await
+        .await;
+        match &result {
+            Ok(m) => tracing::debug!(lifetime_s = m.lifetime.as_secs(), "minted a Huawei access token"),
+            Err(e) => tracing::debug!(error = %e, "minting a Huawei access token failed"),
+        }
+        result
     }
 
     fn business_request(
