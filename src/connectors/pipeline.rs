@@ -37,8 +37,10 @@ pub trait Connector: Sync {
     /// instead never produce one.
     type Credential: Send + Sync;
 
-    /// The vendor's name in metrics and logs.
+    /// The vendor's name in metrics and log fields.
     const VENDOR: &'static str;
+    /// The vendor's name in log messages ("Ozonetel request").
+    const LABEL: &'static str;
 
     /// The action's name in metrics and logs.
     fn action_name(action: Self::Action) -> &'static str;
@@ -127,7 +129,8 @@ where
                     vendor = C::VENDOR,
                     action = C::action_name(action),
                     code = ?error.code,
-                    "the vendor refused the credential; authenticating again once"
+                    "{} refused the credential; authenticating again once",
+                    C::LABEL
                 );
                 rejected = Some(refused);
             }
@@ -172,10 +175,11 @@ where
             action = name,
             outcome,
             elapsed_ms = elapsed.as_millis() as u64,
-            "vendor request"
+            "{} request",
+            C::LABEL
         ),
         Err(e) => {
-            tracing::debug!(vendor = C::VENDOR, action = name, error = %e, elapsed_ms = elapsed.as_millis() as u64, "vendor request failed")
+            tracing::debug!(vendor = C::VENDOR, action = name, error = %e, elapsed_ms = elapsed.as_millis() as u64, "{} request failed", C::LABEL)
         }
     }
     result

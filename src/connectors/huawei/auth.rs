@@ -139,6 +139,7 @@ impl Connector for Api {
     type Credential = AccessToken;
 
     const VENDOR: &'static str = VENDOR;
+    const LABEL: &'static str = "Huawei";
 
     fn action_name(call: Call) -> &'static str {
         match call {

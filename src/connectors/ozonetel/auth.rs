@@ -225,6 +225,7 @@ impl Connector for Api {
     type Credential = AccessToken;
 
     const VENDOR: &'static str = "ozonetel";
+    const LABEL: &'static str = "Ozonetel";
 
     fn action_name(action: Action) -> &'static str {
         action.name()

@@ -151,6 +151,7 @@ impl Connector for Api {
     type Credential = ();
 
     const VENDOR: &'static str = "tencent";
+    const LABEL: &'static str = "Tencent";
 
     fn action_name(Call(action, _): Call) -> &'static str {
         action
