@@ -1,4 +1,5 @@
-//! Huawei Cloud AICC: see [`client`].
+//! Huawei Cloud AICC: the [`Client`], bearer tokens and its plug into the shared call pipeline
+//! ([`auth`]), [`wire`] types, [`errors`] and the documented field rules ([`validate`]).
 
 pub mod auth;
 mod client;

@@ -1,4 +1,5 @@
-//! Ozonetel CloudAgent: see [`client`].
+//! Ozonetel CloudAgent: the [`Client`], its API key and token policy and its plug into the shared
+//! call pipeline ([`auth`]), its budgets ([`limits`]), [`wire`] bodies and [`errors`].
 
 pub mod auth;
 mod client;

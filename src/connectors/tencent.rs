@@ -1,4 +1,6 @@
-//! Tencent Cloud Contact Center (CCC): see [`client`].
+//! Tencent Cloud Contact Center (CCC): the [`Client`], its TC3 signing ([`sign`]; `auth` plugs it
+//! into the shared call pipeline), per-action [`limits`], [`wire`] types, [`errors`] and the
+//! model ↔ staff [`fields`].
 
 mod auth;
 pub mod batch;
