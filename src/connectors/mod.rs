@@ -1,8 +1,10 @@
 //! The vendor boundary: one trait every vendor implements, one error type every vendor maps into, and
 //! the plumbing they share (rate limiting, retries, HTTP hygiene).
 //!
-//! Each vendor lives in its own module (client, authentication, wire model, error mapping); nothing
-//! outside a vendor module knows a vendor's wire format.
+//! Each vendor lives in its own folder with the same layout: `client` (the [`Vendor`] impl), `auth`
+//! (signing or tokens: its plug into the one call [`pipeline`]), `wire` (request and response types),
+//! `errors` (error mapping) and, where the vendor has its own budgets, `limits`. Token-based vendors
+//! share one [`token`] cache. Nothing outside a vendor folder knows a vendor's wire format.
 
 pub mod account;
 pub mod endpoint;
@@ -11,9 +13,11 @@ pub mod http;
 pub mod huawei;
 pub mod ozonetel;
 pub mod paging;
+pub mod pipeline;
 pub mod ratelimit;
 pub mod retry;
 pub mod tencent;
+pub mod token;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use super::wire::{AccountResult, Action, SkillResult, TokenResponse};
+use crate::connectors::pipeline::Response;
+use crate::connectors::token::Minted;
 use crate::connectors::{ErrorKind, VendorError};
 
 /// Vendor messages are cut to this many characters: enough to act on, never a whole echoed body.
@@ -126,6 +129,87 @@ fn clip(message: &str) -> String {
         Some((cut, _)) => format!("{}…", &trimmed[..cut]),
         None => trimmed.to_string(),
     }
+}
+
+/// The code of a 401 on a business call: the access token was refused, and one new token may fix it.
+pub const UNAUTHORIZED: &str = "HTTP 401";
+
+/// A body-level result: "0" is success, anything else a failure with the vendor's message.
+pub trait BodyResult {
+    /// The failure the body reports, if any.
+    fn failure(&self) -> Option<VendorError>;
+}
+
+impl BodyResult for AccountResult {
+    fn failure(&self) -> Option<VendorError> {
+        match self.result_code.as_deref() {
+            Some("0") => None,
+            Some(code) => Some(from_result(
+                "resultCode",
+                code,
+                self.result_message.as_deref().unwrap_or_default(),
+            )),
+            None => Some(unreadable("agentAccount call (no resultCode)")),
+        }
+    }
+}
+
+impl BodyResult for SkillResult {
+    fn failure(&self) -> Option<VendorError> {
+        match self.return_code.as_deref() {
+            Some("0") => None,
+            Some(code) => Some(from_result(
+                "returnCode",
+                code,
+                self.description.as_deref().unwrap_or_default(),
+            )),
+            None => Some(unreadable("skill call (no returnCode)")),
+        }
+    }
+}
+
+/// A business call's answer: the HTTP status first, then the body's result code (an HTTP 200 can
+/// still be a failure).
+pub fn decode_business<T>(action: Action, response: &Response) -> Result<T, VendorError>
+where
+    T: serde::de::DeserializeOwned + BodyResult,
+{
+    if response.status != StatusCode::OK {
+        return Err(from_status(
+            response.status,
+            retry_after(&response.headers),
+            vendor_message(&response.body).as_deref(),
+        ));
+    }
+    let parsed: T = serde_json::from_slice(&response.body).map_err(|_| unreadable(action.name()))?;
+    match parsed.failure() {
+        Some(e) => Err(e),
+        None => Ok(parsed),
+    }
+}
+
+/// `tokenByAkSk`'s answer: 400, 401 and 403 refuse the app key or secret; the token is kept for the
+/// lifetime granted, never longer than `asked_secs`.
+pub fn decode_token(response: &Response, asked_secs: u32) -> Result<Minted, VendorError> {
+    let message = || vendor_message(&response.body);
+    match response.status.as_u16() {
+        200 => {}
+        400 | 401 | 403 => return Err(token_refused(response.status, message().as_deref())),
+        _ => {
+            return Err(from_status(
+                response.status,
+                retry_after(&response.headers),
+                message().as_deref(),
+            ));
+        }
+    }
+    let parsed: TokenResponse =
+        serde_json::from_slice(&response.body).map_err(|_| unreadable("tokenByAkSk"))?;
+    let value = parsed
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unreadable("tokenByAkSk (no AccessToken)"))?;
+    Ok(super::auth::minted(value, parsed.expires, asked_secs))
 }
 
 #[cfg(test)]

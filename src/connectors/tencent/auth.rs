@@ -1,8 +1,10 @@
-//! One Tencent API call: rate limit, sign, send, decode, classify, retry.
+//! How Tencent requests are authenticated and sent: Tencent's plug into the shared
+//! [`pipeline`](crate::connectors::pipeline).
 //!
-//! Each attempt takes a token from the shared bucket of its action, signs the body afresh with the
-//! current time (a TC3 signature is bound to its timestamp and expires after five minutes) and records
-//! the request in the metrics. Nothing here logs or returns a header, the body or a key.
+//! Each attempt takes a token from the shared bucket of its action and signs the body afresh with the
+//! current time (a TC3 signature is bound to its timestamp and expires after five minutes). There is
+//! no credential to renew: a refused signature is a terminal credentials error. Nothing here logs or
+//! returns a header, the body or a key.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,36 +12,20 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::connectors::http::{self, Endpoint, MAX_RESPONSE_BYTES};
+use crate::connectors::http::{self, Endpoint};
+use crate::connectors::pipeline::{self, Connector, Response};
 use crate::connectors::ratelimit;
 use crate::connectors::retry::RetryPolicy;
 use crate::connectors::{AccountId, ClientOptions, ErrorKind, VendorError};
 use crate::metrics;
 
 use super::errors;
+use super::limits::{BURST, paced};
 use super::sign::{self, Credentials};
 use super::wire::{self, Reply};
 
 /// Content type of every request (signed, so sent exactly like this).
 const JSON: &str = "application/json";
-
-/// Tokens a bucket saves up. Tencent counts requests per action over the last second (as the simulator
-/// does): a bucket that saved up a second's worth would send that and the next second's rate within one
-/// window, and the vendor refuses everything over the limit. Spacing requests evenly from the first one
-/// costs no throughput.
-const BURST: u32 = 1;
-
-/// Added to the spacing of requests at the configured rate. Requests spaced exactly 50 ms apart reach
-/// the vendor a few milliseconds early or late, so one second's window sometimes holds 21 of them and
-/// the vendor refuses one (measured: 5 % of creates at full speed, each retried a second later). Two
-/// milliseconds per request add up to 40 ms of slack per window at 20/s, for 4 % of the rate.
-const JITTER_ALLOWANCE_MS: f64 = 2.0;
-
-/// The rate a bucket paces at: `per_minute`, with each request's slot widened by the jitter allowance.
-fn paced(per_minute: u32) -> u32 {
-    let slot_ms = 60_000.0 / f64::from(per_minute.max(1)) + JITTER_ALLOWANCE_MS;
-    ((60_000.0 / slot_ms).floor() as u32).max(1)
-}
 
 /// Which limit an action counts against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,38 +135,53 @@ impl Api {
                 format!("{action}: request not serialisable: {e}"),
             )
         })?;
+        pipeline::call(self, Call(action, class), &body, |response| {
+            decode(action, response)
+        })
+        .await
+    }
+}
+
+/// One Tencent action and the limit it counts against.
+#[derive(Clone, Copy, Debug)]
+pub struct Call(&'static str, Class);
+
+impl Connector for Api {
+    type Action = Call;
+    type Credential = ();
+
+    const VENDOR: &'static str = "tencent";
+    const LABEL: &'static str = "Tencent";
+
+    fn action_name(Call(action, _): Call) -> &'static str {
+        action
+    }
+
+    fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// Every request is signed; there is no token.
+    async fn authenticate(&self, _rejected: Option<&()>) -> Result<Option<()>, VendorError> {
+        Ok(None)
+    }
+
+    async fn pace(&self, Call(action, class): Call) {
         let per_minute = match class {
             Class::Read => self.reads_per_minute,
             Class::Write => self.writes_per_minute,
         };
         let bucket = ratelimit::shared(&format!("{}/{action}", self.account), paced(per_minute), BURST);
-        self.retry
-            .run(|| async {
-                let waited = bucket.acquire().await;
-                metrics::rate_limiter_wait("tencent", action, waited);
-                let started = tokio::time::Instant::now();
-                let result = self.attempt(action, &body).await;
-                let outcome = match &result {
-                    Ok(_) => "ok",
-                    Err(e) => e.kind.as_str(),
-                };
-                metrics::vendor_request("tencent", action, outcome, started.elapsed());
-                match &result {
-                    Ok((_, id)) => {
-                        tracing::debug!(action, request_id = id.as_deref(), "tencent call")
-                    }
-                    Err(e) => tracing::debug!(action, error = %e, "tencent call failed"),
-                }
-                result
-            })
-            .await
+        let waited = bucket.acquire().await;
+        metrics::rate_limiter_wait("tencent", action, waited);
     }
 
-    async fn attempt<Resp: DeserializeOwned>(
+    fn request(
         &self,
-        action: &'static str,
+        Call(action, _): Call,
         body: &[u8],
-    ) -> Result<(Resp, Option<String>), VendorError> {
+        _credential: Option<&()>,
+    ) -> Result<reqwest::RequestBuilder, VendorError> {
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -198,8 +199,7 @@ impl Api {
             timestamp,
             &self.credentials,
         );
-        let authorization = header_value(&authorization)?;
-        let response = self
+        Ok(self
             .http
             .post(&self.url)
             .header(CONTENT_TYPE, JSON)
@@ -209,27 +209,35 @@ impl Api {
             .header("X-TC-Timestamp", timestamp.to_string())
             // Error messages in English; the SDKs default to zh-CN. Not signed.
             .header("X-TC-Language", "en-US")
-            .header(AUTHORIZATION, authorization)
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(|e| http::transport_error(&e))?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(errors::http_status(status));
+            .header(AUTHORIZATION, header_value(&authorization)?)
+            .body(body.to_vec()))
+    }
+
+    /// A signature error is the Secret's problem; another signature would be refused the same way.
+    fn is_refusal(&self, _error: &VendorError) -> bool {
+        false
+    }
+}
+
+/// Any status but 200 is the gateway's answer; a 200 carries either the data or Tencent's error code.
+fn decode<Resp: DeserializeOwned>(
+    action: &str,
+    response: &Response,
+) -> Result<(Resp, Option<String>), VendorError> {
+    if response.status != reqwest::StatusCode::OK {
+        return Err(errors::http_status(response.status.as_u16()));
+    }
+    match wire::parse_reply::<Resp>(&response.body) {
+        Ok(Reply::Ok { data, request_id }) => {
+            tracing::debug!(action, request_id = request_id.as_deref(), "tencent call");
+            Ok((data, request_id))
         }
-        let bytes = http::read_bounded(response, MAX_RESPONSE_BYTES).await?;
-        match wire::parse_reply::<Resp>(&bytes) {
-            Ok(Reply::Ok { data, request_id }) => Ok((data, request_id)),
-            Ok(Reply::Error {
-                code,
-                message,
-                request_id,
-            }) => Err(errors::classify(&code, &message, request_id)),
-            Err(why) => {
-                Err(VendorError::transient(format!("{action}: {why}")).with_code("MalformedResponse"))
-            }
-        }
+        Ok(Reply::Error {
+            code,
+            message,
+            request_id,
+        }) => Err(errors::classify(&code, &message, request_id)),
+        Err(why) => Err(VendorError::transient(format!("{action}: {why}")).with_code("MalformedResponse")),
     }
 }
 
@@ -250,16 +258,6 @@ mod tests {
         let value = header_value(&sign::sign(&request, "ccc", 0, &credentials)).unwrap();
         assert!(value.is_sensitive());
         assert_eq!(format!("{value:?}"), "Sensitive");
-    }
-
-    #[test]
-    fn pacing_leaves_slack_for_jitter_and_never_exceeds_the_configured_rate() {
-        assert_eq!(paced(1200), 1153, "52 ms slots at the documented 20/s");
-        assert_eq!(paced(60), 59);
-        assert_eq!(paced(1), 1);
-        for per_minute in [1, 7, 60, 600, 1200, 60_000] {
-            assert!(paced(per_minute) <= per_minute);
-        }
     }
 
     #[test]

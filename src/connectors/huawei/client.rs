@@ -1,42 +1,34 @@
 //! Huawei Cloud AICC ("cc-management" configuration API): agent accounts by `userAccount`.
 //!
-//! - [`token`]: bearer tokens from `tokenByAkSk`, cached per (endpoint, app key), renewed ahead of expiry
-//!   and once on a 401, single-flight.
+//! - [`auth`](super::auth): bearer tokens from `tokenByAkSk` in the shared token cache, and the
+//!   plug into the shared call pipeline.
 //! - [`wire`]: paths and DTOs, flat or `requestParam`-wrapped bodies.
 //! - [`validate`]: the documented field rules, checked before any request.
 //! - [`errors`]: HTTP statuses and body result codes → the shared error kinds.
 //!
-//! Every request goes through the same steps: the shared per-tenant token bucket, a cached token, the
-//! call with `Authorization: Bearer …` (sensitive), `X-APP-Key` and `X-TenantSpaceID` when configured,
-//! then the HTTP status and the body's result code decide the outcome (an HTTP 200 can still be a
-//! failure). Retryable failures (throttling, 5xx, transport) go around [`RetryPolicy`], which re-runs the
-//! whole sequence, so each attempt takes its own limiter token and the current access token.
-//!
-//! Facts and assumptions: `../shared/vendors/huawei-aicc.md`.
-
-pub mod errors;
-pub mod token;
-pub mod validate;
-pub mod wire;
+//! Every request goes through the shared pipeline: the per-tenant token bucket, a cached token, the
+//! call, then the HTTP status and the body's result code decide the outcome (an HTTP 200 can still be
+//! a failure). Retryable failures (throttling, 5xx, transport) re-run the whole sequence, so each
+//! attempt takes its own limiter token and the current access token.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::token::{AccessToken, Minted, TokenCache};
-use self::wire::{AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
+use super::auth::Api;
+use super::errors::BodyResult;
+use super::validate;
+use super::wire::{self, AccountResult, Action, AgentInfo, SkillResult, SkillWeight};
 use crate::api::{HuaweiProvider, RateLimit};
-use crate::connectors::http::{self, Endpoint};
+use crate::connectors::http;
 use crate::connectors::paging::PageGuard;
-use crate::connectors::ratelimit::{self, TokenBucket};
-use crate::connectors::retry::RetryPolicy;
+use crate::connectors::ratelimit;
+use crate::connectors::token::TokenCache;
 use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, CredentialDigest, Deletion, ErrorKind,
     Listing, SecretData, Vendor, VendorError,
@@ -61,79 +53,26 @@ const SKILL_WEIGHT: u64 = 1;
 /// Defaults Huawei requires at create when the spec leaves them unmanaged: audio agent, plain agent.
 const DEFAULT_AGENT_TYPE: &str = "4";
 const DEFAULT_ROLE: &str = "2";
-const VENDOR: &str = "huawei";
-
-const X_APP_KEY: HeaderName = HeaderName::from_static("x-app-key");
-const X_TENANT_SPACE_ID: HeaderName = HeaderName::from_static("x-tenantspaceid");
-const X_TOKEN_EXPIRE: HeaderName = HeaderName::from_static("x-token-expire");
-
 /// A client for one Huawei AICC tenant space.
 pub struct Client {
-    http: reqwest::Client,
-    endpoint: Endpoint,
-    app_key: SecretString,
-    app_secret: SecretString,
+    api: Api,
     /// Short hash of the app key: identifies the account in cache and limiter keys without the key.
     app_key_id: String,
     account: AccountId,
-    tenant_space_id: Option<HeaderValue>,
     wrap: bool,
-    token_lifetime_secs: u32,
-    tokens: Arc<TokenCache>,
-    limiter: Arc<TokenBucket>,
-    retry: RetryPolicy,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("huawei::Client")
-            .field("endpoint", &self.endpoint.base)
+            .field("endpoint", &self.api.endpoint.base)
             .field("app_key", &format_args!("<redacted {}>", self.app_key_id))
             .field("app_secret", &"<redacted>")
-            .field("tenant_space_id", &self.tenant_space_id)
+            .field("tenant_space_id", &self.api.tenant_space_id)
             .field("wrap_request_body", &self.wrap)
-            .field("token_lifetime_secs", &self.token_lifetime_secs)
-            .field("requests_per_minute", &self.limiter.per_minute())
+            .field("token_lifetime_secs", &self.api.token_lifetime_secs)
+            .field("requests_per_minute", &self.api.limiter.per_minute())
             .finish_non_exhaustive()
-    }
-}
-
-/// What one HTTP exchange produced: a result, or a refused token the caller may replace once.
-enum Reply<T> {
-    Done(T),
-    Unauthorized(VendorError),
-}
-
-/// A body-level result: "0" is success, anything else a failure with the vendor's message.
-trait BodyResult {
-    fn failure(&self) -> Option<VendorError>;
-}
-
-impl BodyResult for AccountResult {
-    fn failure(&self) -> Option<VendorError> {
-        match self.result_code.as_deref() {
-            Some("0") => None,
-            Some(code) => Some(errors::from_result(
-                "resultCode",
-                code,
-                self.result_message.as_deref().unwrap_or_default(),
-            )),
-            None => Some(errors::unreadable("agentAccount call (no resultCode)")),
-        }
-    }
-}
-
-impl BodyResult for SkillResult {
-    fn failure(&self) -> Option<VendorError> {
-        match self.return_code.as_deref() {
-            Some("0") => None,
-            Some(code) => Some(errors::from_result(
-                "returnCode",
-                code,
-                self.description.as_deref().unwrap_or_default(),
-            )),
-            None => Some(errors::unreadable("skill call (no returnCode)")),
-        }
     }
 }
 
@@ -199,22 +138,25 @@ impl Client {
             rate.requests_per_minute.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE),
             BURST,
         );
-        Ok(Client {
+        let api = Api {
             http: http::client(options.request_timeout),
             tokens: TokenCache::shared(&credentials.cache_key(&account)),
-            account,
             endpoint,
             app_key,
             app_secret,
-            app_key_id,
             tenant_space_id,
-            wrap: p.wrap_request_body,
             token_lifetime_secs: p
                 .token_lifetime_seconds
                 .unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS)
                 .clamp(60, 3600),
             limiter,
             retry: options.retry.clone(),
+        };
+        Ok(Client {
+            api,
+            account,
+            app_key_id,
+            wrap: p.wrap_request_body,
         })
     }
 
@@ -263,180 +205,53 @@ impl Client {
     where
         T: DeserializeOwned + BodyResult,
     {
-        let body = wire::envelope(action, params, self.wrap);
-        self.retry.run(|| self.attempt::<T>(action, &body)).await
-    }
-
-    /// One attempt: a cached token, and if Huawei refuses it, one replacement token and one resend.
-    async fn attempt<T>(&self, action: Action, body: &serde_json::Value) -> Result<T, VendorError>
-    where
-        T: DeserializeOwned + BodyResult,
-    {
-        let token = self.tokens.get(|| self.mint()).await?;
-        match self.send(action, body, &token).await? {
-            Reply::Done(v) => Ok(v),
-            Reply::Unauthorized(_) => {
-                tracing::debug!(
-                    action = action.name(),
-                    "Huawei refused the access token; minting a new one once"
-                );
-                let fresh = self.tokens.replace_rejected(&token, || self.mint()).await?;
-                match self.send(action, body, &fresh).await? {
-                    Reply::Done(v) => Ok(v),
-                    Reply::Unauthorized(e) => Err(e),
-                }
-            }
-        }
-    }
-
-    /// Waits for the tenant's rate limiter.
-    async fn pace(&self) {
-        let waited = self.limiter.acquire().await;
-        crate::metrics::rate_limiter_wait(VENDOR, "tenant", waited);
-    }
-
-    fn app_key_header(&self) -> HeaderValue {
-        let mut v = HeaderValue::from_str(self.app_key.expose_secret())
-            .expect("checked to be a valid header value when the client was built");
-        // The app key identifies the tenant's API client; keep it out of any header dump.
-        v.set_sensitive(true);
-        v
-    }
-
-    /// One HTTP exchange of a business call.
-    async fn send<T>(
-        &self,
-        action: Action,
-        body: &serde_json::Value,
-        token: &AccessToken,
-    ) -> Result<Reply<T>, VendorError>
-    where
-        T: DeserializeOwned + BodyResult,
-    {
-        self.pace().await;
-        let started = tokio::time::Instant::now();
-        let result = self.exchange::<T>(action, body, token).await;
-        let outcome = match &result {
-            Ok(Reply::Done(_)) => "ok",
-            Ok(Reply::Unauthorized(e)) | Err(e) => e.kind.as_str(),
-        };
-        let elapsed = started.elapsed();
-        crate::metrics::vendor_request(VENDOR, action.name(), outcome, elapsed);
-        tracing::debug!(
-            action = action.name(),
-            outcome,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "Huawei request"
-        );
-        result
-    }
-
-    async fn exchange<T>(
-        &self,
-        action: Action,
-        body: &serde_json::Value,
-        token: &AccessToken,
-    ) -> Result<Reply<T>, VendorError>
-    where
-        T: DeserializeOwned + BodyResult,
-    {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.value.expose_secret()))
-            .map_err(|_| errors::unreadable("tokenByAkSk (token not usable in a header)"))?;
-        auth.set_sensitive(true);
-        let mut req = self
-            .http
-            .post(format!("{}{}", self.endpoint.base, action.path()))
-            .header(AUTHORIZATION, auth)
-            .header(X_APP_KEY, self.app_key_header())
-            .json(body);
-        if let Some(tenant) = &self.tenant_space_id {
-            req = req.header(X_TENANT_SPACE_ID, tenant.clone());
-        }
-        let resp = req.send().await.map_err(|e| http::transport_error(&e))?;
-        let status = resp.status();
-        let retry_after = errors::retry_after(resp.headers());
-        let bytes = http::read_bounded(resp, http::MAX_RESPONSE_BYTES).await?;
-        if status != reqwest::StatusCode::OK {
-            let e = errors::from_status(status, retry_after, errors::vendor_message(&bytes).as_deref());
-            return if status == reqwest::StatusCode::UNAUTHORIZED {
-                Ok(Reply::Unauthorized(e))
-            } else {
-                Err(e)
-            };
-        }
-        let parsed: T = serde_json::from_slice(&bytes).map_err(|_| errors::unreadable(action.name()))?;
-        match parsed.failure() {
-            Some(e) => Err(e),
-            None => Ok(Reply::Done(parsed)),
-        }
-    }
-
-    /// Mints a token with `tokenByAkSk`. Called by the token cache only, under its single-flight lock.
-    async fn mint(&self) -> Result<Minted, VendorError> {
-        self.pace().await;
-        let started = tokio::time::Instant::now();
-        let result = self.mint_exchange().await;
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.kind.as_str(),
-        };
-        let elapsed = started.elapsed();
-        crate::metrics::vendor_request(VENDOR, "tokenByAkSk", outcome, elapsed);
-        match &result {
-            Ok(m) => tracing::debug!(lifetime_s = m.lifetime.as_secs(), "minted a Huawei access token"),
-            Err(e) => tracing::debug!(error = %e, "minting a Huawei access token failed"),
-        }
-        result
-    }
-
-    async fn mint_exchange(&self) -> Result<Minted, VendorError> {
-        let body = wire::TokenRequest {
-            app_key: self.app_key.expose_secret(),
-            app_secret: self.app_secret.expose_secret(),
-        };
-        let resp = self
-            .http
-            .post(format!("{}{}", self.endpoint.base, wire::TOKEN_PATH))
-            .header(X_TOKEN_EXPIRE, HeaderValue::from(self.token_lifetime_secs))
-            .header(X_APP_KEY, self.app_key_header())
-            .json(&body)
-            .send()
+        self.api
+            .call(action, &wire::envelope(action, params, self.wrap))
             .await
-            .map_err(|e| http::transport_error(&e))?;
-        let status = resp.status();
-        let retry_after = errors::retry_after(resp.headers());
-        let bytes = http::read_bounded(resp, http::MAX_RESPONSE_BYTES).await?;
-        match status.as_u16() {
-            200 => {}
-            400 | 401 | 403 => {
-                return Err(errors::token_refused(
-                    status,
-                    errors::vendor_message(&bytes).as_deref(),
-                ));
+    }
+
+    /// Changes the password from `.previous` to the current one, in a call of its own.
+    async fn change_password(&self, key: &str, password: &AgentPassword) -> Result<(), VendorError> {
+        let previous = password
+            .previous
+            .as_ref()
+            .expect("for_update refuses a password change without the previous password");
+        let change = |old| password_change(key, old, &password.current);
+        let refused_old = |e: &VendorError| {
+            e.kind == ErrorKind::Rejected
+                && is_body_failure(e)
+                && e.message.to_ascii_lowercase().contains("password")
+        };
+        let outcome = match self
+            .call::<AccountResult>(Action::Update, &change(previous))
+            .await
+        {
+            Ok(_) => Ok(()),
+            // The change may have been applied by an earlier attempt whose response was lost: then
+            // the account's password is already the new one, and confirming it (new → new) succeeds.
+            // ASSUMPTION: Huawei accepts setting the password it already has (undocumented).
+            Err(e)
+                if refused_old(&e)
+                    && self
+                        .call::<AccountResult>(Action::Update, &change(&password.current))
+                        .await
+                        .is_ok() =>
+            {
+                tracing::info!(user_account = %key, "the Huawei agent already had the new password");
+                Ok(())
             }
-            _ => {
-                return Err(errors::from_status(
-                    status,
-                    retry_after,
-                    errors::vendor_message(&bytes).as_deref(),
-                ));
-            }
-        }
-        let parsed: wire::TokenResponse =
-            serde_json::from_slice(&bytes).map_err(|_| errors::unreadable("tokenByAkSk"))?;
-        let value = parsed
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| errors::unreadable("tokenByAkSk (no AccessToken)"))?;
-        // The vendor may grant less than asked; never trust it for more.
-        let granted = parsed
-            .expires
-            .unwrap_or(u64::from(self.token_lifetime_secs))
-            .clamp(1, u64::from(self.token_lifetime_secs));
-        Ok(Minted {
-            value: SecretString::from(value),
-            lifetime: Duration::from_secs(granted),
-        })
+            Err(e) if refused_old(&e) => Err(VendorError {
+                message: format!(
+                    "{} (the Secret's `<key>.previous` entry must hold the password the account has now)",
+                    e.message
+                ),
+                ..e
+            }),
+            Err(e) => Err(e),
+        };
+        outcome?;
+        tracing::info!(user_account = %key, "changed Huawei agent password");
+        Ok(())
     }
 
     /// The skill queues bound to `key` right now, for a release when the caller's view has none.
@@ -623,45 +438,7 @@ impl Vendor for Client {
         // blocks only the rotation, not every other edit.
         if change_password {
             let password = password.expect("for_update refuses a password change without the Secret");
-            let previous = password
-                .previous
-                .as_ref()
-                .expect("for_update refuses a password change without the previous password");
-            let change = |old| password_change(&agent.key, old, &password.current);
-            let refused_old = |e: &VendorError| {
-                e.kind == ErrorKind::Rejected
-                    && is_body_failure(e)
-                    && e.message.to_ascii_lowercase().contains("password")
-            };
-            match self
-                .call::<AccountResult>(Action::Update, &change(previous))
-                .await
-            {
-                Ok(_) => {}
-                // The change may have been applied by an earlier attempt whose response was lost: then
-                // the account's password is already the new one, and confirming it (new → new) succeeds.
-                // ASSUMPTION: Huawei accepts setting the password it already has (undocumented).
-                Err(e)
-                    if refused_old(&e)
-                        && self
-                            .call::<AccountResult>(Action::Update, &change(&password.current))
-                            .await
-                            .is_ok() =>
-                {
-                    tracing::info!(user_account = %agent.key, "the Huawei agent already had the new password");
-                }
-                Err(e) if refused_old(&e) => {
-                    return Err(VendorError {
-                        message: format!(
-                            "{} (the Secret's `<key>.previous` entry must hold the password the account has now)",
-                            e.message
-                        ),
-                        ..e
-                    });
-                }
-                Err(e) => return Err(e),
-            }
-            tracing::info!(user_account = %agent.key, "changed Huawei agent password");
+            self.change_password(&agent.key, password).await?;
         }
         Ok(())
     }

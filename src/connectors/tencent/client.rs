@@ -18,14 +18,6 @@
 //! e-mail. No read precedes a delete: the controller only deletes what its snapshot has, and a read per
 //! delete would cost more than the batching saves.
 
-pub mod batch;
-mod call;
-pub mod errors;
-pub mod fields;
-pub mod sign;
-pub mod skills;
-pub mod wire;
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -43,11 +35,12 @@ use crate::connectors::{
 };
 use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
 
-use batch::{Batcher, Pending};
-use call::{Api, Class};
-use sign::Credentials;
-use skills::{SkillCache, SkillTable};
-use wire::*;
+use super::auth::{Api, Class};
+use super::batch::{Batcher, Pending};
+use super::sign::Credentials;
+use super::skills::{SkillCache, SkillTable};
+use super::wire::*;
+use super::{errors, fields};
 
 /// Endpoint when the provider sets none.
 pub const DEFAULT_ENDPOINT: &str = "https://ccc.tencentcloudapi.com";

@@ -1,0 +1,12 @@
+//! Huawei Cloud AICC: the [`Client`], bearer tokens and its plug into the shared call pipeline
+//! ([`auth`]), [`wire`] types, [`errors`] and the documented field rules ([`validate`]).
+
+pub mod auth;
+mod client;
+pub mod errors;
+pub mod validate;
+pub mod wire;
+
+pub use client::{
+    BURST, Client, DEFAULT_ENDPOINT, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_TOKEN_LIFETIME_SECS, PAGE_SIZE,
+};

@@ -1,0 +1,12 @@
+//! Ozonetel CloudAgent: the [`Client`], its API key and token policy and its plug into the shared
+//! call pipeline ([`auth`]), its budgets ([`limits`]), [`wire`] bodies and [`errors`].
+
+pub mod auth;
+mod client;
+pub mod errors;
+pub mod limits;
+pub mod wire;
+
+pub use client::{API_KEY_SECRET_KEY, Client, DEFAULT_ENDPOINT};
+pub use errors as decode;
+pub use limits::{in_periodic_check, periodic_check};

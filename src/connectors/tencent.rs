@@ -1,0 +1,15 @@
+//! Tencent Cloud Contact Center (CCC): the [`Client`], its TC3 signing ([`sign`]; `auth` plugs it
+//! into the shared call pipeline), per-action [`limits`], [`wire`] types, [`errors`] and the
+//! model ↔ staff [`fields`].
+
+mod auth;
+pub mod batch;
+mod client;
+pub mod errors;
+pub mod fields;
+pub mod limits;
+pub mod sign;
+pub mod skills;
+pub mod wire;
+
+pub use client::{BATCH_WINDOW, Client, DEFAULT_ENDPOINT, DEFAULT_PER_MINUTE, PAGE_SIZE};
