@@ -446,8 +446,8 @@ pub struct DriftEntry {
 
 impl ContactCenterAgentSpec {
     /// The vendor block that is set, if any.
-    pub fn vendor_block(&self) -> Option<crate::core::VendorKind> {
-        use crate::core::VendorKind;
+    pub fn vendor_block(&self) -> Option<crate::kind::VendorKind> {
+        use crate::kind::VendorKind;
         match (&self.tencent, &self.huawei, &self.ozonetel) {
             (Some(_), _, _) => Some(VendorKind::Tencent),
             (_, Some(_), _) => Some(VendorKind::Huawei),

@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{AccountOrigin, CredentialsSecretRef};
-use crate::core::VendorKind;
+use crate::kind::VendorKind;
 
 /// A vendor account in one namespace. Its credentials Secret must live in the same namespace, and only
 /// agents of that namespace may use it. Exactly one of `tencent`, `huawei`, `ozonetel` must be set.
@@ -357,26 +357,72 @@ pub struct ProviderStatus {
     pub recent_deletions: Vec<String>,
 }
 
+/// A provider's one vendor block, as Rust sees it: the CRD keeps three optional blocks (its wire shape),
+/// and this is the one that is set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum VendorSettings<'a> {
+    /// `spec.tencent`.
+    Tencent(&'a TencentProvider),
+    /// `spec.huawei`.
+    Huawei(&'a HuaweiProvider),
+    /// `spec.ozonetel`.
+    Ozonetel(&'a OzonetelProvider),
+}
+
+impl<'a> VendorSettings<'a> {
+    /// Which vendor.
+    pub fn kind(self) -> VendorKind {
+        match self {
+            VendorSettings::Tencent(_) => VendorKind::Tencent,
+            VendorSettings::Huawei(_) => VendorKind::Huawei,
+            VendorSettings::Ozonetel(_) => VendorKind::Ozonetel,
+        }
+    }
+
+    /// The Secret holding the provider's credentials.
+    pub fn credentials_secret_ref(self) -> &'a CredentialsSecretRef {
+        match self {
+            VendorSettings::Tencent(t) => &t.credentials_secret_ref,
+            VendorSettings::Huawei(h) => &h.credentials_secret_ref,
+            VendorSettings::Ozonetel(o) => &o.credentials_secret_ref,
+        }
+    }
+}
+
+/// Why a provider's settings name no single vendor. The CRD's rule forbids both; an object read from a
+/// file (the CLI) has not been through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VendorBlockError {
+    /// No vendor block is set.
+    #[error("the provider has no vendor block (spec.tencent, spec.huawei or spec.ozonetel)")]
+    Missing,
+    /// More than one is set.
+    #[error("the provider has more than one vendor block (spec.tencent, spec.huawei, spec.ozonetel)")]
+    Several,
+}
+
 impl ProviderSettings {
+    /// The one vendor block that is set.
+    pub fn vendor_settings(&self) -> Result<VendorSettings<'_>, VendorBlockError> {
+        match (&self.tencent, &self.huawei, &self.ozonetel) {
+            (Some(t), None, None) => Ok(VendorSettings::Tencent(t)),
+            (None, Some(h), None) => Ok(VendorSettings::Huawei(h)),
+            (None, None, Some(o)) => Ok(VendorSettings::Ozonetel(o)),
+            (None, None, None) => Err(VendorBlockError::Missing),
+            _ => Err(VendorBlockError::Several),
+        }
+    }
+
     /// The vendor this provider talks to (the CRD guarantees exactly one block).
     pub fn vendor(&self) -> Option<VendorKind> {
-        match (&self.tencent, &self.huawei, &self.ozonetel) {
-            (Some(_), None, None) => Some(VendorKind::Tencent),
-            (None, Some(_), None) => Some(VendorKind::Huawei),
-            (None, None, Some(_)) => Some(VendorKind::Ozonetel),
-            _ => None,
-        }
+        self.vendor_settings().ok().map(VendorSettings::kind)
     }
 
     /// The Secret holding this provider's credentials.
     pub fn credentials_secret_ref(&self) -> Option<&CredentialsSecretRef> {
-        if let Some(t) = &self.tencent {
-            return Some(&t.credentials_secret_ref);
-        }
-        if let Some(h) = &self.huawei {
-            return Some(&h.credentials_secret_ref);
-        }
-        self.ozonetel.as_ref().map(|o| &o.credentials_secret_ref)
+        self.vendor_settings()
+            .ok()
+            .map(VendorSettings::credentials_secret_ref)
     }
 
     /// The drift-detection period, 10 minutes when unset.

@@ -220,11 +220,10 @@ impl Workspace {
         let secret_ref = settings
             .credentials_secret_ref()
             .ok_or_else(|| format!("provider {} has no vendor block", id.display()))?;
-        let keys: &[&str] = match settings.vendor() {
-            Some(crate::core::VendorKind::Tencent) => &["secretId", "secretKey"],
-            Some(crate::core::VendorKind::Huawei) => &["appKey", "appSecret"],
-            _ => &["apiKey"],
-        };
+        let keys = settings
+            .vendor()
+            .map(|kind| crate::connectors::model(kind).credential_keys())
+            .unwrap_or_default();
         let credentials = self.secret(&secret_ns, &secret_ref.name, keys).ok_or_else(|| {
             format!(
                 "the credentials Secret {secret_ns}/{} of provider {} is neither among the manifests nor in the environment ({})",

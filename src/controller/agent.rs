@@ -242,7 +242,7 @@ async fn pass(
     // object does not show yet, and releasing on the cache would orphan that account.
     if deleting
         && agent.spec.deletion_policy == crate::api::DeletionPolicy::Delete
-        && crate::core::vendor_key(&agent.spec, runtime.vendor.kind()).is_ok_and(|k| !record.owns(&k))
+        && crate::core::vendor_key(&agent.spec, runtime.vendor.model()).is_ok_and(|k| !record.owns(&k))
         && let Some(stored) = api.get_opt(&agent.name_any()).await?
     {
         record = status::record_of(stored.status.as_ref());

@@ -400,7 +400,6 @@ async fn reconcile_in_account(
 }
 
 async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dyn Checkpoint) -> Step {
-    let vendor_kind = provider.vendor.kind();
     let mut record = req.record.clone();
     if req.paused && !req.dry_run {
         let was_ready = record.applied_digest.is_some();
@@ -410,7 +409,7 @@ async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dy
             Requeue::AwaitChange,
         ));
     }
-    let key = match core::vendor_key(req.spec, vendor_kind) {
+    let key = match core::vendor_key(req.spec, provider.vendor.model()) {
         Ok(k) => k,
         Err(e) => {
             return Step::Done(Outcome::new(
@@ -439,7 +438,7 @@ async fn pass(req: AgentRequest<'_>, provider: &ProviderRuntime, checkpoint: &dy
     };
     if let Some(o) = observed.as_mut() {
         let readable = |f: Field| provider.vendor.readable(f);
-        core::overlay_last_applied(o, &record.last_applied, &readable);
+        core::overlay_last_applied(o, &record.last_applied, provider.vendor.model(), &readable);
         if let Some(d) = &record.password_digest {
             o.fields.insert(Field::Password, FieldValue::Digest(d.clone()));
         }
@@ -521,7 +520,7 @@ async fn desired_state(
         };
         match core::normalize(
             req.spec,
-            provider.vendor.kind(),
+            provider.vendor.model(),
             resolver.as_ref(),
             digest.clone(),
         ) {
@@ -764,7 +763,7 @@ fn settle(outcome: &mut Outcome, desired: &DesiredAgent, provider: &ProviderRunt
     // Drift that was repaired is gone; what remains is what cannot be repaired (create-only fields).
     outcome
         .drift
-        .retain(|c| core::create_only(desired.vendor, c.field));
+        .retain(|c| c.field.is_create_only());
     if let Some(message) = immutable_fields(desired, &outcome.drift) {
         outcome.verdict = Verdict::stalled(Reason::ImmutableField, message.clone());
         // What this pass did write is still told, ahead of what it could not.
@@ -786,7 +785,7 @@ fn settle(outcome: &mut Outcome, desired: &DesiredAgent, provider: &ProviderRunt
 fn immutable_fields(desired: &DesiredAgent, drift: &[FieldChange]) -> Option<String> {
     let fixed: Vec<String> = drift
         .iter()
-        .filter(|c| core::create_only(desired.vendor, c.field))
+        .filter(|c| c.field.is_create_only())
         .map(|c| {
             let has = c.from_display().unwrap_or_else(|| "unset".into());
             format!(

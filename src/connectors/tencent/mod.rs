@@ -22,6 +22,7 @@ pub mod batch;
 mod call;
 pub mod errors;
 pub mod fields;
+pub mod model;
 pub mod sign;
 pub mod skills;
 pub mod wire;
@@ -41,7 +42,7 @@ use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
     Vendor, VendorError,
 };
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
+use crate::core::{DesiredAgent, FieldChange, ObservedAgent, VendorKind};
 
 use batch::{Batcher, Pending};
 use call::{Api, Class};
@@ -409,13 +410,6 @@ impl Vendor for Client {
     }
 
     /// `StaffInfo` carries neither mobile switch, and passwords are never readable.
-    fn readable(&self, field: Field) -> bool {
-        !matches!(
-            field,
-            Field::MobileCallOut | Field::MobileAccept | Field::Password
-        )
-    }
-
     /// `CreateStaff` carries no password: `ModifyStaffPassword` sets it after the account exists.
     fn create_sets_password(&self) -> bool {
         false
