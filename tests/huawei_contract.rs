@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use ccop::api::{ContactCenterAgentSpec, CredentialsSecretRef, HuaweiProvider, RateLimit};
 use ccop::connectors::huawei::Client;
+use ccop::connectors::huawei::model;
 use ccop::connectors::retry::RetryPolicy;
 use ccop::connectors::{
     AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
@@ -135,7 +136,7 @@ async fn desired(client: &Client, spec: serde_json::Value, password: &str) -> De
         .expect("skills")
         .expect("Huawei resolves names");
     let key = spec.huawei.as_ref().unwrap().user_account.clone();
-    normalize(&spec, VendorKind::Huawei, &skills, Some(digest(&key, password))).expect("normalizes")
+    normalize(&spec, &model::MODEL, &skills, Some(digest(&key, password))).expect("normalizes")
 }
 
 fn alice_spec() -> serde_json::Value {
@@ -247,7 +248,7 @@ async fn full_lifecycle_create_read_update_repair_drift_delete() {
     let drift = changes(&client, &want, &seen);
     assert_eq!(
         drift.iter().map(|c| c.field).collect::<Vec<_>>(),
-        [Field::DisplayName, Field::Role]
+        [Field::DisplayName, model::ROLE]
     );
     client.update(&want, &seen, &drift, None).await.unwrap();
     let stored = rig.sim.agent("alice.chen").unwrap();
@@ -441,14 +442,14 @@ async fn invalid_specs_are_refused_before_any_request() {
         (want.clone(), None, "spec.passwordSecretRef"),
         (
             with(&|d| {
-                d.fields.insert(Field::AgentType, FieldValue::Text("7".into()));
+                d.fields.insert(model::AGENT_TYPE, FieldValue::Text("7".into()));
             }),
             Some(good.clone()),
             "spec.huawei.agentType",
         ),
         (
             with(&|d| {
-                d.fields.insert(Field::Role, FieldValue::Text("1".into()));
+                d.fields.insert(model::ROLE, FieldValue::Text("1".into()));
             }),
             Some(good.clone()),
             "spec.huawei.role",
@@ -687,7 +688,7 @@ async fn listing_pages_through_every_account() {
         sizes.push(p.agents.len());
         for a in p.agents {
             assert!(a.external_id.is_some(), "workNo is reported");
-            assert!(matches!(a.fields.get(&Field::AgentType), Some(FieldValue::Text(t)) if t == "4"));
+            assert!(matches!(a.fields.get(&model::AGENT_TYPE), Some(FieldValue::Text(t)) if t == "4"));
             keys.insert(a.key);
         }
     }

@@ -171,12 +171,8 @@ impl Export {
         let mut out = String::new();
         let mut used = std::collections::HashSet::new();
         for account in accounts {
-            let spec = core::spec_from_observed(
-                self.model,
-                account,
-                self.provider_ref.clone(),
-                &self.skill_names,
-            );
+            let spec =
+                core::spec_from_observed(self.model, account, self.provider_ref.clone(), &self.skill_names);
             let mut name = core::object_name(&account.key);
             let base = name.clone();
             let mut n = 2;

@@ -46,10 +46,8 @@ pub fn overlay_last_applied(
     readable: &dyn Fn(Field) -> bool,
 ) {
     for (path, json) in record {
-        let (Some(field), Ok(value)) = (
-            model.field_named(path),
-            serde_json::from_str::<FieldValue>(json),
-        ) else {
+        let (Some(field), Ok(value)) = (model.field_named(path), serde_json::from_str::<FieldValue>(json))
+        else {
             continue;
         };
         if !readable(field) {

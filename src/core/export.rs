@@ -27,19 +27,15 @@ pub fn spec_from_observed(
         ),
         _ => None,
     };
+    let display_name = observed_text(observed, Field::DisplayName).unwrap_or_else(|| observed.key.clone());
     let mut spec = ContactCenterAgentSpec {
-        provider_ref,
-        display_name: observed_text(observed, Field::DisplayName).unwrap_or_else(|| observed.key.clone()),
         email: observed_text(observed, Field::Email),
         phone,
         skills,
-        password_secret_ref: None,
-        tencent: None,
-        huawei: None,
-        ozonetel: None,
         management_policy: ManagementPolicy::ObserveOnly,
         adoption_policy: AdoptionPolicy::Adopt,
         deletion_policy: DeletionPolicy::Orphan,
+        ..ContactCenterAgentSpec::new(provider_ref, display_name)
     };
     if model.key_field() == Some(Field::Email) {
         spec.email = Some(observed.key.clone());

@@ -31,8 +31,8 @@ pub enum Field {
     Password,
 }
 
-/// A field only one vendor has, named by its spec path (`tencent.role`): the path carries the vendor's
-/// name, so two vendors' fields of the same name (Tencent's and Huawei's `role`) are different fields.
+/// A field only one vendor has, named by its spec path (`<vendor>.role`): the path carries the vendor's
+/// name, so two vendors' fields of the same name (two vendors' `role`) are different fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VendorField {
     // First, so that a vendor's fields sort in the order its block declares them (how people read the
@@ -62,7 +62,7 @@ impl VendorField {
         }
     }
 
-    /// The spec path, e.g. `tencent.role`.
+    /// The spec path, e.g. `<vendor>.role`.
     pub const fn spec_path(self) -> &'static str {
         self.path
     }
@@ -114,8 +114,8 @@ impl Serialize for Field {
     }
 }
 
-/// One skill binding, by the vendor's skill identifier (an id for Tencent and Huawei, the name for
-/// Ozonetel).
+/// One skill binding, by the vendor's skill identifier (an id, or the name for vendors that identify
+/// skills by name).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SkillBinding {
     /// The vendor's skill identifier.
@@ -131,9 +131,9 @@ pub enum FieldValue {
     Text(String),
     /// A switch.
     Flag(bool),
-    /// A set of names (Ozonetel groups), kept sorted.
+    /// A set of names (such as groups), kept sorted.
     Names(Vec<String>),
-    /// Named switches (Ozonetel modes): only the managed ones are present.
+    /// Named switches (such as dial modes): only the managed ones are present.
     Switches(BTreeMap<String, bool>),
     /// Skill bindings, kept sorted by id.
     Skills(Vec<SkillBinding>),
@@ -215,11 +215,11 @@ pub type FieldMap = BTreeMap<Field, FieldValue>;
 pub struct DesiredAgent {
     /// The vendor.
     pub vendor: VendorKind,
-    /// The vendor key: Tencent e-mail, Huawei userAccount, Ozonetel agentId.
+    /// The vendor key ([`super::VendorModel::key`]).
     pub key: String,
     /// Every field the spec sets; absent fields are not managed.
     pub fields: FieldMap,
-    /// Tencent only: let the vendor e-mail the password at create.
+    /// Let the vendor e-mail the password at create (for vendors that offer it).
     pub send_password: bool,
 }
 
@@ -228,7 +228,7 @@ pub struct DesiredAgent {
 pub struct ObservedAgent {
     /// The vendor key.
     pub key: String,
-    /// The vendor's id of the account, where it has one beyond the key (Huawei `workNo`).
+    /// The vendor's id of the account, where it has one beyond the key (a vendor-assigned number).
     pub external_id: Option<String>,
     /// The fields the vendor returned (and, for vendors that cannot read everything back, the
     /// last-applied values the operator recorded).

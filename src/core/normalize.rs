@@ -41,7 +41,7 @@ impl SkillResolver for BTreeMap<String, String> {
     }
 }
 
-/// For vendors that identify skills by name (Ozonetel): every name is its own id.
+/// For vendors that identify skills by name: every name is its own id.
 pub struct NamesAreIds;
 
 impl SkillResolver for NamesAreIds {

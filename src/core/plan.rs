@@ -177,7 +177,7 @@ pub fn plan(input: PlanInput<'_>) -> PlanOutcome {
     } else if adoption == AdoptionPolicy::CreateOnly {
         Plan::Refuse(Refusal::ExistsButCreateOnly)
     } else {
-        // Adopting takes the account's current password as it is (Huawei cannot change a password
+        // Adopting takes the account's current password as it is (a vendor may be unable to change a password
         // without the old one); the Secret is applied when it next changes.
         let changes = all
             .into_iter()

@@ -761,9 +761,7 @@ fn settle(outcome: &mut Outcome, desired: &DesiredAgent, provider: &ProviderRunt
     };
     outcome.record.applied_digest = Some(core::fields_digest(&desired.fields));
     // Drift that was repaired is gone; what remains is what cannot be repaired (create-only fields).
-    outcome
-        .drift
-        .retain(|c| c.field.is_create_only());
+    outcome.drift.retain(|c| c.field.is_create_only());
     if let Some(message) = immutable_fields(desired, &outcome.drift) {
         outcome.verdict = Verdict::stalled(Reason::ImmutableField, message.clone());
         // What this pass did write is still told, ahead of what it could not.

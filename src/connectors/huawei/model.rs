@@ -32,7 +32,11 @@ const AGENT_TYPES: [HuaweiAgentType; 4] = [
     HuaweiAgentType::Multimedia,
     HuaweiAgentType::Versatile,
 ];
-const ROLES: [HuaweiRole; 3] = [HuaweiRole::Agent, HuaweiRole::Inspector, HuaweiRole::OutboundAgent];
+const ROLES: [HuaweiRole; 3] = [
+    HuaweiRole::Agent,
+    HuaweiRole::Inspector,
+    HuaweiRole::OutboundAgent,
+];
 
 /// Huawei `agentType`: 4 audio, 11 video, 5 multimedia, 99 versatile.
 pub fn agent_type_code(t: HuaweiAgentType) -> &'static str {
@@ -59,12 +63,15 @@ impl VendorModel for HuaweiModel {
     }
 
     fn key(&self, spec: &ContactCenterAgentSpec) -> Result<String, NormalizeError> {
-        spec.huawei.as_ref().map(|h| h.user_account.clone()).ok_or_else(|| {
-            NormalizeError::new(
-                "huawei.userAccount",
-                "is required for Huawei agents: it is the account key",
-            )
-        })
+        spec.huawei
+            .as_ref()
+            .map(|h| h.user_account.clone())
+            .ok_or_else(|| {
+                NormalizeError::new(
+                    "huawei.userAccount",
+                    "is required for Huawei agents: it is the account key",
+                )
+            })
     }
 
     fn normalize_block(
@@ -105,5 +112,51 @@ impl VendorModel for HuaweiModel {
 
     fn credential_keys(&self) -> &'static [&'static str] {
         &[APP_KEY_KEY, APP_SECRET_KEY]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ProviderKind, ProviderRef};
+    use crate::connectors::models::testing::{skills, spec};
+    use crate::core::{FieldValue, normalize, spec_from_observed};
+
+    #[test]
+    fn agent_types_and_roles_are_huawei_codes_and_read_back() {
+        let mut s = spec(VendorKind::Huawei);
+        s.huawei = Some(HuaweiAgent {
+            user_account: "alice.chen".into(),
+            agent_type: Some(HuaweiAgentType::Video),
+            role: Some(HuaweiRole::Inspector),
+        });
+        let d = normalize(&s, &MODEL, &skills(), None).unwrap();
+        assert_eq!(d.key, "alice.chen");
+        assert_eq!(d.fields[&AGENT_TYPE], FieldValue::Text("11".into()));
+        assert_eq!(d.fields[&ROLE], FieldValue::Text("3".into()));
+        assert_eq!(
+            d.fields[&Field::Email],
+            FieldValue::Text("alice@example.com".into()),
+            "the e-mail is a field, not the key"
+        );
+        let observed = ObservedAgent {
+            key: d.key.clone(),
+            fields: d.fields.clone(),
+            ..Default::default()
+        };
+        let provider_ref = ProviderRef {
+            kind: ProviderKind::ContactCenterProvider,
+            name: "p".into(),
+        };
+        let exported = spec_from_observed(&MODEL, &observed, provider_ref, &Default::default());
+        assert_eq!(exported.huawei, s.huawei);
+        assert_eq!(exported.email, s.email);
+    }
+
+    #[test]
+    fn the_role_is_huaweis_own_and_changes_on_update() {
+        assert_eq!(ROLE.spec_path(), "huawei.role");
+        assert!(!ROLE.is_create_only());
+        assert_ne!(ROLE, crate::connectors::tencent::model::ROLE);
     }
 }

@@ -11,8 +11,8 @@
 
 use secrecy::ExposeSecret;
 
-use crate::connectors::{AgentPassword, ErrorKind, VendorError};
 use super::model;
+use crate::connectors::{AgentPassword, ErrorKind, VendorError};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldValue};
 
 /// Characters `userName` must not contain (create's list).
@@ -395,7 +395,10 @@ mod tests {
     #[test]
     fn fields_of_other_vendors_are_refused() {
         rejects(
-            field_value(Field::StaffNumber, &FieldValue::Text("1".into())),
+            field_value(
+                crate::connectors::tencent::model::STAFF_NUMBER,
+                &FieldValue::Text("1".into()),
+            ),
             "spec.tencent.staffNumber",
         );
     }

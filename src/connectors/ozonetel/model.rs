@@ -126,3 +126,67 @@ impl VendorModel for OzonetelModel {
         &[API_KEY_KEY]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ProviderKind, ProviderRef};
+    use crate::connectors::models::testing::spec;
+    use crate::core::{NamesAreIds, SkillBinding, normalize, spec_from_observed};
+
+    #[test]
+    fn modes_and_groups_keep_only_what_the_spec_sets() {
+        let mut s = spec(VendorKind::Ozonetel);
+        s.ozonetel = Some(OzonetelAgent {
+            agent_id: "alice".into(),
+            modes: Some(OzonetelModes {
+                inbound: Some(true),
+                progressive: Some(false),
+                ..Default::default()
+            }),
+            groups: Some(vec!["tier2".into(), "tier1".into(), "tier1".into()]),
+            locked: None,
+        });
+        let d = normalize(&s, &MODEL, &NamesAreIds, None).unwrap();
+        assert_eq!(
+            d.fields[&MODES],
+            FieldValue::Switches([("inbound".into(), true), ("progressive".into(), false)].into())
+        );
+        assert_eq!(
+            d.fields[&GROUPS],
+            FieldValue::Names(vec!["tier1".into(), "tier2".into()])
+        );
+        assert!(!d.fields.contains_key(&LOCKED));
+    }
+
+    #[test]
+    fn an_export_names_skills_and_sets_no_phone() {
+        let mut o = ObservedAgent {
+            key: "alice".into(),
+            ..Default::default()
+        };
+        o.fields
+            .insert(Field::Phone, FieldValue::Text("+918011111111".into()));
+        o.fields.insert(
+            Field::Skills,
+            FieldValue::Skills(vec![SkillBinding {
+                id: "billing".into(),
+                priority: None,
+            }]),
+        );
+        let provider_ref = ProviderRef {
+            kind: ProviderKind::ContactCenterProvider,
+            name: "p".into(),
+        };
+        let exported = spec_from_observed(&MODEL, &o, provider_ref, &Default::default());
+        assert_eq!(
+            exported.phone, None,
+            "the CRD forbids a phone next to spec.ozonetel"
+        );
+        let skills = exported.skills.unwrap();
+        assert_eq!(skills[0].name.as_deref(), Some("billing"));
+        assert_eq!(skills[0].id, None);
+        assert_eq!(exported.ozonetel.unwrap().agent_id, "alice");
+        assert!(MODEL.export_note().is_some_and(|n| n.starts_with('#')));
+    }
+}

@@ -674,7 +674,7 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("1400000001"), "{shown}");
-        assert!(!client.readable(Field::MobileCallOut) && !client.readable(Field::Password));
-        assert!(client.readable(Field::Skills));
+        assert!(!client.readable(model::MOBILE_CALL_OUT) && !client.readable(crate::core::Field::Password));
+        assert!(client.readable(crate::core::Field::Skills));
     }
 }
