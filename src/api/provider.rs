@@ -389,6 +389,28 @@ impl<'a> VendorSettings<'a> {
     }
 }
 
+/// [`VendorSettings`] for changing the block.
+#[derive(Debug)]
+pub enum VendorSettingsMut<'a> {
+    /// `spec.tencent`.
+    Tencent(&'a mut TencentProvider),
+    /// `spec.huawei`.
+    Huawei(&'a mut HuaweiProvider),
+    /// `spec.ozonetel`.
+    Ozonetel(&'a mut OzonetelProvider),
+}
+
+impl<'a> VendorSettingsMut<'a> {
+    /// The block's `endpoint`.
+    pub fn endpoint(self) -> &'a mut Option<String> {
+        match self {
+            VendorSettingsMut::Tencent(t) => &mut t.endpoint,
+            VendorSettingsMut::Huawei(h) => &mut h.endpoint,
+            VendorSettingsMut::Ozonetel(o) => &mut o.endpoint,
+        }
+    }
+}
+
 /// Why a provider's settings name no single vendor. The CRD's rule forbids both; an object read from a
 /// file (the CLI) has not been through it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -413,6 +435,17 @@ impl ProviderSettings {
         }
     }
 
+    /// The one vendor block that is set, to change it.
+    pub fn vendor_settings_mut(&mut self) -> Result<VendorSettingsMut<'_>, VendorBlockError> {
+        match (&mut self.tencent, &mut self.huawei, &mut self.ozonetel) {
+            (Some(t), None, None) => Ok(VendorSettingsMut::Tencent(t)),
+            (None, Some(h), None) => Ok(VendorSettingsMut::Huawei(h)),
+            (None, None, Some(o)) => Ok(VendorSettingsMut::Ozonetel(o)),
+            (None, None, None) => Err(VendorBlockError::Missing),
+            _ => Err(VendorBlockError::Several),
+        }
+    }
+
     /// The vendor this provider talks to (the CRD guarantees exactly one block).
     pub fn vendor(&self) -> Option<VendorKind> {
         self.vendor_settings().ok().map(VendorSettings::kind)
@@ -430,5 +463,41 @@ impl ProviderSettings {
         self.resync_interval
             .map(std::time::Duration::from)
             .unwrap_or(std::time::Duration::from_secs(600))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> CredentialsSecretRef {
+        CredentialsSecretRef { name: "creds".into() }
+    }
+
+    #[test]
+    fn exactly_one_vendor_block_is_the_providers_vendor() {
+        let mut settings = ProviderSettings::default();
+        assert_eq!(settings.vendor_settings(), Err(VendorBlockError::Missing));
+        settings.ozonetel = Some(OzonetelProvider {
+            endpoint: None,
+            user_name: "acme".into(),
+            auth_mode: OzonetelAuthMode::ApiKey,
+            credentials_secret_ref: secret(),
+        });
+        assert_eq!(settings.vendor(), Some(VendorKind::Ozonetel));
+        assert_eq!(settings.credentials_secret_ref(), Some(&secret()));
+        *settings.vendor_settings_mut().unwrap().endpoint() = Some("http://127.0.0.1:1".into());
+        assert_eq!(
+            settings.ozonetel.as_ref().unwrap().endpoint.as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        settings.tencent = Some(TencentProvider {
+            endpoint: None,
+            sdk_app_id: 1,
+            credentials_secret_ref: secret(),
+        });
+        assert_eq!(settings.vendor_settings(), Err(VendorBlockError::Several));
+        assert_eq!(settings.vendor(), None);
+        assert_eq!(settings.credentials_secret_ref(), None);
     }
 }

@@ -155,14 +155,8 @@ impl Workspace {
     /// Points a provider at another endpoint (the demo's simulators).
     pub fn set_endpoint(&mut self, id: &ProviderId, endpoint: &str) {
         let set = |s: &mut ProviderSettings| {
-            if let Some(t) = s.tencent.as_mut() {
-                t.endpoint = Some(endpoint.to_string());
-            }
-            if let Some(h) = s.huawei.as_mut() {
-                h.endpoint = Some(endpoint.to_string());
-            }
-            if let Some(o) = s.ozonetel.as_mut() {
-                o.endpoint = Some(endpoint.to_string());
+            if let Ok(block) = s.vendor_settings_mut() {
+                *block.endpoint() = Some(endpoint.to_string());
             }
         };
         for p in &mut self.manifests.providers {
