@@ -14,7 +14,7 @@
 //! | MobileAccept  | ModifyStaff after create | UseMobileAccept  | (not returned)   |
 //! | Password      | ModifyStaffPassword after create or on change | (never returned) |
 //!
-//! Values in the model are already in Tencent's format (`core::normalize`): phones `00…`, roles and
+//! Values in the model are already in Tencent's format ([`super::model`]): phones `00…`, roles and
 //! mobile-accept modes as code strings, skills as group ids. Reading maps back into exactly those
 //! representations so `core::diff` compares like with like.
 

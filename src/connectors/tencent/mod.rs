@@ -3,7 +3,7 @@
 //! - [`sign`]: TC3-HMAC-SHA256 as pure functions (the simulator verifies with the same code).
 //! - [`wire`]: request and response bodies.
 //! - [`errors`]: error code → [`ErrorKind`].
-//! - [`fields`]: model fields ↔ staff fields.
+//! - [`fields`]: model fields ↔ staff fields; [`model`]: the key, codes and formats of Tencent's fields.
 //! - `call`, `batch`, `skills`: one signed call, request batching, the skill-group table.
 //!
 //! The account key is the agent's e-mail. Creates and deletes that arrive together are sent as one
