@@ -475,7 +475,7 @@ fn desired(vendor: VendorKind) -> DesiredAgent {
     .expect("a valid spec");
     core::normalize(
         &spec,
-        vendor,
+        connectors::model(vendor),
         &NamesAreIds,
         Some(core::password_digest(
             &core::DigestKey::generate(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ccop::api::{ContactCenterAgentSpec, HuaweiProvider, RateLimit};
 use ccop::connectors::huawei::Client;
+use ccop::connectors::huawei::model;
 use ccop::connectors::retry::RetryPolicy;
 use ccop::connectors::{
     AgentPassword, ClientOptions, Deletion, ErrorKind, Listing, SecretData, Vendor, VendorError,
@@ -64,7 +65,7 @@ async fn desired(client: &Client, spec: serde_json::Value, password: &str) -> De
         .expect("skills")
         .expect("Huawei resolves names");
     let key = spec.huawei.as_ref().unwrap().user_account.clone();
-    normalize(&spec, VendorKind::Huawei, &skills, Some(digest(&key, password))).expect("normalizes")
+    normalize(&spec, &model::MODEL, &skills, Some(digest(&key, password))).expect("normalizes")
 }
 
 fn alice_spec() -> serde_json::Value {
@@ -176,7 +177,7 @@ async fn full_lifecycle_create_read_update_repair_drift_delete() {
     let drift = changes(&client, &want, &seen);
     assert_eq!(
         drift.iter().map(|c| c.field).collect::<Vec<_>>(),
-        [Field::DisplayName, Field::Role]
+        [Field::DisplayName, model::ROLE]
     );
     client.update(&want, &seen, &drift, None).await.unwrap();
     let stored = rig.sim.agent("alice.chen").unwrap();
@@ -360,11 +361,11 @@ async fn invalid_specs_are_refused_before_any_request() {
         (want.clone(), weak, "spec.passwordSecretRef"),
         (want.clone(), None, "spec.passwordSecretRef"),
         (
-            set(Field::AgentType, text("7")),
+            set(model::AGENT_TYPE, text("7")),
             good.clone(),
             "spec.huawei.agentType",
         ),
-        (set(Field::Role, text("1")), good.clone(), "spec.huawei.role"),
+        (set(model::ROLE, text("1")), good.clone(), "spec.huawei.role"),
         (
             set(Field::Skills, zero_priority),
             good.clone(),
@@ -564,7 +565,7 @@ async fn listing_pages_through_every_account() {
         sizes.push(p.agents.len());
         for a in p.agents {
             assert!(a.external_id.is_some(), "workNo is reported");
-            assert!(matches!(a.fields.get(&Field::AgentType), Some(FieldValue::Text(t)) if t == "4"));
+            assert!(matches!(a.fields.get(&model::AGENT_TYPE), Some(FieldValue::Text(t)) if t == "4"));
             keys.insert(a.key);
         }
     }

@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use ccop::api::OzonetelAuthMode;
+use ccop::connectors::ozonetel::model;
 use ccop::connectors::ozonetel::{Client, decode};
 use ccop::connectors::{AgentPassword, ClientOptions, Deletion, ErrorKind, Vendor, VendorError};
 use ccop::core::{
@@ -108,9 +109,9 @@ fn agent(id: &str, name: &str) -> DesiredAgent {
     fields.insert(Field::DisplayName, FieldValue::Text(name.into()));
     fields.insert(Field::Email, FieldValue::Text(format!("{id}@example.com")));
     fields.insert(Field::Skills, skills(&[("billing", 10), ("support", 20)]));
-    fields.insert(Field::Groups, FieldValue::Names(vec!["tier1".into()]));
-    fields.insert(Field::Modes, modes(&[("inbound", true)]));
-    fields.insert(Field::Locked, FieldValue::Flag(false));
+    fields.insert(model::GROUPS, FieldValue::Names(vec!["tier1".into()]));
+    fields.insert(model::MODES, modes(&[("inbound", true)]));
+    fields.insert(model::LOCKED, FieldValue::Flag(false));
     fields.insert(Field::Password, FieldValue::Digest("digest-1".into()));
     DesiredAgent {
         vendor: VendorKind::Ozonetel,
@@ -261,9 +262,9 @@ async fn update_sends_only_deltas_and_the_fields_the_vendor_insists_on() {
     want.fields
         .insert(Field::Skills, skills(&[("billing", 10), ("sales", 30)]));
     want.fields
-        .insert(Field::Groups, FieldValue::Names(vec!["tier2".into()]));
+        .insert(model::GROUPS, FieldValue::Names(vec!["tier2".into()]));
     want.fields
-        .insert(Field::Modes, modes(&[("chat", true), ("inbound", true)]));
+        .insert(model::MODES, modes(&[("chat", true), ("inbound", true)]));
     let changes = [
         change(
             Field::Skills,
@@ -271,12 +272,12 @@ async fn update_sends_only_deltas_and_the_fields_the_vendor_insists_on() {
             skills(&[("billing", 10), ("sales", 30)]),
         ),
         change(
-            Field::Groups,
+            model::GROUPS,
             Some(FieldValue::Names(vec!["tier1".into()])),
             FieldValue::Names(vec!["tier2".into()]),
         ),
         change(
-            Field::Modes,
+            model::MODES,
             Some(modes(&[("inbound", true)])),
             modes(&[("chat", true), ("inbound", true)]),
         ),
@@ -312,9 +313,9 @@ async fn update_sends_only_deltas_and_the_fields_the_vendor_insists_on() {
     assert_eq!(stored.email, "bob@example.com");
 
     // Locking alone sends the key, the insisted fields and `locked`.
-    want.fields.insert(Field::Locked, FieldValue::Flag(true));
+    want.fields.insert(model::LOCKED, FieldValue::Flag(true));
     let lock = [change(
-        Field::Locked,
+        model::LOCKED,
         Some(FieldValue::Flag(false)),
         FieldValue::Flag(true),
     )];
@@ -395,9 +396,9 @@ async fn details_show_console_drift_in_readable_fields_only() {
     }
     for field in [
         Field::Email,
-        Field::Modes,
-        Field::Groups,
-        Field::Locked,
+        model::MODES,
+        model::GROUPS,
+        model::LOCKED,
         Field::Password,
     ] {
         assert!(!client.readable(field), "{field}");
@@ -954,12 +955,12 @@ async fn secrets_never_reach_errors_debug_output_or_logs() {
     client.create(&want, Some(&password())).await.unwrap();
     env.mint_elsewhere().await; // forces a re-mint
     let observed = client.get("pat").await.unwrap().unwrap();
-    want.fields.insert(Field::Locked, FieldValue::Flag(true));
+    want.fields.insert(model::LOCKED, FieldValue::Flag(true));
     client
         .update(
             &want,
             &observed,
-            &[change(Field::Locked, None, FieldValue::Flag(true))],
+            &[change(model::LOCKED, None, FieldValue::Flag(true))],
             Some(&password()),
         )
         .await

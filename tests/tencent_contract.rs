@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use ccop::connectors::tencent::model;
 use ccop::connectors::tencent::sign::{self, Credentials};
 use ccop::connectors::tencent::{Client, PAGE_SIZE};
 use ccop::connectors::{AgentPassword, Deletion, ErrorKind, Listing, Vendor, VendorError};
@@ -115,7 +116,7 @@ fn error_code(body: &Value) -> &str {
 fn agent(email: &str) -> DesiredAgent {
     let mut fields = FieldMap::new();
     fields.insert(Field::DisplayName, FieldValue::Text(format!("Agent {email}")));
-    fields.insert(Field::StaffNumber, FieldValue::Text("1001".into()));
+    fields.insert(model::STAFF_NUMBER, FieldValue::Text("1001".into()));
     DesiredAgent {
         vendor: VendorKind::Tencent,
         key: email.to_string(),
@@ -128,11 +129,12 @@ fn full_agent(email: &str) -> DesiredAgent {
     let mut a = agent(email);
     a.fields
         .insert(Field::Phone, FieldValue::Text("008618011111111".into()));
-    a.fields.insert(Field::Nick, FieldValue::Text("Ali".into()));
-    a.fields.insert(Field::Extension, FieldValue::Text("1001".into()));
-    a.fields.insert(Field::Role, FieldValue::Text("3".into()));
-    a.fields.insert(Field::MobileCallOut, FieldValue::Flag(true));
-    a.fields.insert(Field::MobileAccept, FieldValue::Text("1".into()));
+    a.fields.insert(model::NICK, FieldValue::Text("Ali".into()));
+    a.fields.insert(model::EXTENSION, FieldValue::Text("1001".into()));
+    a.fields.insert(model::ROLE, FieldValue::Text("3".into()));
+    a.fields.insert(model::MOBILE_CALL_OUT, FieldValue::Flag(true));
+    a.fields
+        .insert(model::MOBILE_ACCEPT, FieldValue::Text("1".into()));
     a.fields
         .insert(Field::Skills, skills(&[("101", Some(1)), ("102", None)]));
     a
@@ -227,7 +229,7 @@ async fn lifecycle_create_read_list_update_one_field_delete() {
     assert_eq!(observed.key, "alice@example.com");
     assert!(observed.modified_at.is_some());
     assert_eq!(readable_diff(&client, &desired, &observed), Vec::<Field>::new());
-    assert!(!client.readable(Field::MobileAccept));
+    assert!(!client.readable(model::MOBILE_ACCEPT));
 
     let page = client.list_page(0, None).await.unwrap();
     assert_eq!(page.total, 1);
@@ -250,9 +252,9 @@ async fn lifecycle_create_read_list_update_one_field_delete() {
     let mut renamed = desired.clone();
     renamed
         .fields
-        .insert(Field::Nick, FieldValue::Text("Ally".into()));
+        .insert(model::NICK, FieldValue::Text("Ally".into()));
     let changes = vec![FieldChange {
-        field: Field::Nick,
+        field: model::NICK,
         from: Some(FieldValue::Text("Ali".into())),
         to: FieldValue::Text("Ally".into()),
     }];
@@ -372,7 +374,7 @@ async fn incremental_listing_returns_only_what_changed() {
     assert_eq!(page.total, 1);
     assert_eq!(page.agents[0].key, "b@example.com");
     assert_eq!(
-        page.agents[0].fields[&Field::Nick],
+        page.agents[0].fields[&model::NICK],
         FieldValue::Text("changed".into())
     );
     assert_eq!(client.list_page(0, None).await.unwrap().total, 3);
@@ -413,7 +415,7 @@ async fn duplicates_are_already_exists_and_missing_accounts_not_found() {
 
     let missing = agent("nobody@example.com");
     let change = FieldChange {
-        field: Field::Nick,
+        field: model::NICK,
         from: None,
         to: FieldValue::Text("x".into()),
     };
@@ -500,7 +502,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
     let changes = diff(&wanted, &observed);
     assert_eq!(
         changes.iter().map(|c| c.field).collect::<Vec<_>>(),
-        [Field::Skills, Field::MobileCallOut, Field::MobileAccept]
+        [Field::Skills, model::MOBILE_CALL_OUT, model::MOBILE_ACCEPT]
     );
     let skills_only: Vec<_> = changes.into_iter().filter(|c| c.field == Field::Skills).collect();
     client
@@ -533,7 +535,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
     // a password change, and a role change that Tencent cannot make
     let role_and_nick = [
         FieldChange {
-            field: Field::Nick,
+            field: model::NICK,
             from: None,
             to: FieldValue::Text("Boss".into()),
         },
@@ -543,7 +545,7 @@ async fn skills_priorities_roles_and_passwords_after_create() {
             to: FieldValue::Digest("d2".into()),
         },
         FieldChange {
-            field: Field::Role,
+            field: model::ROLE,
             from: Some(FieldValue::Text("3".into())),
             to: FieldValue::Text("1".into()),
         },
@@ -818,7 +820,7 @@ async fn injected_faults_are_recovered() {
     }
     assert_eq!(env.sim.account_count(), 20, "every agent exists exactly once");
     let change = FieldChange {
-        field: Field::Nick,
+        field: model::NICK,
         from: None,
         to: FieldValue::Text("after-loss".into()),
     };

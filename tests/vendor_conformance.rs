@@ -113,7 +113,13 @@ impl Subject {
         .expect("a valid spec");
         let key = DigestKey::from_bytes(&[3; 32]).unwrap();
         let digest = password_digest(&key, id, &self.password);
-        normalize(&spec, vendor, &BTreeMap::new(), Some(digest)).expect("normalizes")
+        normalize(
+            &spec,
+            ccop::connectors::model(vendor),
+            &BTreeMap::new(),
+            Some(digest),
+        )
+        .expect("normalizes")
     }
 
     fn password(&self) -> AgentPassword {

@@ -481,9 +481,27 @@ pub struct DriftEntry {
 }
 
 impl ContactCenterAgentSpec {
+    /// A spec with only a provider and a display name: nothing else set, the default policies.
+    pub fn new(provider_ref: ProviderRef, display_name: String) -> Self {
+        ContactCenterAgentSpec {
+            provider_ref,
+            display_name,
+            email: None,
+            phone: None,
+            skills: None,
+            password_secret_ref: None,
+            tencent: None,
+            huawei: None,
+            ozonetel: None,
+            management_policy: ManagementPolicy::default(),
+            adoption_policy: AdoptionPolicy::default(),
+            deletion_policy: DeletionPolicy::default(),
+        }
+    }
+
     /// The vendor block that is set, if any.
-    pub fn vendor_block(&self) -> Option<crate::core::VendorKind> {
-        use crate::core::VendorKind;
+    pub fn vendor_block(&self) -> Option<crate::kind::VendorKind> {
+        use crate::kind::VendorKind;
         match (&self.tencent, &self.huawei, &self.ozonetel) {
             (Some(_), _, _) => Some(VendorKind::Tencent),
             (_, Some(_), _) => Some(VendorKind::Huawei),

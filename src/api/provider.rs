@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{AccountOrigin, CredentialsSecretRef};
-use crate::core::VendorKind;
+use crate::kind::VendorKind;
 
 /// A vendor account in one namespace. Its credentials Secret must live in the same namespace, and only
 /// agents of that namespace may use it. Exactly one of `tencent`, `huawei`, `ozonetel` must be set.
@@ -423,26 +423,105 @@ pub struct ProviderStatus {
     pub recent_deletions: Vec<String>,
 }
 
+/// A provider's one vendor block, as Rust sees it: the CRD keeps three optional blocks (its wire shape),
+/// and this is the one that is set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum VendorSettings<'a> {
+    /// `spec.tencent`.
+    Tencent(&'a TencentProvider),
+    /// `spec.huawei`.
+    Huawei(&'a HuaweiProvider),
+    /// `spec.ozonetel`.
+    Ozonetel(&'a OzonetelProvider),
+}
+
+impl<'a> VendorSettings<'a> {
+    /// Which vendor.
+    pub fn kind(self) -> VendorKind {
+        match self {
+            VendorSettings::Tencent(_) => VendorKind::Tencent,
+            VendorSettings::Huawei(_) => VendorKind::Huawei,
+            VendorSettings::Ozonetel(_) => VendorKind::Ozonetel,
+        }
+    }
+
+    /// The Secret holding the provider's credentials.
+    pub fn credentials_secret_ref(self) -> &'a CredentialsSecretRef {
+        match self {
+            VendorSettings::Tencent(t) => &t.credentials_secret_ref,
+            VendorSettings::Huawei(h) => &h.credentials_secret_ref,
+            VendorSettings::Ozonetel(o) => &o.credentials_secret_ref,
+        }
+    }
+}
+
+/// [`VendorSettings`] for changing the block.
+#[derive(Debug)]
+pub enum VendorSettingsMut<'a> {
+    /// `spec.tencent`.
+    Tencent(&'a mut TencentProvider),
+    /// `spec.huawei`.
+    Huawei(&'a mut HuaweiProvider),
+    /// `spec.ozonetel`.
+    Ozonetel(&'a mut OzonetelProvider),
+}
+
+impl<'a> VendorSettingsMut<'a> {
+    /// The block's `endpoint`.
+    pub fn endpoint(self) -> &'a mut Option<String> {
+        match self {
+            VendorSettingsMut::Tencent(t) => &mut t.endpoint,
+            VendorSettingsMut::Huawei(h) => &mut h.endpoint,
+            VendorSettingsMut::Ozonetel(o) => &mut o.endpoint,
+        }
+    }
+}
+
+/// Why a provider's settings name no single vendor. The CRD's rule forbids both; an object read from a
+/// file (the CLI) has not been through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VendorBlockError {
+    /// No vendor block is set.
+    #[error("the provider has no vendor block (spec.tencent, spec.huawei or spec.ozonetel)")]
+    Missing,
+    /// More than one is set.
+    #[error("the provider has more than one vendor block (spec.tencent, spec.huawei, spec.ozonetel)")]
+    Several,
+}
+
 impl ProviderSettings {
+    /// The one vendor block that is set.
+    pub fn vendor_settings(&self) -> Result<VendorSettings<'_>, VendorBlockError> {
+        match (&self.tencent, &self.huawei, &self.ozonetel) {
+            (Some(t), None, None) => Ok(VendorSettings::Tencent(t)),
+            (None, Some(h), None) => Ok(VendorSettings::Huawei(h)),
+            (None, None, Some(o)) => Ok(VendorSettings::Ozonetel(o)),
+            (None, None, None) => Err(VendorBlockError::Missing),
+            _ => Err(VendorBlockError::Several),
+        }
+    }
+
+    /// The one vendor block that is set, to change it.
+    pub fn vendor_settings_mut(&mut self) -> Result<VendorSettingsMut<'_>, VendorBlockError> {
+        match (&mut self.tencent, &mut self.huawei, &mut self.ozonetel) {
+            (Some(t), None, None) => Ok(VendorSettingsMut::Tencent(t)),
+            (None, Some(h), None) => Ok(VendorSettingsMut::Huawei(h)),
+            (None, None, Some(o)) => Ok(VendorSettingsMut::Ozonetel(o)),
+            (None, None, None) => Err(VendorBlockError::Missing),
+            _ => Err(VendorBlockError::Several),
+        }
+    }
+
     /// The vendor this provider talks to (the CRD guarantees exactly one block).
     pub fn vendor(&self) -> Option<VendorKind> {
-        match (&self.tencent, &self.huawei, &self.ozonetel) {
-            (Some(_), None, None) => Some(VendorKind::Tencent),
-            (None, Some(_), None) => Some(VendorKind::Huawei),
-            (None, None, Some(_)) => Some(VendorKind::Ozonetel),
-            _ => None,
-        }
+        self.vendor_settings().ok().map(VendorSettings::kind)
     }
 
     /// The Secret holding this provider's credentials.
     pub fn credentials_secret_ref(&self) -> Option<&CredentialsSecretRef> {
-        if let Some(t) = &self.tencent {
-            return Some(&t.credentials_secret_ref);
-        }
-        if let Some(h) = &self.huawei {
-            return Some(&h.credentials_secret_ref);
-        }
-        self.ozonetel.as_ref().map(|o| &o.credentials_secret_ref)
+        self.vendor_settings()
+            .ok()
+            .map(VendorSettings::credentials_secret_ref)
     }
 
     /// The drift-detection period, 10 minutes when unset.
@@ -450,5 +529,41 @@ impl ProviderSettings {
         self.resync_interval
             .map(std::time::Duration::from)
             .unwrap_or(std::time::Duration::from_secs(600))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> CredentialsSecretRef {
+        CredentialsSecretRef { name: "creds".into() }
+    }
+
+    #[test]
+    fn exactly_one_vendor_block_is_the_providers_vendor() {
+        let mut settings = ProviderSettings::default();
+        assert_eq!(settings.vendor_settings(), Err(VendorBlockError::Missing));
+        settings.ozonetel = Some(OzonetelProvider {
+            endpoint: None,
+            user_name: "acme".into(),
+            auth_mode: OzonetelAuthMode::ApiKey,
+            credentials_secret_ref: secret(),
+        });
+        assert_eq!(settings.vendor(), Some(VendorKind::Ozonetel));
+        assert_eq!(settings.credentials_secret_ref(), Some(&secret()));
+        *settings.vendor_settings_mut().unwrap().endpoint() = Some("http://127.0.0.1:1".into());
+        assert_eq!(
+            settings.ozonetel.as_ref().unwrap().endpoint.as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        settings.tencent = Some(TencentProvider {
+            endpoint: None,
+            sdk_app_id: 1,
+            credentials_secret_ref: secret(),
+        });
+        assert_eq!(settings.vendor_settings(), Err(VendorBlockError::Several));
+        assert_eq!(settings.vendor(), None);
+        assert_eq!(settings.credentials_secret_ref(), None);
     }
 }

@@ -9,8 +9,9 @@ use clap::Args;
 
 use super::workspace::Workspace;
 use crate::api::{ContactCenterAgent, ProviderKind, ProviderRef};
-use crate::connectors::Listing;
-use crate::core::{self, VendorKind};
+use crate::connectors::{Listing, Vendor};
+use crate::core::{self, ObservedAgent, VendorModel};
+use crate::engine::Snapshot;
 use crate::manifest;
 
 /// Options of `ccop export`.
@@ -80,78 +81,26 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         ));
     };
     let runtime = workspace.runtime(id)?;
-    let vendor = runtime.vendor.kind();
-    let accounts = match runtime.vendor.listing() {
-        Listing::Paged { .. } => {
-            runtime
-                .snapshot
-                .refresh(runtime.vendor.as_ref())
-                .await
-                .map_err(|e| format!("listing {vendor} accounts: {e}"))?;
-            runtime.snapshot.accounts()
-        }
-        Listing::Unsupported if args.agent_ids.is_empty() => {
-            return Err(format!(
-                "{vendor} cannot list its agents; pass the ids to export with --agent-id a,b,c"
-            ));
-        }
-        Listing::Unsupported => {
-            let mut found = Vec::new();
-            for agent_id in &args.agent_ids {
-                match runtime
-                    .vendor
-                    .get(agent_id)
-                    .await
-                    .map_err(|e| format!("reading {agent_id:?}: {e}"))?
-                {
-                    Some(a) => found.push(a),
-                    None => eprintln!("warning: no agent {agent_id:?} at the vendor; skipped"),
-                }
-            }
-            found
-        }
-    };
-    let skill_names: BTreeMap<String, String> = match runtime
-        .vendor
-        .skill_ids()
-        .await
-        .map_err(|e| format!("reading skills: {e}"))?
-    {
-        Some(table) => table.into_iter().map(|(name, id)| (id, name)).collect(),
-        None => BTreeMap::new(),
-    };
-    let provider_ref = ProviderRef {
-        kind: id.kind,
-        name: id.name.clone(),
-    };
+    let accounts = accounts(runtime.vendor.as_ref(), &runtime.snapshot, &args.agent_ids).await?;
+    let skill_names = skill_names(runtime.vendor.as_ref()).await?;
     // A namespaced provider can only be referenced from its own namespace (`providerRef` has no
     // namespace), so its agents go there whatever `-n` says; `-n` places agents of a cluster provider.
     let namespace = id.namespace.clone().unwrap_or_else(|| args.namespace.clone());
-    let mut out = String::new();
-    let mut used = std::collections::HashSet::new();
-    for account in accounts
+    let selected = accounts
         .iter()
-        .filter(|a| args.selector.as_ref().is_none_or(|s| a.key.contains(s.as_str())))
-    {
-        let spec = core::spec_from_observed(vendor, account, provider_ref.clone(), &skill_names);
-        let mut name = core::object_name(&account.key);
-        let base = name.clone();
-        let mut n = 2;
-        while !used.insert(name.clone()) {
-            name = format!("{}-{n}", &base[..base.len().min(60)]);
-            n += 1;
-        }
-        let mut agent = ContactCenterAgent::new(&name, spec);
-        agent.metadata.namespace = Some(namespace.clone());
-        out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(&agent).map_err(|e| e.to_string())?);
-    }
-    if vendor == VendorKind::Ozonetel {
-        out.insert_str(
-            0,
-            "# Ozonetel reports only an agent's name and skills. Add each agent's e-mail (the schema requires it)\n\
-             # before applying these, and its modes and groups before switching to Full.\n",
-        );
+        .filter(|a| args.selector.as_ref().is_none_or(|s| a.key.contains(s.as_str())));
+    let export = Export {
+        model: runtime.vendor.model(),
+        provider_ref: ProviderRef {
+            kind: id.kind,
+            name: id.name.clone(),
+        },
+        namespace,
+        skill_names,
+    };
+    let mut out = export.manifests(selected)?;
+    if let Some(note) = export.model.export_note() {
+        out.insert_str(0, note);
     }
     if id.kind == ProviderKind::ClusterContactCenterProvider {
         out.insert_str(
@@ -160,4 +109,82 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         );
     }
     Ok(out)
+}
+
+/// Every account of the provider, or for a vendor that cannot list its accounts, those of `agent_ids`.
+async fn accounts(
+    vendor: &dyn Vendor,
+    snapshot: &Snapshot,
+    agent_ids: &[String],
+) -> Result<Vec<ObservedAgent>, String> {
+    let kind = vendor.kind();
+    match vendor.listing() {
+        Listing::Paged { .. } => {
+            snapshot
+                .refresh(vendor)
+                .await
+                .map_err(|e| format!("listing {kind} accounts: {e}"))?;
+            Ok(snapshot.accounts())
+        }
+        Listing::Unsupported if agent_ids.is_empty() => Err(format!(
+            "{kind} cannot list its agents; pass the ids to export with --agent-id a,b,c"
+        )),
+        Listing::Unsupported => {
+            let mut found = Vec::new();
+            for agent_id in agent_ids {
+                match vendor
+                    .get(agent_id)
+                    .await
+                    .map_err(|e| format!("reading {agent_id:?}: {e}"))?
+                {
+                    Some(a) => found.push(a),
+                    None => eprintln!("warning: no agent {agent_id:?} at the vendor; skipped"),
+                }
+            }
+            Ok(found)
+        }
+    }
+}
+
+/// Vendor skill id → name (empty for vendors that identify skills by name).
+async fn skill_names(vendor: &dyn Vendor) -> Result<BTreeMap<String, String>, String> {
+    let table = vendor
+        .skill_ids()
+        .await
+        .map_err(|e| format!("reading skills: {e}"))?;
+    Ok(table
+        .map(|t| t.into_iter().map(|(name, id)| (id, name)).collect())
+        .unwrap_or_default())
+}
+
+/// What every exported manifest of one provider shares.
+struct Export {
+    model: &'static dyn VendorModel,
+    provider_ref: ProviderRef,
+    namespace: String,
+    skill_names: BTreeMap<String, String>,
+}
+
+impl Export {
+    /// One manifest per account, each with its own object name.
+    fn manifests<'a>(&self, accounts: impl Iterator<Item = &'a ObservedAgent>) -> Result<String, String> {
+        let mut out = String::new();
+        let mut used = std::collections::HashSet::new();
+        for account in accounts {
+            let spec =
+                core::spec_from_observed(self.model, account, self.provider_ref.clone(), &self.skill_names);
+            let mut name = core::object_name(&account.key);
+            let base = name.clone();
+            let mut n = 2;
+            while !used.insert(name.clone()) {
+                name = format!("{}-{n}", &base[..base.len().min(60)]);
+                n += 1;
+            }
+            let mut agent = ContactCenterAgent::new(&name, spec);
+            agent.metadata.namespace = Some(self.namespace.clone());
+            out.push_str("---\n");
+            out.push_str(&serde_yaml::to_string(&agent).map_err(|e| e.to_string())?);
+        }
+        Ok(out)
+    }
 }

@@ -158,14 +158,8 @@ impl Workspace {
     /// Points a provider at another endpoint (the demo's simulators).
     pub fn set_endpoint(&mut self, id: &ProviderId, endpoint: &str) {
         let set = |s: &mut ProviderSettings| {
-            if let Some(t) = s.tencent.as_mut() {
-                t.endpoint = Some(endpoint.to_string());
-            }
-            if let Some(h) = s.huawei.as_mut() {
-                h.endpoint = Some(endpoint.to_string());
-            }
-            if let Some(o) = s.ozonetel.as_mut() {
-                o.endpoint = Some(endpoint.to_string());
+            if let Ok(block) = s.vendor_settings_mut() {
+                *block.endpoint() = Some(endpoint.to_string());
             }
         };
         for p in &mut self.manifests.providers {
@@ -223,11 +217,10 @@ impl Workspace {
         let secret_ref = settings
             .credentials_secret_ref()
             .ok_or_else(|| format!("provider {} has no vendor block", id.display()))?;
-        let keys: &[&str] = match settings.vendor() {
-            Some(crate::core::VendorKind::Tencent) => &["secretId", "secretKey"],
-            Some(crate::core::VendorKind::Huawei) => &["appKey", "appSecret"],
-            _ => &["apiKey"],
-        };
+        let keys = settings
+            .vendor()
+            .map(|kind| crate::connectors::model(kind).credential_keys())
+            .unwrap_or_default();
         let credentials = self.secret(&secret_ns, &secret_ref.name, keys).ok_or_else(|| {
             format!(
                 "the credentials Secret {secret_ns}/{} of provider {} is neither among the manifests nor in the environment ({})",

@@ -4,6 +4,7 @@
 pub mod auth;
 mod client;
 pub mod errors;
+pub mod model;
 pub mod validate;
 pub mod wire;
 

@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod huawei;
+pub mod models;
 pub mod ozonetel;
 pub mod paging;
 pub mod pipeline;
@@ -28,9 +29,10 @@ use secrecy::SecretString;
 
 pub use account::{AccountId, CredentialDigest};
 pub use error::{ErrorKind, VendorError};
+pub use models::model;
 
-use crate::api::ProviderSettings;
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
+use crate::api::{ProviderSettings, VendorSettings};
+use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind, VendorModel};
 
 /// How a vendor lets the operator see all of its accounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +100,11 @@ pub trait Vendor: Send + Sync + 'static {
     /// Which vendor this is.
     fn kind(&self) -> VendorKind;
 
+    /// What the vendor's accounts are in the model (key, own fields, codes).
+    fn model(&self) -> &'static dyn VendorModel {
+        model(self.kind())
+    }
+
     /// The vendor account this client acts on: what budgets, claims and ownership are keyed by.
     fn account(&self) -> &AccountId;
 
@@ -107,8 +114,7 @@ pub trait Vendor: Send + Sync + 'static {
     /// Whether the vendor reports this field when reading an account. Fields it cannot read back
     /// (most of Ozonetel's) are compared against what the operator last applied, kept in status.
     fn readable(&self, field: Field) -> bool {
-        let _ = field;
-        true
+        self.model().readable(field)
     }
 
     /// Whether [`Vendor::create`] sends the password with the create itself, so that an account which
@@ -248,35 +254,31 @@ pub fn connect(
     options: &ClientOptions,
 ) -> Result<Arc<dyn Vendor>, VendorError> {
     let rate = settings.rate_limit.clone().unwrap_or_default();
-    if let Some(t) = &settings.tencent {
-        return Ok(Arc::new(tencent::Client::from_provider(
+    let vendor = settings
+        .vendor_settings()
+        .map_err(|e| VendorError::new(ErrorKind::Rejected, e.to_string()))?;
+    let client: Arc<dyn Vendor> = match vendor {
+        VendorSettings::Tencent(t) => Arc::new(tencent::Client::from_provider(
             t,
             &rate,
             secret_name,
             credentials,
             options,
-        )?));
-    }
-    if let Some(h) = &settings.huawei {
-        return Ok(Arc::new(huawei::Client::from_provider(
+        )?),
+        VendorSettings::Huawei(h) => Arc::new(huawei::Client::from_provider(
             h,
             &rate,
             secret_name,
             credentials,
             options,
-        )?));
-    }
-    if let Some(o) = &settings.ozonetel {
-        return Ok(Arc::new(ozonetel::Client::from_provider(
+        )?),
+        VendorSettings::Ozonetel(o) => Arc::new(ozonetel::Client::from_provider(
             o,
             &rate,
             secret_name,
             credentials,
             options,
-        )?));
-    }
-    Err(VendorError::new(
-        ErrorKind::Rejected,
-        "the provider has no vendor block",
-    ))
+        )?),
+    };
+    Ok(client)
 }

@@ -5,6 +5,7 @@ pub mod auth;
 mod client;
 pub mod errors;
 pub mod limits;
+pub mod model;
 pub mod wire;
 
 pub use client::{API_KEY_SECRET_KEY, Client, DEFAULT_ENDPOINT};

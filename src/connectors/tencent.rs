@@ -8,6 +8,7 @@ mod client;
 pub mod errors;
 pub mod fields;
 pub mod limits;
+pub mod model;
 pub mod sign;
 pub mod skills;
 pub mod wire;

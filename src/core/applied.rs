@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::model::{DesiredAgent, Field, FieldMap, FieldValue, ObservedAgent};
+use super::vendor_model::VendorModel;
 
 /// The record to keep in status after `desired` was applied: every field the vendor cannot read back,
 /// plus skills. Passwords are never recorded (their keyed digest has its own status field).
@@ -35,16 +36,18 @@ pub fn last_applied_record(
 /// Fills in what the vendor did not report from the last-applied record: unreadable fields take the
 /// recorded value, and skill bindings without a priority take the recorded priority of the same skill.
 /// Entries that do not parse (written by another version) are ignored.
+///
+/// Records name fields by spec path; `model` maps a path to the vendor's field, including the paths
+/// earlier releases wrote (`role`, before each vendor's role became its own field).
 pub fn overlay_last_applied(
     observed: &mut ObservedAgent,
     record: &BTreeMap<String, String>,
+    model: &dyn VendorModel,
     readable: &dyn Fn(Field) -> bool,
 ) {
     for (path, json) in record {
-        let (Some(field), Ok(value)) = (
-            Field::from_spec_path(path),
-            serde_json::from_str::<FieldValue>(json),
-        ) else {
+        let (Some(field), Ok(value)) = (model.field_named(path), serde_json::from_str::<FieldValue>(json))
+        else {
             continue;
         };
         if !readable(field) {

@@ -2,7 +2,7 @@
 //! changes without keeping the password.
 //!
 //! Anyone who can read an agent's status can read its digest, and vendor passwords can be short
-//! (Ozonetel accepts three characters), so an unkeyed hash would be guessed offline in seconds. The
+//! (one vendor accepts three characters), so an unkeyed hash would be guessed offline in seconds. The
 //! digest is therefore an HMAC-SHA256 under a per-installation [`DigestKey`] that never leaves the
 //! operator's namespace (a Secret) or the CLI's state file. Digests carry a version prefix
 //! ([`DIGEST_PREFIX`]); the unprefixed, unkeyed digests of earlier releases are recognised only to
@@ -63,7 +63,7 @@ pub fn password_digest(key: &DigestKey, vendor_key: &str, password: &str) -> Str
 
 /// Whether `recorded` is a digest of an earlier release (unkeyed, unprefixed) of exactly this
 /// password. Then the vendor already has the password, and the record may take the keyed digest
-/// without sending it again: an upgrade must not re-send every password (Huawei cannot change one
+/// without sending it again: an upgrade must not re-send every password (a vendor that cannot change one
 /// without the previous password, so a re-send would stall agents whose Secret has no `.previous`).
 /// A legacy digest that does not match is a real change, sent as any other.
 pub fn upgrades_legacy_digest(recorded: &str, vendor_key: &str, password: &str) -> bool {

@@ -4,128 +4,75 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Field, FieldValue, ObservedAgent, VendorKind};
+use super::model::{Field, FieldValue, ObservedAgent, SkillBinding};
+use super::vendor_model::VendorModel;
 use crate::api::*;
 
 /// The spec that describes `observed` as it is. `skill_names` maps vendor skill ids back to names.
 pub fn spec_from_observed(
-    vendor: VendorKind,
+    model: &dyn VendorModel,
     observed: &ObservedAgent,
     provider_ref: ProviderRef,
     skill_names: &BTreeMap<String, String>,
 ) -> ContactCenterAgentSpec {
-    let text = |f: Field| match observed.fields.get(&f) {
-        Some(FieldValue::Text(t)) if !t.is_empty() => Some(t.clone()),
-        _ => None,
-    };
-    let flag = |f: Field| match observed.fields.get(&f) {
-        Some(FieldValue::Flag(b)) => Some(*b),
-        _ => None,
-    };
-    let phone = text(Field::Phone).and_then(|p| {
-        let e164 = match p.strip_prefix("00") {
-            Some(rest) if vendor == VendorKind::Tencent => format!("+{rest}"),
-            _ => p,
-        };
-        is_e164(&e164).then_some(e164)
-    });
+    let phone = observed_text(observed, Field::Phone)
+        .map(|p| model.phone_from_vendor(&p))
+        .filter(|p| is_e164(p));
     let skills = match observed.fields.get(&Field::Skills) {
         Some(FieldValue::Skills(bindings)) => Some(
             bindings
                 .iter()
-                .map(|b| match (vendor, skill_names.get(&b.id)) {
-                    (VendorKind::Ozonetel, _) => SkillRef {
-                        name: Some(b.id.clone()),
-                        id: None,
-                        priority: b.priority,
-                    },
-                    (_, Some(name)) => SkillRef {
-                        name: Some(name.clone()),
-                        id: None,
-                        priority: b.priority,
-                    },
-                    (_, None) => SkillRef {
-                        name: None,
-                        id: Some(b.id.clone()),
-                        priority: b.priority,
-                    },
-                })
+                .map(|b| skill_ref(model, b, skill_names))
                 .collect(),
         ),
         _ => None,
     };
+    let display_name = observed_text(observed, Field::DisplayName).unwrap_or_else(|| observed.key.clone());
     let mut spec = ContactCenterAgentSpec {
-        provider_ref,
-        display_name: text(Field::DisplayName).unwrap_or_else(|| observed.key.clone()),
-        email: if vendor == VendorKind::Tencent {
-            Some(observed.key.clone())
-        } else {
-            text(Field::Email)
-        },
-        phone: if vendor == VendorKind::Ozonetel {
-            None
-        } else {
-            phone
-        },
+        email: observed_text(observed, Field::Email),
+        phone,
         skills,
-        password_secret_ref: None,
-        tencent: None,
-        huawei: None,
-        ozonetel: None,
         management_policy: ManagementPolicy::ObserveOnly,
         adoption_policy: AdoptionPolicy::Adopt,
         deletion_policy: DeletionPolicy::Orphan,
+        ..ContactCenterAgentSpec::new(provider_ref, display_name)
     };
-    match vendor {
-        VendorKind::Tencent => {
-            spec.tencent = Some(TencentAgent {
-                staff_number: text(Field::StaffNumber),
-                nick: text(Field::Nick),
-                extension: text(Field::Extension),
-                role: text(Field::Role).and_then(|r| match r.as_str() {
-                    "1" => Some(TencentRole::Admin),
-                    "2" => Some(TencentRole::QualityInspector),
-                    "3" => Some(TencentRole::Agent),
-                    _ => None,
-                }),
-                mobile_call_out: flag(Field::MobileCallOut),
-                mobile_accept: text(Field::MobileAccept).and_then(|m| match m.as_str() {
-                    "0" => Some(MobileAccept::Never),
-                    "1" => Some(MobileAccept::WhenOffline),
-                    "2" => Some(MobileAccept::Always),
-                    _ => None,
-                }),
-                send_password: false,
-            })
-        }
-        VendorKind::Huawei => {
-            spec.huawei = Some(HuaweiAgent {
-                user_account: observed.key.clone(),
-                agent_type: text(Field::AgentType).and_then(|t| match t.as_str() {
-                    "4" => Some(HuaweiAgentType::Audio),
-                    "11" => Some(HuaweiAgentType::Video),
-                    "5" => Some(HuaweiAgentType::Multimedia),
-                    "99" => Some(HuaweiAgentType::Versatile),
-                    _ => None,
-                }),
-                role: text(Field::Role).and_then(|r| match r.as_str() {
-                    "2" => Some(HuaweiRole::Agent),
-                    "3" => Some(HuaweiRole::Inspector),
-                    "4" => Some(HuaweiRole::OutboundAgent),
-                    _ => None,
-                }),
-            })
-        }
-        VendorKind::Ozonetel => {
-            spec.ozonetel = Some(OzonetelAgent {
-                agent_id: observed.key.clone(),
-                modes: None,
-                groups: None,
-                locked: flag(Field::Locked),
-            })
-        }
+    if model.key_field() == Some(Field::Email) {
+        spec.email = Some(observed.key.clone());
     }
+    model.export_block(observed, &mut spec);
     spec
+}
+
+/// A text field the account reports, when it is not empty.
+pub fn observed_text(observed: &ObservedAgent, field: Field) -> Option<String> {
+    match observed.fields.get(&field) {
+        Some(FieldValue::Text(t)) if !t.is_empty() => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// A switch the account reports.
+pub fn observed_flag(observed: &ObservedAgent, field: Field) -> Option<bool> {
+    match observed.fields.get(&field) {
+        Some(FieldValue::Flag(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+/// A skill binding as the spec names it: by name where the vendor's id is a name or the name is known,
+/// else by id.
+fn skill_ref(model: &dyn VendorModel, b: &SkillBinding, skill_names: &BTreeMap<String, String>) -> SkillRef {
+    let name = if model.skills_by_name() {
+        Some(b.id.clone())
+    } else {
+        skill_names.get(&b.id).cloned()
+    };
+    SkillRef {
+        id: name.is_none().then(|| b.id.clone()),
+        name,
+        priority: b.priority,
+    }
 }
 
 fn is_e164(s: &str) -> bool {
@@ -154,44 +101,6 @@ pub fn object_name(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{SkillBinding, normalize};
-
-    #[test]
-    fn an_exported_spec_normalizes_back_to_what_was_observed() {
-        let mut o = ObservedAgent {
-            key: "alice@example.com".into(),
-            ..Default::default()
-        };
-        o.fields
-            .insert(Field::DisplayName, FieldValue::Text("Alice".into()));
-        o.fields
-            .insert(Field::Phone, FieldValue::Text("008618011111111".into()));
-        o.fields.insert(Field::Role, FieldValue::Text("3".into()));
-        o.fields.insert(
-            Field::Skills,
-            FieldValue::Skills(vec![SkillBinding {
-                id: "101".into(),
-                priority: Some(1),
-            }]),
-        );
-        let names: BTreeMap<String, String> = [("101".to_string(), "billing".to_string())].into();
-        let spec = spec_from_observed(
-            VendorKind::Tencent,
-            &o,
-            ProviderRef {
-                kind: ProviderKind::ContactCenterProvider,
-                name: "p".into(),
-            },
-            &names,
-        );
-        assert_eq!(spec.phone.as_deref(), Some("+8618011111111"));
-        assert_eq!(spec.management_policy, ManagementPolicy::ObserveOnly);
-        let ids: BTreeMap<String, String> = [("billing".to_string(), "101".to_string())].into();
-        let desired = normalize(&spec, VendorKind::Tencent, &ids, None).unwrap();
-        for (field, value) in &desired.fields {
-            assert_eq!(o.fields.get(field), Some(value), "{field}");
-        }
-    }
 
     #[test]
     fn object_names_are_valid() {

@@ -5,7 +5,9 @@
 //!                                   ├─ plan ─▶ Plan (NoOp | Create | Update | Adopt | Delete | Refuse) + drift
 //! vendor ───────────▶ ObservedAgent ┘
 //! ```
-//! Shared by the controller and the CLI, so both make exactly the same decisions.
+//! Shared by the controller and the CLI, so both make exactly the same decisions. What differs between
+//! vendors (keys, codes, formats, their own fields) is asked of a [`VendorModel`], which each connector
+//! implements; nothing here names a vendor.
 
 mod applied;
 mod digest;
@@ -13,6 +15,7 @@ mod export;
 mod model;
 mod normalize;
 mod plan;
+mod vendor_model;
 
 pub use applied::*;
 pub use digest::*;
@@ -20,6 +23,7 @@ pub use export::*;
 pub use model::*;
 pub use normalize::*;
 pub use plan::*;
+pub use vendor_model::*;
 
 #[cfg(test)]
 mod tests;

@@ -6,108 +6,81 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The three vendors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum VendorKind {
-    /// Tencent Cloud Contact Center.
-    Tencent,
-    /// Huawei Cloud AICC.
-    Huawei,
-    /// Ozonetel CloudAgent.
-    Ozonetel,
-}
+pub use crate::kind::VendorKind;
 
-impl VendorKind {
-    /// All vendors, in display order.
-    pub const ALL: [VendorKind; 3] = [VendorKind::Tencent, VendorKind::Huawei, VendorKind::Ozonetel];
-
-    /// Lower-case name used in status, metrics and the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VendorKind::Tencent => "tencent",
-            VendorKind::Huawei => "huawei",
-            VendorKind::Ozonetel => "ozonetel",
-        }
-    }
-}
-
-impl fmt::Display for VendorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for VendorKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        VendorKind::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown vendor {s:?}: expected tencent, huawei or ozonetel"))
-    }
-}
-
-/// A field of an agent account the operator can manage. Which fields a vendor supports is the
-/// vendor's business; the core only compares what the spec sets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A field of an agent account the operator can manage. The fields every vendor has are named here;
+/// a field only one vendor has is that vendor's own [`VendorField`], declared next to its codes. Which
+/// fields a vendor supports is the vendor's business; the core only compares what the spec sets.
+///
+/// Variant order is the order plans and drift list fields in: the common fields, the vendor block's
+/// fields, the password last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
     /// `spec.displayName`.
     DisplayName,
-    /// `spec.email` (Tencent: the key, never updated).
+    /// `spec.email` (unless it is the vendor's account key, which is never updated).
     Email,
     /// `spec.phone`, in the vendor's format.
     Phone,
     /// `spec.skills`, resolved to vendor ids.
     Skills,
-    /// `spec.tencent.staffNumber`.
-    StaffNumber,
-    /// `spec.tencent.nick`.
-    Nick,
-    /// `spec.tencent.extension`.
-    Extension,
-    /// `spec.tencent.role` / `spec.huawei.role`.
-    Role,
-    /// `spec.tencent.mobileCallOut`.
-    MobileCallOut,
-    /// `spec.tencent.mobileAccept`.
-    MobileAccept,
-    /// `spec.huawei.agentType`.
-    AgentType,
-    /// `spec.ozonetel.modes.*`, one entry per managed mode.
-    Modes,
-    /// `spec.ozonetel.groups`.
-    Groups,
-    /// `spec.ozonetel.locked`.
-    Locked,
+    /// A field of one vendor's block (`spec.<vendor>.*`).
+    Vendor(VendorField),
     /// The password from `spec.passwordSecretRef`. Its value in the model is a keyed digest, never the
     /// password itself.
     Password,
 }
 
+/// A field only one vendor has, named by its spec path (`<vendor>.role`): the path carries the vendor's
+/// name, so two vendors' fields of the same name (two vendors' `role`) are different fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VendorField {
+    // First, so that a vendor's fields sort in the order its block declares them (how people read the
+    // spec), not alphabetically.
+    rank: u8,
+    path: &'static str,
+    create_only: bool,
+}
+
+impl VendorField {
+    /// A field the vendor can change on an existing account. `rank` orders it among the vendor's fields.
+    pub const fn new(rank: u8, path: &'static str) -> Self {
+        VendorField {
+            rank,
+            path,
+            create_only: false,
+        }
+    }
+
+    /// A field the vendor sets only when the account is created: a difference is drift that no update
+    /// can repair.
+    pub const fn create_only(rank: u8, path: &'static str) -> Self {
+        VendorField {
+            rank,
+            path,
+            create_only: true,
+        }
+    }
+
+    /// The spec path, e.g. `<vendor>.role`.
+    pub const fn spec_path(self) -> &'static str {
+        self.path
+    }
+}
+
 impl Field {
-    /// Every field.
-    pub const ALL: [Field; 15] = [
+    /// The fields every vendor shares.
+    pub const COMMON: [Field; 5] = [
         Field::DisplayName,
         Field::Email,
         Field::Phone,
         Field::Skills,
-        Field::StaffNumber,
-        Field::Nick,
-        Field::Extension,
-        Field::Role,
-        Field::MobileCallOut,
-        Field::MobileAccept,
-        Field::AgentType,
-        Field::Modes,
-        Field::Groups,
-        Field::Locked,
         Field::Password,
     ];
 
-    /// The field with this spec path.
-    pub fn from_spec_path(path: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.spec_path() == path)
+    /// The common field with this spec path.
+    pub fn common_from_spec_path(path: &str) -> Option<Field> {
+        Field::COMMON.into_iter().find(|f| f.spec_path() == path)
     }
 
     /// The spec path users see in status and plans.
@@ -117,18 +90,14 @@ impl Field {
             Field::Email => "email",
             Field::Phone => "phone",
             Field::Skills => "skills",
-            Field::StaffNumber => "tencent.staffNumber",
-            Field::Nick => "tencent.nick",
-            Field::Extension => "tencent.extension",
-            Field::Role => "role",
-            Field::MobileCallOut => "tencent.mobileCallOut",
-            Field::MobileAccept => "tencent.mobileAccept",
-            Field::AgentType => "huawei.agentType",
-            Field::Modes => "ozonetel.modes",
-            Field::Groups => "ozonetel.groups",
-            Field::Locked => "ozonetel.locked",
+            Field::Vendor(v) => v.spec_path(),
             Field::Password => "passwordSecretRef",
         }
+    }
+
+    /// Whether the vendor sets this field only at create, so an update can never change it.
+    pub fn is_create_only(self) -> bool {
+        matches!(self, Field::Vendor(v) if v.create_only)
     }
 }
 
@@ -138,8 +107,15 @@ impl fmt::Display for Field {
     }
 }
 
-/// One skill binding, by the vendor's skill identifier (an id for Tencent and Huawei, the name for
-/// Ozonetel).
+/// A field serializes as its spec path, the name people see in plans and status.
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.spec_path())
+    }
+}
+
+/// One skill binding, by the vendor's skill identifier (an id, or the name for vendors that identify
+/// skills by name).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SkillBinding {
     /// The vendor's skill identifier.
@@ -155,9 +131,9 @@ pub enum FieldValue {
     Text(String),
     /// A switch.
     Flag(bool),
-    /// A set of names (Ozonetel groups), kept sorted.
+    /// A set of names (such as groups), kept sorted.
     Names(Vec<String>),
-    /// Named switches (Ozonetel modes): only the managed ones are present.
+    /// Named switches (such as dial modes): only the managed ones are present.
     Switches(BTreeMap<String, bool>),
     /// Skill bindings, kept sorted by id.
     Skills(Vec<SkillBinding>),
@@ -239,11 +215,11 @@ pub type FieldMap = BTreeMap<Field, FieldValue>;
 pub struct DesiredAgent {
     /// The vendor.
     pub vendor: VendorKind,
-    /// The vendor key: Tencent e-mail, Huawei userAccount, Ozonetel agentId.
+    /// The vendor key ([`super::VendorModel::key`]).
     pub key: String,
     /// Every field the spec sets; absent fields are not managed.
     pub fields: FieldMap,
-    /// Tencent only: let the vendor e-mail the password at create.
+    /// Let the vendor e-mail the password at create (for vendors that offer it).
     pub send_password: bool,
 }
 
@@ -252,7 +228,7 @@ pub struct DesiredAgent {
 pub struct ObservedAgent {
     /// The vendor key.
     pub key: String,
-    /// The vendor's id of the account, where it has one beyond the key (Huawei `workNo`).
+    /// The vendor's id of the account, where it has one beyond the key (a vendor-assigned number).
     pub external_id: Option<String>,
     /// The fields the vendor returned (and, for vendors that cannot read everything back, the
     /// last-applied values the operator recorded).

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::model::{DesiredAgent, Field, FieldMap, FieldValue, ObservedAgent, VendorKind};
+use super::model::{DesiredAgent, Field, FieldMap, FieldValue, ObservedAgent};
 use crate::api::{AccountOrigin, AdoptionPolicy, DeletionPolicy, ManagementPolicy};
 
 /// One field to change at the vendor.
@@ -120,12 +120,6 @@ pub struct PlanOutcome {
     pub drift: Vec<FieldChange>,
 }
 
-/// Fields a vendor sets only at create: a difference is reported as drift but cannot be repaired by an
-/// update (Tencent has no API to change a role).
-pub fn create_only(vendor: VendorKind, field: Field) -> bool {
-    matches!((vendor, field), (VendorKind::Tencent, Field::Role))
-}
-
 /// Every managed field whose observed value does not satisfy the desired one.
 pub fn diff(desired: &DesiredAgent, observed: &ObservedAgent) -> Vec<FieldChange> {
     desired
@@ -173,7 +167,9 @@ pub fn plan(input: PlanInput<'_>) -> PlanOutcome {
         .filter(|c| c.field != Field::Password)
         .cloned()
         .collect();
-    let repairable = |c: &FieldChange| !create_only(desired.vendor, c.field);
+    // A field the vendor sets only at create (`Field::is_create_only`) shows as drift but no update can
+    // repair it.
+    let repairable = |c: &FieldChange| !c.field.is_create_only();
     let plan = if owned {
         let changes: Vec<FieldChange> = all.into_iter().filter(repairable).collect();
         if changes.is_empty() {
@@ -184,7 +180,7 @@ pub fn plan(input: PlanInput<'_>) -> PlanOutcome {
     } else if adoption == AdoptionPolicy::CreateOnly {
         Plan::Refuse(Refusal::ExistsButCreateOnly)
     } else {
-        // Adopting takes the account's current password as it is (Huawei cannot change a password
+        // Adopting takes the account's current password as it is (a vendor may be unable to change a password
         // without the old one); the Secret is applied when it next changes.
         let changes = all
             .into_iter()

@@ -100,7 +100,7 @@ impl Pass<'_, '_> {
         let mut observed = self.provider.snapshot.observe(vendor, self.key(), fresh).await?;
         if let Some(o) = observed.as_mut() {
             let readable = |f: Field| vendor.readable(f);
-            core::overlay_last_applied(o, &record.last_applied, &readable);
+            core::overlay_last_applied(o, &record.last_applied, self.provider.vendor.model(), &readable);
             if let Some(d) = &record.password_digest {
                 o.fields.insert(Field::Password, FieldValue::Digest(d.clone()));
             }
@@ -374,7 +374,7 @@ async fn desired_state(
         };
         match core::normalize(
             req.spec,
-            provider.vendor.kind(),
+            provider.vendor.model(),
             resolver.as_ref(),
             digest.clone(),
         ) {

@@ -390,7 +390,7 @@ fn paused(record: AgentRecord) -> Outcome {
 
 /// The agent's vendor key, or the outcome of a spec that has none.
 fn vendor_key(req: &AgentRequest<'_>, provider: &ProviderRuntime) -> Result<String, Box<Outcome>> {
-    core::vendor_key(req.spec, provider.vendor.kind()).map_err(|e| {
+    core::vendor_key(req.spec, provider.vendor.model()).map_err(|e| {
         Box::new(Outcome::new(
             Verdict::stalled(Reason::InvalidSpec, e.to_string()),
             req.record.clone(),

@@ -338,7 +338,10 @@ mod tests {
         written.external_id = Some("a".into());
         s.put("a", Some(written));
         let mut listed = agent("a", "A", 2);
-        listed.fields.insert(Field::Role, FieldValue::Text("3".into()));
+        listed.fields.insert(
+            crate::connectors::tencent::model::ROLE,
+            FieldValue::Text("3".into()),
+        );
         assert!(
             s.merge(vec![listed.clone()], false, Instant::now()).is_empty(),
             "more fields and the vendor's form of the id are not a change"

@@ -11,6 +11,7 @@
 //! a failure). Retryable failures (throttling, 5xx, transport) re-run the whole sequence, so each
 //! attempt takes its own limiter token and the current access token.
 
+use super::model;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -293,10 +294,6 @@ impl Vendor for Client {
     }
 
     /// Huawei never returns the password.
-    fn readable(&self, field: Field) -> bool {
-        field != Field::Password
-    }
-
     async fn list_page(&self, page: u32, _modified_since: Option<i64>) -> Result<AgentPage, VendorError> {
         let query = wire::QueryAgents {
             user_account: None,
@@ -347,8 +344,8 @@ impl Vendor for Client {
             user_name: text(Field::DisplayName).unwrap_or_default(),
             password: password.current.expose_secret(),
             email: text(Field::Email).unwrap_or_default(),
-            agent_type: code(text(Field::AgentType).unwrap_or(DEFAULT_AGENT_TYPE)),
-            cc_role_id: code(text(Field::Role).unwrap_or(DEFAULT_ROLE)),
+            agent_type: code(text(model::AGENT_TYPE).unwrap_or(DEFAULT_AGENT_TYPE)),
+            cc_role_id: code(text(model::ROLE).unwrap_or(DEFAULT_ROLE)),
             phone: text(Field::Phone),
             skills: match agent.fields.get(&Field::Skills) {
                 Some(FieldValue::Skills(want)) => skill_weights(want, None),
@@ -405,8 +402,8 @@ impl Vendor for Client {
                 (Field::DisplayName, FieldValue::Text(t)) => body.user_name = Some(t),
                 (Field::Email, FieldValue::Text(t)) => body.email = Some(t),
                 (Field::Phone, FieldValue::Text(t)) => body.phone = Some(t),
-                (Field::AgentType, FieldValue::Text(t)) => body.agent_type = Some(code(t)),
-                (Field::Role, FieldValue::Text(t)) => body.cc_role_id = Some(code(t)),
+                (model::AGENT_TYPE, FieldValue::Text(t)) => body.agent_type = Some(code(t)),
+                (model::ROLE, FieldValue::Text(t)) => body.cc_role_id = Some(code(t)),
                 // Sending an empty `skills` array is undocumented; unbinding queue by queue is.
                 (Field::Skills, FieldValue::Skills(want)) if want.is_empty() => release_all_queues = true,
                 (Field::Skills, FieldValue::Skills(want)) => {
@@ -577,8 +574,8 @@ fn observe(a: AgentInfo) -> ObservedAgent {
     text(Field::DisplayName, a.user_name);
     text(Field::Email, a.email);
     text(Field::Phone, a.phone);
-    text(Field::AgentType, a.agent_type.map(|c| c.to_string()));
-    text(Field::Role, a.cc_role_id.map(|c| c.to_string()));
+    text(model::AGENT_TYPE, a.agent_type.map(|c| c.to_string()));
+    text(model::ROLE, a.cc_role_id.map(|c| c.to_string()));
     let mut skills: Vec<SkillBinding> = a
         .skills
         .unwrap_or_default()
@@ -665,8 +662,8 @@ mod tests {
         .unwrap();
         let o = observe(info);
         assert_eq!(o.external_id.as_deref(), Some("108"));
-        assert_eq!(o.fields[&Field::AgentType], FieldValue::Text("4".into()));
-        assert_eq!(o.fields[&Field::Role], FieldValue::Text("2".into()));
+        assert_eq!(o.fields[&model::AGENT_TYPE], FieldValue::Text("4".into()));
+        assert_eq!(o.fields[&model::ROLE], FieldValue::Text("2".into()));
         assert!(
             !o.fields.contains_key(&Field::Phone),
             "an empty phone is no phone"

@@ -11,6 +11,7 @@
 
 use secrecy::ExposeSecret;
 
+use super::model;
 use crate::connectors::{AgentPassword, ErrorKind, VendorError};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldValue};
 
@@ -22,11 +23,7 @@ const ROLES: &[&str] = &["2", "3", "4"];
 
 /// The spec path of a field, as a Huawei user writes it.
 pub fn spec_path(field: Field) -> String {
-    match field {
-        Field::Role => "spec.huawei.role".to_string(),
-        Field::AgentType => "spec.huawei.agentType".to_string(),
-        other => format!("spec.{}", other.spec_path()),
-    }
+    format!("spec.{}", field.spec_path())
 }
 
 /// A terminal rejection naming `path`.
@@ -122,13 +119,13 @@ pub fn field_value(field: Field, value: &FieldValue) -> Result<(), VendorError> 
             }
             Ok(())
         }
-        (Field::AgentType, FieldValue::Text(code)) => one_of(
+        (model::AGENT_TYPE, FieldValue::Text(code)) => one_of(
             &path,
             code,
             AGENT_TYPES,
             "4 (audio), 11 (video), 5 (multimedia) or 99 (versatile)",
         ),
-        (Field::Role, FieldValue::Text(code)) => one_of(
+        (model::ROLE, FieldValue::Text(code)) => one_of(
             &path,
             code,
             ROLES,
@@ -156,8 +153,8 @@ pub fn field_value(field: Field, value: &FieldValue) -> Result<(), VendorError> 
             Field::DisplayName
             | Field::Email
             | Field::Phone
-            | Field::AgentType
-            | Field::Role
+            | model::AGENT_TYPE
+            | model::ROLE
             | Field::Skills
             | Field::Password,
             _,
@@ -334,10 +331,10 @@ mod tests {
     fn codes_and_weights_are_checked() {
         let good = pw("Str0ng#Pass", None);
         let mut f = basic();
-        f.insert(Field::AgentType, FieldValue::Text("7".into()));
+        f.insert(model::AGENT_TYPE, FieldValue::Text("7".into()));
         rejects(for_create(&agent(f), Some(&good)), "spec.huawei.agentType");
         let mut f = basic();
-        f.insert(Field::Role, FieldValue::Text("1".into()));
+        f.insert(model::ROLE, FieldValue::Text("1".into()));
         rejects(for_create(&agent(f), Some(&good)), "spec.huawei.role");
         let mut f = basic();
         f.insert(
@@ -398,7 +395,10 @@ mod tests {
     #[test]
     fn fields_of_other_vendors_are_refused() {
         rejects(
-            field_value(Field::StaffNumber, &FieldValue::Text("1".into())),
+            field_value(
+                crate::connectors::tencent::model::STAFF_NUMBER,
+                &FieldValue::Text("1".into()),
+            ),
             "spec.tencent.staffNumber",
         );
     }

@@ -32,7 +32,7 @@ use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, CredentialDigest, Deletion, ErrorKind,
     Listing, SecretData, Vendor, VendorError,
 };
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
+use crate::core::{DesiredAgent, FieldChange, ObservedAgent, VendorKind};
 
 /// The domestic (India) CCaaS endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://in1-ccaas-api.ozonetel.com";
@@ -179,10 +179,6 @@ impl Vendor for Client {
 
     /// AgentDetails reports the name and the skill names; everything else (e-mail, modes, groups,
     /// locked, skill priorities, the password) is write-only.
-    fn readable(&self, field: Field) -> bool {
-        matches!(field, Field::DisplayName | Field::Skills)
-    }
-
     async fn list_page(&self, _page: u32, _modified_since: Option<i64>) -> Result<AgentPage, VendorError> {
         Err(VendorError::new(
             ErrorKind::Rejected,

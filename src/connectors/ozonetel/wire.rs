@@ -22,6 +22,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
 use super::decode::field;
+use super::model;
 use crate::connectors::{AgentPassword, ErrorKind, VendorError};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding};
 
@@ -85,25 +86,25 @@ pub fn create_body(
     m.insert("email".into(), json!(email(agent)?));
     m.insert("password".into(), json!(password_value(password)?));
     for (field, value) in &agent.fields {
-        match (field, value) {
+        match (*field, value) {
             (Field::DisplayName | Field::Email | Field::Password, _) => {}
             (Field::Skills, FieldValue::Skills(skills)) if !skills.is_empty() => {
                 m.insert("assignSkills".into(), assign_items(skills.iter()));
             }
             (Field::Skills, FieldValue::Skills(_)) => {}
-            (Field::Groups, FieldValue::Names(names)) if !names.is_empty() => {
+            (model::GROUPS, FieldValue::Names(names)) if !names.is_empty() => {
                 m.insert("assignAgentGroups".into(), json!(names.join(",")));
             }
-            (Field::Groups, FieldValue::Names(_)) => {}
-            (Field::Modes, FieldValue::Switches(modes)) => {
+            (model::GROUPS, FieldValue::Names(_)) => {}
+            (model::MODES, FieldValue::Switches(modes)) => {
                 for (mode, on) in modes {
                     m.insert(checked_mode(mode)?.into(), json!(on));
                 }
             }
-            (Field::Locked, FieldValue::Flag(locked)) => {
+            (model::LOCKED, FieldValue::Flag(locked)) => {
                 m.insert("locked".into(), json!(locked));
             }
-            (other, value) => return Err(unsupported(*other, value)),
+            (other, value) => return Err(unsupported(other, value)),
         }
     }
     Ok(body)
@@ -158,7 +159,7 @@ pub fn update_body(
                     m.insert("unAssignSkills".into(), Value::Array(items));
                 }
             }
-            (Field::Groups, FieldValue::Names(to)) => {
+            (model::GROUPS, FieldValue::Names(to)) => {
                 let from: &[String] = match &change.from {
                     Some(FieldValue::Names(from)) => from,
                     _ => &[],
@@ -171,7 +172,7 @@ pub fn update_body(
                     m.insert("unAssignAgentGroups".into(), json!(remove.join(",")));
                 }
             }
-            (Field::Modes, FieldValue::Switches(to)) => {
+            (model::MODES, FieldValue::Switches(to)) => {
                 let from = match &change.from {
                     Some(FieldValue::Switches(from)) => Some(from),
                     _ => None,
@@ -182,7 +183,7 @@ pub fn update_body(
                     }
                 }
             }
-            (Field::Locked, FieldValue::Flag(locked)) => {
+            (model::LOCKED, FieldValue::Flag(locked)) => {
                 m.insert("locked".into(), json!(locked));
             }
             (other, value) => return Err(unsupported(other, value)),
@@ -367,15 +368,15 @@ mod tests {
             Field::Skills,
             FieldValue::Skills(vec![skill("billing", Some(10)), skill("support", None)]),
         );
-        fields.insert(Field::Groups, FieldValue::Names(vec!["tier1".into()]));
+        fields.insert(model::GROUPS, FieldValue::Names(vec!["tier1".into()]));
         fields.insert(
-            Field::Modes,
+            model::MODES,
             FieldValue::Switches(BTreeMap::from([
                 ("inbound".to_string(), true),
                 ("progressive".to_string(), false),
             ])),
         );
-        fields.insert(Field::Locked, FieldValue::Flag(false));
+        fields.insert(model::LOCKED, FieldValue::Flag(false));
         fields.insert(Field::Password, FieldValue::Digest("d1".into()));
         DesiredAgent {
             vendor: VendorKind::Ozonetel,
@@ -463,12 +464,12 @@ mod tests {
                 to: FieldValue::Skills(vec![skill("billing", Some(10)), skill("support", None)]),
             },
             FieldChange {
-                field: Field::Groups,
+                field: model::GROUPS,
                 from: Some(FieldValue::Names(vec!["tier2".into()])),
                 to: FieldValue::Names(vec!["tier1".into()]),
             },
             FieldChange {
-                field: Field::Modes,
+                field: model::MODES,
                 from: Some(FieldValue::Switches(BTreeMap::from([
                     ("inbound".to_string(), true),
                     ("progressive".to_string(), true),
@@ -538,12 +539,12 @@ mod tests {
         assert!(e.message.contains("spec.phone"), "{e}");
         let mut a = agent();
         a.fields.insert(
-            Field::Modes,
+            model::MODES,
             FieldValue::Switches(BTreeMap::from([("teleport".to_string(), true)])),
         );
         assert!(create_body("acct", &a, Some(&password("pw1"))).is_err());
         a.fields.remove(&Field::Email);
-        a.fields.remove(&Field::Modes);
+        a.fields.remove(&model::MODES);
         let e = create_body("acct", &a, Some(&password("pw1"))).unwrap_err();
         assert!(e.message.contains("spec.email"), "{e}");
     }

@@ -3,7 +3,7 @@
 //! - [`sign`]: TC3-HMAC-SHA256 as pure functions (the simulator verifies with the same code).
 //! - [`wire`]: request and response bodies.
 //! - [`errors`]: error code → [`ErrorKind`].
-//! - [`fields`]: model fields ↔ staff fields.
+//! - [`fields`]: model fields ↔ staff fields; [`model`]: the key, codes and formats of Tencent's fields.
 //! - `call`, `batch`, `skills`: one signed call, request batching, the skill-group table.
 //!
 //! The account key is the agent's e-mail. Creates and deletes that arrive together are sent as one
@@ -33,7 +33,7 @@ use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
     Vendor, VendorError,
 };
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
+use crate::core::{DesiredAgent, FieldChange, ObservedAgent, VendorKind};
 
 use super::auth::{Api, Class};
 use super::batch::{Batcher, Pending};
@@ -402,13 +402,6 @@ impl Vendor for Client {
     }
 
     /// `StaffInfo` carries neither mobile switch, and passwords are never readable.
-    fn readable(&self, field: Field) -> bool {
-        !matches!(
-            field,
-            Field::MobileCallOut | Field::MobileAccept | Field::Password
-        )
-    }
-
     /// `CreateStaff` carries no password: `ModifyStaffPassword` sets it after the account exists.
     fn create_sets_password(&self) -> bool {
         false
@@ -673,7 +666,10 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("1400000001"), "{shown}");
-        assert!(!client.readable(Field::MobileCallOut) && !client.readable(Field::Password));
-        assert!(client.readable(Field::Skills));
+        assert!(
+            !client.readable(super::super::model::MOBILE_CALL_OUT)
+                && !client.readable(crate::core::Field::Password)
+        );
+        assert!(client.readable(crate::core::Field::Skills));
     }
 }

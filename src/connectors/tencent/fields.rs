@@ -14,13 +14,14 @@
 //! | MobileAccept  | ModifyStaff after create | UseMobileAccept  | (not returned)   |
 //! | Password      | ModifyStaffPassword after create or on change | (never returned) |
 //!
-//! Values in the model are already in Tencent's format (`core::normalize`): phones `00…`, roles and
+//! Values in the model are already in Tencent's format ([`super::model`]): phones `00…`, roles and
 //! mobile-accept modes as code strings, skills as group ids. Reading maps back into exactly those
 //! representations so `core::diff` compares like with like.
 
 use crate::connectors::{ErrorKind, VendorError};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldMap, FieldValue, ObservedAgent, SkillBinding};
 
+use super::model::{EXTENSION, MOBILE_ACCEPT, MOBILE_CALL_OUT, NICK, ROLE, STAFF_NUMBER};
 use super::wire::{ModifyStaffRequest, SeatUserInfo, StaffInfo, StaffSkillGroup};
 
 fn rejected(message: impl Into<String>) -> VendorError {
@@ -105,13 +106,13 @@ pub fn seat_user(
     Ok(SeatUserInfo {
         name: required(Field::DisplayName, "a name")?,
         mail: agent.key.clone(),
-        staff_number: required(Field::StaffNumber, "an employee number")?,
+        staff_number: required(STAFF_NUMBER, "an employee number")?,
         phone: text(f, Field::Phone)?.map(str::to_string),
-        nick: text(f, Field::Nick)?.map(str::to_string),
+        nick: text(f, NICK)?.map(str::to_string),
         user_id: None,
         skill_group_name_list: skill_names,
-        role: code(f, Field::Role)?,
-        extension_number: text(f, Field::Extension)?.map(str::to_string),
+        role: code(f, ROLE)?,
+        extension_number: text(f, EXTENSION)?.map(str::to_string),
     })
 }
 
@@ -124,8 +125,8 @@ pub fn after_create(
     let modify = ModifyStaffRequest {
         sdk_app_id,
         email: agent.key.clone(),
-        use_mobile_call_out: flag(&agent.fields, Field::MobileCallOut)?,
-        use_mobile_accept: code(&agent.fields, Field::MobileAccept)?,
+        use_mobile_call_out: flag(&agent.fields, MOBILE_CALL_OUT)?,
+        use_mobile_accept: code(&agent.fields, MOBILE_ACCEPT)?,
         ..ModifyStaffRequest::default()
     };
     let bind = match skills(&agent.fields)? {
@@ -190,12 +191,12 @@ pub fn plan_update(
         match change.field {
             Field::DisplayName => modify.name = text_value()?,
             Field::Phone => modify.phone = text_value()?,
-            Field::Nick => modify.nick = text_value()?,
-            Field::StaffNumber => modify.staff_no = text_value()?,
-            Field::Extension => modify.extension_number = text_value()?,
-            Field::MobileCallOut => modify.use_mobile_call_out = flag(&wanted, change.field)?,
-            Field::MobileAccept => modify.use_mobile_accept = code(&wanted, change.field)?,
-            Field::Role => plan.role = text_value()?,
+            NICK => modify.nick = text_value()?,
+            STAFF_NUMBER => modify.staff_no = text_value()?,
+            EXTENSION => modify.extension_number = text_value()?,
+            MOBILE_CALL_OUT => modify.use_mobile_call_out = flag(&wanted, change.field)?,
+            MOBILE_ACCEPT => modify.use_mobile_accept = code(&wanted, change.field)?,
+            ROLE => plan.role = text_value()?,
             Field::Password => plan.password = true,
             Field::Skills => {
                 let Some(FieldValue::Skills(desired)) = to.first() else {
@@ -223,7 +224,7 @@ pub fn plan_update(
                     "email: the e-mail is the Tencent account key and cannot change; create a new agent instead",
                 ));
             }
-            Field::AgentType | Field::Modes | Field::Groups | Field::Locked => {
+            Field::Vendor(_) => {
                 return Err(rejected(format!("{}: not a Tencent field", change.field)));
             }
         }
@@ -254,9 +255,9 @@ pub fn observed(info: &StaffInfo) -> Option<ObservedAgent> {
     };
     put(Field::DisplayName, non_empty(&info.name));
     put(Field::Phone, non_empty(&info.phone));
-    put(Field::Nick, non_empty(&info.nick));
-    put(Field::StaffNumber, non_empty(&info.staff_number));
-    put(Field::Extension, non_empty(&info.extension_number));
+    put(NICK, non_empty(&info.nick));
+    put(STAFF_NUMBER, non_empty(&info.staff_number));
+    put(EXTENSION, non_empty(&info.extension_number));
     let mut roles: Vec<u64> = match (&info.role_list, info.role_id) {
         (Some(list), _) if !list.is_empty() => list.clone(),
         (_, Some(id)) if id != 0 => vec![id],
@@ -266,7 +267,7 @@ pub fn observed(info: &StaffInfo) -> Option<ObservedAgent> {
     roles.dedup();
     if !roles.is_empty() {
         let codes: Vec<String> = roles.iter().map(u64::to_string).collect();
-        put(Field::Role, Some(FieldValue::Text(codes.join(","))));
+        put(ROLE, Some(FieldValue::Text(codes.join(","))));
     }
     let mut skills: Vec<SkillBinding> = info
         .skill_group_list
@@ -305,9 +306,9 @@ mod tests {
         let mut fields = FieldMap::new();
         fields.insert(Field::DisplayName, FieldValue::Text("Alice Chen".into()));
         fields.insert(Field::Phone, FieldValue::Text("008618011111111".into()));
-        fields.insert(Field::StaffNumber, FieldValue::Text("1001".into()));
-        fields.insert(Field::Role, FieldValue::Text("3".into()));
-        fields.insert(Field::MobileAccept, FieldValue::Text("2".into()));
+        fields.insert(STAFF_NUMBER, FieldValue::Text("1001".into()));
+        fields.insert(ROLE, FieldValue::Text("3".into()));
+        fields.insert(MOBILE_ACCEPT, FieldValue::Text("2".into()));
         fields.insert(
             Field::Skills,
             FieldValue::Skills(vec![binding("101", Some(1)), binding("102", None)]),
@@ -347,7 +348,7 @@ mod tests {
     #[test]
     fn create_without_staff_number_is_refused_before_any_call() {
         let mut agent = desired();
-        agent.fields.remove(&Field::StaffNumber);
+        agent.fields.remove(&STAFF_NUMBER);
         let e = seat_user(&agent, None).unwrap_err();
         assert!(e.is_terminal());
         assert!(e.message.contains("tencent.staffNumber"), "{e}");
@@ -382,12 +383,12 @@ mod tests {
         let o = observed(&info).unwrap();
         assert_eq!(o.key, "alice@example.com");
         assert_eq!(o.modified_at, Some(1_700_000_000));
-        assert_eq!(o.fields.get(&Field::Role), Some(&FieldValue::Text("3".into())));
+        assert_eq!(o.fields.get(&ROLE), Some(&FieldValue::Text("3".into())));
         assert_eq!(
             o.fields.get(&Field::Phone),
             Some(&FieldValue::Text("008618011111111".into()))
         );
-        assert_eq!(o.fields.get(&Field::Nick), None, "empty strings are unset");
+        assert_eq!(o.fields.get(&NICK), None, "empty strings are unset");
         assert_eq!(
             o.fields.get(&Field::Skills),
             Some(&FieldValue::Skills(vec![
@@ -400,8 +401,8 @@ mod tests {
         for field in [
             Field::DisplayName,
             Field::Phone,
-            Field::StaffNumber,
-            Field::Role,
+            STAFF_NUMBER,
+            ROLE,
             Field::Skills,
         ] {
             assert!(want.fields[&field].satisfied_by(&o.fields[&field]), "{field}");
@@ -416,7 +417,7 @@ mod tests {
             "alice@example.com",
             &observed,
             &[FieldChange {
-                field: Field::Nick,
+                field: NICK,
                 from: None,
                 to: FieldValue::Text("Ali".into()),
             }],
@@ -491,7 +492,7 @@ mod tests {
             &ObservedAgent::default(),
             &[
                 FieldChange {
-                    field: Field::Role,
+                    field: ROLE,
                     from: Some(FieldValue::Text("3".into())),
                     to: FieldValue::Text("1".into()),
                 },

@@ -43,7 +43,7 @@ pub async fn cleanup(
     // that started before the deletion may have just recorded (and sent) a create that the cached
     // object does not show yet, and releasing on the cache would orphan that account.
     if agent.spec.deletion_policy == DeletionPolicy::Delete
-        && crate::core::vendor_key(&agent.spec, runtime.vendor.kind()).is_ok_and(|k| !record.owns(&k))
+        && crate::core::vendor_key(&agent.spec, runtime.vendor.model()).is_ok_and(|k| !record.owns(&k))
     {
         record = stored_record(api, agent).await?.unwrap_or(record);
     }

@@ -18,9 +18,7 @@ pub(super) fn settle(outcome: &mut Outcome, desired: &DesiredAgent, provider: &P
     };
     outcome.record.applied_digest = Some(core::fields_digest(&desired.fields));
     // Drift that was repaired is gone; what remains is what cannot be repaired (create-only fields).
-    outcome
-        .drift
-        .retain(|c| core::create_only(desired.vendor, c.field));
+    outcome.drift.retain(|c| c.field.is_create_only());
     if let Some(message) = immutable_fields(desired, &outcome.drift) {
         outcome.verdict = Verdict::stalled(Reason::ImmutableField, message.clone());
         // What this pass did write is still told, ahead of what it could not.
@@ -42,7 +40,7 @@ pub(super) fn settle(outcome: &mut Outcome, desired: &DesiredAgent, provider: &P
 pub(super) fn immutable_fields(desired: &DesiredAgent, drift: &[FieldChange]) -> Option<String> {
     let fixed: Vec<String> = drift
         .iter()
-        .filter(|c| core::create_only(desired.vendor, c.field))
+        .filter(|c| c.field.is_create_only())
         .map(|c| {
             let has = c.from_display().unwrap_or_else(|| "unset".into());
             format!(

@@ -1,0 +1,73 @@
+//! Which model each vendor has: the one place a [`VendorKind`] turns into its [`VendorModel`].
+
+use crate::core::{VendorKind, VendorModel};
+
+/// The model of a vendor.
+pub fn model(kind: VendorKind) -> &'static dyn VendorModel {
+    match kind {
+        VendorKind::Tencent => &super::tencent::model::MODEL,
+        VendorKind::Huawei => &super::huawei::model::MODEL,
+        VendorKind::Ozonetel => &super::ozonetel::model::MODEL,
+    }
+}
+
+/// Builders the connector and core tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeMap;
+
+    use crate::api::*;
+    use crate::core::VendorKind;
+
+    /// A spec for `vendor` with its key, a name and an e-mail, and nothing else.
+    pub fn spec(vendor: VendorKind) -> ContactCenterAgentSpec {
+        let mut s = ContactCenterAgentSpec {
+            provider_ref: ProviderRef {
+                kind: ProviderKind::ContactCenterProvider,
+                name: "p".into(),
+            },
+            display_name: "Alice Chen".into(),
+            email: Some("alice@example.com".into()),
+            phone: None,
+            skills: None,
+            password_secret_ref: None,
+            tencent: None,
+            huawei: None,
+            ozonetel: None,
+            management_policy: ManagementPolicy::Full,
+            adoption_policy: AdoptionPolicy::AdoptOrCreate,
+            deletion_policy: DeletionPolicy::Delete,
+        };
+        match vendor {
+            VendorKind::Tencent => {
+                s.tencent = Some(TencentAgent {
+                    staff_number: Some("1001".into()),
+                    ..Default::default()
+                })
+            }
+            VendorKind::Huawei => {
+                s.huawei = Some(HuaweiAgent {
+                    user_account: "alice.chen".into(),
+                    agent_type: None,
+                    role: None,
+                })
+            }
+            VendorKind::Ozonetel => {
+                s.ozonetel = Some(OzonetelAgent {
+                    agent_id: "alice".into(),
+                    modes: None,
+                    groups: None,
+                    locked: None,
+                })
+            }
+        }
+        s
+    }
+
+    /// A skill table: `billing` is 101, `support` 102.
+    pub fn skills() -> BTreeMap<String, String> {
+        [("billing", "101"), ("support", "102")]
+            .map(|(n, i)| (n.to_string(), i.to_string()))
+            .into()
+    }
+}

@@ -1,0 +1,309 @@
+//! What Tencent's agent ("staff") accounts are in the model: the e-mail is the key, phones are sent
+//! `00…` instead of `+…`, roles and mobile answering are code strings, and the role is set at create
+//! only (Tencent has no API to change it).
+
+use crate::api::{ContactCenterAgentSpec, MobileAccept, TencentAgent, TencentRole};
+use crate::core::{
+    DesiredAgent, Field, FieldValue, NormalizeError, ObservedAgent, VendorField, VendorKind, VendorModel,
+    insert_text, observed_flag, observed_text,
+};
+
+/// `spec.tencent.staffNumber` (`StaffNumber`).
+pub const STAFF_NUMBER: Field = Field::Vendor(VendorField::new(0, "tencent.staffNumber"));
+/// `spec.tencent.nick` (`Nick`).
+pub const NICK: Field = Field::Vendor(VendorField::new(1, "tencent.nick"));
+/// `spec.tencent.extension` (`ExtensionNumber`).
+pub const EXTENSION: Field = Field::Vendor(VendorField::new(2, "tencent.extension"));
+/// `spec.tencent.role` (`Role`), set at create only.
+pub const ROLE: Field = Field::Vendor(VendorField::create_only(3, "tencent.role"));
+/// `spec.tencent.mobileCallOut` (`UseMobileCallOut`).
+pub const MOBILE_CALL_OUT: Field = Field::Vendor(VendorField::new(4, "tencent.mobileCallOut"));
+/// `spec.tencent.mobileAccept` (`UseMobileAccept`).
+pub const MOBILE_ACCEPT: Field = Field::Vendor(VendorField::new(5, "tencent.mobileAccept"));
+
+/// Tencent's own fields.
+pub const FIELDS: [Field; 6] = [
+    STAFF_NUMBER,
+    NICK,
+    EXTENSION,
+    ROLE,
+    MOBILE_CALL_OUT,
+    MOBILE_ACCEPT,
+];
+
+/// Secret key of the API key id.
+pub const SECRET_ID_KEY: &str = "secretId";
+/// Secret key of the API key secret.
+pub const SECRET_KEY_KEY: &str = "secretKey";
+
+/// Tencent's model.
+pub struct TencentModel;
+
+/// The one instance.
+pub static MODEL: TencentModel = TencentModel;
+
+/// Tencent `Role`: 1 admin, 2 quality inspector, 3 agent.
+pub fn role_code(role: TencentRole) -> &'static str {
+    match role {
+        TencentRole::Admin => "1",
+        TencentRole::QualityInspector => "2",
+        TencentRole::Agent => "3",
+    }
+}
+
+/// The role with this `Role` code.
+pub fn role_of_code(code: &str) -> Option<TencentRole> {
+    [
+        TencentRole::Admin,
+        TencentRole::QualityInspector,
+        TencentRole::Agent,
+    ]
+    .into_iter()
+    .find(|r| role_code(*r) == code)
+}
+
+/// Tencent `UseMobileAccept`: 0 never, 1 only when offline, 2 always.
+pub fn mobile_accept_code(accept: MobileAccept) -> &'static str {
+    match accept {
+        MobileAccept::Never => "0",
+        MobileAccept::WhenOffline => "1",
+        MobileAccept::Always => "2",
+    }
+}
+
+/// The mobile answering mode with this `UseMobileAccept` code.
+pub fn mobile_accept_of_code(code: &str) -> Option<MobileAccept> {
+    [
+        MobileAccept::Never,
+        MobileAccept::WhenOffline,
+        MobileAccept::Always,
+    ]
+    .into_iter()
+    .find(|m| mobile_accept_code(*m) == code)
+}
+
+impl VendorModel for TencentModel {
+    fn kind(&self) -> VendorKind {
+        VendorKind::Tencent
+    }
+
+    fn key(&self, spec: &ContactCenterAgentSpec) -> Result<String, NormalizeError> {
+        spec.email.clone().ok_or_else(|| {
+            NormalizeError::new("email", "is required for Tencent agents: it is the account key")
+        })
+    }
+
+    /// Tencent matches staff e-mails case-insensitively.
+    fn same_key(&self, a: &str, b: &str) -> bool {
+        a.eq_ignore_ascii_case(b)
+    }
+
+    fn key_field(&self) -> Option<Field> {
+        Some(Field::Email)
+    }
+
+    /// Tencent wants `00` instead of `+`: `+8618011111111` → `008618011111111`.
+    fn phone_to_vendor(&self, e164: &str) -> String {
+        match e164.strip_prefix('+') {
+            Some(rest) => format!("00{rest}"),
+            None => e164.to_string(),
+        }
+    }
+
+    fn phone_from_vendor(&self, phone: &str) -> String {
+        match phone.strip_prefix("00") {
+            Some(rest) => format!("+{rest}"),
+            None => phone.to_string(),
+        }
+    }
+
+    fn normalize_block(
+        &self,
+        spec: &ContactCenterAgentSpec,
+        desired: &mut DesiredAgent,
+    ) -> Result<(), NormalizeError> {
+        let Some(t) = &spec.tencent else {
+            return Ok(());
+        };
+        desired.send_password = t.send_password;
+        let fields = &mut desired.fields;
+        insert_text(fields, STAFF_NUMBER, t.staff_number.as_deref());
+        insert_text(fields, NICK, t.nick.as_deref());
+        insert_text(fields, EXTENSION, t.extension.as_deref());
+        insert_text(fields, ROLE, t.role.map(role_code));
+        if let Some(v) = t.mobile_call_out {
+            fields.insert(MOBILE_CALL_OUT, FieldValue::Flag(v));
+        }
+        insert_text(fields, MOBILE_ACCEPT, t.mobile_accept.map(mobile_accept_code));
+        Ok(())
+    }
+
+    fn export_block(&self, observed: &ObservedAgent, spec: &mut ContactCenterAgentSpec) {
+        spec.tencent = Some(TencentAgent {
+            staff_number: observed_text(observed, STAFF_NUMBER),
+            nick: observed_text(observed, NICK),
+            extension: observed_text(observed, EXTENSION),
+            role: observed_text(observed, ROLE).and_then(|r| role_of_code(&r)),
+            mobile_call_out: observed_flag(observed, MOBILE_CALL_OUT),
+            mobile_accept: observed_text(observed, MOBILE_ACCEPT).and_then(|m| mobile_accept_of_code(&m)),
+            send_password: false,
+        });
+    }
+
+    fn own_fields(&self) -> &'static [Field] {
+        &FIELDS
+    }
+
+    /// Before each vendor's role was its own field, records named Tencent's role `role`.
+    fn legacy_field(&self, path: &str) -> Option<Field> {
+        (path == "role").then_some(ROLE)
+    }
+
+    /// `DescribeStaff` returns neither mobile setting, and no vendor returns a password.
+    fn readable(&self, field: Field) -> bool {
+        !matches!(field, MOBILE_CALL_OUT | MOBILE_ACCEPT | Field::Password)
+    }
+
+    fn credential_keys(&self) -> &'static [&'static str] {
+        &[SECRET_ID_KEY, SECRET_KEY_KEY]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::{AdoptionPolicy, ManagementPolicy, ProviderKind, ProviderRef};
+    use crate::connectors::models::testing::{skills, spec};
+    use crate::core::{Plan, PlanInput, SkillBinding, normalize, plan, spec_from_observed};
+
+    fn text(s: &str) -> FieldValue {
+        FieldValue::Text(s.into())
+    }
+
+    #[test]
+    fn the_key_is_the_email_and_phone_gets_the_0086_prefix() {
+        let mut s = spec(VendorKind::Tencent);
+        s.phone = Some("+8618011111111".into());
+        let d = normalize(&s, &MODEL, &skills(), None).unwrap();
+        assert_eq!(d.key, "alice@example.com");
+        assert_eq!(d.fields[&Field::Phone], text("008618011111111"));
+        assert!(
+            !d.fields.contains_key(&Field::Email),
+            "the key is never an updatable field"
+        );
+        assert_eq!(d.fields[&STAFF_NUMBER], text("1001"));
+    }
+
+    #[test]
+    fn roles_and_mobile_answering_are_tencent_codes() {
+        let mut t = spec(VendorKind::Tencent);
+        t.tencent = Some(TencentAgent {
+            role: Some(TencentRole::Agent),
+            mobile_accept: Some(MobileAccept::WhenOffline),
+            mobile_call_out: Some(true),
+            ..Default::default()
+        });
+        let d = normalize(&t, &MODEL, &skills(), None).unwrap();
+        assert_eq!(d.fields[&ROLE], text("3"));
+        assert_eq!(d.fields[&MOBILE_ACCEPT], text("1"));
+        assert_eq!(d.fields[&MOBILE_CALL_OUT], FieldValue::Flag(true));
+    }
+
+    #[test]
+    fn roles_are_reported_as_drift_but_never_updated() {
+        let mut s = spec(VendorKind::Tencent);
+        s.tencent.as_mut().unwrap().role = Some(TencentRole::Agent);
+        let d = normalize(&s, &MODEL, &skills(), None).unwrap();
+        let mut o = ObservedAgent {
+            key: d.key.clone(),
+            fields: d.fields.clone(),
+            ..Default::default()
+        };
+        o.fields.insert(ROLE, text("1"));
+        let out = plan(PlanInput {
+            desired: &d,
+            observed: Some(&o),
+            owned: true,
+            adoption: AdoptionPolicy::AdoptOrCreate,
+        });
+        assert_eq!(out.plan, Plan::NoOp);
+        assert_eq!(out.drift.len(), 1);
+        assert_eq!(out.drift[0].field, ROLE);
+        assert!(ROLE.is_create_only() && !NICK.is_create_only());
+    }
+
+    #[test]
+    fn e_mails_compare_case_insensitively() {
+        assert!(MODEL.same_key("Alice@Example.com", "alice@example.com"));
+        assert!(!MODEL.same_key("alice@example.com", "bob@example.com"));
+    }
+
+    #[test]
+    fn an_exported_spec_normalizes_back_to_what_was_observed() {
+        let mut o = ObservedAgent {
+            key: "alice@example.com".into(),
+            ..Default::default()
+        };
+        o.fields.insert(Field::DisplayName, text("Alice"));
+        o.fields.insert(Field::Phone, text("008618011111111"));
+        o.fields.insert(ROLE, text("3"));
+        o.fields.insert(MOBILE_ACCEPT, text("2"));
+        o.fields.insert(
+            Field::Skills,
+            FieldValue::Skills(vec![SkillBinding {
+                id: "101".into(),
+                priority: Some(1),
+            }]),
+        );
+        let names: BTreeMap<String, String> = [("101".to_string(), "billing".to_string())].into();
+        let provider_ref = ProviderRef {
+            kind: ProviderKind::ContactCenterProvider,
+            name: "p".into(),
+        };
+        let spec = spec_from_observed(&MODEL, &o, provider_ref, &names);
+        assert_eq!(spec.phone.as_deref(), Some("+8618011111111"));
+        assert_eq!(spec.email.as_deref(), Some("alice@example.com"));
+        assert_eq!(spec.management_policy, ManagementPolicy::ObserveOnly);
+        let tencent = spec.tencent.as_ref().unwrap();
+        assert_eq!(tencent.role, Some(TencentRole::Agent));
+        assert_eq!(tencent.mobile_accept, Some(MobileAccept::Always));
+        let desired = normalize(&spec, &MODEL, &skills(), None).unwrap();
+        for (field, value) in &desired.fields {
+            assert_eq!(o.fields.get(field), Some(value), "{field}");
+        }
+    }
+
+    #[test]
+    fn every_code_reads_back_as_itself() {
+        for role in [
+            TencentRole::Admin,
+            TencentRole::QualityInspector,
+            TencentRole::Agent,
+        ] {
+            assert_eq!(role_of_code(role_code(role)), Some(role));
+        }
+        for accept in [
+            MobileAccept::Never,
+            MobileAccept::WhenOffline,
+            MobileAccept::Always,
+        ] {
+            assert_eq!(mobile_accept_of_code(mobile_accept_code(accept)), Some(accept));
+        }
+        assert_eq!(role_of_code("1,3"), None, "several roles are no single role");
+    }
+
+    proptest! {
+        /// The vendor-format phone conversion is reversible.
+        #[test]
+        fn phones_round_trip(digits in "[1-9][0-9]{6,13}") {
+            let e164 = format!("+{digits}");
+            let vendor = MODEL.phone_to_vendor(&e164);
+            prop_assert!(vendor.starts_with("00"));
+            prop_assert_eq!(MODEL.phone_from_vendor(&vendor), e164);
+        }
+    }
+}

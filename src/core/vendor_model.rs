@@ -1,0 +1,92 @@
+//! What the core needs to know about a vendor, asked through one trait: each vendor implements it in
+//! its own connector (`connectors::<vendor>::model`), so the core itself names no vendor, no code and
+//! no format.
+
+use super::model::{DesiredAgent, Field, FieldMap, ObservedAgent, VendorKind};
+use super::normalize::NormalizeError;
+use crate::api::ContactCenterAgentSpec;
+
+/// One vendor's knowledge of the agent spec: its account key, its own fields and their codes, and how
+/// its values read back into a spec.
+pub trait VendorModel: Send + Sync {
+    /// Which vendor this is.
+    fn kind(&self) -> VendorKind;
+
+    /// The account key the spec names, or why it names none.
+    fn key(&self, spec: &ContactCenterAgentSpec) -> Result<String, NormalizeError>;
+
+    /// Whether two account keys name the same account, by the vendor's own comparison (case rules).
+    fn same_key(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+
+    /// The common field that is the account key (so it is never managed as a field), if any.
+    fn key_field(&self) -> Option<Field> {
+        None
+    }
+
+    /// An E.164 phone number in the vendor's format.
+    fn phone_to_vendor(&self, e164: &str) -> String {
+        e164.to_string()
+    }
+
+    /// A phone number in the vendor's format back in E.164 (for export; the caller checks the result).
+    fn phone_from_vendor(&self, phone: &str) -> String {
+        phone.to_string()
+    }
+
+    /// Whether the vendor identifies skills by name, so an exported skill is always a name.
+    fn skills_by_name(&self) -> bool {
+        false
+    }
+
+    /// Adds the fields of the spec's vendor block (only those it sets) to `desired`, in the vendor's
+    /// codes and formats.
+    fn normalize_block(
+        &self,
+        spec: &ContactCenterAgentSpec,
+        desired: &mut DesiredAgent,
+    ) -> Result<(), NormalizeError>;
+
+    /// Sets the spec's vendor block from an observed account (for export). `spec` already holds the
+    /// common fields; a vendor may also clear those its block does not allow.
+    fn export_block(&self, observed: &ObservedAgent, spec: &mut ContactCenterAgentSpec);
+
+    /// A comment to put above exported manifests (YAML comment lines), when what the vendor reports
+    /// leaves something to fill in by hand.
+    fn export_note(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Every field of the vendor's own block.
+    fn own_fields(&self) -> &'static [Field];
+
+    /// The field a status record names by a key this release no longer writes (from an earlier
+    /// release), if any.
+    fn legacy_field(&self, path: &str) -> Option<Field> {
+        let _ = path;
+        None
+    }
+
+    /// Whether the vendor reports this field when reading an account. Fields it cannot read back are
+    /// compared against what the operator last applied, kept in status.
+    fn readable(&self, field: Field) -> bool;
+
+    /// The keys the provider's credentials Secret must hold.
+    fn credential_keys(&self) -> &'static [&'static str];
+
+    /// The field this vendor's agents have under `path`: a common field, one of its own, or a key an
+    /// earlier release recorded.
+    fn field_named(&self, path: &str) -> Option<Field> {
+        Field::common_from_spec_path(path)
+            .or_else(|| self.own_fields().iter().copied().find(|f| f.spec_path() == path))
+            .or_else(|| self.legacy_field(path))
+    }
+}
+
+/// Inserts a text field when the spec sets it.
+pub fn insert_text(fields: &mut FieldMap, field: Field, value: Option<&str>) {
+    if let Some(v) = value {
+        fields.insert(field, super::FieldValue::Text(v.to_string()));
+    }
+}
