@@ -1,5 +1,6 @@
 //! `crds/` holds exactly what `ccop crd` generates, and the generated CRDs avoid the traps a real API
-//! server punishes (../shared/notes/crd-patterns.md).
+//! server punishes: enum values a YAML 1.1 reader takes for booleans, schemas that are not structural,
+//! CEL rules whose message names no field, conditions that are not a list map.
 
 use std::path::PathBuf;
 

@@ -1,9 +1,10 @@
 //! `ContactCenterAgent`: the desired state of one agent account at one vendor.
 //!
 //! Validation lives in the generated schema so that `kubectl apply` rejects a bad spec with a message
-//! naming the field: patterns and lengths from `../shared/vendors/`, and CEL rules
-//! (`x-kubernetes-validations`) for what depends on more than one field. The measured traps of
-//! `../shared/notes/crd-patterns.md` shape this file: every `Option` is skip-serialized, policies are
+//! naming the field: patterns and lengths from the vendors' API documentation, and CEL rules
+//! (`x-kubernetes-validations`) for what depends on more than one field. Traps a real API server
+//! punishes shape this file: every `Option` is skip-serialized (a `null` would be stored and fail
+//! structural checks), policies are
 //! non-`Option` enums with serde defaults, no enum value reads as a YAML 1.1 boolean, and vendor keys are
 //! protected against the "remove the block, re-add it with a new key" bypass by rules on the spec.
 

@@ -2,8 +2,9 @@
 //! account each, with the Secret that holds its credentials.
 //!
 //! Both kinds share one settings struct, flattened into each spec, so the two schemas cannot drift apart.
-//! Exactly one vendor block is enforced by a CEL rule on each spec (the readable form measured in
-//! `../shared/notes/crd-patterns.md` §1).
+//! Exactly one vendor block is enforced by a CEL rule on each spec rather than a schema `oneOf`: a real
+//! API server reports a broken `oneOf` as "must validate one and only one schema" without naming the
+//! blocks, while the rule's message says which blocks may be set.
 //!
 //! A cluster provider is shared by teams that do not own it, so its spec alone also says who may use
 //! it (`allowedNamespaces`) and the most its users may do (`agentPolicy`); a namespaced provider needs

@@ -134,7 +134,7 @@ pub fn checked_endpoint(
     })
 }
 
-/// The vendors' documented API hosts (shared/vendors/*.md): HTTPS on the default port only.
+/// The API hosts each vendor documents: HTTPS on the default port only.
 fn documented(vendor: VendorKind, origin: &Origin) -> bool {
     let Host::Name(name) = &origin.host else {
         return false;

@@ -4,8 +4,7 @@
 //! allow-listed, 429 throttled, 5xx server trouble, 400/404 a bad path or parameters), and for HTTP 200
 //! the body's result code (`resultCode` on `agentAccount/*`, `returnCode` on `skill/*`), where "0" is
 //! success. Huawei publishes no catalogue of failure messages ("Error Codes: None" on every page), so
-//! body failures are classified by what the message says, which is as much as the documentation allows
-//! (`../shared/vendors/huawei-aicc.md` §1.2, §1.6 item 4).
+//! body failures are classified by what the message says, which is as much as the documentation allows.
 
 use std::time::Duration;
 

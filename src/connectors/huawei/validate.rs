@@ -2,8 +2,8 @@
 //!
 //! A request Huawei would refuse is refused here instead, as a terminal `Rejected` error whose message
 //! starts with the spec path at fault (`spec.huawei.userAccount: ...`), so the user sees which field to
-//! fix and no rate-limit budget is spent on a call that cannot succeed. The rules are those of
-//! `agentAccount/create` (`../shared/vendors/huawei-aicc.md` §1.3.1); where update documents a looser
+//! fix and no rate-limit budget is spent on a call that cannot succeed. The rules are those Huawei documents for
+//! `agentAccount/create`; where update documents a looser
 //! rule (a smaller set of forbidden name characters) the stricter create rule is applied, so a name
 //! accepted at create is never refused at update or the other way round.
 //!

@@ -3,8 +3,8 @@
 //! Separate from the CRD types on purpose: this is Huawei's vocabulary (`userAccount`, `ccRoleId`,
 //! `workNo`), and nothing outside this vendor module sees it.
 //!
-//! Two things the documentation leaves open shape this file (`../shared/vendors/huawei-aicc.md`):
-//! - **Flat or wrapped bodies** (§1.2). The parameter tables nest fields under `requestParam`
+//! Two things Huawei's documentation leaves open shape this file:
+//! - **Flat or wrapped bodies**. The parameter tables nest fields under `requestParam`
 //!   (create, update) or `requestParams` (query, delete), while every published example is flat. The
 //!   provider's `wrapRequestBody` picks one; flat is the default. ASSUMPTION: the two skill-binding
 //!   calls are `agentAccount/*` writes and follow create/update (`requestParam`); `skill/querySkills`

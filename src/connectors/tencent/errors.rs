@@ -2,7 +2,7 @@
 //!
 //! Tencent answers business and authentication errors with HTTP 200 and `Response.Error.Code`; the code
 //! alone decides the class. The table covers every code of Tencent's common error list and of the CCC
-//! staff actions (sections 1.10 and 2.4 of `../shared/vendors/tencent-ccc.md`). A code nobody
+//! staff actions as Tencent's API reference lists them. A code nobody
 //! documented is terminal ([`ErrorKind::Rejected`]) unless it is an `InternalError`: retrying a request
 //! the vendor did not understand cannot help, and a terminal error shows up in status with its code.
 

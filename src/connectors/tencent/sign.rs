@@ -2,8 +2,7 @@
 //!
 //! Every step takes its inputs as parameters (the timestamp included) and returns text or bytes, so the
 //! published vectors can check each intermediate and the simulator can verify a request with exactly the
-//! code that signs it. The steps follow Tencent's "Signature v3" document (section 2.3 of
-//! `../shared/vendors/tencent-ccc.md`):
+//! code that signs it. The steps follow Tencent's "Signature v3" document:
 //!
 //! 1. [`canonical_request`]: method, URI, query, [`canonical_headers`], signed header names and the
 //!    SHA-256 of the exact body bytes;
