@@ -5,5 +5,6 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod lease;
 pub mod logs;
 pub mod operator;
