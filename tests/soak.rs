@@ -32,6 +32,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
+use support::lease::{self, SkewedReplica};
 use support::operator::{Env, NS, Running, Setup, condition, options, ready};
 use tokio::time::Instant;
 
@@ -47,6 +48,11 @@ const SETTLE: Duration = Duration::from_millis(5_500 + 500);
 const QUIET_WINDOW: Duration = Duration::from_secs(4);
 /// Tenant namespaces opened during a run, at most.
 const MAX_TENANTS: usize = 3;
+/// The lease duration the skewed replicas claim: short, so a dead one is taken over in seconds.
+const SKEWED_LEASE_SECS: i32 = 2;
+/// The soak operator's identity while it runs leader-elected.
+const OPERATOR_IDENTITY: &str = "soak-operator";
+
 /// The providers' drift-detection period: short, so console edits are repaired within the bound.
 const RESYNC: &str = "5s";
 
@@ -742,6 +748,114 @@ impl Soak {
         self.trace.log("faults stopped");
     }
 
+    /// Clock skew between replicas (issue #16): the operator is restarted as a leader-elected standby
+    /// while another replica holds its Lease, first one whose clock is an hour behind ours, then one an
+    /// hour ahead, which then dies. While either renews, the operator must leave the lease alone and
+    /// write nothing to any vendor; once the second stops renewing, the operator must take the lease
+    /// within about one lease duration of its own time. Expiry judged by `|now - renewTime|` would
+    /// steal both live leases at first sight. API faults are cleared first: this measures the lease
+    /// protocol, not the faults. Returns how long it took.
+    async fn skewed_replicas(&mut self) -> Duration {
+        use ccop::controller::leader::RENEW_EVERY;
+        let began = Instant::now();
+        self.env.api.fail_next_writes(0, 500);
+        self.env.api.fail_next_reads(0, 500);
+        if let Some(op) = self.op.take() {
+            op.stop().await;
+        }
+        let mut opts = options();
+        opts.leader_election = true;
+        opts.identity = OPERATOR_IDENTITY.into();
+        let (ns, lease_name) = (opts.operator_namespace.clone(), opts.lease_name.clone());
+        let hour = jiff::SignedDuration::from_hours(1);
+        let client = self.env.client.clone();
+        let mut holder = SkewedReplica::start(
+            client.clone(),
+            &ns,
+            &lease_name,
+            "replica-slow-clock",
+            -hour,
+            SKEWED_LEASE_SECS,
+        )
+        .await;
+        self.trace
+            .log("lease: held by a replica whose clock is 1 h behind; controller restarted as a standby");
+        self.op = Some(self.env.run(opts));
+        let vendor_before = self.vendor_writes();
+        // Two of the standby's attempts (one at start, one RENEW_EVERY later) see it renewing.
+        let windows = [
+            (RENEW_EVERY + Duration::from_millis(1500), Some(hour)),
+            (RENEW_EVERY + Duration::from_millis(500), None),
+        ];
+        for (window, next) in windows {
+            tokio::time::sleep(window).await;
+            let now_holder = lease::holder(client.clone(), &ns, &lease_name).await;
+            let vendor_now = self.vendor_writes();
+            let problem = if holder.deposed() || now_holder.as_deref() != Some(holder.identity.as_str()) {
+                Some(format!(
+                    "the standby took the lease from {}, which was renewing it ({} renewals); holder now {now_holder:?}",
+                    holder.identity,
+                    holder.renewals()
+                ))
+            } else if vendor_now != vendor_before {
+                Some(format!(
+                    "vendor writes while {} held the lease: before {vendor_before:?}, after {vendor_now:?}",
+                    holder.identity
+                ))
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                self.trace.log(format!("lease: {p}"));
+                panic!("clock skew: {p}");
+            }
+            self.trace.log(format!(
+                "lease: {} renewed {} times for {window:?}; the standby left it alone and wrote to no vendor",
+                holder.identity,
+                holder.renewals()
+            ));
+            holder.die();
+            let Some(skew) = next else {
+                break;
+            };
+            holder = SkewedReplica::start(
+                client.clone(),
+                &ns,
+                &lease_name,
+                "replica-fast-clock",
+                skew,
+                SKEWED_LEASE_SECS,
+            )
+            .await;
+            self.trace
+                .log("lease: now held by a replica whose clock is 1 h ahead");
+        }
+        // The fast-clock replica is dead: its renewTime lies an hour in our future, yet the standby
+        // must take over one lease duration after the lease stopped changing, at its next attempt.
+        let died = Instant::now();
+        let bound = Duration::from_secs(SKEWED_LEASE_SECS as u64) + RENEW_EVERY + Duration::from_secs(2);
+        loop {
+            let now_holder = lease::holder(client.clone(), &ns, &lease_name).await;
+            if now_holder.as_deref() == Some(OPERATOR_IDENTITY) {
+                break;
+            }
+            if died.elapsed() > bound {
+                let p = format!(
+                    "the standby had not taken the lease {bound:?} after its skewed holder died; holder {now_holder:?}"
+                );
+                self.trace.log(format!("lease: {p}"));
+                panic!("clock skew: {p}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.trace.log(format!(
+            "lease: the standby took over {:.1?} after the fast-clock replica died",
+            died.elapsed()
+        ));
+        self.count("skewed lease holders");
+        began.elapsed()
+    }
+
     /// Opens a namespace with a provider of one vendor (the same vendor account as `team`'s), its
     /// credentials Secret and two agents.
     async fn open_tenant(&mut self) {
@@ -1170,12 +1284,21 @@ async fn chaos_soak_converges_without_duplicates_lost_edits_or_unwanted_deletion
 
     // Chaos: one random event every 50–400 ms, and a tenant namespace deleted halfway through if
     // the dice deleted none by then.
-    let halfway = Instant::now() + chaos / 2;
-    let chaos_end = Instant::now() + chaos;
+    // Once, a third of the way in, the lease is held by replicas with skewed clocks; the chaos phase
+    // is lengthened by the time that takes.
+    let mut halfway = Instant::now() + chaos / 2;
+    let mut chaos_end = Instant::now() + chaos;
+    let mut skew_at = Some(Instant::now() + chaos / 3);
     while Instant::now() < chaos_end {
         let pause = Duration::from_millis(soak.rng.random_range(50..400));
         tokio::time::sleep(pause).await;
         soak.step().await;
+        if skew_at.is_some_and(|at| Instant::now() > at) {
+            skew_at = None;
+            let took = soak.skewed_replicas().await;
+            halfway += took;
+            chaos_end += took;
+        }
         if Instant::now() > halfway && !soak.tenants.iter().any(|t| t.closed) {
             soak.close_tenant().await;
         }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod lease;
 pub mod logs;
 pub mod operator;
 pub mod vendors;
