@@ -322,11 +322,6 @@ impl fmt::Debug for Sim {
 }
 
 impl Sim {
-    /// The settings it was created with.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// A tenant with no accounts.
     pub fn new(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
         Arc::new(Sim {
@@ -369,12 +364,6 @@ impl Sim {
     /// Accounts currently held, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
         self.tenant().agents.len() + self.core.duplicate_count()
-    }
-
-    /// `userAccount`s that got a second account while the first was held, and how many extra: only
-    /// the `create_race_ms` fault lets one through.
-    pub fn duplicate_creates(&self) -> BTreeMap<String, u32> {
-        self.core.duplicate_creates()
     }
 
     /// Creates accepted for `user_account`.
@@ -942,18 +931,7 @@ fn narrow(v: i64) -> Result<u32, String> {
     u32::try_from(v).map_err(|_| format!("{v} is out of range"))
 }
 
-impl super::Simulator for Sim {
-    type Config = Config;
-    fn create(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
-        Sim::new(config, seed, clock_scale)
-    }
-    fn core(&self) -> &Arc<SimCore> {
-        &self.core
-    }
-    fn api(self: &Arc<Self>) -> Router {
-        self.router()
-    }
-}
+simulator_plumbing!(Config);
 
 #[cfg(test)]
 mod tests {
