@@ -566,28 +566,33 @@ impl Sim {
     }
 
     /// A `skills` array: each item with all three fields, an existing queue and weights ≥ 1.
+    /// One queue binding from `skillId`, `agentWeight` and `skillWeight` in `p`; `prefix` names
+    /// where `p` stands in the request (`"skills[]."` in a list, `""` at the top).
+    fn binding(&self, p: &Map<String, Value>, prefix: &str) -> Result<QueueBinding, String> {
+        let required = |key: &str| -> Result<i64, String> {
+            int(p, key)?.ok_or_else(|| format!("{prefix}{key} is required"))
+        };
+        let skill_id = required("skillId")?;
+        let agent_weight = required("agentWeight")?;
+        let skill_weight = required("skillWeight")?;
+        rules::weight("agentWeight", agent_weight)?;
+        rules::weight("skillWeight", skill_weight)?;
+        if !self.skill_exists(skill_id) {
+            return Err(format!("the skill queue {skill_id} does not exist"));
+        }
+        Ok(QueueBinding {
+            skill_id: narrow(skill_id)?,
+            agent_weight: narrow(agent_weight)?,
+            skill_weight: narrow(skill_weight)?,
+        })
+    }
+
     fn queue_bindings(&self, value: &Value) -> Result<Vec<QueueBinding>, String> {
         let items = value.as_array().ok_or("skills must be an array")?;
         let mut out: Vec<QueueBinding> = Vec::new();
         for item in items {
             let item = item.as_object().ok_or("skills items must be objects")?;
-            let skill_id = int(item, "skillId")?.ok_or("skills[].skillId is required")?;
-            let agent_weight = int(item, "agentWeight")?.ok_or("skills[].agentWeight is required")?;
-            let skill_weight = int(item, "skillWeight")?.ok_or("skills[].skillWeight is required")?;
-            rules::weight("agentWeight", agent_weight)?;
-            rules::weight("skillWeight", skill_weight)?;
-            if !self.skill_exists(skill_id) {
-                return Err(format!("the skill queue {skill_id} does not exist"));
-            }
-            let binding = QueueBinding {
-                skill_id: narrow(skill_id)?,
-                agent_weight: narrow(agent_weight)?,
-                skill_weight: narrow(skill_weight)?,
-            };
-            match out.iter_mut().find(|b| b.skill_id == binding.skill_id) {
-                Some(existing) => *existing = binding,
-                None => out.push(binding),
-            }
+            upsert(&mut out, self.binding(item, "skills[].")?);
         }
         Ok(out)
     }
@@ -804,29 +809,14 @@ impl Sim {
         if accounts.is_empty() {
             return Err("userAccounts must not be empty".into());
         }
-        let skill_id = int(p, "skillId")?.ok_or("skillId is required")?;
-        let agent_weight = int(p, "agentWeight")?.ok_or("agentWeight is required")?;
-        let skill_weight = int(p, "skillWeight")?.ok_or("skillWeight is required")?;
-        rules::weight("agentWeight", agent_weight)?;
-        rules::weight("skillWeight", skill_weight)?;
-        if !self.skill_exists(skill_id) {
-            return Err(format!("the skill queue {skill_id} does not exist"));
-        }
-        let binding = QueueBinding {
-            skill_id: narrow(skill_id)?,
-            agent_weight: narrow(agent_weight)?,
-            skill_weight: narrow(skill_weight)?,
-        };
+        let binding = self.binding(p, "")?;
         let mut t = self.tenant();
         if let Some(missing) = accounts.iter().find(|a| !t.agents.contains_key(*a)) {
             return Err(format!("the agent account {missing} does not exist"));
         }
         for account in &accounts {
             let record = t.agents.get_mut(account).expect("checked above");
-            match record.skills.iter_mut().find(|b| b.skill_id == binding.skill_id) {
-                Some(existing) => *existing = binding.clone(),
-                None => record.skills.push(binding.clone()),
-            }
+            upsert(&mut record.skills, binding.clone());
         }
         Ok(json!({"resultCode": "0", "resultMessage": "add skills to agent success"}))
     }
@@ -903,6 +893,14 @@ impl Sim {
 }
 
 /// The default softphone number of an account.
+/// Puts `binding` in `list`, replacing the one of the same skill queue.
+fn upsert(list: &mut Vec<QueueBinding>, binding: QueueBinding) {
+    match list.iter_mut().find(|b| b.skill_id == binding.skill_id) {
+        Some(existing) => *existing = binding,
+        None => list.push(binding),
+    }
+}
+
 fn sip_account(work_no: u32) -> String {
     format!("8888{work_no:04}")
 }
