@@ -35,7 +35,8 @@ fn spec(account: &str) -> ContactCenterAgentSpec {
 /// One installation's digest key for every test pass.
 static KEY: LazyLock<core::DigestKey> = LazyLock::new(core::DigestKey::generate);
 
-fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'_> {
+/// A pass over `spec` with `record` and the shared digest key: not paused, no dry run, no password.
+pub(super) fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'_> {
     AgentRequest {
         spec,
         record,
