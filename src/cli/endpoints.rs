@@ -1,9 +1,14 @@
 //! `--allowed-endpoints`, shared by every command that talks to vendors (`run`, `plan`, `apply`,
 //! `export`).
 
+use std::process::ExitCode;
+
 use clap::Args;
 
+use super::workspace::Workspace;
+
 use crate::connectors::endpoint::EndpointPolicy;
+use crate::manifest::Manifests;
 
 /// The endpoint allow-list flag.
 #[derive(Args, Debug, Clone, Default)]
@@ -23,5 +28,17 @@ impl EndpointArgs {
     /// The policy these flags describe; an entry that is not an allowed origin is an error.
     pub fn policy(&self) -> Result<EndpointPolicy, String> {
         EndpointPolicy::allowing(&self.allowed_endpoints)
+    }
+
+    /// A workspace over `manifests` with this policy; a bad entry is printed as an error and is
+    /// exit code 1.
+    pub fn workspace(&self, manifests: Manifests, operator_namespace: &str) -> Result<Workspace, ExitCode> {
+        match self.policy() {
+            Ok(p) => Ok(Workspace::new(manifests, operator_namespace).with_endpoints(p)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Err(ExitCode::from(1))
+            }
+        }
     }
 }

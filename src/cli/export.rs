@@ -50,15 +50,11 @@ pub fn run(args: &ExportArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let endpoints = match args.endpoints.policy() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+    let mut workspace = match args.endpoints.workspace(manifests, &args.operator_namespace) {
+        Ok(w) => w,
+        Err(code) => return code,
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let mut workspace = Workspace::new(manifests, &args.operator_namespace).with_endpoints(endpoints);
     match runtime.block_on(export(&mut workspace, args)) {
         Ok(yaml) => {
             super::emit(&yaml);

@@ -21,23 +21,12 @@ pub(crate) mod testing {
 
     /// A spec for `vendor` with its key, a name and an e-mail, and nothing else.
     pub fn spec(vendor: VendorKind) -> ContactCenterAgentSpec {
-        let mut s = ContactCenterAgentSpec {
-            provider_ref: ProviderRef {
-                kind: ProviderKind::ContactCenterProvider,
-                name: "p".into(),
-            },
-            display_name: "Alice Chen".into(),
-            email: Some("alice@example.com".into()),
-            phone: None,
-            skills: None,
-            password_secret_ref: None,
-            tencent: None,
-            huawei: None,
-            ozonetel: None,
-            management_policy: ManagementPolicy::Full,
-            adoption_policy: AdoptionPolicy::AdoptOrCreate,
-            deletion_policy: DeletionPolicy::Delete,
+        let provider = ProviderRef {
+            kind: ProviderKind::ContactCenterProvider,
+            name: "p".into(),
         };
+        let mut s = ContactCenterAgentSpec::new(provider, "Alice Chen".into());
+        s.email = Some("alice@example.com".into());
         match vendor {
             VendorKind::Tencent => {
                 s.tencent = Some(TencentAgent {

@@ -174,26 +174,13 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     fn agent(ns: &str, name: &str, created: i64, email: &str) -> ContactCenterAgent {
-        let mut a = ContactCenterAgent::new(
-            name,
-            ContactCenterAgentSpec {
-                provider_ref: ProviderRef {
-                    kind: ProviderKind::ClusterContactCenterProvider,
-                    name: "tc".into(),
-                },
-                display_name: name.into(),
-                email: Some(email.into()),
-                phone: None,
-                skills: None,
-                password_secret_ref: None,
-                tencent: None,
-                huawei: None,
-                ozonetel: None,
-                management_policy: ManagementPolicy::Full,
-                adoption_policy: AdoptionPolicy::AdoptOrCreate,
-                deletion_policy: DeletionPolicy::Delete,
-            },
-        );
+        let provider = ProviderRef {
+            kind: ProviderKind::ClusterContactCenterProvider,
+            name: "tc".into(),
+        };
+        let mut spec = ContactCenterAgentSpec::new(provider, name.into());
+        spec.email = Some(email.into());
+        let mut a = ContactCenterAgent::new(name, spec);
         a.metadata.namespace = Some(ns.into());
         a.metadata.creation_timestamp = Some(Time(jiff::Timestamp::from_second(created).unwrap()));
         a

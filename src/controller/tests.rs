@@ -79,6 +79,14 @@ async fn next(
 }
 
 /// Asserts that nothing more is sent.
+/// What the spawned reconcile returned; it must finish within two seconds.
+async fn finished<T>(task: tokio::task::JoinHandle<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the reconcile finished")
+        .unwrap()
+}
+
 async fn silence(handle: &mut Handle<Request<Body>, Response<Body>>) {
     // Either nothing arrives, or the client was dropped (the reconcile is over): both are silence.
     if let Ok(Some((req, _))) = tokio::time::timeout(Duration::from_millis(200), handle.next_request()).await
@@ -106,11 +114,7 @@ async fn a_new_agent_first_gets_the_finalizer_and_nothing_else() {
     let mut with = serde_json::to_value(&a).unwrap();
     with["metadata"]["finalizers"] = json!(["contactcenter.dev/finalizer"]);
     respond(send, &with);
-    tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("the reconcile finished")
-        .unwrap()
-        .unwrap();
+    finished(task).await.unwrap();
     silence(&mut handle).await;
 }
 
@@ -163,11 +167,7 @@ async fn a_missing_provider_is_reported_in_status_with_one_warning_event_then_si
     assert_eq!(event["type"], "Warning");
     assert_eq!(event["reason"], "ProviderNotReady");
     respond(send, &event);
-    let action = tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("the reconcile finished")
-        .unwrap()
-        .unwrap();
+    let action = finished(task).await.unwrap();
     assert!(
         format!("{action:?}").contains("requeue_after: Some"),
         "{action:?}"
@@ -195,11 +195,7 @@ async fn deleting_an_orphaned_agent_removes_the_finalizer_without_touching_a_ven
         json!({"op": "remove", "path": "/metadata/finalizers/0"})
     );
     respond(send, &serde_json::to_value(&a).unwrap());
-    tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("the reconcile finished")
-        .unwrap()
-        .unwrap();
+    finished(task).await.unwrap();
     silence(&mut handle).await;
 }
 
@@ -244,10 +240,7 @@ async fn deleting_with_the_delete_policy_keeps_the_finalizer_while_the_provider_
         let what = format!("{} {}", req.method(), req.uri());
         panic!("extra request: {what} {:?}", body_json(req).await);
     }
-    let result = tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("the reconcile finished")
-        .unwrap();
+    let result = finished(task).await;
     assert!(matches!(result, Err(Error::DeletionWaits { .. })), "{result:?}");
     silence(&mut handle).await;
 }
@@ -269,11 +262,7 @@ async fn an_unreadable_object_gets_a_warning_event_and_no_retry() {
     assert_eq!(event["reason"], "InvalidObject");
     assert_eq!(event["regarding"]["name"], "broken");
     respond(send, &event);
-    let action = tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("the reconcile finished")
-        .unwrap()
-        .unwrap();
+    let action = finished(task).await.unwrap();
     assert_eq!(
         format!("{action:?}"),
         format!("{:?}", kube::runtime::controller::Action::await_change())

@@ -29,15 +29,35 @@ fn observed_from(desired: &DesiredAgent) -> ObservedAgent {
     }
 }
 
+/// The demo spec of `vendor`, normalized without a password.
+fn desired_of(vendor: VendorKind) -> DesiredAgent {
+    normalize(&spec(vendor), model(vendor), &skills(), None).unwrap()
+}
+
+/// The Huawei demo spec with a password Secret whose value is `password`, normalized.
+fn huawei_with_password(password: &str) -> DesiredAgent {
+    let mut s = spec(VendorKind::Huawei);
+    s.password_secret_ref = Some(SecretKeyRef {
+        name: "pw".into(),
+        key: "password".into(),
+    });
+    let digest = password_digest(&test_key(), "alice.chen", password);
+    normalize(&s, model(VendorKind::Huawei), &skills(), Some(digest)).unwrap()
+}
+
+/// The plan for an owned account `observed` as `o`, under the default adoption policy.
+fn plan_owned(desired: &DesiredAgent, o: &ObservedAgent) -> PlanOutcome {
+    plan(PlanInput {
+        desired,
+        observed: Some(o),
+        owned: true,
+        adoption: AdoptionPolicy::AdoptOrCreate,
+    })
+}
+
 #[test]
 fn unset_fields_are_not_managed() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        model(VendorKind::Huawei),
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = desired_of(VendorKind::Huawei);
     let managed: Vec<Field> = d.fields.keys().copied().collect();
     assert_eq!(managed, [Field::DisplayName, Field::Email]);
 }
@@ -134,13 +154,7 @@ fn missing_keys_are_errors_naming_the_key_field() {
 
 #[test]
 fn a_missing_account_is_created_or_refused_by_policy() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        model(VendorKind::Huawei),
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = desired_of(VendorKind::Huawei);
     let input = |adoption| PlanInput {
         desired: &d,
         observed: None,
@@ -163,13 +177,7 @@ fn a_missing_account_is_created_or_refused_by_policy() {
 
 #[test]
 fn an_existing_account_is_adopted_or_refused_by_policy() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        model(VendorKind::Huawei),
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = desired_of(VendorKind::Huawei);
     let mut o = observed_from(&d);
     o.fields.insert(Field::DisplayName, text("Old Name"));
     let input = |adoption| PlanInput {
@@ -203,12 +211,7 @@ fn an_update_carries_exactly_the_changed_fields() {
     let mut o = observed_from(&d);
     o.fields.insert(Field::DisplayName, text("Bob"));
     o.fields.insert(tencent::model::NICK, text("unmanaged nickname"));
-    let out = plan(PlanInput {
-        desired: &d,
-        observed: Some(&o),
-        owned: true,
-        adoption: AdoptionPolicy::AdoptOrCreate,
-    });
+    let out = plan_owned(&d, &o);
     let Plan::Update { changes } = &out.plan else {
         panic!("expected an update, got {:?}", out.plan)
     };
@@ -236,48 +239,22 @@ fn unmanaged_skill_priorities_are_not_compared() {
             priority: Some(3),
         }]),
     );
-    let out = plan(PlanInput {
-        desired: &d,
-        observed: Some(&o),
-        owned: true,
-        adoption: AdoptionPolicy::AdoptOrCreate,
-    });
+    let out = plan_owned(&d, &o);
     assert_eq!(out.plan, Plan::NoOp);
     o.fields.insert(Field::Skills, FieldValue::Skills(vec![]));
-    let out = plan(PlanInput {
-        desired: &d,
-        observed: Some(&o),
-        owned: true,
-        adoption: AdoptionPolicy::AdoptOrCreate,
-    });
+    let out = plan_owned(&d, &o);
     assert_eq!(out.plan.action(), "update");
 }
 
 #[test]
 fn a_changed_password_secret_is_a_pending_change_not_drift() {
-    let mut s = spec(VendorKind::Huawei);
-    s.password_secret_ref = Some(SecretKeyRef {
-        name: "pw".into(),
-        key: "password".into(),
-    });
-    let new = normalize(
-        &s,
-        model(VendorKind::Huawei),
-        &skills(),
-        Some(password_digest(&test_key(), "alice.chen", "N3w!pass")),
-    )
-    .unwrap();
+    let new = huawei_with_password("N3w!pass");
     let mut o = observed_from(&new);
     o.fields.insert(
         Field::Password,
         FieldValue::Digest(password_digest(&test_key(), "alice.chen", "0ld!pass")),
     );
-    let out = plan(PlanInput {
-        desired: &new,
-        observed: Some(&o),
-        owned: true,
-        adoption: AdoptionPolicy::AdoptOrCreate,
-    });
+    let out = plan_owned(&new, &o);
     assert_eq!(
         out.plan.changes().iter().map(|c| c.field).collect::<Vec<_>>(),
         [Field::Password]
@@ -288,18 +265,7 @@ fn a_changed_password_secret_is_a_pending_change_not_drift() {
 
 #[test]
 fn adoption_does_not_reset_the_accounts_password() {
-    let mut s = spec(VendorKind::Huawei);
-    s.password_secret_ref = Some(SecretKeyRef {
-        name: "pw".into(),
-        key: "password".into(),
-    });
-    let d = normalize(
-        &s,
-        model(VendorKind::Huawei),
-        &skills(),
-        Some(password_digest(&test_key(), "alice.chen", "S3cret!x")),
-    )
-    .unwrap();
+    let d = huawei_with_password("S3cret!x");
     let mut o = observed_from(&d);
     o.fields.remove(&Field::Password);
     let out = plan(PlanInput {
@@ -383,21 +349,11 @@ fn the_last_applied_record_stands_in_for_unreadable_fields() {
         }]),
     );
     overlay_last_applied(&mut o, &record, model(VendorKind::Ozonetel), &readable);
-    let out = plan(PlanInput {
-        desired: &d,
-        observed: Some(&o),
-        owned: true,
-        adoption: AdoptionPolicy::AdoptOrCreate,
-    });
+    let out = plan_owned(&d, &o);
     assert_eq!(out.plan, Plan::NoOp);
     // drift in a readable field is still seen
     o.fields.insert(Field::DisplayName, text("Renamed In Console"));
-    let out = plan(PlanInput {
-        desired: &d,
-        observed: Some(&o),
-        owned: true,
-        adoption: AdoptionPolicy::AdoptOrCreate,
-    });
+    let out = plan_owned(&d, &o);
     assert_eq!(
         out.drift.iter().map(|c| c.field).collect::<Vec<_>>(),
         [Field::DisplayName]
@@ -467,13 +423,7 @@ fn an_old_role_record_is_the_role_of_the_agents_vendor() {
 
 #[test]
 fn digests_change_with_any_value() {
-    let d = normalize(
-        &spec(VendorKind::Huawei),
-        model(VendorKind::Huawei),
-        &skills(),
-        None,
-    )
-    .unwrap();
+    let d = desired_of(VendorKind::Huawei);
     let mut other = d.fields.clone();
     assert_eq!(fields_digest(&d.fields), fields_digest(&other));
     other.insert(Field::Phone, text("+1"));

@@ -17,6 +17,13 @@ fn runtime(fake: std::sync::Arc<Fake>, deletions_per_minute: u32) -> ProviderRun
     ProviderRuntime::with_vendor(&id, fake, Duration::from_secs(600), deletions_per_minute)
 }
 
+/// A fresh fake vendor and a runtime over it that allows 10 deletions a minute.
+fn fake_runtime() -> (std::sync::Arc<Fake>, ProviderRuntime) {
+    let fake = std::sync::Arc::new(Fake::new());
+    let rt = runtime(fake.clone(), 10);
+    (fake, rt)
+}
+
 fn spec(account: &str) -> ContactCenterAgentSpec {
     serde_json::from_value(serde_json::json!({
         "providerRef": {"name": "p"}, "displayName": "Carol Li", "email": "carol@example.com",
@@ -28,7 +35,8 @@ fn spec(account: &str) -> ContactCenterAgentSpec {
 /// One installation's digest key for every test pass.
 static KEY: LazyLock<core::DigestKey> = LazyLock::new(core::DigestKey::generate);
 
-fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'_> {
+/// A pass over `spec` with `record` and the shared digest key: not paused, no dry run, no password.
+pub(super) fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'_> {
     AgentRequest {
         spec,
         record,
@@ -58,8 +66,7 @@ impl Checkpoint for Recorded {
 
 #[tokio::test]
 async fn a_new_agent_is_created_after_a_checkpoint_and_then_is_a_no_op() {
-    let fake = std::sync::Arc::new(Fake::new());
-    let rt = runtime(fake.clone(), 10);
+    let (fake, rt) = fake_runtime();
     let s = spec("carol.li");
     let checkpoint = Recorded::default();
     let first = reconcile(request(&s, AgentRecord::default()), &rt, &checkpoint).await;
@@ -103,8 +110,7 @@ async fn a_lost_create_response_heals_without_a_second_account() {
 
 #[tokio::test]
 async fn a_create_racing_an_existing_account_becomes_an_adoption() {
-    let fake = std::sync::Arc::new(Fake::new());
-    let rt = runtime(fake.clone(), 10);
+    let (fake, rt) = fake_runtime();
     let s = spec("carol.li");
     // the snapshot is loaded empty, then someone creates the account in the console
     rt.snapshot
@@ -188,8 +194,7 @@ async fn deletions_respect_policy_ownership_and_the_budget() {
 
 #[tokio::test]
 async fn vendor_errors_become_conditions_with_the_right_retry() {
-    let fake = std::sync::Arc::new(Fake::new());
-    let rt = runtime(fake.clone(), 10);
+    let (fake, rt) = fake_runtime();
     let s = spec("carol.li");
     fake.faults(|f| {
         f.fail_with = Some(
@@ -237,8 +242,7 @@ async fn vendor_errors_become_conditions_with_the_right_retry() {
 
 #[tokio::test]
 async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
-    let fake = std::sync::Arc::new(Fake::new());
-    let rt = runtime(fake.clone(), 10);
+    let (fake, rt) = fake_runtime();
     let mut s = spec("carol.li");
     s.skills = Some(vec![SkillRef {
         name: Some("nope".into()),
@@ -262,8 +266,7 @@ async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
 
 #[tokio::test]
 async fn paused_agents_are_not_touched() {
-    let fake = std::sync::Arc::new(Fake::new());
-    let rt = runtime(fake.clone(), 10);
+    let (fake, rt) = fake_runtime();
     let s = spec("carol.li");
     let out = reconcile(
         AgentRequest {
@@ -280,8 +283,7 @@ async fn paused_agents_are_not_touched() {
 
 #[tokio::test]
 async fn a_dry_run_plans_without_writing() {
-    let fake = std::sync::Arc::new(Fake::new());
-    let rt = runtime(fake.clone(), 10);
+    let (fake, rt) = fake_runtime();
     let s = spec("carol.li");
     let out = reconcile(
         AgentRequest {
@@ -464,8 +466,7 @@ fn password(p: &str) -> Option<AgentPassword> {
 /// did change since is still sent.
 #[tokio::test]
 async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
-    let fake = std::sync::Arc::new(Fake::new());
-    let rt = runtime(fake.clone(), 10);
+    let (fake, rt) = fake_runtime();
     let mut s = spec("carol.li");
     s.password_secret_ref =
         Some(serde_json::from_value(serde_json::json!({"name": "pw", "key": "password"})).unwrap());
@@ -635,8 +636,7 @@ async fn a_password_the_create_carries_is_checkpointed_with_the_create() {
 /// refused, not updated and reported adopted, and stays refused at the next pass.
 #[tokio::test]
 async fn create_only_refuses_an_account_a_create_of_this_pass_found_existing() {
-    let fake = std::sync::Arc::new(Fake::new());
-    let rt = runtime(fake.clone(), 10);
+    let (fake, rt) = fake_runtime();
     let mut s = spec("carol.li");
     s.adoption_policy = AdoptionPolicy::CreateOnly;
     rt.snapshot

@@ -4,11 +4,12 @@
 //! the owner (issue 16 item 3). Deletions are planned by `core::plan_deletion` and executed here.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::tests::request;
 use super::*;
 use crate::api::{AdoptionPolicy, ContactCenterAgentSpec};
 use crate::connectors::{AgentPage, Created, Deletion, Listing, Vendor};
@@ -160,8 +161,6 @@ impl Stored {
     }
 }
 
-static KEY: LazyLock<core::DigestKey> = LazyLock::new(core::DigestKey::generate);
-
 fn spec(adoption: AdoptionPolicy) -> ContactCenterAgentSpec {
     let mut spec: ContactCenterAgentSpec = serde_json::from_value(serde_json::json!({
         "providerRef": {"name": "p"}, "displayName": "Carol Li", "email": "carol@example.com",
@@ -170,18 +169,6 @@ fn spec(adoption: AdoptionPolicy) -> ContactCenterAgentSpec {
     .unwrap();
     spec.adoption_policy = adoption;
     spec
-}
-
-fn request(spec: &ContactCenterAgentSpec, record: AgentRecord) -> AgentRequest<'_> {
-    AgentRequest {
-        spec,
-        record,
-        password: None,
-        paused: false,
-        dry_run: false,
-        fresh: false,
-        digest_key: &KEY,
-    }
 }
 
 /// A runtime whose snapshot was listed while the vendor held no account.

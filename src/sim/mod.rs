@@ -6,6 +6,39 @@
 //! than real time, seeded fault injection, per-action rate windows and call counters. Each vendor module
 //! holds only that vendor's API.
 
+/// What every simulator's `Sim` has alike, over its `core` and `config` fields, `Sim::new` and
+/// `Sim::router`: `config()`, `duplicate_creates()` and its [`Simulator`] impl. A vendor module
+/// invokes it with its `Config` type.
+macro_rules! simulator_plumbing {
+    ($config:ty) => {
+        impl Sim {
+            /// The settings it was created with.
+            pub fn config(&self) -> &$config {
+                &self.config
+            }
+
+            /// Keys that got a second account while the first was held, and how many extra: only
+            /// the `create_race_ms` fault lets one through.
+            pub fn duplicate_creates(&self) -> std::collections::BTreeMap<String, u32> {
+                self.core.duplicate_creates()
+            }
+        }
+
+        impl crate::sim::Simulator for Sim {
+            type Config = $config;
+            fn create(config: $config, seed: u64, clock_scale: f64) -> std::sync::Arc<Sim> {
+                Sim::new(config, seed, clock_scale)
+            }
+            fn core(&self) -> &std::sync::Arc<crate::sim::SimCore> {
+                &self.core
+            }
+            fn api(self: &std::sync::Arc<Self>) -> axum::Router {
+                self.router()
+            }
+        }
+    };
+}
+
 pub mod creates;
 pub mod huawei;
 pub mod ozonetel;

@@ -322,11 +322,6 @@ impl fmt::Debug for Sim {
 }
 
 impl Sim {
-    /// The settings it was created with.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// A tenant with no accounts.
     pub fn new(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
         Arc::new(Sim {
@@ -369,12 +364,6 @@ impl Sim {
     /// Accounts currently held, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
         self.tenant().agents.len() + self.core.duplicate_count()
-    }
-
-    /// `userAccount`s that got a second account while the first was held, and how many extra: only
-    /// the `create_race_ms` fault lets one through.
-    pub fn duplicate_creates(&self) -> BTreeMap<String, u32> {
-        self.core.duplicate_creates()
     }
 
     /// Creates accepted for `user_account`.
@@ -577,28 +566,33 @@ impl Sim {
     }
 
     /// A `skills` array: each item with all three fields, an existing queue and weights ≥ 1.
+    /// One queue binding from `skillId`, `agentWeight` and `skillWeight` in `p`; `prefix` names
+    /// where `p` stands in the request (`"skills[]."` in a list, `""` at the top).
+    fn binding(&self, p: &Map<String, Value>, prefix: &str) -> Result<QueueBinding, String> {
+        let required = |key: &str| -> Result<i64, String> {
+            int(p, key)?.ok_or_else(|| format!("{prefix}{key} is required"))
+        };
+        let skill_id = required("skillId")?;
+        let agent_weight = required("agentWeight")?;
+        let skill_weight = required("skillWeight")?;
+        rules::weight("agentWeight", agent_weight)?;
+        rules::weight("skillWeight", skill_weight)?;
+        if !self.skill_exists(skill_id) {
+            return Err(format!("the skill queue {skill_id} does not exist"));
+        }
+        Ok(QueueBinding {
+            skill_id: narrow(skill_id)?,
+            agent_weight: narrow(agent_weight)?,
+            skill_weight: narrow(skill_weight)?,
+        })
+    }
+
     fn queue_bindings(&self, value: &Value) -> Result<Vec<QueueBinding>, String> {
         let items = value.as_array().ok_or("skills must be an array")?;
         let mut out: Vec<QueueBinding> = Vec::new();
         for item in items {
             let item = item.as_object().ok_or("skills items must be objects")?;
-            let skill_id = int(item, "skillId")?.ok_or("skills[].skillId is required")?;
-            let agent_weight = int(item, "agentWeight")?.ok_or("skills[].agentWeight is required")?;
-            let skill_weight = int(item, "skillWeight")?.ok_or("skills[].skillWeight is required")?;
-            rules::weight("agentWeight", agent_weight)?;
-            rules::weight("skillWeight", skill_weight)?;
-            if !self.skill_exists(skill_id) {
-                return Err(format!("the skill queue {skill_id} does not exist"));
-            }
-            let binding = QueueBinding {
-                skill_id: narrow(skill_id)?,
-                agent_weight: narrow(agent_weight)?,
-                skill_weight: narrow(skill_weight)?,
-            };
-            match out.iter_mut().find(|b| b.skill_id == binding.skill_id) {
-                Some(existing) => *existing = binding,
-                None => out.push(binding),
-            }
+            upsert(&mut out, self.binding(item, "skills[].")?);
         }
         Ok(out)
     }
@@ -815,29 +809,14 @@ impl Sim {
         if accounts.is_empty() {
             return Err("userAccounts must not be empty".into());
         }
-        let skill_id = int(p, "skillId")?.ok_or("skillId is required")?;
-        let agent_weight = int(p, "agentWeight")?.ok_or("agentWeight is required")?;
-        let skill_weight = int(p, "skillWeight")?.ok_or("skillWeight is required")?;
-        rules::weight("agentWeight", agent_weight)?;
-        rules::weight("skillWeight", skill_weight)?;
-        if !self.skill_exists(skill_id) {
-            return Err(format!("the skill queue {skill_id} does not exist"));
-        }
-        let binding = QueueBinding {
-            skill_id: narrow(skill_id)?,
-            agent_weight: narrow(agent_weight)?,
-            skill_weight: narrow(skill_weight)?,
-        };
+        let binding = self.binding(p, "")?;
         let mut t = self.tenant();
         if let Some(missing) = accounts.iter().find(|a| !t.agents.contains_key(*a)) {
             return Err(format!("the agent account {missing} does not exist"));
         }
         for account in &accounts {
             let record = t.agents.get_mut(account).expect("checked above");
-            match record.skills.iter_mut().find(|b| b.skill_id == binding.skill_id) {
-                Some(existing) => *existing = binding.clone(),
-                None => record.skills.push(binding.clone()),
-            }
+            upsert(&mut record.skills, binding.clone());
         }
         Ok(json!({"resultCode": "0", "resultMessage": "add skills to agent success"}))
     }
@@ -914,6 +893,14 @@ impl Sim {
 }
 
 /// The default softphone number of an account.
+/// Puts `binding` in `list`, replacing the one of the same skill queue.
+fn upsert(list: &mut Vec<QueueBinding>, binding: QueueBinding) {
+    match list.iter_mut().find(|b| b.skill_id == binding.skill_id) {
+        Some(existing) => *existing = binding,
+        None => list.push(binding),
+    }
+}
+
 fn sip_account(work_no: u32) -> String {
     format!("8888{work_no:04}")
 }
@@ -942,18 +929,7 @@ fn narrow(v: i64) -> Result<u32, String> {
     u32::try_from(v).map_err(|_| format!("{v} is out of range"))
 }
 
-impl super::Simulator for Sim {
-    type Config = Config;
-    fn create(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
-        Sim::new(config, seed, clock_scale)
-    }
-    fn core(&self) -> &Arc<SimCore> {
-        &self.core
-    }
-    fn api(self: &Arc<Self>) -> Router {
-        self.router()
-    }
-}
+simulator_plumbing!(Config);
 
 #[cfg(test)]
 mod tests {

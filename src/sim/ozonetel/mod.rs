@@ -227,11 +227,6 @@ impl Sim {
         })
     }
 
-    /// The account's configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// The vendor API.
     pub fn router(self: &Arc<Self>) -> axum::Router {
         api::router(self.clone())
@@ -244,12 +239,6 @@ impl Sim {
     /// Agents currently in the account, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
         self.state().agents.len() + self.core.duplicate_count()
-    }
-
-    /// Agent ids that got a second account while the first was held, and how many extra: only the
-    /// `create_race_ms` fault lets one through.
-    pub fn duplicate_creates(&self) -> BTreeMap<String, u32> {
-        self.core.duplicate_creates()
     }
 
     /// Creates accepted for `agent_id`.
@@ -315,18 +304,7 @@ impl Sim {
     }
 }
 
-impl super::Simulator for Sim {
-    type Config = Config;
-    fn create(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
-        Sim::new(config, seed, clock_scale)
-    }
-    fn core(&self) -> &Arc<SimCore> {
-        &self.core
-    }
-    fn api(self: &Arc<Self>) -> axum::Router {
-        self.router()
-    }
-}
+simulator_plumbing!(Config);
 
 #[cfg(test)]
 mod tests {

@@ -223,11 +223,6 @@ impl Sim {
         })
     }
 
-    /// The settings it was built with.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// The Tencent API: `POST /`.
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
@@ -248,12 +243,6 @@ impl Sim {
     /// included.
     pub fn account_count(&self) -> usize {
         self.state().apps.values().map(App::len).sum::<usize>() + self.core.duplicate_count()
-    }
-
-    /// E-mails (lower-case) that got a second account while the first was held, and how many extra:
-    /// only the `create_race_ms` fault lets one through.
-    pub fn duplicate_creates(&self) -> BTreeMap<String, u32> {
-        self.core.duplicate_creates()
     }
 
     /// `CreateStaff` items accepted for `mail`, in any application.
@@ -549,18 +538,7 @@ async fn unsupported(State(sim): State<Arc<Sim>>) -> Response {
     ))
 }
 
-impl super::Simulator for Sim {
-    type Config = Config;
-    fn create(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
-        Sim::new(config, seed, clock_scale)
-    }
-    fn core(&self) -> &Arc<SimCore> {
-        &self.core
-    }
-    fn api(self: &Arc<Self>) -> axum::Router {
-        self.router()
-    }
-}
+simulator_plumbing!(Config);
 
 #[cfg(test)]
 mod tests {
