@@ -432,11 +432,7 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
                "tencent": {"staffNumber": "1001"}}),
     )
     .await;
-    env.wait_checkpointed("dora").await;
-    env.api.fail_next_writes(1000, 500);
-    env.wait("the account at the vendor", || env.tencent.account_count() == 1)
-        .await;
-    op.kill();
+    env.crash_after_the_vendor_create(op, "dora").await;
     // The killed controller's tasks end at their next await: let them, before writes work again.
     tokio::time::sleep(Duration::from_millis(500)).await;
     env.api.fail_next_writes(0, 500);
@@ -460,10 +456,7 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
         .delete("tencent-credentials", &DeleteParams::default())
         .await
         .unwrap();
-    env.agents()
-        .delete("dora", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_agent("dora").await;
     let op = env.run(options());
     let waiting = env
         .wait_agent("dora", "told the deletion waits for the provider", |a| {

@@ -8,7 +8,6 @@ use ccop::api::ContactCenterAgent;
 use ccop::sim::tencent::{AccountConfig, StaffRecord};
 use ccop::sim::{self, Simulator};
 use kube::Api;
-use kube::api::DeleteParams;
 use serde_json::{Value, json};
 
 use crate::support::operator::{Env, NS, Setup, condition, options, ready};
@@ -165,10 +164,7 @@ async fn a_repointed_agent_is_new_in_the_new_account_and_never_deletes_in_either
     assert!(env.tencent.agent_in(1_400_000_002, "alice@example.com").is_some());
 
     // Deleting it (deletionPolicy Delete) deletes the account it owns now, never the one left behind.
-    env.agents()
-        .delete("alice", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_agent("alice").await;
     env.wait("the agent to be gone", || {
         env.api
             .object(
@@ -361,7 +357,7 @@ async fn vendor_deletions_are_recorded_in_the_providers_status_for_the_next_proc
         env.wait_agent(name, "Ready", ready).await;
     }
     for name in ["gone-1", "gone-2"] {
-        env.agents().delete(name, &DeleteParams::default()).await.unwrap();
+        env.delete_agent(name).await;
     }
     env.wait("both accounts deleted", || env.tencent.account_count() == 0)
         .await;
