@@ -240,19 +240,7 @@ async fn a_password_secret_change_is_applied_once() {
             .unwrap()
             .password_matches("Initial#Pass2026")
     );
-    env.secret(
-        NS,
-        "erin-password",
-        json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
-    )
-    .await;
-    env.wait("the new password at the vendor", || {
-        env.huawei
-            .agent("erin.smith")
-            .unwrap()
-            .password_matches("Rotated#Pass2027")
-    })
-    .await;
+    env.rotate_huawei_password("erin-password", "erin.smith").await;
     env.wait_agent("erin", "Ready with the new digest", |a| {
         ready(a) && a.status.as_ref().unwrap().password_digest.as_deref() != Some(&digest)
     })

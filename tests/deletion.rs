@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Api;
 use kube::api::DeleteParams;
 use serde_json::{Value, json};
-use support::operator::{Env, NS, condition, options, ready};
+use support::operator::{Env, NS, Running, condition, options, ready};
 
 const PROVIDER_FINALIZER: &str = "contactcenter.dev/provider-in-use";
 const SECRET_FINALIZER: &str = "contactcenter.dev/provider-credentials";
@@ -26,6 +26,14 @@ fn finalizers(object: &Value) -> Vec<String> {
         .as_array()
         .map(|f| f.iter().filter_map(|v| v.as_str().map(String::from)).collect())
         .unwrap_or_default()
+}
+
+/// A running operator, and the agents of [`populated`].
+async fn populated_and_running() -> (Env, Running) {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    populated(&env).await;
+    (env, op)
 }
 
 /// Agents with vendor accounts at Tencent and Huawei, their providers protected.
@@ -70,23 +78,16 @@ async fn delete_namespace(env: &Env) {
 
 /// Waits until nothing of namespace `team` is left, then checks the vendor accounts are gone.
 async fn everything_gone(env: &Env) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let left: Vec<String> = ["contactcenteragents", "contactcenterproviders", "secrets"]
+    let left = async || -> Vec<String> {
+        ["contactcenteragents", "contactcenterproviders", "secrets"]
             .iter()
             .flat_map(|plural| env.api.objects(plural).into_iter().map(move |o| (plural, o)))
             .filter(|(_, o)| o["metadata"]["namespace"] == NS)
             .map(|(plural, o)| format!("{plural}/{} {:?}", o["metadata"]["name"], finalizers(&o)))
-            .collect();
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "namespace deletion never finished; left: {left:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .collect()
+    };
+    let (within, every) = (Duration::from_secs(40), Duration::from_millis(100));
+    support::wait_until_none_left("namespace deletion", within, every, left).await;
     support::assert_accounts(
         |key| env.tencent.agent(key).is_some(),
         &[
@@ -99,9 +100,7 @@ async fn everything_gone(env: &Env) {
 
 #[tokio::test]
 async fn deleting_a_namespace_deletes_its_agents_accounts_and_finishes() {
-    let env = Env::start("10m").await;
-    let op = env.run(options());
-    populated(&env).await;
+    let (env, op) = populated_and_running().await;
     delete_namespace(&env).await;
     everything_gone(&env).await;
     op.stop().await;
@@ -109,9 +108,7 @@ async fn deleting_a_namespace_deletes_its_agents_accounts_and_finishes() {
 
 #[tokio::test]
 async fn a_namespace_deletion_finishes_across_an_operator_restart() {
-    let env = Env::start("10m").await;
-    let op = env.run(options());
-    populated(&env).await;
+    let (env, op) = populated_and_running().await;
     // The crash comes right after the deletes are issued, before the operator acted on them.
     op.kill();
     delete_namespace(&env).await;

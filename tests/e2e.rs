@@ -451,14 +451,11 @@ async fn deletion_scenario(c: &Cluster) {
     for name in ["gone", "kept"] {
         c.agents().delete(name, &DeleteParams::default()).await.unwrap();
     }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !c.agent_names().await.is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the finalizers were never released"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let every = Duration::from_millis(200);
+    support::wait_until_none_left("the release of the finalizers", WAIT, every, async || {
+        c.agent_names().await
+    })
+    .await;
     support::assert_accounts(
         |key| c.tencent.agent(key).is_some(),
         &[
@@ -546,24 +543,15 @@ async fn password_scenario(c: &Cluster) {
         .await;
     let digest = a.status.unwrap().password_digest.unwrap();
     assert!(!digest.contains("Initial"));
-    assert!(
-        c.huawei
-            .agent("erin.smith")
-            .unwrap()
-            .password_matches("Initial#Pass2026")
-    );
+    let erin_has = |password: &str| c.huawei.agent("erin.smith").unwrap().password_matches(password);
+    assert!(erin_has("Initial#Pass2026"));
     c.secret(
         "erin-password",
         json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
     )
     .await;
-    c.wait("the new password at the vendor", || {
-        c.huawei
-            .agent("erin.smith")
-            .unwrap()
-            .password_matches("Rotated#Pass2027")
-    })
-    .await;
+    c.wait("the new password at the vendor", || erin_has("Rotated#Pass2027"))
+        .await;
 }
 
 e2e!(

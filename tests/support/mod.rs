@@ -24,3 +24,25 @@ pub fn secret_yaml(namespace: &str, name: &str, data: &str) -> String {
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {namespace}}}\nstringData: {data}\n---\n"
     )
 }
+
+/// Polls `left` every `every` until it returns nothing, or panics after `within`, naming `what` and
+/// what was still left.
+pub async fn wait_until_none_left<T: std::fmt::Debug>(
+    what: &str,
+    within: std::time::Duration,
+    every: std::time::Duration,
+    mut left: impl AsyncFnMut() -> Vec<T>,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = left().await;
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} never finished; left: {left:?}"
+        );
+        tokio::time::sleep(every).await;
+    }
+}

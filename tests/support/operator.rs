@@ -58,6 +58,12 @@ impl Running {
     }
 }
 
+/// An agent spec on the `tencent` provider: `display`, `email` and the staff number `staff`.
+pub fn tencent_staff(display: &str, email: &str, staff: &str) -> Value {
+    json!({"providerRef": {"name": "tencent"}, "displayName": display, "email": email,
+           "tencent": {"staffNumber": staff}})
+}
+
 /// [`options`] for a replica taking part in leader election as `identity`.
 pub fn leader_options(identity: &str) -> Options {
     let mut opts = options();
@@ -141,6 +147,24 @@ impl Env {
     /// The agents API in `team`.
     pub fn agents(&self) -> Api<ContactCenterAgent> {
         Api::namespaced(self.client.clone(), NS)
+    }
+
+    /// Rotates the password Secret `secret` from `Initial#Pass2026` to `Rotated#Pass2027` (the old
+    /// one kept as `password.previous`), then waits for the Huawei account `account` to take it.
+    pub async fn rotate_huawei_password(&self, secret: &str, account: &str) {
+        self.secret(
+            NS,
+            secret,
+            json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
+        )
+        .await;
+        self.wait("the new password at the vendor", || {
+            self.huawei
+                .agent(account)
+                .unwrap()
+                .password_matches("Rotated#Pass2027")
+        })
+        .await;
     }
 
     /// The operator's leader-election Lease, read directly.

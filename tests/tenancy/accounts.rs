@@ -10,7 +10,7 @@ use ccop::sim::{self, Simulator};
 use kube::Api;
 use serde_json::{Value, json};
 
-use crate::support::operator::{Env, NS, Setup, condition, options, ready};
+use crate::support::operator::{Env, NS, Setup, condition, options, ready, tencent_staff};
 
 fn tencent_agent(provider: &str, email: &str) -> Value {
     json!({"providerRef": {"name": provider}, "displayName": "Tenant", "email": email,
@@ -281,12 +281,8 @@ async fn keys_that_differ_only_in_case_are_one_claim() {
     env.ready_agent("lower", tencent_agent("tencent", "dave@example.com"))
         .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    env.agent(
-        "upper",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Other Dave", "email": "Dave@Example.com",
-               "tencent": {"staffNumber": "2"}}),
-    )
-    .await;
+    env.agent("upper", tencent_staff("Other Dave", "Dave@Example.com", "2"))
+        .await;
     wait_reason(&env, NS, "upper", "Conflict").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(env.tencent.account_count(), 1);
