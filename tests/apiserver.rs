@@ -367,7 +367,7 @@ async fn server_side_apply_creates_and_removes_conditions_its_manager_stopped_ap
         after.spec.display_name, "Alice",
         "a status apply leaves the spec alone"
     );
-    let mut managers = server.field_managers(GV, "contactcenteragents", Some("default"), "s1");
+    let mut managers = server.field_managers((GV, "contactcenteragents", Some("default"), "s1"));
     managers.sort();
     assert_eq!(managers, ["contactcenter.dev/operator", "someone-else", "user"]);
 

@@ -351,6 +351,22 @@ fn assert_accepts(v: &jsonschema::Validator, values: &Value, what: &str) {
     assert!(errors.is_empty(), "{what} is rejected: {errors:#?}");
 }
 
+/// Asserts that `v` rejects `base` with each `(pointer, value)` of `wrong` put in.
+fn assert_rejects_each(v: &jsonschema::Validator, base: &Value, wrong: &[(&str, Value)], what: &str) {
+    for (pointer, value) in wrong {
+        let bad = with(base, pointer, value.clone());
+        assert!(
+            !v.is_valid(&bad),
+            "{what} with {pointer} = {value} should be rejected"
+        );
+    }
+}
+
+/// A chart's own values.yaml.
+fn chart_values(chart: &Path) -> Value {
+    yaml(&read(&chart.join("values.yaml")), "values.yaml")
+}
+
 /// `(chart, values)` for each ```yaml block the README marks with `<!-- values: CHART -->`, as Helm
 /// sees them: coalesced over the chart's values.yaml.
 fn readme_values() -> Vec<(String, Value)> {
@@ -368,7 +384,7 @@ fn readme_values() -> Vec<(String, Value)> {
 /// User values over a chart's values.yaml, the way Helm combines them before checking the schema:
 /// maps merge key by key, anything else replaces, null removes a default.
 fn coalesce(chart: &Path, given: &Value) -> Value {
-    merge(&yaml(&read(&chart.join("values.yaml")), "values.yaml"), given)
+    merge(&chart_values(chart), given)
 }
 
 /// `values` with the value at `pointer` replaced (parents created as needed).
@@ -393,11 +409,7 @@ fn with(values: &Value, pointer: &str, new: Value) -> Value {
 #[test]
 fn operator_schema_accepts_the_charts_values_and_the_readme_examples() {
     let v = validator(&operator_chart());
-    assert_accepts(
-        &v,
-        &yaml(&read(&operator_chart().join("values.yaml")), "values.yaml"),
-        "values.yaml",
-    );
+    assert_accepts(&v, &chart_values(&operator_chart()), "values.yaml");
     let examples: Vec<_> = readme_values()
         .into_iter()
         .filter(|(c, _)| c == "contact-center-operator")
@@ -411,7 +423,7 @@ fn operator_schema_accepts_the_charts_values_and_the_readme_examples() {
 #[test]
 fn operator_schema_rejects_wrong_types_and_unknown_keys() {
     let v = validator(&operator_chart());
-    let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
+    let values = chart_values(&operator_chart());
     let wrong = [
         ("/replicaCount", json!("2")),
         ("/replicaCount", json!(1.5)),
@@ -433,13 +445,7 @@ fn operator_schema_rejects_wrong_types_and_unknown_keys() {
         ("/replicas", json!(2)),
         ("/agents", json!([])),
     ];
-    for (pointer, value) in wrong {
-        let bad = with(&values, pointer, value.clone());
-        assert!(
-            !v.is_valid(&bad),
-            "values with {pointer} = {value} should be rejected"
-        );
-    }
+    assert_rejects_each(&v, &values, &wrong, "values");
 }
 
 /// The schema describes nothing values.yaml lacks (the converse is the accept test: unknown keys are
@@ -447,7 +453,7 @@ fn operator_schema_rejects_wrong_types_and_unknown_keys() {
 #[test]
 fn schema_values_and_readme_reference_agree() {
     let schema = json_file(&operator_chart().join("values.schema.json"));
-    let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
+    let values = chart_values(&operator_chart());
     let in_schema: BTreeSet<&String> = schema["properties"].as_object().unwrap().keys().collect();
     let in_values: BTreeSet<&String> = values.as_object().unwrap().keys().collect();
     let extra: Vec<_> = in_schema
@@ -579,11 +585,7 @@ fn agent_rosters() -> Vec<(String, Value)> {
 #[test]
 fn agents_schema_accepts_the_example_rosters() {
     let v = validator(&agents_chart());
-    assert_accepts(
-        &v,
-        &yaml(&read(&agents_chart().join("values.yaml")), "values.yaml"),
-        "values.yaml",
-    );
+    assert_accepts(&v, &chart_values(&agents_chart()), "values.yaml");
     for (origin, values) in agent_rosters() {
         assert_accepts(&v, &values, &origin);
     }
@@ -605,13 +607,7 @@ fn agents_schema_rejects_wrong_rosters() {
         ("/defaults", json!([])),
         ("/roster", json!([])),
     ];
-    for (pointer, value) in wrong {
-        let bad = with(&roster, pointer, value.clone());
-        assert!(
-            !v.is_valid(&bad),
-            "a roster with {pointer} = {value} should be rejected"
-        );
-    }
+    assert_rejects_each(&v, &roster, &wrong, "a roster");
 }
 
 #[test]
@@ -854,36 +850,8 @@ fn rbac_blocks_are_granted_in_the_right_places() {
 /// only name things render as fixed names (`ccop` for the full name and the ServiceAccount); labels are
 /// left out.
 fn render_rbac(watch_namespaces: &[&str], release_ns: &str) -> Vec<Value> {
-    #[derive(Debug)]
-    enum Token {
-        Text(String),
-        Action(String),
-    }
     let template = read(&operator_chart().join("templates/rbac.yaml"));
-    let action = Regex::new(r"(?s)\{\{(-?)\s*(.*?)\s*(-?)\}\}").unwrap();
-    let mut tokens = Vec::new();
-    let mut last = 0;
-    let mut trim_next = false;
-    for c in action.captures_iter(&template) {
-        let whole = c.get(0).unwrap();
-        let mut text = template[last..whole.start()].to_string();
-        if trim_next {
-            text = text.trim_start().to_string();
-        }
-        if &c[1] == "-" {
-            text = text.trim_end().to_string();
-        }
-        tokens.push(Token::Text(text));
-        if !c[2].starts_with("/*") {
-            tokens.push(Token::Action(c[2].to_string()));
-        }
-        trim_next = &c[3] == "-";
-        last = whole.end();
-    }
-    let tail = &template[last..];
-    tokens.push(Token::Text(
-        if trim_next { tail.trim_start() } else { tail }.to_string(),
-    ));
+    let tokens = pieces(&template);
 
     let blocks: BTreeMap<String, String> = {
         let define = Regex::new(r#"(?s)\{\{-? define "([^"]+)" -?\}\}(.*?)\{\{-? end -?\}\}"#).unwrap();
@@ -899,7 +867,7 @@ fn render_rbac(watch_namespaces: &[&str], release_ns: &str) -> Vec<Value> {
     };
     // Renders tokens from `*at` up to the matching `end` (or the end), with `$namespace` bound.
     fn render(
-        tokens: &[Token],
+        tokens: &[Piece],
         at: &mut usize,
         namespace: Option<&str>,
         eval: &dyn Fn(&str, Option<&str>) -> String,
@@ -911,15 +879,15 @@ fn render_rbac(watch_namespaces: &[&str], release_ns: &str) -> Vec<Value> {
             let token = &tokens[*at];
             *at += 1;
             match token {
-                Token::Text(t) => out.push_str(t),
-                Token::Action(a) if a == "end" => return out,
-                Token::Action(a) if a.starts_with("if ") => {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Action(a) if a == "end" => return out,
+                Piece::Action(a) if a.starts_with("if ") => {
                     let body = render(tokens, at, namespace, eval, condition, range);
                     if condition(&a[3..]) {
                         out.push_str(&body);
                     }
                 }
-                Token::Action(a) if a.starts_with("range $namespace := ") => {
+                Piece::Action(a) if a.starts_with("range $namespace := ") => {
                     let start = *at;
                     let items = range(&a["range $namespace := ".len()..]);
                     let mut end = start;
@@ -933,7 +901,7 @@ fn render_rbac(watch_namespaces: &[&str], release_ns: &str) -> Vec<Value> {
                     }
                     *at = end;
                 }
-                Token::Action(a) => out.push_str(&eval(a, namespace)),
+                Piece::Action(a) => out.push_str(&eval(a, namespace)),
             }
         }
         out
@@ -1152,7 +1120,7 @@ fn grace_and_shutdown_timeout(values: &Value) -> (u64, u64) {
 
 #[test]
 fn the_pod_outlasts_in_flight_vendor_calls_and_the_operator_exits_before_it_is_killed() {
-    let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
+    let values = chart_values(&operator_chart());
     let (grace, shutdown) = grace_and_shutdown_timeout(&values);
     let deadline = ccop::connectors::retry::RetryPolicy::default().deadline.as_secs();
     let last_request = ccop::connectors::ClientOptions::default()
@@ -1203,7 +1171,7 @@ fn server_paths_the_probes_use_exist() {
 
 #[test]
 fn defaults_match_the_cli_and_are_locked_down() {
-    let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
+    let values = chart_values(&operator_chart());
     let metrics_addr = run_command()
         .get_arguments()
         .find(|a| a.get_long() == Some("metrics-addr"))
@@ -1345,7 +1313,7 @@ fn dockerfile_builds_ccop_and_runs_it_as_non_root_without_a_shell() {
         .parse()
         .expect("a numeric USER, so runAsNonRoot can be verified");
     assert_ne!(uid, 0);
-    let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
+    let values = chart_values(&operator_chart());
     assert_eq!(
         values["podSecurityContext"]["runAsUser"], uid,
         "the chart runs as the image's user"
@@ -2186,6 +2154,7 @@ fn dashboard_throttling_uses_the_vendor_error_label() {
 // PrometheusRule
 
 /// A template piece: literal text, or an action (comments dropped).
+#[derive(Debug)]
 enum Piece {
     Text(String),
     Action(String),
@@ -2327,7 +2296,7 @@ fn alerts(rule: &Value) -> Vec<Value> {
 
 #[test]
 fn the_prometheus_rule_is_off_by_default() {
-    let values = yaml(&read(&operator_chart().join("values.yaml")), "values.yaml");
+    let values = chart_values(&operator_chart());
     assert_eq!(values["prometheusRule"]["enabled"], false);
     assert!(render_prometheus_rule(&json!({})).is_empty());
 }

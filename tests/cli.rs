@@ -97,6 +97,18 @@ impl Lab {
         Ccop::new(args, &self.dir).env("CCOP_ALLOWED_ENDPOINTS", &origins.join(","))
     }
 
+    /// A lab in which `ccop apply -f DIR` has already succeeded.
+    fn applied(name: &str, dir: &str) -> Lab {
+        let lab = Lab::new(name);
+        lab.exits(&["apply", "-f", dir], 0);
+        lab
+    }
+
+    /// `ccop ARGS` run to its end, which must be exit code `code`.
+    fn exits(&self, args: &[&str], code: i32) -> Run {
+        self.ccop(args).run().expect(code)
+    }
+
     fn write(&self, path: &str, text: &str) {
         let path = self.dir.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -338,9 +350,9 @@ fn action<'a>(run: &'a Run, agent: &str) -> &'a str {
 #[test]
 fn plan_output_matches_the_golden_files_and_writes_nothing() {
     let lab = Lab::new("golden");
-    let text = lab.ccop(&["plan", "-f", "tencent"]).run().expect(2);
+    let text = lab.exits(&["plan", "-f", "tencent"], 2);
     golden("plan-tencent.txt", &text.stdout);
-    let machine = lab.ccop(&["plan", "-f", "tencent", "-o", "json"]).run().expect(2);
+    let machine = lab.exits(&["plan", "-f", "tencent", "-o", "json"], 2);
     golden("plan-tencent.json", &machine.stdout);
     let report = json(&machine);
     assert_eq!(report["summary"]["create"], 2, "{machine}");
@@ -364,20 +376,14 @@ fn plan_output_matches_the_golden_files_and_writes_nothing() {
 fn plan_apply_plan_follows_the_detailed_exit_codes_and_a_rerun_is_a_no_op() {
     let lab = Lab::new("exit-codes");
     let state = ["--state", "tencent.state.json"];
-    let plan = lab
-        .ccop(&[&["plan", "-f", "tencent"][..], &state].concat())
-        .run()
-        .expect(2);
+    let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
     assert!(
         plan.stdout
             .contains("Plan: 2 to create, 0 to update, 0 to adopt, 0 unchanged"),
         "{plan}"
     );
 
-    let apply = lab
-        .ccop(&[&["apply", "-f", "tencent"][..], &state].concat())
-        .run()
-        .expect(0);
+    let apply = lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
     assert_eq!(action(&apply, "contact-center/alice-chen"), "create");
     assert_eq!(action(&apply, "contact-center/bo-wang"), "create");
     assert_eq!(
@@ -402,15 +408,12 @@ fn plan_apply_plan_follows_the_detailed_exit_codes_and_a_rerun_is_a_no_op() {
     assert_eq!(lab.tencent.account_count(), 2);
 
     let writes = lab.writes();
-    let plan = lab
-        .ccop(&[&["plan", "-f", "tencent"][..], &state].concat())
-        .run()
-        .expect(0);
+    let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 0);
     assert!(plan.stdout.contains("2 unchanged"), "{plan}");
-    let again = lab
-        .ccop(&[&["apply", "-f", "tencent", "-o", "json"][..], &state].concat())
-        .run()
-        .expect(0);
+    let again = lab.exits(
+        &[&["apply", "-f", "tencent", "-o", "json"][..], &state].concat(),
+        0,
+    );
     let report = json(&again);
     assert_eq!(report["summary"]["unchanged"], 2, "{again}");
     assert_eq!(report["agents"][1]["externalId"], "bo.wang@example.com");
@@ -423,9 +426,8 @@ fn plan_apply_plan_follows_the_detailed_exit_codes_and_a_rerun_is_a_no_op() {
 /// with a state file (the controller keeps the same record in status).
 #[test]
 fn without_a_state_file_fields_the_vendor_does_not_return_are_written_again() {
-    let lab = Lab::new("no-state");
-    lab.ccop(&["apply", "-f", "tencent"]).run().expect(0);
-    let plan = lab.ccop(&["plan", "-f", "tencent"]).run().expect(2);
+    let lab = Lab::applied("no-state", "tencent");
+    let plan = lab.exits(&["plan", "-f", "tencent"], 2);
     assert_eq!(action(&plan, "contact-center/alice-chen"), "adopt", "{plan}");
     assert!(plan.stdout.contains("tencent.mobileCallOut"), "{plan}");
     assert_eq!(
@@ -435,7 +437,7 @@ fn without_a_state_file_fields_the_vendor_does_not_return_are_written_again() {
     );
     let modify = lab.tencent.core().calls_of("ModifyStaff");
     let create = lab.tencent.core().calls_of("CreateStaff");
-    lab.ccop(&["apply", "-f", "tencent"]).run().expect(0);
+    lab.exits(&["apply", "-f", "tencent"], 0);
     assert_eq!(
         lab.tencent.core().calls_of("ModifyStaff"),
         modify + 1,
@@ -453,7 +455,7 @@ fn without_a_state_file_fields_the_vendor_does_not_return_are_written_again() {
 fn ozonetel_reruns_are_no_ops_only_with_a_state_file() {
     let lab = Lab::new("ozonetel-state");
     let with_state = ["apply", "-f", "ozonetel", "--state", "ozonetel.state.json"];
-    let first = lab.ccop(&with_state).run().expect(0);
+    let first = lab.exits(&with_state, 0);
     assert_eq!(action(&first, "contact-center/dev-patel"), "create", "{first}");
     assert!(lab.ozonetel.agent("dev.patel").is_some());
     let state = lab.read("ozonetel.state.json");
@@ -464,14 +466,14 @@ fn ozonetel_reruns_are_no_ops_only_with_a_state_file() {
     );
 
     let writes = lab.writes();
-    let second = lab.ccop(&with_state).run().expect(0);
+    let second = lab.exits(&with_state, 0);
     assert_eq!(action(&second, "contact-center/dev-patel"), "no-op", "{second}");
     assert_eq!(lab.writes(), writes, "{:?}", lab.calls());
 
     // Ozonetel's details call returns only the name and skills, so without the record every other field
     // is unknown: a stateless apply takes the account over and sends them again, each time.
     for _ in 0..2 {
-        let stateless = lab.ccop(&["apply", "-f", "ozonetel"]).run().expect(0);
+        let stateless = lab.exits(&["apply", "-f", "ozonetel"], 0);
         assert_eq!(
             action(&stateless, "contact-center/dev-patel"),
             "adopt",
@@ -548,7 +550,7 @@ metadata: {name: not-ours}
         "bad/notes.yaml (document 1): not a Kubernetes manifest",
     ];
     for verb in ["plan", "apply"] {
-        let run = lab.ccop(&[verb, "-f", "tencent", "-f", "bad"]).run().expect(1);
+        let run = lab.exits(&[verb, "-f", "tencent", "-f", "bad"], 1);
         let errors = run.errors();
         assert_eq!(errors.len(), expected.len(), "one line per problem\n{run}");
         for (line, want) in errors.iter().zip(expected) {
@@ -565,10 +567,7 @@ metadata: {name: not-ours}
 
     // The shipped invalid examples: each refused with one line naming its field.
     let examples = repo().join("examples/invalid");
-    let run = lab
-        .ccop(&["plan", "-f", "tencent", "-f", examples.to_str().unwrap()])
-        .run()
-        .expect(1);
+    let run = lab.exits(&["plan", "-f", "tencent", "-f", examples.to_str().unwrap()], 1);
     let mut files = 0;
     for entry in std::fs::read_dir(&examples).unwrap() {
         let path = entry.unwrap().path();
@@ -593,10 +592,7 @@ metadata: {name: not-ours}
     assert_eq!(run.errors().len(), files, "{run}");
 
     // A path that does not exist is named without a document number.
-    let run = lab
-        .ccop(&["plan", "-f", "tencent", "-f", "nowhere.yaml"])
-        .run()
-        .expect(1);
+    let run = lab.exits(&["plan", "-f", "tencent", "-f", "nowhere.yaml"], 1);
     assert_eq!(run.errors().len(), 1, "{run}");
     assert!(run.errors()[0].starts_with("nowhere.yaml: cannot read"), "{run}");
 
@@ -614,7 +610,7 @@ fn a_missing_secret_fails_and_the_environment_or_a_separate_file_can_supply_it()
     lab.write("bare/agents.yaml", &lab.read("tencent/agents.yaml"));
     lab.write("decrypted/tencent-credentials.yaml", secret);
 
-    let missing = lab.ccop(&["plan", "-f", "bare"]).run().expect(1);
+    let missing = lab.exits(&["plan", "-f", "bare"], 1);
     for agent in ["contact-center/alice-chen", "contact-center/bo-wang"] {
         assert_eq!(action(&missing, agent), "error", "{missing}");
     }
@@ -633,7 +629,7 @@ fn a_missing_secret_fails_and_the_environment_or_a_separate_file_can_supply_it()
         lab.calls()
     );
 
-    let with_file = lab.ccop(&["plan", "-f", "tencent"]).run().expect(2);
+    let with_file = lab.exits(&["plan", "-f", "tencent"], 2);
     let from_env = lab
         .ccop(&["plan", "-f", "bare"])
         .env(
@@ -647,10 +643,7 @@ fn a_missing_secret_fails_and_the_environment_or_a_separate_file_can_supply_it()
         .run()
         .expect(2);
     assert_eq!(from_env.stdout, with_file.stdout);
-    let separate = lab
-        .ccop(&["plan", "-f", "bare", "--secrets", "decrypted"])
-        .run()
-        .expect(2);
+    let separate = lab.exits(&["plan", "-f", "bare", "--secrets", "decrypted"], 2);
     assert_eq!(separate.stdout, with_file.stdout);
     // Agents on stdin, as `kustomize build | ccop plan -f provider.yaml -f -` would pass them.
     let piped = lab
@@ -734,12 +727,8 @@ fn passwords_and_credentials_never_appear_in_any_output() {
 
 #[test]
 fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes() {
-    let lab = Lab::new("export");
-    lab.ccop(&["apply", "-f", "tencent"]).run().expect(0);
-    let export = lab
-        .ccop(&["export", "--provider", "tencent/provider.yaml"])
-        .run()
-        .expect(0);
+    let lab = Lab::applied("export", "tencent");
+    let export = lab.exits(&["export", "--provider", "tencent/provider.yaml"], 0);
     let exported = manifest::parse_str("exported.yaml", &export.stdout, "default")
         .unwrap_or_else(|e| panic!("{e:#?}\n{export}"));
     let mut keys = Vec::new();
@@ -785,10 +774,7 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
 
     // Ready to commit: planned against the same vendor, nothing would change.
     lab.write("exported/agents.yaml", &export.stdout);
-    let plan = lab
-        .ccop(&["plan", "-f", "exported", "-f", "tencent/provider.yaml"])
-        .run()
-        .expect(0);
+    let plan = lab.exits(&["plan", "-f", "exported", "-f", "tencent/provider.yaml"], 0);
     assert!(plan.stdout.contains("2 unchanged"), "{plan}");
 
     // Someone renames Bo in the console: an ObserveOnly agent reports it, and apply leaves it alone.
@@ -797,10 +783,7 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
             .edit_agent("bo.wang@example.com", |r| r.name = "Bo (console)".into())
     );
     let writes = lab.writes();
-    let plan = lab
-        .ccop(&["plan", "-f", "exported", "-f", "tencent/provider.yaml"])
-        .run()
-        .expect(0);
+    let plan = lab.exits(&["plan", "-f", "exported", "-f", "tencent/provider.yaml"], 0);
     let bo = "contact-center/bo-wang-example-com";
     assert_eq!(action(&plan, bo), "drift", "{plan}");
     assert!(
@@ -809,10 +792,7 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
         "{plan}"
     );
     assert!(plan.stdout.contains("1 drifted"), "{plan}");
-    let apply = lab
-        .ccop(&["apply", "-f", "exported", "-f", "tencent/provider.yaml"])
-        .run()
-        .expect(0);
+    let apply = lab.exits(&["apply", "-f", "exported", "-f", "tencent/provider.yaml"], 0);
     assert_eq!(action(&apply, bo), "drift", "{apply}");
     assert!(
         apply
@@ -830,12 +810,8 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
 
 #[test]
 fn ozonetel_export_needs_agent_ids_because_it_cannot_list() {
-    let lab = Lab::new("export-ozonetel");
-    lab.ccop(&["apply", "-f", "ozonetel"]).run().expect(0);
-    let refused = lab
-        .ccop(&["export", "--provider", "ozonetel/provider.yaml"])
-        .run()
-        .expect(1);
+    let lab = Lab::applied("export-ozonetel", "ozonetel");
+    let refused = lab.exits(&["export", "--provider", "ozonetel/provider.yaml"], 1);
     assert!(
         refused
             .stderr
@@ -964,7 +940,7 @@ fn two_agents_claiming_one_key_are_a_conflict_and_only_the_owner_is_applied() {
     // Neither object has a creation time (manifest files): as in the controller, the lower
     // namespace/name owns the key, whichever file is read first.
     lab.write("tencent/copy.yaml", &copy);
-    let plan = lab.ccop(&["plan", "-f", "tencent"]).run().expect(1);
+    let plan = lab.exits(&["plan", "-f", "tencent"], 1);
     assert_eq!(action(&plan, "contact-center/alice-chen"), "create", "{plan}");
     assert_eq!(action(&plan, "contact-center/alice-copy"), "conflict", "{plan}");
     assert!(
@@ -973,7 +949,7 @@ fn two_agents_claiming_one_key_are_a_conflict_and_only_the_owner_is_applied() {
         ),
         "{plan}"
     );
-    let apply = lab.ccop(&["apply", "-f", "tencent"]).run().expect(1);
+    let apply = lab.exits(&["apply", "-f", "tencent"], 1);
     assert_eq!(action(&apply, "contact-center/alice-copy"), "conflict", "{apply}");
     assert_eq!(lab.tencent.account_count(), 2);
     assert_eq!(
@@ -1135,10 +1111,7 @@ fn plan_names_a_role_tencent_cannot_change() {
     );
     // No apply can make the change, so it is an error (1), not a pending change (2) that would
     // never clear.
-    let plan = lab
-        .ccop(&[&["plan", "-f", "tencent"][..], &state].concat())
-        .run()
-        .expect(1);
+    let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 1);
     let line = agent_line(&plan, "contact-center/alice-chen");
     assert!(!line.contains("no-op"), "{plan}");
     assert!(

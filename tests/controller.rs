@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use ccop::controller::rbac;
 use kube::ResourceExt;
-use kube::api::DeleteParams;
 use serde_json::json;
-use support::operator::{Env, NS, condition, options, ready};
+use support::operator::{Env, NS, condition, leader_options, options, ready};
 
 fn tencent_agent(name: &str, email: &str) -> serde_json::Value {
     json!({"providerRef": {"name": "tencent"}, "displayName": name, "email": email,
@@ -149,25 +148,19 @@ async fn deletion_follows_the_policy() {
     .await;
     env.wait_agent("gone", "Ready", ready).await;
     env.wait_agent("kept", "Ready", ready).await;
-    env.agents()
-        .delete("gone", &DeleteParams::default())
-        .await
-        .unwrap();
-    env.agents()
-        .delete("kept", &DeleteParams::default())
-        .await
-        .unwrap();
+    for name in ["gone", "kept"] {
+        env.delete_agent(name).await;
+    }
     env.wait("both objects to disappear", || {
         env.api.objects("contactcenteragents").is_empty()
     })
     .await;
-    assert!(
-        env.tencent.agent("gone@example.com").is_none(),
-        "Delete removed the account"
-    );
-    assert!(
-        env.tencent.agent("kept@example.com").is_some(),
-        "Orphan left the account"
+    support::assert_accounts(
+        |key| env.tencent.agent(key).is_some(),
+        &[
+            ("gone@example.com", false, "Delete removed the account"),
+            ("kept@example.com", true, "Orphan left the account"),
+        ],
     );
     op.stop().await;
 }
@@ -194,10 +187,7 @@ async fn a_second_agent_claiming_the_same_key_is_a_conflict_and_writes_nothing()
     );
     assert_eq!(env.tencent.agent("same@example.com").unwrap().name, "First");
     // When the owner goes, the other one takes over.
-    env.agents()
-        .delete("first", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_agent("first").await;
     env.wait_agent("second", "Ready after the first was deleted", ready)
         .await;
     op.stop().await;
@@ -250,19 +240,7 @@ async fn a_password_secret_change_is_applied_once() {
             .unwrap()
             .password_matches("Initial#Pass2026")
     );
-    env.secret(
-        NS,
-        "erin-password",
-        json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
-    )
-    .await;
-    env.wait("the new password at the vendor", || {
-        env.huawei
-            .agent("erin.smith")
-            .unwrap()
-            .password_matches("Rotated#Pass2027")
-    })
-    .await;
+    env.rotate_huawei_password("erin-password", "erin.smith").await;
     env.wait_agent("erin", "Ready with the new digest", |a| {
         ready(a) && a.status.as_ref().unwrap().password_digest.as_deref() != Some(&digest)
     })
@@ -281,11 +259,7 @@ async fn a_crash_between_the_vendor_create_and_the_status_write_leaves_exactly_o
     let op = env.run(options());
     env.agent("frank", tencent_agent("Frank", "frank@example.com"))
         .await;
-    env.wait_checkpointed("frank").await;
-    env.api.fail_next_writes(1000, 500);
-    env.wait("the account at the vendor", || env.tencent.account_count() == 1)
-        .await;
-    op.kill();
+    env.crash_after_the_vendor_create(op, "frank").await;
     env.api.fail_next_writes(0, 500);
     env.tencent.core.set_faults(ccop::sim::Faults::default());
     let op = env.run(options());
@@ -301,47 +275,25 @@ async fn a_crash_between_the_vendor_create_and_the_status_write_leaves_exactly_o
 #[tokio::test]
 async fn with_leader_election_only_the_leader_writes_and_a_standby_takes_over() {
     let env = Env::start("10m").await;
-    let mut a_opts = options();
-    a_opts.leader_election = true;
-    a_opts.identity = "replica-a".into();
+    let a_opts = leader_options("replica-a");
     let mut b_opts = a_opts.clone();
     b_opts.identity = "replica-b".into();
     let a = env.run(a_opts);
     env.wait("replica-a to lead", || {
-        env.api
-            .object(
-                "coordination.k8s.io/v1",
-                "leases",
-                Some("ccop-system"),
-                "contact-center-operator",
-            )
+        env.lease()
             .is_some_and(|l| l["spec"]["holderIdentity"] == "replica-a")
     })
     .await;
     let b = env.run(b_opts);
     env.ready_agent("gina", tencent_agent("Gina", "gina@example.com"))
         .await;
-    let lease = env
-        .api
-        .object(
-            "coordination.k8s.io/v1",
-            "leases",
-            Some("ccop-system"),
-            "contact-center-operator",
-        )
-        .unwrap();
+    let lease = env.lease().unwrap();
     assert_eq!(lease["spec"]["holderIdentity"], "replica-a");
     assert_eq!(env.tencent.core.calls_of("CreateStaff"), 1);
     // The leader stops (SIGTERM): it releases the lease and the standby takes over.
     a.stop().await;
     env.wait("replica-b to lead", || {
-        env.api
-            .object(
-                "coordination.k8s.io/v1",
-                "leases",
-                Some("ccop-system"),
-                "contact-center-operator",
-            )
+        env.lease()
             .is_some_and(|l| l["spec"]["holderIdentity"] == "replica-b")
     })
     .await;
@@ -361,10 +313,7 @@ async fn every_api_call_the_controller_makes_is_covered_by_its_rbac_list() {
     opts.leader_election = true;
     let op = env.run(opts);
     env.wait_agent("ivy", "Ready", ready).await;
-    env.agents()
-        .delete("ivy", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_agent("ivy").await;
     env.wait("the agent to disappear", || {
         env.api.objects("contactcenteragents").is_empty()
     })

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Api;
 use kube::api::DeleteParams;
 use serde_json::{Value, json};
-use support::operator::{Env, NS, condition, options, ready};
+use support::operator::{Env, NS, Running, condition, options, ready};
 
 const PROVIDER_FINALIZER: &str = "contactcenter.dev/provider-in-use";
 const SECRET_FINALIZER: &str = "contactcenter.dev/provider-credentials";
@@ -26,6 +26,14 @@ fn finalizers(object: &Value) -> Vec<String> {
         .as_array()
         .map(|f| f.iter().filter_map(|v| v.as_str().map(String::from)).collect())
         .unwrap_or_default()
+}
+
+/// A running operator, and the agents of [`populated`].
+async fn populated_and_running() -> (Env, Running) {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    populated(&env).await;
+    (env, op)
 }
 
 /// Agents with vendor accounts at Tencent and Huawei, their providers protected.
@@ -70,39 +78,29 @@ async fn delete_namespace(env: &Env) {
 
 /// Waits until nothing of namespace `team` is left, then checks the vendor accounts are gone.
 async fn everything_gone(env: &Env) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let left: Vec<String> = ["contactcenteragents", "contactcenterproviders", "secrets"]
+    let left = async || -> Vec<String> {
+        ["contactcenteragents", "contactcenterproviders", "secrets"]
             .iter()
             .flat_map(|plural| env.api.objects(plural).into_iter().map(move |o| (plural, o)))
             .filter(|(_, o)| o["metadata"]["namespace"] == NS)
             .map(|(plural, o)| format!("{plural}/{} {:?}", o["metadata"]["name"], finalizers(&o)))
-            .collect();
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "namespace deletion never finished; left: {left:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        env.tencent.agent("ann@example.com").is_none(),
-        "ann's account deleted"
-    );
-    assert!(
-        env.tencent.agent("bob@example.com").is_none(),
-        "bob's account deleted"
+            .collect()
+    };
+    let (within, every) = (Duration::from_secs(40), Duration::from_millis(100));
+    support::wait_until_none_left("namespace deletion", within, every, left).await;
+    support::assert_accounts(
+        |key| env.tencent.agent(key).is_some(),
+        &[
+            ("ann@example.com", false, "ann's account deleted"),
+            ("bob@example.com", false, "bob's account deleted"),
+        ],
     );
     assert!(env.huawei.agent("dora.li").is_none(), "dora's account deleted");
 }
 
 #[tokio::test]
 async fn deleting_a_namespace_deletes_its_agents_accounts_and_finishes() {
-    let env = Env::start("10m").await;
-    let op = env.run(options());
-    populated(&env).await;
+    let (env, op) = populated_and_running().await;
     delete_namespace(&env).await;
     everything_gone(&env).await;
     op.stop().await;
@@ -110,9 +108,7 @@ async fn deleting_a_namespace_deletes_its_agents_accounts_and_finishes() {
 
 #[tokio::test]
 async fn a_namespace_deletion_finishes_across_an_operator_restart() {
-    let env = Env::start("10m").await;
-    let op = env.run(options());
-    populated(&env).await;
+    let (env, op) = populated_and_running().await;
     // The crash comes right after the deletes are issued, before the operator acted on them.
     op.kill();
     delete_namespace(&env).await;
@@ -166,10 +162,7 @@ async fn a_provider_in_use_stays_until_its_agents_are_gone_and_says_who_holds_it
         .delete("tencent-credentials", &DeleteParams::default())
         .await
         .unwrap();
-    env.agents()
-        .delete("ann", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_agent("ann").await;
     env.wait("the agent, the provider and its Secret to go", || {
         env.api.objects("contactcenteragents").is_empty()
             && env.api.provider(NS, "tencent").is_none()

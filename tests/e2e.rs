@@ -197,6 +197,12 @@ impl Cluster {
         Api::namespaced(self.client.clone(), &self.ns)
     }
 
+    /// Applies agent `name` and waits for it to be Ready.
+    async fn ready_agent(&self, name: &str, spec: Value) -> ContactCenterAgent {
+        self.agent(name, spec).await;
+        self.wait_agent(name, "Ready", ready).await
+    }
+
     /// Polls agent `name` until `check` holds, or panics with its last status.
     async fn wait_agent(
         &self,
@@ -347,9 +353,9 @@ e2e!(
     create_then_edit_scenario
 );
 async fn create_then_edit_scenario(c: &Cluster) {
-    c.agent("alice", tencent_agent("Alice Chen", "alice@example.com"))
+    let a = c
+        .ready_agent("alice", tencent_agent("Alice Chen", "alice@example.com"))
         .await;
-    let a = c.wait_agent("alice", "Ready", ready).await;
     let status = a.status.clone().unwrap();
     assert_eq!(status.external_id.as_deref(), Some("alice@example.com"));
     assert_eq!(condition(&a, "Synced").unwrap().0, "True");
@@ -383,8 +389,8 @@ e2e!(
     drift_is_repaired_scenario
 );
 async fn drift_is_repaired_scenario(c: &Cluster) {
-    c.agent("bob", tencent_agent("Bob Wang", "bob@example.com")).await;
-    c.wait_agent("bob", "Ready", ready).await;
+    c.ready_agent("bob", tencent_agent("Bob Wang", "bob@example.com"))
+        .await;
     assert!(
         c.tencent
             .edit_agent("bob@example.com", |r| r.name = "Renamed In Console".into())
@@ -445,21 +451,17 @@ async fn deletion_scenario(c: &Cluster) {
     for name in ["gone", "kept"] {
         c.agents().delete(name, &DeleteParams::default()).await.unwrap();
     }
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !c.agent_names().await.is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the finalizers were never released"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(
-        c.tencent.agent("gone@example.com").is_none(),
-        "Delete removed the account"
-    );
-    assert!(
-        c.tencent.agent("kept@example.com").is_some(),
-        "Orphan left the account"
+    let every = Duration::from_millis(200);
+    support::wait_until_none_left("the release of the finalizers", WAIT, every, async || {
+        c.agent_names().await
+    })
+    .await;
+    support::assert_accounts(
+        |key| c.tencent.agent(key).is_some(),
+        &[
+            ("gone@example.com", false, "Delete removed the account"),
+            ("kept@example.com", true, "Orphan left the account"),
+        ],
     );
 }
 
@@ -470,8 +472,8 @@ e2e!(
     conflict_scenario
 );
 async fn conflict_scenario(c: &Cluster) {
-    c.agent("first", tencent_agent("First", "same@example.com")).await;
-    c.wait_agent("first", "Ready", ready).await;
+    c.ready_agent("first", tencent_agent("First", "same@example.com"))
+        .await;
     tokio::time::sleep(Duration::from_millis(1100)).await; // a later creationTimestamp
     c.agent("second", tencent_agent("Second", "same@example.com"))
         .await;
@@ -531,34 +533,25 @@ e2e!(
 async fn password_scenario(c: &Cluster) {
     c.secret("erin-password", json!({"password": "Initial#Pass2026"}))
         .await;
-    c.agent(
-        "erin",
-        json!({"providerRef": {"name": "huawei"}, "displayName": "Erin", "email": "erin@example.com",
+    let a = c
+        .ready_agent(
+            "erin",
+            json!({"providerRef": {"name": "huawei"}, "displayName": "Erin", "email": "erin@example.com",
                "huawei": {"userAccount": "erin.smith"},
                "passwordSecretRef": {"name": "erin-password", "key": "password"}}),
-    )
-    .await;
-    let a = c.wait_agent("erin", "Ready", ready).await;
+        )
+        .await;
     let digest = a.status.unwrap().password_digest.unwrap();
     assert!(!digest.contains("Initial"));
-    assert!(
-        c.huawei
-            .agent("erin.smith")
-            .unwrap()
-            .password_matches("Initial#Pass2026")
-    );
+    let erin_has = |password: &str| c.huawei.agent("erin.smith").unwrap().password_matches(password);
+    assert!(erin_has("Initial#Pass2026"));
     c.secret(
         "erin-password",
         json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
     )
     .await;
-    c.wait("the new password at the vendor", || {
-        c.huawei
-            .agent("erin.smith")
-            .unwrap()
-            .password_matches("Rotated#Pass2027")
-    })
-    .await;
+    c.wait("the new password at the vendor", || erin_has("Rotated#Pass2027"))
+        .await;
 }
 
 e2e!(

@@ -179,14 +179,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn bounded_error(e: &VendorError) -> Result<(), TestCaseError> {
-    let text = e.to_string();
-    prop_assert!(!text.trim().is_empty(), "an empty error: {e:?}");
-    prop_assert!(
-        text.chars().count() <= MAX_ERROR_CHARS,
-        "an unbounded error ({} characters)",
-        text.chars().count()
-    );
-    Ok(())
+    bounded_text(&e.to_string()).map_err(|why| TestCaseError::fail(format!("{why}: {e:?}")))
 }
 
 fn bounded_text(text: &str) -> Result<(), TestCaseError> {
@@ -767,7 +760,7 @@ impl Sims {
             timestamp,
             &credentials,
         );
-        let resp = self
+        let request = self
             .http
             .post(format!("{}/", self.tencent))
             .header("content-type", "application/json")
@@ -775,48 +768,30 @@ impl Sims {
             .header("X-TC-Version", tencent::wire::VERSION)
             .header("X-TC-Timestamp", timestamp.to_string())
             .header("Authorization", authorization.as_str())
-            .body(body.to_vec())
-            .send()
-            .await
-            .expect("the Tencent simulator answers");
-        (
-            resp.status().as_u16(),
-            resp.bytes().await.unwrap_or_default().to_vec(),
-        )
+            .body(body.to_vec());
+        answer(request, "Tencent").await
     }
 
     async fn huawei(&self, op: &str, body: &[u8]) -> (u16, Vec<u8>) {
-        let resp = self
+        let request = self
             .http
             .post(format!("{}/apiaccess/rest/cc-management/v1/{op}", self.huawei))
             .header("content-type", "application/json")
             .header("X-APP-Key", "ccop-simulator-app-key")
             .header("Authorization", format!("Bearer {}", self.huawei_token))
-            .body(body.to_vec())
-            .send()
-            .await
-            .expect("the Huawei simulator answers");
-        (
-            resp.status().as_u16(),
-            resp.bytes().await.unwrap_or_default().to_vec(),
-        )
+            .body(body.to_vec());
+        answer(request, "Huawei").await
     }
 
     async fn ozonetel(&self, endpoint: usize, body: &[u8]) -> (u16, Vec<u8>) {
         let (method, path) = OZONETEL_ENDPOINTS[endpoint % OZONETEL_ENDPOINTS.len()].clone();
-        let resp = self
+        let request = self
             .http
             .request(method, format!("{}{path}", self.ozonetel))
             .header("content-type", "application/json")
             .header("apiKey", "ccop-simulator-api-key")
-            .body(body.to_vec())
-            .send()
-            .await
-            .expect("the Ozonetel simulator answers");
-        (
-            resp.status().as_u16(),
-            resp.bytes().await.unwrap_or_default().to_vec(),
-        )
+            .body(body.to_vec());
+        answer(request, "Ozonetel").await
     }
 }
 
@@ -965,4 +940,16 @@ proptest! {
         prop_assert!(failed.is_some(), "Ozonetel: not a status body: {status} {shown}");
         prop_assert!(json || failed == Some(true), "Ozonetel accepted a non-JSON body: {shown}");
     }
+}
+
+/// Sends a request to a simulator and returns its status and body.
+async fn answer(request: reqwest::RequestBuilder, vendor: &str) -> (u16, Vec<u8>) {
+    let resp = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the {vendor} simulator answers: {e}"));
+    (
+        resp.status().as_u16(),
+        resp.bytes().await.unwrap_or_default().to_vec(),
+    )
 }

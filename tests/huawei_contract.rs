@@ -241,14 +241,9 @@ async fn token_expiry_mid_run_is_healed_by_exactly_one_new_token() {
 #[tokio::test]
 async fn tokens_are_renewed_ahead_of_expiry_and_shared_by_rebuilt_clients() {
     // The vendor grants two-second tokens: renewal is due after 1.6 s (a fifth of the life before the end).
-    let rig = Rig::start(
-        "renewal",
-        Config {
-            max_token_lifetime: 2,
-            ..unlimited()
-        },
-    )
-    .await;
+    let mut config = unlimited();
+    config.max_token_lifetime = 2;
+    let rig = Rig::start("renewal", config).await;
     let client = rig.client();
     client.check_credentials().await.unwrap();
     client.check_credentials().await.unwrap();
@@ -577,14 +572,9 @@ async fn listing_pages_through_every_account() {
 
 #[tokio::test]
 async fn wrapped_bodies_follow_the_provider_setting() {
-    let rig = Rig::start(
-        "wrapped",
-        Config {
-            wrapped: true,
-            ..unlimited()
-        },
-    )
-    .await;
+    let mut config = unlimited();
+    config.wrapped = true;
+    let rig = Rig::start("wrapped", config).await;
     let mut wrapped = rig.provider.clone();
     wrapped.wrap_request_body = true;
     let client = rig.client_with(&wrapped, &rig.options);

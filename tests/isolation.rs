@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use ccop::api::ContactCenterAgent;
 use kube::Api;
-use kube::api::DeleteParams;
 use serde_json::{Value, json};
 use support::operator::{Env, NS, condition, options, ready, ready_message};
 
@@ -162,7 +161,7 @@ async fn a_cluster_provider_reads_its_secret_only_in_the_operator_namespace() {
         ),
     )
     .await;
-    env.wait("the cluster provider to report its missing Secret", || {
+    let shared_ready = || {
         env.api
             .object(
                 "contactcenter.dev/v1alpha1",
@@ -171,9 +170,11 @@ async fn a_cluster_provider_reads_its_secret_only_in_the_operator_namespace() {
                 "shared-tencent",
             )
             .and_then(|p| provider_ready(&p))
-            .is_some_and(|(s, _, m)| {
-                s == "False" && m.contains("does not exist in namespace \"ccop-system\"")
-            })
+    };
+    env.wait("the cluster provider to report its missing Secret", || {
+        shared_ready().is_some_and(|(s, _, m)| {
+            s == "False" && m.contains("does not exist in namespace \"ccop-system\"")
+        })
     })
     .await;
     let a = env
@@ -189,15 +190,7 @@ async fn a_cluster_provider_reads_its_secret_only_in_the_operator_namespace() {
         .await;
     assert!(env.tencent.agent("tenant@example.com").is_some());
     env.wait("the cluster provider to be Ready", || {
-        env.api
-            .object(
-                "contactcenter.dev/v1alpha1",
-                "clustercontactcenterproviders",
-                None,
-                "shared-tencent",
-            )
-            .and_then(|p| provider_ready(&p))
-            .is_some_and(|(s, _, _)| s == "True")
+        shared_ready().is_some_and(|(s, _, _)| s == "True")
     })
     .await;
     op.stop().await;
@@ -235,7 +228,7 @@ async fn deleting_the_whole_roster_at_once_is_paced_by_the_deletion_cap() {
 
     // A bad commit: the whole roster goes.
     for name in &names {
-        env.agents().delete(name, &DeleteParams::default()).await.unwrap();
+        env.delete_agent(name).await;
     }
     env.wait("the first budget's deletions", || {
         env.tencent.account_count() == AGENTS - CAP

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use ccop::sim;
 use serde_json::json;
 use support::logs::{capture_logs, logs};
-use support::operator::{Env, NS, allowing, condition, options, ready, ready_message};
+use support::operator::{Env, NS, allowing, condition, options, ready, ready_message, tencent_staff};
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -164,12 +164,8 @@ async fn a_retry_after_no_clock_can_hold_is_reported_and_the_operator_keeps_work
     );
     // The requeue on that wait did not take the controller down: agents of a healthy provider
     // still converge, and the throttled agent is looked at again (no wait of 584 billion years).
-    env.ready_agent(
-        "steady",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Steady", "email": "steady@example.com",
-               "tencent": {"staffNumber": "1"}}),
-    )
-    .await;
+    env.ready_agent("steady", tencent_staff("Steady", "steady@example.com", "1"))
+        .await;
     op.stop().await;
 }
 
@@ -185,30 +181,48 @@ fn not_the_api(_: &str, _: &HeaderMap, _: &[u8]) -> Response {
         .into_response()
 }
 
+/// The Ozonetel provider `(name, endpoint, user, credentials Secret)`, and the agent `agent` on it
+/// shown as `display`, its password (`<display>#Pass2026`) in the Secret `<agent>-password`.
+async fn ozonetel_agent_via(
+    env: &Env,
+    (provider, endpoint, user, credentials): (&str, &str, &str, &str),
+    agent: &str,
+    display: &str,
+) {
+    env.apply(
+        "contactcenterproviders",
+        NS,
+        provider,
+        json!({"ozonetel": {"endpoint": endpoint, "userName": user,
+                            "credentialsSecretRef": {"name": credentials}},
+               "rateLimit": fast_ozonetel()}),
+    )
+    .await;
+    let password = format!("{agent}-password");
+    env.secret(NS, &password, json!({"password": format!("{display}#Pass2026")}))
+        .await;
+    env.agent(
+        agent,
+        json!({"providerRef": {"name": provider}, "displayName": display, "email": format!("{agent}@example.com"),
+               "ozonetel": {"agentId": agent},
+               "passwordSecretRef": {"name": password, "key": "password"}}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_wrong_ozonetel_endpoint_is_an_error_not_an_absent_agent() {
     let env = started().await;
     let vendor = Responder::start(not_the_api).await;
     let op = env.run(allowing(options(), [&vendor.url]));
     let user = env.ozonetel.config().user_name.clone();
-    env.apply(
-        "contactcenterproviders",
-        NS,
+    let provider = (
         "wrong-url",
-        json!({"ozonetel": {"endpoint": vendor.url, "userName": user,
-                            "credentialsSecretRef": {"name": "ozonetel-credentials"}},
-               "rateLimit": fast_ozonetel()}),
-    )
-    .await;
-    env.secret(NS, "olive-password", json!({"password": "Olive#Pass2026"}))
-        .await;
-    env.agent(
-        "olive",
-        json!({"providerRef": {"name": "wrong-url"}, "displayName": "Olive", "email": "olive@example.com",
-               "ozonetel": {"agentId": "olive"},
-               "passwordSecretRef": {"name": "olive-password", "key": "password"}}),
-    )
-    .await;
+        vendor.url.as_str(),
+        user.as_str(),
+        "ozonetel-credentials",
+    );
+    ozonetel_agent_via(&env, provider, "olive", "Olive").await;
     env.wait("the provider to report the endpoint's answer", || {
         provider_ready(&env, "wrong-url").is_some_and(|(s, _, m)| s == "False" && m.contains("HTTP 404"))
     })
@@ -288,12 +302,8 @@ async fn a_tencent_listing_that_repeats_its_pages_is_cut_short_and_reported() {
         ..sim::Faults::default()
     });
     let op = env.run(options());
-    env.agent(
-        "paige",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Paige", "email": "paige@example.com",
-               "tencent": {"staffNumber": "2"}}),
-    )
-    .await;
+    env.agent("paige", tencent_staff("Paige", "paige@example.com", "2"))
+        .await;
     let agent = env
         .wait_agent("paige", "told the listing was cut short", |a| {
             ready_message(a).contains("cut short")
@@ -349,24 +359,8 @@ async fn a_proxy_echoing_the_api_key_never_gets_it_into_status_events_or_logs() 
     let op = env.run(allowing(options(), [&proxy.url]));
     env.secret(NS, "echo-credentials", json!({"apiKey": ECHOED_KEY}))
         .await;
-    env.apply(
-        "contactcenterproviders",
-        NS,
-        "echo",
-        json!({"ozonetel": {"endpoint": proxy.url, "userName": "echo_user",
-                            "credentialsSecretRef": {"name": "echo-credentials"}},
-               "rateLimit": fast_ozonetel()}),
-    )
-    .await;
-    env.secret(NS, "eve-password", json!({"password": "Eve#Pass2026"}))
-        .await;
-    env.agent(
-        "eve",
-        json!({"providerRef": {"name": "echo"}, "displayName": "Eve", "email": "eve@example.com",
-               "ozonetel": {"agentId": "eve"},
-               "passwordSecretRef": {"name": "eve-password", "key": "password"}}),
-    )
-    .await;
+    let provider = ("echo", proxy.url.as_str(), "echo_user", "echo-credentials");
+    ozonetel_agent_via(&env, provider, "eve", "Eve").await;
     env.wait("the provider to report the refusal", || {
         provider_ready(&env, "echo").is_some_and(|(s, _, m)| s == "False" && m.contains("rejected request"))
     })
@@ -426,17 +420,9 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
         ..sim::Faults::default()
     });
     let op = env.run(options());
-    env.agent(
-        "dora",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Dora", "email": "dora@example.com",
-               "tencent": {"staffNumber": "1001"}}),
-    )
-    .await;
-    env.wait_checkpointed("dora").await;
-    env.api.fail_next_writes(1000, 500);
-    env.wait("the account at the vendor", || env.tencent.account_count() == 1)
+    env.agent("dora", tencent_staff("Dora", "dora@example.com", "1001"))
         .await;
-    op.kill();
+    env.crash_after_the_vendor_create(op, "dora").await;
     // The killed controller's tasks end at their next await: let them, before writes work again.
     tokio::time::sleep(Duration::from_millis(500)).await;
     env.api.fail_next_writes(0, 500);
@@ -460,10 +446,7 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
         .delete("tencent-credentials", &DeleteParams::default())
         .await
         .unwrap();
-    env.agents()
-        .delete("dora", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_agent("dora").await;
     let op = env.run(options());
     let waiting = env
         .wait_agent("dora", "told the deletion waits for the provider", |a| {

@@ -145,6 +145,26 @@ fn secret_list() -> Secrets {
     s
 }
 
+/// A Secret's data from `(key, value)` pairs.
+fn data(pairs: &[(&str, &str)]) -> SecretData {
+    SecretData(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
+            .collect(),
+    )
+}
+
+/// Records a client's Debug form, its credentials check and the error it returns, if any.
+async fn check_and_record(seen: &mut Seen, vendor: &str, client: &(impl Vendor + std::fmt::Debug)) {
+    seen.add(format!("{vendor} client (Debug)"), format!("{client:?}"));
+    let result = client.check_credentials().await;
+    seen.add(format!("{vendor} credentials check"), format!("{result:?}"));
+    if let Err(e) = result {
+        seen.add(format!("{vendor} error"), e.to_string());
+    }
+}
+
 /// The controller with the three vendors, through creates, rotations and token expiry.
 async fn controller_scenarios(seen: &mut Seen, secrets: &mut Secrets) {
     let ozonetel = sim::ozonetel::Sim::create(
@@ -174,18 +194,18 @@ async fn controller_scenarios(seen: &mut Seen, secrets: &mut Secrets) {
     env.secret(NS, "pw-tencent", json!({"password": PASSWORDS[4]}))
         .await;
     let op = env.run(allowing(options(), [recorder.base_url()]));
-    env.agent(
-        "t",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Tess", "email": "tess@example.com",
-        "tencent": {"staffNumber": "31"}, "passwordSecretRef": {"name": "pw-tencent", "key": "password"}}),
-    )
-    .await;
-    env.agent(
-        "h",
-        json!({"providerRef": {"name": "huawei"}, "displayName": "Hugo", "email": "hugo@example.com",
-        "huawei": {"userAccount": "hugo.li"}, "passwordSecretRef": {"name": "pw-huawei", "key": "password"}}),
-    )
-    .await;
+    let tess = |display: &str| {
+        json!({"providerRef": {"name": "tencent"}, "displayName": display, "email": "tess@example.com",
+        "tencent": {"staffNumber": "31"}, "passwordSecretRef": {"name": "pw-tencent", "key": "password"}})
+    };
+    let hugo = |display: &str| {
+        json!({"providerRef": {"name": "huawei"}, "displayName": display, "email": "hugo@example.com",
+        "huawei": {"userAccount": "hugo.li"}, "passwordSecretRef": {"name": "pw-huawei", "key": "password"}})
+    };
+    let tencent_key =
+        |key: &str| json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": key});
+    env.agent("t", tess("Tess")).await;
+    env.agent("h", hugo("Hugo")).await;
     env.agent(
         "o",
         json!({"providerRef": {"name": "ozonetel"}, "displayName": "Olga", "email": "olga@example.com",
@@ -197,40 +217,22 @@ async fn controller_scenarios(seen: &mut Seen, secrets: &mut Secrets) {
     }
 
     // A rotation to a wrong key, seen as CredentialsInvalid, then fixed.
-    env.secret(
-        NS,
-        "tencent-credentials",
-        json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": TENCENT_WRONG_KEY}),
-    )
-    .await;
-    env.agent(
-        "t",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Tess R.", "email": "tess@example.com",
-        "tencent": {"staffNumber": "31"}, "passwordSecretRef": {"name": "pw-tencent", "key": "password"}}),
-    )
-    .await;
+    env.secret(NS, "tencent-credentials", tencent_key(TENCENT_WRONG_KEY))
+        .await;
+    env.agent("t", tess("Tess R.")).await;
     env.wait_agent("t", "CredentialsInvalid", |a| {
         condition(a, "Ready").is_some_and(|(_, r)| r == "CredentialsInvalid")
     })
     .await;
     seen.cluster(&env, "with a wrong Tencent key");
-    env.secret(
-        NS,
-        "tencent-credentials",
-        json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": TENCENT_SECRET_KEY}),
-    )
-    .await;
+    env.secret(NS, "tencent-credentials", tencent_key(TENCENT_SECRET_KEY))
+        .await;
     env.wait_agent("t", "Ready after the fix", ready).await;
 
     // Huawei tokens expire (vendor time moves past their hour); the next call mints another.
     let minted = env.huawei.tokens_minted();
     env.huawei.core().clock.advance(Duration::from_secs(3700));
-    env.agent(
-        "h",
-        json!({"providerRef": {"name": "huawei"}, "displayName": "Hugo L.", "email": "hugo@example.com",
-        "huawei": {"userAccount": "hugo.li"}, "passwordSecretRef": {"name": "pw-huawei", "key": "password"}}),
-    )
-    .await;
+    env.agent("h", hugo("Hugo L.")).await;
     env.wait_agent("h", "Ready after the edit", |a| {
         ready(a) && a.metadata.generation == Some(2)
     })
@@ -296,23 +298,21 @@ async fn cli_scenario(seen: &mut Seen) {
     let huawei = sim::huawei::Sim::create(Default::default(), 4, 1.0);
     let t = sim::start(&tencent, sim::any_loopback()).await.unwrap();
     let h = sim::start(&huawei, sim::any_loopback()).await.unwrap();
+    let secrets = [
+        (
+            "tencent-credentials",
+            format!("{{secretId: AKIDccopSIMULATOR00000000000000000000, secretKey: {TENCENT_SECRET_KEY}}}"),
+        ),
+        (
+            "huawei-credentials",
+            format!("{{appKey: {HUAWEI_APP_KEY}, appSecret: {HUAWEI_APP_SECRET}}}"),
+        ),
+        ("pw", format!("{{password: \"{}\"}}", PASSWORDS[0])),
+    ]
+    .map(|(name, data)| support::secret_yaml("cli", name, &data))
+    .concat();
     let manifests = format!(
-        r#"
-apiVersion: v1
-kind: Secret
-metadata: {{name: tencent-credentials, namespace: cli}}
-stringData: {{secretId: AKIDccopSIMULATOR00000000000000000000, secretKey: {TENCENT_SECRET_KEY}}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: huawei-credentials, namespace: cli}}
-stringData: {{appKey: {HUAWEI_APP_KEY}, appSecret: {HUAWEI_APP_SECRET}}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: pw, namespace: cli}}
-stringData: {{password: "{pw}"}}
----
+        r#"{secrets}
 apiVersion: contactcenter.dev/v1alpha1
 kind: ContactCenterProvider
 metadata: {{name: tencent, namespace: cli}}
@@ -338,7 +338,6 @@ spec:
   huawei: {{userAccount: cli.huawei}}
   passwordSecretRef: {{name: pw, key: password}}
 "#,
-        pw = PASSWORDS[0],
         tu = t.base_url(),
         hu = h.base_url()
     );
@@ -376,14 +375,6 @@ async fn client_scenarios(seen: &mut Seen) {
             .unwrap(),
         ..ClientOptions::default()
     };
-    let data = |pairs: &[(&str, &str)]| {
-        SecretData(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
-                .collect(),
-        )
-    };
     let rate = RateLimit::default();
     let tencent_provider: TencentProvider = serde_json::from_value(
         json!({"endpoint": t.base_url(), "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "c"}}),
@@ -407,12 +398,7 @@ async fn client_scenarios(seen: &mut Seen) {
     ]);
     for creds in [&good_tencent, &bad_tencent] {
         let client = tencent::Client::from_provider(&tencent_provider, &rate, "c", creds, &options).unwrap();
-        seen.add("a Tencent client (Debug)", format!("{client:?}"));
-        let result = client.check_credentials().await;
-        seen.add("a Tencent credentials check", format!("{result:?}"));
-        if let Err(e) = result {
-            seen.add("a Tencent error", e.to_string());
-        }
+        check_and_record(seen, "a Tencent", &client).await;
     }
     let good_huawei = data(&[("appKey", HUAWEI_APP_KEY), ("appSecret", HUAWEI_APP_SECRET)]);
     let bad_huawei = data(&[
@@ -421,24 +407,14 @@ async fn client_scenarios(seen: &mut Seen) {
     ]);
     for creds in [&good_huawei, &bad_huawei] {
         let client = huawei::Client::from_provider(&huawei_provider, &rate, "c", creds, &options).unwrap();
-        seen.add("a Huawei client (Debug)", format!("{client:?}"));
-        let result = client.check_credentials().await;
-        seen.add("a Huawei credentials check", format!("{result:?}"));
-        if let Err(e) = result {
-            seen.add("a Huawei error", e.to_string());
-        }
+        check_and_record(seen, "a Huawei", &client).await;
     }
     let good_ozonetel = data(&[("apiKey", OZONETEL_API_KEY)]);
     let bad_ozonetel = data(&[("apiKey", "wrong-ozonetel-api-key")]);
     for creds in [&good_ozonetel, &bad_ozonetel] {
         let client =
             ozonetel::Client::from_provider(&ozonetel_provider, &rate, "c", creds, &options).unwrap();
-        seen.add("an Ozonetel client (Debug)", format!("{client:?}"));
-        let result = client.check_credentials().await;
-        seen.add("an Ozonetel credentials check", format!("{result:?}"));
-        if let Err(e) = result {
-            seen.add("an Ozonetel error", e.to_string());
-        }
+        check_and_record(seen, "an Ozonetel", &client).await;
     }
     // Missing keys name the key, never a value.
     let missing = tencent::Client::from_provider(
@@ -529,12 +505,7 @@ fn plain_http_is_refused_for_an_endpoint_that_is_not_loopback() {
         ),
     ] {
         let settings: ccop::api::ProviderSettings = serde_json::from_value(settings).unwrap();
-        let data = SecretData(
-            creds
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
-                .collect(),
-        );
+        let data = data(&creds);
         let e = match connectors::connect(&settings, "c", &data, &options) {
             Err(e) => e,
             Ok(_) => panic!("a client was built for a plain HTTP, non-loopback endpoint"),
@@ -652,12 +623,7 @@ async fn https_endpoints_have_their_certificates_verified() {
     ];
     for (settings, creds) in settings {
         let settings: ccop::api::ProviderSettings = serde_json::from_value(settings).unwrap();
-        let data = SecretData(
-            creds
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
-                .collect(),
-        );
+        let data = data(&creds);
         let client: Arc<dyn Vendor> = connectors::connect(&settings, "c", &data, &options).unwrap();
         let e = client
             .check_credentials()

@@ -33,7 +33,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use support::lease::{self, SkewedReplica};
-use support::operator::{Env, NS, Running, Setup, condition, options, ready};
+use support::operator::{Env, NS, Running, Setup, condition, options, ready, tencent_staff};
 use tokio::time::Instant;
 
 /// The seed when `CCOP_SOAK_SEED` is not set.
@@ -1458,19 +1458,7 @@ async fn a_password_change_whose_response_was_lost_is_recognised_as_done() {
         lost_response_rate: 1.0,
         ..Faults::default()
     });
-    env.secret(
-        NS,
-        "judy-password",
-        json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
-    )
-    .await;
-    env.wait("the new password at the vendor", || {
-        env.huawei
-            .agent("judy.chen")
-            .unwrap()
-            .password_matches("Rotated#Pass2027")
-    })
-    .await;
+    env.rotate_huawei_password("judy-password", "judy.chen").await;
     env.huawei.core().set_faults(Faults::default());
     let digest = before.status.unwrap().password_digest;
     env.wait_agent("judy", "Ready with the new password's digest", |a| {
@@ -1495,12 +1483,8 @@ async fn a_killed_controller_leaves_nothing_running() {
     let mut opts = options();
     opts.leader_election = true;
     let op = env.run(opts);
-    env.agent(
-        "kim",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Kim", "email": "kim@example.com",
-               "tencent": {"staffNumber": "9"}}),
-    )
-    .await;
+    env.agent("kim", tencent_staff("Kim", "kim@example.com", "9"))
+        .await;
     env.wait_agent("kim", "Ready", ready).await;
     op.kill();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -1530,12 +1514,8 @@ async fn a_secret_fixed_while_the_watch_was_down_and_compacted_still_wakes_its_a
         json!({"secretId": "AKIDccopSIMULATOR00000000000000000000", "secretKey": "a-wrong-secret-key"}),
     )
     .await;
-    env.agent(
-        "lena",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Lena", "email": "lena@example.com",
-               "tencent": {"staffNumber": "12"}}),
-    )
-    .await;
+    env.agent("lena", tencent_staff("Lena", "lena@example.com", "12"))
+        .await;
     env.wait_agent("lena", "CredentialsInvalid", |a| {
         condition(a, "Ready").is_some_and(|(_, r)| r == "CredentialsInvalid")
     })

@@ -9,7 +9,7 @@ use ccop::api::ContactCenterAgent;
 use ccop::controller::{self, Health, Options};
 use ccop::sim::{self, SimServer, Simulator, any_loopback};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -56,6 +56,20 @@ impl Running {
     pub fn kill(self) {
         self.task.abort();
     }
+}
+
+/// An agent spec on the `tencent` provider: `display`, `email` and the staff number `staff`.
+pub fn tencent_staff(display: &str, email: &str, staff: &str) -> Value {
+    json!({"providerRef": {"name": "tencent"}, "displayName": display, "email": email,
+           "tencent": {"staffNumber": staff}})
+}
+
+/// [`options`] for a replica taking part in leader election as `identity`.
+pub fn leader_options(identity: &str) -> Options {
+    let mut opts = options();
+    opts.leader_election = true;
+    opts.identity = identity.into();
+    opts
 }
 
 /// Default options for tests: fast backoff, all namespaces.
@@ -119,9 +133,56 @@ impl Env {
         self.wait_agent(name, "Ready", ready).await
     }
 
+    /// A crash after the vendor created `name`'s Tencent account but before the status recorded
+    /// it: every API-server write fails from the checkpoint on, and `op` is killed once the
+    /// account exists. Writes keep failing until the test calls `api.fail_next_writes(0, _)`.
+    pub async fn crash_after_the_vendor_create(&self, op: Running, name: &str) {
+        self.wait_checkpointed(name).await;
+        self.api.fail_next_writes(1000, 500);
+        self.wait("the account at the vendor", || self.tencent.account_count() == 1)
+            .await;
+        op.kill();
+    }
+
     /// The agents API in `team`.
     pub fn agents(&self) -> Api<ContactCenterAgent> {
         Api::namespaced(self.client.clone(), NS)
+    }
+
+    /// Rotates the password Secret `secret` from `Initial#Pass2026` to `Rotated#Pass2027` (the old
+    /// one kept as `password.previous`), then waits for the Huawei account `account` to take it.
+    pub async fn rotate_huawei_password(&self, secret: &str, account: &str) {
+        self.secret(
+            NS,
+            secret,
+            json!({"password": "Rotated#Pass2027", "password.previous": "Initial#Pass2026"}),
+        )
+        .await;
+        self.wait("the new password at the vendor", || {
+            self.huawei
+                .agent(account)
+                .unwrap()
+                .password_matches("Rotated#Pass2027")
+        })
+        .await;
+    }
+
+    /// The operator's leader-election Lease, read directly.
+    pub fn lease(&self) -> Option<Value> {
+        self.api.object(
+            "coordination.k8s.io/v1",
+            "leases",
+            Some("ccop-system"),
+            "contact-center-operator",
+        )
+    }
+
+    /// Deletes the agent `name` in `team` (the request only: its finalizer may hold it a while).
+    pub async fn delete_agent(&self, name: &str) {
+        self.agents()
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
     }
 
     /// Starts a controller with `options`, its endpoint allow-list extended by the three simulators'
@@ -259,23 +320,24 @@ impl Env {
             _servers: servers,
         };
         env.namespace(NS).await;
-        let t = setup.tencent.config();
-        env.secret(
-            NS,
-            "tencent-credentials",
-            json!({"secretId": t.secret_id, "secretKey": t.secret_key}),
-        )
-        .await;
-        let h = setup.huawei.config();
-        env.secret(
-            NS,
-            "huawei-credentials",
-            json!({"appKey": h.app_key, "appSecret": h.app_secret}),
-        )
-        .await;
-        let o = setup.ozonetel.config();
-        env.secret(NS, "ozonetel-credentials", json!({"apiKey": o.api_key}))
-            .await;
+        let (t, h, o) = (
+            setup.tencent.config(),
+            setup.huawei.config(),
+            setup.ozonetel.config(),
+        );
+        for (name, data) in [
+            (
+                "tencent-credentials",
+                json!({"secretId": t.secret_id, "secretKey": t.secret_key}),
+            ),
+            (
+                "huawei-credentials",
+                json!({"appKey": h.app_key, "appSecret": h.app_secret}),
+            ),
+            ("ozonetel-credentials", json!({"apiKey": o.api_key})),
+        ] {
+            env.secret(NS, name, data).await;
+        }
         let [t_url, h_url, o_url] = env.sim_urls();
         let with_rate = |mut spec: Value, rate: &Option<Value>| {
             spec["resyncInterval"] = json!(setup.resync);

@@ -8,10 +8,9 @@ use ccop::api::ContactCenterAgent;
 use ccop::sim::tencent::{AccountConfig, StaffRecord};
 use ccop::sim::{self, Simulator};
 use kube::Api;
-use kube::api::DeleteParams;
 use serde_json::{Value, json};
 
-use crate::support::operator::{Env, NS, Setup, condition, options, ready};
+use crate::support::operator::{Env, NS, Setup, condition, options, ready, tencent_staff};
 
 fn tencent_agent(provider: &str, email: &str) -> Value {
     json!({"providerRef": {"name": provider}, "displayName": "Tenant", "email": email,
@@ -165,10 +164,7 @@ async fn a_repointed_agent_is_new_in_the_new_account_and_never_deletes_in_either
     assert!(env.tencent.agent_in(1_400_000_002, "alice@example.com").is_some());
 
     // Deleting it (deletionPolicy Delete) deletes the account it owns now, never the one left behind.
-    env.agents()
-        .delete("alice", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_agent("alice").await;
     env.wait("the agent to be gone", || {
         env.api
             .object(
@@ -285,12 +281,8 @@ async fn keys_that_differ_only_in_case_are_one_claim() {
     env.ready_agent("lower", tencent_agent("tencent", "dave@example.com"))
         .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    env.agent(
-        "upper",
-        json!({"providerRef": {"name": "tencent"}, "displayName": "Other Dave", "email": "Dave@Example.com",
-               "tencent": {"staffNumber": "2"}}),
-    )
-    .await;
+    env.agent("upper", tencent_staff("Other Dave", "Dave@Example.com", "2"))
+        .await;
     wait_reason(&env, NS, "upper", "Conflict").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(env.tencent.account_count(), 1);
@@ -361,7 +353,7 @@ async fn vendor_deletions_are_recorded_in_the_providers_status_for_the_next_proc
         env.wait_agent(name, "Ready", ready).await;
     }
     for name in ["gone-1", "gone-2"] {
-        env.agents().delete(name, &DeleteParams::default()).await.unwrap();
+        env.delete_agent(name).await;
     }
     env.wait("both accounts deleted", || env.tencent.account_count() == 0)
         .await;

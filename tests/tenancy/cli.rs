@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use crate::support::secret_yaml;
 use ccop::sim::ozonetel::{AuthMode, Config, Sim};
 use ccop::sim::{self, SimServer, Simulator, any_loopback};
 use sha2::{Digest, Sha256};
@@ -38,25 +39,21 @@ impl Lab {
     /// `password`.
     fn write_roster(&self, auth_mode: &str, password: &str) {
         let c = self.sim.config();
+        let credentials = secret_yaml(
+            "team",
+            "ozonetel-credentials",
+            &format!("{{apiKey: \"{}\"}}", c.api_key),
+        );
+        let password = secret_yaml("team", "pw", &format!("{{password: \"{password}\"}}"));
         let manifests = format!(
-            r#"apiVersion: v1
-kind: Secret
-metadata: {{name: ozonetel-credentials, namespace: team}}
-stringData: {{apiKey: "{api_key}"}}
----
-apiVersion: contactcenter.dev/v1alpha1
+            r#"{credentials}apiVersion: contactcenter.dev/v1alpha1
 kind: ContactCenterProvider
 metadata: {{name: ozonetel, namespace: team}}
 spec:
   ozonetel: {{endpoint: "{endpoint}", userName: "{user}", authMode: {auth_mode}, credentialsSecretRef: {{name: ozonetel-credentials}}}}
   rateLimit: {{requestsPerMinute: 240, readsPerMinute: 480}}
 ---
-apiVersion: v1
-kind: Secret
-metadata: {{name: pw, namespace: team}}
-stringData: {{password: "{password}"}}
----
-apiVersion: contactcenter.dev/v1alpha1
+{password}apiVersion: contactcenter.dev/v1alpha1
 kind: ContactCenterAgent
 metadata: {{name: tara, namespace: team}}
 spec:
@@ -66,7 +63,6 @@ spec:
   ozonetel: {{agentId: tara.roy}}
   passwordSecretRef: {{name: pw, key: password}}
 "#,
-            api_key = c.api_key,
             endpoint = self.server.base_url(),
             user = c.user_name,
         );

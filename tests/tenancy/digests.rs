@@ -44,6 +44,15 @@ async fn status_digest(env: &Env) -> String {
         .expect("a password digest in status")
 }
 
+/// Runs the operator until the agent is Ready and returns its status digest.
+async fn digest_of_one_run(env: &Env) -> String {
+    let op = env.run(crate::support::operator::options());
+    short_password_agent(env).await;
+    let digest = status_digest(env).await;
+    op.stop().await;
+    digest
+}
+
 async fn key_secret(env: &Env) -> Secret {
     Api::<Secret>::namespaced(env.client.clone(), OPERATOR_NS)
         .get(DIGEST_KEY_SECRET)
@@ -80,10 +89,7 @@ fn guessable_digests(password: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_status_digest_cannot_be_matched_without_the_installations_key() {
     let env = Env::start("10m").await;
-    let op = env.run(crate::support::operator::options());
-    short_password_agent(&env).await;
-    let digest = status_digest(&env).await;
-    op.stop().await;
+    let digest = digest_of_one_run(&env).await;
 
     assert!(digest.starts_with("v2:"), "a versioned digest: {digest}");
     let hex_part = digest.trim_start_matches("v2:");
@@ -107,21 +113,15 @@ async fn a_status_digest_cannot_be_matched_without_the_installations_key() {
     // A second installation (its own API server, so its own key) shows another digest for the
     // same account and password.
     let other = Env::start("10m").await;
-    let op = other.run(crate::support::operator::options());
-    short_password_agent(&other).await;
-    let other_digest = status_digest(&other).await;
-    op.stop().await;
+    let other_digest = digest_of_one_run(&other).await;
     assert_ne!(digest, other_digest, "two installations, two keys, two digests");
 }
 
 #[tokio::test]
 async fn the_digest_key_is_made_once_and_a_restart_sends_no_password() {
     let env = Env::start("10m").await;
-    let op = env.run(crate::support::operator::options());
-    short_password_agent(&env).await;
-    let digest = status_digest(&env).await;
+    let digest = digest_of_one_run(&env).await;
     let key = key_secret(&env).await;
-    op.stop().await;
     let updates = env.ozonetel.core.calls_of("updateAgent");
     let creates = env.ozonetel.core.calls_of("createAgent");
 

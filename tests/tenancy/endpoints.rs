@@ -120,6 +120,23 @@ fn condition_of(
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
+/// Waits for provider `name` to be refused with `EndpointNotAllowed`; returns its conditions and
+/// its Ready message.
+async fn endpoint_refusal(
+    env: &Env,
+    name: &str,
+) -> (
+    Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    String,
+) {
+    let conditions = wait_provider(env, name, |(status, reason, _)| {
+        status == "False" && reason == "EndpointNotAllowed"
+    })
+    .await;
+    let (_, _, message) = condition_of(&conditions, "Ready").unwrap();
+    (conditions, message)
+}
+
 /// Waits until provider `name`'s `Ready` condition satisfies `check`; returns all its conditions.
 async fn wait_provider(
     env: &Env,
@@ -182,11 +199,7 @@ async fn a_provider_pointed_at_an_unlisted_local_listener_sends_it_nothing() {
         .await;
 
     for vendor in ["tencent", "huawei", "ozonetel"] {
-        let conditions = wait_provider(&env, &format!("stolen-{vendor}"), |(status, reason, _)| {
-            status == "False" && reason == "EndpointNotAllowed"
-        })
-        .await;
-        let (_, _, message) = condition_of(&conditions, "Ready").unwrap();
+        let (conditions, message) = endpoint_refusal(&env, &format!("stolen-{vendor}")).await;
         assert!(
             message.contains("--allowed-endpoints") && message.contains(&port),
             "{vendor}: the message names the endpoint and the policy: {message}"
@@ -284,11 +297,7 @@ async fn plain_http_to_a_host_that_is_not_loopback_is_refused() {
     )
     .await;
     for vendor in ["tencent", "huawei", "ozonetel"] {
-        let conditions = wait_provider(&env, &format!("cleartext-{vendor}"), |(status, reason, _)| {
-            status == "False" && reason == "EndpointNotAllowed"
-        })
-        .await;
-        let (_, _, message) = condition_of(&conditions, "Ready").unwrap();
+        let (_, message) = endpoint_refusal(&env, &format!("cleartext-{vendor}")).await;
         assert!(
             message.contains("plain http:// is only allowed for loopback addresses; use https://"),
             "{vendor}: {message}"

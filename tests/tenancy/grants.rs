@@ -14,7 +14,7 @@ use ccop::sim::tencent::{Sim, StaffRecord};
 use ccop::sim::{self, SimServer, Simulator, any_loopback};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::support::operator::{Env, NS, allowing, condition, options, poll_agent, ready, ready_message};
@@ -173,20 +173,18 @@ async fn a_selector_grant_admits_labelled_namespaces_and_follows_label_changes()
         "selector": {"matchLabels": {"contactcenter.dev/tier": "agents"}}}});
     let shared = shared_tencent(&env, "shared-tencent", grant).await;
     let op = env.run(allowing(options(), [shared.url()]));
-    env.apply(
-        "contactcenteragents",
-        "billing",
-        "granted",
-        agent_spec(shared.name, "granted@example.com", "Granted"),
-    )
-    .await;
-    env.apply(
-        "contactcenteragents",
-        "other",
-        "outsider",
-        agent_spec(shared.name, "outsider@example.com", "Outsider"),
-    )
-    .await;
+    for (ns, name, email, display) in [
+        ("billing", "granted", "granted@example.com", "Granted"),
+        ("other", "outsider", "outsider@example.com", "Outsider"),
+    ] {
+        env.apply(
+            "contactcenteragents",
+            ns,
+            name,
+            agent_spec(shared.name, email, display),
+        )
+        .await;
+    }
     wait_for(&env, "billing", "granted", "Ready", ready).await;
     let outsider = wait_for(
         &env,
@@ -319,19 +317,22 @@ async fn deleting_an_adopted_agent_leaves_its_account_when_deletion_is_created_o
     assert_eq!(shared.sim.agent("veteran@example.com").unwrap().name, "Veteran");
 
     for name in ["veteran", "newcomer"] {
-        env.agents().delete(name, &DeleteParams::default()).await.unwrap();
+        env.delete_agent(name).await;
     }
     env.wait("both agents to be gone", || {
         env.api.objects("contactcenteragents").is_empty()
     })
     .await;
-    assert!(
-        shared.sim.agent("veteran@example.com").is_some(),
-        "the adopted account stays at the vendor"
-    );
-    assert!(
-        shared.sim.agent("newcomer@example.com").is_none(),
-        "the created account is deleted"
+    crate::support::assert_accounts(
+        |key| shared.sim.agent(key).is_some(),
+        &[
+            (
+                "veteran@example.com",
+                true,
+                "the adopted account stays at the vendor",
+            ),
+            ("newcomer@example.com", false, "the created account is deleted"),
+        ],
     );
     assert_eq!(shared.sim.core.calls_of("DeleteStaff"), 1);
     let orphaned = events(&env, "Orphaned", "veteran");

@@ -10,14 +10,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::Api;
 use kube::api::PostParams;
 
-use crate::support::operator::{Env, options};
+use crate::support::operator::{Env, leader_options};
 
 #[tokio::test]
 async fn a_deposed_leader_stops_minting_at_once() {
     let env = Env::start("10m").await;
-    let mut opts = options();
-    opts.leader_election = true;
-    opts.identity = "replica-a".into();
+    let opts = leader_options("replica-a");
     let may_mint = opts.client.may_mint_tokens.clone();
     assert!(
         !may_mint.load(Ordering::SeqCst),

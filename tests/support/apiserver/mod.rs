@@ -206,12 +206,21 @@ impl TestApiServer {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value> {
+        self.stored((group_version, plural, namespace, name), |s| s.object.clone())
+    }
+
+    /// Reads one stored object through `read`, or `None` when the kind or the object is unknown.
+    fn stored<T>(
+        &self,
+        (group_version, plural, namespace, name): (&str, &str, Option<&str>, &str),
+        read: impl FnOnce(&Stored) -> T,
+    ) -> Option<T> {
         let resource = self.shared.resources.find_api_version(group_version, plural)?;
         let state = self.shared.lock();
         state
             .store
             .get(&resource, namespace.unwrap_or_default(), name)
-            .map(|s| s.object.clone())
+            .map(read)
     }
 
     /// The stored `ContactCenterProvider` `namespace/name`, read directly.
@@ -238,22 +247,9 @@ impl TestApiServer {
     }
 
     /// The field managers that own fields of an object through server-side apply.
-    pub fn field_managers(
-        &self,
-        group_version: &str,
-        plural: &str,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Vec<String> {
-        let Some(resource) = self.shared.resources.find_api_version(group_version, plural) else {
-            return Vec::new();
-        };
-        let state = self.shared.lock();
-        state
-            .store
-            .get(&resource, namespace.unwrap_or_default(), name)
-            .map(|s| s.owners.managers())
-            .unwrap_or_default()
+    /// `key` is `(group_version, plural, namespace, name)`, as for [`Self::object`].
+    pub fn field_managers(&self, key: (&str, &str, Option<&str>, &str)) -> Vec<String> {
+        self.stored(key, |s| s.owners.managers()).unwrap_or_default()
     }
 }
 
