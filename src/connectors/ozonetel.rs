@@ -8,6 +8,6 @@ pub mod limits;
 pub mod model;
 pub mod wire;
 
-pub use client::{API_KEY_SECRET_KEY, Client, DEFAULT_ENDPOINT};
+pub use client::{Client, DEFAULT_ENDPOINT};
 pub use errors as decode;
 pub use limits::{in_periodic_check, periodic_check};

@@ -96,9 +96,12 @@ impl Client {
             VendorKind::Huawei,
             &options.endpoints,
         )?;
-        let app_key = creds.require(secret_name, "appKey")?.clone();
-        let app_secret = creds.require(secret_name, "appSecret")?.clone();
-        for (name, value) in [("appKey", &app_key), ("appSecret", &app_secret)] {
+        let app_key = creds.require(secret_name, model::APP_KEY_KEY)?.clone();
+        let app_secret = creds.require(secret_name, model::APP_SECRET_KEY)?.clone();
+        for (name, value) in [
+            (model::APP_KEY_KEY, &app_key),
+            (model::APP_SECRET_KEY, &app_secret),
+        ] {
             if value.expose_secret().is_empty() {
                 return Err(VendorError::new(
                     ErrorKind::Credentials,

@@ -24,7 +24,7 @@ use secrecy::ExposeSecret;
 
 use super::auth::{Action, Api, Auth, Credentials};
 use super::limits::{self, Limits, periodic_check};
-use super::wire;
+use super::{model, wire};
 use crate::api::{OzonetelAuthMode, OzonetelProvider, RateLimit};
 use crate::connectors::http;
 use crate::connectors::token::TokenCache;
@@ -36,8 +36,6 @@ use crate::core::{DesiredAgent, FieldChange, ObservedAgent, VendorKind};
 
 /// The domestic (India) CCaaS endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://in1-ccaas-api.ozonetel.com";
-/// The credentials Secret key holding the account API key.
-pub const API_KEY_SECRET_KEY: &str = "apiKey";
 /// The agent id AgentDetails is asked about to check credentials: any answer but an authentication
 /// error proves them.
 const CREDENTIALS_PROBE_AGENT: &str = "ccop-credentials-check";
@@ -80,12 +78,13 @@ impl Client {
             VendorKind::Ozonetel,
             &options.endpoints,
         )?;
-        let api_key = creds.require(secret_name, API_KEY_SECRET_KEY)?.clone();
+        let api_key = creds.require(secret_name, model::API_KEY_KEY)?.clone();
         if api_key.expose_secret().is_empty() || HeaderValue::from_str(api_key.expose_secret()).is_err() {
             return Err(VendorError::new(
                 ErrorKind::Credentials,
                 format!(
-                    "Secret {secret_name:?} key {API_KEY_SECRET_KEY:?} is empty or not a valid HTTP header value"
+                    "Secret {secret_name:?} key {:?} is empty or not a valid HTTP header value",
+                    model::API_KEY_KEY
                 ),
             ));
         }

@@ -40,7 +40,7 @@ use super::batch::{Batcher, Pending};
 use super::sign::Credentials;
 use super::skills::{SkillCache, SkillTable};
 use super::wire::*;
-use super::{errors, fields};
+use super::{errors, fields, model};
 
 /// Endpoint when the provider sets none.
 pub const DEFAULT_ENDPOINT: &str = "https://ccc.tencentcloudapi.com";
@@ -106,17 +106,17 @@ impl Client {
         creds: &SecretData,
         options: &ClientOptions,
     ) -> Result<Client, VendorError> {
-        let secret_id = creds.require(secret_name, "secretId")?.expose_secret();
-        let secret_key = creds.require(secret_name, "secretKey")?;
+        let secret_id = creds.require(secret_name, model::SECRET_ID_KEY)?.expose_secret();
+        let secret_key = creds.require(secret_name, model::SECRET_KEY_KEY)?;
         if secret_id.is_empty() || !secret_id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(credentials_error(
                 secret_name,
-                "secretId",
+                model::SECRET_ID_KEY,
                 "is empty or has spaces or non-ASCII characters",
             ));
         }
         if secret_key.expose_secret().trim().is_empty() {
-            return Err(credentials_error(secret_name, "secretKey", "is empty"));
+            return Err(credentials_error(secret_name, model::SECRET_KEY_KEY, "is empty"));
         }
         let endpoint = checked_endpoint(
             provider.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
