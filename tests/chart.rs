@@ -1426,6 +1426,8 @@ const HEALTH_CHECKS: &[(&str, &str)] = &[
     ("ContactCenterAgent", AGENT_LUA),
     ("ContactCenterProvider", PROVIDER_LUA),
     ("ClusterContactCenterProvider", PROVIDER_LUA),
+    // A skill group reports the same Ready/Synced conditions as an agent.
+    ("ContactCenterSkillGroup", AGENT_LUA),
 ];
 
 /// Runs a health script on `object` the way Argo CD does: the object as the global `obj`, the script's
@@ -1823,6 +1825,19 @@ fn health_cases(kind: &str) -> Vec<HealthCase> {
                 "Degraded",
             ),
             ("paused", agent(Some(&Verdict::paused(true))), "Suspended"),
+        ],
+        "ContactCenterSkillGroup" => vec![
+            ("Ready", object(kind, Some(&ready), 3), "Healthy"),
+            ("no status", object(kind, None, 3), "Progressing"),
+            (
+                "bad credentials",
+                object(
+                    kind,
+                    Some(&Verdict::stalled(Reason::CredentialsInvalid, "refused")),
+                    3,
+                ),
+                "Degraded",
+            ),
         ],
         "ContactCenterProvider" | "ClusterContactCenterProvider" => vec![
             ("Ready", object(kind, Some(&ready), 3), "Healthy"),

@@ -72,6 +72,23 @@ const PROVIDER_COLUMNS: &[Column] = &[
 ];
 
 /// Every kind of the operator: (kind, its CRD file under `crds/`, its columns).
+/// `kubectl get ccsg`: which provider, the vendor name and id, Ready with its reason, how many agents
+/// reference it; `-o wide` adds Synced.
+const GROUP_COLUMNS: &[Column] = &[
+    col("Provider", ".spec.providerRef.name"),
+    col("Name", ".spec.name"),
+    col("External-ID", ".status.externalId"),
+    col("Ready", ".status.conditions[?(@.type==\"Ready\")].status"),
+    col("Reason", ".status.conditions[?(@.type==\"Ready\")].reason"),
+    col("Agents", ".status.boundAgents"),
+    wide("Synced", ".status.conditions[?(@.type==\"Synced\")].status"),
+    wide(
+        "Synced-Reason",
+        ".status.conditions[?(@.type==\"Synced\")].reason",
+    ),
+    col("Age", ".metadata.creationTimestamp"),
+];
+
 const KINDS: &[(&str, &str, &[Column])] = &[
     (
         "ContactCenterAgent",
@@ -87,6 +104,11 @@ const KINDS: &[(&str, &str, &[Column])] = &[
         "ClusterContactCenterProvider",
         "clustercontactcenterproviders.contactcenter.dev.yaml",
         PROVIDER_COLUMNS,
+    ),
+    (
+        "ContactCenterSkillGroup",
+        "contactcenterskillgroups.contactcenter.dev.yaml",
+        GROUP_COLUMNS,
     ),
 ];
 

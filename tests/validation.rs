@@ -47,7 +47,7 @@ const INVALID: &[(&str, &str)] = &[
     ),
     (
         "skill-name-and-id.yaml",
-        "spec.skills[0]: Invalid value: exactly one of name or id must be set",
+        "spec.skills[0]: Invalid value: exactly one of name, id or groupRef must be set",
     ),
     (
         "tencent-bad-extension.yaml",

@@ -181,11 +181,11 @@ pub struct ContactCenterAgentSpec {
 }
 
 /// A skill group (Tencent), skill queue (Huawei) or skill (Ozonetel) the agent belongs to.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     cel,
-    validation = Rule::new("has(self.name) != has(self.id)").message("exactly one of name or id must be set")
+    validation = Rule::new("[has(self.name), has(self.id), has(self.groupRef)].filter(x, x).size() == 1").message("exactly one of name, id or groupRef must be set")
 )]
 pub struct SkillRef {
     /// Skill name, resolved to the vendor's id where the vendor needs one.
@@ -196,10 +196,23 @@ pub struct SkillRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]{1,18}$"))]
     pub id: Option<String>,
+    /// A `ContactCenterSkillGroup` in the agent's namespace. The agent waits (`Ready=False`,
+    /// `SkillGroupNotReady`) until the group is Ready, then binds to its vendor id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ref: Option<SkillGroupRef>,
     /// Priority or weight: Tencent 1 (highest) to 5, Huawei agent weight ≥ 1, Ozonetel 1–100. Unset: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub priority: Option<u32>,
+}
+
+/// A `ContactCenterSkillGroup` by name, in the referencing agent's namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillGroupRef {
+    /// The `ContactCenterSkillGroup`'s object name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
 }
 
 /// Tencent Cloud Contact Center agent ("staff") fields. The account key is `spec.email`.

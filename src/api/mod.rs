@@ -2,9 +2,11 @@
 
 mod agent;
 mod provider;
+mod skill_group;
 
 pub use agent::*;
 pub use provider::*;
+pub use skill_group::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::{CustomResourceExt, KubeSchema};
@@ -117,6 +119,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         ContactCenterAgent::crd(),
         ContactCenterProvider::crd(),
         ClusterContactCenterProvider::crd(),
+        ContactCenterSkillGroup::crd(),
     ]
 }
 

@@ -32,7 +32,10 @@ pub use error::{ErrorKind, VendorError};
 pub use models::model;
 
 use crate::api::{ProviderSettings, VendorSettings};
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind, VendorModel};
+use crate::core::{
+    DesiredAgent, DesiredGroup, Field, FieldChange, GroupChange, GroupSupport, ObservedAgent, ObservedGroup,
+    VendorKind, VendorModel,
+};
 
 /// How a vendor lets the operator see all of its accounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +76,25 @@ pub enum Deletion {
     AlreadyGone,
     /// The vendor did not delete it yet (a Tencent agent that is online); try again later.
     NotYet(String),
+}
+
+/// One page of skill groups.
+#[derive(Clone, Debug, Default)]
+pub struct GroupPage {
+    /// The groups on this page.
+    pub groups: Vec<ObservedGroup>,
+    /// Groups across all pages.
+    pub total: u64,
+}
+
+/// The answer of a skill-group call the vendor documents no endpoint for: terminal, naming what is
+/// missing, so status says so instead of the operator guessing an endpoint.
+pub fn group_call_unsupported(kind: VendorKind, call: &str) -> VendorError {
+    VendorError::new(
+        ErrorKind::Rejected,
+        format!("{kind} offers no API to {call} a skill group"),
+    )
+    .with_code("SkillGroupCallNotSupported")
 }
 
 /// An agent's password, from the Secret that `spec.passwordSecretRef` names.
@@ -161,6 +183,41 @@ pub trait Vendor: Send + Sync + 'static {
 
     /// One cheap authenticated read, to check credentials.
     async fn check_credentials(&self) -> Result<(), VendorError>;
+
+    /// What the vendor's API lets the operator do with skill groups (default: nothing).
+    fn group_support(&self) -> GroupSupport {
+        GroupSupport::NONE
+    }
+
+    /// One page of skill groups (0-based), when [`GroupSupport::list_page_size`] is set.
+    async fn list_groups(&self, page: u32) -> Result<GroupPage, VendorError> {
+        let _ = page;
+        Err(group_call_unsupported(self.kind(), "list"))
+    }
+
+    /// Creates a group with every attribute of `group`. A group with the same name that already exists
+    /// is `ErrorKind::AlreadyExists` (an adoption, when policy allows).
+    async fn create_group(&self, group: &DesiredGroup) -> Result<Created, VendorError> {
+        let _ = group;
+        Err(group_call_unsupported(self.kind(), "create"))
+    }
+
+    /// Changes exactly the attributes in `changes` (never an empty list) of the group `observed`.
+    async fn update_group(
+        &self,
+        group: &DesiredGroup,
+        observed: &ObservedGroup,
+        changes: &[GroupChange],
+    ) -> Result<(), VendorError> {
+        let _ = (group, observed, changes);
+        Err(group_call_unsupported(self.kind(), "change"))
+    }
+
+    /// Deletes the group with this vendor id.
+    async fn delete_group(&self, id: &str) -> Result<Deletion, VendorError> {
+        let _ = id;
+        Err(group_call_unsupported(self.kind(), "delete"))
+    }
 }
 
 /// A Secret's data, as read from Kubernetes (or a file for the CLI).

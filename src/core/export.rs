@@ -72,6 +72,7 @@ fn skill_ref(model: &dyn VendorModel, b: &SkillBinding, skill_names: &BTreeMap<S
         id: name.is_none().then(|| b.id.clone()),
         name,
         priority: b.priority,
+        ..SkillRef::default()
     }
 }
 

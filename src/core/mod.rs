@@ -12,6 +12,7 @@
 mod applied;
 mod digest;
 mod export;
+mod group;
 mod model;
 mod normalize;
 mod plan;
@@ -20,6 +21,7 @@ mod vendor_model;
 pub use applied::*;
 pub use digest::*;
 pub use export::*;
+pub use group::*;
 pub use model::*;
 pub use normalize::*;
 pub use plan::*;

@@ -32,6 +32,14 @@ impl NormalizeError {
 pub trait SkillResolver {
     /// The vendor's identifier for a skill name.
     fn resolve(&self, name: &str) -> Option<String>;
+
+    /// The vendor's identifier of the `ContactCenterSkillGroup` of this name in the agent's namespace,
+    /// once it is Ready (its `status.externalId`). The caller gathers these before normalizing; an
+    /// agent whose group is not Ready waits with `SkillGroupNotReady` instead.
+    fn group_id(&self, group: &str) -> Option<String> {
+        let _ = group;
+        None
+    }
 }
 
 /// A name → id table fetched from the vendor.
@@ -86,6 +94,28 @@ pub fn normalize(
     Ok(desired)
 }
 
+/// Normalizes a skill group's spec for the vendor of `model`: the name and the vendor block's attributes.
+pub fn normalize_group(
+    spec: &crate::api::ContactCenterSkillGroupSpec,
+    model: &dyn VendorModel,
+) -> Result<super::DesiredGroup, NormalizeError> {
+    let vendor = model.kind();
+    if let Some(block) = spec.vendor_block()
+        && block != vendor
+    {
+        return Err(NormalizeError::new(
+            block.as_str(),
+            format!("is set but the provider is a {vendor} provider; use the spec.{vendor} block"),
+        ));
+    }
+    let mut desired = super::DesiredGroup {
+        name: spec.name.clone(),
+        attributes: Default::default(),
+    };
+    model.normalize_group(spec, &mut desired)?;
+    Ok(desired)
+}
+
 /// The fields every vendor shares, those the spec sets, in the vendor's format. The field that is the
 /// vendor's account key is left out: a key is never updated.
 fn common_fields(
@@ -118,18 +148,24 @@ fn resolve_skills(
 ) -> Result<Vec<SkillBinding>, NormalizeError> {
     let mut bindings = Vec::with_capacity(refs.len());
     for (i, skill) in refs.iter().enumerate() {
-        let id = match (&skill.id, &skill.name) {
-            (Some(id), _) => id.clone(),
-            (None, Some(name)) => resolver.resolve(name).ok_or_else(|| {
+        let id = match (&skill.id, &skill.name, &skill.group_ref) {
+            (Some(id), _, _) => id.clone(),
+            (None, Some(name), _) => resolver.resolve(name).ok_or_else(|| {
                 NormalizeError::new(
                     format!("skills[{i}].name"),
                     format!("no skill named {name:?} exists at the {vendor} provider"),
                 )
             })?,
-            (None, None) => {
+            (None, None, Some(group)) => resolver.group_id(&group.name).ok_or_else(|| {
+                NormalizeError::new(
+                    format!("skills[{i}].groupRef"),
+                    format!("ContactCenterSkillGroup {:?} is not Ready", group.name),
+                )
+            })?,
+            (None, None, None) => {
                 return Err(NormalizeError::new(
                     format!("skills[{i}]"),
-                    "exactly one of name or id must be set",
+                    "exactly one of name, id or groupRef must be set",
                 ));
             }
         };

@@ -67,11 +67,13 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
     let mut s = spec(VendorKind::Tencent);
     s.skills = Some(vec![
         SkillRef {
+            group_ref: None,
             name: Some("support".into()),
             id: None,
             priority: Some(2),
         },
         SkillRef {
+            group_ref: None,
             name: None,
             id: Some("7".into()),
             priority: None,
@@ -92,6 +94,7 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
         ])
     );
     s.skills = Some(vec![SkillRef {
+        group_ref: None,
         name: Some("nope".into()),
         id: None,
         priority: None,
@@ -101,11 +104,13 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
     assert!(err.to_string().contains("no skill named \"nope\""), "{err}");
     s.skills = Some(vec![
         SkillRef {
+            group_ref: None,
             name: Some("billing".into()),
             id: None,
             priority: None,
         },
         SkillRef {
+            group_ref: None,
             name: None,
             id: Some("101".into()),
             priority: None,
@@ -226,6 +231,7 @@ fn an_update_carries_exactly_the_changed_fields() {
 fn unmanaged_skill_priorities_are_not_compared() {
     let mut s = spec(VendorKind::Tencent);
     s.skills = Some(vec![SkillRef {
+        group_ref: None,
         name: Some("billing".into()),
         id: None,
         priority: None,
@@ -323,6 +329,7 @@ fn deletion_follows_the_policy_ownership_and_the_ceiling() {
 fn the_last_applied_record_stands_in_for_unreadable_fields() {
     let mut s = spec(VendorKind::Ozonetel);
     s.skills = Some(vec![SkillRef {
+        group_ref: None,
         name: Some("billing".into()),
         id: None,
         priority: Some(10),
@@ -466,9 +473,9 @@ prop_compose! {
         if vendor != VendorKind::Ozonetel { s.phone = phone; }
         s.skills = skills.map(|m| m.into_iter().map(|(k, priority)| {
             if k.chars().all(|c| c.is_ascii_digit()) {
-                SkillRef { name: None, id: Some(k), priority }
+                SkillRef { name: None, id: Some(k), priority, group_ref: None }
             } else {
-                SkillRef { name: Some(k), id: None, priority }
+                SkillRef { name: Some(k), id: None, priority, group_ref: None }
             }
         }).collect());
         match vendor {

@@ -2,9 +2,10 @@
 //! its own connector (`connectors::<vendor>::model`), so the core itself names no vendor, no code and
 //! no format.
 
+use super::group::{DesiredGroup, ObservedGroup};
 use super::model::{DesiredAgent, Field, FieldMap, ObservedAgent, VendorKind};
 use super::normalize::NormalizeError;
-use crate::api::ContactCenterAgentSpec;
+use crate::api::{ContactCenterAgentSpec, ContactCenterSkillGroupSpec};
 
 /// One vendor's knowledge of the agent spec: its account key, its own fields and their codes, and how
 /// its values read back into a spec.
@@ -81,6 +82,31 @@ pub trait VendorModel: Send + Sync {
         Field::common_from_spec_path(path)
             .or_else(|| self.own_fields().iter().copied().find(|f| f.spec_path() == path))
             .or_else(|| self.legacy_field(path))
+    }
+
+    /// The attributes of the group spec's vendor block (only those it sets), in the vendor's values,
+    /// keyed by spec path (`tencent.maxConcurrency`). `desired` already holds the name. A vendor
+    /// without skill groups in its model refuses every group.
+    fn normalize_group(
+        &self,
+        spec: &ContactCenterSkillGroupSpec,
+        desired: &mut DesiredGroup,
+    ) -> Result<(), NormalizeError> {
+        let _ = (spec, desired);
+        Err(NormalizeError::new(
+            "spec",
+            format!("{} skill groups are not supported by this release", self.kind()),
+        ))
+    }
+
+    /// Group attributes the vendor sets at create only (spec paths).
+    fn group_create_only(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Sets the group spec's vendor block from an observed group (for export).
+    fn export_group(&self, observed: &ObservedGroup, spec: &mut ContactCenterSkillGroupSpec) {
+        let _ = (observed, spec);
     }
 }
 

@@ -245,6 +245,7 @@ async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
     let (fake, rt) = fake_runtime();
     let mut s = spec("carol.li");
     s.skills = Some(vec![SkillRef {
+        group_ref: None,
         name: Some("nope".into()),
         id: None,
         priority: None,

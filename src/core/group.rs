@@ -1,0 +1,352 @@
+//! Skill groups, vendor-neutral: what the spec asks for, what the vendor holds, and the plan between.
+//!
+//! A group is smaller than an agent: a name (its key at the vendor) and a handful of attributes. The
+//! attributes are kept by spec path (`tencent.maxConcurrency`) with the vendor's value as text, so the
+//! diff, the drift report and the plan are one piece of code for every vendor; what the attributes are,
+//! which can change after create and how they are spelled on the wire is the vendor model's business.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::api::{AdoptionPolicy, ManagementPolicy};
+
+/// Attribute (spec path, e.g. `huawei.maxWaitNum`) → the vendor's value, as text.
+pub type GroupAttributes = BTreeMap<String, String>;
+
+/// A skill group as the spec asks for it, in the vendor's values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DesiredGroup {
+    /// The group's name at the vendor: its key.
+    pub name: String,
+    /// The managed attributes (unset ones are absent: not managed).
+    pub attributes: GroupAttributes,
+}
+
+/// A skill group as the vendor reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedGroup {
+    /// The vendor's id (Tencent `SkillGroupId`, Huawei `skillId`); the name where the vendor has none.
+    pub id: String,
+    /// The group's name.
+    pub name: String,
+    /// The attributes the vendor reported.
+    pub attributes: GroupAttributes,
+}
+
+/// One attribute to change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupChange {
+    /// The attribute's spec path.
+    pub attribute: String,
+    /// The vendor's value now (`None`: it reported none).
+    pub from: Option<String>,
+    /// The value the spec asks for.
+    pub to: String,
+}
+
+/// What a vendor's API lets the operator do with skill groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupSupport {
+    /// Groups can be listed, this many per page. `None`: there is no listing (Ozonetel), so a group
+    /// is only known from its create (an "already exists" answer is an adoption).
+    pub list_page_size: Option<u32>,
+    /// Attributes can be changed after create.
+    pub update: bool,
+    /// Groups can be deleted.
+    pub delete: bool,
+}
+
+impl GroupSupport {
+    /// No skill-group API at all.
+    pub const NONE: GroupSupport = GroupSupport {
+        list_page_size: None,
+        update: false,
+        delete: false,
+    };
+
+    /// Whether the vendor has any skill-group call (at least create).
+    pub fn any(self) -> bool {
+        self != GroupSupport::NONE
+    }
+}
+
+/// Why the operator does not act on a group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum GroupRefusal {
+    /// `adoptionPolicy: CreateOnly` and a group with this name exists, not created by us.
+    ExistsButCreateOnly,
+    /// `adoptionPolicy: Adopt` and no group with this name exists.
+    MissingButAdoptOnly,
+    /// The provider's `agentPolicy.adoption` forbids taking over an existing group.
+    AdoptionNotAllowed,
+    /// These attributes differ but can only be set at create.
+    CreateOnlyChanged(Vec<String>),
+    /// These attributes differ and the vendor documents no call to change them (Ozonetel).
+    UpdateNotSupported(Vec<String>),
+}
+
+/// What to do with a group at the vendor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum GroupPlan {
+    /// The vendor matches the spec.
+    NoOp,
+    /// Create the group with every managed attribute.
+    Create,
+    /// Take over the existing group, then change these attributes (may be empty).
+    Adopt {
+        /// Attributes to change after adopting.
+        changes: Vec<GroupChange>,
+    },
+    /// Change these attributes (never empty).
+    Update {
+        /// The changes.
+        changes: Vec<GroupChange>,
+    },
+    /// Do nothing and report why.
+    Refuse(GroupRefusal),
+}
+
+impl GroupPlan {
+    /// Whether executing the plan writes to the vendor.
+    pub fn writes(&self) -> bool {
+        match self {
+            GroupPlan::Create | GroupPlan::Update { .. } => true,
+            GroupPlan::Adopt { changes } => !changes.is_empty(),
+            GroupPlan::NoOp | GroupPlan::Refuse(_) => false,
+        }
+    }
+
+    /// A short verb for tables and metrics.
+    pub fn action(&self) -> &'static str {
+        match self {
+            GroupPlan::NoOp => "no-op",
+            GroupPlan::Create => "create",
+            GroupPlan::Adopt { .. } => "adopt",
+            GroupPlan::Update { .. } => "update",
+            GroupPlan::Refuse(_) => "conflict",
+        }
+    }
+}
+
+/// The inputs of a group's plan.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupPlanInput<'a> {
+    /// The normalized spec.
+    pub desired: &'a DesiredGroup,
+    /// The group at the vendor with the desired name, if any.
+    pub observed: Option<&'a ObservedGroup>,
+    /// Whether status records the group as ours (created or adopted earlier, or a create was sent).
+    pub owned: bool,
+    /// The spec's adoption policy.
+    pub adoption: AdoptionPolicy,
+    /// The spec's management policy (`ObserveOnly` never writes).
+    pub management: ManagementPolicy,
+    /// Whether the provider allows taking over groups the operator did not create.
+    pub adoption_allowed: bool,
+    /// What the vendor can do.
+    pub support: GroupSupport,
+    /// Attributes the vendor sets at create only.
+    pub create_only: &'a [&'a str],
+}
+
+/// Every managed attribute whose observed value differs from the desired one. Attributes the vendor
+/// did not report count as differing: the caller overlays what it last applied for those it cannot
+/// read back.
+pub fn diff_group(desired: &DesiredGroup, observed: &ObservedGroup) -> Vec<GroupChange> {
+    desired
+        .attributes
+        .iter()
+        .filter(|(attribute, want)| observed.attributes.get(*attribute) != Some(*want))
+        .map(|(attribute, want)| GroupChange {
+            attribute: attribute.clone(),
+            from: observed.attributes.get(attribute).cloned(),
+            to: want.clone(),
+        })
+        .collect()
+}
+
+/// The plan for one group, and the drift found (every differing attribute, whether or not the plan can
+/// change it).
+pub fn plan_group(input: GroupPlanInput<'_>) -> (GroupPlan, Vec<GroupChange>) {
+    let Some(observed) = input.observed else {
+        let plan = match input.adoption {
+            AdoptionPolicy::Adopt => GroupPlan::Refuse(GroupRefusal::MissingButAdoptOnly),
+            _ if input.management == ManagementPolicy::ObserveOnly => GroupPlan::NoOp,
+            _ => GroupPlan::Create,
+        };
+        return (plan, Vec::new());
+    };
+    let drift = diff_group(input.desired, observed);
+    if input.management == ManagementPolicy::ObserveOnly {
+        return (GroupPlan::NoOp, drift);
+    }
+    if !input.owned {
+        if input.adoption == AdoptionPolicy::CreateOnly {
+            return (GroupPlan::Refuse(GroupRefusal::ExistsButCreateOnly), drift);
+        }
+        if !input.adoption_allowed {
+            return (GroupPlan::Refuse(GroupRefusal::AdoptionNotAllowed), drift);
+        }
+    }
+    let plan = match changes_or_refusal(&input, &drift) {
+        Err(refusal) => GroupPlan::Refuse(refusal),
+        Ok(changes) if !input.owned => GroupPlan::Adopt { changes },
+        Ok(changes) if changes.is_empty() => GroupPlan::NoOp,
+        Ok(changes) => GroupPlan::Update { changes },
+    };
+    (plan, drift)
+}
+
+/// The drift as changes the vendor can make, or why it cannot.
+fn changes_or_refusal(
+    input: &GroupPlanInput<'_>,
+    drift: &[GroupChange],
+) -> Result<Vec<GroupChange>, GroupRefusal> {
+    let names = |pick: &dyn Fn(&GroupChange) -> bool| -> Vec<String> {
+        drift
+            .iter()
+            .filter(|c| pick(c))
+            .map(|c| c.attribute.clone())
+            .collect()
+    };
+    let create_only = names(&|c| input.create_only.contains(&c.attribute.as_str()));
+    if !create_only.is_empty() {
+        return Err(GroupRefusal::CreateOnlyChanged(create_only));
+    }
+    if !drift.is_empty() && !input.support.update {
+        return Err(GroupRefusal::UpdateNotSupported(names(&|_| true)));
+    }
+    Ok(drift.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: GroupSupport = GroupSupport {
+        list_page_size: Some(100),
+        update: true,
+        delete: true,
+    };
+
+    fn group(attributes: &[(&str, &str)]) -> DesiredGroup {
+        DesiredGroup {
+            name: "vip-queue".into(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn observed(attributes: &[(&str, &str)]) -> ObservedGroup {
+        ObservedGroup {
+            id: "7".into(),
+            name: "vip-queue".into(),
+            attributes: group(attributes).attributes,
+        }
+    }
+
+    fn input<'a>(
+        desired: &'a DesiredGroup,
+        observed: Option<&'a ObservedGroup>,
+        owned: bool,
+    ) -> GroupPlanInput<'a> {
+        GroupPlanInput {
+            desired,
+            observed,
+            owned,
+            adoption: AdoptionPolicy::AdoptOrCreate,
+            management: ManagementPolicy::Full,
+            adoption_allowed: true,
+            support: FULL,
+            create_only: &["tencent.type"],
+        }
+    }
+
+    #[test]
+    fn a_missing_group_is_created_and_an_owned_matching_one_is_left_alone() {
+        let want = group(&[("tencent.maxConcurrency", "1")]);
+        assert_eq!(plan_group(input(&want, None, false)).0, GroupPlan::Create);
+        let have = observed(&[("tencent.maxConcurrency", "1"), ("tencent.ringAll", "false")]);
+        assert_eq!(
+            plan_group(input(&want, Some(&have), true)),
+            (GroupPlan::NoOp, vec![])
+        );
+    }
+
+    #[test]
+    fn a_changed_attribute_is_one_update_and_a_foreign_group_is_adopted_with_it() {
+        let want = group(&[("tencent.maxConcurrency", "3")]);
+        let have = observed(&[("tencent.maxConcurrency", "1")]);
+        let change = GroupChange {
+            attribute: "tencent.maxConcurrency".into(),
+            from: Some("1".into()),
+            to: "3".into(),
+        };
+        let (plan, drift) = plan_group(input(&want, Some(&have), true));
+        assert_eq!(
+            plan,
+            GroupPlan::Update {
+                changes: vec![change.clone()]
+            }
+        );
+        assert_eq!(drift, vec![change.clone()]);
+        let (plan, _) = plan_group(input(&want, Some(&have), false));
+        assert_eq!(
+            plan,
+            GroupPlan::Adopt {
+                changes: vec![change]
+            }
+        );
+    }
+
+    #[test]
+    fn create_only_and_unsupported_changes_are_refused_not_guessed() {
+        let want = group(&[("tencent.type", "1")]);
+        let have = observed(&[("tencent.type", "0")]);
+        let refused = GroupPlan::Refuse(GroupRefusal::CreateOnlyChanged(vec!["tencent.type".into()]));
+        assert_eq!(plan_group(input(&want, Some(&have), true)).0, refused);
+
+        let want = group(&[("ozonetel.recording", "Disabled")]);
+        let have = observed(&[("ozonetel.recording", "Full")]);
+        let mut no_update = input(&want, Some(&have), true);
+        no_update.support = GroupSupport {
+            list_page_size: None,
+            update: false,
+            delete: false,
+        };
+        let refused = GroupPlan::Refuse(GroupRefusal::UpdateNotSupported(vec![
+            "ozonetel.recording".into(),
+        ]));
+        assert_eq!(plan_group(no_update).0, refused);
+    }
+
+    #[test]
+    fn policies_decide_before_any_write() {
+        let want = group(&[]);
+        let have = observed(&[]);
+        let mut create_only = input(&want, Some(&have), false);
+        create_only.adoption = AdoptionPolicy::CreateOnly;
+        assert_eq!(
+            plan_group(create_only).0,
+            GroupPlan::Refuse(GroupRefusal::ExistsButCreateOnly)
+        );
+        let mut adopt_only = input(&want, None, false);
+        adopt_only.adoption = AdoptionPolicy::Adopt;
+        assert_eq!(
+            plan_group(adopt_only).0,
+            GroupPlan::Refuse(GroupRefusal::MissingButAdoptOnly)
+        );
+        let mut forbidden = input(&want, Some(&have), false);
+        forbidden.adoption_allowed = false;
+        assert_eq!(
+            plan_group(forbidden).0,
+            GroupPlan::Refuse(GroupRefusal::AdoptionNotAllowed)
+        );
+        let mut observe = input(&want, None, false);
+        observe.management = ManagementPolicy::ObserveOnly;
+        assert_eq!(plan_group(observe).0, GroupPlan::NoOp);
+    }
+}
