@@ -26,17 +26,14 @@ pub struct AccountId(String);
 impl AccountId {
     /// The account `ids` (name, value pairs, in a fixed order) of `vendor` at `endpoint`.
     ///
-    /// Tencent serves one application from every `*.tencentcloudapi.com` host (the global, the
-    /// international and the regional ones route to the same `SdkAppId`), so those hosts are one realm;
-    /// other vendors' hosts are separate deployments and stay distinct.
+    /// Hosts the vendor's [`super::site::Site`] names as one shared realm (every `*.tencentcloudapi.com`
+    /// host routes to the same Tencent `SdkAppId`) are one realm; other endpoints are separate
+    /// deployments and stay distinct.
     pub fn new(vendor: VendorKind, endpoint: &Endpoint, ids: &[(&str, &str)]) -> Self {
         let host = endpoint.host.to_ascii_lowercase();
-        let realm = match vendor {
-            VendorKind::Tencent if host.ends_with(".tencentcloudapi.com") => {
-                "tencentcloudapi.com".to_string()
-            }
-            _ => endpoint.base.to_ascii_lowercase(),
-        };
+        let realm = super::site(vendor)
+            .shared_realm(&host)
+            .map_or_else(|| endpoint.base.to_ascii_lowercase(), str::to_string);
         let mut id = format!("{vendor} {realm}");
         for (name, value) in ids {
             id.push_str(&format!(" {name}={value}"));

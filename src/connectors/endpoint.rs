@@ -117,7 +117,7 @@ pub fn checked_endpoint(
             } else {
                 format!(
                     "not a documented {vendor} endpoint ({}) and not on the operator's --allowed-endpoints list",
-                    documented_hosts(vendor)
+                    super::site(vendor).documented_hosts()
                 )
             },
         ));
@@ -134,38 +134,14 @@ pub fn checked_endpoint(
     })
 }
 
-/// The API hosts each vendor documents: HTTPS on the default port only.
+/// Whether `origin` is one of the API hosts `vendor` documents: HTTPS on the default port only.
 fn documented(vendor: VendorKind, origin: &Origin) -> bool {
     let Host::Name(name) = &origin.host else {
         return false;
     };
-    if origin.scheme != Scheme::Https || origin.port != Scheme::Https.default_port() {
-        return false;
-    }
-    match vendor {
-        // `ccc.tencentcloudapi.com`, `ccc.intl.tencentcloudapi.com`, or a region pinned in the host,
-        // `ccc.ap-guangzhou.tencentcloudapi.com`. Each label was checked by `Origin::parse`
-        // (lowercase letters, digits, inner hyphens), so exactly one label between the two parts.
-        VendorKind::Tencent => {
-            name == "ccc.tencentcloudapi.com"
-                || name
-                    .strip_prefix("ccc.")
-                    .and_then(|rest| rest.strip_suffix(".tencentcloudapi.com"))
-                    .is_some_and(|region| !region.is_empty() && !region.contains('.'))
-        }
-        VendorKind::Huawei => name == "service.besclouds.com",
-        VendorKind::Ozonetel => name == "in1-ccaas-api.ozonetel.com" || name == "api.ccaas.ozonetel.com",
-    }
-}
-
-fn documented_hosts(vendor: VendorKind) -> &'static str {
-    match vendor {
-        VendorKind::Tencent => {
-            "https://ccc.tencentcloudapi.com, https://ccc.intl.tencentcloudapi.com or https://ccc.<region>.tencentcloudapi.com"
-        }
-        VendorKind::Huawei => "https://service.besclouds.com",
-        VendorKind::Ozonetel => "https://in1-ccaas-api.ozonetel.com or https://api.ccaas.ozonetel.com",
-    }
+    origin.scheme == Scheme::Https
+        && origin.port == Scheme::Https.default_port()
+        && super::site(vendor).documents_host(name)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -17,6 +17,7 @@ pub mod paging;
 pub mod pipeline;
 pub mod ratelimit;
 pub mod retry;
+pub mod site;
 pub mod tencent;
 pub mod token;
 
@@ -29,7 +30,7 @@ use secrecy::SecretString;
 
 pub use account::{AccountId, CredentialDigest};
 pub use error::{ErrorKind, VendorError};
-pub use models::model;
+pub use models::{model, site};
 
 use crate::api::{ProviderSettings, VendorSettings};
 use crate::core::{

@@ -1,5 +1,7 @@
-//! Which model each vendor has: the one place a [`VendorKind`] turns into its [`VendorModel`].
+//! Which model and site each vendor has: the one place a [`VendorKind`] turns into its
+//! [`VendorModel`] and its [`Site`].
 
+use super::site::Site;
 use crate::core::{VendorKind, VendorModel};
 
 /// The model of a vendor.
@@ -8,6 +10,15 @@ pub fn model(kind: VendorKind) -> &'static dyn VendorModel {
         VendorKind::Tencent => &super::tencent::model::MODEL,
         VendorKind::Huawei => &super::huawei::model::MODEL,
         VendorKind::Ozonetel => &super::ozonetel::model::MODEL,
+    }
+}
+
+/// Where a vendor's API lives.
+pub fn site(kind: VendorKind) -> &'static dyn Site {
+    match kind {
+        VendorKind::Tencent => &super::tencent::site::TencentSite,
+        VendorKind::Huawei => &super::huawei::site::HuaweiSite,
+        VendorKind::Ozonetel => &super::ozonetel::site::OzonetelSite,
     }
 }
 

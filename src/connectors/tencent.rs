@@ -10,6 +10,7 @@ pub mod fields;
 pub mod limits;
 pub mod model;
 pub mod sign;
+pub mod site;
 pub mod skills;
 pub mod wire;
 
