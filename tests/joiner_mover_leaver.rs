@@ -167,6 +167,98 @@ impl Env {
     }
 }
 
+/// The kept Secret's `current` and `previous` entries.
+async fn kept(env: &Env, agent: &str) -> (String, Option<String>) {
+    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), NS);
+    let data = secrets
+        .get(&format!("{agent}-ccop-password-kept"))
+        .await
+        .unwrap()
+        .data
+        .unwrap();
+    let text = |key: &str| data.get(key).map(|b| String::from_utf8(b.0.clone()).unwrap());
+    (text("current").unwrap(), text("previous"))
+}
+
+/// Asserts that the password the Huawei account holds is in the kept Secret.
+async fn vendor_password_is_kept(env: &Env, account: &str, agent: &str) {
+    let (current, previous) = kept(env, agent).await;
+    let holder = env.huawei.agent(account).unwrap();
+    assert!(
+        holder.password_matches(&current) || previous.is_some_and(|p| holder.password_matches(&p)),
+        "the vendor's password is in neither entry of the kept Secret"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_before_or_after_the_vendor_change_of_a_rotation_loses_no_password() {
+    use ccop::sim::Faults;
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    env.ready_agent("gina", huawei_generated(json!([]))).await;
+    let first = generated(&env, "gina").await.unwrap();
+
+    // The vendor fails every request: the new password is kept and copied out, never sent; then the
+    // operator dies.
+    env.huawei.core.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    annotate(&env, "gina", "contactcenter.dev/rotate-password", "1").await;
+    let second = env.wait_secret_change(&first).await;
+    op.kill();
+    assert!(env.huawei.agent("gina.wu").unwrap().password_matches(&first));
+    assert_eq!(kept(&env, "gina").await, (second.clone(), Some(first.clone())));
+    vendor_password_is_kept(&env, "gina.wu", "gina").await;
+
+    // A new operator finishes the change with the kept old password.
+    env.huawei.core.set_faults(Faults::default());
+    let op = env.run(options());
+    env.wait("the second password at the vendor", || {
+        env.huawei.agent("gina.wu").unwrap().password_matches(&second)
+    })
+    .await;
+    env.wait_agent("gina", "Ready", ready).await;
+
+    // The vendor takes the next change but its answer is lost, and the operator dies before any
+    // status says so.
+    env.huawei.core.set_faults(Faults {
+        lost_response_rate: 1.0,
+        ..Faults::default()
+    });
+    annotate(&env, "gina", "contactcenter.dev/rotate-password", "2").await;
+    let third = env.wait_secret_change(&second).await;
+    env.wait("the third password at the vendor", || {
+        env.huawei.agent("gina.wu").unwrap().password_matches(&third)
+    })
+    .await;
+    op.kill();
+    vendor_password_is_kept(&env, "gina.wu", "gina").await;
+    env.huawei.core.set_faults(Faults::default());
+    let op = env.run(options());
+    env.wait_agent("gina", "Ready with the third password applied", |a| {
+        ready(a)
+            && a.metadata
+                .annotations
+                .as_ref()
+                .and_then(|m| m.get("contactcenter.dev/rotate-password"))
+                .is_some_and(|v| v == "2")
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while kept(&env, "gina").await != (third.clone(), None) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the third password is not settled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(env.huawei.agent("gina.wu").unwrap().password_matches(&third));
+    assert_eq!(generated(&env, "gina").await.as_deref(), Some(third.as_str()));
+    assert_eq!(env.huawei.core.calls_of("agentAccount/create"), 1);
+    op.stop().await;
+}
+
 #[tokio::test]
 async fn a_new_rotate_password_annotation_rotates_once() {
     capture_logs();
