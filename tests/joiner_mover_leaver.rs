@@ -391,5 +391,29 @@ async fn a_mover_is_one_vendor_update_never_a_delete_and_a_create() {
     assert_eq!(delta("agentAccount/create"), 0, "no create");
     assert_eq!(delta("agentAccount/delete"), 0, "no delete");
     assert_eq!(env.huawei.core.calls_of("agentAccount/create"), 1);
+
+    // An Ozonetel agent changing groups and skills: one Edit Agent call.
+    env.secret(NS, "ola-pw", json!({"password": "ola-secret-1"}))
+        .await;
+    let spec = |group: &str, skill: &str| {
+        json!({"providerRef": {"name": "ozonetel"}, "displayName": "Ola Nowak", "email": "ola@example.com",
+               "ozonetel": {"agentId": "ola", "groups": [group]}, "skills": [{"name": skill}],
+               "passwordSecretRef": {"name": "ola-pw", "key": "password"}})
+    };
+    env.ready_agent("ola", spec("tier1", "billing")).await;
+    let calls = env.ozonetel.core.calls();
+    env.agent("ola", spec("tier2", "sales")).await;
+    env.wait_agent("ola", "Ready at generation 2", |a| {
+        ready(a) && a.status.as_ref().and_then(|s| s.observed_generation) == Some(2)
+    })
+    .await;
+    let after = env.ozonetel.core.calls();
+    let delta =
+        |action: &str| after.get(action).copied().unwrap_or(0) - calls.get(action).copied().unwrap_or(0);
+    assert_eq!(delta("updateAgent"), 1, "exactly one Edit Agent");
+    assert_eq!((delta("createAgent"), delta("deleteAgent")), (0, 0));
+    let account = env.ozonetel.agent("ola").unwrap();
+    assert_eq!(account.groups.into_iter().collect::<Vec<_>>(), ["tier2"]);
+    assert_eq!(account.skills.into_keys().collect::<Vec<_>>(), ["sales"]);
     op.stop().await;
 }
