@@ -68,6 +68,9 @@ pub enum Reason {
     /// Tencent role): everything else is applied, this field cannot be, until the agent is recreated
     /// or the spec asks for the account's value again.
     ImmutableField,
+    /// `spec.enabled: false` at a vendor that documents no way to disable an account (Tencent,
+    /// Huawei): everything else is applied and the account is kept as it is, never deleted.
+    DisableNotSupported,
 }
 
 impl Reason {
@@ -94,6 +97,7 @@ impl Reason {
             Reason::AdoptionNotAllowed => "AdoptionNotAllowed",
             Reason::EndpointNotAllowed => "EndpointNotAllowed",
             Reason::ImmutableField => "ImmutableField",
+            Reason::DisableNotSupported => "DisableNotSupported",
         }
     }
 }

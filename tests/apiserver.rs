@@ -631,7 +631,8 @@ async fn invalid_agents_are_refused_as_a_real_cluster_refuses_them() {
     assert_eq!(
         refused.message,
         "ContactCenterAgent.contactcenter.dev \"hw1\" is invalid: spec.huawei.userAccount: Invalid value: \
-         spec.huawei.userAccount is immutable"
+         spec.huawei.userAccount is immutable: it is the account key. To move an agent to another key, \
+         create a new ContactCenterAgent and delete this one"
     );
 
     // An agent without a vendor block is a Tencent agent (its e-mail is its key): the e-mail is

@@ -977,9 +977,9 @@ fn secret_grants(docs: &[Value], verb: &str) -> BTreeSet<(String, String)> {
 
 /// With `watchNamespaces` set, Secrets are read only in those namespaces and the release namespace,
 /// through Roles: no ClusterRole lets the operator read a Secret anywhere else. Without it, reading
-/// Secrets is cluster-wide (the README says so). Creating a Secret (the digest key) is allowed only in
-/// the release namespace, whatever the values. Patching one (the credentials finalizer) is allowed
-/// where reading is.
+/// Secrets is cluster-wide (the README says so). Creating and patching one (the digest key in the
+/// release namespace; the credentials finalizer and the Secrets of generated passwords where agents
+/// live) is allowed where reading is, and nowhere else.
 #[test]
 fn secrets_are_readable_only_where_the_values_say() {
     let set = |items: &[(&str, &str)]| -> BTreeSet<(String, String)> {
@@ -990,14 +990,14 @@ fn secrets_are_readable_only_where_the_values_say() {
     };
     let narrowed = render_rbac(&["team-a", "team-b"], "ops");
     // Patch: the finalizer that keeps a provider's credentials Secret until its agents are deleted.
-    for verb in ["get", "list", "watch", "patch"] {
+    // Create and patch: the Secrets of generated passwords (`passwordPolicy: Generate`).
+    for verb in ["get", "list", "watch", "create", "patch"] {
         assert_eq!(
             secret_grants(&narrowed, verb),
             set(&[("Role", "ops"), ("Role", "team-a"), ("Role", "team-b")]),
             "{verb} on Secrets with watchNamespaces set"
         );
     }
-    assert_eq!(secret_grants(&narrowed, "create"), set(&[("Role", "ops")]));
     for verb in ["update", "delete", "deletecollection", "*"] {
         assert!(secret_grants(&narrowed, verb).is_empty(), "{verb} on Secrets");
     }
@@ -1007,7 +1007,10 @@ fn secrets_are_readable_only_where_the_values_say() {
         secret_grants(&everywhere, "get"),
         set(&[("ClusterRole", ""), ("Role", "ops")])
     );
-    assert_eq!(secret_grants(&everywhere, "create"), set(&[("Role", "ops")]));
+    assert_eq!(
+        secret_grants(&everywhere, "create"),
+        set(&[("ClusterRole", ""), ("Role", "ops")])
+    );
     assert!(
         everywhere
             .iter()
@@ -1505,7 +1508,8 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::ProviderNotAllowed
             | Reason::AdoptionNotAllowed
             | Reason::EndpointNotAllowed
-            | Reason::ImmutableField => {}
+            | Reason::ImmutableField
+            | Reason::DisableNotSupported => {}
         }
     }
     use Reason::*;
@@ -1530,6 +1534,7 @@ fn all_reasons() -> Vec<Reason> {
         AdoptionNotAllowed,
         EndpointNotAllowed,
         ImmutableField,
+        DisableNotSupported,
     ];
     all.iter().copied().for_each(decided);
     all
@@ -1663,7 +1668,8 @@ fn agent_health_of_every_reason() {
             | Reason::ProviderNotAllowed
             | Reason::AdoptionNotAllowed
             | Reason::EndpointNotAllowed
-            | Reason::ImmutableField => "Degraded",
+            | Reason::ImmutableField
+            | Reason::DisableNotSupported => "Degraded",
             Reason::Paused => "Suspended",
             _ => "Progressing",
         };

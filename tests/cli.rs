@@ -1123,3 +1123,27 @@ fn plan_names_a_role_tencent_cannot_change() {
     assert_eq!(action(&plan, "contact-center/bo-wang"), "no-op");
     assert_eq!(lab.tencent.agent("alice.chen@example.com").unwrap().role, 3);
 }
+
+#[test]
+fn plan_and_apply_refuse_a_generated_password_and_say_why() {
+    let lab = Lab::new("generated-password");
+    let manifest = lab.read("huawei/agents.yaml");
+    let generated = manifest.replace(
+        "  passwordSecretRef:\n    name: carol-initial-password\n    key: password\n",
+        "  passwordPolicy: Generate\n",
+    );
+    assert_ne!(generated, manifest, "the example references its password Secret");
+    lab.write("huawei/agents.yaml", &generated);
+    for verb in ["plan", "apply"] {
+        let run = lab.exits(&[verb, "-f", "huawei"], 1);
+        assert_eq!(action(&run, "contact-center/carol-li"), "error", "{run}");
+        assert!(
+            run.stdout.contains(
+                "spec.passwordPolicy is Generate: the operator generates that password and keeps it in \
+                 Secrets of the cluster, which `ccop plan` and `ccop apply` do not have"
+            ),
+            "{run}"
+        );
+    }
+    assert_eq!(lab.writes(), 0, "nothing was created for it");
+}

@@ -53,6 +53,7 @@ const AGENT_COLUMNS: &[Column] = &[
     col("Provider", ".spec.providerRef.name"),
     col("Key", ".status.vendorKey"),
     col("External-ID", ".status.externalId"),
+    col("Enabled", ".spec.enabled"),
     col("Ready", READY),
     col("Reason", READY_REASON),
     col("Synced", SYNCED),
@@ -163,6 +164,8 @@ fn kubectl_get_shows_the_documented_columns_and_wide_adds_the_rest() {
                 "date"
             } else if ["Agents", "Ready-Agents"].contains(&c["name"].as_str().unwrap()) {
                 "integer"
+            } else if c["name"] == "Enabled" {
+                "boolean"
             } else {
                 "string"
             };

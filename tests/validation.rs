@@ -30,6 +30,10 @@ const INVALID: &[(&str, &str)] = &[
         r#"spec.managementPolicy: Unsupported value: "Sometimes": supported values: "Full", "ObserveOnly""#,
     ),
     (
+        "generate-and-secret-ref.yaml",
+        "spec.passwordSecretRef: Invalid value: spec.passwordSecretRef must not be set with spec.passwordPolicy: Generate: the operator generates the password into the Secret <agent name>-ccop-password",
+    ),
+    (
         "huawei-bad-account.yaml",
         r#"spec.huawei.userAccount: Invalid value: "al ice!": spec.huawei.userAccount in body should match '^[A-Za-z0-9@._-]{6,50}$'"#,
     ),
@@ -40,6 +44,10 @@ const INVALID: &[(&str, &str)] = &[
     (
         "ozonetel-short-name.yaml",
         "spec.displayName: Invalid value: spec.displayName must be 2 to 50 characters when spec.ozonetel is set",
+    ),
+    (
+        "ozonetel-locked-but-enabled.yaml",
+        "spec.ozonetel.locked: Invalid value: spec.ozonetel.locked contradicts spec.enabled: spec.enabled: false locks an Ozonetel agent; set spec.enabled and remove spec.ozonetel.locked",
     ),
     (
         "provider-no-vendor.yaml",
@@ -319,7 +327,10 @@ fn transition_rules_hold_keys_and_vendor_blocks_on_update() {
     let schema = agent_schema();
     assert_eq!(
         shown(&schema.validate(&spec(Some("alice.chen2")), Some(&old)).errors),
-        ["spec.huawei.userAccount: Invalid value: spec.huawei.userAccount is immutable"]
+        [
+            "spec.huawei.userAccount: Invalid value: spec.huawei.userAccount is immutable: it is the account key. \
+          To move an agent to another key, create a new ContactCenterAgent and delete this one"
+        ]
     );
     // The same change is fine on a create: a transition rule needs an old object.
     assert_eq!(schema.validate(&spec(Some("alice.chen2")), None).errors, []);
@@ -327,9 +338,38 @@ fn transition_rules_hold_keys_and_vendor_blocks_on_update() {
     assert_eq!(
         shown(&removed),
         [
-            "spec: Invalid value: the vendor block (spec.tencent, spec.huawei or spec.ozonetel) cannot be added or removed after creation"
+            "spec: Invalid value: the vendor block (spec.tencent, spec.huawei or spec.ozonetel) cannot be added or removed after creation: to move an agent to another vendor, create a new ContactCenterAgent and delete this one"
         ]
     );
+}
+
+/// Every vendor key refuses a change with the way to move an agent, in the same words.
+#[test]
+fn a_changed_vendor_key_is_refused_with_how_to_move_the_agent() {
+    let schema = agent_schema();
+    let how = "To move an agent to another key, create a new ContactCenterAgent and delete this one";
+    let ozonetel = |id: &str| {
+        agent(
+            json!({"providerRef": {"name": "p"}, "displayName": "Al", "email": "a@example.com",
+                     "ozonetel": {"agentId": id}}),
+        )
+    };
+    let tencent = |email: &str| {
+        agent(json!({"providerRef": {"name": "p"}, "displayName": "Al", "email": email, "tencent": {}}))
+    };
+    let moved = [
+        (ozonetel("alice"), ozonetel("alice2"), "spec.ozonetel.agentId"),
+        (tencent("a@example.com"), tencent("b@example.com"), "spec.email"),
+    ];
+    for (old, new, field) in moved {
+        let errors = shown(&schema.validate(&new, Some(&old)).errors);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with(&format!("{field}: Invalid value: {field} is immutable")),
+            "{errors:?}"
+        );
+        assert!(errors[0].ends_with(how), "{errors:?}");
+    }
 }
 
 #[test]

@@ -50,6 +50,12 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
     printcolumn(name = "Key", type_ = "string", json_path = ".status.vendorKey"),
     printcolumn(name = "External-ID", type_ = "string", json_path = ".status.externalId"),
     printcolumn(
+        name = "Enabled",
+        type_ = "boolean",
+        description = "Whether the spec asks for the account to be enabled (spec.enabled)",
+        json_path = ".spec.enabled"
+    ),
+    printcolumn(
         name = "Ready",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
@@ -87,14 +93,14 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
     validation = Rule::new("[has(self.tencent), has(self.huawei), has(self.ozonetel)].filter(x, x).size() <= 1")
         .message("at most one of spec.tencent, spec.huawei, spec.ozonetel may be set"),
     validation = Rule::new("has(self.tencent) == has(oldSelf.tencent) && has(self.huawei) == has(oldSelf.huawei) && has(self.ozonetel) == has(oldSelf.ozonetel)")
-        .message("the vendor block (spec.tencent, spec.huawei or spec.ozonetel) cannot be added or removed after creation"),
+        .message("the vendor block (spec.tencent, spec.huawei or spec.ozonetel) cannot be added or removed after creation: to move an agent to another vendor, create a new ContactCenterAgent and delete this one"),
     validation = Rule::new("!has(self.tencent) || has(self.email)")
         .message("spec.email is required when spec.tencent is set: it is the Tencent account key")
         .field_path(".email"),
     // Without a vendor block the e-mail is the key too (only Tencent agents may omit their block), so the
     // rule holds with or without `tencent`: it exempts only agents whose key lives in another block.
     validation = Rule::new("has(self.huawei) || has(self.ozonetel) || !has(oldSelf.email) || (has(self.email) && self.email == oldSelf.email)")
-        .message("spec.email is immutable for Tencent agents (and agents without a vendor block): it is the account key")
+        .message("spec.email is immutable for Tencent agents (and agents without a vendor block): it is the account key. To move an agent to another key, create a new ContactCenterAgent and delete this one")
         .field_path(".email"),
     validation = Rule::new("!has(self.huawei) || size(self.displayName) <= 20")
         .message("spec.displayName must be at most 20 characters when spec.huawei is set")
@@ -120,6 +126,12 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
     validation = Rule::new("!has(self.tencent) || !has(self.skills) || self.skills.all(s, !has(s.priority) || (s.priority >= 1 && s.priority <= 5))")
         .message("spec.skills[].priority must be between 1 and 5 when spec.tencent is set")
         .field_path(".skills"),
+    validation = Rule::new("!has(self.passwordPolicy) || self.passwordPolicy != 'Generate' || !has(self.passwordSecretRef)")
+        .message("spec.passwordSecretRef must not be set with spec.passwordPolicy: Generate: the operator generates the password into the Secret <agent name>-ccop-password")
+        .field_path(".passwordSecretRef"),
+    validation = Rule::new("!has(self.ozonetel) || !has(self.ozonetel.locked) || self.ozonetel.locked != (has(self.enabled) ? self.enabled : true)")
+        .message("spec.ozonetel.locked contradicts spec.enabled: spec.enabled: false locks an Ozonetel agent; set spec.enabled and remove spec.ozonetel.locked")
+        .field_path(".ozonetel.locked"),
 )]
 pub struct ContactCenterAgentSpec {
     /// The provider (vendor account) this agent lives in: a `ContactCenterProvider` in the agent's own
@@ -149,6 +161,20 @@ pub struct ContactCenterAgentSpec {
     /// optional for Tencent). Set at create, re-sent only when the Secret's content changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_secret_ref: Option<SecretKeyRef>,
+
+    /// `SecretRef` (default): the password is the one `passwordSecretRef` names, if any. `Generate`: the
+    /// operator generates a password satisfying the vendor's rules into a Secret it owns,
+    /// `<agent name>-ccop-password` (key `password`), sets it at create, and rotates it when that Secret
+    /// is deleted or the `contactcenter.dev/rotate-password` annotation changes.
+    #[serde(default)]
+    pub password_policy: PasswordPolicy,
+
+    /// `true` (default): the account is enabled. `false`: the account is disabled where the vendor has
+    /// a documented way (Ozonetel: `locked`), and kept with its history; where it has none (Tencent,
+    /// Huawei) the agent reports `reason=DisableNotSupported` and the account is left as it is, never
+    /// deleted.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
 
     /// Tencent Cloud Contact Center settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,7 +311,7 @@ pub enum MobileAccept {
 pub struct HuaweiAgent {
     /// The account key (`userAccount`): 6–50 of letters, digits and `@ . _ -`. Immutable.
     #[schemars(regex(pattern = r"^[A-Za-z0-9@._-]{6,50}$"))]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.huawei.userAccount is immutable"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.huawei.userAccount is immutable: it is the account key. To move an agent to another key, create a new ContactCenterAgent and delete this one"))]
     pub user_account: String,
     /// Agent type (`agentType`): `audio` (4), `video` (11), `multimedia` (5) or `versatile` (99).
     /// Required by Huawei at create; `audio` when unset.
@@ -330,7 +356,7 @@ pub enum HuaweiRole {
 pub struct OzonetelAgent {
     /// The agent's login id, the account key. Immutable.
     #[schemars(regex(pattern = r"^[A-Za-z0-9._@-]{2,50}$"))]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.ozonetel.agentId is immutable"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.ozonetel.agentId is immutable: it is the account key. To move an agent to another key, create a new ContactCenterAgent and delete this one"))]
     pub agent_id: String,
     /// Dial and channel modes. Each unset mode is not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -339,7 +365,8 @@ pub struct OzonetelAgent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 50))]
     pub groups: Option<Vec<String>>,
-    /// Lock (disable) the agent.
+    /// Lock (disable) the agent. Prefer `spec.enabled: false`, which locks it too; when both are set
+    /// they must agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked: Option<bool>,
 }
@@ -366,6 +393,21 @@ pub struct OzonetelModes {
     /// Blended mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blended: Option<bool>,
+}
+
+/// Where an agent's password comes from: `SecretRef` (the Secret `passwordSecretRef` names, or none) or
+/// `Generate` (a Secret the operator generates and owns).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PasswordPolicy {
+    /// The password `passwordSecretRef` names; no password when it is unset.
+    #[default]
+    SecretRef,
+    /// A password generated by the operator into the Secret `<agent name>-ccop-password`, which it owns.
+    Generate,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// Whether the operator writes to the vendor: `Full` (create, update and delete the account) or
@@ -504,6 +546,8 @@ impl ContactCenterAgentSpec {
             phone: None,
             skills: None,
             password_secret_ref: None,
+            password_policy: PasswordPolicy::default(),
+            enabled: true,
             tencent: None,
             huawei: None,
             ozonetel: None,

@@ -21,6 +21,8 @@ pub const FINALIZER: &str = "contactcenter.dev/finalizer";
 pub const PAUSED_ANNOTATION: &str = "contactcenter.dev/paused";
 /// Any new value forces a fresh look at the vendor; echoed into `status.lastHandledReconcileAt`.
 pub const RECONCILE_REQUESTED_ANNOTATION: &str = "contactcenter.dev/reconcile-requested-at";
+/// Any new value makes the operator generate a new password for an agent with `passwordPolicy: Generate`.
+pub const ROTATE_PASSWORD_ANNOTATION: &str = "contactcenter.dev/rotate-password";
 
 /// Which provider an agent uses.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]

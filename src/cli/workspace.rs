@@ -12,9 +12,12 @@ use crate::api::{
     claimed_key,
 };
 use crate::connectors::endpoint::EndpointPolicy;
-use crate::connectors::{ClientOptions, SecretData};
+use crate::connectors::{AgentPassword, ClientOptions, SecretData};
 use crate::core::DigestKey;
-use crate::engine::{AgentRecord, ClaimRank, Claimant, ProviderRuntime, Resolve, SecretLookup, compared_key};
+use crate::engine::{
+    AgentRecord, ClaimRank, Claimant, GeneratedFor, PasswordError, ProviderRuntime, Resolve, SecretLookup,
+    compared_key,
+};
 use crate::manifest::Manifests;
 
 /// Manifests plus the runtimes built from them.
@@ -291,6 +294,17 @@ impl Resolve for Workspace {
 
     fn absent(&self) -> &'static str {
         "is neither among the manifests nor in the environment"
+    }
+
+    /// Refused: a generated password must be kept where the next run finds it before the vendor gets
+    /// it, and the CLI keeps no Secrets (a password only in a local state file would be the one copy of
+    /// what the vendor holds).
+    async fn generated_password(
+        &self,
+        _agent: &ContactCenterAgent,
+        _wanted: &GeneratedFor<'_>,
+    ) -> Result<AgentPassword, PasswordError> {
+        Err(PasswordError::GenerateNeedsCluster)
     }
 }
 

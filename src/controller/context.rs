@@ -202,6 +202,15 @@ impl Context {
         Ok(Some((rv, data)))
     }
 
+    /// Drops the cached data of a Secret this process just wrote: until the watch sees the write, the
+    /// watched resourceVersion still matches the cached one, which would serve the data from before it.
+    pub fn forget_secret(&self, namespace: &str, name: &str) {
+        self.secrets
+            .lock()
+            .expect("secret cache lock")
+            .remove(&(namespace.to_string(), name.to_string()));
+    }
+
     /// The resourceVersion at which a Secret's data was last read, if it was.
     pub fn cached_secret_version(&self, namespace: &str, name: &str) -> Option<String> {
         self.secrets

@@ -43,7 +43,9 @@ use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
 
-use crate::api::{ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ProviderKind};
+use crate::api::{
+    ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, PasswordPolicy, ProviderKind,
+};
 use claims::ProviderId;
 use leader::{LeaderElector, RENEW_EVERY};
 
@@ -554,12 +556,7 @@ fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
     let all = ctx.agents();
     let users = all.iter().filter_map(|g| g.0.as_ref().ok()).filter(|a| {
         let ns = a.namespace().unwrap_or_default();
-        if ns == namespace
-            && a.spec
-                .password_secret_ref
-                .as_ref()
-                .is_some_and(|r| r.name == name)
-        {
+        if ns == namespace && uses_as_password(a, name) {
             return true;
         }
         let id = ProviderId::of(&a.spec, &ns);
@@ -576,6 +573,22 @@ fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
                 .unwrap_or(false)
     });
     ctx.requeue_ids(users.map(agent_id));
+}
+
+/// Whether Secret `name` of the agent's namespace holds its password: the one `passwordSecretRef`
+/// names, or one of the two a generated password is kept in (deleting the copy rotates it).
+fn uses_as_password(agent: &ContactCenterAgent, name: &str) -> bool {
+    match agent.spec.password_policy {
+        PasswordPolicy::SecretRef => agent
+            .spec
+            .password_secret_ref
+            .as_ref()
+            .is_some_and(|r| r.name == name),
+        PasswordPolicy::Generate => {
+            let me = agent.name_any();
+            agent::copy_secret_name(&me) == name || agent::kept_secret_name(&me) == name
+        }
+    }
 }
 
 #[cfg(test)]

@@ -79,10 +79,11 @@ pub const PERMISSIONS: &[Permission] = &[
         scope: Scope::Cluster,
     },
     // Patch: the finalizer that keeps a provider's credentials Secret until its agents are deleted.
+    // Create and patch: the Secrets generated passwords are kept in (`passwordPolicy: Generate`).
     Permission {
         group: "",
         resource: "secrets",
-        verbs: &["get", "list", "watch", "patch"],
+        verbs: &["get", "list", "watch", "create", "patch"],
         scope: Scope::Watched,
     },
     // Cluster providers' credentials, and the password-digest key (`digest_key`), which the first

@@ -11,19 +11,23 @@
 
 mod applied;
 mod digest;
+mod enabled;
 mod export;
 mod group;
 mod model;
 mod normalize;
+mod password;
 mod plan;
 mod vendor_model;
 
 pub use applied::*;
 pub use digest::*;
+pub use enabled::*;
 pub use export::*;
 pub use group::*;
 pub use model::*;
 pub use normalize::*;
+pub use password::*;
 pub use plan::*;
 pub use vendor_model::*;
 

@@ -73,6 +73,17 @@ pub trait VendorModel: Send + Sync {
     /// compared against what the operator last applied, kept in status.
     fn readable(&self, field: Field) -> bool;
 
+    /// The flag field that disables an account when `true` (`spec.enabled: false` sets it), where the
+    /// vendor documents one. `None`: the vendor has no documented way to disable an account.
+    fn disable_switch(&self) -> Option<Field> {
+        None
+    }
+
+    /// The vendor's documented rules for agent passwords, which generated passwords follow.
+    fn password_rules(&self) -> super::PasswordRules {
+        super::PasswordRules::STRONG_DEFAULT
+    }
+
     /// The keys the provider's credentials Secret must hold.
     fn credential_keys(&self) -> &'static [&'static str];
 

@@ -47,7 +47,33 @@ pub(super) async fn apply(
         Ok(p) => p,
         Err(outcome) => return *outcome,
     };
-    pass.act(planned).await
+    let outcome = pass.act(planned).await;
+    disable_not_supported(outcome, &req, provider)
+}
+
+/// An agent the spec disables at a vendor that documents no way to disable an account: everything
+/// else is applied and the account is kept (never deleted to disable it), and the agent says so.
+fn disable_not_supported(
+    mut outcome: Outcome,
+    req: &AgentRequest<'_>,
+    provider: &ProviderRuntime,
+) -> Outcome {
+    let model = provider.vendor.model();
+    if !outcome.verdict.ready || !core::disable_not_supported(req.spec, model) {
+        return outcome;
+    }
+    let message = format!(
+        "spec.enabled is false but {} documents no way to disable an account: the account stays enabled \
+         (it is not deleted); delete the agent with deletionPolicy: Delete to remove the account, or set \
+         spec.enabled back to true",
+        model.kind()
+    );
+    outcome.verdict = Verdict::stalled(Reason::DisableNotSupported, message.clone());
+    let message = match outcome.notice.take() {
+        Some(done) => format!("{}; {message}", done.message),
+        None => message,
+    };
+    outcome.with_notice(true, "DisableNotSupported", message)
 }
 
 /// What one Apply pass works from.
@@ -378,7 +404,10 @@ async fn desired_state(
             resolver.as_ref(),
             digest.clone(),
         ) {
-            Ok(d) => return Ok(d),
+            Ok(mut d) => {
+                core::apply_enabled(req.spec, provider.vendor.model(), &mut d, &record.last_applied);
+                return Ok(d);
+            }
             // A skill created at the vendor since the table was read: read it once more.
             Err(e) if e.field.starts_with("skills[") && !refresh && needs_names => refresh = true,
             Err(e) => {

@@ -17,8 +17,8 @@ mod runtime;
 mod snapshot;
 
 pub use resolve::{
-    ClaimRank, Claimant, PasswordError, Resolve, ResolveError, Resolved, SecretLookup, compared_key,
-    owner_ahead, password, resolve,
+    ClaimRank, Claimant, GeneratedFor, PasswordError, Resolve, ResolveError, Resolved, SecretLookup,
+    compared_key, owner_ahead, password, resolve,
 };
 pub use runtime::{DEFAULT_DELETIONS_PER_MINUTE, ProviderRuntime};
 pub use snapshot::Snapshot;

@@ -15,8 +15,9 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use super::ProviderRuntime;
-use crate::api::{ContactCenterAgent, ProviderId};
+use crate::api::{ContactCenterAgent, PasswordPolicy, ProviderId};
 use crate::connectors::{AgentPassword, SecretData};
+use crate::core::PasswordRules;
 
 /// An agent's place in the queue for a vendor key: the earliest-created agent owns the key, then the
 /// lower `namespace/name` (an object without a creation time, such as a manifest file's, comes after
@@ -99,6 +100,23 @@ pub enum PasswordError {
         /// The key `spec.passwordSecretRef` names.
         key: String,
     },
+    /// `passwordPolicy: Generate` where no generated password can be kept (the CLI has no cluster).
+    #[error(
+        "spec.passwordPolicy is Generate: the operator generates that password and keeps it in Secrets of \
+         the cluster, which `ccop plan` and `ccop apply` do not have; let the operator apply this agent, or \
+         give it a passwordSecretRef and the Secret's manifest"
+    )]
+    GenerateNeedsCluster,
+    /// Generating or keeping a generated password failed (the message names no secret value).
+    #[error("keeping the generated password in Secret {namespace}/{name}: {why}")]
+    NotKept {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// What failed.
+        why: String,
+    },
     /// Reading it failed.
     #[error("reading the password Secret {namespace}/{name}: {why}")]
     Unreadable {
@@ -160,6 +178,24 @@ pub trait Resolve: Send + Sync {
 
     /// How a Secret that [`Resolve::secret`] did not find is said to be absent.
     fn absent(&self) -> &'static str;
+
+    /// The password the operator generated for `agent` (`passwordPolicy: Generate`) and keeps: a new
+    /// one following `wanted.rules` when there is none yet or a rotation is asked for, written where
+    /// it is kept before it is returned (so before any vendor call), with the one the vendor held
+    /// before as `previous` until the vendor has the new one.
+    async fn generated_password(
+        &self,
+        agent: &ContactCenterAgent,
+        wanted: &GeneratedFor<'_>,
+    ) -> Result<AgentPassword, PasswordError>;
+}
+
+/// What a generated password is for: the vendor's rules, and how to tell whether the vendor took one.
+pub struct GeneratedFor<'a> {
+    /// The vendor's documented password rules.
+    pub rules: PasswordRules,
+    /// The account's vendor key (password digests are keyed by it).
+    pub key: &'a str,
 }
 
 /// Resolves an agent that is applied: its provider, that no earlier agent owns its key in the same
@@ -180,8 +216,30 @@ pub async fn resolve<R: Resolve + ?Sized>(
             account: runtime.vendor.account().to_string(),
         });
     }
-    let password = password(resolver, agent).await.map_err(ResolveError::Password)?;
+    let password = match agent.spec.password_policy {
+        PasswordPolicy::SecretRef => password(resolver, agent).await,
+        PasswordPolicy::Generate => generated(resolver, agent, &runtime).await,
+    }
+    .map_err(ResolveError::Password)?;
     Ok(Resolved { runtime, password })
+}
+
+/// The generated password of an agent with `passwordPolicy: Generate`. An agent whose key cannot be
+/// named has none yet: the engine reports its spec as invalid.
+async fn generated<R: Resolve + ?Sized>(
+    resolver: &R,
+    agent: &ContactCenterAgent,
+    runtime: &ProviderRuntime,
+) -> Result<Option<AgentPassword>, PasswordError> {
+    let model = runtime.vendor.model();
+    let Ok(key) = model.key(&agent.spec) else {
+        return Ok(None);
+    };
+    let wanted = GeneratedFor {
+        rules: model.password_rules(),
+        key: &key,
+    };
+    resolver.generated_password(agent, &wanted).await.map(Some)
 }
 
 /// The agent ahead of `agent` in the queue for its key whose provider reaches the same vendor account,

@@ -17,6 +17,7 @@ local needs_a_person = {
   AdoptionNotAllowed = true,
   EndpointNotAllowed = true,
   ImmutableField = true,
+  DisableNotSupported = true,
 }
 
 local function condition(conditions, kind)

@@ -8,7 +8,8 @@ each block is granted.
 {{/*
 Rules needed in every watched namespace; cluster-wide when all namespaces are watched. Secrets: a
 namespaced provider reads its credentials Secret in its own namespace (and patches its finalizer, which
-keeps it until the provider's agents are deleted), and an agent its password Secret. Providers: patch for
+keeps it until the provider's agents are deleted), and an agent its password Secret; the operator creates
+and patches the two Secrets of a generated password (`passwordPolicy: Generate`). Providers: patch for
 their finalizer.
 */}}
 {{- define "ccop.rules.watched" -}}
@@ -29,7 +30,7 @@ their finalizer.
   verbs: ["get", "patch"]
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

@@ -3,8 +3,8 @@
 
 use crate::api::{ContactCenterAgentSpec, HuaweiAgent, HuaweiAgentType, HuaweiRole};
 use crate::core::{
-    DesiredAgent, Field, NormalizeError, ObservedAgent, VendorField, VendorKind, VendorModel, insert_text,
-    observed_text,
+    DesiredAgent, Field, NormalizeError, ObservedAgent, PasswordRules, VendorField, VendorKind, VendorModel,
+    insert_text, observed_text,
 };
 
 /// `spec.huawei.agentType` (`agentType`).
@@ -112,6 +112,17 @@ impl VendorModel for HuaweiModel {
 
     fn credential_keys(&self) -> &'static [&'static str] {
         &[APP_KEY_KEY, APP_SECRET_KEY]
+    }
+
+    /// The default password rule group: 8–32 characters with an upper-case letter, a lower-case
+    /// letter, a digit and a special character (`validate::new_password` enforces the same).
+    fn password_rules(&self) -> PasswordRules {
+        PasswordRules {
+            min_len: 8,
+            max_len: 32,
+            four_classes: true,
+            specials: true,
+        }
     }
 }
 

@@ -58,7 +58,8 @@ pub fn for_create(agent: &DesiredAgent, password: Option<&AgentPassword>) -> Res
     let Some(password) = password else {
         return Err(invalid(
             "spec.passwordSecretRef",
-            "is required for Huawei agents: Huawei sets a password at create",
+            "is required for Huawei agents (or spec.passwordPolicy: Generate): Huawei sets a password at \
+             create",
         ));
     };
     for field in [Field::DisplayName, Field::Email] {
@@ -97,7 +98,8 @@ pub fn for_update(
                     "spec.passwordSecretRef",
                     "Huawei changes a password only given the current one: to rotate, put the password \
                      the account has now under `<key>.previous` in the same Secret, next to the new one \
-                     under `<key>`",
+                     under `<key>` (with passwordPolicy: Generate the operator knows only the passwords \
+                     it set, so it cannot change the password of an account it adopted)",
                 ));
             }
             new_password(password.current.expose_secret())?;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use super::wire;
 use crate::api::{ContactCenterAgentSpec, OzonetelAgent, OzonetelModes};
 use crate::core::{
-    DesiredAgent, Field, FieldValue, NormalizeError, ObservedAgent, VendorField, VendorKind, VendorModel,
-    observed_flag,
+    DesiredAgent, Field, FieldValue, NormalizeError, ObservedAgent, PasswordRules, VendorField, VendorKind,
+    VendorModel, observed_flag,
 };
 
 /// `spec.ozonetel.modes.*`, one switch per managed mode.
@@ -124,6 +124,22 @@ impl VendorModel for OzonetelModel {
 
     fn credential_keys(&self) -> &'static [&'static str] {
         &[API_KEY_KEY]
+    }
+
+    /// Edit Agent's `locked` flag locks (disables) an agent and keeps it.
+    fn disable_switch(&self) -> Option<Field> {
+        Some(LOCKED)
+    }
+
+    /// Add/Edit Agent: 3–50 characters, no character classes documented. Letters and digits only, as
+    /// the password travels in form bodies whose encoding of special characters is not documented.
+    fn password_rules(&self) -> PasswordRules {
+        PasswordRules {
+            min_len: 3,
+            max_len: 50,
+            four_classes: false,
+            specials: false,
+        }
     }
 }
 

@@ -253,8 +253,9 @@ fn email(agent: &DesiredAgent) -> Result<&str, VendorError> {
 }
 
 fn password_value(password: Option<&AgentPassword>) -> Result<&str, VendorError> {
-    let password =
-        password.ok_or_else(|| rejected("spec.passwordSecretRef is required for Ozonetel agents"))?;
+    let password = password.ok_or_else(|| {
+        rejected("spec.passwordSecretRef is required for Ozonetel agents (or spec.passwordPolicy: Generate)")
+    })?;
     let value = password.current.expose_secret();
     let len = value.chars().count();
     if !(3..=50).contains(&len) {

@@ -9,9 +9,11 @@
 mod apply;
 mod cleanup;
 mod exit;
+mod password;
 mod resolver;
 
 pub use exit::publish;
+pub use password::{COPY_SUFFIX, KEPT_SUFFIX, PASSWORD_ENTRY, copy_secret_name, kept_secret_name};
 pub use resolver::ClusterResolver;
 
 use std::sync::Arc;

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::api::{ContactCenterAgent, ProviderId};
+use crate::connectors::AgentPassword;
 use crate::controller::context::Context;
 use crate::controller::providers::ProviderProblem;
-use crate::engine::{Claimant, ProviderRuntime, Resolve, SecretLookup};
+use crate::engine::{Claimant, GeneratedFor, PasswordError, ProviderRuntime, Resolve, SecretLookup};
 
 /// Resolves agents against the cluster.
 pub struct ClusterResolver<'a>(pub &'a Arc<Context>);
@@ -40,5 +41,13 @@ impl Resolve for ClusterResolver<'_> {
 
     fn absent(&self) -> &'static str {
         "does not exist"
+    }
+
+    async fn generated_password(
+        &self,
+        agent: &ContactCenterAgent,
+        wanted: &GeneratedFor<'_>,
+    ) -> Result<AgentPassword, PasswordError> {
+        super::password::generated_password(self.0, agent, wanted).await
     }
 }
