@@ -105,3 +105,22 @@ async fn start<S: Simulator>(args: &SimulateArgs, addr: SocketAddr) -> Result<Si
         .await
         .map_err(|e| format!("listening on {addr}: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ccop simulate --vendor X` serves what `examples/X/provider.yaml` points at.
+    #[test]
+    fn default_ports_are_those_of_the_examples() {
+        for vendor in [VendorKind::Tencent, VendorKind::Huawei, VendorKind::Ozonetel] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples")
+                .join(vendor.to_string())
+                .join("provider.yaml");
+            let provider = std::fs::read_to_string(&path).unwrap();
+            let endpoint = format!("endpoint: http://{}", default_addr(vendor));
+            assert!(provider.contains(&endpoint), "{}: {endpoint}", path.display());
+        }
+    }
+}
