@@ -354,11 +354,24 @@ fn plan_output_matches_the_golden_files_and_writes_nothing() {
     golden("plan-tencent.txt", &text.stdout);
     let machine = lab.exits(&["plan", "-f", "tencent", "-o", "json"], 2);
     golden("plan-tencent.json", &machine.stdout);
+    let markdown = lab.exits(&["plan", "-f", "tencent", "-o", "markdown"], 2);
+    golden("plan-tencent.md", &markdown.stdout);
     let report = json(&machine);
+    assert_eq!(report["formatVersion"], 1, "{machine}");
     assert_eq!(report["summary"]["create"], 2, "{machine}");
-    assert_eq!(report["agents"][0]["agent"], "contact-center/alice-chen");
-    assert_eq!(report["agents"][0]["action"], "create");
-    for out in [&text.stdout, &machine.stdout] {
+    assert_eq!(report["objects"][0]["kind"], "ContactCenterAgent");
+    assert_eq!(report["objects"][0]["name"], "contact-center/alice-chen");
+    assert_eq!(report["objects"][0]["action"], "create");
+    // Values as the spec writes them, not the vendor's codes.
+    for line in [
+        "tencent.role: agent",
+        "tencent.mobileAccept: never",
+        "skills: billing (priority 1), support",
+        "phone: +8618011111111",
+    ] {
+        assert!(text.stdout.contains(line), "{line}\n{text}");
+    }
+    for out in [&text.stdout, &machine.stdout, &markdown.stdout] {
         assert!(
             !out.contains("127.0.0.1"),
             "no port-dependent text in plan output:\n{out}"
@@ -379,7 +392,7 @@ fn plan_apply_plan_follows_the_detailed_exit_codes_and_a_rerun_is_a_no_op() {
     let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
     assert!(
         plan.stdout
-            .contains("Plan: 2 to create, 0 to update, 0 to adopt, 0 unchanged"),
+            .contains("Plan: 2 to create, 0 to update, 0 to adopt, 0 to delete, 0 to orphan, 0 unchanged"),
         "{plan}"
     );
 
@@ -416,8 +429,8 @@ fn plan_apply_plan_follows_the_detailed_exit_codes_and_a_rerun_is_a_no_op() {
     );
     let report = json(&again);
     assert_eq!(report["summary"]["unchanged"], 2, "{again}");
-    assert_eq!(report["agents"][1]["externalId"], "bo.wang@example.com");
-    assert_eq!(report["agents"][1]["ready"], true);
+    assert_eq!(report["objects"][1]["externalId"], "bo.wang@example.com");
+    assert_eq!(report["objects"][1]["ready"], true);
     assert_eq!(lab.writes(), writes, "a rerun writes nothing: {:?}", lab.calls());
 }
 
@@ -710,11 +723,15 @@ fn passwords_and_credentials_never_appear_in_any_output() {
         }
     }
     assert!(
-        runs[0].stdout.contains(r#"passwordSecretRef: "(secret)""#),
+        runs[0].stdout.contains("passwordSecretRef: (secret set)"),
         "{}",
         runs[0]
     );
-    assert!(runs[4].stdout.contains(r#""to": "(secret)""#), "{}", runs[4]);
+    assert!(
+        runs[4].stdout.contains(r#""after": "(secret set)""#),
+        "{}",
+        runs[4]
+    );
     for run in &runs {
         for secret in SECRETS {
             assert!(
@@ -787,8 +804,7 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
     let bo = "contact-center/bo-wang-example-com";
     assert_eq!(action(&plan, bo), "drift", "{plan}");
     assert!(
-        plan.stdout
-            .contains(r#"displayName: "Bo (console)" -> "Bo Wang""#),
+        plan.stdout.contains("displayName: Bo (console) → Bo Wang"),
         "{plan}"
     );
     assert!(plan.stdout.contains("1 drifted"), "{plan}");
@@ -1078,7 +1094,7 @@ fn the_demo_applies_the_examples_and_repairs_drift() {
     }
     assert!(out.contains("==> drift repair"), "{demo}");
     assert!(
-        out.contains(r#"contact-center/carol-li update: displayName "Carol (console)" -> "Carol Li""#),
+        out.contains("contact-center/carol-li update: displayName: Carol (console) → Carol Li"),
         "{demo}"
     );
     assert!(
@@ -1146,4 +1162,48 @@ fn plan_and_apply_refuse_a_generated_password_and_say_why() {
         );
     }
     assert_eq!(lab.writes(), 0, "nothing was created for it");
+}
+
+/// Issue 19: a vendor that does not answer is named with its endpoint and the command that starts its
+/// simulator; export says how many accounts it found, an empty tenant included; a manifest removed
+/// since the last `apply --state` is planned as an orphan (the CLI never deletes accounts).
+#[test]
+fn unreachable_vendors_are_named_export_counts_and_state_removals_are_orphans() {
+    let lab = Lab::new("unreachable");
+    let export = lab.exits(&["export", "--provider", "huawei/provider.yaml"], 0);
+    assert!(
+        export
+            .stderr
+            .contains("found 0 accounts at provider contact-center/huawei-prod"),
+        "{export}"
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dead = format!("http://127.0.0.1:{port}");
+    let provider = lab.read("tencent/provider.yaml");
+    let live = lab._servers[0].base_url();
+    lab.write("dead/provider.yaml", &provider.replace(&live, &dead));
+    lab.write("dead/agents.yaml", &lab.read("tencent/agents.yaml"));
+    let plan = Ccop::new(&["plan", "-f", "dead"], &lab.dir)
+        .env("CCOP_ALLOWED_ENDPOINTS", &dead)
+        .run()
+        .expect(1);
+    let next_step =
+        format!("is the simulator running? ccop simulate --vendor tencent --addr 127.0.0.1:{port}");
+    assert!(plan.stdout.contains(&next_step), "{plan}");
+
+    let state = ["--state", "tencent.state.json"];
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    let manifest = lab.read("tencent/agents.yaml");
+    let (alice, _bo) = manifest.split_once("---\n").unwrap();
+    lab.write("tencent/agents.yaml", alice);
+    let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
+    assert_eq!(action(&plan, "contact-center/bo-wang"), "orphan", "{plan}");
+    assert!(plan.stdout.contains("1 to orphan"), "{plan}");
+    assert!(
+        plan.stdout
+            .contains("\"bo.wang@example.com\" stays at the vendor"),
+        "{plan}"
+    );
 }

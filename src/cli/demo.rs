@@ -214,15 +214,15 @@ async fn repair_console_drift(sims: &Simulators, workspace: &mut Workspace) -> R
         .refresh(runtime.vendor.as_ref())
         .await
         .map_err(|e| e.to_string())?;
-    println!("    the periodic listing found changed accounts: {changed:?}");
+    println!(
+        "    the periodic listing found {} changed account(s): {}",
+        changed.len(),
+        changed.join(", ")
+    );
     step("drift repair: the next pass writes only where the vendor differs from the spec");
     let repaired = execute(workspace, true, 8).await;
     for a in repaired.agents.iter().filter(|a| a.action != "no-op") {
-        let fields: Vec<String> = a
-            .changes
-            .iter()
-            .map(|c| format!("{} {:?} -> {:?}", c.field, c.from.as_deref().unwrap_or(""), c.to))
-            .collect();
+        let fields: Vec<String> = a.changes.iter().map(super::plan::render::change_line).collect();
         println!("    {} {}: {}", a.agent, a.action, fields.join(", "));
     }
     let name = sims

@@ -42,3 +42,60 @@ impl EndpointArgs {
         }
     }
 }
+
+/// Where a provider's client connects: its `endpoint`, else its vendor's default.
+pub fn provider_endpoint(settings: &crate::api::ProviderSettings) -> Option<String> {
+    use crate::api::VendorSettings;
+    use crate::connectors::{huawei, ozonetel, tencent};
+    let (endpoint, default) = match settings.vendor_settings().ok()? {
+        VendorSettings::Tencent(t) => (&t.endpoint, tencent::DEFAULT_ENDPOINT),
+        VendorSettings::Huawei(h) => (&h.endpoint, huawei::DEFAULT_ENDPOINT),
+        VendorSettings::Ozonetel(o) => (&o.endpoint, ozonetel::DEFAULT_ENDPOINT),
+    };
+    Some(endpoint.clone().unwrap_or_else(|| default.to_string()))
+}
+
+/// What to tell when a provider's vendor did not answer: the endpoint, and the next step. A loopback
+/// endpoint is a simulator, started with `ccop simulate`.
+pub fn unreachable_hint(settings: &crate::api::ProviderSettings) -> String {
+    let (Some(endpoint), Some(vendor)) = (provider_endpoint(settings), settings.vendor()) else {
+        return String::new();
+    };
+    let authority = endpoint
+        .split_once("://")
+        .map_or(endpoint.as_str(), |(_, rest)| rest)
+        .trim_end_matches('/');
+    let loopback = authority
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    if loopback {
+        format!(
+            "no answer from {endpoint}: is the simulator running? ccop simulate --vendor {vendor} --addr {authority}"
+        )
+    } else {
+        format!("no answer from {endpoint}: check that this machine can reach it (proxy, firewall, DNS)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tencent_at(endpoint: Option<&str>) -> crate::api::ProviderSettings {
+        serde_json::from_value(serde_json::json!({"tencent": {
+            "sdkAppId": 1400000001u64, "credentialsSecretRef": {"name": "c"}, "endpoint": endpoint}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_unreachable_simulator_is_named_with_the_command_that_starts_it() {
+        assert_eq!(
+            unreachable_hint(&tencent_at(Some("http://127.0.0.1:18081"))),
+            "no answer from http://127.0.0.1:18081: is the simulator running? ccop simulate --vendor tencent --addr 127.0.0.1:18081"
+        );
+        assert!(
+            unreachable_hint(&tencent_at(None))
+                .starts_with("no answer from https://ccc.tencentcloudapi.com: check")
+        );
+    }
+}

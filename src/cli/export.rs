@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::workspace::Workspace;
 use crate::api::{ContactCenterAgent, ProviderKind, ProviderRef};
-use crate::connectors::{Listing, Vendor};
+use crate::connectors::{ErrorKind, Listing, Vendor, VendorError};
 use crate::core::{self, ObservedAgent, VendorModel};
 use crate::engine::Snapshot;
 use crate::manifest;
@@ -77,14 +77,34 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         ));
     };
     let runtime = workspace.runtime(id)?;
-    let accounts = accounts(runtime.vendor.as_ref(), &runtime.snapshot, &args.agent_ids).await?;
-    let skill_names = skill_names(runtime.vendor.as_ref()).await?;
+    let hint = workspace
+        .settings_of(id)
+        .map(|(s, _)| super::endpoints::unreachable_hint(&s))
+        .unwrap_or_default();
+    let told = |e: VendorError| match e.kind {
+        ErrorKind::Transient if !hint.is_empty() => format!("{e} ({hint})"),
+        _ => e.to_string(),
+    };
+    let accounts = accounts(runtime.vendor.as_ref(), &runtime.snapshot, &args.agent_ids, &told).await?;
+    let skill_names = skill_names(runtime.vendor.as_ref())
+        .await
+        .map_err(|e| format!("reading skills: {}", told(e)))?;
     // A namespaced provider can only be referenced from its own namespace (`providerRef` has no
     // namespace), so its agents go there whatever `-n` says; `-n` places agents of a cluster provider.
     let namespace = id.namespace.clone().unwrap_or_else(|| args.namespace.clone());
-    let selected = accounts
+    let selected: Vec<&ObservedAgent> = accounts
         .iter()
-        .filter(|a| args.selector.as_ref().is_none_or(|s| a.key.contains(s.as_str())));
+        .filter(|a| args.selector.as_ref().is_none_or(|s| a.key.contains(s.as_str())))
+        .collect();
+    eprintln!(
+        "{}",
+        found_line(
+            &id.display(),
+            accounts.len(),
+            selected.len(),
+            args.selector.as_deref()
+        )
+    );
     let export = Export {
         model: runtime.vendor.model(),
         provider_ref: ProviderRef {
@@ -94,7 +114,7 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         namespace,
         skill_names,
     };
-    let mut out = export.manifests(selected)?;
+    let mut out = export.manifests(selected.into_iter())?;
     if let Some(note) = export.model.export_note() {
         out.insert_str(0, note);
     }
@@ -107,11 +127,35 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
     Ok(out)
 }
 
+/// What export says it found, zero included, so an empty tenant is told apart from a failed export.
+fn found_line(provider: &str, found: usize, exported: usize, selector: Option<&str>) -> String {
+    let accounts = |n: usize| {
+        if n == 1 {
+            "1 account".to_string()
+        } else {
+            format!("{n} accounts")
+        }
+    };
+    match selector {
+        Some(s) => format!(
+            "found {} at provider {provider}; exported {} whose key contains {s:?}",
+            accounts(found),
+            accounts(exported)
+        ),
+        None => format!(
+            "found {} at provider {provider}; exported {}",
+            accounts(found),
+            accounts(exported)
+        ),
+    }
+}
+
 /// Every account of the provider, or for a vendor that cannot list its accounts, those of `agent_ids`.
 async fn accounts(
     vendor: &dyn Vendor,
     snapshot: &Snapshot,
     agent_ids: &[String],
+    told: &dyn Fn(VendorError) -> String,
 ) -> Result<Vec<ObservedAgent>, String> {
     let kind = vendor.kind();
     match vendor.listing() {
@@ -119,7 +163,7 @@ async fn accounts(
             snapshot
                 .refresh(vendor)
                 .await
-                .map_err(|e| format!("listing {kind} accounts: {e}"))?;
+                .map_err(|e| format!("listing {kind} accounts: {}", told(e)))?;
             Ok(snapshot.accounts())
         }
         Listing::Unsupported if agent_ids.is_empty() => Err(format!(
@@ -131,7 +175,7 @@ async fn accounts(
                 match vendor
                     .get(agent_id)
                     .await
-                    .map_err(|e| format!("reading {agent_id:?}: {e}"))?
+                    .map_err(|e| format!("reading {agent_id:?}: {}", told(e)))?
                 {
                     Some(a) => found.push(a),
                     None => eprintln!("warning: no agent {agent_id:?} at the vendor; skipped"),
@@ -143,11 +187,8 @@ async fn accounts(
 }
 
 /// Vendor skill id → name (empty for vendors that identify skills by name).
-async fn skill_names(vendor: &dyn Vendor) -> Result<BTreeMap<String, String>, String> {
-    let table = vendor
-        .skill_ids()
-        .await
-        .map_err(|e| format!("reading skills: {e}"))?;
+async fn skill_names(vendor: &dyn Vendor) -> Result<BTreeMap<String, String>, VendorError> {
+    let table = vendor.skill_ids().await?;
     Ok(table
         .map(|t| t.into_iter().map(|(name, id)| (id, name)).collect())
         .unwrap_or_default())

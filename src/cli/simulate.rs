@@ -15,9 +15,11 @@ pub struct SimulateArgs {
     /// Which vendor: tencent, huawei or ozonetel.
     #[arg(long)]
     pub vendor: VendorKind,
-    /// Where to listen. Only loopback addresses make sense: clients accept plain HTTP only there.
-    #[arg(long, default_value = "127.0.0.1:18080")]
-    pub addr: SocketAddr,
+    /// Where to listen (default: the vendor's port in `examples/`: tencent 127.0.0.1:18081, huawei
+    /// 127.0.0.1:18082, ozonetel 127.0.0.1:18083). Only loopback addresses make sense: clients accept
+    /// plain HTTP only there.
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
     /// The simulator's accounts, keys and limits (YAML or JSON); the demo account when unset.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -41,10 +43,22 @@ pub struct SimulateArgs {
     pub lost_response_rate: f64,
 }
 
+/// The port each vendor's provider in `examples/` points at, so `ccop simulate --vendor X` serves the
+/// examples without flags.
+pub fn default_addr(vendor: VendorKind) -> SocketAddr {
+    let port = match vendor {
+        VendorKind::Tencent => 18081,
+        VendorKind::Huawei => 18082,
+        VendorKind::Ozonetel => 18083,
+    };
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
 /// Serves until Ctrl-C or SIGTERM.
 pub fn run(args: &SimulateArgs) -> ExitCode {
+    let addr = args.addr.unwrap_or_else(|| default_addr(args.vendor));
     super::run::init_logging(super::run::LogFormat::Text, "info");
-    if !args.addr.ip().is_loopback() {
+    if !addr.ip().is_loopback() {
         eprintln!(
             "error: --addr must be a loopback address (the vendor clients accept plain HTTP only there)"
         );
@@ -53,9 +67,9 @@ pub fn run(args: &SimulateArgs) -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
         let started = match args.vendor {
-            VendorKind::Tencent => start::<sim::tencent::Sim>(args).await,
-            VendorKind::Huawei => start::<sim::huawei::Sim>(args).await,
-            VendorKind::Ozonetel => start::<sim::ozonetel::Sim>(args).await,
+            VendorKind::Tencent => start::<sim::tencent::Sim>(args, addr).await,
+            VendorKind::Huawei => start::<sim::huawei::Sim>(args, addr).await,
+            VendorKind::Ozonetel => start::<sim::ozonetel::Sim>(args, addr).await,
         };
         let server = match started {
             Ok(s) => s,
@@ -70,7 +84,7 @@ pub fn run(args: &SimulateArgs) -> ExitCode {
     })
 }
 
-async fn start<S: Simulator>(args: &SimulateArgs) -> Result<SimServer, String> {
+async fn start<S: Simulator>(args: &SimulateArgs, addr: SocketAddr) -> Result<SimServer, String> {
     let config = match &args.config {
         None => S::Config::default(),
         Some(path) => {
@@ -87,7 +101,26 @@ async fn start<S: Simulator>(args: &SimulateArgs) -> Result<SimServer, String> {
         lost_response_rate: args.lost_response_rate,
         ..Faults::default()
     });
-    sim::start(&sim, args.addr)
+    sim::start(&sim, addr)
         .await
-        .map_err(|e| format!("listening on {}: {e}", args.addr))
+        .map_err(|e| format!("listening on {addr}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ccop simulate --vendor X` serves what `examples/X/provider.yaml` points at.
+    #[test]
+    fn default_ports_are_those_of_the_examples() {
+        for vendor in [VendorKind::Tencent, VendorKind::Huawei, VendorKind::Ozonetel] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples")
+                .join(vendor.to_string())
+                .join("provider.yaml");
+            let provider = std::fs::read_to_string(&path).unwrap();
+            let endpoint = format!("endpoint: http://{}", default_addr(vendor));
+            assert!(provider.contains(&endpoint), "{}: {endpoint}", path.display());
+        }
+    }
 }

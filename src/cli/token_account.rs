@@ -94,6 +94,14 @@ impl Vendor for ApiKeyOnly {
         self.inner.readable(field)
     }
 
+    fn check_create(
+        &self,
+        agent: &crate::core::DesiredAgent,
+        password: Option<&crate::connectors::AgentPassword>,
+    ) -> Result<(), VendorError> {
+        self.inner.check_create(agent, password)
+    }
+
     async fn list_page(&self, page: u32, modified_since: Option<i64>) -> Result<AgentPage, VendorError> {
         self.call(self.inner.list_page(page, modified_since)).await
     }

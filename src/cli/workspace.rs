@@ -128,9 +128,15 @@ impl Workspace {
         }
     }
 
-    /// The ceiling a provider sets on its agents: a cluster provider's `agentPolicy`; none for a
-    /// namespaced one.
-    fn policy(&self, id: &ProviderId) -> AgentPolicy {
+    /// The vendor of a provider among the manifests, without connecting to it.
+    pub fn runtime_vendor(&self, id: &ProviderId) -> Option<String> {
+        let (settings, _) = self.settings_of(id).ok()?;
+        settings.vendor().map(|k| k.to_string())
+    }
+
+    /// The ceiling a provider sets on its agents: a cluster provider's `agentPolicy` (its defaults
+    /// when the provider is not among the manifests); none for a namespaced one.
+    pub fn policy(&self, id: &ProviderId) -> AgentPolicy {
         match id.kind {
             ProviderKind::ContactCenterProvider => AgentPolicy::unrestricted(),
             ProviderKind::ClusterContactCenterProvider => self

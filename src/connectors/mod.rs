@@ -160,6 +160,18 @@ pub trait Vendor: Send + Sync + 'static {
         self.get(key).await
     }
 
+    /// The checks [`Vendor::create`] makes before it sends anything (required fields, documented
+    /// formats, the password), with the same error: `ccop plan` runs them so that a create apply would
+    /// refuse is an error in the plan too. Sends nothing.
+    fn check_create(
+        &self,
+        agent: &DesiredAgent,
+        password: Option<&AgentPassword>,
+    ) -> Result<(), VendorError> {
+        let _ = (agent, password);
+        Ok(())
+    }
+
     /// Creates an account with every field of `agent`.
     async fn create(
         &self,

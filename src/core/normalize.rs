@@ -61,7 +61,20 @@ impl SkillResolver for NamesAreIds {
 /// The vendor key of a spec for a vendor, without building the whole desired state (for conflict
 /// detection and status).
 pub fn vendor_key(spec: &ContactCenterAgentSpec, model: &dyn VendorModel) -> Result<String, NormalizeError> {
+    matching_block(spec, model.kind())?;
     model.key(spec)
+}
+
+/// A vendor block of another vendor than the provider's is the mistake to report, before any rule of
+/// the provider's vendor (whose block is then simply missing).
+fn matching_block(spec: &ContactCenterAgentSpec, vendor: VendorKind) -> Result<(), NormalizeError> {
+    match spec.vendor_block() {
+        Some(block) if block != vendor => Err(NormalizeError::new(
+            block.as_str(),
+            format!("is set but the provider is a {vendor} provider; use the spec.{vendor} block"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Normalizes `spec` for the vendor of `model`. `password_digest` is [`super::password_digest`] of the
@@ -73,14 +86,7 @@ pub fn normalize(
     password_digest: Option<String>,
 ) -> Result<DesiredAgent, NormalizeError> {
     let vendor = model.kind();
-    if let Some(block) = spec.vendor_block()
-        && block != vendor
-    {
-        return Err(NormalizeError::new(
-            block.as_str(),
-            format!("is set but the provider is a {vendor} provider; use the spec.{vendor} block"),
-        ));
-    }
+    matching_block(spec, vendor)?;
     let mut desired = DesiredAgent {
         vendor,
         key: model.key(spec)?,

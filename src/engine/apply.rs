@@ -188,9 +188,19 @@ impl Pass<'_, '_> {
         }
     }
 
-    /// `ccop plan` tells what no apply can change, as the controller's status would.
+    /// `ccop plan` tells what no apply can change, as the controller's status would: a create the
+    /// vendor client would refuse before sending it fails here with apply's message.
     fn dry_run(&self, planned: Planned) -> Outcome {
         let mut outcome = planned.outcome;
+        if !self.observe_only()
+            && matches!(planned.plan, Plan::Create { .. })
+            && let Err(e) = self
+                .provider
+                .vendor
+                .check_create(&self.desired, self.req.password.as_ref())
+        {
+            return failed(e, "creating the account", outcome.record);
+        }
         if !self.observe_only()
             && matches!(
                 planned.plan,

@@ -143,6 +143,23 @@ impl ProviderRuntime {
     }
 }
 
+impl ProviderRuntime {
+    /// Vendor skill id → name, from the skill table this runtime last read (empty when it read none):
+    /// how a plan shows skills by the names the spec uses, without another vendor call.
+    pub fn skill_names(&self) -> BTreeMap<String, String> {
+        let cached = self.skills.lock().expect("skills lock");
+        cached
+            .as_ref()
+            .map(|(_, table)| {
+                table
+                    .iter()
+                    .map(|(name, id)| (id.clone(), name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 struct SharedTable(Arc<BTreeMap<String, String>>);
 
 impl SkillResolver for SharedTable {

@@ -289,6 +289,14 @@ impl Vendor for Client {
         &self.account
     }
 
+    fn check_create(
+        &self,
+        agent: &DesiredAgent,
+        password: Option<&AgentPassword>,
+    ) -> Result<(), VendorError> {
+        validate::for_create(agent, password)
+    }
+
     fn listing(&self) -> Listing {
         Listing::Paged {
             page_size: PAGE_SIZE,

@@ -168,6 +168,14 @@ impl Vendor for Client {
         &self.account
     }
 
+    fn check_create(
+        &self,
+        agent: &DesiredAgent,
+        password: Option<&AgentPassword>,
+    ) -> Result<(), VendorError> {
+        wire::create_body(&self.api.credentials.user_name, agent, password).map(|_| ())
+    }
+
     async fn get_for_resync(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError> {
         periodic_check(self.get(key)).await
     }

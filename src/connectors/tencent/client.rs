@@ -407,6 +407,11 @@ impl Vendor for Client {
         false
     }
 
+    fn check_create(&self, agent: &DesiredAgent, _: Option<&AgentPassword>) -> Result<(), VendorError> {
+        fields::seat_user(agent, None)?;
+        fields::after_create(agent, self.sdk_app_id()).map(|_| ())
+    }
+
     async fn list_page(&self, page: u32, modified_since: Option<i64>) -> Result<AgentPage, VendorError> {
         let request = DescribeStaffRequest {
             sdk_app_id: self.sdk_app_id(),
