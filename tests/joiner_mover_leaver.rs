@@ -417,3 +417,33 @@ async fn a_mover_is_one_vendor_update_never_a_delete_and_a_create() {
     assert_eq!(account.skills.into_keys().collect::<Vec<_>>(), ["sales"]);
     op.stop().await;
 }
+
+#[tokio::test]
+async fn a_tencent_agent_gets_its_generated_password_once_after_the_create() {
+    use ccop::sim::tencent::PasswordDigest;
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    let spec = json!({"providerRef": {"name": "tencent"}, "displayName": "Tom Ye", "email": "tom@example.com",
+        "tencent": {"staffNumber": "1011"}, "passwordPolicy": "Generate"});
+    env.ready_agent("tom", spec).await;
+    let password = generated(&env, "tom").await.unwrap();
+    // Tencent documents no rules: the operator's strong default, every character class.
+    assert_eq!(password.len(), 20);
+    for class in [
+        char::is_ascii_uppercase,
+        char::is_ascii_lowercase,
+        char::is_ascii_digit,
+        char::is_ascii_punctuation,
+    ] {
+        assert!(
+            password.chars().any(|c| class(&c)),
+            "a character class is missing"
+        );
+    }
+    let account = env.tencent.agent("tom@example.com").unwrap();
+    assert_eq!(account.password, Some(PasswordDigest::of(&password)));
+    assert!(!account.password_emailed);
+    reconcile_once_more(&env, "tom", "look-1").await;
+    assert_eq!(env.tencent.core.calls_of("ModifyStaffPassword"), 1);
+    op.stop().await;
+}

@@ -205,4 +205,32 @@ mod tests {
         assert_eq!(exported.ozonetel.unwrap().agent_id, "alice");
         assert!(MODEL.export_note().is_some_and(|n| n.starts_with('#')));
     }
+
+    /// `spec.enabled` drives `locked`: on when disabled, off again when re-enabled after the operator
+    /// locked it, unmanaged for an agent never disabled, and an explicit `ozonetel.locked` wins.
+    #[test]
+    fn enabled_locks_and_unlocks_only_what_the_operator_locked() {
+        use crate::core::{apply_enabled, disable_not_supported};
+        let mut s = spec(VendorKind::Ozonetel);
+        let none = BTreeMap::new();
+        let locked_before = BTreeMap::from([(LOCKED.spec_path().to_string(), "{\"Flag\":true}".into())]);
+        let desired = |s: &ContactCenterAgentSpec, last: &BTreeMap<String, String>| {
+            let mut d = normalize(s, &MODEL, &NamesAreIds, None).unwrap();
+            apply_enabled(s, &MODEL, &mut d, last);
+            d.fields.get(&LOCKED).cloned()
+        };
+        assert_eq!(desired(&s, &none), None, "never disabled: not managed");
+        assert_eq!(desired(&s, &locked_before), Some(FieldValue::Flag(false)));
+        s.enabled = false;
+        assert_eq!(desired(&s, &none), Some(FieldValue::Flag(true)));
+        assert!(!disable_not_supported(&s, &MODEL));
+        s.ozonetel.as_mut().unwrap().locked = Some(true);
+        assert_eq!(desired(&s, &none), Some(FieldValue::Flag(true)));
+        let mut other = spec(VendorKind::Tencent);
+        other.enabled = false;
+        assert!(disable_not_supported(
+            &other,
+            crate::connectors::models::model(VendorKind::Tencent)
+        ));
+    }
 }
