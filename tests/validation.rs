@@ -42,6 +42,14 @@ const INVALID: &[(&str, &str)] = &[
         "spec.displayName: Invalid value: spec.displayName must be 2 to 50 characters when spec.ozonetel is set",
     ),
     (
+        "ozonetel-bad-agent-data.yaml",
+        r#"spec.ozonetel.agentData: Invalid value: "has spaces, and commas": spec.ozonetel.agentData in body should match '^[A-Za-z0-9.@_-]{2,100}$'"#,
+    ),
+    (
+        "ozonetel-blended-twice.yaml",
+        "spec.ozonetel: Invalid value: spec.ozonetel.modes.blended and spec.ozonetel.blended.enabled are the same switch: set only one of them",
+    ),
+    (
         "provider-no-vendor.yaml",
         "spec: Invalid value: exactly one of spec.tencent, spec.huawei, spec.ozonetel must be set",
     ),
@@ -52,6 +60,18 @@ const INVALID: &[(&str, &str)] = &[
     (
         "tencent-bad-extension.yaml",
         r#"spec.tencent.extension: Invalid value: "9001": spec.tencent.extension in body should match '^[1-8][0-9]{3,5}$'"#,
+    ),
+    (
+        "tencent-forwarding-condition.yaml",
+        r#"spec.tencent.forwarding.condition: Unsupported value: "busy": supported values: "unconditional", "conditional""#,
+    ),
+    (
+        "tencent-forwarding-two-targets.yaml",
+        "spec.tencent.forwarding.target: Invalid value: exactly one of agent, skillGroup or extension must be set",
+    ),
+    (
+        "tencent-skill-weight.yaml",
+        "spec.skills: Invalid value: spec.skills[].weight is Huawei's skillWeight: it can only be set when spec.huawei is set (Tencent and Ozonetel have one priority per skill, spec.skills[].priority)",
     ),
     (
         "two-vendors.yaml",
@@ -328,6 +348,35 @@ fn transition_rules_hold_keys_and_vendor_blocks_on_update() {
         shown(&removed),
         [
             "spec: Invalid value: the vendor block (spec.tencent, spec.huawei or spec.ozonetel) cannot be added or removed after creation"
+        ]
+    );
+}
+
+#[test]
+fn a_tencent_extension_may_change_and_a_huawei_skill_weight_be_set() {
+    let tencent = |ext: &str| {
+        agent(
+            json!({"providerRef": {"name": "p"}, "displayName": "A", "email": "a@example.com",
+            "tencent": {"staffNumber": "1", "extension": ext}}),
+        )
+    };
+    let schema = agent_schema();
+    assert_eq!(
+        schema.validate(&tencent("1002"), Some(&tencent("1001"))).errors,
+        [],
+        "ModifyStaff changes ExtensionNumber, so the CRD lets it change"
+    );
+    let huawei = |weight: u32| {
+        agent(
+            json!({"providerRef": {"name": "p"}, "displayName": "A", "email": "a@example.com",
+            "skills": [{"id": "1", "priority": 2, "weight": weight}], "huawei": {"userAccount": "alice.chen"}}),
+        )
+    };
+    assert_eq!(schema.validate(&huawei(3), None).errors, []);
+    assert_eq!(
+        shown(&schema.validate(&huawei(0), None).errors),
+        [
+            "spec.skills[0].weight: Invalid value: 0: spec.skills[0].weight in body should be greater than or equal to 1"
         ]
     );
 }

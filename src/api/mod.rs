@@ -1,9 +1,11 @@
 //! The Kubernetes API of the operator: group `contactcenter.dev`, version `v1alpha1`.
 
 mod agent;
+mod agent_fields;
 mod provider;
 
 pub use agent::*;
+pub use agent_fields::*;
 pub use provider::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

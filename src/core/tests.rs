@@ -70,11 +70,13 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
             name: Some("support".into()),
             id: None,
             priority: Some(2),
+            weight: None,
         },
         SkillRef {
             name: None,
             id: Some("7".into()),
             priority: None,
+            weight: None,
         },
     ]);
     let d = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap();
@@ -83,11 +85,13 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
         FieldValue::Skills(vec![
             SkillBinding {
                 id: "102".into(),
-                priority: Some(2)
+                priority: Some(2),
+                weight: None
             },
             SkillBinding {
                 id: "7".into(),
-                priority: None
+                priority: None,
+                weight: None
             },
         ])
     );
@@ -95,6 +99,7 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
         name: Some("nope".into()),
         id: None,
         priority: None,
+        weight: None,
     }]);
     let err = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap_err();
     assert_eq!(err.field, "skills[0].name");
@@ -104,11 +109,13 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
             name: Some("billing".into()),
             id: None,
             priority: None,
+            weight: None,
         },
         SkillRef {
             name: None,
             id: Some("101".into()),
             priority: None,
+            weight: None,
         },
     ]);
     assert_eq!(
@@ -229,6 +236,7 @@ fn unmanaged_skill_priorities_are_not_compared() {
         name: Some("billing".into()),
         id: None,
         priority: None,
+        weight: None,
     }]);
     let d = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap();
     let mut o = observed_from(&d);
@@ -237,6 +245,7 @@ fn unmanaged_skill_priorities_are_not_compared() {
         FieldValue::Skills(vec![SkillBinding {
             id: "101".into(),
             priority: Some(3),
+            weight: None,
         }]),
     );
     let out = plan_owned(&d, &o);
@@ -326,6 +335,7 @@ fn the_last_applied_record_stands_in_for_unreadable_fields() {
         name: Some("billing".into()),
         id: None,
         priority: Some(10),
+        weight: None,
     }]);
     s.ozonetel.as_mut().unwrap().locked = Some(true);
     let d = normalize(&s, model(VendorKind::Ozonetel), &NamesAreIds, None).unwrap();
@@ -346,6 +356,7 @@ fn the_last_applied_record_stands_in_for_unreadable_fields() {
         FieldValue::Skills(vec![SkillBinding {
             id: "billing".into(),
             priority: None,
+            weight: None,
         }]),
     );
     overlay_last_applied(&mut o, &record, model(VendorKind::Ozonetel), &readable);
@@ -466,9 +477,9 @@ prop_compose! {
         if vendor != VendorKind::Ozonetel { s.phone = phone; }
         s.skills = skills.map(|m| m.into_iter().map(|(k, priority)| {
             if k.chars().all(|c| c.is_ascii_digit()) {
-                SkillRef { name: None, id: Some(k), priority }
+                SkillRef { name: None, id: Some(k), priority, weight: None }
             } else {
-                SkillRef { name: Some(k), id: None, priority }
+                SkillRef { name: Some(k), id: None, priority, weight: None }
             }
         }).collect());
         match vendor {
@@ -528,6 +539,7 @@ fn perturb(desired: &DesiredAgent, choices: &[u8], extra: &str) -> ObservedAgent
                             .map(|b| SkillBinding {
                                 id: b.id.clone(),
                                 priority: Some(b.priority.unwrap_or(1) + 1),
+                                weight: None,
                             })
                             .collect(),
                     ),
