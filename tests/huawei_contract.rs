@@ -294,6 +294,7 @@ async fn duplicates_missing_accounts_and_vendor_refusals_map_to_their_kinds() {
         FieldValue::Skills(vec![SkillBinding {
             id: "9".into(),
             priority: None,
+            weight: None,
         }]),
     );
     let e = client
@@ -337,6 +338,7 @@ async fn invalid_specs_are_refused_before_any_request() {
     let zero_priority = FieldValue::Skills(vec![SkillBinding {
         id: "1".into(),
         priority: Some(0),
+        weight: None,
     }]);
     let good = Some(password(PASSWORD, None));
     let weak = Some(password("weakpassword", None));
@@ -688,8 +690,8 @@ async fn clearing_skills_releases_only_this_agent_and_empty_lists_never_leave() 
         rig.sim.seed_agent(a, a);
     }
     let both = ["alice.chen".to_string(), "bob.lee01".to_string()];
-    client.add_to_queue(2, &both, 3).await.unwrap();
-    client.add_to_queue(3, &both[..1], 1).await.unwrap();
+    client.add_to_queue(2, &both, 3, 1).await.unwrap();
+    client.add_to_queue(3, &both[..1], 1, 1).await.unwrap();
     assert_eq!(rig.sim.agent("bob.lee01").unwrap().skills.len(), 1);
 
     // The guard: an empty list is never sent (Huawei would unbind the whole queue).
@@ -697,7 +699,7 @@ async fn clearing_skills_releases_only_this_agent_and_empty_lists_never_leave() 
     let e = client.release_from_queue(2, &[]).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Rejected);
     assert_eq!(e.code.as_deref(), Some("EmptyAccountList"));
-    assert!(client.add_to_queue(2, &[], 1).await.is_err());
+    assert!(client.add_to_queue(2, &[], 1, 1).await.is_err());
     assert_eq!(
         rig.sim.core.calls_of("agentAccount/releaseAgentBySkillId"),
         releases
@@ -710,11 +712,13 @@ async fn clearing_skills_releases_only_this_agent_and_empty_lists_never_leave() 
         FieldValue::Skills(vec![
             SkillBinding {
                 id: "2".into(),
-                priority: Some(3)
+                priority: Some(3),
+                weight: None
             },
             SkillBinding {
                 id: "3".into(),
-                priority: Some(1)
+                priority: Some(1),
+                weight: None
             },
         ])
     );
@@ -831,4 +835,52 @@ async fn secrets_never_appear_in_errors_debug_or_logs() {
     for secret in secrets.iter().copied().chain(tokens.iter().map(String::as_str)) {
         assert!(!text.contains(secret), "{secret:?} leaked");
     }
+}
+
+#[tokio::test]
+async fn skill_weights_are_set_at_create_changed_alone_and_read_back() {
+    let rig = Rig::start("skill-weight", unlimited()).await;
+    let client = rig.client();
+    let mut spec = alice_spec();
+    spec["skills"] = json!([{"name": "billing", "priority": 3, "weight": 7}, {"name": "support"}]);
+    let want = desired(&client, spec.clone(), PASSWORD).await;
+    client
+        .create(&want, Some(&password(PASSWORD, None)))
+        .await
+        .unwrap();
+    let weights = |rig: &Rig| -> Vec<(u32, u32, u32)> {
+        rig.sim
+            .agent("alice.chen")
+            .unwrap()
+            .skills
+            .iter()
+            .map(|b| (b.skill_id, b.agent_weight, b.skill_weight))
+            .collect()
+    };
+    assert_eq!(
+        weights(&rig),
+        [(1, 3, 7), (2, 1, 1)],
+        "skillWeight from the spec; 1 where unmanaged"
+    );
+    let seen = client.get("alice.chen").await.unwrap().unwrap();
+    assert_eq!(changes(&client, &want, &seen), [], "the weight reads back");
+
+    // Only the skill weight changes: one update, the agent weight kept.
+    spec["skills"] = json!([{"name": "billing", "weight": 2}, {"name": "support"}]);
+    let want = desired(&client, spec, PASSWORD).await;
+    let plan = changes(&client, &want, &seen);
+    assert_eq!(plan.iter().map(|c| c.field).collect::<Vec<_>>(), [Field::Skills]);
+    client.update(&want, &seen, &plan, None).await.unwrap();
+    assert_eq!(weights(&rig), [(1, 3, 2), (2, 1, 1)]);
+    let seen = client.get("alice.chen").await.unwrap().unwrap();
+    assert_eq!(changes(&client, &want, &seen), []);
+
+    // Someone sets another skill weight in the console: drift in skills, repaired by the next update.
+    assert!(rig.sim.edit_agent("alice.chen", |a| a.skills[0].skill_weight = 9));
+    let seen = client.get("alice.chen").await.unwrap().unwrap();
+    let plan = changes(&client, &want, &seen);
+    assert_eq!(plan.len(), 1);
+    assert!(plan[0].to_display().contains("1/2"), "{}", plan[0].to_display());
+    client.update(&want, &seen, &plan, None).await.unwrap();
+    assert_eq!(weights(&rig), [(1, 3, 2), (2, 1, 1)]);
 }

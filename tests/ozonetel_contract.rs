@@ -88,10 +88,7 @@ fn password() -> AgentPassword {
 }
 
 fn skill(id: &str, priority: Option<u32>) -> SkillBinding {
-    SkillBinding {
-        id: id.into(),
-        priority,
-    }
+    SkillBinding::new(id, priority)
 }
 
 fn skills(list: &[(&str, u32)]) -> FieldValue {
@@ -1014,4 +1011,103 @@ async fn secrets_never_reach_errors_debug_output_or_logs() {
             assert!(!text.contains(s.as_str()), "a secret leaked into: {text}");
         }
     }
+}
+
+#[tokio::test]
+async fn agent_settings_are_sent_at_create_and_as_changed_and_refused_where_the_vendor_refuses() {
+    let (env, client) = started().await;
+    let mut want = agent("alice", "Alice Doe");
+    let settings = [
+        (model::AUTO_ANSWER, FieldValue::Text("enabled".into())),
+        (model::AGENT_DATA, FieldValue::Text("emp-0042".into())),
+        (model::SIP_LOCATION, FieldValue::Text("Mumbai".into())),
+        (model::SCREEN_RECORDING, FieldValue::Flag(true)),
+        (
+            model::BLENDED,
+            modes(&[("blended", true), ("blendedChat", false)]),
+        ),
+        (
+            model::CALL_CONTROLS,
+            modes(&[
+                ("mute", true),
+                ("transfer_agent_warm", true),
+                ("conference_phone", false),
+            ]),
+        ),
+    ];
+    for (field, value) in settings.clone() {
+        assert!(
+            !client.readable(field),
+            "{field} is compared with what was applied"
+        );
+        want.fields.insert(field, value);
+    }
+    client.create(&want, Some(&password())).await.unwrap();
+    let stored = env.sim.agent("alice").unwrap();
+    assert_eq!(stored.settings.auto_answer.as_deref(), Some("enabled"));
+    assert_eq!(stored.settings.agent_data.as_deref(), Some("emp-0042"));
+    assert_eq!(stored.settings.sip_location.as_deref(), Some("Mumbai"));
+    assert_eq!(stored.settings.screen_recording, Some(true));
+    assert_eq!(
+        stored.modes,
+        BTreeMap::from([
+            ("inbound".into(), true),
+            ("blended".into(), true),
+            ("blendedChat".into(), false)
+        ])
+    );
+    assert_eq!(
+        stored.settings.call_controls,
+        BTreeMap::from([
+            ("conference_phone".into(), false),
+            ("mute".into(), true),
+            ("transfer_agent_warm".into(), true)
+        ]),
+        "sent nested ({{\"transfer\": {{\"agent\": {{\"warm\": true}}}}}}) and read as the documented names"
+    );
+    let observed = client.get("alice").await.unwrap().unwrap();
+
+    // Changing one call control and the SIP location: both go, nothing else of the settings.
+    let controls = modes(&[
+        ("mute", false),
+        ("transfer_agent_warm", true),
+        ("conference_phone", false),
+    ]);
+    let changes = [
+        change(
+            model::CALL_CONTROLS,
+            Some(settings[5].1.clone()),
+            controls.clone(),
+        ),
+        change(
+            model::SIP_LOCATION,
+            Some(settings[2].1.clone()),
+            FieldValue::Text("Bangalore".into()),
+        ),
+    ];
+    want.fields.insert(model::CALL_CONTROLS, controls);
+    want.fields
+        .insert(model::SIP_LOCATION, FieldValue::Text("Bangalore".into()));
+    client.update(&want, &observed, &changes, None).await.unwrap();
+    let stored = env.sim.agent("alice").unwrap();
+    assert!(!stored.settings.call_controls["mute"]);
+    assert_eq!(stored.settings.sip_location.as_deref(), Some("Bangalore"));
+    assert_eq!(stored.settings.agent_data.as_deref(), Some("emp-0042"));
+
+    // A SIP location the account does not have: refused by the vendor, terminal, the field named.
+    let bad = [change(
+        model::SIP_LOCATION,
+        Some(FieldValue::Text("Bangalore".into())),
+        FieldValue::Text("Atlantis".into()),
+    )];
+    want.fields
+        .insert(model::SIP_LOCATION, FieldValue::Text("Atlantis".into()));
+    let e = client.update(&want, &observed, &bad, None).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected, "{e}");
+    assert!(e.is_terminal());
+    assert!(e.message.contains("sipLocation: Invalid sipLocation"), "{e}");
+    assert_eq!(
+        env.sim.agent("alice").unwrap().settings.sip_location.as_deref(),
+        Some("Bangalore")
+    );
 }

@@ -147,6 +147,7 @@ fn skills(list: &[(&str, Option<u32>)]) -> FieldValue {
             .map(|(id, priority)| SkillBinding {
                 id: id.to_string(),
                 priority: *priority,
+                weight: None,
             })
             .collect(),
     )
@@ -900,4 +901,126 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
             "the full SecretId leaked into: {out}"
         );
     }
+}
+
+/// Changes to make `observed` match `desired`, as the engine computes them.
+fn changes_to(desired: &DesiredAgent, observed: &ccop::core::ObservedAgent) -> Vec<FieldChange> {
+    diff(desired, observed)
+}
+
+#[tokio::test]
+async fn call_forwarding_is_set_at_create_changed_and_read_back() {
+    use ccop::connectors::tencent::forwarding::{CONDITION, ENABLED, TARGET};
+    let (env, client) = started().await;
+    create_all(&client, vec![agent("bob@example.com")]).await;
+    let mut desired = agent("alice@example.com");
+    desired.fields.insert(ENABLED, FieldValue::Flag(true));
+    desired.fields.insert(CONDITION, FieldValue::Text("2".into()));
+    desired
+        .fields
+        .insert(TARGET, FieldValue::Text("skillGroup:102".into()));
+    client.create(&desired, None).await.unwrap();
+    let stored = env.sim.agent("alice@example.com").unwrap().forwarding.unwrap();
+    assert_eq!((stored.enabled, stored.condition), (Some(true), Some(2)));
+    let target = stored.target.unwrap();
+    assert_eq!((target.r#type, target.skill_group_id), (Some(2), Some(102)));
+    let observed = client.get("alice@example.com").await.unwrap().unwrap();
+    assert_eq!(readable_diff(&client, &desired, &observed), Vec::<Field>::new());
+    assert!(
+        client.readable(TARGET),
+        "DescribeStaffInfoList returns ForwardingConfig"
+    );
+
+    // Only the target changes: the whole config goes, the rest as it was.
+    desired
+        .fields
+        .insert(TARGET, FieldValue::Text("agent:bob@example.com".into()));
+    let changes = changes_to(&desired, &observed);
+    assert_eq!(changes.iter().map(|c| c.field).collect::<Vec<_>>(), [TARGET]);
+    client.update(&desired, &observed, &changes, None).await.unwrap();
+    let observed = client.get("alice@example.com").await.unwrap().unwrap();
+    assert_eq!(readable_diff(&client, &desired, &observed), Vec::<Field>::new());
+    let stored = env.sim.agent("alice@example.com").unwrap().forwarding.unwrap();
+    assert_eq!(
+        stored.enabled,
+        Some(true),
+        "kept: the update sent the whole config"
+    );
+    assert_eq!(
+        stored.target.unwrap().staff_user_id.as_deref(),
+        Some("bob@example.com")
+    );
+
+    // Targets Tencent refuses are terminal, with Tencent's code.
+    for (target, code) in [
+        ("skillGroup:999", "InvalidParameterValue.SkillGroupError"),
+        ("agent:nobody@example.com", "InvalidParameterValue"),
+    ] {
+        desired.fields.insert(TARGET, FieldValue::Text(target.into()));
+        let e = client
+            .update(&desired, &observed, &changes_to(&desired, &observed), None)
+            .await
+            .unwrap_err();
+        assert!(e.is_terminal(), "{target}: {e}");
+        assert_eq!(e.code.as_deref(), Some(code), "{target}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn an_extension_changes_and_one_another_agent_holds_is_refused_with_tencents_code() {
+    let (env, client) = started().await;
+    let with_extension = |mail: &str, ext: &str| {
+        let mut a = agent(mail);
+        a.fields.insert(model::EXTENSION, FieldValue::Text(ext.into()));
+        a
+    };
+    let results = create_all(
+        &client,
+        vec![
+            with_extension("alice@example.com", "1001"),
+            with_extension("bob@example.com", "1002"),
+        ],
+    )
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let observed = client.get("alice@example.com").await.unwrap().unwrap();
+    let moved = with_extension("alice@example.com", "1003");
+    client
+        .update(&moved, &observed, &changes_to(&moved, &observed), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.sim.agent("alice@example.com").unwrap().extension_number,
+        "1003"
+    );
+
+    let observed = client.get("alice@example.com").await.unwrap().unwrap();
+    let taken = with_extension("alice@example.com", "1002");
+    let e = client
+        .update(&taken, &observed, &changes_to(&taken, &observed), None)
+        .await
+        .unwrap_err();
+    assert!(e.is_terminal(), "{e}");
+    assert_eq!(
+        e.code.as_deref(),
+        Some("InvalidParameterValue.PhoneNumIsBoundOtherAccount"),
+        "{e}"
+    );
+    assert!(e.message.contains("1002"), "{e}");
+    assert_eq!(
+        env.sim.agent("alice@example.com").unwrap().extension_number,
+        "1003"
+    );
+
+    // A create asking for a held extension fails for that agent only.
+    let e = client
+        .create(&with_extension("carol@example.com", "1002"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code.as_deref(),
+        Some("InvalidParameterValue.PhoneNumIsBoundOtherAccount"),
+        "{e}"
+    );
+    assert!(env.sim.agent("carol@example.com").is_none());
 }

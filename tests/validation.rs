@@ -50,6 +50,14 @@ const INVALID: &[(&str, &str)] = &[
         "spec.ozonetel.locked: Invalid value: spec.ozonetel.locked contradicts spec.enabled: spec.enabled: false locks an Ozonetel agent; set spec.enabled and remove spec.ozonetel.locked",
     ),
     (
+        "ozonetel-bad-agent-data.yaml",
+        r#"spec.ozonetel.agentData: Invalid value: "has spaces, and commas": spec.ozonetel.agentData in body should match '^[A-Za-z0-9.@_-]{2,100}$'"#,
+    ),
+    (
+        "ozonetel-blended-twice.yaml",
+        "spec.ozonetel: Invalid value: spec.ozonetel.modes.blended and spec.ozonetel.blended.enabled are the same switch: set only one of them",
+    ),
+    (
         "provider-no-vendor.yaml",
         "spec: Invalid value: exactly one of spec.tencent, spec.huawei, spec.ozonetel must be set",
     ),
@@ -60,6 +68,18 @@ const INVALID: &[(&str, &str)] = &[
     (
         "tencent-bad-extension.yaml",
         r#"spec.tencent.extension: Invalid value: "9001": spec.tencent.extension in body should match '^[1-8][0-9]{3,5}$'"#,
+    ),
+    (
+        "tencent-forwarding-condition.yaml",
+        r#"spec.tencent.forwarding.condition: Unsupported value: "busy": supported values: "unconditional", "conditional""#,
+    ),
+    (
+        "tencent-forwarding-two-targets.yaml",
+        "spec.tencent.forwarding.target: Invalid value: spec.tencent.forwarding.target needs exactly one of agent, skillGroup or extension",
+    ),
+    (
+        "tencent-skill-weight.yaml",
+        "spec.skills: Invalid value: spec.skills[].weight is Huawei's skillWeight: it can only be set when spec.huawei is set (Tencent and Ozonetel have one priority per skill, spec.skills[].priority)",
     ),
     (
         "two-vendors.yaml",
@@ -370,6 +390,35 @@ fn a_changed_vendor_key_is_refused_with_how_to_move_the_agent() {
         );
         assert!(errors[0].ends_with(how), "{errors:?}");
     }
+}
+
+#[test]
+fn a_tencent_extension_may_change_and_a_huawei_skill_weight_be_set() {
+    let tencent = |ext: &str| {
+        agent(
+            json!({"providerRef": {"name": "p"}, "displayName": "A", "email": "a@example.com",
+            "tencent": {"staffNumber": "1", "extension": ext}}),
+        )
+    };
+    let schema = agent_schema();
+    assert_eq!(
+        schema.validate(&tencent("1002"), Some(&tencent("1001"))).errors,
+        [],
+        "ModifyStaff changes ExtensionNumber, so the CRD lets it change"
+    );
+    let huawei = |weight: u32| {
+        agent(
+            json!({"providerRef": {"name": "p"}, "displayName": "A", "email": "a@example.com",
+            "skills": [{"id": "1", "priority": 2, "weight": weight}], "huawei": {"userAccount": "alice.chen"}}),
+        )
+    };
+    assert_eq!(schema.validate(&huawei(3), None).errors, []);
+    assert_eq!(
+        shown(&schema.validate(&huawei(0), None).errors),
+        [
+            "spec.skills[0].weight: Invalid value: 0: spec.skills[0].weight in body should be greater than or equal to 1"
+        ]
+    );
 }
 
 #[test]

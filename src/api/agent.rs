@@ -16,7 +16,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ProviderRef, SecretKeyRef};
+use super::{OzonetelBlended, OzonetelCallControls, ProviderRef, SecretKeyRef, TencentForwarding};
 
 /// E.164: a `+`, a non-zero country-code digit, then up to 14 more digits.
 pub const E164_PATTERN: &str = r"^\+[1-9][0-9]{1,14}$";
@@ -132,6 +132,13 @@ pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
     validation = Rule::new("!has(self.ozonetel) || !has(self.ozonetel.locked) || self.ozonetel.locked != (has(self.enabled) ? self.enabled : true)")
         .message("spec.ozonetel.locked contradicts spec.enabled: spec.enabled: false locks an Ozonetel agent; set spec.enabled and remove spec.ozonetel.locked")
         .field_path(".ozonetel.locked"),
+    // Issue #18 fields: a second skill weight only Huawei has, and blended mode settable in one place.
+    validation = Rule::new("has(self.huawei) || !has(self.skills) || self.skills.all(s, !has(s.weight))")
+        .message("spec.skills[].weight is Huawei's skillWeight: it can only be set when spec.huawei is set (Tencent and Ozonetel have one priority per skill, spec.skills[].priority)")
+        .field_path(".skills"),
+    validation = Rule::new("!has(self.ozonetel) || !has(self.ozonetel.modes) || !has(self.ozonetel.modes.blended) || !has(self.ozonetel.blended) || !has(self.ozonetel.blended.enabled)")
+        .message("spec.ozonetel.modes.blended and spec.ozonetel.blended.enabled are the same switch: set only one of them")
+        .field_path(".ozonetel"),
 )]
 pub struct ContactCenterAgentSpec {
     /// The provider (vendor account) this agent lives in: a `ContactCenterProvider` in the agent's own
@@ -230,6 +237,12 @@ pub struct SkillRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub priority: Option<u32>,
+    /// Huawei only: the skill weight of this queue (`skillWeight`, at least 1), next to `priority` (the
+    /// agent weight). Unset: not managed (a new binding gets 1). Other vendors have no second weight, so
+    /// it is refused there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 2147483647))]
+    pub weight: Option<u32>,
 }
 
 /// A `ContactCenterSkillGroup` by name, in the referencing agent's namespace.
@@ -244,11 +257,6 @@ pub struct SkillGroupRef {
 /// Tencent Cloud Contact Center agent ("staff") fields. The account key is `spec.email`.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(
-    cel,
-    validation = Rule::new("!has(oldSelf.extension) || (has(self.extension) && self.extension == oldSelf.extension)")
-        .message("spec.tencent.extension cannot be changed or removed once set")
-)]
 pub struct TencentAgent {
     /// Employee number (`StaffNumber`), required by Tencent at create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,7 +266,8 @@ pub struct TencentAgent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub nick: Option<String>,
-    /// Extension number: a leading 1–8, 4–6 digits in all.
+    /// Extension number (`ExtensionNumber`): a leading 1–8, 4–6 digits in all. It can change; Tencent
+    /// refuses one that another agent of the application has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[1-8][0-9]{3,5}$"))]
     pub extension: Option<String>,
@@ -276,6 +285,10 @@ pub struct TencentAgent {
     /// e-mails twice.
     #[serde(default)]
     pub send_password: bool,
+    /// Call forwarding (`ForwardingConfig`): on or off, when, and to which agent, skill group or
+    /// extension. Unset: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<TencentForwarding>,
 }
 
 /// Tencent agent role (`Role`): `admin` (1, administrator), `qualityInspector` (2, quality
@@ -350,8 +363,9 @@ pub enum HuaweiRole {
     OutboundAgent,
 }
 
-/// Ozonetel CloudAgent agent fields.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// Ozonetel CloudAgent agent fields. Ozonetel cannot read any of them back but the skills: they are
+/// compared with what the operator last applied (`status.appliedOnly` lists them).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct OzonetelAgent {
     /// The agent's login id, the account key. Immutable.
@@ -369,6 +383,28 @@ pub struct OzonetelAgent {
     /// they must agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked: Option<bool>,
+    /// Auto-answer mode (`autoAnswer`), sent as written: Ozonetel documents it as a string without
+    /// listing its values. Unset: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9 ._-]{1,32}$"))]
+    pub auto_answer: Option<String>,
+    /// Blended mode and which channels it blends. Each unset switch is not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blended: Option<OzonetelBlended>,
+    /// The call controls the agent gets. Each unset switch is not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_controls: Option<OzonetelCallControls>,
+    /// Free agent metadata (`agentData`): 2–100 letters, digits and `. @ _ -` (no spaces or commas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9.@_-]{2,100}$"))]
+    pub agent_data: Option<String>,
+    /// The SIP location the agent registers at (`sipLocation`): one configured in the Ozonetel account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub sip_location: Option<String>,
+    /// Record the agent's screen (`screenRecording`). Unset: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_recording: Option<bool>,
 }
 
 /// Ozonetel dial and channel modes.
@@ -489,6 +525,12 @@ pub struct ContactCenterAgentStatus {
     /// to applied value, so deltas can be computed. Never contains a secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_applied: Option<std::collections::BTreeMap<String, String>>,
+    /// The managed spec fields the vendor cannot report back (e.g. most of Ozonetel's, Tencent's mobile
+    /// switches): they are verified only against what the operator last applied, not at the vendor, so
+    /// a change made in the vendor console to one of them is not seen. Every other managed field is
+    /// read back from the vendor and compared on each check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied_only: Vec<String>,
     /// Keyed digest of the password last applied (never the password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_digest: Option<String>,

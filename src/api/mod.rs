@@ -1,10 +1,12 @@
 //! The Kubernetes API of the operator: group `contactcenter.dev`, version `v1alpha1`.
 
 mod agent;
+mod agent_fields;
 mod provider;
 mod skill_group;
 
 pub use agent::*;
+pub use agent_fields::*;
 pub use provider::*;
 pub use skill_group::*;
 

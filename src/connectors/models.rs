@@ -55,9 +55,7 @@ pub(crate) mod testing {
             VendorKind::Ozonetel => {
                 s.ozonetel = Some(OzonetelAgent {
                     agent_id: "alice".into(),
-                    modes: None,
-                    groups: None,
-                    locked: None,
+                    ..Default::default()
                 })
             }
         }

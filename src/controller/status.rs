@@ -69,6 +69,7 @@ pub fn desired_status(
             .collect(),
         applied_digest: record.applied_digest.clone(),
         last_applied: (!record.last_applied.is_empty()).then(|| record.last_applied.clone()),
+        applied_only: applied_only(record),
         password_digest: record.password_digest.clone(),
         last_sync_time: current.and_then(|s| s.last_sync_time.clone()),
         last_handled_reconcile_at: agent
@@ -87,6 +88,18 @@ pub fn desired_status(
             })
             .collect(),
     }
+}
+
+/// The spec paths of the last-applied record that the vendor cannot read back. The record also keeps
+/// the skills (whose priorities some vendors do not report), but their bindings are read back, so they
+/// are not listed.
+fn applied_only(record: &AgentRecord) -> Vec<String> {
+    record
+        .last_applied
+        .keys()
+        .filter(|path| path.as_str() != crate::core::Field::Skills.spec_path())
+        .cloned()
+        .collect()
 }
 
 /// Whether two statuses say the same thing, ignoring condition transition times and `lastSyncTime`.
@@ -199,5 +212,39 @@ mod tests {
             &at(1),
         );
         assert_eq!(record_of(Some(&s)), record);
+    }
+
+    #[test]
+    fn status_lists_the_fields_verified_only_as_applied() {
+        let record = AgentRecord {
+            last_applied: [
+                ("email", "\"a@example.com\""),
+                ("ozonetel.callControls", "{}"),
+                ("skills", "[]"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+            ..Default::default()
+        };
+        let s = desired_status(
+            &agent(),
+            &Verdict::available(Reason::Available, "ok"),
+            &record,
+            &[],
+            &at(1),
+        );
+        assert_eq!(
+            s.applied_only,
+            ["email", "ozonetel.callControls"],
+            "skills are read back, so they are not listed"
+        );
+        let none = desired_status(
+            &agent(),
+            &Verdict::available(Reason::Available, "ok"),
+            &AgentRecord::default(),
+            &[],
+            &at(1),
+        );
+        assert!(none.applied_only.is_empty());
     }
 }

@@ -57,11 +57,12 @@ pub fn overlay_last_applied(
         if let (Some(FieldValue::Skills(seen)), FieldValue::Skills(recorded)) =
             (observed.fields.get_mut(&field), &value)
         {
-            for binding in seen.iter_mut().filter(|b| b.priority.is_none()) {
-                binding.priority = recorded
-                    .iter()
-                    .find(|r| r.id == binding.id)
-                    .and_then(|r| r.priority);
+            for binding in seen.iter_mut() {
+                let Some(r) = recorded.iter().find(|r| r.id == binding.id) else {
+                    continue;
+                };
+                binding.priority = binding.priority.or(r.priority);
+                binding.weight = binding.weight.or(r.weight);
             }
         }
     }

@@ -40,7 +40,7 @@ pub fn spec_from_observed(
     if model.key_field() == Some(Field::Email) {
         spec.email = Some(observed.key.clone());
     }
-    model.export_block(observed, &mut spec);
+    model.export_block(observed, skill_names, &mut spec);
     spec
 }
 
@@ -72,6 +72,7 @@ fn skill_ref(model: &dyn VendorModel, b: &SkillBinding, skill_names: &BTreeMap<S
         id: name.is_none().then(|| b.id.clone()),
         name,
         priority: b.priority,
+        weight: b.weight,
         ..SkillRef::default()
     }
 }

@@ -122,6 +122,42 @@ pub struct SkillBinding {
     pub id: String,
     /// Priority or weight; `None` means the spec does not manage it.
     pub priority: Option<u32>,
+    /// A second weight, for vendors that have one (Huawei's `skillWeight`); `None` means the spec does
+    /// not manage it. Left out of the serialized form when `None`, so records and digests of bindings
+    /// without one read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+}
+
+impl SkillBinding {
+    /// A binding with a priority and no second weight.
+    pub fn new(id: impl Into<String>, priority: Option<u32>) -> Self {
+        SkillBinding {
+            id: id.into(),
+            priority,
+            weight: None,
+        }
+    }
+
+    /// Whether `have` satisfies this desired binding: the same skill, and every weight the spec
+    /// manages equal.
+    fn satisfied_by(&self, have: &SkillBinding) -> bool {
+        have.id == self.id
+            && (self.priority.is_none() || self.priority == have.priority)
+            && (self.weight.is_none() || self.weight == have.weight)
+    }
+
+    /// How plans and drift show it: `id`, `id:priority`, with `/weight` when it has a second weight.
+    fn display(&self) -> String {
+        let mut shown = match self.priority {
+            Some(p) => format!("{}:{p}", self.id),
+            None => self.id.clone(),
+        };
+        if let Some(w) = self.weight {
+            shown.push_str(&format!("/{w}"));
+        }
+        shown
+    }
 }
 
 /// The value of one field, already in the vendor's format.
@@ -147,11 +183,7 @@ impl FieldValue {
     pub fn satisfied_by(&self, observed: &FieldValue) -> bool {
         match (self, observed) {
             (FieldValue::Skills(want), FieldValue::Skills(have)) => {
-                want.len() == have.len()
-                    && want.iter().all(|w| {
-                        have.iter()
-                            .any(|h| h.id == w.id && (w.priority.is_none() || w.priority == h.priority))
-                    })
+                want.len() == have.len() && want.iter().all(|w| have.iter().any(|h| w.satisfied_by(h)))
             }
             (FieldValue::Switches(want), FieldValue::Switches(have)) => {
                 want.iter().all(|(k, v)| have.get(k) == Some(v))
@@ -171,14 +203,7 @@ impl FieldValue {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(","),
-            FieldValue::Skills(s) => s
-                .iter()
-                .map(|b| match b.priority {
-                    Some(p) => format!("{}:{p}", b.id),
-                    None => b.id.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(","),
+            FieldValue::Skills(s) => s.iter().map(SkillBinding::display).collect::<Vec<_>>().join(","),
             FieldValue::Digest(_) => "(secret)".to_string(),
         }
     }
@@ -189,11 +214,13 @@ impl FieldValue {
         match (self, observed) {
             (FieldValue::Skills(want), Some(FieldValue::Skills(have))) => FieldValue::Skills(
                 want.iter()
-                    .map(|w| SkillBinding {
-                        id: w.id.clone(),
-                        priority: w
-                            .priority
-                            .or_else(|| have.iter().find(|h| h.id == w.id).and_then(|h| h.priority)),
+                    .map(|w| {
+                        let current = have.iter().find(|h| h.id == w.id);
+                        SkillBinding {
+                            id: w.id.clone(),
+                            priority: w.priority.or_else(|| current.and_then(|h| h.priority)),
+                            weight: w.weight.or_else(|| current.and_then(|h| h.weight)),
+                        }
                     })
                     .collect(),
             ),

@@ -96,7 +96,7 @@ pub fn normalize(
     if let Some(digest) = password_digest {
         desired.fields.insert(Field::Password, FieldValue::Digest(digest));
     }
-    model.normalize_block(spec, &mut desired)?;
+    model.normalize_block(spec, skills, &mut desired)?;
     Ok(desired)
 }
 
@@ -138,6 +138,17 @@ fn common_fields(
         fields.insert(Field::Phone, FieldValue::Text(model.phone_to_vendor(phone)));
     }
     if let Some(refs) = &spec.skills {
+        if !model.has_skill_weights()
+            && let Some(i) = refs.iter().position(|s| s.weight.is_some())
+        {
+            return Err(NormalizeError::new(
+                format!("skills[{i}].weight"),
+                format!(
+                    "{} skills have a single priority (spec.skills[].priority); only Huawei has a second weight",
+                    model.kind()
+                ),
+            ));
+        }
         let bindings = resolve_skills(refs, model.kind(), skills)?;
         fields.insert(Field::Skills, FieldValue::Skills(bindings));
     }
@@ -184,6 +195,7 @@ fn resolve_skills(
         bindings.push(SkillBinding {
             id,
             priority: skill.priority,
+            weight: skill.weight,
         });
     }
     bindings.sort();

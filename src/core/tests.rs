@@ -71,12 +71,14 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
             name: Some("support".into()),
             id: None,
             priority: Some(2),
+            weight: None,
         },
         SkillRef {
             group_ref: None,
             name: None,
             id: Some("7".into()),
             priority: None,
+            weight: None,
         },
     ]);
     let d = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap();
@@ -85,11 +87,13 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
         FieldValue::Skills(vec![
             SkillBinding {
                 id: "102".into(),
-                priority: Some(2)
+                priority: Some(2),
+                weight: None
             },
             SkillBinding {
                 id: "7".into(),
-                priority: None
+                priority: None,
+                weight: None
             },
         ])
     );
@@ -98,6 +102,7 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
         name: Some("nope".into()),
         id: None,
         priority: None,
+        weight: None,
     }]);
     let err = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap_err();
     assert_eq!(err.field, "skills[0].name");
@@ -108,12 +113,14 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
             name: Some("billing".into()),
             id: None,
             priority: None,
+            weight: None,
         },
         SkillRef {
             group_ref: None,
             name: None,
             id: Some("101".into()),
             priority: None,
+            weight: None,
         },
     ]);
     assert_eq!(
@@ -235,6 +242,7 @@ fn unmanaged_skill_priorities_are_not_compared() {
         name: Some("billing".into()),
         id: None,
         priority: None,
+        weight: None,
     }]);
     let d = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap();
     let mut o = observed_from(&d);
@@ -243,6 +251,7 @@ fn unmanaged_skill_priorities_are_not_compared() {
         FieldValue::Skills(vec![SkillBinding {
             id: "101".into(),
             priority: Some(3),
+            weight: None,
         }]),
     );
     let out = plan_owned(&d, &o);
@@ -333,6 +342,7 @@ fn the_last_applied_record_stands_in_for_unreadable_fields() {
         name: Some("billing".into()),
         id: None,
         priority: Some(10),
+        weight: None,
     }]);
     s.ozonetel.as_mut().unwrap().locked = Some(true);
     let d = normalize(&s, model(VendorKind::Ozonetel), &NamesAreIds, None).unwrap();
@@ -353,6 +363,7 @@ fn the_last_applied_record_stands_in_for_unreadable_fields() {
         FieldValue::Skills(vec![SkillBinding {
             id: "billing".into(),
             priority: None,
+            weight: None,
         }]),
     );
     overlay_last_applied(&mut o, &record, model(VendorKind::Ozonetel), &readable);
@@ -473,9 +484,9 @@ prop_compose! {
         if vendor != VendorKind::Ozonetel { s.phone = phone; }
         s.skills = skills.map(|m| m.into_iter().map(|(k, priority)| {
             if k.chars().all(|c| c.is_ascii_digit()) {
-                SkillRef { name: None, id: Some(k), priority, group_ref: None }
+                SkillRef { name: None, id: Some(k), priority, weight: None, group_ref: None }
             } else {
-                SkillRef { name: Some(k), id: None, priority, group_ref: None }
+                SkillRef { name: Some(k), id: None, priority, weight: None, group_ref: None }
             }
         }).collect());
         match vendor {
@@ -535,6 +546,7 @@ fn perturb(desired: &DesiredAgent, choices: &[u8], extra: &str) -> ObservedAgent
                             .map(|b| SkillBinding {
                                 id: b.id.clone(),
                                 priority: Some(b.priority.unwrap_or(1) + 1),
+                                weight: None,
                             })
                             .collect(),
                     ),

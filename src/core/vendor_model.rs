@@ -4,7 +4,7 @@
 
 use super::group::{DesiredGroup, ObservedGroup};
 use super::model::{DesiredAgent, Field, FieldMap, ObservedAgent, VendorKind};
-use super::normalize::NormalizeError;
+use super::normalize::{NormalizeError, SkillResolver};
 use crate::api::{ContactCenterAgentSpec, ContactCenterSkillGroupSpec};
 
 /// One vendor's knowledge of the agent spec: its account key, its own fields and their codes, and how
@@ -41,17 +41,36 @@ pub trait VendorModel: Send + Sync {
         false
     }
 
+    /// Whether a skill binding has a second weight besides its priority (`spec.skills[].weight`).
+    fn has_skill_weights(&self) -> bool {
+        false
+    }
+
+    /// Whether the spec's vendor block names skills by name (beyond `spec.skills`), so normalizing it
+    /// needs the vendor's skill table.
+    fn block_names_skills(&self, spec: &ContactCenterAgentSpec) -> bool {
+        let _ = spec;
+        false
+    }
+
     /// Adds the fields of the spec's vendor block (only those it sets) to `desired`, in the vendor's
-    /// codes and formats.
+    /// codes and formats; `skills` resolves skill names the block uses.
     fn normalize_block(
         &self,
         spec: &ContactCenterAgentSpec,
+        skills: &dyn SkillResolver,
         desired: &mut DesiredAgent,
     ) -> Result<(), NormalizeError>;
 
     /// Sets the spec's vendor block from an observed account (for export). `spec` already holds the
-    /// common fields; a vendor may also clear those its block does not allow.
-    fn export_block(&self, observed: &ObservedAgent, spec: &mut ContactCenterAgentSpec);
+    /// common fields; a vendor may also clear those its block does not allow. `skill_names` maps
+    /// vendor skill ids back to names.
+    fn export_block(
+        &self,
+        observed: &ObservedAgent,
+        skill_names: &std::collections::BTreeMap<String, String>,
+        spec: &mut ContactCenterAgentSpec,
+    );
 
     /// A comment to put above exported manifests (YAML comment lines), when what the vendor reports
     /// leaves something to fill in by hand.

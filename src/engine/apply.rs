@@ -393,7 +393,8 @@ async fn desired_state(
         .spec
         .skills
         .as_ref()
-        .is_some_and(|s| s.iter().any(|s| s.name.is_some()));
+        .is_some_and(|s| s.iter().any(|s| s.name.is_some()))
+        || provider.vendor.model().block_names_skills(req.spec);
     let digest = req.password.as_ref().map(|p| {
         use secrecy::ExposeSecret;
         core::password_digest(req.digest_key, key, p.current.expose_secret())
@@ -419,7 +420,7 @@ async fn desired_state(
                 return Ok(d);
             }
             // A skill created at the vendor since the table was read: read it once more.
-            Err(e) if e.field.starts_with("skills[") && !refresh && needs_names => refresh = true,
+            Err(e) if names_a_skill(&e.field) && !refresh && needs_names => refresh = true,
             Err(e) => {
                 let outcome = Outcome::new(
                     Verdict::stalled(Reason::InvalidSpec, e.to_string()),
@@ -430,6 +431,12 @@ async fn desired_state(
             }
         }
     }
+}
+
+/// Whether a normalize error is about a skill name (in `spec.skills`, or a skill group a vendor block
+/// names, such as a forwarding target), which a fresh skill table may resolve.
+fn names_a_skill(field: &str) -> bool {
+    field.starts_with("skills[") || field.ends_with(".skillGroup")
 }
 
 /// Replaces a digest of an earlier release, made of the same password, by the keyed one: the vendor

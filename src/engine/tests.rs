@@ -249,6 +249,7 @@ async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
         name: Some("nope".into()),
         id: None,
         priority: None,
+        weight: None,
     }]);
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(out.verdict.reason, Reason::InvalidSpec);

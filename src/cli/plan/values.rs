@@ -128,14 +128,8 @@ mod tests {
         assert_eq!(r.value(field("tencent.mobileAccept"), &text("0")), "never");
         assert_eq!(r.value(Field::Phone, &text("008618011111111")), "+8618011111111");
         let skills = FieldValue::Skills(vec![
-            SkillBinding {
-                id: "101".into(),
-                priority: Some(1),
-            },
-            SkillBinding {
-                id: "102".into(),
-                priority: None,
-            },
+            SkillBinding::new("101", Some(1)),
+            SkillBinding::new("102", None),
         ]);
         assert_eq!(r.value(Field::Skills, &skills), "billing (priority 1), 102");
     }

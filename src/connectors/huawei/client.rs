@@ -48,9 +48,9 @@ pub const BURST: u32 = 5;
 pub const PAGE_SIZE: u32 = 100;
 /// Queues per `skill/querySkills` page, the documented maximum.
 const SKILL_PAGE: u64 = 100;
-/// `skillWeight` of bindings the operator creates. The spec has no field for it and the documentation
+/// `skillWeight` of a new binding whose spec leaves `spec.skills[].weight` unset: the documentation
 /// gives no reason to prefer another value than the minimum.
-const SKILL_WEIGHT: u64 = 1;
+const DEFAULT_SKILL_WEIGHT: u64 = 1;
 /// Defaults Huawei requires at create when the spec leaves them unmanaged: audio agent, plain agent.
 const DEFAULT_AGENT_TYPE: &str = "4";
 const DEFAULT_ROLE: &str = "2";
@@ -171,6 +171,7 @@ impl Client {
         skill_id: u64,
         accounts: &[String],
         agent_weight: u64,
+        skill_weight: u64,
     ) -> Result<(), VendorError> {
         require_accounts(Action::AddSkills, skill_id, accounts)?;
         if agent_weight == 0 {
@@ -179,11 +180,17 @@ impl Client {
                 "is Huawei's agentWeight and must be at least 1",
             ));
         }
+        if skill_weight == 0 {
+            return Err(validate::invalid(
+                "spec.skills[].weight",
+                "is Huawei's skillWeight and must be at least 1",
+            ));
+        }
         let body = wire::AddSkills {
             user_accounts: accounts,
             skill_id,
             agent_weight,
-            skill_weight: SKILL_WEIGHT,
+            skill_weight,
         };
         self.call::<AccountResult>(Action::AddSkills, &body)
             .await
@@ -556,25 +563,27 @@ fn code(text: &str) -> u32 {
     text.parse().expect("codes are validated before use")
 }
 
-/// The bindings to send: every desired queue, weighted by the spec's priority, else by the weight the
-/// queue has now (an unmanaged weight is left as it is), else 1.
+/// The bindings to send: every desired queue, with the agent weight of the spec's priority and the
+/// skill weight of the spec's weight; each weight the spec leaves unmanaged keeps the value the queue
+/// has now, else 1.
 fn skill_weights(want: &[SkillBinding], have: Option<&[SkillBinding]>) -> Vec<SkillWeight> {
     want.iter()
         .map(|w| {
-            let current = have
-                .and_then(|h| h.iter().find(|h| h.id == w.id))
-                .and_then(|h| h.priority);
+            let current = have.and_then(|h| h.iter().find(|h| h.id == w.id));
+            let agent_weight = w.priority.or(current.and_then(|h| h.priority));
+            let skill_weight = w.weight.or(current.and_then(|h| h.weight));
             SkillWeight {
                 skill_id: w.id.parse().expect("skill ids are validated before use"),
-                agent_weight: Some(u64::from(w.priority.or(current).unwrap_or(1))),
-                skill_weight: Some(SKILL_WEIGHT),
+                agent_weight: Some(agent_weight.map_or(1, u64::from)),
+                skill_weight: Some(skill_weight.map_or(DEFAULT_SKILL_WEIGHT, u64::from)),
             }
         })
         .collect()
 }
 
 /// One queried account in the model's terms, the same representation `core::normalize` produces: codes
-/// as strings, skills as sorted bindings with the agent weight as priority.
+/// as strings, skills as sorted bindings with the agent weight as priority and the skill weight as
+/// weight.
 fn observe(a: AgentInfo) -> ObservedAgent {
     let mut fields = crate::core::FieldMap::new();
     let mut text = |field: Field, value: Option<String>| {
@@ -594,6 +603,7 @@ fn observe(a: AgentInfo) -> ObservedAgent {
         .map(|s| SkillBinding {
             id: s.skill_id.to_string(),
             priority: s.agent_weight.and_then(|w| u32::try_from(w).ok()),
+            weight: s.skill_weight.and_then(|w| u32::try_from(w).ok()),
         })
         .collect();
     skills.sort();
@@ -659,7 +669,7 @@ mod tests {
         .unwrap();
         let e = client.release_from_queue(1, &[]).await.unwrap_err();
         assert_eq!(e.code.as_deref(), Some("EmptyAccountList"));
-        let e = client.add_to_queue(1, &[], 1).await.unwrap_err();
+        let e = client.add_to_queue(1, &[], 1, 1).await.unwrap_err();
         assert_eq!(e.code.as_deref(), Some("EmptyAccountList"));
     }
 
@@ -668,7 +678,7 @@ mod tests {
         let info: AgentInfo = serde_json::from_value(serde_json::json!({
             "userAccount": "alice.chen", "userName": "Alice", "email": "alice@example.com", "phone": "",
             "agentType": 4, "ccRoleId": "2", "workNo": 108,
-            "skills": [{"skillId": 3, "agentWeight": 2, "skillWeight": 1}, {"skillId": 1, "agentWeight": 5, "skillWeight": 1}]
+            "skills": [{"skillId": 3, "agentWeight": 2, "skillWeight": 4}, {"skillId": 1, "agentWeight": 5, "skillWeight": 1}]
         }))
         .unwrap();
         let o = observe(info);
@@ -684,11 +694,13 @@ mod tests {
             FieldValue::Skills(vec![
                 SkillBinding {
                     id: "1".into(),
-                    priority: Some(5)
+                    priority: Some(5),
+                    weight: Some(1)
                 },
                 SkillBinding {
                     id: "3".into(),
-                    priority: Some(2)
+                    priority: Some(2),
+                    weight: Some(4)
                 },
             ])
         );
@@ -700,19 +712,23 @@ mod tests {
             SkillBinding {
                 id: "1".into(),
                 priority: None,
+                weight: None,
             },
             SkillBinding {
                 id: "2".into(),
                 priority: Some(4),
+                weight: None,
             },
             SkillBinding {
                 id: "3".into(),
                 priority: None,
+                weight: None,
             },
         ];
         let have = [SkillBinding {
             id: "1".into(),
             priority: Some(7),
+            weight: None,
         }];
         let sent = skill_weights(&want, Some(&have));
         let weights: Vec<_> = sent.iter().map(|s| (s.skill_id, s.agent_weight)).collect();

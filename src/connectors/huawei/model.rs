@@ -1,9 +1,12 @@
 //! What Huawei's agent accounts are in the model: `userAccount` is the key, agent types and roles are
 //! code strings, and everything but the password reads back.
 
+use std::collections::BTreeMap;
+
 use crate::api::{ContactCenterAgentSpec, HuaweiAgent, HuaweiAgentType, HuaweiRole};
 use crate::core::{
-    DesiredAgent, Field, NormalizeError, ObservedAgent, PasswordRules, VendorField, VendorKind, VendorModel,
+    DesiredAgent, Field, NormalizeError, ObservedAgent, PasswordRules, SkillResolver, VendorField, VendorKind,
+    VendorModel,
     insert_text, observed_text,
 };
 
@@ -74,9 +77,16 @@ impl VendorModel for HuaweiModel {
             })
     }
 
+    /// Each queue binding has an agent weight (`agentWeight`, the priority) and a skill weight
+    /// (`skillWeight`).
+    fn has_skill_weights(&self) -> bool {
+        true
+    }
+
     fn normalize_block(
         &self,
         spec: &ContactCenterAgentSpec,
+        _skills: &dyn SkillResolver,
         desired: &mut DesiredAgent,
     ) -> Result<(), NormalizeError> {
         if let Some(h) = &spec.huawei {
@@ -86,7 +96,12 @@ impl VendorModel for HuaweiModel {
         Ok(())
     }
 
-    fn export_block(&self, observed: &ObservedAgent, spec: &mut ContactCenterAgentSpec) {
+    fn export_block(
+        &self,
+        observed: &ObservedAgent,
+        _skill_names: &BTreeMap<String, String>,
+        spec: &mut ContactCenterAgentSpec,
+    ) {
         let agent_type = observed_text(observed, AGENT_TYPE)
             .and_then(|c| AGENT_TYPES.into_iter().find(|t| agent_type_code(*t) == c));
         let role = observed_text(observed, ROLE).and_then(|c| ROLES.into_iter().find(|r| role_code(*r) == c));

@@ -147,6 +147,12 @@ pub fn field_value(field: Field, value: &FieldValue) -> Result<(), VendorError> 
                         "is Huawei's agentWeight and must be at least 1",
                     ));
                 }
+                if b.weight == Some(0) {
+                    return Err(invalid(
+                        &format!("spec.skills[{i}].weight"),
+                        "is Huawei's skillWeight and must be at least 1",
+                    ));
+                }
             }
             Ok(())
         }
@@ -344,6 +350,7 @@ mod tests {
             FieldValue::Skills(vec![SkillBinding {
                 id: "1".into(),
                 priority: Some(0),
+                weight: None,
             }]),
         );
         rejects(for_create(&agent(f), Some(&good)), "spec.skills[0].priority");
@@ -353,6 +360,7 @@ mod tests {
             FieldValue::Skills(vec![SkillBinding {
                 id: "billing".into(),
                 priority: None,
+                weight: None,
             }]),
         );
         rejects(for_create(&agent(f), Some(&good)), "spec.skills[0]");

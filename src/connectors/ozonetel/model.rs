@@ -1,13 +1,14 @@
 //! What Ozonetel's agents are in the model: `agentId` is the key (compared case-insensitively), skills
-//! are identified by name, modes are named switches, and only the name and the skills read back.
+//! are identified by name, modes, blended sub-modes and call controls are named switches, and only the
+//! name and the skills read back.
 
 use std::collections::BTreeMap;
 
 use super::wire;
 use crate::api::{ContactCenterAgentSpec, OzonetelAgent, OzonetelModes};
 use crate::core::{
-    DesiredAgent, Field, FieldValue, NormalizeError, ObservedAgent, PasswordRules, VendorField, VendorKind,
-    VendorModel, observed_flag,
+    DesiredAgent, Field, FieldMap, FieldValue, NormalizeError, ObservedAgent, PasswordRules, SkillResolver,
+    VendorField, VendorKind, VendorModel, insert_text, observed_flag,
 };
 
 /// `spec.ozonetel.modes.*`, one switch per managed mode.
@@ -17,8 +18,31 @@ pub const GROUPS: Field = Field::Vendor(VendorField::new(1, "ozonetel.groups"));
 /// `spec.ozonetel.locked`.
 pub const LOCKED: Field = Field::Vendor(VendorField::new(2, "ozonetel.locked"));
 
+/// `spec.ozonetel.autoAnswer` (`autoAnswer`).
+pub const AUTO_ANSWER: Field = Field::Vendor(VendorField::new(3, "ozonetel.autoAnswer"));
+/// `spec.ozonetel.blended.*` (`blended`, `blendedInbound`, …), one switch per managed sub-mode.
+pub const BLENDED: Field = Field::Vendor(VendorField::new(4, "ozonetel.blended"));
+/// `spec.ozonetel.callControls.*` (`callControls`), one switch per managed control, by its legacy name.
+pub const CALL_CONTROLS: Field = Field::Vendor(VendorField::new(5, "ozonetel.callControls"));
+/// `spec.ozonetel.agentData` (`agentData`).
+pub const AGENT_DATA: Field = Field::Vendor(VendorField::new(6, "ozonetel.agentData"));
+/// `spec.ozonetel.sipLocation` (`sipLocation`).
+pub const SIP_LOCATION: Field = Field::Vendor(VendorField::new(7, "ozonetel.sipLocation"));
+/// `spec.ozonetel.screenRecording` (`screenRecording`).
+pub const SCREEN_RECORDING: Field = Field::Vendor(VendorField::new(8, "ozonetel.screenRecording"));
+
 /// Ozonetel's own fields.
-pub const FIELDS: [Field; 3] = [MODES, GROUPS, LOCKED];
+pub const FIELDS: [Field; 9] = [
+    MODES,
+    GROUPS,
+    LOCKED,
+    AUTO_ANSWER,
+    BLENDED,
+    CALL_CONTROLS,
+    AGENT_DATA,
+    SIP_LOCATION,
+    SCREEN_RECORDING,
+];
 
 /// Secret key of the API key.
 pub const API_KEY_KEY: &str = "apiKey";
@@ -44,6 +68,32 @@ pub fn mode_switches(modes: &OzonetelModes) -> BTreeMap<String, bool> {
         .zip(set)
         .filter_map(|(name, v)| v.map(|v| (name.to_string(), v)))
         .collect()
+}
+
+/// The switches of `named` the spec sets, by name; `None` when it sets none.
+fn switches<const N: usize>(named: [(&str, Option<bool>); N]) -> Option<FieldValue> {
+    let set: BTreeMap<String, bool> = named
+        .into_iter()
+        .filter_map(|(name, v)| v.map(|v| (name.to_string(), v)))
+        .collect();
+    (!set.is_empty()).then_some(FieldValue::Switches(set))
+}
+
+/// The fields issue #18 added to the block: auto-answer, blended sub-modes, call controls, agent
+/// data, SIP location and screen recording.
+fn normalize_settings(o: &OzonetelAgent, fields: &mut FieldMap) {
+    insert_text(fields, AUTO_ANSWER, o.auto_answer.as_deref());
+    if let Some(v) = o.blended.as_ref().and_then(|b| switches(b.by_name())) {
+        fields.insert(BLENDED, v);
+    }
+    if let Some(v) = o.call_controls.as_ref().and_then(|c| switches(c.by_name())) {
+        fields.insert(CALL_CONTROLS, v);
+    }
+    insert_text(fields, AGENT_DATA, o.agent_data.as_deref());
+    insert_text(fields, SIP_LOCATION, o.sip_location.as_deref());
+    if let Some(on) = o.screen_recording {
+        fields.insert(SCREEN_RECORDING, FieldValue::Flag(on));
+    }
 }
 
 impl VendorModel for OzonetelModel {
@@ -72,6 +122,7 @@ impl VendorModel for OzonetelModel {
     fn normalize_block(
         &self,
         spec: &ContactCenterAgentSpec,
+        _skills: &dyn SkillResolver,
         desired: &mut DesiredAgent,
     ) -> Result<(), NormalizeError> {
         let Some(o) = &spec.ozonetel else {
@@ -91,18 +142,23 @@ impl VendorModel for OzonetelModel {
         if let Some(locked) = o.locked {
             fields.insert(LOCKED, FieldValue::Flag(locked));
         }
+        normalize_settings(o, fields);
         Ok(())
     }
 
-    /// Modes and groups do not read back, so an exported spec leaves them unmanaged; the CRD forbids a
-    /// phone next to `spec.ozonetel`.
-    fn export_block(&self, observed: &ObservedAgent, spec: &mut ContactCenterAgentSpec) {
+    /// Modes, groups and the other settings do not read back, so an exported spec leaves them
+    /// unmanaged; the CRD forbids a phone next to `spec.ozonetel`.
+    fn export_block(
+        &self,
+        observed: &ObservedAgent,
+        _skill_names: &BTreeMap<String, String>,
+        spec: &mut ContactCenterAgentSpec,
+    ) {
         spec.phone = None;
         spec.ozonetel = Some(OzonetelAgent {
             agent_id: observed.key.clone(),
-            modes: None,
-            groups: None,
             locked: observed_flag(observed, LOCKED),
+            ..OzonetelAgent::default()
         });
     }
 
@@ -161,7 +217,7 @@ mod tests {
                 ..Default::default()
             }),
             groups: Some(vec!["tier2".into(), "tier1".into(), "tier1".into()]),
-            locked: None,
+            ..Default::default()
         });
         let d = normalize(&s, &MODEL, &NamesAreIds, None).unwrap();
         assert_eq!(
@@ -173,6 +229,41 @@ mod tests {
             FieldValue::Names(vec!["tier1".into(), "tier2".into()])
         );
         assert!(!d.fields.contains_key(&LOCKED));
+    }
+
+    #[test]
+    fn settings_keep_only_what_the_spec_sets_under_their_api_names() {
+        let mut s = spec(VendorKind::Ozonetel);
+        s.ozonetel = Some(OzonetelAgent {
+            agent_id: "alice".into(),
+            blended: Some(crate::api::OzonetelBlended {
+                enabled: Some(true),
+                chat: Some(false),
+                ..Default::default()
+            }),
+            call_controls: Some(crate::api::OzonetelCallControls {
+                transfer_ivr_blind: Some(true),
+                ..Default::default()
+            }),
+            agent_data: Some("emp-1".into()),
+            screen_recording: Some(false),
+            ..Default::default()
+        });
+        let d = normalize(&s, &MODEL, &NamesAreIds, None).unwrap();
+        assert_eq!(
+            d.fields[&BLENDED],
+            FieldValue::Switches([("blended".into(), true), ("blendedChat".into(), false)].into())
+        );
+        assert_eq!(
+            d.fields[&CALL_CONTROLS],
+            FieldValue::Switches([("transfer_ivr_blind".into(), true)].into())
+        );
+        assert_eq!(d.fields[&AGENT_DATA], FieldValue::Text("emp-1".into()));
+        assert_eq!(d.fields[&SCREEN_RECORDING], FieldValue::Flag(false));
+        for unset in [AUTO_ANSWER, SIP_LOCATION, MODES] {
+            assert!(!d.fields.contains_key(&unset), "{unset} is not managed");
+        }
+        assert!(FIELDS.iter().all(|f| !MODEL.readable(*f)), "none reads back");
     }
 
     #[test]
@@ -188,6 +279,7 @@ mod tests {
             FieldValue::Skills(vec![SkillBinding {
                 id: "billing".into(),
                 priority: None,
+                weight: None,
             }]),
         );
         let provider_ref = ProviderRef {

@@ -12,6 +12,10 @@
 //! | Modes | `inbound`, `manual`, … booleans | same | — (`Mode` is the runtime mode) |
 //! | Groups | `assignAgentGroups` | `assignAgentGroups` / `unAssignAgentGroups` deltas | — |
 //! | Locked | `locked` | `locked` | — |
+//! | AutoAnswer, AgentData, SipLocation | `autoAnswer`, `agentData`, `sipLocation` | same | — |
+//! | ScreenRecording | `screenRecording` | same | — |
+//! | Blended (sub-modes) | `blended`, `blendedInbound`, … booleans | same | — |
+//! | CallControls | `callControls` object (`{"mute": …, "transfer": {"agent": {"warm": …}}}`) | same, whole | — |
 //!
 //! Request bodies hold the agent's password, so [`RequestBody`] prints only its keys.
 
@@ -28,6 +32,35 @@ use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, S
 
 /// The mode switches Ozonetel takes as boolean body fields of the same names.
 pub const MODES: [&str; 6] = ["inbound", "manual", "preview", "progressive", "chat", "blended"];
+/// Blended mode and its sub-modes, boolean body fields of the same names.
+pub const BLENDED: [&str; 6] = [
+    "blended",
+    "blendedInbound",
+    "blendedManual",
+    "blendedPreview",
+    "blendedProgressive",
+    "blendedChat",
+];
+/// The call controls, by their legacy `callControllers` names; split at `_` they are the control's
+/// path in the `callControls` object (`transfer_agent_warm` → `transfer.agent.warm`), the nesting of
+/// the documentation's example.
+pub const CALL_CONTROLS: [&str; 15] = [
+    "mute",
+    "hold",
+    "endcall",
+    "answer",
+    "decline",
+    "transfer_agent_warm",
+    "transfer_agent_blind",
+    "transfer_skill_warm",
+    "transfer_skill_blind",
+    "transfer_phone_warm",
+    "transfer_phone_blind",
+    "transfer_ivr_warm",
+    "transfer_ivr_blind",
+    "conference_agent",
+    "conference_phone",
+];
 
 /// A JSON request body. It may hold a password, so `Debug` shows only its keys.
 #[derive(Clone, PartialEq)]
@@ -104,10 +137,63 @@ pub fn create_body(
             (model::LOCKED, FieldValue::Flag(locked)) => {
                 m.insert("locked".into(), json!(locked));
             }
-            (other, value) => return Err(unsupported(other, value)),
+            (other, value) => put_setting(m, other, value)?,
         }
     }
     Ok(body)
+}
+
+/// Puts one of the settings issue #18 added (auto-answer, agent data, SIP location, screen recording,
+/// blended sub-modes, call controls) into a create or update body, each managed switch of a group
+/// included: the call controls go as one object, and whether Ozonetel merges a partial one is not
+/// documented.
+fn put_setting(m: &mut Map<String, Value>, field: Field, value: &FieldValue) -> Result<(), VendorError> {
+    match (field, value) {
+        (model::AUTO_ANSWER, FieldValue::Text(t)) => m.insert("autoAnswer".into(), json!(t)),
+        (model::AGENT_DATA, FieldValue::Text(t)) => m.insert("agentData".into(), json!(t)),
+        (model::SIP_LOCATION, FieldValue::Text(t)) => m.insert("sipLocation".into(), json!(t)),
+        (model::SCREEN_RECORDING, FieldValue::Flag(on)) => m.insert("screenRecording".into(), json!(on)),
+        (model::BLENDED, FieldValue::Switches(switches)) => {
+            for (name, on) in switches {
+                m.insert(checked(&BLENDED, "blended switch", name)?.into(), json!(on));
+            }
+            None
+        }
+        (model::CALL_CONTROLS, FieldValue::Switches(controls)) => {
+            m.insert("callControls".into(), call_controls(controls)?)
+        }
+        (other, value) => return Err(unsupported(other, value)),
+    };
+    Ok(())
+}
+
+/// The `callControls` object for the managed controls: `transfer_agent_warm: true` becomes
+/// `{"transfer": {"agent": {"warm": true}}}`.
+fn call_controls(controls: &std::collections::BTreeMap<String, bool>) -> Result<Value, VendorError> {
+    let mut root = Map::new();
+    for (name, on) in controls {
+        let name = checked(&CALL_CONTROLS, "call control", name)?;
+        let mut parts: Vec<&str> = name.split('_').collect();
+        let leaf = parts.pop().expect("split yields at least one part");
+        let mut node = &mut root;
+        for part in parts {
+            node = node
+                .entry(part)
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .expect("inner nodes are objects: no control name is a prefix of another");
+        }
+        node.insert(leaf.into(), json!(on));
+    }
+    Ok(Value::Object(root))
+}
+
+fn checked<'a>(allowed: &[&'a str], what: &str, name: &str) -> Result<&'a str, VendorError> {
+    allowed
+        .iter()
+        .find(|a| **a == name)
+        .copied()
+        .ok_or_else(|| rejected(format!("unknown Ozonetel {what} {name:?}")))
 }
 
 /// The updateAgent body: the key, the fields the vendor may insist on (`agentName`, `email`;
@@ -186,7 +272,7 @@ pub fn update_body(
             (model::LOCKED, FieldValue::Flag(locked)) => {
                 m.insert("locked".into(), json!(locked));
             }
-            (other, value) => return Err(unsupported(other, value)),
+            (other, value) => put_setting(m, other, value)?,
         }
     }
     Ok(body)
@@ -268,11 +354,7 @@ fn password_value(password: Option<&AgentPassword>) -> Result<&str, VendorError>
 }
 
 fn checked_mode(mode: &str) -> Result<&str, VendorError> {
-    MODES
-        .iter()
-        .find(|m| **m == mode)
-        .copied()
-        .ok_or_else(|| rejected(format!("unknown Ozonetel mode {mode:?}")))
+    checked(&MODES, "mode", mode)
 }
 
 fn unsupported(field: Field, value: &FieldValue) -> VendorError {
@@ -341,10 +423,7 @@ fn skill_names(value: &Value) -> Vec<SkillBinding> {
             .collect(),
         _ => BTreeSet::new(),
     };
-    names
-        .into_iter()
-        .map(|id| SkillBinding { id, priority: None })
-        .collect()
+    names.into_iter().map(|id| SkillBinding::new(id, None)).collect()
 }
 
 #[cfg(test)]
@@ -355,10 +434,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn skill(id: &str, priority: Option<u32>) -> SkillBinding {
-        SkillBinding {
-            id: id.into(),
-            priority,
-        }
+        SkillBinding::new(id, priority)
     }
 
     fn agent() -> DesiredAgent {
@@ -588,6 +664,33 @@ mod tests {
             o.fields[&Field::Skills],
             FieldValue::Skills(vec![skill("a", None), skill("b", None)])
         );
+    }
+
+    #[test]
+    fn call_controls_nest_as_the_documented_example_and_unknown_names_are_refused() {
+        let controls = BTreeMap::from([
+            ("mute".to_string(), true),
+            ("decline".to_string(), true),
+            ("transfer_agent_warm".to_string(), true),
+            ("transfer_agent_blind".to_string(), false),
+            ("conference_phone".to_string(), true),
+        ]);
+        assert_eq!(
+            call_controls(&controls).unwrap(),
+            json!({"mute": true, "decline": true, "transfer": {"agent": {"warm": true, "blind": false}},
+                   "conference": {"phone": true}})
+        );
+        let unknown = BTreeMap::from([("teleport".to_string(), true)]);
+        assert!(call_controls(&unknown).unwrap_err().message.contains("teleport"));
+        let mut a = agent();
+        a.fields.insert(
+            model::BLENDED,
+            FieldValue::Switches(BTreeMap::from([("blendedInbound".to_string(), true)])),
+        );
+        a.fields.insert(model::SCREEN_RECORDING, FieldValue::Flag(false));
+        let body = create_body("acct", &a, Some(&password("pw1"))).unwrap();
+        assert_eq!(body.0["blendedInbound"], true);
+        assert_eq!(body.0["screenRecording"], false);
     }
 
     #[test]

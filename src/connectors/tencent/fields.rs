@@ -12,6 +12,7 @@
 //! | (priorities)  | BindStaffSkillGroupList after the create or update                |
 //! | MobileCallOut | ModifyStaff after create | UseMobileCallOut | (not returned)   |
 //! | MobileAccept  | ModifyStaff after create | UseMobileAccept  | (not returned)   |
+//! | Forwarding    | ModifyStaff after create | ForwardingConfig | ForwardingConfig |
 //! | Password      | ModifyStaffPassword after create or on change | (never returned) |
 //!
 //! Values in the model are already in Tencent's format ([`super::model`]): phones `00…`, roles and
@@ -21,6 +22,7 @@
 use crate::connectors::{ErrorKind, VendorError};
 use crate::core::{DesiredAgent, Field, FieldChange, FieldMap, FieldValue, ObservedAgent, SkillBinding};
 
+use super::forwarding;
 use super::model::{EXTENSION, MOBILE_ACCEPT, MOBILE_CALL_OUT, NICK, ROLE, STAFF_NUMBER};
 use super::wire::{ModifyStaffRequest, SeatUserInfo, StaffInfo, StaffSkillGroup};
 
@@ -116,8 +118,8 @@ pub fn seat_user(
     })
 }
 
-/// What a create needs after `CreateStaff`: a `ModifyStaff` for the mobile switches (which
-/// `CreateStaff` does not take), and the skill priorities the spec sets.
+/// What a create needs after `CreateStaff`: a `ModifyStaff` for the mobile switches and the call
+/// forwarding (which `CreateStaff` does not take), and the skill priorities the spec sets.
 pub fn after_create(
     agent: &DesiredAgent,
     sdk_app_id: u64,
@@ -127,6 +129,7 @@ pub fn after_create(
         email: agent.key.clone(),
         use_mobile_call_out: flag(&agent.fields, MOBILE_CALL_OUT)?,
         use_mobile_accept: code(&agent.fields, MOBILE_ACCEPT)?,
+        forwarding_config: forwarding::config(&agent.fields, &FieldMap::new())?,
         ..ModifyStaffRequest::default()
     };
     let bind = match skills(&agent.fields)? {
@@ -183,6 +186,7 @@ pub fn plan_update(
         ..ModifyStaffRequest::default()
     };
     let mut plan = UpdatePlan::default();
+    let mut forwarding_wanted = FieldMap::new();
     for change in changes {
         let to = std::slice::from_ref(&change.to);
         let mut wanted = FieldMap::new();
@@ -197,6 +201,9 @@ pub fn plan_update(
             MOBILE_CALL_OUT => modify.use_mobile_call_out = flag(&wanted, change.field)?,
             MOBILE_ACCEPT => modify.use_mobile_accept = code(&wanted, change.field)?,
             ROLE => plan.role = text_value()?,
+            field if forwarding::is_forwarding(field) => {
+                forwarding_wanted.insert(field, change.to.clone());
+            }
             Field::Password => plan.password = true,
             Field::Skills => {
                 let Some(FieldValue::Skills(desired)) = to.first() else {
@@ -229,6 +236,7 @@ pub fn plan_update(
             }
         }
     }
+    modify.forwarding_config = forwarding::config(&forwarding_wanted, &observed.fields)?;
     plan.modify = modify.changes_something().then_some(modify);
     Ok(plan)
 }
@@ -276,11 +284,15 @@ pub fn observed(info: &StaffInfo) -> Option<ObservedAgent> {
         .map(|g| SkillBinding {
             id: g.skill_group_id.to_string(),
             priority: g.priority.filter(|p| *p > 0).and_then(|p| u32::try_from(p).ok()),
+            weight: None,
         })
         .collect();
     skills.sort();
     skills.dedup_by(|a, b| a.id == b.id);
     put(Field::Skills, Some(FieldValue::Skills(skills)));
+    if let Some(config) = &info.forwarding_config {
+        forwarding::observe(config, &mut fields);
+    }
     Some(ObservedAgent {
         key,
         external_id: None,
@@ -296,10 +308,7 @@ mod tests {
     use crate::core::VendorKind;
 
     fn binding(id: &str, priority: Option<u32>) -> SkillBinding {
-        SkillBinding {
-            id: id.into(),
-            priority,
-        }
+        SkillBinding::new(id, priority)
     }
 
     fn desired() -> DesiredAgent {

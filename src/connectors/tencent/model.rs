@@ -1,11 +1,15 @@
 //! What Tencent's agent ("staff") accounts are in the model: the e-mail is the key, phones are sent
-//! `00…` instead of `+…`, roles and mobile answering are code strings, and the role is set at create
-//! only (Tencent has no API to change it).
+//! `00…` instead of `+…`, roles and mobile answering are code strings, the role is set at create
+//! only (Tencent has no API to change it), and call forwarding is three fields of its own
+//! ([`super::forwarding`]).
 
+use std::collections::BTreeMap;
+
+use super::forwarding;
 use crate::api::{ContactCenterAgentSpec, MobileAccept, TencentAgent, TencentRole};
 use crate::core::{
-    DesiredAgent, Field, FieldValue, NormalizeError, ObservedAgent, VendorField, VendorKind, VendorModel,
-    insert_text, observed_flag, observed_text,
+    DesiredAgent, Field, FieldValue, NormalizeError, ObservedAgent, SkillResolver, VendorField, VendorKind,
+    VendorModel, insert_text, observed_flag, observed_text,
 };
 
 /// `spec.tencent.staffNumber` (`StaffNumber`).
@@ -22,13 +26,16 @@ pub const MOBILE_CALL_OUT: Field = Field::Vendor(VendorField::new(4, "tencent.mo
 pub const MOBILE_ACCEPT: Field = Field::Vendor(VendorField::new(5, "tencent.mobileAccept"));
 
 /// Tencent's own fields.
-pub const FIELDS: [Field; 6] = [
+pub const FIELDS: [Field; 9] = [
     STAFF_NUMBER,
     NICK,
     EXTENSION,
     ROLE,
     MOBILE_CALL_OUT,
     MOBILE_ACCEPT,
+    forwarding::ENABLED,
+    forwarding::CONDITION,
+    forwarding::TARGET,
 ];
 
 /// Secret key of the API key id.
@@ -117,9 +124,19 @@ impl VendorModel for TencentModel {
         }
     }
 
+    /// A forwarding target may name a skill group.
+    fn block_names_skills(&self, spec: &ContactCenterAgentSpec) -> bool {
+        spec.tencent
+            .as_ref()
+            .and_then(|t| t.forwarding.as_ref())
+            .and_then(|f| f.target.as_ref())
+            .is_some_and(|t| t.skill_group.is_some())
+    }
+
     fn normalize_block(
         &self,
         spec: &ContactCenterAgentSpec,
+        skills: &dyn SkillResolver,
         desired: &mut DesiredAgent,
     ) -> Result<(), NormalizeError> {
         let Some(t) = &spec.tencent else {
@@ -135,10 +152,18 @@ impl VendorModel for TencentModel {
             fields.insert(MOBILE_CALL_OUT, FieldValue::Flag(v));
         }
         insert_text(fields, MOBILE_ACCEPT, t.mobile_accept.map(mobile_accept_code));
+        if let Some(f) = &t.forwarding {
+            forwarding::normalize(f, skills, fields)?;
+        }
         Ok(())
     }
 
-    fn export_block(&self, observed: &ObservedAgent, spec: &mut ContactCenterAgentSpec) {
+    fn export_block(
+        &self,
+        observed: &ObservedAgent,
+        skill_names: &BTreeMap<String, String>,
+        spec: &mut ContactCenterAgentSpec,
+    ) {
         spec.tencent = Some(TencentAgent {
             staff_number: observed_text(observed, STAFF_NUMBER),
             nick: observed_text(observed, NICK),
@@ -147,6 +172,7 @@ impl VendorModel for TencentModel {
             mobile_call_out: observed_flag(observed, MOBILE_CALL_OUT),
             mobile_accept: observed_text(observed, MOBILE_ACCEPT).and_then(|m| mobile_accept_of_code(&m)),
             send_password: false,
+            forwarding: forwarding::export(&observed.fields, skill_names),
         });
     }
 
@@ -159,7 +185,8 @@ impl VendorModel for TencentModel {
         (path == "role").then_some(ROLE)
     }
 
-    /// `DescribeStaff` returns neither mobile setting, and no vendor returns a password.
+    /// `DescribeStaffInfoList` returns neither mobile setting (its `ForwardingConfig` it does), and no
+    /// vendor returns a password.
     fn readable(&self, field: Field) -> bool {
         !matches!(field, MOBILE_CALL_OUT | MOBILE_ACCEPT | Field::Password)
     }
@@ -257,6 +284,7 @@ mod tests {
             FieldValue::Skills(vec![SkillBinding {
                 id: "101".into(),
                 priority: Some(1),
+                weight: None,
             }]),
         );
         let names: BTreeMap<String, String> = [("101".to_string(), "billing".to_string())].into();

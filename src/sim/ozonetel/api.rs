@@ -13,13 +13,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post, put};
 use serde_json::{Map, Value, json};
 
-use super::{AgentRecord, AuthMode, LiveToken, Sim, THROTTLED};
+use super::{AgentRecord, AuthMode, LiveToken, Sim, THROTTLED, settings};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// The mode switches, boolean body fields of the same names.
-const MODES: [&str; 6] = ["inbound", "manual", "preview", "progressive", "chat", "blended"];
+const MODES: [&str; 11] = [
+    "inbound",
+    "manual",
+    "preview",
+    "progressive",
+    "chat",
+    "blended",
+    "blendedInbound",
+    "blendedManual",
+    "blendedPreview",
+    "blendedProgressive",
+    "blendedChat",
+];
 
 pub(super) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
@@ -291,6 +303,7 @@ async fn create_agent(State(sim): State<Arc<Sim>>, headers: HeaderMap, raw: Byte
     let groups = v.group_list("assignAgentGroups", body.get("assignAgentGroups"));
     let modes = v.modes(&body);
     let locked = v.flag("locked", body.get("locked"));
+    let settings = settings::read(&body, &sim.config.sip_locations, &mut v.problems);
     if !v.problems.is_empty() {
         return fail(v.problems);
     }
@@ -310,6 +323,7 @@ async fn create_agent(State(sim): State<Arc<Sim>>, headers: HeaderMap, raw: Byte
     agent.groups = groups.into_iter().collect();
     agent.modes = modes;
     agent.locked = locked.unwrap_or(false);
+    agent.settings = settings;
     agent.state_since = sim.core.clock.now_unix();
     state.deleted.remove(&id);
     state.agents.insert(id, agent);
@@ -368,6 +382,7 @@ struct UpdateChanges {
     remove_groups: Vec<String>,
     modes: BTreeMap<String, bool>,
     locked: Option<bool>,
+    settings: settings::AgentSettings,
 }
 
 /// An update's field rules.
@@ -402,6 +417,7 @@ fn check_update(sim: &Sim, body: &Map<String, Value>) -> Result<UpdateChanges, A
         remove_groups: v.group_list("unAssignAgentGroups", body.get("unAssignAgentGroups")),
         modes: v.modes(body),
         locked: v.flag("locked", body.get("locked")),
+        settings: settings::read(body, &v.sim.config.sip_locations, &mut v.problems),
     };
     if v.problems.is_empty() {
         Ok(changes)
@@ -452,6 +468,7 @@ fn apply_update(
     if let Some(l) = changes.locked {
         agent.locked = l;
     }
+    agent.settings.apply(changes.settings);
     if let Some(n) = new_id {
         agent.agent_id = n;
     }

@@ -15,6 +15,7 @@
 //! everything else 200 with the vendor's body, so clients must read bodies, as with the real API.
 
 mod api;
+mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -24,6 +25,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::SimCore;
+pub use settings::AgentSettings;
 
 /// The account's "API Authentication" admin setting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -60,6 +62,8 @@ pub struct Config {
     pub tokens_per_hour: u32,
     /// Token lifetime in seconds of simulator time (documented: 60 minutes).
     pub token_ttl_secs: u64,
+    /// SIP locations configured in the account (`sipLocation` must name one).
+    pub sip_locations: Vec<String>,
 }
 
 impl Default for Config {
@@ -74,6 +78,7 @@ impl Default for Config {
             details_per_minute: 10,
             tokens_per_hour: 10,
             token_ttl_secs: 3600,
+            sip_locations: vec!["Mumbai".into(), "Bangalore".into()],
         }
     }
 }
@@ -90,6 +95,7 @@ impl fmt::Debug for Config {
             .field("details_per_minute", &self.details_per_minute)
             .field("tokens_per_hour", &self.tokens_per_hour)
             .field("token_ttl_secs", &self.token_ttl_secs)
+            .field("sip_locations", &self.sip_locations)
             .finish()
     }
 }
@@ -111,10 +117,12 @@ pub struct AgentRecord {
     /// Agent groups.
     pub groups: BTreeSet<String>,
     /// Mode switches that were set (`inbound`, `manual`, `preview`, `progressive`, `chat`,
-    /// `blended`).
+    /// `blended`, and blended's `blendedInbound`, … sub-modes).
     pub modes: BTreeMap<String, bool>,
     /// Locked (disabled).
     pub locked: bool,
+    /// Auto-answer, agent data, SIP location, screen recording and call controls.
+    pub settings: AgentSettings,
     /// The phone the agent logged in with, if any (runtime; not settable through these APIs).
     pub phone_number: Option<String>,
     /// Runtime state, e.g. `NOT READY`.
@@ -135,6 +143,7 @@ impl AgentRecord {
             groups: BTreeSet::new(),
             modes: BTreeMap::new(),
             locked: false,
+            settings: AgentSettings::default(),
             phone_number: None,
             state: "NOT READY".into(),
             state_since: 0.0,
@@ -172,6 +181,7 @@ impl fmt::Debug for AgentRecord {
             .field("groups", &self.groups)
             .field("modes", &self.modes)
             .field("locked", &self.locked)
+            .field("settings", &self.settings)
             .field("phone_number", &self.phone_number)
             .field("state", &self.state)
             .finish()

@@ -339,17 +339,7 @@ fn check_modify(ctx: &Context<'_>, req: &ModifyStaffRequest) -> Result<(), ApiEr
         return Err(invalid("UseMobileAccept", format!("{accept} is not 0, 1 or 2")));
     }
     if let Some(fwd) = &req.forwarding_config {
-        if fwd.condition.is_some_and(|c| !(1..=2).contains(&c)) {
-            return Err(invalid("ForwardingConfig.Condition", "must be 1 or 2"));
-        }
-        if fwd
-            .target
-            .as_ref()
-            .and_then(|t| t.r#type)
-            .is_some_and(|t| !(1..=3).contains(&t))
-        {
-            return Err(invalid("ForwardingConfig.Target.Type", "must be 1, 2 or 3"));
-        }
+        check_forwarding(ctx, fwd)?;
     }
     if let Some(ids) = &req.skill_group_ids
         && let Some(missing) = ids.iter().find(|id| !ctx.groups.iter().any(|g| g.id == **id))
@@ -357,6 +347,49 @@ fn check_modify(ctx: &Context<'_>, req: &ModifyStaffRequest) -> Result<(), ApiEr
         return Err(group_error(missing));
     }
     Ok(())
+}
+
+/// `ForwardingConfig`'s rules: the documented condition and target types, and the field the target's
+/// type names (`StaffUserId` for 1, an existing `SkillGroupId` for 2, `Extension` for 3) present.
+/// ASSUMPTION: a target without its field is `InvalidParameterValue`, as other bad values are.
+fn check_forwarding(ctx: &Context<'_>, fwd: &ForwardingConfig) -> Result<(), ApiError> {
+    if fwd.condition.is_some_and(|c| !(1..=2).contains(&c)) {
+        return Err(invalid("ForwardingConfig.Condition", "must be 1 or 2"));
+    }
+    let Some(target) = &fwd.target else {
+        return Ok(());
+    };
+    let has = |v: Option<&str>| v.is_some_and(|v| !v.is_empty());
+    match target.r#type {
+        Some(1) if !has(target.staff_user_id.as_deref()) => Err(invalid(
+            "ForwardingConfig.Target.StaffUserId",
+            "is required for an agent target (Type 1)",
+        )),
+        Some(2) => match target.skill_group_id {
+            None => Err(invalid(
+                "ForwardingConfig.Target.SkillGroupId",
+                "is required for a skill group target (Type 2)",
+            )),
+            Some(id) if !ctx.groups.iter().any(|g| g.id == id) => Err(group_error(id)),
+            Some(_) => Ok(()),
+        },
+        Some(3) if !has(target.extension.as_deref()) => Err(invalid(
+            "ForwardingConfig.Target.Extension",
+            "is required for an extension target (Type 3)",
+        )),
+        Some(1..=3) => Ok(()),
+        _ => Err(invalid("ForwardingConfig.Target.Type", "must be 1, 2 or 3")),
+    }
+}
+
+/// The answer Tencent gives when a number another account holds is asked for. ASSUMPTION: an
+/// extension held by another agent is refused with the code Tencent documents for a phone number bound
+/// to another account (no extension-specific code is documented).
+fn bound_to_other(what: &str, number: &str, holder: &str) -> ApiError {
+    ApiError::new(
+        "InvalidParameterValue.PhoneNumIsBoundOtherAccount",
+        format!("{what} {number} is bound to account {holder}"),
+    )
 }
 
 /// Writes the fields a `ModifyStaff` carries. ASSUMPTION: `SkillGroupIds` replaces the agent's whole
@@ -441,6 +474,14 @@ impl App {
         true
     }
 
+    /// The e-mail of the agent other than `except` (a [`mail_key`]) holding extension `ext`.
+    fn extension_holder(&self, ext: &str, except: &str) -> Option<&str> {
+        self.staff
+            .iter()
+            .find(|(k, e)| k.as_str() != except && !ext.is_empty() && e.record.extension_number == ext)
+            .map(|(_, e)| e.record.mail.as_str())
+    }
+
     fn in_order(&self) -> Vec<&Entry> {
         let mut entries: Vec<&Entry> = self.staff.values().collect();
         entries.sort_by_key(|e| e.seq);
@@ -506,11 +547,25 @@ impl App {
         let mut fresh = Vec::new();
         let mut duplicates = Vec::new();
         let mut seen = BTreeSet::new();
+        let mut extensions = BTreeMap::new();
         for (s, groups) in req.staffs.into_iter().zip(bindings) {
             let key = mail_key(&s.mail);
+            let ext = s.extension_number.clone().unwrap_or_default();
+            let holder = (self.extension_holder(&ext, &key).map(str::to_string))
+                .or_else(|| extensions.get(&ext).cloned());
             if !seen.insert(key.clone()) {
                 errors.push(duplicated(s.mail));
+            } else if let Some(holder) = holder {
+                let e = bound_to_other("extension", &ext, &holder);
+                errors.push(ErrStaffItem {
+                    staff_email: s.mail,
+                    code: e.code,
+                    message: e.message,
+                });
             } else if !self.staff.contains_key(&key) {
+                if !ext.is_empty() {
+                    extensions.insert(ext, s.mail.clone());
+                }
                 fresh.push((s, groups));
             } else if ctx.core.duplicate_gets_through(&key) {
                 duplicates.push(key);
@@ -555,9 +610,22 @@ impl App {
                 .iter()
                 .find(|(k, e)| **k != key && e.record.phone == *phone)
         {
-            return Err(ApiError::new(
-                "InvalidParameterValue.PhoneNumIsBoundOtherAccount",
-                format!("phone {phone} is bound to account {}", other.1.record.mail),
+            return Err(bound_to_other("phone", phone, &other.1.record.mail));
+        }
+        if let Some(ext) = &req.extension_number
+            && let Some(holder) = self.extension_holder(ext, &key)
+        {
+            return Err(bound_to_other("extension", ext, holder));
+        }
+        if let Some(target) = req.forwarding_config.as_ref().and_then(|f| f.target.as_ref())
+            && target.r#type == Some(1)
+            && let Some(mail) = &target.staff_user_id
+            && !self.staff.contains_key(&mail_key(mail))
+        {
+            // Not AccountNotExist: that code is about the account being modified.
+            return Err(invalid(
+                "ForwardingConfig.Target.StaffUserId",
+                format!("{mail} is not an agent of this application"),
             ));
         }
         let record = &mut self.staff.get_mut(&key).expect("checked above").record;
