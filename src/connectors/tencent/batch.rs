@@ -44,7 +44,9 @@ impl<T, R> Pending<T, R> {
 /// When a batch that is not full goes.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
-    /// Sent once no item has joined for this long. Also what a lone item waits.
+    /// Sent once no item has joined, and no earlier batch has been answered, for this long. Also what
+    /// a lone item waits. An answered batch counts as activity: its callers go on to their next
+    /// reconciles, whose creates are the company a part-full batch is waiting for.
     pub quiet: Duration,
     /// The longest the batch's first item waits for company (the wait for a rate token aside).
     pub max_hold: Duration,
@@ -58,7 +60,7 @@ struct Queue<T, R> {
     flusher_running: bool,
     /// When the oldest queued item arrived.
     first_at: Instant,
-    /// When the newest queued item arrived.
+    /// When the newest queued item arrived, or an earlier batch was answered, whichever is later.
     last_at: Instant,
 }
 
@@ -133,13 +135,26 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
                 batch
             };
             if !batch.is_empty() {
-                tokio::spawn(send(batch));
+                let sent = send(batch);
+                let batcher = self.clone();
+                tokio::spawn(async move {
+                    sent.await;
+                    batcher.answered();
+                });
             }
             let mut q = self.queue.lock().expect("batch queue lock");
             if q.items.is_empty() {
                 q.flusher_running = false;
                 return;
             }
+        }
+    }
+
+    /// Notes that a batch was answered: a part-full batch keeps waiting for its callers' next items.
+    fn answered(&self) {
+        let mut q = self.queue.lock().expect("batch queue lock");
+        if !q.items.is_empty() {
+            q.last_at = q.last_at.max(Instant::now());
         }
     }
 
@@ -311,6 +326,51 @@ mod tests {
             sizes,
             [7, 1],
             "seven arrived before the token (at 0..900 ms), the eighth after"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answered_batch_keeps_a_part_full_one_waiting_for_its_callers_next_items() {
+        // Twelve callers in a loop, each creating its next item 180 ms after its last was answered,
+        // 230 ms after it was sent: longer than the quiet time counted from the last arrival (200 ms),
+        // shorter than counted from the answer. The two left over from each round wait for the ten
+        // whose batch was answered, and every batch but the last is full.
+        let batcher = Batcher::<u32, u32>::new(10, timing(200, 2000), None);
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let callers: Vec<_> = (0..12u32)
+            .map(|c| {
+                let b = batcher.clone();
+                let sizes = sizes.clone();
+                tokio::spawn(async move {
+                    for round in 0..5 {
+                        let sizes = sizes.clone();
+                        let send = move |batch: Vec<Pending<u32, u32>>| {
+                            let sizes = sizes.clone();
+                            async move {
+                                // The vendor takes 50 ms to answer.
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                sizes.lock().unwrap().push(batch.len());
+                                for p in batch {
+                                    let v = p.item;
+                                    p.finish(Ok(v));
+                                }
+                            }
+                        };
+                        b.submit(c * 10 + round, send).await.unwrap();
+                        tokio::time::sleep(Duration::from_millis(180)).await;
+                    }
+                })
+            })
+            .collect();
+        for c in callers {
+            c.await.unwrap();
+        }
+        let sizes = sizes.lock().unwrap().clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 60);
+        let (_last, earlier) = sizes.split_last().unwrap();
+        assert!(
+            earlier.iter().all(|&n| n == 10),
+            "only the last batch is part-full: {sizes:?}"
         );
     }
 }
