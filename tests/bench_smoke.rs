@@ -2,11 +2,14 @@
 //! `cargo run --release --example converge` (its modules are compiled in here), with 200 Tencent agents,
 //! a short vendor latency and the controller in this process.
 //!
-//! It fails when a cold start costs more than three status writes per agent, when the steady state
-//! writes anything (to the vendor or to Kubernetes), when steady-state vendor reads per resync interval
-//! exceed ceil(N / page size) + 1, or when a drift repair costs more than one write per drifted agent.
-//! Times are printed, never asserted: CI machines are shared and slow, and the cold-start timeout is
-//! only there so a hang fails instead of blocking.
+//! It fails when a cold start costs more than two agent writes per agent (metadata and status
+//! together), when its `CreateStaff` calls exceed the optimum ceil(N / 10) by more than 25 % (the
+//! goal is 2 %; see the assertion), when the
+//! steady state writes anything (to the vendor or to Kubernetes), when steady-state vendor reads per
+//! resync interval exceed ceil(N / page size) + 1, when a drift repair costs more than one write per
+//! drifted agent, or when an operator restart over a Ready roster writes anything or reads the vendor
+//! more than ceil(N / 100) + 1 times. Times are printed, never asserted: CI machines are shared and
+//! slow, and the cold-start timeout is only there so a hang fails instead of blocking.
 
 #[allow(dead_code)]
 #[path = "../examples/converge/bench.rs"]
@@ -24,18 +27,29 @@ mod support;
 
 use std::time::Duration;
 
+use ccop::metrics::{METRICS, ReconcileLabels};
+use kube::ResourceExt;
 use scenario::{Scenario, Vendor};
+use support::operator::{Env, options, ready};
+
+/// The two tests share the process's metrics and its two cores: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn tencent(agents: usize) -> Scenario {
+    Scenario {
+        vendor: Vendor::Tencent,
+        agents,
+        huawei_per_minute: ccop::connectors::huawei::DEFAULT_REQUESTS_PER_MINUTE,
+        ozonetel_clock_scale: 60.0,
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_roster_converges_with_bounded_status_writes_and_a_silent_steady_state() {
+async fn a_small_roster_converges_with_two_writes_an_agent_full_batches_and_a_silent_steady_state() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let agents = 200;
     let params = bench::Params {
-        scenario: Scenario {
-            vendor: Vendor::Tencent,
-            agents,
-            huawei_per_minute: ccop::connectors::huawei::DEFAULT_REQUESTS_PER_MINUTE,
-            ozonetel_clock_scale: 60.0,
-        },
+        scenario: tencent(agents),
         latency: Duration::from_millis(10),
         concurrency: ccop::controller::Options::default().concurrency,
         resync: Duration::from_secs(3),
@@ -55,10 +69,17 @@ async fn a_small_roster_converges_with_bounded_status_writes_and_a_silent_steady
         "only {}/{agents} agents became Ready",
         r.cold.ready
     );
+    let cold_agent_writes: u64 = r
+        .cold
+        .api_writes
+        .iter()
+        .filter(|(k, _)| k.contains("contactcenteragents"))
+        .map(|(_, n)| n)
+        .sum();
     assert!(
-        r.cold.status_writes_per_agent <= 3.0,
-        "{} status writes per agent during the cold start",
-        r.cold.status_writes_per_agent
+        cold_agent_writes <= 2 * agents as u64,
+        "{cold_agent_writes} agent writes (metadata and status) for {agents} agents during the cold start: {:?}",
+        r.cold.api_writes
     );
     let creates = r
         .cold
@@ -66,9 +87,14 @@ async fn a_small_roster_converges_with_bounded_status_writes_and_a_silent_steady
         .get("CreateStaff")
         .copied()
         .unwrap_or_default();
+    // The goal is 1.02 × the optimum (at 200 agents: no part-full batch but the last). On a shared
+    // 2-core machine loaded to several times its cores this run measured 21 to 24 calls (a fixed
+    // 100 ms window: 27), so the guard here is 1.25 ×, which a fixed window breaks.
+    let optimum = (agents as u64).div_ceil(10);
+    println!("CreateStaff: {creates} for {agents} agents (optimum {optimum})");
     assert!(
-        (agents as u64).div_ceil(10) <= creates && creates < agents as u64,
-        "creates are batched: {creates} CreateStaff for {agents} agents"
+        optimum <= creates && creates as f64 <= optimum as f64 * 1.25,
+        "full batches: {creates} CreateStaff for {agents} agents (optimum {optimum})"
     );
 
     assert_eq!(
@@ -110,4 +136,88 @@ async fn a_small_roster_converges_with_bounded_status_writes_and_a_silent_steady
         "one write per drifted agent: {:?}",
         r.drift.vendor_calls
     );
+}
+
+/// Reconciles of agents that ended well, so far in this process.
+fn agent_reconciles() -> u64 {
+    let labels = ReconcileLabels {
+        kind: "agent",
+        result: "ok".into(),
+    };
+    METRICS.reconciles.get_or_create(&labels).get()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_over_a_ready_roster_writes_nothing_and_reads_each_listing_page_once() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let agents = 200;
+    let s = tencent(agents);
+    let env = Env::start_with(s.setup(Duration::from_secs(600))).await;
+    s.prepare(&env).await;
+    env.agents_bulk((0..agents).map(|i| (s.name(i), s.spec(i))), 64)
+        .await;
+    let all_ready = || {
+        let list = env.api.objects("contactcenteragents");
+        list.len() == agents
+            && list
+                .into_iter()
+                .all(|o| serde_json::from_value::<ccop::api::ContactCenterAgent>(o).is_ok_and(|a| ready(&a)))
+    };
+    let op = env.run(options());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !all_ready() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the roster did not become Ready"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    op.stop().await;
+
+    let api_before = env.api.counters();
+    let vendor_before = env.tencent.core.calls();
+    let reconciled_before = agent_reconciles();
+    let op = env.run(options());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while agent_reconciles() < reconciled_before + agents as u64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the restarted operator did not look at every agent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await; // a trailing write would be counted
+    let api = env.api.counters().since(&api_before);
+    let vendor_after = env.tencent.core.calls();
+    op.stop().await;
+
+    let calls: Vec<(String, u64)> = vendor_after
+        .iter()
+        .map(|(action, n)| {
+            (
+                action.clone(),
+                n - vendor_before.get(action).copied().unwrap_or_default(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    println!("restart of {agents} Ready agents: API {api}; vendor {calls:?}");
+    assert_eq!(api.writes("contactcenteragents"), 0, "agent writes: {api}");
+    let (reads, writes): (Vec<_>, Vec<_>) = calls.iter().partition(|(a, _)| a.starts_with("Describe"));
+    assert!(writes.is_empty(), "vendor writes on a restart: {writes:?}");
+    let reads: u64 = reads.iter().map(|(_, n)| n).sum();
+    let limit = (agents as u64).div_ceil(100) + 1;
+    assert!(
+        reads <= limit,
+        "{reads} vendor reads on a restart (limit {limit}): {calls:?}"
+    );
+    let still_ours = env
+        .agents()
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .all(|a| a.finalizers().iter().any(|f| f == ccop::api::FINALIZER));
+    assert!(still_ours, "every agent keeps its finalizer");
 }

@@ -249,6 +249,95 @@ async fn a_password_secret_change_is_applied_once() {
 }
 
 #[tokio::test]
+async fn a_new_agent_costs_one_metadata_write_and_one_status_write() {
+    let env = Env::start("10m").await;
+    for (name, email) in [("olga", "olga@example.com"), ("pavel", "pavel@example.com")] {
+        env.agent(name, tencent_agent(name, email)).await;
+    }
+    // Counted from before the operator starts, so only its own writes are in the figures.
+    let before = env.api.counters();
+    let op = env.run(options());
+    for name in ["olga", "pavel"] {
+        let a = env.wait_agent(name, "Ready", ready).await;
+        assert!(
+            a.finalizers()
+                .contains(&"contactcenter.dev/finalizer".to_string())
+        );
+        // The create checkpoint rode on the finalizer's patch; status now holds the record.
+        assert!(a.annotations().contains_key(ccop::api::CREATE_PENDING_ANNOTATION));
+        assert_eq!(a.status.unwrap().origin, Some(ccop::api::AccountOrigin::Created));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // any trailing write would be counted
+    let writes = env.api.counters().since(&before);
+    assert_eq!(
+        writes.get("patch", "contactcenteragents", None),
+        2,
+        "one metadata patch per agent (finalizer and create marker): {writes}"
+    );
+    assert_eq!(
+        writes.get("patch", "contactcenteragents", Some("status")),
+        2,
+        "one status write per agent, when it is Ready: {writes}"
+    );
+    assert_eq!(writes.writes("contactcenteragents"), 4, "{writes}");
+    assert_eq!(env.tencent.account_count(), 2);
+    op.stop().await;
+}
+
+/// Lists the operator sent per resource (`list` requests, not watches).
+fn lists(counters: &support::apiserver::Counters) -> Vec<(String, u64)> {
+    counters
+        .iter()
+        .filter(|((verb, _, _), _)| verb == "list")
+        .map(|((_, plural, _), n)| (plural.clone(), *n))
+        .collect()
+}
+
+#[tokio::test]
+async fn where_the_server_serves_streaming_lists_the_watches_list_nothing() {
+    let env = Env::start("10m").await;
+    env.agent("quinn", tencent_agent("Quinn", "quinn@example.com"))
+        .await;
+    let before = env.api.counters();
+    let op = env.run(options());
+    env.wait_agent("quinn", "Ready", ready).await;
+    let after = env.api.counters().since(&before);
+    // The one list left is the start-up check that the CRDs are installed (`limit=1`).
+    let listed = lists(&after);
+    assert_eq!(
+        listed,
+        [("contactcenteragents".to_string(), 1)],
+        "every watch streamed its initial objects: {after}"
+    );
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn where_the_server_refuses_streaming_lists_the_watches_list_then_watch() {
+    let env = Env::start("10m").await;
+    env.api.serve_streaming_lists(false);
+    env.agent("rosa", tencent_agent("Rosa", "rosa@example.com")).await;
+    let before = env.api.counters();
+    let op = env.run(options());
+    env.wait_agent("rosa", "Ready without streaming lists", ready)
+        .await;
+    let after = env.api.counters().since(&before);
+    let listed: std::collections::BTreeMap<String, u64> = lists(&after).into_iter().collect();
+    for plural in [
+        "contactcenteragents",
+        "contactcenterproviders",
+        "secrets",
+        "namespaces",
+    ] {
+        assert!(
+            listed.get(plural).is_some_and(|n| *n >= 1),
+            "{plural} listed before its watch: {after}"
+        );
+    }
+    op.stop().await;
+}
+
+#[tokio::test]
 async fn a_crash_between_the_vendor_create_and_the_status_write_leaves_exactly_one_account() {
     let env = Env::start("10m").await;
     // Slow the vendor so the create is in flight when the status write is made to fail.

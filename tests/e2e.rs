@@ -570,9 +570,9 @@ async fn crash_scenario(c: &Cluster) {
     c.agent("frank", tencent_agent("Frank", "frank@example.com"))
         .await;
     c.wait_agent("frank", "checkpointed", |a| {
-        a.status
-            .as_ref()
-            .is_some_and(|s| s.create_requested_for.is_some())
+        ccop::controller::status::record_of(a)
+            .create_requested_for
+            .is_some()
     })
     .await;
     c.crash_and_restart();

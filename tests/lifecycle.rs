@@ -427,8 +427,12 @@ async fn a_delete_racing_a_create_keeps_the_finalizer_until_the_vendor_can_be_as
     tokio::time::sleep(Duration::from_millis(500)).await;
     env.api.fail_next_writes(0, 500);
     env.tencent.core.set_faults(sim::Faults::default());
-    let recorded = env.agents().get("dora").await.unwrap().status.unwrap();
-    assert_eq!(recorded.external_id, None, "status never learnt of the account");
+    let recorded = env.agents().get("dora").await.unwrap();
+    assert_eq!(
+        recorded.status.and_then(|s| s.external_id),
+        None,
+        "status never learnt of the account"
+    );
 
     let secrets: kube::Api<Secret> = kube::Api::namespaced(env.client.clone(), NS);
     let credentials = secrets.get("tencent-credentials").await.unwrap();

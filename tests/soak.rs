@@ -553,7 +553,11 @@ impl Soak {
                     Some(NS),
                     &name,
                 )
-                .is_some_and(|a| a["status"]["createRequestedFor"].is_string());
+                .is_some_and(|a| {
+                    // A first create's marker is the create-pending annotation; a later one is in status.
+                    a["metadata"]["annotations"][ccop::api::CREATE_PENDING_ANNOTATION].is_string()
+                        || a["status"]["createRequestedFor"].is_string()
+                });
             if checkpointed {
                 seen = true;
                 break;
@@ -1405,12 +1409,7 @@ async fn a_password_agent_whose_create_outcome_was_lost_becomes_ready_without_a_
                "huawei": {"userAccount": "ivan.petrov"}, "passwordSecretRef": {"name": "ivan-password", "key": "password"}}),
     )
     .await;
-    env.wait_agent("ivan", "checkpointed", |a| {
-        a.status
-            .as_ref()
-            .is_some_and(|s| s.create_requested_for.is_some())
-    })
-    .await;
+    env.wait_checkpointed("ivan").await;
     env.api.fail_next_writes(1000, 500);
     env.wait("the account at the vendor", || env.huawei.account_count() == 1)
         .await;

@@ -19,6 +19,10 @@ use serde::{Deserialize, Serialize};
 pub const GROUP: &str = "contactcenter.dev";
 /// Finalizer that makes the operator see deletions (and delete or orphan the vendor account).
 pub const FINALIZER: &str = "contactcenter.dev/finalizer";
+/// Set by the operator, in the metadata patch that adds the finalizer, just before an agent's first
+/// create is sent: the create's checkpoint while the status holds no record yet (JSON: `key`,
+/// `account`, and the keyed `passwordDigest` the create carries, never the password).
+pub const CREATE_PENDING_ANNOTATION: &str = "contactcenter.dev/create-pending";
 /// `"true"` stops every vendor write for the agent.
 pub const PAUSED_ANNOTATION: &str = "contactcenter.dev/paused";
 /// Any new value forces a fresh look at the vendor; echoed into `status.lastHandledReconcileAt`.

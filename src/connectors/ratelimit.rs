@@ -67,6 +67,17 @@ impl TokenBucket {
         }
     }
 
+    /// How long until a token is free for a caller that does not take one now (zero: one is there).
+    /// What a caller holding work back for the next token waits.
+    pub fn next_token_in(&self) -> Duration {
+        let balance = self.balance();
+        if balance >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - balance) * 60.0 / f64::from(self.per_minute))
+        }
+    }
+
     /// Lowers the balance to at most `burst - n`: `n` tokens were spent elsewhere (by an earlier process)
     /// within the last refill period. Never raises it, so calling it twice for the same spending is
     /// harmless.

@@ -15,4 +15,4 @@ pub mod site;
 pub mod skills;
 pub mod wire;
 
-pub use client::{BATCH_WINDOW, Client, DEFAULT_ENDPOINT, DEFAULT_PER_MINUTE, PAGE_SIZE};
+pub use client::{BATCH_TIMING, Client, DEFAULT_ENDPOINT, DEFAULT_PER_MINUTE, PAGE_SIZE};

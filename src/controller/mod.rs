@@ -13,6 +13,7 @@
 pub mod agent;
 pub mod claims;
 pub mod context;
+pub mod create_pending;
 pub mod digest_key;
 pub mod leader;
 pub mod protection;
@@ -21,6 +22,7 @@ pub mod providers;
 pub mod rbac;
 pub mod server;
 pub mod status;
+pub mod streaming;
 
 use context::agent_id;
 pub use context::{Context, FIELD_MANAGER, GuardedAgent, Options};
@@ -216,8 +218,11 @@ async fn run_controllers(
         requeue_tx,
         digest_key,
     ));
+    let scopes = scopes(&options);
+    let initial = streaming::probe(&client, scopes.first().cloned().flatten().as_deref()).await;
     let mut wiring = Wiring {
-        scopes: scopes(&options),
+        scopes,
+        initial,
         client,
         options,
         ctx: ctx.clone(),
@@ -258,6 +263,8 @@ struct Wiring {
     options: Options,
     ctx: Arc<Context>,
     scopes: Vec<Option<String>>,
+    /// How every watch gets its initial objects (streaming where the server serves it).
+    initial: streaming::InitialList,
     stop: Stop,
     /// Everything that runs until the stop signal.
     tasks: Vec<BoxFuture<'static, ()>>,
@@ -271,7 +278,7 @@ impl Wiring {
         let (ctx, stop) = (self.ctx.clone(), self.stop.clone());
         for scope in &self.scopes {
             let api: Api<DeserializeGuard<ContactCenterProvider>> = scoped(&self.client, scope);
-            let controller = Controller::new(api, shard(&self.options));
+            let controller = Controller::new(api, self.initial.apply(shard(&self.options)));
             let store = controller.store();
             ctx.providers
                 .namespaced
@@ -293,7 +300,7 @@ impl Wiring {
         }
         let cluster = Controller::new(
             Api::<DeserializeGuard<ClusterContactCenterProvider>>::all(self.client.clone()),
-            shard(&self.options),
+            self.initial.apply(shard(&self.options)),
         );
         *ctx.providers.cluster.lock().expect("provider stores lock") = Some(cluster.store());
         self.synced.push(ready(cluster.store()));
@@ -320,7 +327,7 @@ impl Wiring {
         self.synced.push(ready(reader));
         let ns_ctx = self.ctx.clone();
         let mut labels_seen: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-        let watch = watcher::watcher(namespaces, watcher::Config::default())
+        let watch = watcher::watcher(namespaces, self.initial.apply(watcher::Config::default()))
             .default_backoff()
             .reflect(writer)
             .for_each(move |event| {
@@ -364,7 +371,7 @@ impl Wiring {
                 .expect("secret stores lock")
                 .push(reader);
             let ctx = self.ctx.clone();
-            let watch = watcher::watcher(api, watcher::Config::default())
+            let watch = watcher::watcher(api, self.initial.apply(watcher::Config::default()))
                 .default_backoff()
                 .reflect(writer)
                 // Errors are not the end: the watcher retries them with backoff (a 410 after compaction
@@ -399,7 +406,7 @@ impl Wiring {
                 .push(reader.clone());
             agent_stores.push(ready(reader.clone()));
             let claims_ctx = self.ctx.clone();
-            let stream = watcher::watcher(api, watcher::Config::default())
+            let stream = watcher::watcher(api, self.initial.apply(watcher::Config::default()))
                 .default_backoff()
                 .modify(slim)
                 .reflect(writer)

@@ -1,13 +1,22 @@
 //! Agent status: computed from the engine's outcome, compared with what is stored ignoring timestamps,
-//! and written by server-side apply to the status subresource only when something changed. So a
-//! reconcile triggered by our own status write finds nothing to write, and no echo storm starts.
+//! and written to the status subresource only when something changed. So a reconcile triggered by our
+//! own status write finds nothing to write, and no echo storm starts.
+//!
+//! The write is a JSON merge patch of only what changed (a removed field as `null`), not a server-side
+//! apply of the whole status: the API server then decodes and merges a few hundred bytes instead of
+//! the whole status, and records ownership of only the fields that changed, where an apply builds the
+//! field set of the whole applied configuration and checks it against every manager's. The
+//! operator is the status's only writer, and the diff is taken against the status this pass last
+//! read or wrote, so nothing another writer set is overwritten by a diff taken from a stale copy
+//! (a copy older than the operator's own last write is never reconciled: see `Context::outdated`).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams};
-use kube::{Api, Resource, ResourceExt};
-use serde_json::json;
+use kube::{Api, ResourceExt};
+use serde_json::{Map, Value, json};
 
 use super::context::FIELD_MANAGER;
+use super::create_pending::{CreatePending, with_marker};
 use crate::api::{
     ContactCenterAgent, ContactCenterAgentStatus, DriftEntry, LeftBehindAccount,
     RECONCILE_REQUESTED_ANNOTATION,
@@ -16,8 +25,14 @@ use crate::conditions::{self, Verdict};
 use crate::core::FieldChange;
 use crate::engine::{AgentRecord, LeftBehind};
 
+/// The engine record of an agent: its status, or the create-pending annotation while status holds none.
+pub fn record_of(agent: &ContactCenterAgent) -> AgentRecord {
+    let status = agent.status.as_ref();
+    with_marker(record_of_status(status), status, CreatePending::on(agent))
+}
+
 /// The engine record kept in an agent's status.
-pub fn record_of(status: Option<&ContactCenterAgentStatus>) -> AgentRecord {
+pub fn record_of_status(status: Option<&ContactCenterAgentStatus>) -> AgentRecord {
     let Some(s) = status else {
         return AgentRecord::default();
     };
@@ -112,37 +127,62 @@ pub fn same(a: &ContactCenterAgentStatus, b: &ContactCenterAgentStatus) -> bool 
     strip(a) == strip(b) && conditions::equivalent(&a.conditions, &b.conditions)
 }
 
-/// Writes `status` when it differs from what is stored. Returns the agent's resourceVersion after the
-/// write when one happened.
+/// Writes `status` when it differs from `current` (what this pass last read or wrote). Returns the
+/// agent as written when a write happened.
 pub async fn write(
     api: &Api<ContactCenterAgent>,
-    agent: &ContactCenterAgent,
+    name: &str,
+    current: Option<&ContactCenterAgentStatus>,
     mut status: ContactCenterAgentStatus,
     now: &Time,
-) -> Result<Option<String>, kube::Error> {
-    if agent
-        .status
-        .as_ref()
-        .is_some_and(|current| same(current, &status))
-    {
+) -> Result<Option<ContactCenterAgent>, kube::Error> {
+    if current.is_some_and(|current| same(current, &status)) {
         return Ok(None);
     }
     if conditions::is_true(&status.conditions, conditions::READY) {
         status.last_sync_time = Some(now.0.to_string());
     }
-    let patch = json!({
-        "apiVersion": ContactCenterAgent::api_version(&()),
-        "kind": ContactCenterAgent::kind(&()),
-        "status": status,
-    });
+    let before = serde_json::to_value(current).expect("a status serializes");
+    let after = serde_json::to_value(&status).expect("a status serializes");
+    let Some(changed) = merge_diff(&before, &after) else {
+        return Ok(None);
+    };
     let written = api
         .patch_status(
-            &agent.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
+            name,
+            &PatchParams {
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(json!({ "status": changed })),
         )
         .await?;
-    Ok(Some(written.metadata.resource_version.unwrap_or_default()))
+    Ok(Some(written))
+}
+
+/// The RFC 7386 merge patch that turns `before` into `after` (a key `after` lacks is `null`), or
+/// `None` when they are equal. Arrays are replaced whole, as a merge patch replaces them.
+pub fn merge_diff(before: &Value, after: &Value) -> Option<Value> {
+    let (Value::Object(old), Value::Object(new)) = (before, after) else {
+        return (before != after).then(|| after.clone());
+    };
+    let mut patch = Map::new();
+    for (key, value) in new {
+        match old.get(key) {
+            Some(was) => {
+                if let Some(d) = merge_diff(was, value) {
+                    patch.insert(key.clone(), d);
+                }
+            }
+            None => {
+                patch.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    for key in old.keys().filter(|k| !new.contains_key(*k)) {
+        patch.insert(key.clone(), Value::Null);
+    }
+    (!patch.is_empty()).then_some(Value::Object(patch))
 }
 
 #[cfg(test)]
@@ -211,7 +251,23 @@ mod tests {
             &[],
             &at(1),
         );
-        assert_eq!(record_of(Some(&s)), record);
+        assert_eq!(record_of_status(Some(&s)), record);
+    }
+
+    #[test]
+    fn the_status_patch_holds_only_what_changed_and_nulls_what_went() {
+        let before = json!({"vendorKey": "k", "createRequestedFor": "k", "lastApplied": {"a": "1", "b": "2"},
+                            "conditions": [{"type": "Ready", "status": "False"}]});
+        let after = json!({"vendorKey": "k", "externalId": "108", "lastApplied": {"a": "1"},
+                           "conditions": [{"type": "Ready", "status": "True"}]});
+        let patch = merge_diff(&before, &after).unwrap();
+        assert_eq!(
+            patch,
+            json!({"externalId": "108", "createRequestedFor": null, "lastApplied": {"b": null},
+                   "conditions": [{"type": "Ready", "status": "True"}]})
+        );
+        assert_eq!(merge_diff(&after, &after), None);
+        assert_eq!(merge_diff(&Value::Null, &after), Some(after.clone()));
     }
 
     #[test]

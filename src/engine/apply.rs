@@ -230,6 +230,9 @@ impl Pass<'_, '_> {
             }
             Plan::Refuse(refusal) => return Step::Done(refused(outcome, refusal, &key, &self.provider.id)),
             Plan::Delete => {
+                if let Err(e) = self.checkpoint.before_write().await {
+                    return Step::Done(writes::not_prepared(outcome, &e));
+                }
                 return Step::Done(super::cleanup::delete_account(outcome, &key, self.provider, false).await);
             }
             Plan::Create { .. } => match self.create(outcome, &plan).await {

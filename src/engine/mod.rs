@@ -254,6 +254,13 @@ pub trait Checkpoint: Send + Sync {
     /// operator created (and so update it, under `CreateOnly` too) should the pass's own status
     /// write fail. The pass goes on when this fails: its outcome carries the same record.
     async fn withdraw_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError>;
+
+    /// Called before any other vendor write of an Apply pass (an update, an adoption's update), so
+    /// the controller can put its finalizer on the agent before the vendor holds anything the agent's
+    /// deletion must clean up. A failure ends the pass before the write.
+    async fn before_write(&self) -> Result<(), CheckpointError> {
+        Ok(())
+    }
 }
 
 /// A checkpoint that stores nothing (dry runs, the CLI without a state file).

@@ -119,10 +119,11 @@ impl Env {
 
     /// Waits until agent `name` recorded that its create was sent (the checkpoint before a create).
     pub async fn wait_checkpointed(&self, name: &str) -> ContactCenterAgent {
+        // The marker is in the create-pending annotation (a first create) or in status.
         let checkpointed = |a: &ContactCenterAgent| {
-            a.status
-                .as_ref()
-                .is_some_and(|s| s.create_requested_for.is_some())
+            ccop::controller::status::record_of(a)
+                .create_requested_for
+                .is_some()
         };
         self.wait_agent(name, "checkpointed", checkpointed).await
     }

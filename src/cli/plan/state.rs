@@ -127,7 +127,7 @@ pub async fn read(
             .await
             .map_err(|e| failed(&format!("listing the agents of {ns}"), e))?;
         for agent in &all {
-            records.insert(name_of(agent), record_of(agent.status.as_ref()));
+            records.insert(name_of(agent), record_of(agent));
         }
         in_scope.extend(match &selector {
             None => all,

@@ -6,6 +6,7 @@
 //! no credential to renew: a refused signature is a terminal credentials error. Nothing here logs or
 //! returns a header, the body or a key.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
@@ -14,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::connectors::http::{self, Endpoint};
 use crate::connectors::pipeline::{self, Connector, Response};
-use crate::connectors::ratelimit;
+use crate::connectors::ratelimit::{self, TokenBucket};
 use crate::connectors::retry::RetryPolicy;
 use crate::connectors::{AccountId, ClientOptions, ErrorKind, VendorError};
 use crate::metrics;
@@ -118,6 +119,21 @@ impl Api {
         self.sdk_app_id
     }
 
+    /// Finds the process-wide rate bucket of `action` for this application. A closure rather than
+    /// the bucket: a changed rate replaces the bucket in the registry, and a holder must see the new one.
+    pub fn bucket(
+        &self,
+        action: &'static str,
+        class: Class,
+    ) -> impl Fn() -> Arc<TokenBucket> + Send + Sync + use<> {
+        let per_minute = match class {
+            Class::Read => self.reads_per_minute,
+            Class::Write => self.writes_per_minute,
+        };
+        let key = format!("{}/{action}", self.account);
+        move || ratelimit::shared(&key, paced(per_minute), BURST)
+    }
+
     /// Calls `action` with `request`, retrying what is retryable; the response and its `RequestId`.
     pub async fn call<Req, Resp>(
         &self,
@@ -167,12 +183,7 @@ impl Connector for Api {
     }
 
     async fn pace(&self, Call(action, class): Call) {
-        let per_minute = match class {
-            Class::Read => self.reads_per_minute,
-            Class::Write => self.writes_per_minute,
-        };
-        let bucket = ratelimit::shared(&format!("{}/{action}", self.account), paced(per_minute), BURST);
-        let waited = bucket.acquire().await;
+        let waited = self.bucket(action, class)().acquire().await;
         metrics::rate_limiter_wait("tencent", action, waited);
     }
 

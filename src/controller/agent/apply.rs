@@ -25,12 +25,8 @@ pub async fn apply(
     agent: &ContactCenterAgent,
     ctx: &Arc<Context>,
 ) -> Result<Action, Error> {
-    let exit = Exit {
-        api,
-        agent,
-        ctx: ctx.as_ref(),
-    };
-    let record = status::record_of(agent.status.as_ref());
+    let exit = Exit::new(api, agent, ctx.as_ref());
+    let record = status::record_of(agent);
     let resolved = match engine::resolve(&ClusterResolver(ctx), agent).await {
         Ok(resolved) => resolved,
         Err(unresolved) => return not_resolved(exit, &record, unresolved).await,

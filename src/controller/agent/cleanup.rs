@@ -27,14 +27,10 @@ pub async fn cleanup(
     agent: &ContactCenterAgent,
     ctx: &Arc<Context>,
 ) -> Result<Action, Error> {
-    let exit = Exit {
-        api,
-        agent,
-        ctx: ctx.as_ref(),
-    };
+    let exit = Exit::new(api, agent, ctx.as_ref());
     let ns = agent.namespace().unwrap_or_default();
     let provider_id = ProviderId::of(&agent.spec, &ns);
-    let mut record = status::record_of(agent.status.as_ref());
+    let mut record = status::record_of(agent);
     let runtime = match ClusterResolver(ctx).provider(&provider_id, &ns).await {
         Ok(runtime) => runtime,
         Err(problem) => return without_provider(exit, record, problem).await,
@@ -120,7 +116,7 @@ async fn stored_record(
     agent: &ContactCenterAgent,
 ) -> Result<Option<AgentRecord>, Error> {
     let stored = api.get_opt(&agent.name_any()).await?;
-    Ok(stored.map(|a| status::record_of(a.status.as_ref())))
+    Ok(stored.map(|a| status::record_of(&a)))
 }
 
 /// Whether deleting the agent never touches the vendor, whatever its record says.

@@ -1,16 +1,21 @@
 //! The one way an agent pass ends: status written when it changed, and the pass's notice published as
 //! an Event (actions always, warnings only when the status changed, so a persisting error does not
-//! flood events). Also the checkpoint the engine writes through before a create.
+//! flood events). Also the checkpoint the engine writes through before a create, and the finalizer,
+//! added by the pass's first write.
+
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::events::{Event, EventType};
-use kube::{Api, Resource};
+use kube::{Api, Resource, ResourceExt};
 
 use super::Error;
+use super::metadata::{self, Marker};
 use crate::api::{ContactCenterAgent, ContactCenterAgentStatus};
 use crate::conditions::{self, Verdict};
 use crate::controller::context::{Context, agent_id};
+use crate::controller::create_pending::{CreatePending, holds_record};
 use crate::controller::status;
 use crate::core::FieldChange;
 use crate::engine::{AgentRecord, Checkpoint, CheckpointError, Notice, Outcome};
@@ -53,8 +58,9 @@ impl<'r> Report<'r> {
     }
 }
 
-/// Where a pass's report goes: the agent's status and its Events.
-#[derive(Clone, Copy)]
+/// Where a pass's report goes: the agent's status and its Events. It also writes the agent's metadata:
+/// the finalizer, added by the pass's first write (before any vendor write, with the create-pending
+/// marker when the first is a create), so a cold start costs one metadata and one status write.
 pub struct Exit<'a> {
     /// The agents' API in the agent's namespace.
     pub api: &'a Api<ContactCenterAgent>,
@@ -62,14 +68,47 @@ pub struct Exit<'a> {
     pub agent: &'a ContactCenterAgent,
     /// The controller's context.
     pub ctx: &'a Context,
+    /// The agent as this pass last read or wrote it: what the next write is compared with.
+    latest: Mutex<ContactCenterAgent>,
 }
 
-impl Exit<'_> {
-    /// Writes status when it changed and publishes the notice when there is one worth telling.
+impl<'a> Exit<'a> {
+    /// The exit of a pass over `agent`.
+    pub fn new(api: &'a Api<ContactCenterAgent>, agent: &'a ContactCenterAgent, ctx: &'a Context) -> Self {
+        Exit {
+            api,
+            agent,
+            ctx,
+            latest: Mutex::new(agent.clone()),
+        }
+    }
+
+    fn latest(&self) -> ContactCenterAgent {
+        self.latest.lock().expect("latest agent lock").clone()
+    }
+
+    /// Notes a write: the copy the next write compares with, and the versions it replaced (so an
+    /// older copy of the agent is not reconciled again).
+    fn wrote(&self, written: ContactCenterAgent) {
+        self.ctx.wrote_status(
+            &agent_id(self.agent),
+            self.agent.metadata.resource_version.as_deref(),
+            written.metadata.resource_version.as_deref().unwrap_or_default(),
+        );
+        *self.latest.lock().expect("latest agent lock") = written;
+    }
+
+    /// Writes status when it changed and publishes the notice when there is one worth telling. An
+    /// agent that is not being deleted gets its finalizer first, if no earlier write of the pass
+    /// added it.
     pub async fn report(&self, report: Report<'_>) -> Result<(), Error> {
+        if self.agent.metadata.deletion_timestamp.is_none() {
+            self.metadata(true, &Marker::Keep).await?;
+        }
         let now = Time(jiff::Timestamp::now());
-        let desired = status::desired_status(self.agent, report.verdict, report.record, report.drift, &now);
-        let wrote = self.write_status(desired, &now).await?;
+        let latest = self.latest();
+        let desired = status::desired_status(&latest, report.verdict, report.record, report.drift, &now);
+        let wrote = self.write_status(&latest, desired, &now).await?;
         if let Some(notice) = report.notice
             && (wrote || !notice.warning)
         {
@@ -89,39 +128,86 @@ impl Exit<'_> {
         publish(self.ctx, &reference, kind, notice.reason, &notice.message).await;
     }
 
-    /// [`status::write`], noting the write so an older copy of the agent is not reconciled again.
-    async fn write_status(&self, status: ContactCenterAgentStatus, now: &Time) -> Result<bool, kube::Error> {
-        let Some(after) = status::write(self.api, self.agent, status, now).await? else {
+    /// [`status::write`] against `latest`, noting the write.
+    async fn write_status(
+        &self,
+        latest: &ContactCenterAgent,
+        status: ContactCenterAgentStatus,
+        now: &Time,
+    ) -> Result<bool, kube::Error> {
+        let name = latest.name_any();
+        let Some(written) = status::write(self.api, &name, latest.status.as_ref(), status, now).await? else {
             return Ok(false);
         };
-        self.ctx.wrote_status(
-            &agent_id(self.agent),
-            self.agent.metadata.resource_version.as_deref(),
-            &after,
-        );
+        self.wrote(written);
         Ok(true)
     }
 
+    /// Adds the finalizer (when `finalizer` and it is missing) and carries out `marker`, in one
+    /// metadata write, or none when there is nothing to change.
+    async fn metadata(&self, finalizer: bool, marker: &Marker<'_>) -> Result<(), kube::Error> {
+        let latest = self.latest();
+        let Some(ops) = metadata::patch_ops(&latest, finalizer, marker) else {
+            return Ok(());
+        };
+        let written = metadata::send(self.api, &latest, ops).await?;
+        self.wrote(written);
+        Ok(())
+    }
+
     /// Writes `record` with `verdict` to status now, for the engine's checkpoints.
-    async fn store(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError> {
+    async fn store(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), kube::Error> {
         let now = Time(jiff::Timestamp::now());
-        let s = status::desired_status(self.agent, verdict, record, &[], &now);
-        self.write_status(s, &now)
-            .await
-            .map(|_| ())
-            .map_err(|e| CheckpointError(Box::new(e)))
+        let latest = self.latest();
+        let s = status::desired_status(&latest, verdict, record, &[], &now);
+        self.write_status(&latest, s, &now).await.map(|_| ())
     }
 }
 
-/// The engine's checkpoints are written to the agent's status.
+fn checkpoint_error(e: kube::Error) -> CheckpointError {
+    CheckpointError(Box::new(e))
+}
+
+/// The engine's checkpoints are written to the agent: a first create's marker in the annotation, on
+/// the patch that adds the finalizer; a later one (status already holds a record, which then wins
+/// over any annotation) in status.
 #[async_trait]
 impl Checkpoint for Exit<'_> {
     async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError> {
-        self.store(record, verdict).await
+        let latest = self.latest();
+        if !holds_record(latest.status.as_ref())
+            && let Some(pending) = CreatePending::of_record(record)
+        {
+            return self
+                .metadata(true, &Marker::Set(&pending))
+                .await
+                .map_err(checkpoint_error);
+        }
+        self.metadata(true, &Marker::Keep)
+            .await
+            .map_err(checkpoint_error)?;
+        self.store(record, verdict).await.map_err(checkpoint_error)
     }
 
     async fn withdraw_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError> {
-        self.store(record, verdict).await
+        let latest = self.latest();
+        if CreatePending::on(&latest).is_some() {
+            self.metadata(false, &Marker::Remove)
+                .await
+                .map_err(checkpoint_error)?;
+        }
+        if latest
+            .status
+            .as_ref()
+            .is_some_and(|s| s.create_requested_for.is_some())
+        {
+            self.store(record, verdict).await.map_err(checkpoint_error)?;
+        }
+        Ok(())
+    }
+
+    async fn before_write(&self) -> Result<(), CheckpointError> {
+        self.metadata(true, &Marker::Keep).await.map_err(checkpoint_error)
     }
 }
 

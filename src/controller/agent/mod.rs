@@ -4,11 +4,14 @@
 //! reconcile ─▶ finalizer ─┬─ Apply   ─▶ resolve (provider, claims, password) ─▶ engine::reconcile ─┐
 //!                         └─ Cleanup ─▶ resolve (provider)                    ─▶ engine::cleanup  ─┴▶ exit: status + event
 //! ```
-//! Each side ends in one [`exit::Exit::report`]; when to look again follows from the outcome.
+//! Each side ends in one [`exit::Exit::report`]; when to look again follows from the outcome. The
+//! finalizer is not added by a write of its own before the Apply side (as kube's `finalizer()` helper
+//! does) but by the Apply pass's first write (see `metadata`), so a new agent costs two writes.
 
 mod apply;
 mod cleanup;
 mod exit;
+mod metadata;
 mod password;
 mod resolver;
 
@@ -21,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, Resource, ResourceExt};
 
 use super::claims::ProviderId;
@@ -38,11 +40,8 @@ pub enum Error {
     /// A Kubernetes API call failed.
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
-    /// Adding or removing the finalizer failed. Boxed: kube's finalizer error embeds this type.
-    #[error("finalizer: {0}")]
-    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
     /// Deletion has not finished (the vendor, the provider or the deletion budget is not ready): the
-    /// finalizer must stay, so this is an error to kube's finalizer helper, retried after the delay.
+    /// finalizer must stay, retried after the delay.
     #[error("deletion waits: {reason}")]
     DeletionWaits {
         /// Why.
@@ -53,19 +52,11 @@ pub enum Error {
 }
 
 impl Error {
-    fn from_finalizer(e: kube::runtime::finalizer::Error<Error>) -> Self {
-        use kube::runtime::finalizer::Error as F;
-        match e {
-            F::ApplyFailed(inner) | F::CleanupFailed(inner) => inner,
-            other => Error::Finalizer(Box::new(other)),
-        }
-    }
-
     /// The metric label of a failed reconcile.
     fn label(&self) -> &'static str {
         match self {
             Error::DeletionWaits { .. } => "deletion_waits",
-            Error::Kube(_) | Error::Finalizer(_) => "kube_error",
+            Error::Kube(_) => "kube_error",
         }
     }
 }
@@ -91,16 +82,28 @@ pub async fn reconcile(guard: Arc<GuardedAgent>, ctx: Arc<Context>) -> Result<Ac
     }
     let ns = agent.namespace().unwrap_or_default();
     let api: Api<ContactCenterAgent> = Api::namespaced(ctx.client.clone(), &ns);
-    let result = finalizer(&api, FINALIZER, Arc::new(agent), |event| async {
-        match event {
-            Finalizer::Apply(a) => apply::apply(&api, &a, &ctx).await,
-            Finalizer::Cleanup(a) => cleanup::cleanup(&api, &a, &ctx).await,
-        }
-    })
-    .await
-    .map_err(Error::from_finalizer);
+    let result = apply_or_clean_up(&api, &agent, &ctx).await;
     record_metric(result.as_ref().map_or_else(Error::label, |_| "ok"), started);
     result
+}
+
+/// The Apply side for an agent that is not being deleted (it gets its finalizer from the pass's first
+/// write); the Cleanup side, then the finalizer's removal, for one being deleted that still has it.
+async fn apply_or_clean_up(
+    api: &Api<ContactCenterAgent>,
+    agent: &ContactCenterAgent,
+    ctx: &Arc<Context>,
+) -> Result<Action, Error> {
+    if agent.metadata.deletion_timestamp.is_none() {
+        return apply::apply(api, agent, ctx).await;
+    }
+    if !agent.finalizers().iter().any(|f| f == FINALIZER) {
+        // Ours is done (or was never added); the object goes once the other finalizers do.
+        return Ok(Action::await_change());
+    }
+    let action = cleanup::cleanup(api, agent, ctx).await?;
+    metadata::remove_finalizer(api, agent).await?;
+    Ok(action)
 }
 
 /// Why this copy of the agent is not reconciled by this process, if it is not (the metric label).

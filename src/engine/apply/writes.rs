@@ -7,10 +7,21 @@ use crate::api::AccountOrigin;
 use crate::conditions::{Reason, Verdict};
 use crate::connectors::ErrorKind;
 use crate::core::{self, FieldChange, FieldValue, ObservedAgent, Plan};
-use crate::engine::{MATCHES, Outcome, Requeue, Taken, failed};
+use crate::engine::{CheckpointError, MATCHES, Outcome, Requeue, Taken, failed};
 
 /// How soon to look again after an update found the account gone (it is then created again).
 const RECREATE_AFTER: Duration = Duration::from_millis(100);
+
+/// The outcome of a pass that could not prepare the agent for a vendor write (the controller could not
+/// add its finalizer): nothing was sent, and the pass is tried again.
+pub(super) fn not_prepared(mut outcome: Outcome, e: &CheckpointError) -> Outcome {
+    outcome.verdict = Verdict::progressing(
+        Reason::Updating,
+        format!("could not prepare the agent for the vendor write: {e}"),
+    );
+    outcome.requeue = Requeue::Backoff(None);
+    outcome
+}
 
 impl Pass<'_, '_> {
     /// Creates the account, after recording that the create is sent. `Err` ends the pass (or, on
@@ -70,6 +81,11 @@ impl Pass<'_, '_> {
         adopting: bool,
     ) -> Result<Outcome, Box<Outcome>> {
         let key = self.key().to_string();
+        if !changes.is_empty()
+            && let Err(e) = self.checkpoint.before_write().await
+        {
+            return Err(Box::new(not_prepared(outcome, &e)));
+        }
         if !changes.is_empty()
             && let Err(e) = self
                 .provider

@@ -70,6 +70,8 @@ struct State {
     read_faults: outage::ReadFaults,
     /// Set while [`TestApiServer::restart`] waits for connections to close: no new watches.
     stopping: bool,
+    /// Whether watches may ask for streaming lists (`sendInitialEvents`); see `watch`.
+    streaming_lists: bool,
 }
 
 /// The listener task of the current server "process".
@@ -100,6 +102,7 @@ impl TestApiServer {
             faults: Faults::default(),
             read_faults: outage::ReadFaults::default(),
             stopping: false,
+            streaming_lists: true,
         };
         seed(&mut state);
         let shared = Arc::new(Shared {
@@ -159,6 +162,12 @@ impl TestApiServer {
     /// (409 Conflict or 500 are the useful ones) and a proper `Status` body, without effect.
     pub fn fail_next_writes(&self, n: usize, status: u16) {
         self.shared.lock().faults.fail_next(n, status);
+    }
+
+    /// Whether watches may ask for streaming lists (`sendInitialEvents=true`), as Kubernetes 1.32 and
+    /// later do by default (the default here too); `false` refuses them with 422, as older servers do.
+    pub fn serve_streaming_lists(&self, served: bool) {
+        self.shared.lock().streaming_lists = served;
     }
 
     /// Every open watch stream ends now (clients see a clean end of stream and watch again).

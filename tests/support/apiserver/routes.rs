@@ -235,6 +235,7 @@ fn handle(
                 resource_version: param("resourceVersion").map(String::from),
                 bookmarks: flag("allowWatchBookmarks"),
                 send_initial_events: flag("sendInitialEvents"),
+                resource_version_match: param("resourceVersionMatch").map(String::from),
                 timeout: param("timeoutSeconds")
                     .and_then(|t| t.parse().ok())
                     .map(Duration::from_secs),

@@ -147,6 +147,16 @@ impl ApiError {
         error
     }
 
+    /// 422 Invalid for request parameters, as the real server words a refused `ListOptions`
+    /// (`ListOptions.meta.k8s.io "" is invalid: <field>: Forbidden: <why>`).
+    pub fn invalid_options(field: &str, why: &str) -> Self {
+        Self::new(
+            422,
+            "Invalid",
+            format!("ListOptions.meta.k8s.io \"\" is invalid: {field}: Forbidden: {why}"),
+        )
+    }
+
     /// 422 Invalid: `Kind.group "name" is invalid: <errors>`, one cause per field error.
     pub fn invalid(resource: &Resource, name: &str, errors: &[FieldError]) -> Self {
         let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();

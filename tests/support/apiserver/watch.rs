@@ -4,7 +4,10 @@
 //! `resourceVersion`, or `0`), or replays the history after the given `resourceVersion`; one that is
 //! older than the history gets a single ERROR event with a `410 Expired` Status, as a real server
 //! answers (HTTP 200, error inside the stream), so kube's watcher relists. `sendInitialEvents=true`
-//! (streaming lists) ends the synthetic events with the `k8s.io/initial-events-end` bookmark.
+//! (streaming lists, with `resourceVersionMatch=NotOlderThan` and bookmarks, as the real server
+//! requires) ends the synthetic events with the `k8s.io/initial-events-end` bookmark. A server told
+//! not to serve streaming lists ([`super::TestApiServer::serve_streaming_lists`]) refuses both
+//! parameters with 422, as a server before Kubernetes 1.27 (or with the `WatchList` feature off) does.
 //! With `allowWatchBookmarks`, a BOOKMARK with the current resourceVersion follows every
 //! [`BOOKMARK_INTERVAL`] without events. A label selector turns an update that enters or leaves the
 //! selection into ADDED or DELETED, as on a real server.
@@ -100,12 +103,48 @@ pub struct WatchRequest {
     pub resource_version: Option<String>,
     pub bookmarks: bool,
     pub send_initial_events: bool,
+    pub resource_version_match: Option<String>,
     pub timeout: Option<Duration>,
+}
+
+/// Refuses the parameters the real server refuses on a watch: streaming-list ones where they are not
+/// served, and a streaming list without `resourceVersionMatch=NotOlderThan` or bookmarks.
+fn check_streaming(request: &WatchRequest, served: bool) -> Result<(), ApiError> {
+    if !served {
+        if request.resource_version_match.is_some() {
+            return Err(ApiError::invalid_options(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch",
+            ));
+        }
+        if request.send_initial_events {
+            return Err(ApiError::invalid_options(
+                "sendInitialEvents",
+                "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+            ));
+        }
+        return Ok(());
+    }
+    let not_older = request.resource_version_match.as_deref() == Some("NotOlderThan");
+    if request.send_initial_events && !not_older {
+        return Err(ApiError::invalid_options(
+            "resourceVersionMatch",
+            "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        ));
+    }
+    if request.send_initial_events && !request.bookmarks {
+        return Err(ApiError::invalid_options(
+            "allowWatchBookmarks",
+            "sendInitialEvents requires setting allowWatchBookmarks to true",
+        ));
+    }
+    Ok(())
 }
 
 /// Opens a watch: registers it with the store (under the same lock as the backlog is taken, so no
 /// change falls between the two) and returns the streaming response.
 pub fn open(shared: &Arc<Shared>, request: WatchRequest) -> Result<Response, ApiError> {
+    check_streaming(&request, shared.lock().streaming_lists)?;
     let since = match request.resource_version.as_deref() {
         None | Some("") | Some("0") => None,
         Some(rv) => Some(
