@@ -33,6 +33,10 @@ pub struct Workspace {
     /// Built on first use; behind a lock so that resolving (which takes `&self`) can build them.
     runtimes: Mutex<BTreeMap<ProviderId, Arc<ProviderRuntime>>>,
     options: ClientOptions,
+    /// The agents (indexes into `manifests.agents`) by the compared form of the key they claim, built
+    /// on first use: finding an agent's rivals is then one lookup, not a pass over every agent (a
+    /// roster of 10,000 agents would otherwise compare 10^8 keys).
+    claims: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
 
 impl Workspace {
@@ -46,6 +50,7 @@ impl Workspace {
             runtimes: Mutex::default(),
             // Never minting tokens (the default): see `token_account`.
             options: ClientOptions::default(),
+            claims: std::sync::OnceLock::new(),
         }
     }
 
@@ -278,11 +283,20 @@ impl Resolve for Workspace {
             return Vec::new();
         };
         let me = ClaimRank::of(agent);
-        self.manifests
-            .agents
-            .iter()
-            .map(|other| &other.object)
-            .filter(|other| claimed_key(&other.spec).is_some_and(|k| compared_key(&k) == key))
+        let claims = self.claims.get_or_init(|| {
+            let mut index = std::collections::HashMap::<String, Vec<usize>>::new();
+            for (i, a) in self.manifests.agents.iter().enumerate() {
+                if let Some(k) = claimed_key(&a.object.spec) {
+                    index.entry(compared_key(&k)).or_default().push(i);
+                }
+            }
+            index
+        });
+        claims
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.manifests.agents[i].object)
             .filter_map(|other| {
                 let rank = ClaimRank::of(other).filter(|r| Some(r) != me.as_ref())?;
                 let provider = ProviderId::of(&other.spec, rank.namespace());
