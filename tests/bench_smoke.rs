@@ -4,7 +4,9 @@
 //!
 //! It fails when a cold start costs more than three status writes per agent, when the steady state
 //! writes anything (to the vendor or to Kubernetes), when steady-state vendor reads per resync interval
-//! exceed ceil(N / page size) + 1, or when a drift repair costs more than one write per drifted agent.
+//! exceed ceil(N / page size) + 1, when a drift repair costs more than one write per drifted agent, or
+//! when a restart with every agent Ready writes anything or reads more than ceil(N/100) + 1 times.
+//! The API server is the zero-cost one: the counts do not depend on its speed.
 //! Times are printed, never asserted: CI machines are shared and slow, and the cold-start timeout is
 //! only there so a hang fails instead of blocking.
 
@@ -117,6 +119,32 @@ async fn a_small_roster_converges_with_bounded_status_writes_and_a_silent_steady
         r.drift.vendor_writes, r.drift.agents as u64,
         "one write per drifted agent: {:?}",
         r.drift.vendor_calls
+    );
+
+    // A restart with every agent Ready is free: no writes anywhere, one look at the roster.
+    let rs = &r.restart;
+    assert!(
+        rs.quiet,
+        "the restarted controller never went quiet: {:?}",
+        rs.vendor_calls
+    );
+    assert_eq!(rs.ready, agents, "every agent stays Ready across the restart");
+    assert!(
+        rs.agent_writes.is_empty(),
+        "agent writes after a restart: {:?}",
+        rs.agent_writes
+    );
+    assert_eq!(
+        rs.vendor_writes, 0,
+        "vendor writes after a restart: {:?}",
+        rs.vendor_calls
+    );
+    assert!(
+        rs.vendor_reads <= rs.reads_limit,
+        "{} vendor reads after a restart, more than ceil(N/100)+1 = {}: {:?}",
+        rs.vendor_reads,
+        rs.reads_limit,
+        rs.vendor_calls
     );
 }
 

@@ -63,6 +63,8 @@ pub struct Report {
     pub api_server: String,
     /// Whether that server cost what a real one does (costed in-process, or a cluster).
     pub api_costed: bool,
+    /// The costed in-process server's ceiling, writes per second.
+    pub api_writes_per_second: Option<f64>,
     /// Added vendor latency, ms.
     pub latency_ms: u64,
     /// The controller's concurrency.
@@ -314,6 +316,10 @@ pub async fn run(p: &Params) -> Result<Report, String> {
         scenario: s.clone(),
         api_server: p.target.describe(),
         api_costed: !matches!(&p.target, Target::InProcess(m) if m.is_free()),
+        api_writes_per_second: match &p.target {
+            Target::InProcess(m) => m.writes_per_second,
+            Target::Cluster(_) => None,
+        },
         latency_ms: u64::try_from(p.latency.as_millis()).unwrap_or(u64::MAX),
         concurrency: p.concurrency,
         resync_seconds: p.resync.as_secs_f64(),

@@ -218,6 +218,17 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
         );
     }
     row(&mut t, "API writes", calls(&c.api_writes));
+    if let Some(rate) = r.api_writes_per_second {
+        let all: u64 = c.api_writes.values().sum();
+        row(
+            &mut t,
+            "API write ceiling allows",
+            format!(
+                "{:.1} s at the least ({all} writes at {rate}/s)",
+                all as f64 / rate
+            ),
+        );
+    }
     row(
         &mut t,
         "agent writes per agent",
