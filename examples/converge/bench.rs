@@ -258,9 +258,10 @@ pub struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Starts a controller whose log is `ccop-<provider>-<phase>.log`.
+    /// Starts a controller whose log is `ccop-<provider>-<agents>-<phase>.log`.
     pub async fn controller(&self, phase: &str) -> Result<Controller, String> {
-        let log = (self.p.work_dir).join(format!("ccop-{}-{phase}.log", self.p.scenario.provider()));
+        let s = &self.p.scenario;
+        let log = (self.p.work_dir).join(format!("ccop-{}-{}-{phase}.log", s.provider(), s.agents));
         Controller::start(
             &self.p.mode,
             &self.stage.env,

@@ -92,7 +92,8 @@ impl Stage {
             Target::Cluster(path) => Ok(path.clone()),
             Target::InProcess(_) => {
                 std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-                let path = dir.join("kubeconfig.yaml");
+                // One file per benchmark process: runs side by side must not share one.
+                let path = dir.join(format!("kubeconfig-{}.yaml", std::process::id()));
                 std::fs::write(&path, self.env.api.kubeconfig_yaml())
                     .map_err(|e| format!("writing {}: {e}", path.display()))?;
                 Ok(path)
