@@ -1,13 +1,16 @@
-//! The convergence benchmark (issue 9): the real controller against the in-process Kubernetes API
-//! server and the embedded vendor simulators, with the vendors' documented rate limits and an added
-//! vendor latency. It measures a cold start (against the bound the rate limits imply), a steady state
-//! over several resync intervals, a drift repair, and the controller's memory and CPU; prints a table,
-//! and writes the figures as JSON under `target/bench/`.
+//! The convergence benchmark (issues 9 and 20): the real controller against the in-process
+//! Kubernetes API server (costed like a real one by default, or free) or a real cluster
+//! (`--kubeconfig`), and the embedded vendor simulators, with the vendors' documented rate limits and
+//! an added vendor latency. It measures a cold start (against the bound the rate limits imply), a
+//! steady state over several resync intervals, a drift repair, a restart, and the controller's memory
+//! and CPU; prints a table, and writes the figures as JSON under `target/bench/`.
 //!
 //! ```text
 //! cargo run --release --example converge -- --vendor tencent --agents 10000
+//! cargo run --release --example converge -- --vendor tencent --agents 10000 --api-cost free
 //! cargo run --release --example converge -- --vendor huawei --agents 1000
 //! cargo run --release --example converge -- --vendor ozonetel --agents 500 --ozonetel-clock 120
+//! cargo run --release --example converge -- --vendor tencent --agents 1000 --kubeconfig ~/.kube/config
 //! ```
 //!
 //! Run it in release mode: it is a benchmark, not a test (`tests/bench_smoke.rs` is the small version
@@ -15,6 +18,10 @@
 
 #[path = "converge/bench.rs"]
 mod bench;
+#[path = "converge/cluster.rs"]
+mod cluster;
+#[path = "converge/phases.rs"]
+mod phases;
 #[path = "converge/process.rs"]
 mod process;
 #[path = "converge/report.rs"]
@@ -30,7 +37,71 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use cluster::Target;
 use scenario::{Scenario, Vendor};
+use support::apiserver::CostModel;
+
+/// What the in-process API server's answers cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ApiCost {
+    /// What a real kube-apiserver costs (the `--api-*` figures).
+    Real,
+    /// Nothing: answers in microseconds, as in the tests.
+    Free,
+}
+
+/// The in-process API server's costs; defaults from a real kube-apiserver v1.36 with etcd 3.6 on a
+/// 2-core machine (see `CostModel::measured`).
+#[derive(clap::Args, Debug)]
+struct CostArgs {
+    /// `real`: the in-process API server costs what a real one does; `free`: it answers at once.
+    #[arg(long, value_enum, default_value_t = ApiCost::Real)]
+    api_cost: ApiCost,
+    /// Latency of an object create, update, patch or delete, ms.
+    #[arg(long, default_value_t = 65)]
+    api_object_write_ms: u64,
+    /// Latency of a status update or patch, ms.
+    #[arg(long, default_value_t = 18)]
+    api_status_write_ms: u64,
+    /// Latency a server-side apply adds to the write it is, ms.
+    #[arg(long, default_value_t = 0)]
+    api_apply_extra_ms: u64,
+    /// Latency of a get, ms.
+    #[arg(long, default_value_t = 2)]
+    api_get_ms: u64,
+    /// Latency of a list page, ms.
+    #[arg(long, default_value_t = 5)]
+    api_list_ms: u64,
+    /// Writes the whole server completes per second at most (0: no ceiling).
+    #[arg(long, default_value_t = 170.0)]
+    api_writes_per_second: f64,
+    /// Run against the cluster of this kubeconfig instead of the in-process server: the CRDs,
+    /// namespace `team`, providers and agents are applied there; write counts come from the API
+    /// server's `apiserver_request_total`. Use a cluster of its own (kind): everything the
+    /// cluster's other clients write to agents is counted too.
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+}
+
+impl CostArgs {
+    fn target(&self) -> Target {
+        if let Some(path) = &self.kubeconfig {
+            return Target::Cluster(path.clone());
+        }
+        let ms = Duration::from_millis;
+        match self.api_cost {
+            ApiCost::Free => Target::InProcess(CostModel::free()),
+            ApiCost::Real => Target::InProcess(CostModel {
+                object_write: ms(self.api_object_write_ms),
+                status_write: ms(self.api_status_write_ms),
+                apply_extra: ms(self.api_apply_extra_ms),
+                get: ms(self.api_get_ms),
+                list: ms(self.api_list_ms),
+                writes_per_second: (self.api_writes_per_second > 0.0).then_some(self.api_writes_per_second),
+            }),
+        }
+    }
+}
 
 /// The convergence benchmark: cold start, steady state, drift, memory and CPU.
 #[derive(Parser, Debug)]
@@ -79,6 +150,8 @@ struct Args {
     /// Exit with a failure when a goal is missed.
     #[arg(long)]
     check: bool,
+    #[command(flatten)]
+    api: CostArgs,
 }
 
 fn target_dir() -> PathBuf {
@@ -125,8 +198,10 @@ fn main() -> ExitCode {
         }
     };
     let bench_dir = target_dir().join("bench");
+    let target = args.api.target();
     let params = bench::Params {
         scenario,
+        target: target.clone(),
         latency: Duration::from_millis(args.latency_ms),
         concurrency: args
             .concurrency
@@ -149,7 +224,15 @@ fn main() -> ExitCode {
     let goals = report::goals(&report);
     println!("{}", report::table(&report, &goals));
     let out = args.out.unwrap_or_else(|| {
-        bench_dir.join(format!("converge-{}-{}.json", report.scenario.provider(), agents))
+        let api = match &target {
+            Target::InProcess(model) if model.is_free() => "free",
+            Target::InProcess(_) => "costed",
+            Target::Cluster(_) => "cluster",
+        };
+        bench_dir.join(format!(
+            "converge-{}-{agents}-{api}.json",
+            report.scenario.provider()
+        ))
     });
     let json = serde_json::json!({
         "machine": machine(),

@@ -9,11 +9,18 @@
 //! resync interval exceed ceil(N / page size) + 1, when a drift repair costs more than one write per
 //! drifted agent, or when an operator restart over a Ready roster writes anything or reads the vendor
 //! more than ceil(N / 100) + 1 times. Times are printed, never asserted: CI machines are shared and
-//! slow, and the cold-start timeout is only there so a hang fails instead of blocking.
+//! slow, and the cold-start timeout is only there so a hang fails instead of blocking. The API server
+//! is the zero-cost one: the counts do not depend on its speed.
 
 #[allow(dead_code)]
 #[path = "../examples/converge/bench.rs"]
 mod bench;
+#[allow(dead_code)]
+#[path = "../examples/converge/cluster.rs"]
+mod cluster;
+#[allow(dead_code)]
+#[path = "../examples/converge/phases.rs"]
+mod phases;
 #[allow(dead_code)]
 #[path = "../examples/converge/process.rs"]
 mod process;
@@ -30,6 +37,7 @@ use std::time::Duration;
 use ccop::metrics::{METRICS, ReconcileLabels};
 use kube::ResourceExt;
 use scenario::{Scenario, Vendor};
+use support::apiserver::CostModel;
 use support::operator::{Env, options, ready};
 
 /// The two tests share the process's metrics and its two cores: one at a time.
@@ -50,6 +58,7 @@ async fn a_small_roster_converges_with_two_writes_an_agent_full_batches_and_a_si
     let agents = 200;
     let params = bench::Params {
         scenario: tencent(agents),
+        target: cluster::Target::InProcess(CostModel::free()),
         latency: Duration::from_millis(10),
         concurrency: ccop::controller::Options::default().concurrency,
         resync: Duration::from_secs(3),
@@ -135,6 +144,86 @@ async fn a_small_roster_converges_with_two_writes_an_agent_full_batches_and_a_si
         r.drift.vendor_writes, r.drift.agents as u64,
         "one write per drifted agent: {:?}",
         r.drift.vendor_calls
+    );
+
+    // A restart with every agent Ready is free: no writes anywhere, one look at the roster.
+    let rs = &r.restart;
+    assert!(
+        rs.quiet,
+        "the restarted controller never went quiet: {:?}",
+        rs.vendor_calls
+    );
+    assert_eq!(rs.ready, agents, "every agent stays Ready across the restart");
+    assert!(
+        rs.agent_writes.is_empty(),
+        "agent writes after a restart: {:?}",
+        rs.agent_writes
+    );
+    assert_eq!(
+        rs.vendor_writes, 0,
+        "vendor writes after a restart: {:?}",
+        rs.vendor_calls
+    );
+    assert!(
+        rs.vendor_reads <= rs.reads_limit,
+        "{} vendor reads after a restart, more than ceil(N/100)+1 = {}: {:?}",
+        rs.vendor_reads,
+        rs.reads_limit,
+        rs.vendor_calls
+    );
+}
+
+/// A scrape of a kube-apiserver's `/metrics` as `--kubeconfig` runs read it: help and type lines,
+/// other metrics whose names start alike, reads, one series per response code, and labels in the
+/// server's order (`subresource` after `resource`, which it contains).
+const APISERVER_METRICS: &str = r#"# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.
+# TYPE apiserver_request_total counter
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="contactcenter.dev",resource="contactcenteragents",scope="resource",subresource="",verb="PATCH",version="v1alpha1"} 10000
+apiserver_request_total{code="409",component="apiserver",dry_run="",group="contactcenter.dev",resource="contactcenteragents",scope="resource",subresource="",verb="PATCH",version="v1alpha1"} 12
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="contactcenter.dev",resource="contactcenteragents",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} 19988
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="contactcenter.dev",resource="contactcenteragents",scope="resource",subresource="status",verb="APPLY",version="v1alpha1"} 3
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="contactcenter.dev",resource="contactcenteragents",scope="resource",subresource="",verb="APPLY",version="v1alpha1"} 10000
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="contactcenter.dev",resource="contactcenteragents",scope="namespace",subresource="",verb="LIST",version="v1alpha1"} 4
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="contactcenter.dev",resource="contactcenteragents",scope="namespace",subresource="",verb="WATCH",version="v1alpha1"} 7
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="namespace",subresource="",verb="POST",version="v1"} 10001
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="coordination.k8s.io",resource="leases",scope="resource",subresource="",verb="PUT",version="v1"} 2.5e+02
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="DELETE",version="v1"} 1
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="nodes",scope="resource",subresource="status",verb="GET",version="v1"} 990
+apiserver_request_total_created{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="",verb="DELETE",version="v1"} 1.7e+09
+apiserver_request_duration_seconds_count{component="apiserver",dry_run="",group="contactcenter.dev",resource="contactcenteragents",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} 19988
+"#;
+
+#[test]
+fn a_clusters_writes_are_read_from_apiserver_request_total_by_verb_resource_and_subresource() {
+    let tally = cluster::request_totals(APISERVER_METRICS);
+    let agents = "contactcenteragents";
+    assert_eq!(
+        tally.get("PATCH", agents, None),
+        10_012,
+        "summed over response codes"
+    );
+    assert_eq!(tally.get("PATCH", agents, Some("status")), 19_988);
+    assert_eq!(tally.get("APPLY", agents, Some("status")), 3);
+    assert_eq!(tally.get("APPLY", agents, None), 10_000);
+    assert_eq!(tally.total(agents), 40_003, "LIST and WATCH are not writes");
+    assert_eq!(tally.get("POST", "events", None), 10_001);
+    assert_eq!(tally.get("PUT", "leases", None), 250);
+    assert_eq!(
+        tally.get("DELETE", "pods", None),
+        1,
+        "_created series are not counts"
+    );
+    assert_eq!(tally.total("nodes"), 0);
+
+    // Between two scrapes: what the run wrote.
+    let later = APISERVER_METRICS.replace(
+        "verb=\"PATCH\",version=\"v1alpha1\"} 19988",
+        "verb=\"PATCH\",version=\"v1alpha1\"} 20100",
+    );
+    let delta = cluster::request_totals(&later).since(&tally);
+    assert_eq!(
+        delta.kinds(agents).into_iter().collect::<Vec<_>>(),
+        [("PATCH status".to_string(), 112)]
     );
 }
 

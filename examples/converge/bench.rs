@@ -1,39 +1,40 @@
-//! The three measured phases of one run, against the in-process API server and the embedded
-//! simulators:
+//! The four measured phases of one run, against the in-process API server (free or costed like a
+//! real one) or a real cluster, and the embedded simulators:
 //!
 //! 1. **cold start**: the roster is applied first, then the controller starts; the clock runs until
 //!    every agent is `Ready` at its generation. Vendor calls come from the simulator's counters, API
-//!    writes from the server's; trailing writes (until the agents have been quiet for two seconds) are
-//!    counted with the cold start.
+//!    writes from the server's tally (or a cluster's `apiserver_request_total`); trailing writes
+//!    (until the agents have been quiet for two seconds) are counted with the cold start.
 //! 2. **steady state**: several resync intervals with nothing to do; everything written then is waste.
 //! 3. **drift**: M agents are edited at the vendor, as in its console; the clock runs until every one
 //!    is repaired.
+//! 4. **restart**: the controller is stopped with every agent Ready and a fresh one started; what it
+//!    writes and reads until it is quiet is the price of a restart (the goal: no writes, one look).
 //!
-//! Readiness is followed with one watch of the agents: polling the store would copy every agent
-//! several times a second, and at 50,000 agents that copying slowed the API server the controller
-//! talks to more than anything the controller did.
+//! The phases themselves are in `phases.rs`; this file holds the parameters and the figures.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::TryStreamExt;
-use kube::runtime::watcher;
-use kube::{Api, ResourceExt};
 use tokio::time::Instant;
 
+use crate::cluster::{Stage, Target};
+use crate::phases::{self, ReadyCount};
 use crate::process::{Controller, Mode, Usage};
-use crate::scenario::{ActionClass, Bound, Scenario};
-use crate::support::apiserver::Counters;
-use crate::support::operator::{self, Env, NS};
+use crate::scenario::{Bound, Scenario};
+use crate::support::apiserver::WriteTally;
+
+/// The agents' resource plural, as the API server counts its writes.
+pub const AGENTS: &str = "contactcenteragents";
 
 /// How a run is set up.
 #[derive(Clone, Debug)]
 pub struct Params {
     /// Vendor, roster and limits.
     pub scenario: Scenario,
+    /// The API server: in-process (with its cost model) or a cluster.
+    pub target: Target,
     /// Latency the simulators add to every response.
     pub latency: Duration,
     /// The controller's `--concurrency`.
@@ -58,6 +59,12 @@ pub struct Params {
 pub struct Report {
     /// The vendor, roster and limits.
     pub scenario: Scenario,
+    /// The API server measured against.
+    pub api_server: String,
+    /// Whether that server cost what a real one does (costed in-process, or a cluster).
+    pub api_costed: bool,
+    /// The costed in-process server's ceiling, writes per second.
+    pub api_writes_per_second: Option<f64>,
     /// Added vendor latency, ms.
     pub latency_ms: u64,
     /// The controller's concurrency.
@@ -74,6 +81,8 @@ pub struct Report {
     pub steady: Steady,
     /// Phase 3.
     pub drift: Drift,
+    /// Phase 4.
+    pub restart: Restart,
     /// Memory and CPU.
     pub resources: Resources,
     /// Where the cold start's time went, from the controller's metrics.
@@ -96,8 +105,14 @@ pub struct Cold {
     pub ratio: f64,
     /// Vendor requests by action (as the simulator counted them, refused ones included).
     pub vendor_calls: BTreeMap<String, u64>,
-    /// API requests that write, by `verb resource[/subresource]`.
+    /// Batched creates against the fewest the batch size allows (Tencent's `CreateStaff`).
+    pub batches: Option<Batches>,
+    /// API writes by `VERB resource[/subresource]`.
     pub api_writes: BTreeMap<String, u64>,
+    /// Writes to agents by kind (`PATCH`, `PATCH status`, `APPLY status`, ...).
+    pub agent_writes: BTreeMap<String, u64>,
+    /// All writes to agents / agents.
+    pub agent_writes_per_agent: f64,
     /// Writes to agents' status subresource.
     pub status_writes: u64,
     /// status_writes / agents.
@@ -107,6 +122,22 @@ pub struct Cold {
     pub failed_requests: BTreeMap<String, u64>,
     /// Agents Ready, sampled about once a second: (seconds, ready).
     pub timeline: Vec<(f64, usize)>,
+}
+
+/// Batched create calls against the optimum.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Batches {
+    /// The vendor action.
+    pub action: String,
+    /// Calls made.
+    pub calls: u64,
+    /// ceil(N / batch size).
+    pub optimum: u64,
+    /// calls / optimum.
+    pub ratio: f64,
+    /// Accounts per call on average.
+    pub per_call: f64,
 }
 
 /// The steady state.
@@ -123,8 +154,10 @@ pub struct Steady {
     pub reads_per_interval: Vec<u64>,
     /// ceil(N / page size) + 1, for vendors that list.
     pub reads_limit: Option<u64>,
-    /// API writes by `verb resource[/subresource]`.
+    /// API writes by `VERB resource[/subresource]`.
     pub api_writes: BTreeMap<String, u64>,
+    /// Writes to agents, status included.
+    pub agent_writes: u64,
     /// Writes to agents' status.
     pub status_writes: u64,
 }
@@ -152,6 +185,30 @@ pub struct Drift {
     pub status_writes: u64,
 }
 
+/// A fresh controller taking over N Ready agents.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restart {
+    /// From its start until agents and vendor were quiet, seconds.
+    pub seconds: f64,
+    /// Whether it went quiet before the phase's time limit.
+    pub quiet: bool,
+    /// Agents Ready at the end (all were at the start).
+    pub ready: usize,
+    /// Writes to agents by kind.
+    pub agent_writes: BTreeMap<String, u64>,
+    /// Vendor requests by action.
+    pub vendor_calls: BTreeMap<String, u64>,
+    /// Vendor writes in all.
+    pub vendor_writes: u64,
+    /// Vendor reads in all.
+    pub vendor_reads: u64,
+    /// ceil(N/100) + 1: one look at the roster in pages of 100, and one more.
+    pub reads_limit: u64,
+    /// The fresh controller's memory and CPU at the end.
+    pub usage: Usage,
+}
+
 /// Memory and CPU of the controller's process at the end of each phase.
 #[derive(Clone, Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -165,6 +222,16 @@ pub struct Resources {
     pub after_steady: Usage,
     /// After the drift repair.
     pub after_drift: Usage,
+}
+
+impl Resources {
+    /// The highest peak of the first controller, MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        [&self.after_cold, &self.after_steady, &self.after_drift]
+            .iter()
+            .map(|u| u.peak_rss_mib())
+            .fold(0.0, f64::max)
+    }
 }
 
 /// One summed histogram of the controller's metrics.
@@ -181,154 +248,79 @@ pub struct ProfileLine {
     pub sum_seconds: f64,
 }
 
-/// Runs the three phases.
+/// What the phases share: the parameters, the stage, the readiness watch and the controller's
+/// kubeconfig.
+pub struct Run<'a> {
+    pub p: &'a Params,
+    pub stage: &'a Stage,
+    pub ready: &'a ReadyCount,
+    pub kubeconfig: PathBuf,
+}
+
+impl Run<'_> {
+    /// Starts a controller whose log is `ccop-<provider>-<agents>-<phase>.log`.
+    pub async fn controller(&self, phase: &str) -> Result<Controller, String> {
+        let s = &self.p.scenario;
+        let log = (self.p.work_dir).join(format!("ccop-{}-{}-{phase}.log", s.provider(), s.agents));
+        Controller::start(
+            &self.p.mode,
+            &self.stage.env,
+            &self.kubeconfig,
+            self.p.concurrency,
+            &log,
+        )
+        .await
+    }
+}
+
+/// Runs the four phases.
 pub async fn run(p: &Params) -> Result<Report, String> {
     let s = &p.scenario;
-    let n = s.agents;
-    let env = Env::start_with(s.setup(p.resync)).await;
-    s.set_latency(&env, p.latency);
-    s.prepare(&env).await;
+    if matches!(p.target, Target::Cluster(_)) && matches!(p.mode, Mode::InProcess) {
+        return Err("--kubeconfig needs the controller as a child process (drop --in-process)".into());
+    }
+    std::fs::create_dir_all(&p.work_dir).map_err(|e| format!("creating {}: {e}", p.work_dir.display()))?;
+    let stage = Stage::start(&p.target, s.setup(p.resync)).await?;
+    let env = &stage.env;
+    s.set_latency(env, p.latency);
+    s.prepare(env).await;
 
     let applying = Instant::now();
-    env.agents_bulk((0..n).map(|i| (s.name(i), s.spec(i))), 64).await;
+    env.agents_bulk((0..s.agents).map(|i| (s.name(i), s.spec(i))), 64)
+        .await;
     let apply_seconds = applying.elapsed().as_secs_f64();
-    eprintln!("applied {n} agents in {apply_seconds:.1} s; starting the controller");
-
-    // Phase 1: cold start.
-    let ready_agents = ReadyCount::watch(&env);
-    let api_before = env.api.counters();
-    let vendor_before = s.vendor_calls(&env);
-    let log = p.work_dir.join(format!("ccop-{}.log", s.provider()));
-    let mut controller = Controller::start(&p.mode, &env, p.concurrency, &log).await?;
-    let started = Instant::now();
-    let mut timeline = Vec::new();
-    let mut last_sample = f64::NEG_INFINITY;
-    let (ready, seconds) = loop {
-        let ready = ready_agents.get();
-        let t = started.elapsed().as_secs_f64();
-        if t - last_sample >= 1.0 || ready == n {
-            timeline.push((round(t, 2), ready));
-            last_sample = t;
-            if timeline.len() % 10 == 0 {
-                eprintln!("  {t:6.1} s: {ready}/{n} Ready");
-            }
-        }
-        if ready == n || started.elapsed() > p.cold_timeout {
-            break (ready, t);
-        }
-        controller.check_alive()?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let complete = ready == n;
-    eprintln!("cold start: {ready}/{n} Ready after {seconds:.1} s");
-    if !complete {
-        let stuck = env.api.objects("contactcenteragents").into_iter().find(|o| {
-            o["status"]["conditions"]
-                .as_array()
-                .is_none_or(|cs| !cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-        });
-        if let Some(o) = stuck {
-            eprintln!(
-                "an agent that is not Ready: {}",
-                serde_json::to_string_pretty(&o["status"]).unwrap_or_default()
-            );
-        }
-    }
-    let metrics = controller.metrics().await;
-    let profile = profile(&metrics, s.provider());
-    let failed_requests = failed_requests(&metrics, s.provider());
-    settle(&env).await;
-    let cold_api = env.api.counters().since(&api_before);
-    let bound = s.bound();
-    let cold_status_writes = status_writes(&cold_api);
-    let cold = Cold {
-        seconds: round(seconds, 2),
-        ready,
-        complete,
-        ratio: round(seconds / bound.seconds, 3),
-        bound,
-        vendor_calls: diff(&s.vendor_calls(&env), &vendor_before),
-        api_writes: writes(&cold_api),
-        status_writes: cold_status_writes,
-        status_writes_per_agent: round(cold_status_writes as f64 / n.max(1) as f64, 3),
-        failed_requests,
-        timeline,
-    };
-    let after_cold = controller.usage();
-
-    // Phase 2: steady state, one resync interval at a time.
+    stage.arm_costs();
     eprintln!(
-        "steady state: watching {} resync intervals of {:?}",
-        p.intervals, p.resync
+        "applied {} agents in {apply_seconds:.1} s; API server: {}; starting the controller",
+        s.agents,
+        p.target.describe()
     );
-    let api_before = env.api.counters();
-    let vendor_before = s.vendor_calls(&env);
-    let watching = Instant::now();
-    let mut reads_per_interval = Vec::new();
-    let mut slice_start = vendor_before.clone();
-    for _ in 0..p.intervals {
-        tokio::time::sleep(p.resync).await;
-        controller.check_alive()?;
-        let now = s.vendor_calls(&env);
-        reads_per_interval.push(count(s, &diff(&now, &slice_start), ActionClass::Read));
-        slice_start = now;
-    }
-    let steady_api = env.api.counters().since(&api_before);
-    let steady_calls = diff(&s.vendor_calls(&env), &vendor_before);
-    let steady = Steady {
-        seconds: round(watching.elapsed().as_secs_f64(), 2),
-        vendor_writes: count(s, &steady_calls, ActionClass::Write),
-        vendor_calls: steady_calls,
-        reads_per_interval,
-        reads_limit: s.reads_per_interval_limit(),
-        api_writes: writes(&steady_api),
-        status_writes: status_writes(&steady_api),
-    };
-    let after_steady = controller.usage();
 
-    // Phase 3: drift of M agents spread over the roster.
-    let m = p.drift.min(n);
-    let edited: Vec<usize> = (0..m).map(|k| k * n / m.max(1)).collect();
-    let allowed = s.drift_allowance(m, p.resync);
-    eprintln!("drift: editing {m} agents at the vendor");
-    let api_before = env.api.counters();
-    let vendor_before = s.vendor_calls(&env);
-    for &i in &edited {
-        if !s.edit_at_vendor(&env, i) {
-            return Err(format!("agent {} does not exist at the vendor", s.key(i)));
-        }
-    }
-    let editing = Instant::now();
-    let deadline = Duration::from_secs_f64(allowed * 3.0 + 30.0);
-    let repaired = loop {
-        let repaired = edited.iter().filter(|&&i| s.repaired(&env, i)).count();
-        if repaired == m || editing.elapsed() > deadline {
-            break repaired;
-        }
-        controller.check_alive()?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let ready = ReadyCount::watch(env);
+    let run = Run {
+        p,
+        stage: &stage,
+        ready: &ready,
+        kubeconfig: stage.kubeconfig(&p.work_dir)?,
     };
-    let drift_seconds = editing.elapsed().as_secs_f64();
-    eprintln!("drift: {repaired}/{m} repaired after {drift_seconds:.1} s");
-    settle(&env).await;
-    let drift_api = env.api.counters().since(&api_before);
-    let drift_calls = diff(&s.vendor_calls(&env), &vendor_before);
-    let drift = Drift {
-        agents: m,
-        seconds: round(drift_seconds, 2),
-        repaired,
-        allowed_seconds: round(allowed, 2),
-        vendor_writes: count(s, &drift_calls, ActionClass::Write),
-        vendor_reads: count(s, &drift_calls, ActionClass::Read),
-        vendor_calls: drift_calls,
-        status_writes: status_writes(&drift_api),
-    };
+    let (cold, profile, mut controller) = phases::cold_start(&run).await?;
+    let after_cold = controller.usage();
+    let steady = phases::steady_state(&run, &mut controller).await?;
+    let after_steady = controller.usage();
+    let drift = phases::drift(&run, &mut controller).await?;
     let after_drift = controller.usage();
     let isolated = controller.isolated();
     controller.stop().await;
+    let restart = phases::restart(&run).await?;
 
     Ok(Report {
         scenario: s.clone(),
+        api_server: p.target.describe(),
+        api_costed: !matches!(&p.target, Target::InProcess(m) if m.is_free()),
+        api_writes_per_second: match &p.target {
+            Target::InProcess(m) => m.writes_per_second,
+            Target::Cluster(_) => None,
+        },
         latency_ms: u64::try_from(p.latency.as_millis()).unwrap_or(u64::MAX),
         concurrency: p.concurrency,
         resync_seconds: p.resync.as_secs_f64(),
@@ -341,6 +333,7 @@ pub async fn run(p: &Params) -> Result<Report, String> {
         cold,
         steady,
         drift,
+        restart,
         resources: Resources {
             isolated,
             after_cold,
@@ -351,94 +344,24 @@ pub async fn run(p: &Params) -> Result<Report, String> {
     })
 }
 
-/// How many agents are Ready at their generation, kept up to date by a watch.
-struct ReadyCount {
-    ready: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl ReadyCount {
-    fn watch(env: &Env) -> ReadyCount {
-        let api: Api<ccop::api::ContactCenterAgent> = Api::namespaced(env.client.clone(), NS);
-        let ready = Arc::new(AtomicUsize::new(0));
-        let count = ready.clone();
-        let task = tokio::spawn(async move {
-            let mut names = HashSet::new();
-            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
-            while let Ok(Some(event)) = events.try_next().await {
-                match event {
-                    watcher::Event::Apply(a) | watcher::Event::InitApply(a) => {
-                        if operator::ready(&a) {
-                            names.insert(a.name_any());
-                        } else {
-                            names.remove(&a.name_any());
-                        }
-                    }
-                    watcher::Event::Delete(a) => {
-                        names.remove(&a.name_any());
-                    }
-                    watcher::Event::Init => names.clear(),
-                    watcher::Event::InitDone => {}
-                }
-                count.store(names.len(), Ordering::Relaxed);
-            }
-        });
-        ReadyCount { ready, task }
-    }
-
-    fn get(&self) -> usize {
-        self.ready.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for ReadyCount {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Waits until the agents have had no writes for two seconds (at most 30 s), so trailing writes are
-/// counted with the phase that caused them.
-async fn settle(env: &Env) {
-    let quiet_for = Duration::from_secs(2);
-    let give_up = Instant::now() + Duration::from_secs(30);
-    let mut last = env.api.counters().writes("contactcenteragents");
-    let mut quiet_since = Instant::now();
-    while Instant::now() < give_up {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = env.api.counters().writes("contactcenteragents");
-        if now != last {
-            last = now;
-            quiet_since = Instant::now();
-        } else if quiet_since.elapsed() >= quiet_for {
-            return;
-        }
-    }
-}
-
 /// Requests per action after minus before.
-fn diff(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+pub fn diff(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
     after
         .iter()
-        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or_default()))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.saturating_sub(before.get(k).copied().unwrap_or_default()),
+            )
+        })
         .filter(|(_, v)| *v > 0)
         .collect()
 }
 
-/// Requests of one class.
-fn count(s: &Scenario, calls: &BTreeMap<String, u64>, class: ActionClass) -> u64 {
-    calls
+/// Writes by `VERB resource[/subresource]`.
+pub fn writes(tally: &WriteTally) -> BTreeMap<String, u64> {
+    tally
         .iter()
-        .filter(|(action, _)| s.class(action) == class)
-        .map(|(_, n)| n)
-        .sum()
-}
-
-/// Writes (create, update, patch, delete) by `verb resource[/subresource]`.
-fn writes(counters: &Counters) -> BTreeMap<String, u64> {
-    counters
-        .iter()
-        .filter(|((verb, _, _), _)| matches!(verb.as_str(), "create" | "update" | "patch" | "delete"))
         .map(|((verb, plural, sub), n)| {
             let resource = if sub.is_empty() {
                 plural.clone()
@@ -450,17 +373,19 @@ fn writes(counters: &Counters) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn status_writes(counters: &Counters) -> u64 {
-    ["patch", "update"]
+/// Writes to the agents' status subresource, whatever the verb.
+pub fn status_writes(tally: &WriteTally) -> u64 {
+    tally
         .iter()
-        .map(|verb| counters.get(verb, "contactcenteragents", Some("status")))
+        .filter(|((_, plural, sub), _)| plural == AGENTS && sub == "status")
+        .map(|(_, n)| n)
         .sum()
 }
 
 /// Sums of the histograms that say where a reconcile's time goes: waiting for the rate limiter, the
 /// vendor's answers, and whole reconciles (which also include the Kubernetes writes).
 /// Only the measured vendor's lines are kept (the harness's other providers idle alongside).
-fn profile(metrics: &str, vendor: &str) -> Vec<ProfileLine> {
+pub fn profile(metrics: &str, vendor: &str) -> Vec<ProfileLine> {
     const WANTED: [&str; 3] = [
         "ccop_rate_limiter_wait_seconds",
         "ccop_vendor_request_duration_seconds",
@@ -506,7 +431,7 @@ fn profile(metrics: &str, vendor: &str) -> Vec<ProfileLine> {
 }
 
 /// The measured vendor's `ccop_vendor_requests_total` with an outcome other than `ok`.
-fn failed_requests(metrics: &str, vendor: &str) -> BTreeMap<String, u64> {
+pub fn failed_requests(metrics: &str, vendor: &str) -> BTreeMap<String, u64> {
     let label = |labels: &str, name: &str| {
         labels
             .split(',')
@@ -527,7 +452,7 @@ fn failed_requests(metrics: &str, vendor: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn round(v: f64, digits: i32) -> f64 {
+pub fn round(v: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (v * f).round() / f
 }

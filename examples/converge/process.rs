@@ -57,9 +57,15 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// Starts the controller against `env`'s API server with `concurrency` reconciles at once. The child's
-    /// log goes to `log`.
-    pub async fn start(mode: &Mode, env: &Env, concurrency: u16, log: &Path) -> Result<Controller, String> {
+    /// Starts the controller with `concurrency` reconciles at once: in-process against `env`'s API
+    /// server, or as a child against the server of `kubeconfig`. The child's log goes to `log`.
+    pub async fn start(
+        mode: &Mode,
+        env: &Env,
+        kubeconfig: &Path,
+        concurrency: u16,
+        log: &Path,
+    ) -> Result<Controller, String> {
         match mode {
             Mode::InProcess => Ok(Controller {
                 inner: Inner::InProcess(env.run(Options {
@@ -68,11 +74,6 @@ impl Controller {
                 })),
             }),
             Mode::Child(binary, prefix) => {
-                let dir = log.parent().unwrap_or(Path::new("."));
-                std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-                let kubeconfig = dir.join("kubeconfig.yaml");
-                std::fs::write(&kubeconfig, env.api.kubeconfig_yaml())
-                    .map_err(|e| format!("writing {}: {e}", kubeconfig.display()))?;
                 let port = free_port()?;
                 let log_file =
                     std::fs::File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
@@ -80,7 +81,7 @@ impl Controller {
                     .args(prefix)
                     .arg("run")
                     .arg("--kubeconfig")
-                    .arg(&kubeconfig)
+                    .arg(kubeconfig)
                     .arg("--concurrency")
                     .arg(concurrency.to_string())
                     .arg("--metrics-addr")

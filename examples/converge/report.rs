@@ -1,4 +1,4 @@
-//! The goals of issue 9 checked against a report, and the report as a table.
+//! The goals of issues 9 and 20 checked against a report, and the report as a table.
 
 use std::fmt::Write;
 
@@ -30,40 +30,66 @@ fn goal(name: &str, target: String, measured: String, met: Option<bool>) -> Goal
 
 /// The goals, evaluated.
 pub fn goals(r: &Report) -> Vec<Goal> {
+    let mut out = cold_goals(r);
+    out.extend(steady_and_drift_goals(r));
+    out.extend(restart_goals(r));
+    out.push(memory_goal(r));
+    out
+}
+
+fn cold_goals(r: &Report) -> Vec<Goal> {
     let n = r.scenario.agents;
-    let mut out = Vec::new();
-    let max_ratio = match r.scenario.vendor {
-        Vendor::Ozonetel => 1.1,
-        Vendor::Tencent | Vendor::Huawei => 1.25,
+    // A costed server is the real bottleneck of issue 20, whose goal is 1.5x; a free one leaves the
+    // vendor's limits as the only one (issue 9).
+    let max_ratio = match (r.scenario.vendor, r.api_costed) {
+        (_, true) => 1.5,
+        (Vendor::Ozonetel, false) => 1.1,
+        (Vendor::Tencent | Vendor::Huawei, false) => 1.25,
     };
-    out.push(goal(
-        "cold start / rate-limit bound",
-        format!("<= {max_ratio}"),
-        if r.cold.complete {
-            format!("{:.3}", r.cold.ratio)
-        } else {
-            format!("incomplete: {}/{n} Ready", r.cold.ready)
-        },
-        Some(r.cold.complete && r.cold.ratio <= max_ratio),
-    ));
-    out.push(goal(
-        "status writes per agent, cold start",
-        "<= 3".into(),
-        format!("{:.2}", r.cold.status_writes_per_agent),
-        Some(r.cold.status_writes_per_agent <= 3.0),
-    ));
-    out.push(goal(
-        "steady state: vendor writes",
-        "0".into(),
-        r.steady.vendor_writes.to_string(),
-        Some(r.steady.vendor_writes == 0),
-    ));
-    out.push(goal(
-        "steady state: status writes",
-        "0".into(),
-        r.steady.status_writes.to_string(),
-        Some(r.steady.status_writes == 0),
-    ));
+    let mut out = vec![
+        goal(
+            "cold start / rate-limit bound",
+            format!("<= {max_ratio}"),
+            if r.cold.complete {
+                format!("{:.3}", r.cold.ratio)
+            } else {
+                format!("incomplete: {}/{n} Ready", r.cold.ready)
+            },
+            Some(r.cold.complete && r.cold.ratio <= max_ratio),
+        ),
+        goal(
+            "agent writes per agent, cold start",
+            "<= 2".into(),
+            format!("{:.2}", r.cold.agent_writes_per_agent),
+            Some(r.cold.agent_writes_per_agent <= 2.0),
+        ),
+    ];
+    if let Some(b) = &r.cold.batches {
+        out.push(goal(
+            &format!("{} calls / ceil(N/10)", b.action),
+            "<= 1.02".into(),
+            format!("{} / {} = {:.3}", b.calls, b.optimum, b.ratio),
+            Some(b.ratio <= 1.02),
+        ));
+    }
+    out
+}
+
+fn steady_and_drift_goals(r: &Report) -> Vec<Goal> {
+    let mut out = vec![
+        goal(
+            "steady state: vendor writes",
+            "0".into(),
+            r.steady.vendor_writes.to_string(),
+            Some(r.steady.vendor_writes == 0),
+        ),
+        goal(
+            "steady state: agent writes",
+            "0".into(),
+            r.steady.agent_writes.to_string(),
+            Some(r.steady.agent_writes == 0),
+        ),
+    ];
     let max_reads = r
         .steady
         .reads_per_interval
@@ -100,17 +126,43 @@ pub fn goals(r: &Report) -> Vec<Goal> {
         ),
         Some(r.drift.repaired == r.drift.agents && r.drift.seconds <= r.drift.allowed_seconds),
     ));
-    let limit_mib = match n {
+    out
+}
+
+fn restart_goals(r: &Report) -> Vec<Goal> {
+    let rs = &r.restart;
+    let agent_writes: u64 = rs.agent_writes.values().sum();
+    vec![
+        goal(
+            "restart: agent writes",
+            "0".into(),
+            agent_writes.to_string(),
+            Some(agent_writes == 0),
+        ),
+        goal(
+            "restart: vendor writes",
+            "0".into(),
+            rs.vendor_writes.to_string(),
+            Some(rs.vendor_writes == 0),
+        ),
+        goal(
+            "restart: vendor reads",
+            format!("<= ceil(N/100)+1 = {}", rs.reads_limit),
+            rs.vendor_reads.to_string(),
+            Some(rs.vendor_reads <= rs.reads_limit),
+        ),
+    ]
+}
+
+fn memory_goal(r: &Report) -> Goal {
+    let limit_mib = match r.scenario.agents {
         0..=10_000 => Some(150.0),
         10_001..=50_000 => Some(400.0),
+        50_001..=100_000 => Some(350.0),
         _ => None,
     };
-    let peak = r
-        .resources
-        .after_drift
-        .peak_rss_mib()
-        .max(r.resources.after_cold.peak_rss_mib());
-    out.push(match (limit_mib, r.resources.isolated) {
+    let peak = r.resources.peak_rss_mib().max(r.restart.usage.peak_rss_mib());
+    match (limit_mib, r.resources.isolated) {
         (Some(limit), true) => goal(
             "controller peak resident memory",
             format!("<= {limit} MiB"),
@@ -119,12 +171,11 @@ pub fn goals(r: &Report) -> Vec<Goal> {
         ),
         _ => goal(
             "controller peak resident memory",
-            "n/a: needs the controller as a child process and N <= 50,000".into(),
+            "n/a: needs the controller as a child process and N <= 100,000".into(),
             format!("{peak:.1} MiB (process)"),
             None,
         ),
-    });
-    out
+    }
 }
 
 /// The report and its goals as a plain-text table.
@@ -136,7 +187,12 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
         "\n== converge: {:?}, {} agents, vendor latency {} ms, concurrency {}, resync {} s, controller: {}",
         s.vendor, s.agents, r.latency_ms, r.concurrency, r.resync_seconds, r.controller
     );
-    let _ = writeln!(t, "roster applied through the API in {:.1} s", r.apply_seconds);
+    let _ = writeln!(t, "API server: {}", r.api_server);
+    let _ = writeln!(
+        t,
+        "roster applied through the API in {:.1} s (before costs apply)",
+        r.apply_seconds
+    );
     let c = &r.cold;
     let _ = writeln!(t, "\ncold start");
     row(
@@ -151,7 +207,37 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
     );
     row(&mut t, "ratio", format!("{:.3}", c.ratio));
     row(&mut t, "vendor calls", calls(&c.vendor_calls));
+    if let Some(b) = &c.batches {
+        row(
+            &mut t,
+            &format!("{} calls (optimum ceil(N/10))", b.action),
+            format!(
+                "{} ({}), {:.3}x, {:.2} per call",
+                b.calls, b.optimum, b.ratio, b.per_call
+            ),
+        );
+    }
     row(&mut t, "API writes", calls(&c.api_writes));
+    if let Some(rate) = r.api_writes_per_second {
+        let all: u64 = c.api_writes.values().sum();
+        row(
+            &mut t,
+            "API write ceiling allows",
+            format!(
+                "{:.1} s at the least ({all} writes at {rate}/s)",
+                all as f64 / rate
+            ),
+        );
+    }
+    row(
+        &mut t,
+        "agent writes per agent",
+        format!(
+            "{:.2}: {}",
+            c.agent_writes_per_agent,
+            per_agent(&c.agent_writes, s.agents)
+        ),
+    );
     row(&mut t, "failed vendor requests", calls(&c.failed_requests));
     row(
         &mut t,
@@ -171,7 +257,11 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
         ),
     );
     row(&mut t, "vendor calls", calls(&st.vendor_calls));
-    row(&mut t, "status writes", st.status_writes.to_string());
+    row(
+        &mut t,
+        "agent writes (status)",
+        format!("{} ({})", st.agent_writes, st.status_writes),
+    );
     row(&mut t, "API writes", calls(&st.api_writes));
     let d = &r.drift;
     let _ = writeln!(t, "\ndrift ({} agents edited at the vendor)", d.agents);
@@ -185,6 +275,26 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
     );
     row(&mut t, "vendor calls", calls(&d.vendor_calls));
     row(&mut t, "status writes", d.status_writes.to_string());
+    let rs = &r.restart;
+    let _ = writeln!(t, "\nrestart (a fresh controller, {} agents Ready)", s.agents);
+    row(
+        &mut t,
+        "until quiet",
+        format!(
+            "{:.1} s{} ({}/{} Ready after)",
+            rs.seconds,
+            if rs.quiet { "" } else { ", never quiet" },
+            rs.ready,
+            s.agents
+        ),
+    );
+    row(&mut t, "agent writes", calls(&rs.agent_writes));
+    row(
+        &mut t,
+        "vendor writes, reads (reads limit)",
+        format!("{}, {} ({})", rs.vendor_writes, rs.vendor_reads, rs.reads_limit),
+    );
+    row(&mut t, "vendor calls", calls(&rs.vendor_calls));
     let res = &r.resources;
     let _ = writeln!(
         t,
@@ -199,6 +309,7 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
         ("after cold start", &res.after_cold),
         ("after steady state", &res.after_steady),
         ("after drift", &res.after_drift),
+        ("restarted controller", &rs.usage),
     ] {
         row(
             &mut t,
@@ -256,6 +367,17 @@ fn calls(map: &std::collections::BTreeMap<String, u64>) -> String {
     }
     map.iter()
         .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Each kind of write divided by the roster.
+fn per_agent(map: &std::collections::BTreeMap<String, u64>, agents: usize) -> String {
+    if map.is_empty() {
+        return "none".into();
+    }
+    map.iter()
+        .map(|(k, v)| format!("{k} {:.2}", *v as f64 / agents.max(1) as f64))
         .collect::<Vec<_>>()
         .join(", ")
 }

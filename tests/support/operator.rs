@@ -301,12 +301,19 @@ impl Env {
     /// Starts the API server and the simulators of `setup`, and creates namespace `team` with one
     /// provider per vendor (`tencent`, `huawei`, `ozonetel`) and their credential Secrets.
     pub async fn start_with(setup: Setup) -> Env {
+        let api = TestApiServer::start().await;
+        let client = api.client();
+        Env::start_on(setup, api, client).await
+    }
+
+    /// Like [`Env::start_with`], but the namespace, Secrets and providers are created through
+    /// `client`, which may point elsewhere than `api` (the benchmark's `--kubeconfig` mode: a real
+    /// cluster, where `team` may exist already; `api` then idles).
+    pub async fn start_on(setup: Setup, api: TestApiServer, client: Client) -> Env {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
-        let api = TestApiServer::start().await;
-        let client = api.client();
         let servers = vec![
             sim::start(&setup.tencent, any_loopback()).await.unwrap(),
             sim::start(&setup.huawei, any_loopback()).await.unwrap(),
@@ -320,7 +327,7 @@ impl Env {
             ozonetel: setup.ozonetel.clone(),
             _servers: servers,
         };
-        env.namespace(NS).await;
+        env.ensure_namespace(NS).await;
         let (t, h, o) = (
             setup.tencent.config(),
             setup.huawei.config(),
@@ -400,6 +407,19 @@ impl Env {
             .create(&PostParams::default(), &ns)
             .await
             .unwrap();
+    }
+
+    /// Creates a namespace unless it exists.
+    async fn ensure_namespace(&self, name: &str) {
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+        match Api::<Namespace>::all(self.client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 409 => {}
+            Err(e) => panic!("creating namespace {name}: {e}"),
+        }
     }
 
     /// Server-side applies a `ClusterContactCenterProvider` spec.

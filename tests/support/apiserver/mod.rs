@@ -6,7 +6,9 @@
 //! controller depends on: resourceVersions, list/watch (410 Gone, bookmarks), the status
 //! subresource, finalizers, generation, merge/JSON patches, an approximation of server-side apply,
 //! CRD validation with the real server's messages. Each module's doc says what it covers and where
-//! it approximates. Test controls: [`TestApiServer::counters`], [`TestApiServer::fail_next_writes`],
+//! it approximates. Test controls: [`TestApiServer::counters`], [`TestApiServer::write_tally`],
+//! [`TestApiServer::set_costs`] (what a real server's answers cost, see `cost.rs`),
+//! [`TestApiServer::fail_next_writes`],
 //! [`TestApiServer::drop_watches`], [`TestApiServer::compact`], [`TestApiServer::restart`], and
 //! direct reads with [`TestApiServer::object`] and [`TestApiServer::objects`].
 //!
@@ -17,6 +19,7 @@
 
 mod apply;
 mod controls;
+mod cost;
 mod outage;
 mod patch;
 mod prune;
@@ -25,6 +28,7 @@ mod routes;
 mod selectors;
 mod status;
 mod store;
+mod tally;
 mod verbs;
 mod watch;
 
@@ -38,6 +42,8 @@ use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use controls::Counters;
+pub use cost::{CostModel, Costs, Request as CostedRequest};
+pub use tally::WriteTally;
 
 use controls::Faults;
 use resources::Resources;
@@ -51,6 +57,8 @@ const INITIAL_NAMESPACES: [&str; 2] = ["default", "ccop-system"];
 struct Shared {
     resources: Arc<Resources>,
     state: Mutex<State>,
+    /// Outside `state`: a request waits out its cost before it takes the state's lock.
+    costs: Costs,
 }
 
 impl Shared {
@@ -66,6 +74,7 @@ struct State {
     resources: Arc<Resources>,
     store: Store,
     counters: Counters,
+    writes: WriteTally,
     faults: Faults,
     read_faults: outage::ReadFaults,
     /// Set while [`TestApiServer::restart`] waits for connections to close: no new watches.
@@ -99,6 +108,7 @@ impl TestApiServer {
             resources: resources.clone(),
             store: Store::default(),
             counters: Counters::default(),
+            writes: WriteTally::default(),
             faults: Faults::default(),
             read_faults: outage::ReadFaults::default(),
             stopping: false,
@@ -108,6 +118,7 @@ impl TestApiServer {
         let shared = Arc::new(Shared {
             resources,
             state: Mutex::new(state),
+            costs: Costs::default(),
         });
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -156,6 +167,23 @@ impl TestApiServer {
     /// A snapshot of the request counters.
     pub fn counters(&self) -> Counters {
         self.shared.lock().counters.clone()
+    }
+
+    /// A snapshot of the writes served, by `apiserver_request_total`'s verb (`APPLY` apart from
+    /// `PATCH`), resource and subresource.
+    pub fn write_tally(&self) -> WriteTally {
+        self.shared.lock().writes.clone()
+    }
+
+    /// Makes every request from now on cost what `model` says (see `cost.rs`);
+    /// [`CostModel::free`], the default, answers at once.
+    pub fn set_costs(&self, model: CostModel) {
+        self.shared.costs.set(model);
+    }
+
+    /// The cost model in force.
+    pub fn costs(&self) -> CostModel {
+        self.shared.costs.model()
     }
 
     /// The next `n` writes (create, update, patch, delete, of any resource) fail with `status`

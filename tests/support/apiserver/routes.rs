@@ -7,7 +7,8 @@
 //! ```
 //! `/api/v1/namespaces/{name}` is the Namespace itself; the namespaced form wins only when the
 //! third segment is a namespaced resource, as on a real server. Every request is counted, and an
-//! injected failure is answered before the write happens.
+//! injected failure is answered before the write happens. A request waits out its cost
+//! (`cost.rs`) before it is served, outside the state's lock.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -22,7 +23,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    Shared,
+    CostedRequest, Shared,
     apply::Subresource,
     resources::{Resource, Resources},
     selectors::Selector,
@@ -144,7 +145,71 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(request) = costed_request(&shared.resources, &method, uri.path(), &query, &headers) {
+        let delay = shared.costs.delay(request, tokio::time::Instant::now());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
     handle(&shared, &method, uri.path(), &query, &headers, &body).unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The verb of a request to `target`, or `None` when the method has no meaning there.
+fn verb_of(method: &Method, target: &Target, query: &HashMap<String, String>) -> Option<Verb> {
+    let watch = matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+    Some(match (method.as_str(), &target.name) {
+        ("GET", Some(_)) => Verb::Get,
+        ("GET", None) if watch => Verb::Watch,
+        ("GET", None) => Verb::List,
+        ("POST", None) => Verb::Create,
+        ("PUT", Some(_)) => Verb::Update,
+        ("PATCH", Some(_)) => Verb::Patch,
+        ("DELETE", Some(_)) => Verb::Delete,
+        _ => return None,
+    })
+}
+
+/// Whether a PATCH carries a server-side apply body.
+fn is_apply(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    matches!(PatchKind::from_content_type(content_type), Ok(PatchKind::Apply))
+}
+
+/// A write's verb as `apiserver_request_total` names it; `None` for reads.
+fn metric_verb(verb: Verb, headers: &HeaderMap) -> Option<&'static str> {
+    match verb {
+        Verb::Create => Some("POST"),
+        Verb::Update => Some("PUT"),
+        Verb::Patch if is_apply(headers) => Some("APPLY"),
+        Verb::Patch => Some("PATCH"),
+        Verb::Delete => Some("DELETE"),
+        Verb::Get | Verb::List | Verb::Watch => None,
+    }
+}
+
+/// What the request costs under the cost model; `None` for a watch, or a request the server
+/// will refuse anyway (it is answered at once, as a real server's router would).
+fn costed_request(
+    resources: &Resources,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<CostedRequest> {
+    let target = parse_path(resources, path).ok()?;
+    let verb = verb_of(method, &target, query)?;
+    Some(match verb {
+        Verb::Get => CostedRequest::Get,
+        Verb::List => CostedRequest::List,
+        Verb::Watch => return None,
+        Verb::Create | Verb::Update | Verb::Patch | Verb::Delete => CostedRequest::Write {
+            status: target.subresource == Subresource::Status,
+            apply: verb == Verb::Patch && is_apply(headers),
+        },
+    })
 }
 
 fn handle(
@@ -158,20 +223,8 @@ fn handle(
     let target = parse_path(&shared.resources, path)?;
     let param = |key: &str| query.get(key).map(String::as_str);
     let flag = |key: &str| matches!(param(key), Some("true" | "1"));
-    let verb = match (method.as_str(), &target.name) {
-        ("GET", Some(_)) => Verb::Get,
-        ("GET", None) if flag("watch") => Verb::Watch,
-        ("GET", None) => Verb::List,
-        ("POST", None) => Verb::Create,
-        ("PUT", Some(_)) => Verb::Update,
-        ("PATCH", Some(_)) => Verb::Patch,
-        ("DELETE", Some(_)) => Verb::Delete,
-        _ => {
-            return Err(ApiError::method_not_allowed(format!(
-                "{method} is not supported on {path}"
-            )));
-        }
-    };
+    let verb = verb_of(method, &target, query)
+        .ok_or_else(|| ApiError::method_not_allowed(format!("{method} is not supported on {path}")))?;
     let resource = target.resource.clone();
     let namespace = target.namespace.clone().unwrap_or_default();
     let name = target.name.clone().unwrap_or_default();
@@ -181,6 +234,9 @@ fn handle(
 
     let mut state = shared.lock();
     state.counters.record(verb.as_str(), &resource.plural, sub_name);
+    if let Some(metric_verb) = metric_verb(verb, headers) {
+        state.writes.record(metric_verb, &resource.plural, sub_name);
+    }
     if verb.is_write()
         && let Some(code) = state.faults.take()
     {
