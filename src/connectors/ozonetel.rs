@@ -6,6 +6,7 @@ mod client;
 pub mod errors;
 pub mod limits;
 pub mod model;
+pub mod skill_model;
 pub mod wire;
 
 pub use client::{Client, DEFAULT_ENDPOINT};

@@ -1,10 +1,13 @@
 //! What Huawei's agent accounts are in the model: `userAccount` is the key, agent types and roles are
 //! code strings, and everything but the password reads back.
 
-use crate::api::{ContactCenterAgentSpec, HuaweiAgent, HuaweiAgentType, HuaweiRole};
+use super::queue_model;
+use crate::api::{
+    ContactCenterAgentSpec, ContactCenterSkillGroupSpec, HuaweiAgent, HuaweiAgentType, HuaweiRole,
+};
 use crate::core::{
-    DesiredAgent, Field, NormalizeError, ObservedAgent, VendorField, VendorKind, VendorModel, insert_text,
-    observed_text,
+    DesiredAgent, DesiredGroup, Field, NormalizeError, ObservedAgent, ObservedGroup, VendorField, VendorKind,
+    VendorModel, insert_text, observed_text,
 };
 
 /// `spec.huawei.agentType` (`agentType`).
@@ -112,6 +115,22 @@ impl VendorModel for HuaweiModel {
 
     fn credential_keys(&self) -> &'static [&'static str] {
         &[APP_KEY_KEY, APP_SECRET_KEY]
+    }
+
+    fn normalize_group(
+        &self,
+        spec: &ContactCenterSkillGroupSpec,
+        desired: &mut DesiredGroup,
+    ) -> Result<(), NormalizeError> {
+        queue_model::normalize(spec, desired)
+    }
+
+    fn group_create_only(&self) -> &'static [&'static str] {
+        &queue_model::CREATE_ONLY
+    }
+
+    fn export_group(&self, observed: &ObservedGroup, spec: &mut ContactCenterSkillGroupSpec) {
+        queue_model::export(observed, spec)
     }
 }
 

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use super::skill_model;
 use super::wire;
-use crate::api::{ContactCenterAgentSpec, OzonetelAgent, OzonetelModes};
+use crate::api::{ContactCenterAgentSpec, ContactCenterSkillGroupSpec, OzonetelAgent, OzonetelModes};
 use crate::core::{
-    DesiredAgent, Field, FieldValue, NormalizeError, ObservedAgent, VendorField, VendorKind, VendorModel,
-    observed_flag,
+    DesiredAgent, DesiredGroup, Field, FieldValue, NormalizeError, ObservedAgent, ObservedGroup, VendorField,
+    VendorKind, VendorModel, observed_flag,
 };
 
 /// `spec.ozonetel.modes.*`, one switch per managed mode.
@@ -124,6 +125,18 @@ impl VendorModel for OzonetelModel {
 
     fn credential_keys(&self) -> &'static [&'static str] {
         &[API_KEY_KEY]
+    }
+
+    fn normalize_group(
+        &self,
+        spec: &ContactCenterSkillGroupSpec,
+        desired: &mut DesiredGroup,
+    ) -> Result<(), NormalizeError> {
+        skill_model::normalize(spec, desired)
+    }
+
+    fn export_group(&self, observed: &ObservedGroup, spec: &mut ContactCenterSkillGroupSpec) {
+        skill_model::export(observed, spec)
     }
 }
 
