@@ -2189,6 +2189,8 @@ fn exported_metrics() -> BTreeMap<String, BTreeSet<String>> {
             condition: "ready",
         })
         .set(1);
+    ccop::metrics::skill_groups("contact-center/tencent-prod", true, 1);
+    ccop::metrics::skill_group_operation("tencent", "create", "ok");
 
     let sample = Regex::new(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ").unwrap();
     let label = Regex::new(r#"([a-zA-Z_][a-zA-Z0-9_]*)="#).unwrap();
