@@ -113,3 +113,40 @@ impl Sim {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AgentRecord, Config, Sim};
+    use serde_json::{Value, json};
+
+    fn body(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn create_skill_enforces_the_documented_fields() {
+        let sim = Sim::new(Config::default(), 5, 1.0);
+        sim.insert_agent(AgentRecord::new("dev.patel", "Dev Patel", "d@x.io", "pw-123"));
+        let good = json!({"skillName": "vip-queue", "skillLocation": "Hyderabad",
+                          "record": "Do not record calls", "agents": [{"agentId": "dev.patel", "priority": 5}]});
+        let record = sim
+            .check_skill(&body(good.clone()))
+            .unwrap_or_else(|_| panic!("valid"));
+        assert_eq!(record.record, "Do not record calls");
+        for (key, bad) in [
+            ("skillName", json!("vq")),
+            ("skillLocation", json!("Atlantis")),
+            ("record", json!("Full")),
+            ("skillDetail1", json!("ab")),
+            ("agents", Value::Null),
+            ("agents", json!([{"agentId": "dev.patel", "priority": 101}])),
+            ("agents", json!([{"agentId": "nobody", "priority": 1}])),
+        ] {
+            let mut b = body(good.clone());
+            b.insert(key.into(), bad.clone());
+            assert!(sim.check_skill(&b).is_err(), "{key} = {bad}");
+        }
+        assert!(sim.skill_exists("billing"), "configured skills exist");
+        assert!(!sim.skill_exists("vip-queue"), "checking creates nothing");
+    }
+}
