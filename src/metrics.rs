@@ -71,6 +71,26 @@ pub struct DeletionLabels {
     pub account: String,
 }
 
+/// Labels of the skill-group gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SkillGroupLabels {
+    /// The provider, `namespace/name` or `name` for cluster providers.
+    pub provider: String,
+    /// `true` for Ready groups, `false` for the others.
+    pub ready: &'static str,
+}
+
+/// Labels of skill-group operations at the vendor.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SkillGroupOperationLabels {
+    /// `tencent`, `huawei`, `ozonetel`.
+    pub vendor: &'static str,
+    /// `create`, `adopt`, `update`, `delete`, `list`.
+    pub operation: &'static str,
+    /// `ok`, or the error kind.
+    pub result: &'static str,
+}
+
 /// Every metric of the operator.
 pub struct Metrics {
     registry: Registry,
@@ -95,6 +115,10 @@ pub struct Metrics {
     pub deletions: Family<DeletionLabels, Counter>,
     /// Deletions held back because the deletion cap (`rateLimit.deletionsPerMinute`) was reached.
     pub deletions_deferred: Family<DeletionLabels, Counter>,
+    /// Skill groups by provider and readiness.
+    pub skill_groups: Family<SkillGroupLabels, Gauge>,
+    /// Skill-group operations at the vendor by vendor, operation and result.
+    pub skill_group_operations: Family<SkillGroupOperationLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -116,6 +140,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let provider_ready = Family::<ProviderLabels, Gauge>::default();
     let deletions = Family::<DeletionLabels, Counter>::default();
     let deletions_deferred = Family::<DeletionLabels, Counter>::default();
+    let skill_groups = Family::<SkillGroupLabels, Gauge>::default();
+    let skill_group_operations = Family::<SkillGroupOperationLabels, Counter>::default();
     registry.register("reconciles", "Reconciles by kind and result", reconciles.clone());
     registry.register(
         "reconcile_duration_seconds",
@@ -153,6 +179,16 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Deletions held back by the per-account deletion cap, by provider and account",
         deletions_deferred.clone(),
     );
+    registry.register(
+        "skill_groups",
+        "Skill groups by provider and readiness",
+        skill_groups.clone(),
+    );
+    registry.register(
+        "skill_group_operations",
+        "Skill-group operations at the vendor, by vendor, operation and result",
+        skill_group_operations.clone(),
+    );
     Metrics {
         registry,
         reconciles,
@@ -165,6 +201,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         provider_reasons: Mutex::default(),
         deletions,
         deletions_deferred,
+        skill_groups,
+        skill_group_operations,
     }
 });
 
@@ -255,6 +293,29 @@ pub fn deletion_deferred(provider: &str, account: &str) {
         .inc();
 }
 
+/// Sets how many of `provider`'s skill groups are Ready (`ready`) or not.
+pub fn skill_groups(provider: &str, ready: bool, count: u32) {
+    METRICS
+        .skill_groups
+        .get_or_create(&SkillGroupLabels {
+            provider: provider.to_string(),
+            ready: if ready { "true" } else { "false" },
+        })
+        .set(i64::from(count));
+}
+
+/// Records one skill-group operation at the vendor.
+pub fn skill_group_operation(vendor: &'static str, operation: &'static str, result: &'static str) {
+    METRICS
+        .skill_group_operations
+        .get_or_create(&SkillGroupOperationLabels {
+            vendor,
+            operation,
+            result,
+        })
+        .inc();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +345,27 @@ mod tests {
         );
         forget_provider("ns/metrics-test");
         assert!(readiness_lines("ns/metrics-test").is_empty());
+    }
+
+    #[test]
+    fn skill_group_metrics_are_exported_under_their_names() {
+        skill_groups("ns/groups-metrics-test", true, 3);
+        skill_group_operation("huawei", "create", "ok");
+        skill_group_operation("huawei", "create", "ok");
+        let text = METRICS.encode();
+        assert!(
+            text.contains("ccop_skill_groups{provider=\"ns/groups-metrics-test\",ready=\"true\"} 3"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE ccop_skill_groups gauge"), "{text}");
+        let ops = text
+            .lines()
+            .find(|l| {
+                l.starts_with("ccop_skill_group_operations_total{")
+                    && l.contains("vendor=\"huawei\",operation=\"create\",result=\"ok\"")
+            })
+            .expect("the operation counter is exported");
+        let count: f64 = ops.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(count >= 2.0, "{ops}");
     }
 }

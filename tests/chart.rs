@@ -518,7 +518,7 @@ fn merge(base: &Value, over: &Value) -> Value {
 }
 
 /// The objects the agents chart renders for `values` in `namespace`, as one multi-document YAML text.
-/// Mirrors templates/providers.yaml and templates/agents.yaml (labels aside); fails on duplicates like
+/// Mirrors templates/providers.yaml, templates/skill-groups.yaml and templates/agents.yaml (labels aside); fails on duplicates like
 /// the templates do.
 fn render_agents_chart(values: &Value, namespace: &str) -> Result<String, String> {
     let mut docs = Vec::new();
@@ -535,6 +535,18 @@ fn render_agents_chart(values: &Value, namespace: &str) -> Result<String, String
             return Err(format!("provider {} is listed twice", p["name"]));
         }
         docs.push(json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": kind, "metadata": metadata, "spec": p["spec"]}));
+    }
+    for g in values["skillGroups"].as_array().into_iter().flatten() {
+        let ns = g["namespace"].as_str().unwrap_or(namespace);
+        if !seen.insert(format!("skillgroup/{ns}/{}", g["name"])) {
+            return Err(format!("skill group {ns}/{} is listed twice", g["name"]));
+        }
+        docs.push(json!({
+            "apiVersion": "contactcenter.dev/v1alpha1",
+            "kind": "ContactCenterSkillGroup",
+            "metadata": {"name": g["name"], "namespace": ns},
+            "spec": g["spec"],
+        }));
     }
     for a in values["agents"].as_array().into_iter().flatten() {
         let ns = a["namespace"].as_str().unwrap_or(namespace);
@@ -631,6 +643,77 @@ fn example_rosters_render_into_valid_agents_and_providers() {
                 .unwrap_or_else(|e| panic!("{origin}: {e:?}"));
         }
     }
+}
+
+/// A roster with a Huawei skill queue and an agent bound to it by `groupRef`.
+fn roster_with_skill_groups() -> Value {
+    json!({
+        "providers": [], "defaults": {}, "commonLabels": {},
+        "skillGroups": [{
+            "name": "vip-queue",
+            "spec": {
+                "providerRef": {"name": "huawei-prod"},
+                "name": "vip-queue",
+                "huawei": {"mediaType": "Voice", "maxWaitNum": 30, "description": "VIP callers"},
+            },
+        }],
+        "agents": [{
+            "name": "alice-chen",
+            "spec": {
+                "providerRef": {"name": "huawei-prod"},
+                "displayName": "Alice Chen",
+                "email": "alice.chen@example.com",
+                "passwordSecretRef": {"name": "agent-passwords", "key": "alice"},
+                "skills": [{"groupRef": {"name": "vip-queue"}, "priority": 2}],
+                "huawei": {"userAccount": "alice.chen"},
+            },
+        }],
+    })
+}
+
+#[test]
+fn skill_groups_render_from_values_as_valid_skill_groups() {
+    let values = roster_with_skill_groups();
+    let v = validator(&agents_chart());
+    assert_accepts(&v, &values, "a roster with skill groups");
+    let rendered = render_agents_chart(&values, "contact-center").unwrap();
+    let groups: Vec<ccop::api::ContactCenterSkillGroup> = serde_yaml::Deserializer::from_str(&rendered)
+        .map(|d| <Value as serde::Deserialize>::deserialize(d).unwrap())
+        .filter(|d| d["kind"] == "ContactCenterSkillGroup")
+        .map(|d| serde_json::from_value(d).expect("a ContactCenterSkillGroup"))
+        .collect();
+    assert_eq!(groups.len(), 1);
+    let group = &groups[0];
+    assert_eq!(group.metadata.namespace.as_deref(), Some("contact-center"));
+    assert_eq!(group.spec.name, "vip-queue");
+    assert_eq!(group.spec.huawei.as_ref().unwrap().max_wait_num, Some(30));
+    let mut twice = values.clone();
+    let item = twice["skillGroups"][0].clone();
+    twice["skillGroups"].as_array_mut().unwrap().push(item);
+    let e = render_agents_chart(&twice, "contact-center").unwrap_err();
+    assert!(e.contains("listed twice"), "{e}");
+    let template = read(&agents_chart().join("templates/skill-groups.yaml"));
+    assert!(template.contains("kind: ContactCenterSkillGroup") && template.contains("listed twice"));
+}
+
+#[test]
+fn agents_schema_rejects_wrong_skill_groups() {
+    let v = validator(&agents_chart());
+    let wrong = [
+        ("/skillGroups/0/name", json!("VIP Queue")),
+        ("/skillGroups/0/spec", Value::Null),
+        ("/skillGroups/0/spec", json!("name: vip")),
+        ("/skillGroups/0/spec/name", json!("")),
+        ("/skillGroups/0/spec/providerRef", Value::Null),
+        ("/skillGroups/0/team", json!("sales")),
+        ("/skillGroups", json!({"vip-queue": {}})),
+    ];
+    assert_rejects_each(
+        &v,
+        &roster_with_skill_groups(),
+        &wrong,
+        "a roster with skill groups",
+    );
 }
 
 #[test]
@@ -1421,6 +1504,7 @@ fn the_image_build_has_every_file_the_sources_embed() {
 
 const AGENT_LUA: &str = "argocd/contactcenteragent.lua";
 const PROVIDER_LUA: &str = "argocd/contactcenterprovider.lua";
+const SKILL_GROUP_LUA: &str = "argocd/contactcenterskillgroup.lua";
 
 /// Every kind's health check: (kind, its Lua file in the chart). The Argo CD snippets are generated
 /// from this table, and the status tests walk it, so a new kind is one entry here (and its cases in
@@ -1429,8 +1513,7 @@ const HEALTH_CHECKS: &[(&str, &str)] = &[
     ("ContactCenterAgent", AGENT_LUA),
     ("ContactCenterProvider", PROVIDER_LUA),
     ("ClusterContactCenterProvider", PROVIDER_LUA),
-    // A skill group reports the same Ready/Synced conditions as an agent.
-    ("ContactCenterSkillGroup", AGENT_LUA),
+    ("ContactCenterSkillGroup", SKILL_GROUP_LUA),
 ];
 
 /// Runs a health script on `object` the way Argo CD does: the object as the global `obj`, the script's
@@ -1836,6 +1919,26 @@ fn health_cases(kind: &str) -> Vec<HealthCase> {
             ("Ready", object(kind, Some(&ready), 3), "Healthy"),
             ("no status", object(kind, None, 3), "Progressing"),
             (
+                "deletion waiting for referencing agents",
+                group_being_deleted(&ready, 2),
+                "Progressing",
+            ),
+            (
+                "a change Ozonetel offers no API for",
+                group_not_synced(&ready, "UpdateNotSupported"),
+                "Degraded",
+            ),
+            (
+                "creating",
+                object(kind, Some(&Verdict::progressing(Reason::Creating, "creating")), 3),
+                "Progressing",
+            ),
+            (
+                "paused",
+                object(kind, Some(&Verdict::paused(true)), 3),
+                "Suspended",
+            ),
+            (
                 "bad credentials",
                 object(
                     kind,
@@ -1867,7 +1970,43 @@ fn health_cases(kind: &str) -> Vec<HealthCase> {
     }
 }
 
-/// Each kind reaches each health status it can have; only agents can be paused (Suspended).
+/// A skill group whose deletion waits while `bound` agents still reference it.
+fn group_being_deleted(verdict: &Verdict, bound: u32) -> Value {
+    let mut o = object("ContactCenterSkillGroup", Some(verdict), 3);
+    o["metadata"]["deletionTimestamp"] = json!("2026-12-01T00:00:00Z");
+    o["status"]["boundAgents"] = json!(bound);
+    o
+}
+
+/// A Ready skill group whose Synced condition is False for `reason`.
+fn group_not_synced(verdict: &Verdict, reason: &str) -> Value {
+    let mut o = object("ContactCenterSkillGroup", Some(verdict), 3);
+    for c in o["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Synced" {
+            c["status"] = json!("False");
+            c["reason"] = json!(reason);
+            c["message"] = json!("the vendor offers no API to change a skill");
+        }
+    }
+    o
+}
+
+#[test]
+fn skill_group_health_names_the_agents_a_deletion_waits_for_and_the_missing_api() {
+    let ready = Verdict::available(Reason::Available, "ok");
+    let (status, message) = health(SKILL_GROUP_LUA, &group_being_deleted(&ready, 2));
+    assert_eq!(status, "Progressing");
+    assert!(message.contains("waiting for 2 referencing agent"), "{message}");
+    let (status, message) = health(SKILL_GROUP_LUA, &group_not_synced(&ready, "UpdateNotSupported"));
+    assert_eq!(status, "Degraded");
+    assert!(
+        message.starts_with("UpdateNotSupported: the vendor offers no API"),
+        "{message}"
+    );
+}
+
+/// Each kind reaches each health status it can have; only agents and skill groups can be paused
+/// (Suspended).
 #[test]
 fn every_kind_reaches_each_of_its_health_statuses() {
     for (kind, script) in HEALTH_CHECKS {
@@ -1880,7 +2019,7 @@ fn every_kind_reaches_each_of_its_health_statuses() {
             reached.insert(status);
         }
         let mut wanted = BTreeSet::from(["Healthy", "Progressing", "Degraded"].map(String::from));
-        if *kind == "ContactCenterAgent" {
+        if matches!(*kind, "ContactCenterAgent" | "ContactCenterSkillGroup") {
             wanted.insert("Suspended".into());
         }
         assert_eq!(reached, wanted, "{kind}: statuses covered");
@@ -2056,6 +2195,8 @@ fn exported_metrics() -> BTreeMap<String, BTreeSet<String>> {
             condition: "ready",
         })
         .set(1);
+    ccop::metrics::skill_groups("contact-center/tencent-prod", true, 1);
+    ccop::metrics::skill_group_operation("tencent", "create", "ok");
 
     let sample = Regex::new(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ").unwrap();
     let label = Regex::new(r#"([a-zA-Z_][a-zA-Z0-9_]*)="#).unwrap();

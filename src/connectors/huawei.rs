@@ -5,6 +5,7 @@ pub mod auth;
 mod client;
 pub mod errors;
 pub mod model;
+pub mod queue_model;
 pub mod site;
 pub mod validate;
 pub mod wire;

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod limits;
 pub mod model;
 pub mod site;
+pub mod skill_model;
 pub mod wire;
 
 pub use client::{Client, DEFAULT_ENDPOINT};

@@ -40,6 +40,18 @@ macro_rules! simulator_plumbing {
 }
 
 pub mod creates;
+
+/// Ledger keys of skill (group) creates start with this, so they never count as agent accounts.
+pub const SKILL_LEDGER_PREFIX: &str = "skill/";
+
+/// Duplicate skill creates in `core`'s ledger (kept apart from duplicate agent accounts).
+pub fn skill_duplicates(core: &SimCore) -> usize {
+    core.duplicate_creates()
+        .iter()
+        .filter(|(key, _)| key.starts_with(SKILL_LEDGER_PREFIX))
+        .map(|(_, n)| *n as usize)
+        .sum()
+}
 pub mod huawei;
 pub mod ozonetel;
 pub mod tencent;

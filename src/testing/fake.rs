@@ -8,6 +8,8 @@
 //! call); [`Flaw`]s make it break the contract on purpose, so a test can show that the conformance
 //! suite notices.
 
+mod groups;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,9 +21,13 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::connectors::http::MAX_RESPONSE_BYTES;
 use crate::connectors::{
-    AccountId, AgentPage, AgentPassword, Created, Deletion, ErrorKind, Listing, Vendor, VendorError,
+    AccountId, AgentPage, AgentPassword, Created, Deletion, ErrorKind, GroupPage, Listing, Vendor,
+    VendorError,
 };
-use crate::core::{DesiredAgent, Field, FieldChange, ObservedAgent, VendorKind};
+use crate::core::{
+    DesiredAgent, DesiredGroup, Field, FieldChange, GroupChange, GroupSupport, ObservedAgent, ObservedGroup,
+    VendorKind,
+};
 
 /// Accounts per listing page: small, so a handful of accounts already spans pages.
 pub const PAGE_SIZE: u32 = 2;
@@ -73,6 +79,8 @@ pub enum Flaw {
     LogsSecrets,
     /// Oversized and malformed answers are read as "no such account".
     ReadsGarbageAsEmpty,
+    /// A skill group breaking a documented rule is sent to the vendor instead of refused first.
+    SendsInvalidGroups,
 }
 
 /// What the vendor holds, shared by every handle of one fake.
@@ -87,6 +95,10 @@ struct State {
     flaws: Mutex<BTreeSet<Flaw>>,
     /// The passwords the vendor was given, in order (a fake: the test wants to see them).
     passwords_set: Mutex<Vec<String>>,
+    /// Skill groups by name.
+    groups: Mutex<BTreeMap<String, ObservedGroup>>,
+    /// Extra groups a [`Flaw::DuplicateCreates`] create made next to an existing one.
+    duplicate_groups: Mutex<usize>,
 }
 
 /// One handle on an in-memory vendor. Handles made by [`FakeVendor::with_wrong_credentials`] share
@@ -205,7 +217,8 @@ impl FakeVendor {
     }
 
     /// Requests of one action (`list`, `get`, `create`, `update`, `password`, `delete`, `skills`,
-    /// `check`) received so far.
+    /// `check`, and for groups `groups.list`, `groups.create`, `groups.update`, `groups.delete`)
+    /// received so far.
     pub fn requests_of(&self, action: &str) -> usize {
         lock(&self.state.requests)
             .iter()
@@ -453,5 +466,31 @@ impl Vendor for FakeVendor {
 
     async fn check_credentials(&self) -> Result<(), VendorError> {
         self.call("check")
+    }
+
+    /// Groups behave like Huawei's skill queues ([`groups`]).
+    fn group_support(&self) -> GroupSupport {
+        groups::SUPPORT
+    }
+
+    async fn list_groups(&self, page: u32) -> Result<GroupPage, VendorError> {
+        self.list_fake_groups(page)
+    }
+
+    async fn create_group(&self, group: &DesiredGroup) -> Result<Created, VendorError> {
+        self.create_fake_group(group)
+    }
+
+    async fn update_group(
+        &self,
+        _: &DesiredGroup,
+        observed: &ObservedGroup,
+        changes: &[GroupChange],
+    ) -> Result<(), VendorError> {
+        self.update_fake_group(observed, changes)
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<Deletion, VendorError> {
+        self.delete_fake_group(id)
     }
 }

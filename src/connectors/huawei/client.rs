@@ -11,6 +11,8 @@
 //! a failure). Retryable failures (throttling, 5xx, transport) re-run the whole sequence, so each
 //! attempt takes its own limiter token and the current access token.
 
+mod queues;
+
 use super::model;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,9 +34,12 @@ use crate::connectors::ratelimit;
 use crate::connectors::token::TokenCache;
 use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, CredentialDigest, Deletion, ErrorKind,
-    Listing, SecretData, Vendor, VendorError,
+    GroupPage, Listing, SecretData, Vendor, VendorError,
 };
-use crate::core::{DesiredAgent, Field, FieldChange, FieldValue, ObservedAgent, SkillBinding, VendorKind};
+use crate::core::{
+    DesiredAgent, DesiredGroup, Field, FieldChange, FieldValue, GroupChange, GroupSupport, ObservedAgent,
+    ObservedGroup, SkillBinding, VendorKind,
+};
 
 /// Huawei's public-cloud production domain.
 pub const DEFAULT_ENDPOINT: &str = "https://service.besclouds.com";
@@ -521,6 +526,32 @@ impl Vendor for Client {
         self.call::<SkillResult>(Action::QuerySkills, &probe)
             .await
             .map(drop)
+    }
+
+    /// Skill groups are Huawei skill queues, with the whole documented lifecycle ([`queues`]).
+    fn group_support(&self) -> GroupSupport {
+        queues::SUPPORT
+    }
+
+    async fn list_groups(&self, page: u32) -> Result<GroupPage, VendorError> {
+        self.list_queues(page).await
+    }
+
+    async fn create_group(&self, group: &DesiredGroup) -> Result<Created, VendorError> {
+        self.create_queue(group).await
+    }
+
+    async fn update_group(
+        &self,
+        _group: &DesiredGroup,
+        observed: &ObservedGroup,
+        changes: &[GroupChange],
+    ) -> Result<(), VendorError> {
+        self.modify_queue(observed, changes).await
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<Deletion, VendorError> {
+        self.delete_queue(id).await
     }
 }
 

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{ContactCenterAgentSpec, HuaweiAgent, HuaweiAgentType, HuaweiRole};
+use super::queue_model;
+use crate::api::{
+    ContactCenterAgentSpec, ContactCenterSkillGroupSpec, HuaweiAgent, HuaweiAgentType, HuaweiRole,
+};
 use crate::core::{
-    DesiredAgent, Field, NormalizeError, ObservedAgent, PasswordRules, SkillResolver, VendorField, VendorKind,
-    VendorModel,
-    insert_text, observed_text,
+    DesiredAgent, DesiredGroup, Field, NormalizeError, ObservedAgent, ObservedGroup, PasswordRules, SkillResolver,
+    VendorField, VendorKind, VendorModel, insert_text, observed_text,
 };
 
 /// `spec.huawei.agentType` (`agentType`).
@@ -138,6 +140,22 @@ impl VendorModel for HuaweiModel {
             four_classes: true,
             specials: true,
         }
+    }
+
+    fn normalize_group(
+        &self,
+        spec: &ContactCenterSkillGroupSpec,
+        desired: &mut DesiredGroup,
+    ) -> Result<(), NormalizeError> {
+        queue_model::normalize(spec, desired)
+    }
+
+    fn group_create_only(&self) -> &'static [&'static str] {
+        &queue_model::CREATE_ONLY
+    }
+
+    fn export_group(&self, observed: &ObservedGroup, spec: &mut ContactCenterSkillGroupSpec) {
+        queue_model::export(observed, spec)
     }
 }
 

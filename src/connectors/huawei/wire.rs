@@ -37,6 +37,12 @@ pub enum Action {
     ReleaseSkills,
     /// `skill/querySkills`.
     QuerySkills,
+    /// `skill/createSkill`.
+    CreateSkill,
+    /// `skill/modifySkill`.
+    ModifySkill,
+    /// `skill/deleteSkill`.
+    DeleteSkill,
 }
 
 impl Action {
@@ -50,6 +56,9 @@ impl Action {
             Action::AddSkills => "agentAccount/addSkillsToAgent",
             Action::ReleaseSkills => "agentAccount/releaseAgentBySkillId",
             Action::QuerySkills => "skill/querySkills",
+            Action::CreateSkill => "skill/createSkill",
+            Action::ModifySkill => "skill/modifySkill",
+            Action::DeleteSkill => "skill/deleteSkill",
         };
         format!("{BASE}/{tail}")
     }
@@ -64,6 +73,9 @@ impl Action {
             Action::AddSkills => "agentAccount/addSkillsToAgent",
             Action::ReleaseSkills => "agentAccount/releaseAgentBySkillId",
             Action::QuerySkills => "skill/querySkills",
+            Action::CreateSkill => "skill/createSkill",
+            Action::ModifySkill => "skill/modifySkill",
+            Action::DeleteSkill => "skill/deleteSkill",
         }
     }
 
@@ -74,7 +86,8 @@ impl Action {
                 Some("requestParam")
             }
             Action::Query | Action::Delete => Some("requestParams"),
-            Action::QuerySkills => None,
+            // ASSUMPTION: the other `skill/*` calls are flat like `querySkills`.
+            Action::QuerySkills | Action::CreateSkill | Action::ModifySkill | Action::DeleteSkill => None,
         }
     }
 }
@@ -336,7 +349,7 @@ enum Flex {
     Text(String),
 }
 
-fn flex_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(crate) fn flex_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     match Option::<Flex>::deserialize(d)? {
         None => Ok(None),
         Some(Flex::Num(n)) => n
@@ -352,11 +365,11 @@ fn flex_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     }
 }
 
-fn flex_u64_required<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(crate) fn flex_u64_required<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     flex_u64(d)?.ok_or_else(|| serde::de::Error::custom("missing integer"))
 }
 
-fn flex_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn flex_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Flex>::deserialize(d)? {
         None => None,
         Some(Flex::Num(n)) => Some(n.to_string()),

@@ -127,6 +127,8 @@ pub enum Action {
     Details,
     /// `CAToken/generateToken`.
     GenerateToken,
+    /// Create Skill (`POST /ca_apis/skill`).
+    CreateSkill,
 }
 
 impl Action {
@@ -137,6 +139,7 @@ impl Action {
             Action::Delete => "deleteAgent",
             Action::Details => "AgentDetails",
             Action::GenerateToken => "generateToken",
+            Action::CreateSkill => "createSkill",
         }
     }
 
@@ -147,6 +150,7 @@ impl Action {
             Action::Delete => "/ca_apis/deleteAgent",
             Action::Details => "/ca_apis/AgentDetails",
             Action::GenerateToken => "/ca_apis/CAToken/generateToken",
+            Action::CreateSkill => "/ca_apis/skill",
         }
     }
 
@@ -162,6 +166,7 @@ impl Action {
         match self {
             Action::Create | Action::Update | Action::Delete => Some(ApiClass::Writes),
             Action::Details => Some(ApiClass::Details),
+            Action::CreateSkill => Some(ApiClass::Skills),
             // Mints have their own budget (MINT_BUDGET).
             Action::GenerateToken => None,
         }

@@ -15,6 +15,8 @@
 //!   the skill names. [`Vendor::readable`] says so; the controller compares the rest against what it
 //!   last applied. [`wire`] maps the model to the bodies, with skills and groups sent as deltas.
 
+mod skills;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -24,7 +26,7 @@ use secrecy::ExposeSecret;
 
 use super::auth::{Action, Api, Auth, Credentials};
 use super::limits::{self, Limits, periodic_check};
-use super::{model, wire};
+use super::{model, skill_model, wire};
 use crate::api::{OzonetelAuthMode, OzonetelProvider, RateLimit};
 use crate::connectors::http;
 use crate::connectors::token::TokenCache;
@@ -32,7 +34,7 @@ use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, CredentialDigest, Deletion, ErrorKind,
     Listing, SecretData, Vendor, VendorError,
 };
-use crate::core::{DesiredAgent, FieldChange, ObservedAgent, VendorKind};
+use crate::core::{DesiredAgent, DesiredGroup, FieldChange, GroupSupport, ObservedAgent, VendorKind};
 
 /// The domestic (India) CCaaS endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://in1-ccaas-api.ozonetel.com";
@@ -269,6 +271,16 @@ impl Vendor for Client {
         // Any answer but an error proves the credentials: AgentDetails of an unknown agent is a
         // "not found", which `get` turns into `None`.
         self.get(CREDENTIALS_PROBE_AGENT).await.map(|_| ())
+    }
+
+    /// Only Create Skill is documented; listing, changing and deleting skills answer the trait's
+    /// terminal `SkillGroupCallNotSupported` without a request.
+    fn group_support(&self) -> GroupSupport {
+        skill_model::SUPPORT
+    }
+
+    async fn create_group(&self, group: &DesiredGroup) -> Result<Created, VendorError> {
+        self.create_skill(group).await
     }
 }
 

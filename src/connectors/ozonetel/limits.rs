@@ -44,6 +44,8 @@ pub enum ApiClass {
     Writes,
     /// AgentDetails.
     Details,
+    /// Create Skill, documented at 10 a minute of its own.
+    Skills,
 }
 
 impl ApiClass {
@@ -52,6 +54,7 @@ impl ApiClass {
         match self {
             ApiClass::Writes => "writes",
             ApiClass::Details => "details",
+            ApiClass::Skills => "skills",
         }
     }
 }
@@ -60,6 +63,10 @@ impl ApiClass {
 pub const DEFAULT_WRITES_PER_MINUTE: u32 = 4;
 /// Default AgentDetails reads per minute: the documented 10, less two.
 pub const DEFAULT_DETAILS_PER_MINUTE: u32 = 8;
+/// Create Skill calls allowed per agent write: the documented 10 a minute against 5 writes. The
+/// provider's `rateLimit.requestsPerMinute` (the write budget) scales both, so a provider that leaves
+/// room for other tools on the account leaves it for skills too; the default is 8 of the 10.
+pub const SKILLS_PER_WRITE: u32 = 2;
 
 /// A shared "nobody calls before" instant.
 #[derive(Debug, Default)]
@@ -137,14 +144,20 @@ impl Gate {
 pub struct Limits {
     writes: Gate,
     details: Gate,
+    skills: Gate,
 }
 
 impl Limits {
-    /// Limits for `account` (endpoint and user name), at the given rates per minute.
+    /// Limits for `account` (endpoint and user name), at the given rates per minute; Create Skill
+    /// gets [`SKILLS_PER_WRITE`] times the write rate.
     pub fn shared(account: &str, writes_per_minute: u32, details_per_minute: u32) -> Self {
         Limits {
             writes: Gate::new(format!("{account}/writes"), writes_per_minute),
             details: Gate::new(format!("{account}/details"), details_per_minute),
+            skills: Gate::new(
+                format!("{account}/skills"),
+                writes_per_minute.saturating_mul(SKILLS_PER_WRITE),
+            ),
         }
     }
 
@@ -152,6 +165,7 @@ impl Limits {
         match class {
             ApiClass::Writes => &self.writes,
             ApiClass::Details => &self.details,
+            ApiClass::Skills => &self.skills,
         }
     }
 
@@ -231,6 +245,25 @@ mod tests {
         }
         // one at once, then one every 15 s
         assert_eq!(start.elapsed(), Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn skill_creates_have_their_own_budget_at_twice_the_write_rate() {
+        let limits = Limits::shared(&unique("skills"), 4, 8);
+        limits.acquire(ApiClass::Writes).await;
+        let start = Instant::now();
+        for _ in 0..3 {
+            limits.acquire(ApiClass::Skills).await;
+        }
+        // not held up by the write just taken; one at once, then one every 7.5 s
+        assert_eq!(start.elapsed(), Duration::from_secs(15));
+        limits.pause(ApiClass::Skills, Duration::from_secs(61));
+        let again = Instant::now();
+        limits.acquire(ApiClass::Writes).await;
+        assert!(
+            again.elapsed() < Duration::from_secs(16),
+            "a skill pause leaves writes alone"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use super::skill_model;
 use super::wire;
-use crate::api::{ContactCenterAgentSpec, OzonetelAgent, OzonetelModes};
+use crate::api::{ContactCenterAgentSpec, ContactCenterSkillGroupSpec, OzonetelAgent, OzonetelModes};
 use crate::core::{
-    DesiredAgent, Field, FieldMap, FieldValue, NormalizeError, ObservedAgent, PasswordRules, SkillResolver,
-    VendorField, VendorKind, VendorModel, insert_text, observed_flag,
+    DesiredAgent, DesiredGroup, Field, FieldMap, FieldValue, NormalizeError, ObservedAgent, ObservedGroup,
+    PasswordRules, SkillResolver, VendorField, VendorKind, VendorModel, insert_text, observed_flag,
 };
 
 /// `spec.ozonetel.modes.*`, one switch per managed mode.
@@ -196,6 +197,18 @@ impl VendorModel for OzonetelModel {
             four_classes: false,
             specials: false,
         }
+    }
+
+    fn normalize_group(
+        &self,
+        spec: &ContactCenterSkillGroupSpec,
+        desired: &mut DesiredGroup,
+    ) -> Result<(), NormalizeError> {
+        skill_model::normalize(spec, desired)
+    }
+
+    fn export_group(&self, observed: &ObservedGroup, spec: &mut ContactCenterSkillGroupSpec) {
+        skill_model::export(observed, spec)
     }
 }
 

@@ -20,6 +20,7 @@
 //! Where the documentation is silent the choices are marked ASSUMPTION.
 
 mod rules;
+mod skills;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -63,6 +64,32 @@ pub struct SkillQueue {
     /// 5 voice, 53 multimedia, 19 video, 2 voice click-to-dial, 18 video click-to-dial. Default 5.
     #[serde(default = "voice")]
     pub media_type_id: u32,
+    /// Free text, at most 50 characters.
+    #[serde(default)]
+    pub description: String,
+    /// Longest wait in the queue, seconds (at most 60000).
+    #[serde(default)]
+    pub max_wait_time: Option<u32>,
+    /// Most calls waiting (at most 10000).
+    #[serde(default)]
+    pub max_wait_num: Option<u32>,
+    /// Longest wrap-up, seconds (at most 3600).
+    #[serde(default)]
+    pub max_agent_wrapup_time: Option<u32>,
+}
+
+impl Default for SkillQueue {
+    fn default() -> Self {
+        SkillQueue {
+            id: 0,
+            name: String::new(),
+            media_type_id: voice(),
+            description: String::new(),
+            max_wait_time: None,
+            max_wait_num: None,
+            max_agent_wrapup_time: None,
+        }
+    }
 }
 
 fn voice() -> u32 {
@@ -79,7 +106,8 @@ pub struct Config {
     pub app_secret: String,
     /// When set, every business call must carry it in `X-TenantSpaceID`.
     pub tenant_space_id: Option<String>,
-    /// The skill queues that exist.
+    /// The skill queues that exist at start; `skill/*` calls create, change and delete queues from
+    /// there.
     pub skills: Vec<SkillQueue>,
     /// Requests per second per tenant before HTTP 429; 0 disables the limit. ASSUMPTION: Huawei
     /// documents no limit; 10 is twice the client's conservative default.
@@ -95,7 +123,7 @@ impl Default for Config {
         let queue = |id, name: &str| SkillQueue {
             id,
             name: name.to_string(),
-            media_type_id: 5,
+            ..SkillQueue::default()
         };
         Config {
             app_key: "ccop-simulator-app-key".into(),
@@ -199,10 +227,13 @@ enum Op {
     AddSkills,
     ReleaseSkills,
     QuerySkills,
+    CreateSkill,
+    ModifySkill,
+    DeleteSkill,
 }
 
 impl Op {
-    const ALL: [Op; 7] = [
+    const ALL: [Op; 10] = [
         Op::Create,
         Op::Query,
         Op::Update,
@@ -210,6 +241,9 @@ impl Op {
         Op::AddSkills,
         Op::ReleaseSkills,
         Op::QuerySkills,
+        Op::CreateSkill,
+        Op::ModifySkill,
+        Op::DeleteSkill,
     ];
 
     /// The path below `BASE`, also the name calls are counted under.
@@ -222,16 +256,27 @@ impl Op {
             Op::AddSkills => "agentAccount/addSkillsToAgent",
             Op::ReleaseSkills => "agentAccount/releaseAgentBySkillId",
             Op::QuerySkills => "skill/querySkills",
+            Op::CreateSkill => "skill/createSkill",
+            Op::ModifySkill => "skill/modifySkill",
+            Op::DeleteSkill => "skill/deleteSkill",
         }
     }
 
+    /// Whether the call is one of the `skill/*` family (`returnCode`/`description`).
+    fn is_skill_call(self) -> bool {
+        matches!(
+            self,
+            Op::QuerySkills | Op::CreateSkill | Op::ModifySkill | Op::DeleteSkill
+        )
+    }
+
     /// The wrapper of the documented parameter table. ASSUMPTION for the two skill-binding calls
-    /// (they follow create/update) and `querySkills` (never wrapped).
+    /// (they follow create/update) and the `skill/*` calls (never wrapped, as `querySkills`).
     fn wrapper(self) -> Option<&'static str> {
         match self {
             Op::Create | Op::Update | Op::AddSkills | Op::ReleaseSkills => Some("requestParam"),
             Op::Query | Op::Delete => Some("requestParams"),
-            Op::QuerySkills => None,
+            Op::QuerySkills | Op::CreateSkill | Op::ModifySkill | Op::DeleteSkill => None,
         }
     }
 
@@ -239,9 +284,10 @@ impl Op {
     /// `resultCode`/`resultMessage`.
     fn failure(self, message: impl Into<String>) -> Value {
         let message = message.into();
-        match self {
-            Op::QuerySkills => json!({"returnCode": "1", "description": message}),
-            _ => json!({"resultCode": "1", "resultMessage": message}),
+        if self.is_skill_call() {
+            json!({"returnCode": "1", "description": message})
+        } else {
+            json!({"resultCode": "1", "resultMessage": message})
         }
     }
 }
@@ -297,7 +343,10 @@ struct Tenant {
     /// Token → expiry (simulator unix seconds).
     tokens: HashMap<String, f64>,
     agents: BTreeMap<String, AgentRecord>,
+    /// Skill queues by id: the configured ones, then those `skill/createSkill` made.
+    queues: BTreeMap<u32, SkillQueue>,
     next_work_no: u32,
+    next_skill_id: u32,
     tokens_minted: u64,
     /// The most recent tokens issued, for tests that check a token never leaks.
     issued: std::collections::VecDeque<String>,
@@ -324,13 +373,16 @@ impl fmt::Debug for Sim {
 impl Sim {
     /// A tenant with no accounts.
     pub fn new(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
+        let tenant = Tenant {
+            next_work_no: FIRST_WORK_NO,
+            next_skill_id: config.skills.iter().map(|q| q.id + 1).max().unwrap_or(1),
+            queues: config.skills.iter().map(|q| (q.id, q.clone())).collect(),
+            ..Tenant::default()
+        };
         Arc::new(Sim {
             core: Arc::new(SimCore::new(seed, clock_scale)),
             config,
-            tenant: Mutex::new(Tenant {
-                next_work_no: FIRST_WORK_NO,
-                ..Tenant::default()
-            }),
+            tenant: Mutex::new(tenant),
         })
     }
 
@@ -363,7 +415,7 @@ impl Sim {
 
     /// Accounts currently held, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
-        self.tenant().agents.len() + self.core.duplicate_count()
+        self.tenant().agents.len() + self.core.duplicate_count() - crate::sim::skill_duplicates(&self.core)
     }
 
     /// Creates accepted for `user_account`.
@@ -557,12 +609,11 @@ impl Sim {
             Op::AddSkills => self.add_skills(&params),
             Op::ReleaseSkills => self.release_skills(&params),
             Op::QuerySkills => self.query_skills(&params),
+            Op::CreateSkill => self.create_skill(&params),
+            Op::ModifySkill => self.modify_skill(&params),
+            Op::DeleteSkill => self.delete_skill(&params),
         };
         Reply::ok(result.unwrap_or_else(|message| op.failure(message)))
-    }
-
-    fn skill_exists(&self, id: i64) -> bool {
-        self.config.skills.iter().any(|s| i64::from(s.id) == id)
     }
 
     /// A `skills` array: each item with all three fields, an existing queue and weights ≥ 1.
@@ -838,57 +889,6 @@ impl Sim {
             }
         }
         Ok(json!({"resultCode": "0", "resultMessage": "release agent by skill id success"}))
-    }
-
-    fn query_skills(&self, p: &Map<String, Value>) -> Result<Value, String> {
-        // `limit`, `offset` and `mediaTypeId` are strings in the documented table.
-        let number = |key: &str| -> Result<Option<i64>, String> {
-            text(p, key)?
-                .map(|s| {
-                    s.parse::<i64>()
-                        .map_err(|_| format!("{key} must be a string holding a number"))
-                })
-                .transpose()
-        };
-        let limit = number("limit")?.unwrap_or(MAX_PAGE_SIZE);
-        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-            return Err(format!("limit must be 1 to {MAX_PAGE_SIZE}"));
-        }
-        let offset = number("offset")?.unwrap_or(0);
-        if offset < 0 {
-            return Err("offset must not be negative".into());
-        }
-        let media = number("mediaTypeId")?;
-        let name = text(p, "name")?;
-        if name.is_some_and(|n| n.chars().count() > 20) {
-            return Err("name must be at most 20 characters".into());
-        }
-        let ids: Option<Vec<String>> = match p.get("skillIds") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_string).ok_or("skillIds must be strings"))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Some(_) => return Err("skillIds must be an array of strings".into()),
-        };
-        let matching: Vec<&SkillQueue> = self
-            .config
-            .skills
-            .iter()
-            .filter(|s| media.is_none_or(|m| i64::from(s.media_type_id) == m))
-            .filter(|s| name.is_none_or(|n| s.name == n))
-            .filter(|s| ids.as_ref().is_none_or(|ids| ids.contains(&s.id.to_string())))
-            .collect();
-        // ASSUMPTION: the list's field names were not captured; `data` items of id, name and media type.
-        let data: Vec<Value> = matching
-            .iter()
-            .skip(offset as usize)
-            .take(limit as usize)
-            .map(|s| json!({"skillId": s.id, "name": s.name, "mediaTypeId": s.media_type_id}))
-            .collect();
-        Ok(json!({"returnCode": "0", "description": "success", "total": matching.len(), "data": data}))
     }
 }
 

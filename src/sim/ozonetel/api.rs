@@ -40,16 +40,19 @@ pub(super) fn router(sim: Arc<Sim>) -> Router {
         .route("/ca_apis/updateAgent", put(update_agent))
         .route("/ca_apis/deleteAgent", delete(delete_agent))
         .route("/ca_apis/AgentDetails", post(agent_details))
+        .route("/ca_apis/skill", post(super::skills::create_skill))
         .with_state(sim)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Endpoint {
+pub(super) enum Endpoint {
     GenerateToken,
     Create,
     Update,
     Delete,
     Details,
+    /// Create Skill.
+    Skill,
 }
 
 impl Endpoint {
@@ -60,6 +63,7 @@ impl Endpoint {
             Endpoint::Update => "updateAgent",
             Endpoint::Delete => "deleteAgent",
             Endpoint::Details => "AgentDetails",
+            Endpoint::Skill => "skill",
         }
     }
 
@@ -89,7 +93,7 @@ impl Endpoint {
 }
 
 /// One vendor answer: an HTTP status and a JSON body.
-struct Answer(StatusCode, Value);
+pub(super) struct Answer(StatusCode, Value);
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
@@ -101,12 +105,12 @@ fn reply(status: StatusCode, body: Value) -> Answer {
     Answer(status, body)
 }
 
-fn ok(body: Value) -> Answer {
+pub(super) fn ok(body: Value) -> Answer {
     reply(StatusCode::OK, body)
 }
 
 /// `{"status":"error","message":…}`: the validation and lookup error shape.
-fn error(message: impl Into<String>) -> Answer {
+pub(super) fn error(message: impl Into<String>) -> Answer {
     ok(json!({"status": "error", "message": message.into()}))
 }
 
@@ -120,14 +124,14 @@ fn auth_error(message: &str) -> Answer {
 }
 
 /// `{"Status":"Fail","Message":{field: reason}}`: the field validation shape.
-fn fail(problems: BTreeMap<&'static str, String>) -> Answer {
+pub(super) fn fail(problems: BTreeMap<&'static str, String>) -> Answer {
     ok(json!({"Status": "Fail", "Message": problems}))
 }
 
 impl Sim {
     /// Everything before an endpoint's own logic: counting, parsing, authentication, throttling
     /// faults and the documented rate limits. The body on success.
-    fn front_door(
+    pub(super) fn front_door(
         &self,
         endpoint: Endpoint,
         headers: &HeaderMap,
@@ -157,6 +161,8 @@ impl Sim {
         let (bucket, limit, window) = match endpoint {
             Endpoint::GenerateToken => ("tokens", self.config.tokens_per_hour, HOUR),
             Endpoint::Details => ("details", self.config.details_per_minute, MINUTE),
+            // Create Skill has a budget of its own (§2.4.6: 10 a minute).
+            Endpoint::Skill => ("skills", self.config.skills_per_minute, MINUTE),
             // ASSUMPTION (§2.6): one budget per account for the three write endpoints.
             _ => ("writes", self.config.writes_per_minute, MINUTE),
         };
@@ -599,7 +605,7 @@ impl<'a> Validation<'a> {
     }
 
     fn skill_exists(&mut self, field: &'static str, name: &str) -> bool {
-        let exists = self.sim.config.skills.iter().any(|s| s == name);
+        let exists = self.sim.skill_exists(name);
         if !exists {
             self.problem(field, format!("Invalid skill name: {name}"));
         }

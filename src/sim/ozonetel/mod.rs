@@ -16,6 +16,9 @@
 
 mod api;
 mod settings;
+mod skills;
+
+pub use skills::RECORD_VALUES;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -50,14 +53,18 @@ pub struct Config {
     pub api_key: String,
     /// The account's API authentication mode.
     pub auth_mode: AuthMode,
-    /// Skills that exist in the account, by name.
+    /// Skills that exist in the account at start, by name; Create Skill adds to them.
     pub skills: Vec<String>,
+    /// Locations a skill may be created in (`skillLocation` must exist).
+    pub locations: Vec<String>,
     /// Agent groups that exist in the account, by name.
     pub groups: Vec<String>,
     /// createAgent + updateAgent + deleteAgent per rolling minute (documented: 5).
     pub writes_per_minute: u32,
     /// AgentDetails per rolling minute (documented: 10).
     pub details_per_minute: u32,
+    /// Create Skill per rolling minute (documented: 10).
+    pub skills_per_minute: u32,
     /// generateToken per rolling hour (documented: 10).
     pub tokens_per_hour: u32,
     /// Token lifetime in seconds of simulator time (documented: 60 minutes).
@@ -74,8 +81,10 @@ impl Default for Config {
             auth_mode: AuthMode::ApiKey,
             skills: vec!["billing".into(), "support".into(), "sales".into()],
             groups: vec!["tier1".into(), "tier2".into()],
+            locations: vec!["Hyderabad".into(), "Bangalore".into()],
             writes_per_minute: 5,
             details_per_minute: 10,
+            skills_per_minute: 10,
             tokens_per_hour: 10,
             token_ttl_secs: 3600,
             sip_locations: vec!["Mumbai".into(), "Bangalore".into()],
@@ -92,7 +101,9 @@ impl fmt::Debug for Config {
             .field("skills", &self.skills)
             .field("groups", &self.groups)
             .field("writes_per_minute", &self.writes_per_minute)
+            .field("locations", &self.locations)
             .field("details_per_minute", &self.details_per_minute)
+            .field("skills_per_minute", &self.skills_per_minute)
             .field("tokens_per_hour", &self.tokens_per_hour)
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("sip_locations", &self.sip_locations)
@@ -188,6 +199,20 @@ impl fmt::Debug for AgentRecord {
     }
 }
 
+/// One skill of the account as Create Skill made it (or the configured ones, with the first
+/// location and full recording).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkillRecord {
+    /// `skillName`, its key.
+    pub name: String,
+    /// `skillLocation`.
+    pub location: String,
+    /// `record`, one of [`RECORD_VALUES`].
+    pub record: String,
+    /// `skillDetail1`.
+    pub detail: Option<String>,
+}
+
 /// The one live token of the account.
 struct LiveToken {
     value: String,
@@ -197,6 +222,8 @@ struct LiveToken {
 #[derive(Default)]
 struct State {
     agents: BTreeMap<String, AgentRecord>,
+    /// Skills by name.
+    skills: BTreeMap<String, SkillRecord>,
     /// Ids deleted earlier: deleting one again gets the "already deleted" body.
     deleted: BTreeSet<String>,
     token: Option<LiveToken>,
@@ -230,10 +257,26 @@ impl Sim {
     /// A simulator of `config`'s account, with a seeded fault RNG and a clock running `clock_scale`
     /// times faster than real time.
     pub fn new(config: Config, seed: u64, clock_scale: f64) -> Arc<Sim> {
+        let skills = config
+            .skills
+            .iter()
+            .map(|name| {
+                let record = SkillRecord {
+                    name: name.clone(),
+                    location: config.locations.first().cloned().unwrap_or_default(),
+                    record: RECORD_VALUES[0].to_string(),
+                    detail: None,
+                };
+                (name.clone(), record)
+            })
+            .collect();
         Arc::new(Sim {
             core: Arc::new(SimCore::new(seed, clock_scale)),
             config,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                skills,
+                ..State::default()
+            }),
         })
     }
 
@@ -248,7 +291,7 @@ impl Sim {
 
     /// Agents currently in the account, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
-        self.state().agents.len() + self.core.duplicate_count()
+        self.state().agents.len() + self.core.duplicate_count() - crate::sim::skill_duplicates(&self.core)
     }
 
     /// Creates accepted for `agent_id`.
@@ -289,6 +332,31 @@ impl Sim {
         agent.state_since = self.core.clock.now_unix();
         state.deleted.remove(&agent.agent_id);
         state.agents.insert(agent.agent_id.clone(), agent);
+        true
+    }
+
+    /// Whether a skill of this name exists (configured or created).
+    pub fn skill_exists(&self, name: &str) -> bool {
+        self.state().skills.contains_key(name)
+    }
+
+    /// One skill as the account stores it.
+    pub fn skill(&self, name: &str) -> Option<SkillRecord> {
+        self.state().skills.get(name).cloned()
+    }
+
+    /// Skills in the account, duplicates (see [`Sim::duplicate_creates`]) included.
+    pub fn skill_count(&self) -> usize {
+        self.state().skills.len() + crate::sim::skill_duplicates(&self.core)
+    }
+
+    /// Adds a skill made in the admin console. False if the name is taken.
+    pub fn insert_skill(&self, record: SkillRecord) -> bool {
+        let mut state = self.state();
+        if state.skills.contains_key(&record.name) {
+            return false;
+        }
+        state.skills.insert(record.name.clone(), record);
         true
     }
 
