@@ -68,6 +68,14 @@ pub enum Reason {
     /// Tencent role): everything else is applied, this field cannot be, until the agent is recreated
     /// or the spec asks for the account's value again.
     ImmutableField,
+    /// An agent's `spec.skills[].groupRef` names a `ContactCenterSkillGroup` that is not Ready (or does
+    /// not exist): the agent waits, without a vendor call, until the group is Ready.
+    SkillGroupNotReady,
+    /// A skill group being deleted is still referenced by agents: it stays at the vendor until they
+    /// no longer reference it.
+    SkillGroupInUse,
+    /// The vendor documents no API for the change (Ozonetel skills cannot be changed or deleted).
+    UnsupportedByVendor,
 }
 
 impl Reason {
@@ -94,6 +102,9 @@ impl Reason {
             Reason::AdoptionNotAllowed => "AdoptionNotAllowed",
             Reason::EndpointNotAllowed => "EndpointNotAllowed",
             Reason::ImmutableField => "ImmutableField",
+            Reason::SkillGroupNotReady => "SkillGroupNotReady",
+            Reason::SkillGroupInUse => "SkillGroupInUse",
+            Reason::UnsupportedByVendor => "UnsupportedByVendor",
         }
     }
 }

@@ -1505,7 +1505,10 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::ProviderNotAllowed
             | Reason::AdoptionNotAllowed
             | Reason::EndpointNotAllowed
-            | Reason::ImmutableField => {}
+            | Reason::ImmutableField
+            | Reason::SkillGroupNotReady
+            | Reason::SkillGroupInUse
+            | Reason::UnsupportedByVendor => {}
         }
     }
     use Reason::*;
@@ -1530,6 +1533,9 @@ fn all_reasons() -> Vec<Reason> {
         AdoptionNotAllowed,
         EndpointNotAllowed,
         ImmutableField,
+        SkillGroupNotReady,
+        SkillGroupInUse,
+        UnsupportedByVendor,
     ];
     all.iter().copied().for_each(decided);
     all

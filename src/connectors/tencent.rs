@@ -7,6 +7,7 @@ pub mod batch;
 mod client;
 pub mod errors;
 pub mod fields;
+pub mod groups;
 pub mod limits;
 pub mod model;
 pub mod sign;

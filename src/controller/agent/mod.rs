@@ -9,6 +9,7 @@
 mod apply;
 mod cleanup;
 mod exit;
+mod group_refs;
 mod resolver;
 
 pub use exit::publish;
