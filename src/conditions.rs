@@ -71,6 +71,14 @@ pub enum Reason {
     /// `spec.enabled: false` at a vendor that documents no way to disable an account (Tencent,
     /// Huawei): everything else is applied and the account is kept as it is, never deleted.
     DisableNotSupported,
+    /// An agent's `spec.skills[].groupRef` names a `ContactCenterSkillGroup` that is not Ready (or does
+    /// not exist): the agent waits, without a vendor call, until the group is Ready.
+    SkillGroupNotReady,
+    /// A skill group being deleted is still referenced by agents: it stays at the vendor until they
+    /// no longer reference it.
+    SkillGroupInUse,
+    /// The vendor documents no API for the change (Ozonetel skills cannot be changed or deleted).
+    UnsupportedByVendor,
 }
 
 impl Reason {
@@ -98,6 +106,9 @@ impl Reason {
             Reason::EndpointNotAllowed => "EndpointNotAllowed",
             Reason::ImmutableField => "ImmutableField",
             Reason::DisableNotSupported => "DisableNotSupported",
+            Reason::SkillGroupNotReady => "SkillGroupNotReady",
+            Reason::SkillGroupInUse => "SkillGroupInUse",
+            Reason::UnsupportedByVendor => "UnsupportedByVendor",
         }
     }
 }

@@ -1592,7 +1592,10 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::AdoptionNotAllowed
             | Reason::EndpointNotAllowed
             | Reason::ImmutableField
-            | Reason::DisableNotSupported => {}
+            | Reason::DisableNotSupported
+            | Reason::SkillGroupNotReady
+            | Reason::SkillGroupInUse
+            | Reason::UnsupportedByVendor => {}
         }
     }
     use Reason::*;
@@ -1618,6 +1621,9 @@ fn all_reasons() -> Vec<Reason> {
         EndpointNotAllowed,
         ImmutableField,
         DisableNotSupported,
+        SkillGroupNotReady,
+        SkillGroupInUse,
+        UnsupportedByVendor,
     ];
     all.iter().copied().for_each(decided);
     all

@@ -8,6 +8,7 @@ mod client;
 pub mod errors;
 pub mod fields;
 pub mod forwarding;
+pub mod groups;
 pub mod limits;
 pub mod model;
 pub mod sign;

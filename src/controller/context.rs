@@ -15,7 +15,7 @@ use rand::Rng;
 
 use super::claims::Claims;
 use super::providers::ProviderCache;
-use crate::api::ContactCenterAgent;
+use crate::api::{ContactCenterAgent, ContactCenterSkillGroup};
 use crate::connectors::{ClientOptions, SecretData};
 use crate::core::DigestKey;
 
@@ -89,6 +89,10 @@ pub struct Context {
     pub agent_stores: Mutex<Vec<Store<GuardedAgent>>>,
     /// Requeues from outside the watch (drift found by a snapshot refresh, a released claim).
     pub requeue: mpsc::UnboundedSender<ObjectRef<GuardedAgent>>,
+    /// Skill group stores (one per watched scope): agents read their groups' readiness here.
+    pub group_stores: Mutex<Vec<Store<ContactCenterSkillGroup>>>,
+    /// Requeues of skill groups (an agent started or stopped referencing one), once their controller runs.
+    pub group_requeue: Mutex<Option<mpsc::UnboundedSender<ObjectRef<ContactCenterSkillGroup>>>>,
     /// Secret metadata (resourceVersions), one store per watched scope.
     pub secret_stores: Mutex<Vec<Store<PartialObjectMeta<Secret>>>>,
     /// The spec version of each provider when its agents were last requeued for it.
@@ -123,6 +127,8 @@ impl Context {
             claims: Claims::default(),
             digest_key,
             agent_stores: Mutex::new(Vec::new()),
+            group_stores: Mutex::new(Vec::new()),
+            group_requeue: Mutex::new(None),
             requeue,
             secret_stores: Mutex::new(Vec::new()),
             provider_versions: Mutex::new(HashMap::new()),
@@ -239,6 +245,25 @@ impl Context {
             .iter()
             .flat_map(|s| s.state())
             .collect()
+    }
+
+    /// The skill group `namespace/name`, from the group stores.
+    pub fn group(&self, namespace: &str, name: &str) -> Option<Arc<ContactCenterSkillGroup>> {
+        let key = ObjectRef::new(name).within(namespace);
+        self.group_stores
+            .lock()
+            .expect("group stores lock")
+            .iter()
+            .find_map(|s| s.get(&key))
+    }
+
+    /// Requeues skill groups.
+    pub fn requeue_groups(&self, groups: impl IntoIterator<Item = ObjectRef<ContactCenterSkillGroup>>) {
+        if let Some(tx) = self.group_requeue.lock().expect("group requeue lock").as_ref() {
+            for group in groups {
+                let _ = tx.unbounded_send(group);
+            }
+        }
     }
 
     /// Requeues agents by `namespace/name`.

@@ -21,6 +21,7 @@ pub mod provider;
 pub mod providers;
 pub mod rbac;
 pub mod server;
+pub mod skill_group;
 pub mod status;
 pub mod streaming;
 
@@ -46,7 +47,8 @@ use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
 
 use crate::api::{
-    ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, PasswordPolicy, ProviderKind,
+    ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ContactCenterSkillGroup,
+    PasswordPolicy, ProviderKind,
 };
 use claims::ProviderId;
 use leader::{LeaderElector, RENEW_EVERY};
@@ -234,6 +236,7 @@ async fn run_controllers(
     wiring.provider_controllers();
     wiring.namespace_watch();
     wiring.secret_watches();
+    wiring.group_controllers();
     let (agent_stores, agent_controllers) = wiring.agent_controllers(requeue_rx);
     let Wiring { tasks, synced, .. } = wiring;
 
@@ -384,6 +387,50 @@ impl Wiring {
         }
     }
 
+    /// Skill groups: one controller per watched scope, fed the requeues of agents that start or stop
+    /// referencing a group. Their stores are synced before the agents start, so no agent reports its
+    /// group not Ready only because the group watch has not listed it yet.
+    fn group_controllers(&mut self) {
+        let mut routes: HashMap<Option<String>, mpsc::UnboundedSender<ObjectRef<ContactCenterSkillGroup>>> =
+            HashMap::new();
+        for scope in &self.scopes {
+            let api: Api<ContactCenterSkillGroup> = scoped(&self.client, scope);
+            let controller = Controller::new(api, self.initial.apply(watcher::Config::default()))
+                .with_config(ControllerConfig::default().concurrency(self.options.concurrency));
+            let store = controller.store();
+            self.ctx
+                .group_stores
+                .lock()
+                .expect("group stores lock")
+                .push(store.clone());
+            self.synced.push(ready(store));
+            let (tx, rx) = mpsc::unbounded();
+            routes.insert(scope.clone(), tx);
+            self.tasks.push(
+                controller
+                    .reconcile_on(rx)
+                    .graceful_shutdown_on(self.stop.clone())
+                    .run(
+                        skill_group::reconcile,
+                        skill_group::error_policy,
+                        self.ctx.clone(),
+                    )
+                    .for_each(|_| async {})
+                    .boxed(),
+            );
+        }
+        let (tx, mut requeues) = mpsc::unbounded::<ObjectRef<ContactCenterSkillGroup>>();
+        *self.ctx.group_requeue.lock().expect("group requeue lock") = Some(tx);
+        self.tasks.push(until(self.stop.clone(), async move {
+            while let Some(obj) = requeues.next().await {
+                let route = routes.get(&None).or_else(|| routes.get(&obj.namespace));
+                if let Some(tx) = route {
+                    let _ = tx.unbounded_send(obj);
+                }
+            }
+        }));
+    }
+
     /// Agents: one controller per watched scope, each fed its share of requeues. Returns the agent
     /// stores (synced once every agent is listed) and the controllers.
     fn agent_controllers(
@@ -406,12 +453,14 @@ impl Wiring {
                 .push(reader.clone());
             agent_stores.push(ready(reader.clone()));
             let claims_ctx = self.ctx.clone();
+            let mut group_refs = HashMap::new();
             let stream = watcher::watcher(api, self.initial.apply(watcher::Config::default()))
                 .default_backoff()
                 .modify(slim)
                 .reflect(writer)
                 .map_ok(move |event| {
                     track_claims(&claims_ctx, &event);
+                    track_group_refs(&claims_ctx, &mut group_refs, &event);
                     event
                 })
                 .applied_objects();
@@ -543,6 +592,27 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
             ctx.claims.retain(|id| present.contains(id));
         }
         WatchEvent::Init => {}
+    }
+}
+
+/// Requeues the skill groups an agent starts or stops referencing.
+fn track_group_refs(
+    ctx: &Arc<Context>,
+    seen: &mut HashMap<String, std::collections::BTreeSet<String>>,
+    event: &WatchEvent<GuardedAgent>,
+) {
+    match event {
+        WatchEvent::Apply(g) | WatchEvent::InitApply(g) => {
+            if let Ok(agent) = &g.0 {
+                skill_group::refs::on_agent(ctx, seen, agent, false);
+            }
+        }
+        WatchEvent::Delete(g) => {
+            if let Ok(agent) = &g.0 {
+                skill_group::refs::on_agent(ctx, seen, agent, true);
+            }
+        }
+        WatchEvent::Init | WatchEvent::InitDone => {}
     }
 }
 

@@ -49,6 +49,24 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     Permission {
         group: "contactcenter.dev",
+        resource: "contactcenterskillgroups",
+        verbs: &["get", "list", "watch", "patch"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "contactcenterskillgroups/status",
+        verbs: &["get", "patch"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "contactcenter.dev",
+        resource: "contactcenterskillgroups/finalizers",
+        verbs: &["update"],
+        scope: Scope::Watched,
+    },
+    Permission {
+        group: "contactcenter.dev",
         resource: "contactcenterproviders",
         verbs: &["get", "list", "watch", "patch"],
         scope: Scope::Watched,

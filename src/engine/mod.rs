@@ -12,6 +12,7 @@
 
 mod apply;
 mod cleanup;
+pub mod groups;
 mod resolve;
 mod runtime;
 mod snapshot;

@@ -35,6 +35,8 @@ pub struct ProviderRuntime {
     /// The most its agents may do (a cluster provider's `agentPolicy`; unrestricted for a namespaced
     /// provider, whose namespace owns its agents).
     pub policy: AgentPolicy,
+    /// The skill groups, as last listed: one listing serves every group of the provider.
+    pub groups: super::groups::GroupSnapshot,
     deletions: Arc<TokenBucket>,
     ledger: tokio::sync::Mutex<Vec<String>>,
     skills: Mutex<Option<CachedSkills>>,
@@ -86,6 +88,7 @@ impl ProviderRuntime {
             snapshot: Snapshot::new(resync.mul_f64(0.8)),
             resync,
             policy: AgentPolicy::unrestricted(),
+            groups: super::groups::GroupSnapshot::new(resync.mul_f64(0.8)),
             // The bucket is process-wide per vendor account, so neither rebuilding the client on a
             // credential rotation nor a second provider object of the same account hands out a fresh
             // deletion budget.

@@ -439,6 +439,7 @@ impl Env {
         let kind = match plural {
             "contactcenteragents" => "ContactCenterAgent",
             "contactcenterproviders" => "ContactCenterProvider",
+            "contactcenterskillgroups" => "ContactCenterSkillGroup",
             _ => "ClusterContactCenterProvider",
         };
         let body = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec});

@@ -30,17 +30,20 @@ use crate::api::{RateLimit, TencentProvider};
 use crate::connectors::http::checked_endpoint;
 use crate::connectors::paging::PageGuard;
 use crate::connectors::{
-    AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, Listing, SecretData,
-    Vendor, VendorError,
+    AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, GroupPage, Listing,
+    SecretData, Vendor, VendorError,
 };
-use crate::core::{DesiredAgent, FieldChange, ObservedAgent, VendorKind};
+use crate::core::{
+    DesiredAgent, DesiredGroup, FieldChange, GroupChange, GroupSupport, ObservedAgent, ObservedGroup,
+    VendorKind,
+};
 
 use super::auth::{Api, Class};
 use super::batch::{Batcher, Gate, Pending, Timing};
 use super::sign::Credentials;
 use super::skills::{SkillCache, SkillTable};
 use super::wire::*;
-use super::{errors, fields, model};
+use super::{errors, fields, groups, model};
 
 /// Endpoint when the provider sets none.
 pub const DEFAULT_ENDPOINT: &str = "https://ccc.tencentcloudapi.com";
@@ -238,15 +241,7 @@ async fn fetch_skill_table(api: &Api) -> Result<SkillTable, VendorError> {
     let mut guard = PageGuard::new("Tencent skill groups", MAX_SKILL_GROUP_PAGE);
     let mut page = 0;
     loop {
-        let request = DescribeSkillGroupsRequest {
-            sdk_app_id: api.sdk_app_id(),
-            page_size: i64::from(MAX_SKILL_GROUP_PAGE),
-            page_number: page,
-            ..DescribeSkillGroupsRequest::default()
-        };
-        let (response, _) = api
-            .call::<_, DescribeSkillGroupsResponse>(DESCRIBE_SKILL_GROUPS, Class::Read, &request)
-            .await?;
+        let response = groups::describe_page(api, page).await?;
         let got = response.skill_group_list.len();
         if got == 0 {
             return Ok(SkillTable::new(groups));
@@ -592,6 +587,41 @@ impl Vendor for Client {
 
     async fn skill_ids(&self) -> Result<Option<BTreeMap<String, String>>, VendorError> {
         Ok(Some(self.skill_table(&[]).await?.ids_by_name()))
+    }
+
+    fn group_support(&self) -> GroupSupport {
+        GroupSupport {
+            list_page_size: Some(MAX_SKILL_GROUP_PAGE),
+            update: true,
+            delete: true,
+        }
+    }
+
+    async fn list_groups(&self, page: u32) -> Result<GroupPage, VendorError> {
+        groups::list_page(&self.inner.api, page).await
+    }
+
+    /// A new group is in the agents' skill table from now on: the table is read again when an agent
+    /// names it.
+    async fn create_group(&self, group: &DesiredGroup) -> Result<Created, VendorError> {
+        let created = groups::create(&self.inner.api, group).await;
+        self.inner.skills.forget().await;
+        created
+    }
+
+    async fn update_group(
+        &self,
+        _group: &DesiredGroup,
+        observed: &ObservedGroup,
+        changes: &[GroupChange],
+    ) -> Result<(), VendorError> {
+        groups::update(&self.inner.api, observed, changes).await
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<Deletion, VendorError> {
+        let deleted = groups::delete(&self.inner.api, id).await;
+        self.inner.skills.forget().await;
+        deleted
     }
 
     async fn check_credentials(&self) -> Result<(), VendorError> {

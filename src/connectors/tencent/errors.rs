@@ -30,6 +30,9 @@ pub fn kind_of(code: &str) -> ErrorKind {
     let family = code.split('.').next().unwrap_or(code);
     match code {
         "FailedOperation.DuplicatedAccount" => ErrorKind::AlreadyExists,
+        // A skill group of that name exists (CreateCCCSkillGroup; UpdateCCCSkillGroup on a rename,
+        // which the operator never sends): an adoption where policy allows.
+        "InvalidParameterValue.SkillGroupExist" => ErrorKind::AlreadyExists,
         "InvalidParameterValue.AccountNotExist" => ErrorKind::NotFound,
         _ => match family {
             "AuthFailure" => ErrorKind::Credentials,
@@ -162,7 +165,7 @@ mod tests {
             ErrorKind::Rejected,
         ),
         ("InvalidParameterValue.SkillGroupError", ErrorKind::Rejected),
-        ("InvalidParameterValue.SkillGroupExist", ErrorKind::Rejected),
+        ("InvalidParameterValue.SkillGroupExist", ErrorKind::AlreadyExists),
         ("InvalidParameterValue.InstanceNotExist", ErrorKind::Rejected),
         ("InvalidParameterValue.PhoneNumInvalid", ErrorKind::Rejected),
         (

@@ -6,10 +6,13 @@
 use std::collections::BTreeMap;
 
 use super::forwarding;
-use crate::api::{ContactCenterAgentSpec, MobileAccept, TencentAgent, TencentRole};
+use crate::api::{
+    ContactCenterAgentSpec, ContactCenterSkillGroupSpec, MobileAccept, TencentAgent, TencentRole,
+    TencentSkillGroup, TencentSkillGroupType,
+};
 use crate::core::{
-    DesiredAgent, Field, FieldValue, NormalizeError, ObservedAgent, SkillResolver, VendorField, VendorKind,
-    VendorModel, insert_text, observed_flag, observed_text,
+    DesiredAgent, DesiredGroup, Field, FieldValue, NormalizeError, ObservedAgent, ObservedGroup, SkillResolver,
+    VendorField, VendorKind, VendorModel, insert_text, observed_flag, observed_text,
 };
 
 /// `spec.tencent.staffNumber` (`StaffNumber`).
@@ -42,6 +45,13 @@ pub const FIELDS: [Field; 9] = [
 pub const SECRET_ID_KEY: &str = "secretId";
 /// Secret key of the API key secret.
 pub const SECRET_KEY_KEY: &str = "secretKey";
+
+/// Skill group attribute `spec.tencent.type` (`SkillGroupType`), set at create only.
+pub const GROUP_TYPE: &str = "tencent.type";
+/// Skill group attribute `spec.tencent.maxConcurrency` (`MaxConcurrency`).
+pub const GROUP_MAX_CONCURRENCY: &str = "tencent.maxConcurrency";
+/// Skill group attribute `spec.tencent.ringAll` (`RingAll`).
+pub const GROUP_RING_ALL: &str = "tencent.ringAll";
 
 /// Tencent's model.
 pub struct TencentModel;
@@ -87,6 +97,28 @@ pub fn mobile_accept_of_code(code: &str) -> Option<MobileAccept> {
     ]
     .into_iter()
     .find(|m| mobile_accept_code(*m) == code)
+}
+
+/// Tencent `SkillGroupType`: 0 phone, 1 online, 3 audio, 4 video (2 is not a documented type).
+pub fn group_type_code(kind: TencentSkillGroupType) -> &'static str {
+    match kind {
+        TencentSkillGroupType::Phone => "0",
+        TencentSkillGroupType::Online => "1",
+        TencentSkillGroupType::Audio => "3",
+        TencentSkillGroupType::Video => "4",
+    }
+}
+
+/// The skill group type with this `SkillGroupType` code.
+pub fn group_type_of_code(code: &str) -> Option<TencentSkillGroupType> {
+    [
+        TencentSkillGroupType::Phone,
+        TencentSkillGroupType::Online,
+        TencentSkillGroupType::Audio,
+        TencentSkillGroupType::Video,
+    ]
+    .into_iter()
+    .find(|t| group_type_code(*t) == code)
 }
 
 impl VendorModel for TencentModel {
@@ -193,6 +225,58 @@ impl VendorModel for TencentModel {
 
     fn credential_keys(&self) -> &'static [&'static str] {
         &[SECRET_ID_KEY, SECRET_KEY_KEY]
+    }
+
+    /// `CreateCCCSkillGroup` needs the type, so a Tencent group must have the `spec.tencent` block.
+    fn normalize_group(
+        &self,
+        spec: &ContactCenterSkillGroupSpec,
+        desired: &mut DesiredGroup,
+    ) -> Result<(), NormalizeError> {
+        let Some(t) = &spec.tencent else {
+            return Err(NormalizeError::new(
+                "tencent",
+                "is required for a Tencent skill group: its type (Phone, Online, Audio or Video) is set when the group is created",
+            ));
+        };
+        let concurrency = t.max_concurrency.unwrap_or(1);
+        if concurrency != 1 && t.r#type != TencentSkillGroupType::Online {
+            return Err(NormalizeError::new(
+                "tencent.maxConcurrency",
+                "must be 1 for Phone, Audio and Video skill groups",
+            ));
+        }
+        if t.ring_all == Some(true) && concurrency > 2 {
+            return Err(NormalizeError::new(
+                "tencent.maxConcurrency",
+                "must be at most 2 when tencent.ringAll is true",
+            ));
+        }
+        let attributes = &mut desired.attributes;
+        attributes.insert(GROUP_TYPE.into(), group_type_code(t.r#type).into());
+        if let Some(n) = t.max_concurrency {
+            attributes.insert(GROUP_MAX_CONCURRENCY.into(), n.to_string());
+        }
+        if let Some(ring_all) = t.ring_all {
+            attributes.insert(GROUP_RING_ALL.into(), ring_all.to_string());
+        }
+        Ok(())
+    }
+
+    fn group_create_only(&self) -> &'static [&'static str] {
+        &[GROUP_TYPE]
+    }
+
+    fn export_group(&self, observed: &ObservedGroup, spec: &mut ContactCenterSkillGroupSpec) {
+        let get = |attribute: &str| observed.attributes.get(attribute);
+        let Some(kind) = get(GROUP_TYPE).and_then(|c| group_type_of_code(c)) else {
+            return;
+        };
+        spec.tencent = Some(TencentSkillGroup {
+            r#type: kind,
+            max_concurrency: get(GROUP_MAX_CONCURRENCY).and_then(|n| n.parse().ok()),
+            ring_all: get(GROUP_RING_ALL).and_then(|b| b.parse().ok()),
+        });
     }
 }
 
@@ -322,6 +406,72 @@ mod tests {
             assert_eq!(mobile_accept_of_code(mobile_accept_code(accept)), Some(accept));
         }
         assert_eq!(role_of_code("1,3"), None, "several roles are no single role");
+    }
+
+    fn group_spec(tencent: Option<TencentSkillGroup>) -> ContactCenterSkillGroupSpec {
+        serde_json::from_value(serde_json::json!({
+            "providerRef": {"name": "tencent"},
+            "name": "vip-queue",
+            "tencent": tencent,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_group_normalizes_to_tencent_codes_and_exports_back() {
+        let spec = group_spec(Some(TencentSkillGroup {
+            r#type: TencentSkillGroupType::Online,
+            max_concurrency: Some(2),
+            ring_all: Some(true),
+        }));
+        let desired = crate::core::normalize_group(&spec, &MODEL).unwrap();
+        assert_eq!(desired.name, "vip-queue");
+        let expected: crate::core::GroupAttributes = [
+            (GROUP_TYPE.to_string(), "1".to_string()),
+            (GROUP_MAX_CONCURRENCY.to_string(), "2".to_string()),
+            (GROUP_RING_ALL.to_string(), "true".to_string()),
+        ]
+        .into();
+        assert_eq!(desired.attributes, expected);
+        assert_eq!(MODEL.group_create_only(), &[GROUP_TYPE]);
+        let observed = ObservedGroup {
+            id: "7".into(),
+            name: "vip-queue".into(),
+            attributes: expected,
+        };
+        let mut exported = group_spec(None);
+        MODEL.export_group(&observed, &mut exported);
+        assert_eq!(exported.tencent, spec.tencent);
+        for kind in [
+            TencentSkillGroupType::Phone,
+            TencentSkillGroupType::Online,
+            TencentSkillGroupType::Audio,
+            TencentSkillGroupType::Video,
+        ] {
+            assert_eq!(group_type_of_code(group_type_code(kind)), Some(kind));
+        }
+        assert_eq!(group_type_of_code("2"), None);
+    }
+
+    #[test]
+    fn a_group_without_its_block_or_with_impossible_concurrency_is_refused_by_field() {
+        let e = crate::core::normalize_group(&group_spec(None), &MODEL).unwrap_err();
+        assert_eq!(e.field, "tencent");
+        let phone = group_spec(Some(TencentSkillGroup {
+            r#type: TencentSkillGroupType::Phone,
+            max_concurrency: Some(3),
+            ring_all: None,
+        }));
+        let e = crate::core::normalize_group(&phone, &MODEL).unwrap_err();
+        assert_eq!(e.field, "tencent.maxConcurrency");
+        assert!(e.to_string().contains("must be 1"), "{e}");
+        let ring_all = group_spec(Some(TencentSkillGroup {
+            r#type: TencentSkillGroupType::Online,
+            max_concurrency: Some(3),
+            ring_all: Some(true),
+        }));
+        let e = crate::core::normalize_group(&ring_all, &MODEL).unwrap_err();
+        assert!(e.to_string().contains("at most 2"), "{e}");
     }
 
     proptest! {

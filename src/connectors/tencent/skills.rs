@@ -63,6 +63,11 @@ pub struct SkillCache {
 }
 
 impl SkillCache {
+    /// Drops the table: the next [`SkillCache::get`] fetches it (a group was created or deleted).
+    pub async fn forget(&self) {
+        *self.cached.lock().await = None;
+    }
+
     /// The table, fetched with `fetch` when there is none, it is older than [`MAX_AGE`], or it lacks
     /// one of `need` and was fetched more than [`MIN_REFRESH`] ago.
     pub async fn get<F, Fut>(&self, need: &[i64], fetch: F) -> Result<Arc<SkillTable>, VendorError>

@@ -34,6 +34,12 @@ pub const BIND_SKILL_GROUPS: &str = "BindStaffSkillGroupList";
 pub const UNBIND_SKILL_GROUPS: &str = "UnbindStaffSkillGroupList";
 /// `ModifyStaffPassword`.
 pub const MODIFY_PASSWORD: &str = "ModifyStaffPassword";
+/// `CreateCCCSkillGroup`.
+pub const CREATE_SKILL_GROUP: &str = "CreateCCCSkillGroup";
+/// `UpdateCCCSkillGroup`.
+pub const UPDATE_SKILL_GROUP: &str = "UpdateCCCSkillGroup";
+/// `DeleteCCCSkillGroup`.
+pub const DELETE_SKILL_GROUP: &str = "DeleteCCCSkillGroup";
 
 /// Most staff per `CreateStaff`.
 pub const MAX_CREATE_BATCH: usize = 10;
@@ -272,6 +278,52 @@ pub struct UnbindSkillGroupsRequest {
     pub skill_group_list: Vec<i64>,
 }
 
+/// `CreateCCCSkillGroup` request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateSkillGroupRequest {
+    /// Application id.
+    pub sdk_app_id: u64,
+    /// The group's name.
+    pub skill_group_name: String,
+    /// 0 phone, 1 online, 3 audio, 4 video.
+    pub skill_group_type: i64,
+    /// Sessions per agent at once (default 1; must be 1 unless the group is online).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u64>,
+}
+
+/// `UpdateCCCSkillGroup` request. The group id is spelled `SkillGroupID` here, unlike every other
+/// action's `SkillGroupId`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UpdateSkillGroupRequest {
+    /// Application id.
+    pub sdk_app_id: u64,
+    /// The group.
+    #[serde(rename = "SkillGroupID")]
+    pub skill_group_id: i64,
+    /// A new name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill_group_name: Option<String>,
+    /// Sessions per agent at once (at most 2 when ringing all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u64>,
+    /// Ring every agent at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_all: Option<bool>,
+}
+
+/// `DeleteCCCSkillGroup` request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeleteSkillGroupRequest {
+    /// Application id.
+    pub sdk_app_id: u64,
+    /// The group.
+    pub skill_group_id: i64,
+}
+
 /// `ModifyStaffPassword` request. Its `Debug` hides the password.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -419,6 +471,14 @@ pub struct SkillGroupInfoItem {
     pub ring_all: Option<bool>,
 }
 
+/// `CreateCCCSkillGroup` response.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateSkillGroupResponse {
+    /// The new group's id.
+    pub skill_group_id: i64,
+}
+
 /// Responses that carry only `RequestId` (`ModifyStaff`, `BindStaffSkillGroupList`, ...).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Empty {}
@@ -544,6 +604,25 @@ mod tests {
             serde_json::to_string(&request).unwrap(),
             r#"{"SdkAppId":1600000001,"PageSize":100,"PageNumber":0,"StaffMail":"agent.one@example.com"}"#
         );
+    }
+
+    #[test]
+    fn update_skill_group_spells_its_id_with_a_capital_d() {
+        let request = UpdateSkillGroupRequest {
+            sdk_app_id: 1,
+            skill_group_id: 7,
+            max_concurrency: Some(2),
+            ..UpdateSkillGroupRequest::default()
+        };
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"SdkAppId": 1, "SkillGroupID": 7, "MaxConcurrency": 2})
+        );
+        let wrong = serde_json::from_value::<UpdateSkillGroupRequest>(
+            serde_json::json!({"SdkAppId": 1, "SkillGroupId": 7}),
+        );
+        assert!(wrong.is_err(), "the usual spelling is an unknown field here");
     }
 
     #[test]

@@ -27,11 +27,20 @@ pub async fn apply(
 ) -> Result<Action, Error> {
     let exit = Exit::new(api, agent, ctx.as_ref());
     let record = status::record_of(agent);
+    // Skill groups first: an agent waiting for its group makes no vendor call.
+    let bound = match super::group_refs::bind(ctx, agent) {
+        Ok(bound) => bound,
+        Err(verdict) => {
+            exit.report(Report::warning(&verdict, &record, "SkillGroupNotReady"))
+                .await?;
+            return Ok(Action::await_change());
+        }
+    };
     let resolved = match engine::resolve(&ClusterResolver(ctx), agent).await {
         Ok(resolved) => resolved,
         Err(unresolved) => return not_resolved(exit, &record, unresolved).await,
     };
-    let request = request(agent, ctx, record, resolved.password);
+    let request = request(&bound, ctx, record, resolved.password);
     let outcome = engine::reconcile(request, &resolved.runtime, &exit).await;
     exit.report(Report::of(&outcome)).await?;
     let id = agent_id(agent);

@@ -18,6 +18,7 @@
 //! like Tencent; only the shared fault layer answers 5xx. Request ids come from the seeded RNG.
 
 pub mod auth;
+pub mod groups;
 pub mod staff;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -96,7 +97,7 @@ pub struct Config {
     pub sdk_app_id: u64,
     /// Seat licences per application.
     pub licences: u32,
-    /// Skill groups, the same in every application.
+    /// Skill groups every application starts with.
     pub skill_groups: Vec<SkillGroup>,
     /// Requests per second per action (the documented 20).
     pub requests_per_second: u32,
@@ -117,18 +118,9 @@ impl Default for Config {
             sdk_app_id: 1_400_000_001,
             licences: 1000,
             skill_groups: vec![
-                SkillGroup {
-                    id: 101,
-                    name: "billing".into(),
-                },
-                SkillGroup {
-                    id: 102,
-                    name: "support".into(),
-                },
-                SkillGroup {
-                    id: 103,
-                    name: "sales".into(),
-                },
+                SkillGroup::phone(101, "billing"),
+                SkillGroup::phone(102, "support"),
+                SkillGroup::phone(103, "sales"),
             ],
             requests_per_second: 20,
             accounts: Vec::new(),
@@ -168,6 +160,7 @@ struct KeyEntry {
 
 struct SimState {
     apps: BTreeMap<u64, App>,
+    groups: BTreeMap<u64, groups::Groups>,
     online: BTreeSet<String>,
 }
 
@@ -177,7 +170,6 @@ pub struct Sim {
     pub core: Arc<SimCore>,
     config: Config,
     keys: BTreeMap<String, KeyEntry>,
-    groups_modified: i64,
     state: Mutex<SimState>,
 }
 
@@ -213,13 +205,21 @@ impl Sim {
         }
         let apps = keys.values().map(|k| (k.sdk_app_id, App::default())).collect();
         let online = config.online.iter().map(|m| staff::mail_key(m)).collect();
-        let groups_modified = core.clock.now_unix() as i64;
+        let started = core.clock.now_unix() as i64;
+        let groups = keys
+            .values()
+            .map(|k| {
+                (
+                    k.sdk_app_id,
+                    groups::Groups::seeded(&config.skill_groups, started),
+                )
+            })
+            .collect();
         Arc::new(Sim {
             core,
             config,
             keys,
-            groups_modified,
-            state: Mutex::new(SimState { apps, online }),
+            state: Mutex::new(SimState { apps, groups, online }),
         })
     }
 
@@ -248,6 +248,43 @@ impl Sim {
     /// `CreateStaff` items accepted for `mail`, in any application.
     pub fn creates_of(&self, mail: &str) -> u32 {
         self.core.creates_of(&staff::mail_key(mail))
+    }
+
+    /// The skill groups of the demo application, in id order.
+    pub fn skill_groups(&self) -> Vec<SkillGroup> {
+        self.skill_groups_in(self.config.sdk_app_id)
+    }
+
+    /// The skill groups of application `sdk_app_id`.
+    pub fn skill_groups_in(&self, sdk_app_id: u64) -> Vec<SkillGroup> {
+        let state = self.state();
+        state
+            .groups
+            .get(&sdk_app_id)
+            .map(|g| g.all().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// `CreateCCCSkillGroup` calls accepted for a group `name`, in any application.
+    pub fn group_creates_of(&self, name: &str) -> u32 {
+        self.core.creates_of(&groups::ledger_key(name))
+    }
+
+    /// Someone edits a skill group of the demo application in the console: `f` changes it and its
+    /// `LastModifyTimestamp` moves to now. False when there is no group of that name.
+    pub fn edit_group(&self, name: &str, f: impl FnOnce(&mut SkillGroup)) -> bool {
+        let now = self.now();
+        let mut state = self.state();
+        let Some(groups) = state.groups.get_mut(&self.config.sdk_app_id) else {
+            return false;
+        };
+        let Some(id) = groups.named(name).map(|g| g.id) else {
+            return false;
+        };
+        let group = groups.get_mut(id).expect("found by name");
+        f(group);
+        group.last_modify_timestamp = now;
+        true
     }
 
     /// One agent as stored (the demo application first, then the others).
@@ -410,17 +447,34 @@ impl Sim {
     fn dispatch(&self, action: &str, sdk_app_id: u64, body: &[u8]) -> Result<serde_json::Value, ApiError> {
         let now = self.now();
         let mut state = self.state();
-        let SimState { apps, online } = &mut *state;
+        let SimState { apps, groups, online } = &mut *state;
+        let app_groups = groups.entry(sdk_app_id).or_default();
+        let app = apps.entry(sdk_app_id).or_default();
+        match action {
+            CREATE_SKILL_GROUP => {
+                let req = parse(body, sdk_app_id, |r: &CreateSkillGroupRequest| r.sdk_app_id)?;
+                return Ok(to_value(app_groups.create(&self.core, now, &req)?));
+            }
+            UPDATE_SKILL_GROUP => {
+                let req = parse(body, sdk_app_id, |r: &UpdateSkillGroupRequest| r.sdk_app_id)?;
+                app_groups.update(now, &req)?;
+                return Ok(to_value(Empty {}));
+            }
+            DELETE_SKILL_GROUP => {
+                let req = parse(body, sdk_app_id, |r: &DeleteSkillGroupRequest| r.sdk_app_id)?;
+                app_groups.delete(app, now, &req)?;
+                return Ok(to_value(Empty {}));
+            }
+            _ => {}
+        }
         let ctx = staff::Context {
             now,
             licences: self.config.licences,
-            groups: &self.config.skill_groups,
+            groups: app_groups.all(),
             online,
             strict_delete: self.config.strict_delete,
-            groups_modified: self.groups_modified,
             core: &self.core,
         };
-        let app = apps.entry(sdk_app_id).or_default();
         let data = match action {
             DESCRIBE_STAFF => {
                 let mut req: DescribeStaffRequest =

@@ -18,6 +18,36 @@ pub struct SkillGroup {
     pub id: i64,
     /// `SkillGroupName`.
     pub name: String,
+    /// `SkillGroupType`: 0 phone, 1 online, 3 audio, 4 video.
+    #[serde(default)]
+    pub skill_group_type: i64,
+    /// `MaxConcurrency` (Tencent's default is 1).
+    #[serde(default = "one")]
+    pub max_concurrency: i64,
+    /// `RingAll`.
+    #[serde(default)]
+    pub ring_all: bool,
+    /// `LastModifyTimestamp`, vendor clock, unix seconds (0 in a config: the simulator's start).
+    #[serde(default)]
+    pub last_modify_timestamp: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl SkillGroup {
+    /// A phone group with Tencent's defaults.
+    pub fn phone(id: i64, name: &str) -> Self {
+        SkillGroup {
+            id,
+            name: name.to_string(),
+            skill_group_type: 0,
+            max_concurrency: 1,
+            ring_all: false,
+            last_modify_timestamp: 0,
+        }
+    }
 }
 
 /// An agent's membership of a skill group.
@@ -127,8 +157,6 @@ pub struct Context<'a> {
     pub online: &'a BTreeSet<String>,
     /// Answer `AccountNotExist` for unknown e-mails in `DeleteStaff` instead of ignoring them.
     pub strict_delete: bool,
-    /// When the skill groups were last changed.
-    pub groups_modified: i64,
     /// The simulator core: the `create_race_ms` fault and the record of accepted creates.
     pub core: &'a crate::sim::SimCore,
 }
@@ -718,6 +746,19 @@ impl App {
         Ok(())
     }
 
+    /// A deleted skill group leaves every agent that was in it, and those agents count as modified.
+    /// ASSUMPTION (undocumented): Tencent deletes a group that still has agents and drops their
+    /// bindings, rather than refusing.
+    pub fn forget_group(&mut self, id: i64, now: i64) {
+        for entry in self.staff.values_mut() {
+            let before = entry.record.skill_groups.len();
+            entry.record.skill_groups.retain(|b| b.id != id);
+            if entry.record.skill_groups.len() != before {
+                entry.record.last_modify_timestamp = now;
+            }
+        }
+    }
+
     /// `UnbindStaffSkillGroupList`.
     pub fn unbind(&mut self, ctx: &Context<'_>, req: UnbindSkillGroupsRequest) -> Result<(), ApiError> {
         if req.skill_group_list.is_empty() {
@@ -756,7 +797,7 @@ pub fn describe_groups(
         .iter()
         .filter(|g| req.skill_group_id.is_none_or(|id| g.id == id))
         .filter(|g| req.skill_group_name.as_ref().is_none_or(|n| &g.name == n))
-        .filter(|_| req.modified_time.is_none_or(|t| ctx.groups_modified >= t))
+        .filter(|g| req.modified_time.is_none_or(|t| g.last_modify_timestamp >= t))
         .collect();
     Ok(DescribeSkillGroupsResponse {
         total_count: matching.len() as i64,
@@ -768,11 +809,11 @@ pub fn describe_groups(
                 r#type: Some("ALL".into()),
                 route_policy: Some("fifo".into()),
                 using_last_seat: Some(0),
-                max_concurrency: Some(1),
-                last_modify_timestamp: Some(ctx.groups_modified),
-                skill_group_type: Some(0),
+                max_concurrency: Some(g.max_concurrency),
+                last_modify_timestamp: Some(g.last_modify_timestamp),
+                skill_group_type: Some(g.skill_group_type),
                 alias: Some(String::new()),
-                ring_all: Some(false),
+                ring_all: Some(g.ring_all),
             })
             .collect(),
     })
@@ -808,7 +849,6 @@ mod tests {
             groups: &[],
             online: &online,
             strict_delete: false,
-            groups_modified: 0,
             core: &core,
         };
         let mut app = App::default();

@@ -1,0 +1,119 @@
+//! A group's status: the engine's record and verdict in, `ContactCenterSkillGroupStatus` out, written
+//! only when it says something new (a status that reads the same is never written again, so a resync
+//! of an unchanged group costs no API write).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+
+use crate::api::{
+    ContactCenterSkillGroup, ContactCenterSkillGroupStatus, DriftEntry, RECONCILE_REQUESTED_ANNOTATION,
+};
+use crate::conditions::{self, Verdict};
+use crate::controller::FIELD_MANAGER;
+use crate::core::GroupChange;
+use crate::engine::groups::GroupRecord;
+
+/// The engine's record of a group, from its status.
+pub fn record_of(status: Option<&ContactCenterSkillGroupStatus>) -> GroupRecord {
+    let Some(s) = status else {
+        return GroupRecord::default();
+    };
+    GroupRecord {
+        external_id: s.external_id.clone(),
+        create_requested_for: s.create_requested_for.clone(),
+        origin: s.origin,
+        account: s.account.clone(),
+        last_applied: s.last_applied.clone().unwrap_or_default(),
+    }
+}
+
+/// The status for a verdict, record, drift and count of referencing agents.
+pub fn desired_status(
+    group: &ContactCenterSkillGroup,
+    verdict: &Verdict,
+    record: &GroupRecord,
+    drift: &[GroupChange],
+    bound_agents: u32,
+    now: &Time,
+) -> ContactCenterSkillGroupStatus {
+    let current = group.status.as_ref();
+    let previous = current.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    ContactCenterSkillGroupStatus {
+        observed_generation: group.metadata.generation,
+        conditions: verdict.conditions(previous, group.metadata.generation, now),
+        external_id: record.external_id.clone(),
+        create_requested_for: record.create_requested_for.clone(),
+        origin: record.origin,
+        account: record.account.clone(),
+        drift: drift
+            .iter()
+            .map(|c| DriftEntry {
+                field: c.attribute.clone(),
+                desired: Some(c.to.clone()),
+                observed: c.from.clone(),
+            })
+            .collect(),
+        last_applied: (!record.last_applied.is_empty()).then(|| record.last_applied.clone()),
+        bound_agents: Some(bound_agents),
+        last_sync_time: current.and_then(|s| s.last_sync_time.clone()),
+        last_handled_reconcile_at: group
+            .annotations()
+            .get(RECONCILE_REQUESTED_ANNOTATION)
+            .cloned()
+            .or_else(|| current.and_then(|s| s.last_handled_reconcile_at.clone())),
+    }
+}
+
+/// Whether two statuses say the same thing, ignoring condition transition times and `lastSyncTime`.
+pub fn same(a: &ContactCenterSkillGroupStatus, b: &ContactCenterSkillGroupStatus) -> bool {
+    let strip = |s: &ContactCenterSkillGroupStatus| ContactCenterSkillGroupStatus {
+        conditions: Vec::new(),
+        last_sync_time: None,
+        ..s.clone()
+    };
+    strip(a) == strip(b) && conditions::equivalent(&a.conditions, &b.conditions)
+}
+
+/// Writes `status` (server-side apply of the status subresource) when it differs from what is stored.
+/// Returns whether a write happened.
+pub async fn write(
+    api: &Api<ContactCenterSkillGroup>,
+    group: &ContactCenterSkillGroup,
+    mut status: ContactCenterSkillGroupStatus,
+    now: &Time,
+) -> Result<bool, kube::Error> {
+    if group
+        .status
+        .as_ref()
+        .is_some_and(|current| same(current, &status))
+    {
+        return Ok(false);
+    }
+    if conditions::is_true(&status.conditions, conditions::READY) {
+        status.last_sync_time = Some(now.0.to_string());
+    }
+    let patch = json!({
+        "apiVersion": ContactCenterSkillGroup::api_version(&()),
+        "kind": ContactCenterSkillGroup::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &group.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Whether a group is Ready for agents to bind to, at its current generation, and its vendor id.
+pub fn bindable_id(group: &ContactCenterSkillGroup) -> Option<String> {
+    let status = group.status.as_ref()?;
+    let current = status.observed_generation == group.metadata.generation;
+    let ready = conditions::is_true(&status.conditions, conditions::READY);
+    (current && ready && group.metadata.deletion_timestamp.is_none())
+        .then(|| status.external_id.clone())
+        .flatten()
+}
