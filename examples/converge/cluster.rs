@@ -174,7 +174,7 @@ pub fn request_totals(metrics: &str) -> WriteTally {
         .filter_map(|line| line.strip_prefix("apiserver_request_total{"))
         .filter_map(|rest| {
             let (labels, value) = rest.rsplit_once('}')?;
-            let n = value.trim().split_whitespace().next()?.parse::<f64>().ok()?;
+            let n = value.split_whitespace().next()?.parse::<f64>().ok()?;
             let verb = label(labels, "verb")?;
             if !matches!(verb.as_str(), "POST" | "PUT" | "PATCH" | "APPLY" | "DELETE") {
                 return None;

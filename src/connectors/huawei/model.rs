@@ -8,8 +8,8 @@ use crate::api::{
     ContactCenterAgentSpec, ContactCenterSkillGroupSpec, HuaweiAgent, HuaweiAgentType, HuaweiRole,
 };
 use crate::core::{
-    DesiredAgent, DesiredGroup, Field, NormalizeError, ObservedAgent, ObservedGroup, PasswordRules, SkillResolver,
-    VendorField, VendorKind, VendorModel, insert_text, observed_text,
+    DesiredAgent, DesiredGroup, Field, NormalizeError, ObservedAgent, ObservedGroup, PasswordRules,
+    SkillResolver, VendorField, VendorKind, VendorModel, insert_text, observed_text,
 };
 
 /// `spec.huawei.agentType` (`agentType`).

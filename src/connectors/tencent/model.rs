@@ -11,8 +11,8 @@ use crate::api::{
     TencentSkillGroup, TencentSkillGroupType,
 };
 use crate::core::{
-    DesiredAgent, DesiredGroup, Field, FieldValue, NormalizeError, ObservedAgent, ObservedGroup, SkillResolver,
-    VendorField, VendorKind, VendorModel, insert_text, observed_flag, observed_text,
+    DesiredAgent, DesiredGroup, Field, FieldValue, NormalizeError, ObservedAgent, ObservedGroup,
+    SkillResolver, VendorField, VendorKind, VendorModel, insert_text, observed_flag, observed_text,
 };
 
 /// `spec.tencent.staffNumber` (`StaffNumber`).
