@@ -1825,10 +1825,10 @@ fn provider_health_for_both_kinds() {
 
 /// An ObserveOnly agent whose last look found `fields` different at the vendor, as the operator writes
 /// it (the verdict and `status.drift` of the engine's ObserveOnly outcome).
-fn observe_only_with_drift(fields: &[&str]) -> Value {
+fn observe_only_with_drift(kind: &str, fields: &[&str]) -> Value {
     let message = format!("ObserveOnly: the vendor differs in {}", fields.join(", "));
     let mut o = with(
-        &agent(Some(&Verdict::drifted(message))),
+        &object(kind, Some(&Verdict::drifted(message)), 3),
         "/spec",
         json!({"managementPolicy": "ObserveOnly"}),
     );
@@ -1846,7 +1846,10 @@ fn observe_only_with_drift(fields: &[&str]) -> Value {
 
 #[test]
 fn agent_health_observe_only_drift_is_healthy_and_names_the_fields() {
-    let (status, message) = health(AGENT_LUA, &observe_only_with_drift(&["displayName", "phone"]));
+    let (status, message) = health(
+        AGENT_LUA,
+        &observe_only_with_drift("ContactCenterAgent", &["displayName", "phone"]),
+    );
     assert_eq!(status, "Healthy", "drift is what ObserveOnly was asked to report");
     assert!(
         message.contains("displayName, phone") && message.contains("status.drift"),
@@ -1889,7 +1892,7 @@ fn agent_health_observe_only_still_degrades_on_terminal_errors() {
         assert_eq!(health(AGENT_LUA, &o).0, "Degraded", "{v:?}");
     }
     // Drift reported for an agent that is not ObserveOnly would be a fault: Degraded, as before.
-    let mut full = observe_only_with_drift(&["displayName"]);
+    let mut full = observe_only_with_drift("ContactCenterAgent", &["displayName"]);
     full["spec"]["managementPolicy"] = json!("Full");
     assert_eq!(health(AGENT_LUA, &full).0, "Degraded");
 }
@@ -1905,7 +1908,7 @@ fn health_cases(kind: &str) -> Vec<HealthCase> {
             ("Ready", agent(Some(&ready)), "Healthy"),
             (
                 "ObserveOnly with drift",
-                observe_only_with_drift(&["phone"]),
+                observe_only_with_drift("ContactCenterAgent", &["phone"]),
                 "Healthy",
             ),
             (
@@ -1923,6 +1926,11 @@ fn health_cases(kind: &str) -> Vec<HealthCase> {
         ],
         "ContactCenterSkillGroup" => vec![
             ("Ready", object(kind, Some(&ready), 3), "Healthy"),
+            (
+                "ObserveOnly with drift",
+                observe_only_with_drift(kind, &["tencent.maxConcurrency"]),
+                "Healthy",
+            ),
             ("no status", object(kind, None, 3), "Progressing"),
             (
                 "deletion waiting for referencing agents",

@@ -713,12 +713,12 @@ async fn clearing_skills_releases_only_this_agent_and_empty_lists_never_leave() 
             SkillBinding {
                 id: "2".into(),
                 priority: Some(3),
-                weight: None
+                weight: Some(1)
             },
             SkillBinding {
                 id: "3".into(),
                 priority: Some(1),
-                weight: None
+                weight: Some(1)
             },
         ])
     );

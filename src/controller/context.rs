@@ -247,6 +247,16 @@ impl Context {
             .collect()
     }
 
+    /// Every skill group currently known, from all stores.
+    pub fn groups(&self) -> Vec<Arc<ContactCenterSkillGroup>> {
+        self.group_stores
+            .lock()
+            .expect("group stores lock")
+            .iter()
+            .flat_map(|s| s.state())
+            .collect()
+    }
+
     /// The skill group `namespace/name`, from the group stores.
     pub fn group(&self, namespace: &str, name: &str) -> Option<Arc<ContactCenterSkillGroup>> {
         let key = ObjectRef::new(name).within(namespace);

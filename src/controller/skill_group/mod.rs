@@ -105,7 +105,7 @@ pub fn error_policy(group: Arc<ContactCenterSkillGroup>, error: &Error, ctx: Arc
 
 /// The provider of a group, with the agents' rules: a namespaced provider of the group's namespace, or
 /// a cluster provider that grants it.
-fn provider_id(group: &ContactCenterSkillGroup) -> ProviderId {
+pub(crate) fn provider_id(group: &ContactCenterSkillGroup) -> ProviderId {
     let kind = group.spec.provider_ref.kind;
     ProviderId {
         kind,

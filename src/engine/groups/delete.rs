@@ -99,7 +99,9 @@ pub async fn delete_group(
             Requeue::After(provider.deletion_interval()),
         ));
     }
-    match provider.vendor.delete_group(&id).await {
+    let deleted = provider.vendor.delete_group(&id).await;
+    super::count_call(provider, "delete", &deleted);
+    match deleted {
         Ok(Deletion::Deleted | Deletion::AlreadyGone) => {
             provider.groups.put(&id, None).await;
             let text = format!("deleted the vendor skill group {id}");

@@ -317,7 +317,9 @@ async fn create(
         );
         return GroupOutcome::new(verdict, record, Requeue::Backoff(None));
     }
-    match provider.vendor.create_group(desired).await {
+    let created = provider.vendor.create_group(desired).await;
+    count_call(provider, "create", &created);
+    match created {
         Ok(created) => {
             let observed = ObservedGroup {
                 id: created.external_id.clone(),
@@ -364,7 +366,9 @@ async fn update(
     if changes.is_empty() {
         return matched(record, &observed, desired);
     }
-    if let Err(e) = provider.vendor.update_group(desired, &observed, changes).await {
+    let updated = provider.vendor.update_group(desired, &observed, changes).await;
+    count_call(provider, "update", &updated);
+    if let Err(e) = updated {
         return GroupOutcome::failed(&e, "updating the skill group", record);
     }
     for change in changes {
@@ -427,4 +431,18 @@ fn refused(record: GroupRecord, refusal: &GroupRefusal, name: &str) -> GroupOutc
         _ => (Verdict::stalled(reason, message.clone()), Requeue::AwaitChange),
     };
     GroupOutcome::new(verdict, record, requeue).told(true, reason.as_str(), message)
+}
+
+/// Counts a skill-group call in `ccop_skill_group_operations_total`, by its outcome: `ok` or the
+/// error's kind.
+pub(crate) fn count_call<T>(
+    provider: &ProviderRuntime,
+    operation: &'static str,
+    result: &Result<T, VendorError>,
+) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(e) => e.kind.as_str(),
+    };
+    crate::metrics::skill_group_operation(provider.vendor.kind().as_str(), operation, outcome);
 }
