@@ -121,6 +121,14 @@ async fn a_group_is_created_then_an_agent_binds_to_its_id() {
     })
     .await;
     assert_eq!(env.tencent.group_creates_of("vip-queue"), 1);
+    // The dashboard's skill-group row reads this counter.
+    let metrics = ccop::metrics::METRICS.encode();
+    assert!(
+        metrics.lines().any(|l| l.starts_with(
+            r#"ccop_skill_group_operations_total{vendor="tencent",operation="create",result="ok"}"#
+        )),
+        "the group create is counted: {metrics}"
+    );
     op.stop().await;
 }
 
