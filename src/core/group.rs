@@ -58,17 +58,14 @@ pub struct GroupSupport {
 }
 
 impl GroupSupport {
-    /// No skill-group API at all.
+    /// Neither list, update nor delete. Whether a vendor can create groups is whether its
+    /// `Vendor::create_group` is implemented (Ozonetel documents create and nothing else), so this is
+    /// also Ozonetel's support.
     pub const NONE: GroupSupport = GroupSupport {
         list_page_size: None,
         update: false,
         delete: false,
     };
-
-    /// Whether the vendor has any skill-group call (at least create).
-    pub fn any(self) -> bool {
-        self != GroupSupport::NONE
-    }
 }
 
 /// Why the operator does not act on a group.
