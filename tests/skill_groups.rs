@@ -129,6 +129,12 @@ async fn a_group_is_created_then_an_agent_binds_to_its_id() {
         )),
         "the group create is counted: {metrics}"
     );
+    assert!(
+        metrics.lines().any(|l| l.starts_with("ccop_skill_groups{")
+            && l.contains(r#"ready="true""#)
+            && !l.ends_with(" 0")),
+        "the Ready group is in the gauge: {metrics}"
+    );
     op.stop().await;
 }
 

@@ -94,7 +94,6 @@ where
     crate::metrics::provider_ready(&id.display(), verdict.ready, verdict.reason.as_str());
     let counts = AgentCounts::of(&users);
     counts.publish(&id);
-    publish_group_counts(ctx, &id);
     let current = provider.provider_status();
     // Agents stalled by a refusal that cleared by itself (clock skew, an allow-list) are looked at
     // again at once, not at their next long recheck. Judged by the stored status, so a restart in
@@ -147,25 +146,6 @@ fn note_version<K: Resource>(ctx: &Context, id: &ProviderId, provider: &K) -> bo
 }
 
 /// How many agents use the provider, by condition.
-/// Sets `ccop_skill_groups` of the provider: its groups, Ready or not.
-fn publish_group_counts(ctx: &Context, id: &ProviderId) {
-    let groups = ctx.groups();
-    let of_provider: Vec<_> = groups
-        .iter()
-        .filter(|g| super::skill_group::provider_id(g) == *id)
-        .collect();
-    let ready = of_provider
-        .iter()
-        .filter(|g| {
-            g.status
-                .as_ref()
-                .is_some_and(|s| conditions::is_true(&s.conditions, conditions::READY))
-        })
-        .count();
-    crate::metrics::skill_groups(&id.display(), true, ready as u32);
-    crate::metrics::skill_groups(&id.display(), false, (of_provider.len() - ready) as u32);
-}
-
 struct AgentCounts {
     all: usize,
     ready: usize,

@@ -103,9 +103,30 @@ pub fn error_policy(group: Arc<ContactCenterSkillGroup>, error: &Error, ctx: Arc
     }
 }
 
+/// Sets `ccop_skill_groups` of the group's provider: its groups Ready or not, this one as just
+/// reported (the store may still hold its previous status).
+fn publish_counts(ctx: &Context, group: &ContactCenterSkillGroup, ready_now: bool) {
+    let provider = provider_id(group);
+    let this = (group.namespace(), group.name_any());
+    let (mut ready, mut all) = (u32::from(ready_now), 1);
+    let others = ctx.groups();
+    for other in others
+        .iter()
+        .filter(|g| provider_id(g) == provider && (g.namespace(), g.name_any()) != this)
+    {
+        all += 1;
+        let status = other.status.as_ref();
+        if status.is_some_and(|s| crate::conditions::is_true(&s.conditions, crate::conditions::READY)) {
+            ready += 1;
+        }
+    }
+    crate::metrics::skill_groups(&provider.display(), true, ready);
+    crate::metrics::skill_groups(&provider.display(), false, all - ready);
+}
+
 /// The provider of a group, with the agents' rules: a namespaced provider of the group's namespace, or
 /// a cluster provider that grants it.
-pub(crate) fn provider_id(group: &ContactCenterSkillGroup) -> ProviderId {
+fn provider_id(group: &ContactCenterSkillGroup) -> ProviderId {
     let kind = group.spec.provider_ref.kind;
     ProviderId {
         kind,
@@ -157,6 +178,7 @@ impl Exit<'_> {
         after_group.status = Some(desired.clone());
         let after = status::bindable_id(&after_group);
         let wrote = status::write(self.api, self.group, desired, &now).await?;
+        publish_counts(self.ctx, self.group, verdict.ready);
         if before != after {
             self.ctx.requeue_ids(agents);
         }
