@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use ccop::controller::rbac;
+use ccop::sim::Simulator;
 use kube::ResourceExt;
 use serde_json::json;
 use support::operator::{Env, NS, condition, leader_options, options, ready};
@@ -218,6 +219,54 @@ async fn credentials_rotation_is_seen_without_a_restart() {
     env.tencent_secret(NS).await;
     env.wait_agent("dave", "Ready after the Secret was fixed", ready)
         .await;
+    op.stop().await;
+}
+
+/// The operator's own finalizer on the credentials Secret (or anyone's label) changes its
+/// resourceVersion but not the credentials: the provider keeps its vendor snapshot and token, so the
+/// next agent pass needs no relisting (which a vendor that is failing at that moment could not answer).
+#[tokio::test]
+async fn a_credentials_secret_write_that_keeps_the_credentials_keeps_the_vendor_snapshot() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    let spec = |name: &str| {
+        json!({"providerRef": {"name": "huawei"}, "displayName": name, "email": "ivy@example.com",
+               "huawei": {"userAccount": "ivy.wu"}, "passwordPolicy": "Generate"})
+    };
+    env.ready_agent("ivy", spec("Ivy")).await;
+    let (listings, tokens) = (
+        env.huawei.core().calls_of("agentAccount/query"),
+        env.huawei.core().calls_of("tokenByAkSk"),
+    );
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(env.client.clone(), NS);
+    let label = json!({"metadata": {"labels": {"team": "contact-center"}}});
+    secrets
+        .patch(
+            "huawei-credentials",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&label),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await; // the Secret's watch event arrives
+    env.agent("ivy", spec("Ivy Wu")).await;
+    env.wait_agent("ivy", "Ready with the new name", |a| {
+        ready(a)
+            && env
+                .huawei
+                .agent("ivy.wu")
+                .is_some_and(|v| v.user_name == "Ivy Wu")
+    })
+    .await;
+    assert_eq!(
+        (
+            env.huawei.core().calls_of("agentAccount/query"),
+            env.huawei.core().calls_of("tokenByAkSk")
+        ),
+        (listings, tokens),
+        "the runtime was rebuilt: the accounts were listed or a token minted again"
+    );
     op.stop().await;
 }
 

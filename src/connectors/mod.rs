@@ -26,7 +26,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 pub use account::{AccountId, CredentialDigest};
 pub use error::{ErrorKind, VendorError};
@@ -246,6 +246,17 @@ impl SecretData {
                 format!("Secret {secret_name:?} has no key {key:?}"),
             )
         })
+    }
+
+    /// Whether both hold the same keys with the same values.
+    pub fn same_as(&self, other: &SecretData) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().all(|(k, v)| {
+                other
+                    .0
+                    .get(k)
+                    .is_some_and(|o| o.expose_secret() == v.expose_secret())
+            })
     }
 
     /// Builds from raw bytes, as Kubernetes stores Secret data.

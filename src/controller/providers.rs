@@ -23,7 +23,7 @@ use crate::api::{
     ProviderKind, ProviderSettings,
 };
 use crate::conditions::{Reason, Verdict};
-use crate::connectors::VendorError;
+use crate::connectors::{SecretData, VendorError};
 use crate::engine::ProviderRuntime;
 
 /// Why an agent's provider cannot be used right now.
@@ -88,7 +88,12 @@ impl ProviderProblem {
 }
 
 struct Entry {
-    fingerprint: String,
+    /// The provider object (uid and generation) the runtime was built from.
+    version: String,
+    /// The credentials it signs with. Compared by content, not by the Secret's resourceVersion: the
+    /// operator's own write of the Secret's finalizer changes the version, and rebuilding the runtime
+    /// for it would drop the vendor snapshot (a full relisting) and the access token.
+    credentials: SecretData,
     runtime: Arc<ProviderRuntime>,
     refresher: JoinHandle<()>,
 }
@@ -298,7 +303,7 @@ impl ProviderCache {
             .secret(&provider.secret_namespace, &secret_ref.name)
             .await
             .map_err(|e| ProviderProblem::Kube(e.to_string()))?;
-        let Some((secret_rv, credentials)) = secret else {
+        let Some((_, credentials)) = secret else {
             return Err(ProviderProblem::Secret(format!(
                 "the credentials Secret {:?} of provider {} does not exist in namespace {:?}",
                 secret_ref.name,
@@ -306,9 +311,9 @@ impl ProviderCache {
                 provider.secret_namespace
             )));
         };
-        let fingerprint = format!("{}/{secret_rv}", provider.version);
+        let built_from = |e: &Entry| e.version == provider.version && e.credentials.same_as(&credentials);
         if let Some(e) = self.entries.lock().expect("provider cache lock").get(id)
-            && e.fingerprint == fingerprint
+            && built_from(e)
         {
             return Ok(e.runtime.clone());
         }
@@ -320,7 +325,7 @@ impl ProviderCache {
             &ctx.options.client,
         )
         .map_err(ProviderProblem::Client)?;
-        // The fingerprint holds the provider's generation, so a changed ceiling builds a new runtime.
+        // The version holds the provider's generation, so a changed ceiling builds a new runtime.
         runtime.policy = provider.policy.clone();
         // A restarted operator (or a rebuilt runtime) starts with what the last minute's deletions
         // left of the budget, not a full one.
@@ -335,14 +340,15 @@ impl ProviderCache {
         // Another reconcile may have built the same runtime meanwhile: keep the first, so every agent of
         // the provider shares one snapshot.
         if let Some(e) = entries.get(id)
-            && e.fingerprint == fingerprint
+            && built_from(e)
         {
             return Ok(e.runtime.clone());
         }
         entries.insert(
             id.clone(),
             Entry {
-                fingerprint,
+                version: provider.version.clone(),
+                credentials,
                 runtime: runtime.clone(),
                 refresher,
             },
