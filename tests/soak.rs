@@ -1500,6 +1500,43 @@ async fn a_killed_controller_leaves_nothing_running() {
     );
 }
 
+/// A stop (SIGTERM, or the leader lease lost) gives running passes a few seconds, then cancels them:
+/// found by the soak, where a graceful restart left a pass waiting on a slow vendor running for a
+/// minute next to its successor, and that pass re-created the account of an agent the successor had
+/// deleted meanwhile.
+#[tokio::test]
+async fn a_stopped_controller_cancels_a_slow_pass_before_it_writes_to_the_vendor() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Longer than the shutdown grace: the pass's first read is still waiting when the grace ends.
+    env.ozonetel.core().set_faults(Faults {
+        latency_ms: 7000,
+        ..Faults::default()
+    });
+    env.agent(
+        "zoe",
+        json!({"providerRef": {"name": "ozonetel"}, "displayName": "Zoe", "email": "zoe@example.com",
+               "ozonetel": {"agentId": "zoe_1"}, "passwordPolicy": "Generate"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let stopping = Instant::now();
+    op.stop().await;
+    let took = stopping.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "the stop waited {took:?} for the pass (more than the shutdown grace)"
+    );
+    // Had the pass gone on, its create would have reached the vendor within two latencies.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    assert_eq!(
+        env.ozonetel.core().calls_of("createAgent"),
+        0,
+        "a pass of the stopped controller created the account"
+    );
+}
+
 /// Found by the soak: a Secret fixed while the controller's watches were down, with the API server's
 /// watch history compacted meanwhile, reached the controller only through a relist, and agents stalled
 /// on the broken credentials (which wait for a change) were never looked at again.

@@ -53,6 +53,13 @@ use crate::api::{
 use claims::ProviderId;
 use leader::{LeaderElector, RENEW_EVERY};
 
+/// How long passes already running may go on after the stop signal (SIGTERM, or the leader lease
+/// lost) before they are cancelled. kube's graceful shutdown waits for them without a bound, and a
+/// pass waiting out a vendor's rate limit can take a minute: a deposed leader's pass would then
+/// write next to its successor's for that long. Well within the lease duration and the pod's
+/// termination grace period; a pass cut short is a crash, which the checkpoints are for.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why the controller could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -238,7 +245,9 @@ async fn run_controllers(
     wiring.secret_watches();
     wiring.group_controllers();
     let (agent_stores, agent_controllers) = wiring.agent_controllers(requeue_rx);
-    let Wiring { tasks, synced, .. } = wiring;
+    let Wiring {
+        tasks, synced, stop, ..
+    } = wiring;
 
     let mut background = Scoped(tokio::spawn(futures::future::join_all(tasks)));
     futures::future::join_all(synced).await;
@@ -254,9 +263,19 @@ async fn run_controllers(
         health_ready.set_ready(true);
         tracing::info!("watches synced; the operator is ready");
     }));
-    futures::future::join_all(agent_controllers).await;
+    let grace_over = stop.then(|_| tokio::time::sleep(SHUTDOWN_GRACE)).boxed().shared();
+    tokio::select! {
+        _ = futures::future::join_all(agent_controllers) => {}
+        _ = grace_over.clone() => tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "agent passes still running after the shutdown grace period were cancelled"
+        ),
+    }
     drop(readiness);
-    let _ = (&mut background.0).await;
+    tokio::select! {
+        _ = &mut background.0 => {}
+        _ = grace_over => {}
+    }
     Ok(())
 }
 

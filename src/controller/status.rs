@@ -7,8 +7,9 @@
 //! the whole status, and records ownership of only the fields that changed, where an apply builds the
 //! field set of the whole applied configuration and checks it against every manager's. The
 //! operator is the status's only writer, and the diff is taken against the status this pass last
-//! read or wrote, so nothing another writer set is overwritten by a diff taken from a stale copy
-//! (a copy older than the operator's own last write is never reconciled: see `Context::outdated`).
+//! read or wrote. The patch carries that copy's `resourceVersion`, a precondition: a pass working
+//! from a stale copy (another replica wrote meanwhile, or the agent is being deleted) gets a 409
+//! instead of merging an outdated diff into a newer status, and is retried on the current object.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams};
@@ -127,15 +128,16 @@ pub fn same(a: &ContactCenterAgentStatus, b: &ContactCenterAgentStatus) -> bool 
     strip(a) == strip(b) && conditions::equivalent(&a.conditions, &b.conditions)
 }
 
-/// Writes `status` when it differs from `current` (what this pass last read or wrote). Returns the
+/// Writes `status` when it differs from the status of `latest` (the agent as this pass last read or
+/// wrote it), on the condition that the agent is still at `latest`'s resourceVersion. Returns the
 /// agent as written when a write happened.
 pub async fn write(
     api: &Api<ContactCenterAgent>,
-    name: &str,
-    current: Option<&ContactCenterAgentStatus>,
+    latest: &ContactCenterAgent,
     mut status: ContactCenterAgentStatus,
     now: &Time,
 ) -> Result<Option<ContactCenterAgent>, kube::Error> {
+    let current = latest.status.as_ref();
     if current.is_some_and(|current| same(current, &status)) {
         return Ok(None);
     }
@@ -147,14 +149,18 @@ pub async fn write(
     let Some(changed) = merge_diff(&before, &after) else {
         return Ok(None);
     };
+    let patch = json!({
+        "metadata": {"resourceVersion": latest.metadata.resource_version},
+        "status": changed,
+    });
     let written = api
         .patch_status(
-            name,
+            &latest.name_any(),
             &PatchParams {
                 field_manager: Some(FIELD_MANAGER.to_string()),
                 ..PatchParams::default()
             },
-            &Patch::Merge(json!({ "status": changed })),
+            &Patch::Merge(patch),
         )
         .await?;
     Ok(Some(written))

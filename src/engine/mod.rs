@@ -246,7 +246,9 @@ pub struct CheckpointError(pub Box<dyn std::error::Error + Send + Sync>);
 /// cannot lose the knowledge that the account is ours.
 #[async_trait]
 pub trait Checkpoint: Send + Sync {
-    /// Stores `record` (with `create_requested_for` set) and the in-progress verdict.
+    /// Stores `record` (with `create_requested_for` set, or owning the key already when an account
+    /// that vanished is created again) and the in-progress verdict. Called before every create: an
+    /// `Err` (the agent changed or went since the pass read it) stops the create.
     async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError>;
 
     /// Stores `record` (the record from before the create, without its marker) once the vendor

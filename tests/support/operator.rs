@@ -44,12 +44,14 @@ pub struct Running {
 }
 
 impl Running {
-    /// SIGTERM: stop gracefully and wait.
+    /// SIGTERM: stop gracefully and wait; after 10 s, SIGKILL (as the kubelet does after the pod's
+    /// grace period), so nothing of this controller runs on next to the one started after it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
+        self.task.abort();
     }
 
     /// A crash: the task is killed wherever it is.

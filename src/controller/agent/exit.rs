@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::events::{Event, EventType};
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, Resource};
 
 use super::Error;
 use super::metadata::{self, Marker};
@@ -135,8 +135,7 @@ impl<'a> Exit<'a> {
         status: ContactCenterAgentStatus,
         now: &Time,
     ) -> Result<bool, kube::Error> {
-        let name = latest.name_any();
-        let Some(written) = status::write(self.api, &name, latest.status.as_ref(), status, now).await? else {
+        let Some(written) = status::write(self.api, latest, status, now).await? else {
             return Ok(false);
         };
         self.wrote(written);
@@ -155,12 +154,13 @@ impl<'a> Exit<'a> {
         Ok(())
     }
 
-    /// Writes `record` with `verdict` to status now, for the engine's checkpoints.
-    async fn store(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), kube::Error> {
+    /// Writes `record` with `verdict` to status now, for the engine's checkpoints; whether it wrote
+    /// (nothing is written when status says so already).
+    async fn store(&self, record: &AgentRecord, verdict: &Verdict) -> Result<bool, kube::Error> {
         let now = Time(jiff::Timestamp::now());
         let latest = self.latest();
         let s = status::desired_status(&latest, verdict, record, &[], &now);
-        self.write_status(&latest, s, &now).await.map(|_| ())
+        self.write_status(&latest, s, &now).await
     }
 }
 
@@ -170,7 +170,11 @@ fn checkpoint_error(e: kube::Error) -> CheckpointError {
 
 /// The engine's checkpoints are written to the agent: a first create's marker in the annotation, on
 /// the patch that adds the finalizer; a later one (status already holds a record, which then wins
-/// over any annotation) in status.
+/// over any annotation) in status. Every create follows a successful write conditional on the
+/// agent's resourceVersion as the pass read it, so a pass on a stale copy (the agent deleted or
+/// being deleted, another replica's pass ahead of it) stops before it sends a create.
+/// `tests/soak.rs::chaos_soak_…` counts every create at the vendors, and found the re-create that
+/// skipping this write allowed.
 #[async_trait]
 impl Checkpoint for Exit<'_> {
     async fn before_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError> {
@@ -186,7 +190,14 @@ impl Checkpoint for Exit<'_> {
         self.metadata(true, &Marker::Keep)
             .await
             .map_err(checkpoint_error)?;
-        self.store(record, verdict).await.map_err(checkpoint_error)
+        if self.store(record, verdict).await.map_err(checkpoint_error)? {
+            return Ok(());
+        }
+        // Status says so already: the create still needs the answer only a write gets, that the
+        // agent is as this pass read it. A patch that only tests the resourceVersion changes nothing.
+        metadata::confirm_current(self.api, &self.latest())
+            .await
+            .map_err(checkpoint_error)
     }
 
     async fn withdraw_create(&self, record: &AgentRecord, verdict: &Verdict) -> Result<(), CheckpointError> {

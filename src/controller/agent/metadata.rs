@@ -7,7 +7,9 @@
 //!
 //! The patch tests the finalizer list it extends, as kube's helper does: the API server does not
 //! deduplicate finalizers, so a list changed by someone else since this pass read it fails the patch
-//! (and the pass is retried) rather than being overwritten or given a second copy.
+//! (and the pass is retried) rather than being overwritten or given a second copy. A patch that sets
+//! the create-pending marker also tests the resourceVersion: the create that follows it is only for
+//! the agent as this pass read it.
 
 use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
@@ -77,7 +79,27 @@ pub fn patch_ops(agent: &ContactCenterAgent, finalizer: bool, marker: &Marker<'_
         Vec::new()
     };
     ops.extend(marker_ops(agent, marker));
+    if matches!(marker, Marker::Set(_)) {
+        // The create that follows is for the agent as read.
+        ops.insert(0, resource_version_test(agent));
+    }
     (!ops.is_empty()).then_some(ops)
+}
+
+/// The operation that fails a patch unless the agent is still at the resourceVersion of `agent`.
+fn resource_version_test(agent: &ContactCenterAgent) -> Value {
+    json!({"op": "test", "path": "/metadata/resourceVersion", "value": agent.metadata.resource_version})
+}
+
+/// Succeeds only while the agent is at the resourceVersion of `agent` (and not deleted): a patch that
+/// tests it and changes nothing, so nothing is stored.
+pub async fn confirm_current(
+    api: &Api<ContactCenterAgent>,
+    agent: &ContactCenterAgent,
+) -> Result<(), kube::Error> {
+    send(api, agent, vec![resource_version_test(agent)])
+        .await
+        .map(|_| ())
 }
 
 /// Sends a JSON patch of `ops` to the agent; returns the agent as written.
@@ -157,14 +179,16 @@ mod tests {
 
     #[test]
     fn one_patch_adds_the_finalizer_and_the_marker_keeping_what_others_set() {
-        let bare = agent(json!({"name": "a", "namespace": "n"}));
+        let bare = agent(json!({"name": "a", "namespace": "n", "resourceVersion": "7"}));
         let ops = patch_ops(&bare, true, &Marker::Set(&pending())).unwrap();
         let written = apply(&bare, ops);
         assert_eq!(written.finalizers(), [FINALIZER.to_string()]);
         assert_eq!(CreatePending::on(&written), Some(pending()));
 
-        let busy = agent(json!({"name": "a", "namespace": "n", "finalizers": ["other/x"],
-                                "annotations": {"team": "blue"}}));
+        let busy = agent(
+            json!({"name": "a", "namespace": "n", "resourceVersion": "7", "finalizers": ["other/x"],
+                                "annotations": {"team": "blue"}}),
+        );
         let written = apply(&busy, patch_ops(&busy, true, &Marker::Set(&pending())).unwrap());
         assert_eq!(
             written.finalizers(),
@@ -187,8 +211,30 @@ mod tests {
     }
 
     #[test]
+    fn a_patch_from_a_copy_older_than_the_stored_agent_fails() {
+        // A pass on a stale copy (the agent was deleted and its finalizer is still on the copy, or
+        // another replica wrote): the create that would follow the patch must not be sent.
+        let read = agent(json!({"name": "a", "namespace": "n", "resourceVersion": "7",
+                                "finalizers": [FINALIZER], "annotations": {"team": "blue"}}));
+        let mut stored = serde_json::to_value(&read).unwrap();
+        stored["metadata"]["resourceVersion"] = json!("9");
+        for ops in [
+            patch_ops(&read, true, &Marker::Set(&pending())).unwrap(),
+            vec![resource_version_test(&read)],
+        ] {
+            let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops)).unwrap();
+            assert!(json_patch::patch(&mut stored.clone(), &patch).is_err());
+        }
+        let current: ContactCenterAgent = serde_json::from_value(stored.clone()).unwrap();
+        let patch: json_patch::Patch =
+            serde_json::from_value(Value::Array(vec![resource_version_test(&current)])).unwrap();
+        assert!(json_patch::patch(&mut stored, &patch).is_ok());
+    }
+
+    #[test]
     fn a_finalizer_list_changed_since_it_was_read_fails_the_patch() {
-        let read = agent(json!({"name": "a", "namespace": "n", "finalizers": ["other/x"]}));
+        let read =
+            agent(json!({"name": "a", "namespace": "n", "resourceVersion": "7", "finalizers": ["other/x"]}));
         let ops = patch_ops(&read, true, &Marker::Keep).unwrap();
         let mut stored = serde_json::to_value(&read).unwrap();
         stored["metadata"]["finalizers"] = json!(["other/x", "other/y"]);

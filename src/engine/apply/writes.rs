@@ -42,15 +42,18 @@ impl Pass<'_, '_> {
         if !outcome.record.owns(&key) || outcome.record.password_digest != sending {
             outcome.record.create_requested_for = Some(key.clone());
             outcome.record.password_digest = sending;
-            let creating = Verdict::progressing(Reason::Creating, format!("creating account {key:?}"));
-            if let Err(e) = self.checkpoint.before_create(&outcome.record, &creating).await {
-                outcome.verdict = Verdict::progressing(
-                    Reason::Creating,
-                    format!("could not record the create before sending it: {e}"),
-                );
-                outcome.requeue = Requeue::Backoff(None);
-                return Err(Step::Done(outcome));
-            }
+        }
+        // Also when the record owns the key already (the account vanished and is created again):
+        // the checkpoint is where a pass learns that its agent is still as it read it. Without it, a
+        // pass on a stale copy of an agent that another pass has just deleted re-created the account.
+        let creating = Verdict::progressing(Reason::Creating, format!("creating account {key:?}"));
+        if let Err(e) = self.checkpoint.before_create(&outcome.record, &creating).await {
+            outcome.verdict = Verdict::progressing(
+                Reason::Creating,
+                format!("could not record the create before sending it: {e}"),
+            );
+            outcome.requeue = Requeue::Backoff(None);
+            return Err(Step::Done(outcome));
         }
         match vendor.create(&self.desired, self.req.password.as_ref()).await {
             Ok(created) => {
