@@ -74,6 +74,9 @@ pub enum Reason {
     /// An agent's `spec.skills[].groupRef` names a `ContactCenterSkillGroup` that is not Ready (or does
     /// not exist): the agent waits, without a vendor call, until the group is Ready.
     SkillGroupNotReady,
+    /// An agent's `spec.tencent.forwarding.target.agentRef` names a `ContactCenterAgent` that does not
+    /// exist or is not Ready: the agent waits, without a vendor call, until that agent is Ready.
+    ForwardingTargetNotReady,
     /// A skill group being deleted is still referenced by agents: it stays at the vendor until they
     /// no longer reference it.
     SkillGroupInUse,
@@ -107,6 +110,7 @@ impl Reason {
             Reason::ImmutableField => "ImmutableField",
             Reason::DisableNotSupported => "DisableNotSupported",
             Reason::SkillGroupNotReady => "SkillGroupNotReady",
+            Reason::ForwardingTargetNotReady => "ForwardingTargetNotReady",
             Reason::SkillGroupInUse => "SkillGroupInUse",
             Reason::UnsupportedByVendor => "UnsupportedByVendor",
         }

@@ -298,6 +298,38 @@ fn retag_if(expected: Value) -> Patch<()> {
     Patch::Json(serde_json::from_value(document).expect("a JSON patch document"))
 }
 
+/// A map the manager applied goes with its last field: switching a forwarding target from
+/// `agentRef` to `groupRef` must not leave an empty `agentRef: {}` behind (which the schema refuses:
+/// its `name` is required), as the real server's `.` membership of a map ensures.
+#[tokio::test]
+async fn server_side_apply_removes_a_map_whose_fields_the_manager_stopped_applying() {
+    let server = TestApiServer::start().await;
+    let api = agents(&server);
+    let user = PatchParams::apply("user");
+    let with_target = |target: Value| {
+        let mut config = agent_json("f1");
+        config["spec"]["tencent"] = json!({"forwarding": {"enabled": true, "target": target}});
+        config
+    };
+    api.patch(
+        "f1",
+        &user,
+        &Patch::Apply(&with_target(json!({"agentRef": {"name": "cal"}}))),
+    )
+    .await
+    .unwrap();
+    let moved = api
+        .patch(
+            "f1",
+            &user,
+            &Patch::Apply(&with_target(json!({"groupRef": {"name": "billing"}}))),
+        )
+        .await
+        .expect("the agentRef map goes with its name");
+    let target = serde_json::to_value(&moved.spec.tencent.unwrap().forwarding.unwrap().target).unwrap();
+    assert_eq!(target, json!({"groupRef": {"name": "billing"}}));
+}
+
 #[tokio::test]
 async fn server_side_apply_creates_and_removes_conditions_its_manager_stopped_applying() {
     let server = TestApiServer::start().await;

@@ -1594,6 +1594,7 @@ fn all_reasons() -> Vec<Reason> {
             | Reason::ImmutableField
             | Reason::DisableNotSupported
             | Reason::SkillGroupNotReady
+            | Reason::ForwardingTargetNotReady
             | Reason::SkillGroupInUse
             | Reason::UnsupportedByVendor => {}
         }
@@ -1622,6 +1623,7 @@ fn all_reasons() -> Vec<Reason> {
         ImmutableField,
         DisableNotSupported,
         SkillGroupNotReady,
+        ForwardingTargetNotReady,
         SkillGroupInUse,
         UnsupportedByVendor,
     ];

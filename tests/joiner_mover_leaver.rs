@@ -14,7 +14,7 @@ use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 use support::logs::{capture_logs, logs};
-use support::operator::{Env, NS, condition, options, ready};
+use support::operator::{Env, NS, condition, options, ready, ready_message, tencent_staff};
 
 /// The generated password of agent `agent`, as the user reads it from its Secret.
 async fn generated(env: &Env, agent: &str) -> Option<String> {
@@ -445,5 +445,79 @@ async fn a_tencent_agent_gets_its_generated_password_once_after_the_create() {
     assert!(!account.password_emailed);
     reconcile_once_more(&env, "tom", "look-1").await;
     assert_eq!(env.tencent.core.calls_of("ModifyStaffPassword"), 1);
+    op.stop().await;
+}
+
+/// A leaver's calls forward to a colleague named by object (`agentRef`), later to a team's group
+/// (`groupRef`): the agent waits without any vendor call until its target is Ready, then converges by
+/// itself (the target's own events requeue it), and the vendor gets the colleague's e-mail and the
+/// group's id.
+#[tokio::test]
+async fn forwarding_to_an_agent_or_a_group_named_by_object_waits_for_it_then_binds() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    let bea = |target: Value| {
+        json!({"providerRef": {"name": "tencent"}, "displayName": "Bea", "email": "bea@example.com",
+               "tencent": {"staffNumber": "41", "forwarding": {"enabled": true, "condition": "unconditional", "target": target}}})
+    };
+    env.agent("bea", bea(json!({"agentRef": {"name": "cal"}}))).await;
+    let waiting = env
+        .wait_agent("bea", "ForwardingTargetNotReady", |a| {
+            condition(a, "Ready").is_some_and(|(s, r)| s == "False" && r == "ForwardingTargetNotReady")
+        })
+        .await;
+    assert!(
+        ready_message(&waiting).contains("\"cal\""),
+        "{}",
+        ready_message(&waiting)
+    );
+    assert!(
+        env.tencent.agent("bea@example.com").is_none(),
+        "the account was created before its forwarding target existed"
+    );
+
+    env.agent("cal", tencent_staff("Cal", "cal@example.com", "42"))
+        .await;
+    env.wait_agent("bea", "Ready once cal is", ready).await;
+    let target = |env: &Env| {
+        let staff = env.tencent.agent("bea@example.com").expect("bea at the vendor");
+        staff
+            .forwarding
+            .and_then(|f| f.target)
+            .expect("a forwarding target")
+    };
+    let to_cal = target(&env);
+    assert_eq!(
+        (to_cal.r#type, to_cal.staff_user_id.as_deref()),
+        (Some(1), Some("cal@example.com"))
+    );
+
+    env.apply(
+        "contactcenterskillgroups",
+        NS,
+        "billing",
+        json!({"providerRef": {"name": "tencent"}, "name": "billing-queue", "tencent": {"type": "Phone"}}),
+    )
+    .await;
+    env.agent("bea", bea(json!({"groupRef": {"name": "billing"}})))
+        .await;
+    let moved = env
+        .wait_agent("bea", "Ready at generation 2", |a| {
+            ready(a) && a.status.as_ref().and_then(|s| s.observed_generation) == Some(2)
+        })
+        .await;
+    let groups: Api<ccop::api::ContactCenterSkillGroup> = Api::namespaced(env.client.clone(), NS);
+    let group_id = groups
+        .get("billing")
+        .await
+        .unwrap()
+        .status
+        .and_then(|s| s.external_id);
+    let to_group = target(&env);
+    assert_eq!(
+        (to_group.r#type, to_group.skill_group_id.map(|id| id.to_string())),
+        (Some(2), group_id)
+    );
+    assert!(moved.status.unwrap().drift.is_empty());
     op.stop().await;
 }

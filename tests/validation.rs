@@ -75,7 +75,7 @@ const INVALID: &[(&str, &str)] = &[
     ),
     (
         "tencent-forwarding-two-targets.yaml",
-        "spec.tencent.forwarding.target: Invalid value: spec.tencent.forwarding.target needs exactly one of agent, skillGroup or extension",
+        "spec.tencent.forwarding.target: Invalid value: spec.tencent.forwarding.target needs exactly one of agent, agentRef, skillGroup, groupRef or extension",
     ),
     (
         "tencent-skill-weight.yaml",

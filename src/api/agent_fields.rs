@@ -38,23 +38,42 @@ pub enum ForwardingCondition {
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     cel,
-    validation = Rule::new("[has(self.agent), has(self.skillGroup), has(self.extension)].filter(x, x).size() == 1")
-        .message("spec.tencent.forwarding.target needs exactly one of agent, skillGroup or extension")
+    validation = Rule::new(
+        "[has(self.agent), has(self.agentRef), has(self.skillGroup), has(self.groupRef), has(self.extension)].filter(x, x).size() == 1"
+    )
+    .message("spec.tencent.forwarding.target needs exactly one of agent, agentRef, skillGroup, groupRef or extension")
 )]
 pub struct TencentForwardingTarget {
     /// Another agent of the same application, by its e-mail (type 1, `StaffUserId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(email, length(max = 254))]
     pub agent: Option<String>,
+    /// Another agent by its `ContactCenterAgent` name, in this agent's namespace and on the same
+    /// provider (type 1, sent as that agent's e-mail). This agent waits (`Ready=False`,
+    /// `ForwardingTargetNotReady`) until that one is Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_ref: Option<AgentRef>,
     /// A skill group of the application, by its name (type 2), sent as its `SkillGroupId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub skill_group: Option<String>,
+    /// A `ContactCenterSkillGroup` in this agent's namespace (type 2, sent as its `SkillGroupId`). This
+    /// agent waits (`Ready=False`, `SkillGroupNotReady`) until the group is Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ref: Option<crate::api::SkillGroupRef>,
     /// An extension (type 3, `Extension`): the number (`1003`, a leading 1–8, 4–6 digits) or its SIP
     /// address as Tencent documents it (`1003@1400000000.sip.tccc.qcloud.com`). Sent as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[1-8][0-9]{3,5}(@[A-Za-z0-9.-]{1,200})?$"))]
     pub extension: Option<String>,
+}
+
+/// A `ContactCenterAgent` by name, in the referencing agent's namespace.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AgentRef {
+    /// The `ContactCenterAgent`'s object name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
 }
 
 /// Ozonetel's blended mode (`blended`) and which channels it blends (`blendedInbound`,

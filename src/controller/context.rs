@@ -247,6 +247,18 @@ impl Context {
             .collect()
     }
 
+    /// The agent `namespace/name`, from the agent stores, when it can be read.
+    pub fn agent(&self, namespace: &str, name: &str) -> Option<Arc<ContactCenterAgent>> {
+        let key = ObjectRef::new(name).within(namespace);
+        let found = self
+            .agent_stores
+            .lock()
+            .expect("agent stores lock")
+            .iter()
+            .find_map(|s| s.get(&key))?;
+        found.0.as_ref().ok().map(|a| Arc::new(a.clone()))
+    }
+
     /// Every skill group currently known, from all stores.
     pub fn groups(&self) -> Vec<Arc<ContactCenterSkillGroup>> {
         self.group_stores

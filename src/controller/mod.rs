@@ -15,6 +15,7 @@ pub mod claims;
 pub mod context;
 pub mod create_pending;
 pub mod digest_key;
+pub mod forwarding_refs;
 pub mod leader;
 pub mod protection;
 pub mod provider;
@@ -473,6 +474,7 @@ impl Wiring {
             agent_stores.push(ready(reader.clone()));
             let claims_ctx = self.ctx.clone();
             let mut group_refs = HashMap::new();
+            let mut forwarding = forwarding_refs::ForwardingIndex::default();
             let stream = watcher::watcher(api, self.initial.apply(watcher::Config::default()))
                 .default_backoff()
                 .modify(slim)
@@ -480,6 +482,7 @@ impl Wiring {
                 .map_ok(move |event| {
                     track_claims(&claims_ctx, &event);
                     track_group_refs(&claims_ctx, &mut group_refs, &event);
+                    track_forwarding_refs(&claims_ctx, &mut forwarding, &event);
                     event
                 })
                 .applied_objects();
@@ -629,6 +632,27 @@ fn track_group_refs(
         WatchEvent::Delete(g) => {
             if let Ok(agent) = &g.0 {
                 skill_group::refs::on_agent(ctx, seen, agent, true);
+            }
+        }
+        WatchEvent::Init | WatchEvent::InitDone => {}
+    }
+}
+
+/// Requeues the agents that forward their calls to an agent that changed.
+fn track_forwarding_refs(
+    ctx: &Arc<Context>,
+    index: &mut forwarding_refs::ForwardingIndex,
+    event: &WatchEvent<GuardedAgent>,
+) {
+    match event {
+        WatchEvent::Apply(g) | WatchEvent::InitApply(g) => {
+            if let Ok(agent) = &g.0 {
+                index.on_agent(ctx, agent, false);
+            }
+        }
+        WatchEvent::Delete(g) => {
+            if let Ok(agent) = &g.0 {
+                index.on_agent(ctx, agent, true);
             }
         }
         WatchEvent::Init | WatchEvent::InitDone => {}

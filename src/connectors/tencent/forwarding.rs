@@ -68,9 +68,24 @@ fn target_value(
     skills: &dyn SkillResolver,
 ) -> Result<String, NormalizeError> {
     let path = "tencent.forwarding.target";
-    match (&target.agent, &target.skill_group, &target.extension) {
-        (Some(mail), None, None) => Ok(format!("{AGENT}:{mail}")),
-        (None, Some(name), None) => {
+    let TencentForwardingTarget {
+        agent,
+        agent_ref,
+        skill_group,
+        group_ref,
+        extension,
+    } = target;
+    match (agent, agent_ref, skill_group, group_ref, extension) {
+        (Some(mail), None, None, None, None) => Ok(format!("{AGENT}:{mail}")),
+        // The controller binds an agentRef to the agent's e-mail before the spec gets here.
+        (None, Some(r), None, None, None) => Err(NormalizeError::new(
+            format!("{path}.agentRef"),
+            format!(
+                "ContactCenterAgent {:?} is named by its object name, which only the controller resolves; name it by its e-mail (agent) here",
+                r.name
+            ),
+        )),
+        (None, None, Some(name), None, None) => {
             let id = skills.resolve(name).ok_or_else(|| {
                 NormalizeError::new(
                     format!("{path}.skillGroup"),
@@ -79,10 +94,19 @@ fn target_value(
             })?;
             Ok(format!("{SKILL_GROUP}:{id}"))
         }
-        (None, None, Some(ext)) => Ok(format!("{EXTENSION}:{ext}")),
+        (None, None, None, Some(group), None) => {
+            let id = skills.group_id(&group.name).ok_or_else(|| {
+                NormalizeError::new(
+                    format!("{path}.groupRef"),
+                    format!("ContactCenterSkillGroup {:?} is not Ready", group.name),
+                )
+            })?;
+            Ok(format!("{SKILL_GROUP}:{id}"))
+        }
+        (None, None, None, None, Some(ext)) => Ok(format!("{EXTENSION}:{ext}")),
         _ => Err(NormalizeError::new(
             path,
-            "exactly one of agent, skillGroup or extension must be set",
+            "exactly one of agent, agentRef, skillGroup, groupRef or extension must be set",
         )),
     }
 }

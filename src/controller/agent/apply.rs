@@ -28,10 +28,11 @@ pub async fn apply(
     let exit = Exit::new(api, agent, ctx.as_ref());
     let record = status::record_of(agent);
     // Skill groups first: an agent waiting for its group makes no vendor call.
-    let bound = match super::group_refs::bind(ctx, agent) {
+    let bound = super::group_refs::bind(ctx, agent).and_then(|a| super::forwarding_refs::bind(ctx, a));
+    let bound = match bound {
         Ok(bound) => bound,
         Err(verdict) => {
-            exit.report(Report::warning(&verdict, &record, "SkillGroupNotReady"))
+            exit.report(Report::warning(&verdict, &record, verdict.reason.as_str()))
                 .await?;
             return Ok(Action::await_change());
         }

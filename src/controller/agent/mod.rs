@@ -11,6 +11,7 @@
 mod apply;
 mod cleanup;
 mod exit;
+mod forwarding_refs;
 mod group_refs;
 mod metadata;
 mod password;

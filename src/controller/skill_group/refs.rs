@@ -1,4 +1,4 @@
-//! Which agents reference which groups (`spec.skills[].groupRef`), read from the agent watch's store,
+//! Which agents reference which groups (`spec.skills[].groupRef`, a forwarding target's `groupRef`), read from the agent watch's store,
 //! and the requeues that follow: a group whose readiness or vendor id changed requeues exactly the
 //! agents that name it, and an agent that starts or stops naming a group requeues that group (its
 //! `status.boundAgents`, and a deletion waiting for its last agent).
@@ -12,14 +12,23 @@ use kube::runtime::reflector::ObjectRef;
 use crate::api::{ContactCenterAgent, ContactCenterSkillGroup};
 use crate::controller::context::{Context, agent_id};
 
-/// The group names an agent's skills reference.
+/// The group names an agent references: by its skills, and as its Tencent forwarding target.
 pub fn group_names(agent: &ContactCenterAgent) -> BTreeSet<String> {
+    let forwarding = agent
+        .spec
+        .tencent
+        .as_ref()
+        .and_then(|t| t.forwarding.as_ref())
+        .and_then(|f| f.target.as_ref())
+        .and_then(|t| t.group_ref.as_ref());
     agent
         .spec
         .skills
         .iter()
         .flatten()
-        .filter_map(|s| s.group_ref.as_ref().map(|g| g.name.clone()))
+        .filter_map(|s| s.group_ref.as_ref())
+        .chain(forwarding)
+        .map(|g| g.name.clone())
         .collect()
 }
 

@@ -135,11 +135,13 @@ pub fn apply(
         }
     }
 
-    // Fields this manager applied before and omits now go, unless someone else still owns them.
+    // Fields this manager applied before and omits now go, unless someone else still owns them; so
+    // do the maps that held only them (the server tracks a map's own membership too, as `.`).
     let previous = owners.0.remove(&me).unwrap_or_default();
     for path in previous.difference(&new_set) {
         if !owners.0.values().any(|set| set.contains(path)) {
             remove_at(&mut object, path);
+            remove_emptied_parents(&mut object, path, &new_set, &owners);
         }
     }
 
@@ -395,6 +397,24 @@ fn remove_at(object: &mut Value, path: &[Segment]) {
         }
         (Some(Value::Array(items)), segment) => items.retain(|item| !matches(item, segment)),
         _ => {}
+    }
+}
+
+/// Removes the maps above a removed `path` that it left empty and that no field set still reaches.
+fn remove_emptied_parents(object: &mut Value, path: &[Segment], applied: &FieldSet, owners: &Owners) {
+    let reached = |prefix: &[Segment]| {
+        applied
+            .iter()
+            .chain(owners.0.values().flatten())
+            .any(|p| p.len() > prefix.len() && p.starts_with(prefix))
+    };
+    for depth in (1..path.len()).rev() {
+        let parent = &path[..depth];
+        let emptied = matches!(lookup(object, parent), Some(Value::Object(map)) if map.is_empty());
+        if !emptied || reached(parent) {
+            return;
+        }
+        remove_at(object, parent);
     }
 }
 
