@@ -14,6 +14,7 @@ use crate::api::{
 use crate::connectors::endpoint::EndpointPolicy;
 use crate::connectors::{AgentPassword, ClientOptions, SecretData};
 use crate::core::DigestKey;
+use crate::engine::groups::GroupRecord;
 use crate::engine::{
     AgentRecord, ClaimRank, Claimant, GeneratedFor, PasswordError, ProviderRuntime, Resolve, SecretLookup,
     compared_key,
@@ -28,6 +29,9 @@ pub struct Workspace {
     pub operator_namespace: String,
     /// What earlier passes recorded per agent (`namespace/name`), as the controller keeps it in status.
     pub records: BTreeMap<String, AgentRecord>,
+    /// What earlier passes of this run recorded per skill group (`namespace/name`), as the controller
+    /// keeps it in the group's status (kept for the run only, not in the state file).
+    pub group_records: BTreeMap<String, GroupRecord>,
     /// The key of the password digests in `records`: the `--state` file's, or a new one per run.
     pub digest_key: DigestKey,
     /// Built on first use; behind a lock so that resolving (which takes `&self`) can build them.
@@ -46,6 +50,7 @@ impl Workspace {
             manifests,
             operator_namespace: operator_namespace.to_string(),
             records: BTreeMap::new(),
+            group_records: BTreeMap::new(),
             digest_key: DigestKey::generate(),
             runtimes: Mutex::default(),
             // Never minting tokens (the default): see `token_account`.

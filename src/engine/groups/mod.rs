@@ -137,25 +137,68 @@ pub async fn reconcile_group(
     provider: &ProviderRuntime,
     checkpoint: &dyn GroupCheckpoint,
 ) -> GroupOutcome {
-    let record = req.record.clone().bound_to(provider.vendor.account().as_str());
     if req.paused {
+        let record = req.record.clone().bound_to(provider.vendor.account().as_str());
         let was_ready = record.external_id.is_some();
         return GroupOutcome::new(Verdict::paused(was_ready), record, Requeue::AwaitChange);
     }
+    let preview = match preview_group(&req, provider).await {
+        Ok(p) => p,
+        Err(outcome) => return outcome,
+    };
+    let GroupPreview {
+        desired,
+        observed,
+        plan,
+        drift,
+        record,
+    } = preview;
+    let mut outcome = if req.spec.management_policy == ManagementPolicy::ObserveOnly {
+        observe_only(record, observed.as_ref(), &drift)
+    } else {
+        execute(provider, checkpoint, &desired, observed, record, &plan).await
+    };
+    outcome.drift = drift;
+    outcome.plan = Some(plan);
+    outcome
+}
+
+/// A group's plan, made without writing anything: what a pass would do (`ccop plan` shows it).
+#[derive(Clone, Debug)]
+pub struct GroupPreview {
+    /// The normalized spec.
+    pub desired: DesiredGroup,
+    /// The group at the vendor with the desired name, if any.
+    pub observed: Option<ObservedGroup>,
+    /// The plan.
+    pub plan: GroupPlan,
+    /// Every attribute that differs at the vendor.
+    pub drift: Vec<GroupChange>,
+    /// The request's record, bound to the provider's vendor account.
+    pub record: GroupRecord,
+}
+
+/// Normalizes the spec, looks the group up and plans it; `Err` is the outcome of a spec the vendor
+/// cannot take or a listing that failed (paused is not looked at: a preview never writes).
+pub async fn preview_group(
+    req: &GroupRequest<'_>,
+    provider: &ProviderRuntime,
+) -> Result<GroupPreview, GroupOutcome> {
+    let record = req.record.clone().bound_to(provider.vendor.account().as_str());
     let desired = match core::normalize_group(req.spec, provider.vendor.model()) {
         Ok(d) => d,
         Err(e) => {
             let verdict = Verdict::stalled(Reason::InvalidSpec, e.to_string());
-            return GroupOutcome::new(verdict, record, Requeue::AwaitChange).told(
+            return Err(GroupOutcome::new(verdict, record, Requeue::AwaitChange).told(
                 true,
                 "InvalidSpec",
                 e.to_string(),
-            );
+            ));
         }
     };
     let observed = match observe(provider, &desired, &record, req.fresh).await {
         Ok(o) => o,
-        Err(e) => return GroupOutcome::failed(&e, "listing the skill groups", record),
+        Err(e) => return Err(GroupOutcome::failed(&e, "listing the skill groups", record)),
     };
     let (plan, drift) = core::plan_group(GroupPlanInput {
         desired: &desired,
@@ -167,14 +210,13 @@ pub async fn reconcile_group(
         support: provider.vendor.group_support(),
         create_only: provider.vendor.model().group_create_only(),
     });
-    let mut outcome = if req.spec.management_policy == ManagementPolicy::ObserveOnly {
-        observe_only(record, observed.as_ref(), &drift)
-    } else {
-        execute(provider, checkpoint, &desired, observed, record, &plan).await
-    };
-    outcome.drift = drift;
-    outcome.plan = Some(plan);
-    outcome
+    Ok(GroupPreview {
+        desired,
+        observed,
+        plan,
+        drift,
+        record,
+    })
 }
 
 /// The group at the vendor with the desired name: from the provider's listing, or, for a vendor that
@@ -386,8 +428,9 @@ async fn update(
     matched(record, &observed, desired).told(false, "Updated", message)
 }
 
-fn refused(record: GroupRecord, refusal: &GroupRefusal, name: &str) -> GroupOutcome {
-    let (reason, message) = match refusal {
+/// The reason and message of a refused group (the same text in status and in `ccop plan`).
+pub fn refusal_reason(refusal: &GroupRefusal, name: &str) -> (Reason, String) {
+    match refusal {
         GroupRefusal::ExistsButCreateOnly => (
             Reason::Conflict,
             format!(
@@ -418,7 +461,11 @@ fn refused(record: GroupRecord, refusal: &GroupRefusal, name: &str) -> GroupOutc
                 attributes.join(", ")
             ),
         ),
-    };
+    }
+}
+
+fn refused(record: GroupRecord, refusal: &GroupRefusal, name: &str) -> GroupOutcome {
+    let (reason, message) = refusal_reason(refusal, name);
     let (verdict, requeue) = match refusal {
         // The group itself is ours and usable: Ready, but not Synced.
         GroupRefusal::CreateOnlyChanged(_) | GroupRefusal::UpdateNotSupported(_)
