@@ -172,7 +172,7 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
     let unchanged = again.agents.iter().filter(|a| a.action == "no-op").count();
     let groups_unchanged = again.groups.iter().filter(|g| g.action == "no-op").count();
     println!(
-        "    {unchanged} of {} agents and {groups_unchanged} of {} skill groups unchanged",
+        "    {unchanged} of {} agents unchanged, {groups_unchanged} of {} skill groups unchanged",
         again.agents.len(),
         again.groups.len()
     );
@@ -294,7 +294,7 @@ fn print_groups(report: &Report, workspace: &Workspace) {
             .collect();
         if !refs.is_empty() {
             println!(
-                "    {ns}/{} bound by groupRef to {}",
+                "    groupRef: {ns}/{} bound to {}",
                 agent.object.metadata.name.as_deref().unwrap_or_default(),
                 refs.join(", ")
             );

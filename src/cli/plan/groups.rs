@@ -16,8 +16,8 @@ use crate::cli::workspace::Workspace;
 use crate::conditions::Verdict;
 use crate::core::{DesiredGroup, GroupChange, GroupPlan, GroupRefusal, VendorModel};
 use crate::engine::groups::{
-    GROUP_MATCHES, GroupCheckpoint, GroupPreview, GroupRecord, GroupRequest, preview_group, reconcile_group,
-    refusal_reason,
+    GROUP_MATCHES, GroupCheckpoint, GroupOutcome, GroupPreview, GroupRecord, GroupRequest, preview_group,
+    reconcile_group, refusal_reason,
 };
 use crate::engine::{CheckpointError, ProviderRuntime, Requeue};
 
@@ -166,10 +166,9 @@ async fn applied(
         Some(id) if outcome.verdict.ready => Binding::Id(id.clone()),
         _ => Binding::Unusable(outcome.verdict.message.clone()),
     };
-    let failed = outcome.verdict.stalled || !outcome.verdict.ready || outcome.plan.is_none();
     let report = AgentReport {
         vendor: Some(runtime.vendor.kind().to_string()),
-        action: action(&plan, spec.management_policy, failed).into(),
+        action: applied_action(&plan, &outcome, spec.management_policy).into(),
         changes: changes(runtime.vendor.model(), &desired, &plan),
         external_id: outcome.record.external_id.clone(),
         ready: Some(outcome.verdict.ready),
@@ -208,7 +207,7 @@ async fn planned(
     let binding = planned_binding(&preview, runtime.vendor.model(), object, &message);
     let report = AgentReport {
         vendor,
-        action: action(&preview.plan, management, false).into(),
+        action: action(&preview, management).into(),
         changes: changes(runtime.vendor.model(), &preview.desired, &preview.plan),
         message,
         ..base
@@ -231,19 +230,57 @@ fn planned_binding(preview: &GroupPreview, model: &dyn VendorModel, object: &str
     }
 }
 
-/// The entry's action, with the words agents' entries use: `ObserveOnly` differences are `drift`, an
-/// adoption without changes is `no-op`, a refused adoption `conflict`, a change the vendor cannot
-/// make `error` (as a create-only field of an agent).
-fn action(plan: &GroupPlan, management: ManagementPolicy, failed: bool) -> &'static str {
-    match plan {
+/// The entry's action, with the words agents' entries use: an adoption without changes is `no-op`, a
+/// refused adoption `conflict`, a change the vendor cannot make `error` (as a create-only field of an
+/// agent), `ObserveOnly` differences (or a missing group) `drift`. A group whose attributes are all
+/// unknown (an Ozonetel skill taken over: Ozonetel reads no skill back) is `drift` too: it is usable,
+/// and nothing says the spec differs.
+fn action(preview: &GroupPreview, management: ManagementPolicy) -> &'static str {
+    let drift = &preview.drift;
+    let unknown = !drift.is_empty() && drift.iter().all(|c| c.from.is_none());
+    match &preview.plan {
+        GroupPlan::Refuse(GroupRefusal::UpdateNotSupported(_)) if unknown => "drift",
         GroupPlan::Refuse(GroupRefusal::CreateOnlyChanged(_) | GroupRefusal::UpdateNotSupported(_)) => {
             "error"
         }
         GroupPlan::Refuse(_) => "conflict",
-        _ if failed => "error",
-        _ if management == ManagementPolicy::ObserveOnly => "drift",
+        _ if management == ManagementPolicy::ObserveOnly => {
+            if drift.is_empty() && preview.observed.is_some() {
+                "no-op"
+            } else {
+                "drift"
+            }
+        }
         GroupPlan::Adopt { changes } if changes.is_empty() => "no-op",
         other => other.action(),
+    }
+}
+
+/// An applied group's action: what its plan was, unless the pass ended otherwise (a create that met
+/// an existing group and took it over; a failure).
+fn applied_action(plan: &GroupPlan, outcome: &GroupOutcome, management: ManagementPolicy) -> &'static str {
+    // Only what `action` reads: an ObserveOnly pass records the id of the group it found.
+    let preview = GroupPreview {
+        desired: DesiredGroup::default(),
+        observed: outcome
+            .record
+            .external_id
+            .as_ref()
+            .map(|id| crate::core::ObservedGroup {
+                id: id.clone(),
+                ..Default::default()
+            }),
+        plan: plan.clone(),
+        drift: outcome.drift.clone(),
+        record: outcome.record.clone(),
+    };
+    let adopted_on_create = matches!(plan, GroupPlan::Create)
+        && outcome.record.origin == Some(crate::api::AccountOrigin::Adopted);
+    match action(&preview, management) {
+        _ if adopted_on_create && outcome.verdict.ready => "adopt",
+        planned @ ("conflict" | "error" | "drift") => planned,
+        _ if outcome.verdict.stalled || !outcome.verdict.ready => "error",
+        planned => planned,
     }
 }
 

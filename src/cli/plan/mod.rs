@@ -189,6 +189,7 @@ async fn recorded_state(args: &PlanArgs, workspace: &mut Workspace) -> Result<Re
             let names = state.records.keys().cloned().collect();
             workspace.records = state.records;
             workspace.digest_key = state.digest_key;
+            workspace.group_records = state.groups;
             Ok(Recorded::File(names))
         }
         None => Ok(Recorded::Nothing),
@@ -234,6 +235,7 @@ fn save(args: &PlanArgs, workspace: &mut Workspace) -> Result<(), ExitCode> {
     let state = super::workspace::State {
         records: std::mem::take(&mut workspace.records),
         digest_key: workspace.digest_key.clone(),
+        groups: std::mem::take(&mut workspace.group_records),
     };
     super::workspace::save_state(path, &state).map_err(|e| {
         eprintln!("error: {e}");

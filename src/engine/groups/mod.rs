@@ -156,7 +156,8 @@ pub async fn reconcile_group(
     let mut outcome = if req.spec.management_policy == ManagementPolicy::ObserveOnly {
         observe_only(record, observed.as_ref(), &drift)
     } else {
-        execute(provider, checkpoint, &desired, observed, record, &plan).await
+        let adoption = adoption_refusal(req.spec, provider);
+        execute(provider, checkpoint, &desired, observed, record, &plan, adoption).await
     };
     outcome.drift = drift;
     outcome.plan = Some(plan);
@@ -292,9 +293,10 @@ async fn execute(
     observed: Option<ObservedGroup>,
     record: GroupRecord,
     plan: &GroupPlan,
+    adoption: Option<GroupRefusal>,
 ) -> GroupOutcome {
     match (plan, observed) {
-        (GroupPlan::Create, _) => create(provider, checkpoint, desired, record).await,
+        (GroupPlan::Create, _) => create(provider, checkpoint, desired, record, adoption).await,
         (GroupPlan::Adopt { changes }, Some(observed)) => {
             let mut record = record;
             if record.external_id.is_none() && record.create_requested_for.as_deref() != Some(&desired.name) {
@@ -341,11 +343,71 @@ fn matched(mut record: GroupRecord, observed: &ObservedGroup, desired: &DesiredG
     )
 }
 
+/// Why the spec or the provider forbids taking over a group this object did not create, if they do.
+fn adoption_refusal(spec: &ContactCenterSkillGroupSpec, provider: &ProviderRuntime) -> Option<GroupRefusal> {
+    if spec.adoption_policy == crate::api::AdoptionPolicy::CreateOnly {
+        Some(GroupRefusal::ExistsButCreateOnly)
+    } else if provider.policy.adoption != AdoptionCeiling::Allowed {
+        Some(GroupRefusal::AdoptionNotAllowed)
+    } else {
+        None
+    }
+}
+
+/// "Already exists" from a vendor that cannot list its groups (Ozonetel): no later pass will ever see
+/// the group, so this answer is the only look there is. A group whose create this object sent is its
+/// own (the answer was lost); another is taken over under the adoption rules, its attributes unknown
+/// (the vendor cannot read them back, nor change them): Ready, so agents bind, and not Synced.
+fn exists_unlisted(
+    desired: &DesiredGroup,
+    record: GroupRecord,
+    marked: GroupRecord,
+    adoption: Option<GroupRefusal>,
+) -> GroupOutcome {
+    // Such a vendor identifies groups by name: the name is the id.
+    if record.create_requested_for.as_deref() == Some(&desired.name) {
+        let observed = ObservedGroup {
+            id: desired.name.clone(),
+            name: desired.name.clone(),
+            attributes: desired.attributes.clone(),
+        };
+        return matched(marked, &observed, desired);
+    }
+    if let Some(refusal) = adoption {
+        return refused(record, &refusal, &desired.name);
+    }
+    let adopted = GroupRecord {
+        external_id: Some(desired.name.clone()),
+        create_requested_for: None,
+        origin: Some(AccountOrigin::Adopted),
+        last_applied: Default::default(),
+        ..record
+    };
+    let unknown: Vec<String> = desired.attributes.keys().cloned().collect();
+    if unknown.is_empty() {
+        let observed = ObservedGroup {
+            id: desired.name.clone(),
+            name: desired.name.clone(),
+            attributes: Default::default(),
+        };
+        return matched(adopted, &observed, desired);
+    }
+    let message = format!(
+        "took over the existing skill group {:?}; the vendor cannot read skill groups back, so {} are not known to match the spec, and it offers no API to change them",
+        desired.name,
+        unknown.join(", ")
+    );
+    let mut verdict = Verdict::stalled(Reason::UnsupportedByVendor, message.clone());
+    verdict.ready = true;
+    GroupOutcome::new(verdict, adopted, Requeue::Resync).told(true, "Adopted", message)
+}
+
 async fn create(
     provider: &ProviderRuntime,
     checkpoint: &dyn GroupCheckpoint,
     desired: &DesiredGroup,
     record: GroupRecord,
+    adoption: Option<GroupRefusal>,
 ) -> GroupOutcome {
     let mut marked = record.clone();
     marked.create_requested_for = Some(desired.name.clone());
@@ -377,6 +439,12 @@ async fn create(
                 desired.name, created.external_id
             );
             matched(marked, &observed, desired).told(false, "Created", message)
+        }
+        Err(e)
+            if e.kind == ErrorKind::AlreadyExists
+                && provider.vendor.group_support().list_page_size.is_none() =>
+        {
+            exists_unlisted(desired, record, marked, adoption)
         }
         Err(e) if e.kind == ErrorKind::AlreadyExists => {
             // Ours if an earlier pass sent a create whose answer was lost; otherwise it predates us. Either
