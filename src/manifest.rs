@@ -725,6 +725,37 @@ metadata: {name: unrelated}
     }
 
     #[test]
+    fn skill_groups_are_read_and_held_to_their_crd() {
+        let text = r#"
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterSkillGroup
+metadata: {name: vip}
+spec: {providerRef: {name: p}, name: vip-support, tencent: {type: Phone}}
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterSkillGroup
+metadata: {name: bad}
+spec: {providerRef: {name: p}, name: x, huawei: {mediaType: Voice}, ozonetel: {location: L}}
+"#;
+        let errors = parse_str("groups.yaml", text, "team").unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(
+            shown.iter().all(|e| e.starts_with("groups.yaml (document 2)")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.contains("at most one of spec.tencent, spec.huawei, spec.ozonetel")),
+            "{shown:#?}"
+        );
+        let m = parse_str("groups.yaml", text.split("---").next().unwrap(), "team").unwrap();
+        assert_eq!(m.groups.len(), 1);
+        assert_eq!(m.groups[0].object.spec.name, "vip-support");
+        assert_eq!(m.groups[0].object.metadata.namespace.as_deref(), Some("team"));
+    }
+
+    #[test]
     fn every_problem_is_reported_with_file_document_and_field() {
         let text = r#"
 apiVersion: contactcenter.dev/v1alpha1

@@ -1170,6 +1170,30 @@ fn the_demo_applies_the_examples_and_repairs_drift() {
         "{demo}"
     );
     assert!(out.contains("4 of 4 agents unchanged"), "{demo}");
+    // The example skill groups are created first and the agents bound to them.
+    for (group, vendor) in [
+        ("contact-center/tencent-vip", "tencent"),
+        ("contact-center/huawei-vip", "huawei"),
+        ("contact-center/ozonetel-vip", "ozonetel"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains(&format!("skill group {group} ({vendor} "))
+                    && l.contains("): created, vendor id ")),
+            "{group}\n{demo}"
+        );
+    }
+    for (agent, group) in [
+        ("contact-center/bo-wang", "tencent-vip"),
+        ("contact-center/carol-li", "huawei-vip"),
+        ("contact-center/dev-patel", "ozonetel-vip"),
+    ] {
+        assert!(
+            out.contains(&format!("groupRef: {agent} bound to {group} (vendor id ")),
+            "{agent}\n{demo}"
+        );
+    }
+    assert!(out.contains("3 of 3 skill groups unchanged"), "{demo}");
     for secret in SECRETS {
         assert!(
             !out.contains(secret) && !demo.stderr.contains(secret),
