@@ -174,6 +174,10 @@ async fn recorded_state(args: &PlanArgs, workspace: &mut Workspace) -> Result<Re
         )
         .await?;
         workspace.records = cluster.records.clone();
+        workspace.group_records = cluster.groups.clone();
+        if let Some(problem) = &cluster.groups_problem {
+            eprintln!("warning: {problem}");
+        }
         match (&cluster.digest_key, &cluster.digest_key_problem) {
             (Some(key), _) => workspace.digest_key = key.clone(),
             (None, Some(problem)) => eprintln!("warning: {problem}"),
