@@ -39,7 +39,7 @@ pub use report::{AgentReport, ChangeReport, Report, Summary};
 /// Options of `ccop plan` and `ccop apply`.
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// Manifest files or directories (`-` for stdin): agents, providers and their Secrets.
+    /// Manifest files or directories (`-` for stdin): skill groups, agents, providers and their Secrets.
     #[arg(short = 'f', long = "filename", required = true)]
     pub paths: Vec<PathBuf>,
     /// More Secret manifests, kept apart from the agents (e.g. decrypted at deploy time).

@@ -561,3 +561,54 @@ pub(crate) fn count_call<T>(
     };
     crate::metrics::skill_group_operation(provider.vendor.kind().as_str(), operation, outcome);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> DesiredGroup {
+        DesiredGroup {
+            name: "vip_support".into(),
+            attributes: [("ozonetel.recording".to_string(), "Full".to_string())].into(),
+        }
+    }
+
+    fn marked(record: &GroupRecord) -> GroupRecord {
+        GroupRecord {
+            create_requested_for: Some("vip_support".into()),
+            origin: Some(AccountOrigin::Created),
+            ..record.clone()
+        }
+    }
+
+    #[test]
+    fn an_unlisted_group_that_exists_is_ours_after_a_lost_answer_and_else_adopted_under_the_rules() {
+        let ours = marked(&GroupRecord::default());
+        let outcome = exists_unlisted(&desired(), ours.clone(), marked(&ours), None);
+        assert!(
+            outcome.verdict.ready && outcome.verdict.synced,
+            "{:?}",
+            outcome.verdict
+        );
+        assert_eq!(outcome.record.external_id.as_deref(), Some("vip_support"));
+        assert_eq!(outcome.record.origin, Some(AccountOrigin::Created));
+
+        let foreign = GroupRecord::default();
+        let outcome = exists_unlisted(&desired(), foreign.clone(), marked(&foreign), None);
+        assert!(outcome.verdict.ready, "agents may bind: {:?}", outcome.verdict);
+        assert!(!outcome.verdict.synced, "its attributes are not known to match");
+        assert_eq!(outcome.record.external_id.as_deref(), Some("vip_support"));
+        assert_eq!(outcome.record.origin, Some(AccountOrigin::Adopted));
+        assert!(outcome.record.last_applied.is_empty(), "nothing was applied");
+
+        let refused = exists_unlisted(
+            &desired(),
+            foreign.clone(),
+            marked(&foreign),
+            Some(GroupRefusal::ExistsButCreateOnly),
+        );
+        assert!(!refused.verdict.ready);
+        assert_eq!(refused.verdict.reason, Reason::Conflict);
+        assert_eq!(refused.record.external_id, None);
+    }
+}
