@@ -1,4 +1,4 @@
-//! Reads agent, provider and Secret manifests from files, directories or stdin (multi-document YAML or
+//! Reads agent, skill group, provider and Secret manifests from files, directories or stdin (multi-document YAML or
 //! JSON), validates them as the API server would, and reports every problem with its file, document
 //! index and field path. Used by `ccop plan`/`apply`/`export`/`demo`.
 
@@ -16,7 +16,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::api::{ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider};
+use crate::api::{
+    ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ContactCenterSkillGroup,
+};
 use crate::connectors::SecretData;
 use crate::validation::CrdSchema;
 
@@ -73,6 +75,8 @@ pub struct Located<T> {
 pub struct Manifests {
     /// Agents.
     pub agents: Vec<Located<ContactCenterAgent>>,
+    /// Skill groups.
+    pub groups: Vec<Located<ContactCenterSkillGroup>>,
     /// Namespaced providers.
     pub providers: Vec<Located<ContactCenterProvider>>,
     /// Cluster providers.
@@ -90,6 +94,7 @@ impl Manifests {
     /// Adds everything from `other`.
     pub fn extend(&mut self, other: Manifests) {
         self.agents.extend(other.agents);
+        self.groups.extend(other.groups);
         self.providers.extend(other.providers);
         self.cluster_providers.extend(other.cluster_providers);
         self.secrets.extend(other.secrets);
@@ -312,7 +317,7 @@ enum KnownKind {
 }
 
 /// The CRD schemas of the operator's kinds, compiled once per process.
-static SCHEMAS: LazyLock<[(&str, CrdSchema); 3]> = LazyLock::new(|| {
+static SCHEMAS: LazyLock<[(&str, CrdSchema); 4]> = LazyLock::new(|| {
     let compile = |crd: CustomResourceDefinition| {
         CrdSchema::of(&crd, "v1alpha1")
             .expect("the operator's CRDs have a v1alpha1 schema")
@@ -320,6 +325,7 @@ static SCHEMAS: LazyLock<[(&str, CrdSchema); 3]> = LazyLock::new(|| {
     };
     [
         ("ContactCenterAgent", compile(ContactCenterAgent::crd())),
+        ("ContactCenterSkillGroup", compile(ContactCenterSkillGroup::crd())),
         ("ContactCenterProvider", compile(ContactCenterProvider::crd())),
         (
             "ClusterContactCenterProvider",
@@ -433,6 +439,10 @@ impl Document<'_> {
         let origin = self.origin.clone();
         match kind {
             "ContactCenterAgent" => out.agents.push(Located {
+                object: self.typed(value)?,
+                origin,
+            }),
+            "ContactCenterSkillGroup" => out.groups.push(Located {
                 object: self.typed(value)?,
                 origin,
             }),
@@ -712,6 +722,37 @@ metadata: {name: unrelated}
         );
         assert_eq!(m.skipped.len(), 1);
         assert_eq!(m.agents[0].origin.index, 3);
+    }
+
+    #[test]
+    fn skill_groups_are_read_and_held_to_their_crd() {
+        let text = r#"
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterSkillGroup
+metadata: {name: vip}
+spec: {providerRef: {name: p}, name: vip-support, tencent: {type: Phone}}
+---
+apiVersion: contactcenter.dev/v1alpha1
+kind: ContactCenterSkillGroup
+metadata: {name: bad}
+spec: {providerRef: {name: p}, name: x, huawei: {mediaType: Voice}, ozonetel: {location: L}}
+"#;
+        let errors = parse_str("groups.yaml", text, "team").unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(
+            shown.iter().all(|e| e.starts_with("groups.yaml (document 2)")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|e| e.contains("at most one of spec.tencent, spec.huawei, spec.ozonetel")),
+            "{shown:#?}"
+        );
+        let m = parse_str("groups.yaml", text.split("---").next().unwrap(), "team").unwrap();
+        assert_eq!(m.groups.len(), 1);
+        assert_eq!(m.groups[0].object.spec.name, "vip-support");
+        assert_eq!(m.groups[0].object.metadata.namespace.as_deref(), Some("team"));
     }
 
     #[test]

@@ -69,8 +69,10 @@ impl Lab {
             .zip(&servers)
         {
             std::fs::create_dir_all(dir.join(vendor)).unwrap();
-            let agents = std::fs::read_to_string(examples.join(vendor).join("agents.yaml")).unwrap();
-            std::fs::write(dir.join(vendor).join("agents.yaml"), agents).unwrap();
+            for file in ["agents.yaml", "skill-group.yaml"] {
+                let text = std::fs::read_to_string(examples.join(vendor).join(file)).unwrap();
+                std::fs::write(dir.join(vendor).join(file), text).unwrap();
+            }
             let provider = std::fs::read_to_string(examples.join(vendor).join("provider.yaml")).unwrap();
             let example_endpoint = format!("http://127.0.0.1:{port}");
             assert!(
@@ -399,10 +401,11 @@ fn plan_apply_plan_follows_the_detailed_exit_codes_and_a_rerun_is_a_no_op() {
     let apply = lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
     assert_eq!(action(&apply, "contact-center/alice-chen"), "create");
     assert_eq!(action(&apply, "contact-center/bo-wang"), "create");
+    assert_eq!(action(&apply, "contact-center/tencent-vip"), "create", "{apply}");
     assert_eq!(
         apply.stdout.matches("Ready=True, Synced=True").count(),
-        2,
-        "{apply}"
+        3,
+        "the skill group and both agents\n{apply}"
     );
     assert!(
         apply
@@ -423,6 +426,7 @@ fn plan_apply_plan_follows_the_detailed_exit_codes_and_a_rerun_is_a_no_op() {
     let writes = lab.writes();
     let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 0);
     assert!(plan.stdout.contains("2 unchanged"), "{plan}");
+    assert_eq!(action(&plan, "contact-center/tencent-vip"), "no-op", "{plan}");
     let again = lab.exits(
         &[&["apply", "-f", "tencent", "-o", "json"][..], &state].concat(),
         0,
@@ -621,6 +625,7 @@ fn a_missing_secret_fails_and_the_environment_or_a_separate_file_can_supply_it()
     assert!(secret.contains("kind: Secret") && provider.contains("kind: ContactCenterProvider"));
     lab.write("bare/provider.yaml", provider);
     lab.write("bare/agents.yaml", &lab.read("tencent/agents.yaml"));
+    lab.write("bare/skill-group.yaml", &lab.read("tencent/skill-group.yaml"));
     lab.write("decrypted/tencent-credentials.yaml", secret);
 
     let missing = lab.exits(&["plan", "-f", "bare"], 1);
@@ -661,7 +666,11 @@ fn a_missing_secret_fails_and_the_environment_or_a_separate_file_can_supply_it()
     // Agents on stdin, as `kustomize build | ccop plan -f provider.yaml -f -` would pass them.
     let piped = lab
         .ccop(&["plan", "-f", "tencent/provider.yaml", "-f", "-"])
-        .stdin(&lab.read("tencent/agents.yaml"))
+        .stdin(&format!(
+            "{}---\n{}",
+            lab.read("tencent/skill-group.yaml"),
+            lab.read("tencent/agents.yaml")
+        ))
         .run()
         .expect(2);
     assert_eq!(piped.stdout, with_file.stdout);
@@ -765,13 +774,68 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
     let alice = &exported.agents[0].object.spec;
     assert_eq!(alice.display_name, "Alice Chen");
     assert_eq!(alice.phone.as_deref(), Some("+8618011111111"));
+    // Every Tencent skill group is exported, so alice's skills reference them by groupRef.
     let skills: Vec<_> = alice
         .skills
         .iter()
         .flatten()
-        .map(|s| s.name.clone().unwrap_or_default())
+        .map(|s| {
+            (
+                s.group_ref.as_ref().map(|g| g.name.clone()),
+                s.id.clone(),
+                s.name.clone(),
+            )
+        })
         .collect();
-    assert_eq!(skills, ["billing", "support"], "skill ids are named again");
+    assert_eq!(
+        skills,
+        [
+            (Some("billing".into()), None, None),
+            (Some("support".into()), None, None)
+        ],
+        "skills in exported groups are groupRefs, not ids or names"
+    );
+    let groups: Vec<(String, String)> = exported
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.object.metadata.name.clone().unwrap(),
+                g.object.spec.name.clone(),
+            )
+        })
+        .collect();
+    assert!(
+        groups.contains(&("vip-support".into(), "vip-support".into())),
+        "the group apply created is exported: {groups:?}"
+    );
+    for group in &exported.groups {
+        let spec = &group.object.spec;
+        assert_eq!(spec.management_policy, ccop::api::ManagementPolicy::ObserveOnly);
+        assert_eq!(spec.deletion_policy, ccop::api::DeletionPolicy::Orphan);
+        assert!(spec.tencent.is_some(), "{spec:?}");
+    }
+    let vip = exported
+        .groups
+        .iter()
+        .find(|g| g.object.spec.name == "vip-support")
+        .unwrap();
+    assert_eq!(
+        vip.object
+            .spec
+            .tencent
+            .as_ref()
+            .map(|t| (t.max_concurrency, t.ring_all)),
+        Some((Some(1), Some(false)))
+    );
+    let bo = &exported.agents[1].object.spec;
+    assert!(
+        bo.skills
+            .iter()
+            .flatten()
+            .any(|s| s.group_ref.as_ref().is_some_and(|g| g.name == "vip-support")),
+        "bo-wang references the exported group: {bo:?}"
+    );
 
     let selected = lab
         .ccop(&[
@@ -793,6 +857,7 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
     lab.write("exported/agents.yaml", &export.stdout);
     let plan = lab.exits(&["plan", "-f", "exported", "-f", "tencent/provider.yaml"], 0);
     assert!(plan.stdout.contains("2 unchanged"), "{plan}");
+    assert_eq!(action(&plan, "contact-center/vip-support"), "no-op", "{plan}");
 
     // Someone renames Bo in the console: an ObserveOnly agent reports it, and apply leaves it alone.
     assert!(
@@ -1022,6 +1087,7 @@ fn simulate_serves_on_its_port_until_sigterm() {
         .replace("http://127.0.0.1:18081", &format!("http://{addr}"));
     std::fs::write(dir.join("provider.yaml"), provider).unwrap();
     let agents = repo().join("examples/tencent/agents.yaml");
+    let group = repo().join("examples/tencent/skill-group.yaml");
     let plan = Ccop::new(
         &[
             "plan",
@@ -1029,6 +1095,8 @@ fn simulate_serves_on_its_port_until_sigterm() {
             "provider.yaml",
             "-f",
             agents.to_str().unwrap(),
+            "-f",
+            group.to_str().unwrap(),
             "--allowed-endpoints",
             &format!("http://{addr}"),
         ],
@@ -1102,6 +1170,30 @@ fn the_demo_applies_the_examples_and_repairs_drift() {
         "{demo}"
     );
     assert!(out.contains("4 of 4 agents unchanged"), "{demo}");
+    // The example skill groups are created first and the agents bound to them.
+    for (group, vendor) in [
+        ("contact-center/tencent-vip", "tencent"),
+        ("contact-center/huawei-vip", "huawei"),
+        ("contact-center/ozonetel-vip", "ozonetel"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains(&format!("skill group {group} ({vendor} "))
+                    && l.contains("): created, vendor id ")),
+            "{group}\n{demo}"
+        );
+    }
+    for (agent, group) in [
+        ("contact-center/bo-wang", "tencent-vip"),
+        ("contact-center/carol-li", "huawei-vip"),
+        ("contact-center/dev-patel", "ozonetel-vip"),
+    ] {
+        assert!(
+            out.contains(&format!("groupRef: {agent} bound to {group} (vendor id ")),
+            "{agent}\n{demo}"
+        );
+    }
+    assert!(out.contains("3 of 3 skill groups unchanged"), "{demo}");
     for secret in SECRETS {
         assert!(
             !out.contains(secret) && !demo.stderr.contains(secret),
@@ -1161,7 +1253,7 @@ fn plan_and_apply_refuse_a_generated_password_and_say_why() {
             "{run}"
         );
     }
-    assert_eq!(lab.writes(), 0, "nothing was created for it");
+    assert_eq!(lab.huawei.account_count(), 0, "nothing was created for it");
 }
 
 /// Issue 19: a vendor that does not answer is named with its endpoint and the command that starts its
@@ -1205,5 +1297,192 @@ fn unreachable_vendors_are_named_export_counts_and_state_removals_are_orphans() 
         plan.stdout
             .contains("\"bo.wang@example.com\" stays at the vendor"),
         "{plan}"
+    );
+}
+
+/// Issues 17 and 19: a skill group and an agent referencing it by `groupRef`, planned, applied and
+/// planned again. The plan shows the group's create and binds the agent to the group it creates; apply
+/// creates the group first and binds the agent to the id Tencent gave it; a changed attribute is an
+/// update with its before and after, and a changed create-only type is refused with what to do.
+#[test]
+fn a_skill_group_is_planned_and_applied_before_the_agents_that_reference_it() {
+    let lab = Lab::new("groups");
+    let plan = lab.exits(&["plan", "-f", "tencent", "-o", "json"], 2);
+    let report = json(&plan);
+    let group = &report["groups"][0];
+    assert_eq!(group["kind"], "ContactCenterSkillGroup", "{plan}");
+    assert_eq!(group["name"], "contact-center/tencent-vip");
+    assert_eq!(group["key"], "vip-support");
+    assert_eq!(group["action"], "create");
+    assert!(
+        group["changes"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"field": "tencent.type", "before": null, "after": "Phone"})),
+        "values as the spec writes them: {plan}"
+    );
+    assert_eq!(report["groupSummary"]["create"], 1, "{plan}");
+    assert_eq!(
+        report["summary"]["create"], 2,
+        "agents are totalled apart: {plan}"
+    );
+    let bo = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "contact-center/bo-wang")
+        .unwrap();
+    assert_eq!(
+        bo["action"], "create",
+        "not an error: the plan creates the group\n{plan}"
+    );
+    let skills = bo["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "skills")
+        .unwrap();
+    assert_eq!(
+        skills["after"], "sales, groupRef tencent-vip (created by this plan) (priority 2)",
+        "{plan}"
+    );
+    assert!(lab.tencent.skill_groups().iter().all(|g| g.name != "vip-support"));
+
+    let state = ["--state", "groups.state.json"];
+    let apply = lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    let created = lab
+        .tencent
+        .skill_groups()
+        .into_iter()
+        .find(|g| g.name == "vip-support")
+        .unwrap_or_else(|| panic!("the group was created\n{apply}"));
+    assert_eq!(created.skill_group_type, 0, "Phone");
+    assert!(
+        apply
+            .stdout
+            .contains(&format!("external id {}, Ready=True", created.id)),
+        "{apply}"
+    );
+    let bound: Vec<(i64, i64)> = lab
+        .tencent
+        .agent("bo.wang@example.com")
+        .unwrap()
+        .skill_groups
+        .iter()
+        .map(|b| (b.id, b.priority))
+        .collect();
+    assert!(
+        bound.contains(&(created.id, 2)),
+        "bo-wang is bound to the new group with the priority of his groupRef: {bound:?}"
+    );
+
+    // The group now exists: the agent's plan names it as the vendor does, and nothing changes.
+    let again = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 0);
+    assert_eq!(action(&again, "contact-center/tencent-vip"), "no-op", "{again}");
+    assert_eq!(action(&again, "contact-center/bo-wang"), "no-op", "{again}");
+
+    let group_file = lab.read("tencent/skill-group.yaml");
+    lab.write(
+        "tencent/skill-group.yaml",
+        &group_file.replace("ringAll: false", "ringAll: true"),
+    );
+    let update = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
+    assert_eq!(
+        action(&update, "contact-center/tencent-vip"),
+        "update",
+        "{update}"
+    );
+    assert!(
+        update.stdout.contains("tencent.ringAll: false → true"),
+        "{update}"
+    );
+    assert!(
+        update.stdout.contains("Skill groups: 0 to create, 1 to update"),
+        "{update}"
+    );
+
+    lab.write(
+        "tencent/skill-group.yaml",
+        &group_file.replace("type: Phone", "type: Audio"),
+    );
+    let writes = lab.writes();
+    let refused = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 1);
+    assert_eq!(
+        action(&refused, "contact-center/tencent-vip"),
+        "error",
+        "{refused}"
+    );
+    assert!(
+        refused.stdout.contains(
+            "tencent.type can only be set when the group is created; recreate the group to change it"
+        ),
+        "{refused}"
+    );
+    assert_eq!(
+        action(&refused, "contact-center/bo-wang"),
+        "no-op",
+        "the group stays usable, so its agents stay bound\n{refused}"
+    );
+    assert_eq!(lab.writes(), writes, "plan writes nothing");
+}
+
+/// Ozonetel documents only the create call for skills: apply creates the skill and binds the agent to
+/// it by name; a later change of the spec is refused by plan and apply, never sent to a guessed
+/// endpoint. Without the state file, an existing skill is taken over as it is.
+#[test]
+fn ozonetel_skill_changes_are_refused_because_only_create_is_documented() {
+    let lab = Lab::new("ozonetel-groups");
+    let state = ["--state", "ozonetel.state.json"];
+    let apply = lab.exits(&[&["apply", "-f", "ozonetel"][..], &state].concat(), 0);
+    assert_eq!(action(&apply, "contact-center/ozonetel-vip"), "create", "{apply}");
+    let skill = lab.ozonetel.skill("vip_support").expect("created");
+    assert_eq!(skill.location, "Hyderabad");
+    assert_eq!(skill.record, "Record only the Conversation");
+    let dev = lab.ozonetel.agent("dev.patel").unwrap();
+    assert_eq!(dev.skills.get("vip_support"), Some(&20), "{:?}", dev.skills);
+
+    let again = lab.exits(&[&["plan", "-f", "ozonetel"][..], &state].concat(), 0);
+    assert_eq!(action(&again, "contact-center/ozonetel-vip"), "no-op", "{again}");
+
+    let group_file = lab.read("ozonetel/skill-group.yaml");
+    lab.write(
+        "ozonetel/skill-group.yaml",
+        &group_file.replace("recording: ConversationOnly", "recording: Disabled"),
+    );
+    let writes = lab.writes();
+    for verb in ["plan", "apply"] {
+        let run = lab.exits(&[&[verb, "-f", "ozonetel"][..], &state].concat(), 1);
+        assert_eq!(action(&run, "contact-center/ozonetel-vip"), "error", "{run}");
+        assert!(
+            run.stdout
+                .contains("ozonetel.recording differ, and the vendor offers no API to change a skill group"),
+            "{run}"
+        );
+    }
+    assert_eq!(lab.writes(), writes, "no change is sent: {:?}", lab.calls());
+    assert_eq!(
+        lab.ozonetel.skill("vip_support").unwrap().record,
+        "Record only the Conversation"
+    );
+
+    // Without the record, the skill's create meets "Skill Already Exists": it is taken over as it is,
+    // and the agent binds to it.
+    lab.write("ozonetel/skill-group.yaml", &group_file);
+    let stateless = lab.exits(&["apply", "-f", "ozonetel"], 0);
+    assert_eq!(
+        action(&stateless, "contact-center/ozonetel-vip"),
+        "adopt",
+        "{stateless}"
+    );
+    assert!(
+        stateless
+            .stdout
+            .contains("external id vip_support, Ready=True, Synced=False"),
+        "usable, but not known to match: {stateless}"
+    );
+    assert_ne!(
+        action(&stateless, "contact-center/dev-patel"),
+        "error",
+        "the agent binds to the skill it took over\n{stateless}"
     );
 }

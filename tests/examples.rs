@@ -27,6 +27,30 @@ fn every_vendor_example_is_valid_and_complete() {
             m.secrets.contains_key(&(ns.clone(), secret.name.clone())),
             "examples/{vendor} ships its credentials Secret"
         );
+        assert_eq!(m.groups.len(), 1, "examples/{vendor} has one skill group");
+        let group = &m.groups[0].object;
+        assert_eq!(
+            group.spec.provider_ref.name,
+            provider.metadata.name.clone().unwrap()
+        );
+        assert_eq!(
+            group.spec.vendor_block().map(|v| v.to_string()).as_deref(),
+            Some(vendor)
+        );
+        group
+            .validate_cel()
+            .unwrap_or_else(|e| panic!("{}: {e:?}", m.groups[0].origin));
+        let group_name = group.metadata.name.clone().unwrap();
+        assert!(
+            m.agents.iter().any(|a| a
+                .object
+                .spec
+                .skills
+                .iter()
+                .flatten()
+                .any(|s| s.group_ref.as_ref().is_some_and(|g| g.name == group_name))),
+            "an agent of examples/{vendor} references its skill group by groupRef"
+        );
         for agent in &m.agents {
             assert_eq!(
                 agent.object.spec.provider_ref.name,

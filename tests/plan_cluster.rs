@@ -429,3 +429,53 @@ async fn plan_and_the_operator_reject_the_same_manifests_with_the_same_message()
     assert_eq!(env.tencent.account_count() + env.huawei.account_count(), 0);
     op.stop().await;
 }
+
+/// A skill group the operator created, and an agent bound to it by `groupRef`: with the cluster's
+/// state the plan knows the group is the operator's own (its status records it), so a `CreateOnly`
+/// group is unchanged, not a group someone else made; the agent binds to its id. Without that state
+/// the same files read the group as foreign, and the plan refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_the_operator_created_is_unchanged_in_the_cluster_plan() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    let group = json!({"providerRef": {"name": "tencent"}, "name": "vip-support", "adoptionPolicy": "CreateOnly",
+                       "tencent": {"type": "Phone", "maxConcurrency": 1}});
+    env.apply("contactcenterskillgroups", NS, "vip", group.clone())
+        .await;
+    let mut agent = alice();
+    agent["skills"] = json!([{"groupRef": {"name": "vip"}, "priority": 1}]);
+    applied(&env, &[("alice-chen", agent.clone())]).await;
+    let checkout = Checkout::new(&env, "groups");
+    let files = manifest("ContactCenterSkillGroup", "vip", group) + &agents_yaml(&[("alice-chen", agent)]);
+    checkout.write("roster/agents.yaml", &files);
+    op.stop().await;
+    let before = env.api.counters();
+
+    let (code, stdout, stderr) = checkout.plan(&env, &["-o", "json"]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let plan = report(&stdout);
+    assert_eq!(plan["groups"][0]["name"], format!("{NS}/vip"));
+    assert_eq!(plan["groups"][0]["action"], "no-op", "{stdout}");
+    assert_eq!(
+        plan["objects"][0]["action"], "no-op",
+        "the agent is bound to the group: {stdout}"
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(
+        env.api
+            .counters()
+            .since(&before)
+            .get("list", "contactcenterskillgroups", None)
+            > 0,
+        "the groups' state came from the cluster"
+    );
+
+    let (code, stdout, _) = run_ccop(
+        &checkout.dir,
+        &env.sim_urls().join(","),
+        &["plan", "-f", "roster", "-o", "json"],
+    )
+    .await;
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(report(&stdout)["groups"][0]["action"], "conflict", "{stdout}");
+}

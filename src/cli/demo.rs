@@ -1,6 +1,6 @@
 //! `ccop demo`: the product's main job on a machine with nothing else running. It starts the three
 //! vendor simulators in-process, applies `examples/` through the reconcile engine (the same engine as the
-//! controller), shows the result, then edits an account "in the vendor console" and shows the drift
+//! controller: skill groups first, then the agents bound to them by `groupRef`), shows the result, then edits an account "in the vendor console" and shows the drift
 //! being found and repaired.
 
 use std::path::PathBuf;
@@ -27,6 +27,10 @@ const EMBEDDED_EXAMPLES: &[(&str, &str)] = &[
         include_str!("../../examples/tencent/agents.yaml"),
     ),
     (
+        "examples/tencent/skill-group.yaml",
+        include_str!("../../examples/tencent/skill-group.yaml"),
+    ),
+    (
         "examples/huawei/provider.yaml",
         include_str!("../../examples/huawei/provider.yaml"),
     ),
@@ -35,12 +39,20 @@ const EMBEDDED_EXAMPLES: &[(&str, &str)] = &[
         include_str!("../../examples/huawei/agents.yaml"),
     ),
     (
+        "examples/huawei/skill-group.yaml",
+        include_str!("../../examples/huawei/skill-group.yaml"),
+    ),
+    (
         "examples/ozonetel/provider.yaml",
         include_str!("../../examples/ozonetel/provider.yaml"),
     ),
     (
         "examples/ozonetel/agents.yaml",
         include_str!("../../examples/ozonetel/agents.yaml"),
+    ),
+    (
+        "examples/ozonetel/skill-group.yaml",
+        include_str!("../../examples/ozonetel/skill-group.yaml"),
     ),
 ];
 
@@ -141,9 +153,11 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
         "applying through the reconcile engine (rate limits, retries and duplicate guards as in the controller)",
     );
     let applied = execute(&mut workspace, true, 8).await;
+    print_groups(&applied, &workspace);
     print_table(&applied);
-    if applied.summary.errors + applied.summary.conflicts > 0 {
-        return Err("some agents did not converge; see the table".into());
+    let overall = applied.overall();
+    if overall.errors + overall.conflicts > 0 {
+        return Err("some skill groups or agents did not converge; see the table".into());
     }
     println!(
         "    vendor accounts now: tencent {}, huawei {}, ozonetel {}",
@@ -156,8 +170,13 @@ async fn demo(args: &DemoArgs) -> Result<(), String> {
     step("one more pass: everything already matches, so nothing is written");
     let again = execute(&mut workspace, true, 8).await;
     let unchanged = again.agents.iter().filter(|a| a.action == "no-op").count();
-    println!("    {unchanged} of {} agents unchanged", again.agents.len());
-    if unchanged != again.agents.len() {
+    let groups_unchanged = again.groups.iter().filter(|g| g.action == "no-op").count();
+    println!(
+        "    {unchanged} of {} agents unchanged, {groups_unchanged} of {} skill groups unchanged",
+        again.agents.len(),
+        again.groups.len()
+    );
+    if unchanged != again.agents.len() || groups_unchanged != again.groups.len() {
         return Err("a second pass still wanted to change something".into());
     }
     println!(
@@ -172,8 +191,9 @@ fn workspace_on(sims: &Simulators, examples: &[PathBuf]) -> Result<Workspace, St
     step("reading the example providers, Secrets and agents");
     let manifests = read_examples(examples)?;
     println!(
-        "    {} providers, {} agents, {} Secrets",
+        "    {} providers, {} skill groups, {} agents, {} Secrets",
         manifests.providers.len() + manifests.cluster_providers.len(),
+        manifests.groups.len(),
         manifests.agents.len(),
         manifests.secrets.len()
     );
@@ -235,6 +255,51 @@ async fn repair_console_drift(sims: &Simulators, workspace: &mut Workspace) -> R
         return Err(format!("drift was not repaired: the vendor still says {name:?}"));
     }
     Ok(())
+}
+
+/// What apply did with each skill group, and which agents it bound to them by `groupRef`.
+fn print_groups(report: &Report, workspace: &Workspace) {
+    for g in &report.groups {
+        println!(
+            "    skill group {} ({} {:?}): {}, vendor id {}",
+            g.agent,
+            g.vendor.as_deref().unwrap_or("-"),
+            g.key.as_deref().unwrap_or_default(),
+            if g.action == "create" {
+                "created"
+            } else {
+                g.action.as_str()
+            },
+            g.external_id.as_deref().unwrap_or("-")
+        );
+    }
+    for agent in &workspace.manifests.agents {
+        let ns = agent.object.metadata.namespace.as_deref().unwrap_or_default();
+        let refs: Vec<String> = agent
+            .object
+            .spec
+            .skills
+            .iter()
+            .flatten()
+            .filter_map(|s| s.group_ref.as_ref())
+            .map(|r| {
+                let id = report
+                    .groups
+                    .iter()
+                    .find(|g| g.agent == format!("{ns}/{}", r.name))
+                    .and_then(|g| g.external_id.as_deref())
+                    .unwrap_or("-");
+                format!("{} (vendor id {id})", r.name)
+            })
+            .collect();
+        if !refs.is_empty() {
+            println!(
+                "    groupRef: {ns}/{} bound to {}",
+                agent.object.metadata.name.as_deref().unwrap_or_default(),
+                refs.join(", ")
+            );
+        }
+    }
 }
 
 fn indent(text: &str) -> String {

@@ -1,5 +1,6 @@
-//! `ccop export`: the vendor's existing accounts as `ContactCenterAgent` manifests (`ObserveOnly`,
-//! `Adopt`, `Orphan`), ready to commit.
+//! `ccop export`: the vendor's existing skill groups and accounts as `ContactCenterSkillGroup` and
+//! `ContactCenterAgent` manifests (`ObserveOnly`, `Adopt`, `Orphan`), ready to commit. An agent in an
+//! exported group references it by `groupRef`, so the two stay one unit in Git.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,9 +9,12 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::workspace::Workspace;
-use crate::api::{ContactCenterAgent, ProviderKind, ProviderRef};
+use crate::api::{
+    AdoptionPolicy, ContactCenterAgent, ContactCenterSkillGroup, ContactCenterSkillGroupSpec, DeletionPolicy,
+    ManagementPolicy, ProviderKind, ProviderRef, SkillGroupRef, SkillRef,
+};
 use crate::connectors::{ErrorKind, Listing, Vendor, VendorError};
-use crate::core::{self, ObservedAgent, VendorModel};
+use crate::core::{self, FieldValue, ObservedAgent, ObservedGroup, VendorModel};
 use crate::engine::Snapshot;
 use crate::manifest;
 
@@ -85,6 +89,23 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         ErrorKind::Transient if !hint.is_empty() => format!("{e} ({hint})"),
         _ => e.to_string(),
     };
+    let groups = runtime
+        .groups
+        .groups(runtime.vendor.as_ref(), true)
+        .await
+        .map_err(|e| format!("listing skill groups: {}", told(e)))?;
+    match &groups {
+        Some(g) => eprintln!(
+            "found {} skill group(s) at provider {}; exported all",
+            g.len(),
+            id.display()
+        ),
+        None => eprintln!(
+            "{} cannot list its skill groups; none exported (write their ContactCenterSkillGroup manifests by hand)",
+            runtime.vendor.kind()
+        ),
+    }
+    let groups: Vec<ObservedGroup> = groups.map(|g| g.to_vec()).unwrap_or_default();
     let accounts = accounts(runtime.vendor.as_ref(), &runtime.snapshot, &args.agent_ids, &told).await?;
     let skill_names = skill_names(runtime.vendor.as_ref())
         .await
@@ -105,7 +126,7 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
             args.selector.as_deref()
         )
     );
-    let export = Export {
+    let mut export = Export {
         model: runtime.vendor.model(),
         provider_ref: ProviderRef {
             kind: id.kind,
@@ -113,8 +134,10 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         },
         namespace,
         skill_names,
+        group_names: BTreeMap::new(),
     };
-    let mut out = export.manifests(selected.into_iter())?;
+    let mut out = export.groups(&groups)?;
+    out.push_str(&export.manifests(selected.into_iter())?);
     if let Some(note) = export.model.export_note() {
         out.insert_str(0, note);
     }
@@ -200,23 +223,68 @@ struct Export {
     provider_ref: ProviderRef,
     namespace: String,
     skill_names: BTreeMap<String, String>,
+    /// Exported group's vendor id → its object name, for the agents' `groupRef`s.
+    group_names: BTreeMap<String, String>,
 }
 
 impl Export {
+    /// One `ContactCenterSkillGroup` per group, each with its own object name, remembered for the
+    /// agents that follow.
+    fn groups(&mut self, groups: &[ObservedGroup]) -> Result<String, String> {
+        let mut out = String::new();
+        let mut used = std::collections::HashSet::new();
+        for group in groups {
+            let mut spec = ContactCenterSkillGroupSpec {
+                provider_ref: self.provider_ref.clone(),
+                name: group.name.clone(),
+                tencent: None,
+                huawei: None,
+                ozonetel: None,
+                // As for agents: the first commit only observes, and removing it never deletes.
+                management_policy: ManagementPolicy::ObserveOnly,
+                adoption_policy: AdoptionPolicy::Adopt,
+                deletion_policy: DeletionPolicy::Orphan,
+            };
+            self.model.export_group(group, &mut spec);
+            let name = unique(&mut used, core::object_name(&group.name));
+            self.group_names.insert(group.id.clone(), name.clone());
+            let mut object = ContactCenterSkillGroup::new(&name, spec);
+            object.metadata.namespace = Some(self.namespace.clone());
+            out.push_str("---\n");
+            out.push_str(&serde_yaml::to_string(&object).map_err(|e| e.to_string())?);
+        }
+        Ok(out)
+    }
+
+    /// The skills of an exported account, those in an exported group by `groupRef`. The spec's skills
+    /// follow the account's bindings one for one, so each is matched by the vendor's id.
+    fn with_group_refs(&self, account: &ObservedAgent, skills: &mut [SkillRef]) {
+        let Some(FieldValue::Skills(bindings)) = account.fields.get(&core::Field::Skills) else {
+            return;
+        };
+        for (skill, binding) in skills.iter_mut().zip(bindings) {
+            if let Some(group) = self.group_names.get(&binding.id) {
+                *skill = SkillRef {
+                    group_ref: Some(SkillGroupRef { name: group.clone() }),
+                    priority: binding.priority,
+                    weight: binding.weight,
+                    ..SkillRef::default()
+                };
+            }
+        }
+    }
+
     /// One manifest per account, each with its own object name.
     fn manifests<'a>(&self, accounts: impl Iterator<Item = &'a ObservedAgent>) -> Result<String, String> {
         let mut out = String::new();
         let mut used = std::collections::HashSet::new();
         for account in accounts {
-            let spec =
+            let mut spec =
                 core::spec_from_observed(self.model, account, self.provider_ref.clone(), &self.skill_names);
-            let mut name = core::object_name(&account.key);
-            let base = name.clone();
-            let mut n = 2;
-            while !used.insert(name.clone()) {
-                name = format!("{}-{n}", &base[..base.len().min(60)]);
-                n += 1;
+            if let Some(skills) = spec.skills.as_mut() {
+                self.with_group_refs(account, skills);
             }
+            let name = unique(&mut used, core::object_name(&account.key));
             let mut agent = ContactCenterAgent::new(&name, spec);
             agent.metadata.namespace = Some(self.namespace.clone());
             out.push_str("---\n");
@@ -224,4 +292,16 @@ impl Export {
         }
         Ok(out)
     }
+}
+
+/// `name`, or `name-2`, `name-3`… when an earlier object of the same kind took it.
+fn unique(used: &mut std::collections::HashSet<String>, name: String) -> String {
+    let base = name.clone();
+    let mut name = name;
+    let mut n = 2;
+    while !used.insert(name.clone()) {
+        name = format!("{}-{n}", &base[..base.len().min(60)]);
+        n += 1;
+    }
+    name
 }

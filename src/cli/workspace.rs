@@ -14,6 +14,7 @@ use crate::api::{
 use crate::connectors::endpoint::EndpointPolicy;
 use crate::connectors::{AgentPassword, ClientOptions, SecretData};
 use crate::core::DigestKey;
+use crate::engine::groups::GroupRecord;
 use crate::engine::{
     AgentRecord, ClaimRank, Claimant, GeneratedFor, PasswordError, ProviderRuntime, Resolve, SecretLookup,
     compared_key,
@@ -28,6 +29,9 @@ pub struct Workspace {
     pub operator_namespace: String,
     /// What earlier passes recorded per agent (`namespace/name`), as the controller keeps it in status.
     pub records: BTreeMap<String, AgentRecord>,
+    /// What earlier passes of this run recorded per skill group (`namespace/name`), as the controller
+    /// keeps it in the group's status (kept for the run only, not in the state file).
+    pub group_records: BTreeMap<String, GroupRecord>,
     /// The key of the password digests in `records`: the `--state` file's, or a new one per run.
     pub digest_key: DigestKey,
     /// Built on first use; behind a lock so that resolving (which takes `&self`) can build them.
@@ -46,6 +50,7 @@ impl Workspace {
             manifests,
             operator_namespace: operator_namespace.to_string(),
             records: BTreeMap::new(),
+            group_records: BTreeMap::new(),
             digest_key: DigestKey::generate(),
             runtimes: Mutex::default(),
             // Never minting tokens (the default): see `token_account`.
@@ -334,6 +339,48 @@ pub struct State {
     pub records: BTreeMap<String, AgentRecord>,
     /// The key of their password digests.
     pub digest_key: DigestKey,
+    /// Per skill group (`namespace/name`): what the controller keeps in the group's status.
+    pub groups: BTreeMap<String, GroupRecord>,
+}
+
+/// A group's record as the state file holds it (the engine's record is not a file format).
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GroupEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    create_requested_for: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<crate::api::AccountOrigin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    last_applied: BTreeMap<String, String>,
+}
+
+impl From<&GroupRecord> for GroupEntry {
+    fn from(r: &GroupRecord) -> Self {
+        GroupEntry {
+            external_id: r.external_id.clone(),
+            create_requested_for: r.create_requested_for.clone(),
+            origin: r.origin,
+            account: r.account.clone(),
+            last_applied: r.last_applied.clone(),
+        }
+    }
+}
+
+impl From<GroupEntry> for GroupRecord {
+    fn from(e: GroupEntry) -> Self {
+        GroupRecord {
+            external_id: e.external_id,
+            create_requested_for: e.create_requested_for,
+            origin: e.origin,
+            account: e.account,
+            last_applied: e.last_applied,
+        }
+    }
 }
 
 /// The state file's layout. The key is in the same file as the digests it made, so the two cannot
@@ -345,6 +392,9 @@ struct StateFile {
     /// Hex of the key's bytes.
     digest_key: String,
     agents: BTreeMap<String, AgentRecord>,
+    /// Added within version 2: a file without it has no group records.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    groups: BTreeMap<String, GroupEntry>,
 }
 
 /// The current [`StateFile::version`].
@@ -385,11 +435,13 @@ pub fn load_state(path: &std::path::Path) -> Result<Option<State>, String> {
             Ok(Some(State {
                 records: file.agents,
                 digest_key,
+                groups: file.groups.into_iter().map(|(k, v)| (k, v.into())).collect(),
             }))
         }
         OnDisk::RecordsOnly(records) => Ok(Some(State {
             records,
             digest_key: DigestKey::generate(),
+            groups: BTreeMap::new(),
         })),
     }
 }
@@ -402,6 +454,7 @@ pub fn save_state(path: &std::path::Path, state: &State) -> Result<(), String> {
         version: STATE_VERSION,
         digest_key: hex::encode(state.digest_key.expose_bytes()),
         agents: state.records.clone(),
+        groups: state.groups.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
     };
     let text = serde_json::to_string_pretty(&file).expect("state serializes");
     let mut temporary = path.as_os_str().to_owned();

@@ -7,7 +7,11 @@
 //! change apply would reject, with apply's message). `apply` carries the plan out with the same rate
 //! limits, retries and duplicate guards, and prints the resulting status per agent; a second `apply`
 //! changes nothing.
+//!
+//! Skill groups come first: each group's plan (or apply) is made before the agents, and an agent's
+//! `groupRef` binds to its group's vendor id, or in a plan to the group the plan creates.
 
+pub mod groups;
 mod outcome;
 mod removals;
 pub mod render;
@@ -26,7 +30,7 @@ use super::workspace::Workspace;
 use crate::api::{ContactCenterAgentSpec, ManagementPolicy, ProviderId, claimed_key};
 use crate::core::DigestKey;
 use crate::engine::{self, AgentRecord, AgentRequest, NoCheckpoint, ResolveError, Resolved};
-use crate::manifest;
+use crate::manifest::{self, Located};
 
 pub use outcome::{Finished, report_of};
 pub use render::text as render;
@@ -35,7 +39,7 @@ pub use report::{AgentReport, ChangeReport, Report, Summary};
 /// Options of `ccop plan` and `ccop apply`.
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// Manifest files or directories (`-` for stdin): agents, providers and their Secrets.
+    /// Manifest files or directories (`-` for stdin): skill groups, agents, providers and their Secrets.
     #[arg(short = 'f', long = "filename", required = true)]
     pub paths: Vec<PathBuf>,
     /// More Secret manifests, kept apart from the agents (e.g. decrypted at deploy time).
@@ -98,7 +102,8 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut entries = runtime.block_on(plan_agents(&mut workspace, apply, args.concurrency));
+    let groups = runtime.block_on(groups::plan_groups(&mut workspace, apply));
+    let mut entries = runtime.block_on(plan_agents(&mut workspace, &groups, apply, args.concurrency));
     let removed = removals(&workspace, &recorded);
     if apply {
         for entry in &removed {
@@ -106,7 +111,7 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
         }
     }
     entries.extend(removed);
-    let report = Report::new(entries, apply, recorded.source());
+    let report = Report::new(entries, apply, recorded.source()).with_groups(groups.reports);
     if apply && let Err(code) = save(args, &mut workspace) {
         return code;
     }
@@ -169,6 +174,10 @@ async fn recorded_state(args: &PlanArgs, workspace: &mut Workspace) -> Result<Re
         )
         .await?;
         workspace.records = cluster.records.clone();
+        workspace.group_records = cluster.groups.clone();
+        if let Some(problem) = &cluster.groups_problem {
+            eprintln!("warning: {problem}");
+        }
         match (&cluster.digest_key, &cluster.digest_key_problem) {
             (Some(key), _) => workspace.digest_key = key.clone(),
             (None, Some(problem)) => eprintln!("warning: {problem}"),
@@ -184,6 +193,7 @@ async fn recorded_state(args: &PlanArgs, workspace: &mut Workspace) -> Result<Re
             let names = state.records.keys().cloned().collect();
             workspace.records = state.records;
             workspace.digest_key = state.digest_key;
+            workspace.group_records = state.groups;
             Ok(Recorded::File(names))
         }
         None => Ok(Recorded::Nothing),
@@ -229,6 +239,7 @@ fn save(args: &PlanArgs, workspace: &mut Workspace) -> Result<(), ExitCode> {
     let state = super::workspace::State {
         records: std::mem::take(&mut workspace.records),
         digest_key: workspace.digest_key.clone(),
+        groups: std::mem::take(&mut workspace.group_records),
     };
     super::workspace::save_state(path, &state).map_err(|e| {
         eprintln!("error: {e}");
@@ -236,15 +247,22 @@ fn save(args: &PlanArgs, workspace: &mut Workspace) -> Result<(), ExitCode> {
     })
 }
 
-/// Plans (or applies) every agent of the workspace.
+/// Plans (or applies) every skill group, then every agent of the workspace.
 pub async fn execute(workspace: &mut Workspace, apply: bool, concurrency: usize) -> Report {
-    let entries = plan_agents(workspace, apply, concurrency).await;
-    Report::new(entries, apply, "none")
+    let groups = groups::plan_groups(workspace, apply).await;
+    let entries = plan_agents(workspace, &groups, apply, concurrency).await;
+    Report::new(entries, apply, "none").with_groups(groups.reports)
 }
 
-/// Every agent's entry; after an apply, the workspace's records are the new ones.
-async fn plan_agents(workspace: &mut Workspace, apply: bool, concurrency: usize) -> Vec<AgentReport> {
-    let (jobs, mut reports) = resolve_all(workspace).await;
+/// Every agent's entry, its `groupRef`s bound by `groups`; after an apply, the workspace's records
+/// are the new ones.
+async fn plan_agents(
+    workspace: &mut Workspace,
+    groups: &groups::Groups,
+    apply: bool,
+    concurrency: usize,
+) -> Vec<AgentReport> {
+    let (jobs, mut reports) = resolve_all(workspace, groups).await;
     let done = run_all(jobs, &workspace.digest_key, apply, concurrency).await;
     for (report, record) in done {
         if apply {
@@ -263,14 +281,36 @@ struct Job {
     record: AgentRecord,
     /// The endpoint and next step to tell when the vendor does not answer.
     hint: String,
+    /// Skill ids bound from `groupRef`s → the names they are shown with.
+    labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Resolves every agent as the controller would (sequentially: building a runtime may fail, and is
 /// reported per agent). Returns the agents to run and the reports of those that cannot run.
-async fn resolve_all(workspace: &Workspace) -> (Vec<Job>, Vec<AgentReport>) {
+async fn resolve_all(workspace: &Workspace, groups: &groups::Groups) -> (Vec<Job>, Vec<AgentReport>) {
     let mut jobs = Vec::new();
     let mut reports = Vec::new();
-    for agent in &workspace.manifests.agents {
+    for located in &workspace.manifests.agents {
+        let (agent, labels) = match groups.bind(&located.object) {
+            Ok(bound) => (
+                Located {
+                    object: bound.agent,
+                    origin: located.origin.clone(),
+                },
+                bound.labels,
+            ),
+            Err(message) => {
+                let spec = &located.object.spec;
+                let ns = located.object.metadata.namespace.clone().unwrap_or_default();
+                let id = ProviderId::of(spec, &ns);
+                let mut base =
+                    AgentReport::agent(state::name_of(&located.object), id.display(), claimed_key(spec));
+                base.vendor = workspace.runtime_vendor(&id);
+                reports.push(AgentReport { message, ..base });
+                continue;
+            }
+        };
+        let agent = &agent;
         let ns = agent.object.metadata.namespace.clone().unwrap_or_default();
         let name = state::name_of(&agent.object);
         let id = ProviderId::of(&agent.object.spec, &ns);
@@ -286,6 +326,7 @@ async fn resolve_all(workspace: &Workspace) -> (Vec<Job>, Vec<AgentReport>) {
                     .settings_of(&id)
                     .map(|(s, _)| super::endpoints::unreachable_hint(&s))
                     .unwrap_or_default(),
+                labels,
             }),
             Err(ResolveError::Provider(message)) => reports.push(AgentReport { message, ..base }),
             Err(conflict @ ResolveError::Conflict { .. }) => reports.push(AgentReport {
@@ -322,7 +363,9 @@ async fn run_all(
             };
             let runtime = &job.resolved.runtime;
             let outcome = engine::reconcile(request, runtime, &NoCheckpoint).await;
-            let readable = values::Readable::new(runtime.vendor.model(), runtime.skill_names());
+            let mut names = runtime.skill_names();
+            names.extend(job.labels);
+            let readable = values::Readable::new(runtime.vendor.model(), names);
             let done = Finished {
                 outcome: &outcome,
                 applied: apply,

@@ -12,6 +12,10 @@ pub const FORMAT_VERSION: u32 = 1;
 /// with the same shape.
 pub const AGENT_KIND: &str = "ContactCenterAgent";
 
+/// The kind of a skill group's entry (in the report's `groups`, not its `objects`: readers of
+/// `objects` count agents).
+pub const GROUP_KIND: &str = "ContactCenterSkillGroup";
+
 /// One object's entry in a plan or apply report.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -141,6 +145,12 @@ pub struct Report {
     pub agents: Vec<AgentReport>,
     /// Totals.
     pub summary: Summary,
+    /// Per skill group, sorted by provider then name; absent when the manifests hold none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<AgentReport>,
+    /// The groups' totals; absent when the manifests hold no group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_summary: Option<Summary>,
 }
 
 impl Report {
@@ -154,6 +164,36 @@ impl Report {
             state,
             agents,
             summary,
+            groups: Vec::new(),
+            group_summary: None,
+        }
+    }
+
+    /// The same report with these skill-group entries, sorted and totalled apart from the agents.
+    pub fn with_groups(mut self, mut groups: Vec<AgentReport>) -> Report {
+        if groups.is_empty() {
+            return self;
+        }
+        groups.sort_by(|a, b| (&a.provider, &a.agent).cmp(&(&b.provider, &b.agent)));
+        self.group_summary = Some(Summary::of(&groups));
+        self.groups = groups;
+        self
+    }
+
+    /// The agents' and groups' totals together (what the exit code and the verdicts go by).
+    pub fn overall(&self) -> Summary {
+        let g = self.group_summary.clone().unwrap_or_default();
+        let s = &self.summary;
+        Summary {
+            create: s.create + g.create,
+            update: s.update + g.update,
+            adopt: s.adopt + g.adopt,
+            delete: s.delete + g.delete,
+            orphan: s.orphan + g.orphan,
+            unchanged: s.unchanged + g.unchanged,
+            drifted: s.drifted + g.drifted,
+            conflicts: s.conflicts + g.conflicts,
+            errors: s.errors + g.errors,
         }
     }
 
@@ -161,7 +201,7 @@ impl Report {
     /// `ObserveOnly` agents is not pending: no apply would change it, so a check gating on 2 would never
     /// clear. Removed manifests are pending, whether their accounts are deleted or left.
     pub fn exit_code(&self, applied: bool) -> u8 {
-        let s = &self.summary;
+        let s = &self.overall();
         if s.errors + s.conflicts > 0 {
             1
         } else if !applied && s.pending() > 0 {

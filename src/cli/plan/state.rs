@@ -14,11 +14,12 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::{Api, Client};
 
-use crate::api::ContactCenterAgent;
+use crate::api::{ContactCenterAgent, ContactCenterSkillGroup};
 use crate::controller::digest_key::{DIGEST_KEY_ENTRY, DIGEST_KEY_SECRET};
 use crate::controller::status::record_of;
 use crate::core::DigestKey;
 use crate::engine::AgentRecord;
+use crate::engine::groups::GroupRecord;
 use crate::manifest::Manifests;
 
 /// The label Helm charts (the agents chart among them) and Argo CD (its default tracking label) put
@@ -103,6 +104,10 @@ pub struct ClusterState {
     pub digest_key_problem: Option<String>,
     /// The agents in the removal scope (namespaces and selector).
     pub in_scope: Vec<ContactCenterAgent>,
+    /// Per skill group (`namespace/name`) of the scope's namespaces, the record its status keeps.
+    pub groups: BTreeMap<String, GroupRecord>,
+    /// Why the groups could not be listed (a warning: their plans then start without records).
+    pub groups_problem: Option<String>,
 }
 
 /// Reads the cluster's state for the plan. `server` names the API server in errors.
@@ -140,12 +145,63 @@ pub async fn read(
         Ok(key) => (Some(key), None),
         Err(problem) => (None, Some(problem)),
     };
+    let (groups, groups_problem) = if manifests.groups.is_empty() {
+        (BTreeMap::new(), None)
+    } else {
+        // Records matter only for the files' groups: their namespaces are the ones to list.
+        let namespaces = manifests
+            .groups
+            .iter()
+            .filter_map(|g| g.object.metadata.namespace.clone())
+            .collect();
+        match group_records(&client, namespaces).await {
+            Ok(groups) => (groups, None),
+            Err(e) => (
+                BTreeMap::new(),
+                Some(format!(
+                    "listing the skill groups from the Kubernetes API at {server} failed ({}); their plans start without the operator's records (may it list contactcenterskillgroups?)",
+                    kube_reason(&e)
+                )),
+            ),
+        }
+    };
     Ok(ClusterState {
         records,
         digest_key,
         digest_key_problem,
         in_scope,
+        groups,
+        groups_problem,
     })
+}
+
+/// The records the skill groups of `namespaces` keep in their status. Without them a group the
+/// operator created would be planned as one to adopt (or, at a vendor that cannot list, to create).
+async fn group_records(
+    client: &Client,
+    namespaces: BTreeSet<String>,
+) -> Result<BTreeMap<String, GroupRecord>, kube::Error> {
+    let mut records = BTreeMap::new();
+    for ns in namespaces {
+        let api: Api<ContactCenterSkillGroup> = Api::namespaced(client.clone(), &ns);
+        let mut params = ListParams::default().limit(LIST_PAGE);
+        loop {
+            let page = api.list(&params).await?;
+            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+            for group in page.items {
+                let name = format!("{ns}/{}", group.metadata.name.as_deref().unwrap_or_default());
+                records.insert(
+                    name,
+                    crate::controller::skill_group::status::record_of(group.status.as_ref()),
+                );
+            }
+            match next {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+    }
+    Ok(records)
 }
 
 /// `namespace/name` of an agent.

@@ -137,25 +137,69 @@ pub async fn reconcile_group(
     provider: &ProviderRuntime,
     checkpoint: &dyn GroupCheckpoint,
 ) -> GroupOutcome {
-    let record = req.record.clone().bound_to(provider.vendor.account().as_str());
     if req.paused {
+        let record = req.record.clone().bound_to(provider.vendor.account().as_str());
         let was_ready = record.external_id.is_some();
         return GroupOutcome::new(Verdict::paused(was_ready), record, Requeue::AwaitChange);
     }
+    let preview = match preview_group(&req, provider).await {
+        Ok(p) => p,
+        Err(outcome) => return outcome,
+    };
+    let GroupPreview {
+        desired,
+        observed,
+        plan,
+        drift,
+        record,
+    } = preview;
+    let mut outcome = if req.spec.management_policy == ManagementPolicy::ObserveOnly {
+        observe_only(record, observed.as_ref(), &drift)
+    } else {
+        let adoption = adoption_refusal(req.spec, provider);
+        execute(provider, checkpoint, &desired, observed, record, &plan, adoption).await
+    };
+    outcome.drift = drift;
+    outcome.plan = Some(plan);
+    outcome
+}
+
+/// A group's plan, made without writing anything: what a pass would do (`ccop plan` shows it).
+#[derive(Clone, Debug)]
+pub struct GroupPreview {
+    /// The normalized spec.
+    pub desired: DesiredGroup,
+    /// The group at the vendor with the desired name, if any.
+    pub observed: Option<ObservedGroup>,
+    /// The plan.
+    pub plan: GroupPlan,
+    /// Every attribute that differs at the vendor.
+    pub drift: Vec<GroupChange>,
+    /// The request's record, bound to the provider's vendor account.
+    pub record: GroupRecord,
+}
+
+/// Normalizes the spec, looks the group up and plans it; `Err` is the outcome of a spec the vendor
+/// cannot take or a listing that failed (paused is not looked at: a preview never writes).
+pub async fn preview_group(
+    req: &GroupRequest<'_>,
+    provider: &ProviderRuntime,
+) -> Result<GroupPreview, GroupOutcome> {
+    let record = req.record.clone().bound_to(provider.vendor.account().as_str());
     let desired = match core::normalize_group(req.spec, provider.vendor.model()) {
         Ok(d) => d,
         Err(e) => {
             let verdict = Verdict::stalled(Reason::InvalidSpec, e.to_string());
-            return GroupOutcome::new(verdict, record, Requeue::AwaitChange).told(
+            return Err(GroupOutcome::new(verdict, record, Requeue::AwaitChange).told(
                 true,
                 "InvalidSpec",
                 e.to_string(),
-            );
+            ));
         }
     };
     let observed = match observe(provider, &desired, &record, req.fresh).await {
         Ok(o) => o,
-        Err(e) => return GroupOutcome::failed(&e, "listing the skill groups", record),
+        Err(e) => return Err(GroupOutcome::failed(&e, "listing the skill groups", record)),
     };
     let (plan, drift) = core::plan_group(GroupPlanInput {
         desired: &desired,
@@ -167,14 +211,13 @@ pub async fn reconcile_group(
         support: provider.vendor.group_support(),
         create_only: provider.vendor.model().group_create_only(),
     });
-    let mut outcome = if req.spec.management_policy == ManagementPolicy::ObserveOnly {
-        observe_only(record, observed.as_ref(), &drift)
-    } else {
-        execute(provider, checkpoint, &desired, observed, record, &plan).await
-    };
-    outcome.drift = drift;
-    outcome.plan = Some(plan);
-    outcome
+    Ok(GroupPreview {
+        desired,
+        observed,
+        plan,
+        drift,
+        record,
+    })
 }
 
 /// The group at the vendor with the desired name: from the provider's listing, or, for a vendor that
@@ -250,9 +293,10 @@ async fn execute(
     observed: Option<ObservedGroup>,
     record: GroupRecord,
     plan: &GroupPlan,
+    adoption: Option<GroupRefusal>,
 ) -> GroupOutcome {
     match (plan, observed) {
-        (GroupPlan::Create, _) => create(provider, checkpoint, desired, record).await,
+        (GroupPlan::Create, _) => create(provider, checkpoint, desired, record, adoption).await,
         (GroupPlan::Adopt { changes }, Some(observed)) => {
             let mut record = record;
             if record.external_id.is_none() && record.create_requested_for.as_deref() != Some(&desired.name) {
@@ -299,11 +343,71 @@ fn matched(mut record: GroupRecord, observed: &ObservedGroup, desired: &DesiredG
     )
 }
 
+/// Why the spec or the provider forbids taking over a group this object did not create, if they do.
+fn adoption_refusal(spec: &ContactCenterSkillGroupSpec, provider: &ProviderRuntime) -> Option<GroupRefusal> {
+    if spec.adoption_policy == crate::api::AdoptionPolicy::CreateOnly {
+        Some(GroupRefusal::ExistsButCreateOnly)
+    } else if provider.policy.adoption != AdoptionCeiling::Allowed {
+        Some(GroupRefusal::AdoptionNotAllowed)
+    } else {
+        None
+    }
+}
+
+/// "Already exists" from a vendor that cannot list its groups (Ozonetel): no later pass will ever see
+/// the group, so this answer is the only look there is. A group whose create this object sent is its
+/// own (the answer was lost); another is taken over under the adoption rules, its attributes unknown
+/// (the vendor cannot read them back, nor change them): Ready, so agents bind, and not Synced.
+fn exists_unlisted(
+    desired: &DesiredGroup,
+    record: GroupRecord,
+    marked: GroupRecord,
+    adoption: Option<GroupRefusal>,
+) -> GroupOutcome {
+    // Such a vendor identifies groups by name: the name is the id.
+    if record.create_requested_for.as_deref() == Some(&desired.name) {
+        let observed = ObservedGroup {
+            id: desired.name.clone(),
+            name: desired.name.clone(),
+            attributes: desired.attributes.clone(),
+        };
+        return matched(marked, &observed, desired);
+    }
+    if let Some(refusal) = adoption {
+        return refused(record, &refusal, &desired.name);
+    }
+    let adopted = GroupRecord {
+        external_id: Some(desired.name.clone()),
+        create_requested_for: None,
+        origin: Some(AccountOrigin::Adopted),
+        last_applied: Default::default(),
+        ..record
+    };
+    let unknown: Vec<String> = desired.attributes.keys().cloned().collect();
+    if unknown.is_empty() {
+        let observed = ObservedGroup {
+            id: desired.name.clone(),
+            name: desired.name.clone(),
+            attributes: Default::default(),
+        };
+        return matched(adopted, &observed, desired);
+    }
+    let message = format!(
+        "took over the existing skill group {:?}; the vendor cannot read skill groups back, so {} are not known to match the spec, and it offers no API to change them",
+        desired.name,
+        unknown.join(", ")
+    );
+    let mut verdict = Verdict::stalled(Reason::UnsupportedByVendor, message.clone());
+    verdict.ready = true;
+    GroupOutcome::new(verdict, adopted, Requeue::Resync).told(true, "Adopted", message)
+}
+
 async fn create(
     provider: &ProviderRuntime,
     checkpoint: &dyn GroupCheckpoint,
     desired: &DesiredGroup,
     record: GroupRecord,
+    adoption: Option<GroupRefusal>,
 ) -> GroupOutcome {
     let mut marked = record.clone();
     marked.create_requested_for = Some(desired.name.clone());
@@ -335,6 +439,12 @@ async fn create(
                 desired.name, created.external_id
             );
             matched(marked, &observed, desired).told(false, "Created", message)
+        }
+        Err(e)
+            if e.kind == ErrorKind::AlreadyExists
+                && provider.vendor.group_support().list_page_size.is_none() =>
+        {
+            exists_unlisted(desired, record, marked, adoption)
         }
         Err(e) if e.kind == ErrorKind::AlreadyExists => {
             // Ours if an earlier pass sent a create whose answer was lost; otherwise it predates us. Either
@@ -386,8 +496,9 @@ async fn update(
     matched(record, &observed, desired).told(false, "Updated", message)
 }
 
-fn refused(record: GroupRecord, refusal: &GroupRefusal, name: &str) -> GroupOutcome {
-    let (reason, message) = match refusal {
+/// The reason and message of a refused group (the same text in status and in `ccop plan`).
+pub fn refusal_reason(refusal: &GroupRefusal, name: &str) -> (Reason, String) {
+    match refusal {
         GroupRefusal::ExistsButCreateOnly => (
             Reason::Conflict,
             format!(
@@ -418,7 +529,11 @@ fn refused(record: GroupRecord, refusal: &GroupRefusal, name: &str) -> GroupOutc
                 attributes.join(", ")
             ),
         ),
-    };
+    }
+}
+
+fn refused(record: GroupRecord, refusal: &GroupRefusal, name: &str) -> GroupOutcome {
+    let (reason, message) = refusal_reason(refusal, name);
     let (verdict, requeue) = match refusal {
         // The group itself is ours and usable: Ready, but not Synced.
         GroupRefusal::CreateOnlyChanged(_) | GroupRefusal::UpdateNotSupported(_)
@@ -445,4 +560,55 @@ pub(crate) fn count_call<T>(
         Err(e) => e.kind.as_str(),
     };
     crate::metrics::skill_group_operation(provider.vendor.kind().as_str(), operation, outcome);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> DesiredGroup {
+        DesiredGroup {
+            name: "vip_support".into(),
+            attributes: [("ozonetel.recording".to_string(), "Full".to_string())].into(),
+        }
+    }
+
+    fn marked(record: &GroupRecord) -> GroupRecord {
+        GroupRecord {
+            create_requested_for: Some("vip_support".into()),
+            origin: Some(AccountOrigin::Created),
+            ..record.clone()
+        }
+    }
+
+    #[test]
+    fn an_unlisted_group_that_exists_is_ours_after_a_lost_answer_and_else_adopted_under_the_rules() {
+        let ours = marked(&GroupRecord::default());
+        let outcome = exists_unlisted(&desired(), ours.clone(), marked(&ours), None);
+        assert!(
+            outcome.verdict.ready && outcome.verdict.synced,
+            "{:?}",
+            outcome.verdict
+        );
+        assert_eq!(outcome.record.external_id.as_deref(), Some("vip_support"));
+        assert_eq!(outcome.record.origin, Some(AccountOrigin::Created));
+
+        let foreign = GroupRecord::default();
+        let outcome = exists_unlisted(&desired(), foreign.clone(), marked(&foreign), None);
+        assert!(outcome.verdict.ready, "agents may bind: {:?}", outcome.verdict);
+        assert!(!outcome.verdict.synced, "its attributes are not known to match");
+        assert_eq!(outcome.record.external_id.as_deref(), Some("vip_support"));
+        assert_eq!(outcome.record.origin, Some(AccountOrigin::Adopted));
+        assert!(outcome.record.last_applied.is_empty(), "nothing was applied");
+
+        let refused = exists_unlisted(
+            &desired(),
+            foreign.clone(),
+            marked(&foreign),
+            Some(GroupRefusal::ExistsButCreateOnly),
+        );
+        assert!(!refused.verdict.ready);
+        assert_eq!(refused.verdict.reason, Reason::Conflict);
+        assert_eq!(refused.record.external_id, None);
+    }
 }

@@ -2,11 +2,11 @@
 //! the errors in full, then every field change in a collapsed `<details>` block.
 
 use super::super::report::{AgentReport, Report};
-use super::{shown, symbol, tells, totals};
+use super::{entries, group_totals, shown, symbol, tells, totals};
 
 /// The Markdown form of a plan (or an apply).
 pub fn markdown(report: &Report) -> String {
-    let s = &report.summary;
+    let s = &report.overall();
     let mut out = String::new();
     let verdict = if s.errors + s.conflicts > 0 {
         "errors"
@@ -16,12 +16,15 @@ pub fn markdown(report: &Report) -> String {
         "no changes"
     };
     let applied = report.command == "apply";
+    let groups = group_totals(report, applied)
+        .map(|l| format!("{l}\n\n"))
+        .unwrap_or_default();
     out.push_str(&format!(
-        "### ccop {}: {verdict}\n\n{}\n\n",
+        "### ccop {}: {verdict}\n\n{groups}{}\n\n",
         report.command,
-        totals(s, applied)
+        totals(&report.summary, applied)
     ));
-    let listed: Vec<&AgentReport> = report.agents.iter().filter(|a| a.action != "no-op").collect();
+    let listed: Vec<&AgentReport> = entries(report).filter(|a| a.action != "no-op").collect();
     if listed.is_empty() {
         out.push_str("Every vendor account matches its manifest.\n");
         return out;

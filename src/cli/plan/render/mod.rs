@@ -42,6 +42,18 @@ pub fn shown(value: &str) -> &str {
     if value.is_empty() { "(empty)" } else { value }
 }
 
+/// The groups' totals line (`Skill groups: 1 to create, …`), when the report has groups.
+pub fn group_totals(report: &Report, applied: bool) -> Option<String> {
+    let line = totals(report.group_summary.as_ref()?, applied);
+    let (_, counts) = line.split_once(": ")?;
+    Some(format!("Skill groups: {counts}"))
+}
+
+/// Every entry, skill groups first (the order apply works in).
+pub fn entries(report: &Report) -> impl Iterator<Item = &AgentReport> {
+    report.groups.iter().chain(&report.agents)
+}
+
 /// The totals line of a plan (`applied = false`) or an apply.
 pub fn totals(s: &Summary, applied: bool) -> String {
     if applied {

@@ -1,12 +1,12 @@
 //! The text form: one line per object, its field changes below it (`before → after` for updates).
 
 use super::super::report::{AgentReport, ChangeReport, Report};
-use super::{shown, symbol, tells, totals};
+use super::{entries, group_totals, shown, symbol, tells, totals};
 
 /// The text form of a report.
 pub fn text(report: &Report, applied: bool) -> String {
     let mut out = String::new();
-    for entry in &report.agents {
+    for entry in entries(report) {
         out.push_str(&header(entry));
         for change in &entry.changes {
             out.push_str(&format!("      {}\n", change_line(change)));
@@ -22,6 +22,10 @@ pub fn text(report: &Report, applied: bool) -> String {
                 condition(entry.synced),
             ));
         }
+    }
+    if let Some(line) = group_totals(report, applied) {
+        out.push_str(&line);
+        out.push('\n');
     }
     out.push_str(&totals(&report.summary, applied));
     out.push('\n');
