@@ -112,6 +112,10 @@ struct Args {
     /// Agents in the roster (default: Tencent 10000, Huawei 1000, Ozonetel 500).
     #[arg(long)]
     agents: Option<usize>,
+    /// ContactCenterSkillGroups applied with the roster; each agent references one of them by
+    /// groupRef (agent i: group i mod N). Tencent only.
+    #[arg(long, default_value_t = 0)]
+    groups: usize,
     /// Latency the simulators add to every response, ms.
     #[arg(long, default_value_t = 50)]
     latency_ms: u64,
@@ -178,7 +182,12 @@ fn main() -> ExitCode {
         agents,
         huawei_per_minute: args.huawei_per_minute,
         ozonetel_clock_scale: args.ozonetel_clock,
+        groups: args.groups,
     };
+    if let Err(e) = scenario.check() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let resync = Duration::from_secs(args.resync.unwrap_or(match args.vendor {
         Vendor::Tencent => 10,
         Vendor::Huawei => 15,
@@ -229,8 +238,12 @@ fn main() -> ExitCode {
             Target::InProcess(_) => "costed",
             Target::Cluster(_) => "cluster",
         };
+        let groups = match report.scenario.groups {
+            0 => String::new(),
+            g => format!("-{g}groups"),
+        };
         bench_dir.join(format!(
-            "converge-{}-{agents}-{api}.json",
+            "converge-{}-{agents}{groups}-{api}.json",
             report.scenario.provider()
         ))
     });

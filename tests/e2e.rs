@@ -1,5 +1,6 @@
-//! The controller against a REAL Kubernetes cluster: the scenarios of `tests/controller.rs`, with the
-//! in-process API server replaced by the cluster that `CCOP_E2E_KUBECONFIG` points at.
+//! The controller against a REAL Kubernetes cluster: the scenarios of `tests/controller.rs` and
+//! `tests/skill_groups.rs`, with the in-process API server replaced by the cluster that
+//! `CCOP_E2E_KUBECONFIG` points at.
 //!
 //! A cluster cannot reach a simulator on this machine's loopback, so the controller runs here, in this
 //! process, exactly as `ccop run --kubeconfig` builds it: it talks to the cluster through the kubeconfig
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::operator::condition;
 
-use ccop::api::ContactCenterAgent;
+use ccop::api::{ContactCenterAgent, ContactCenterSkillGroup};
 use ccop::controller::{self, Health, Options};
 use ccop::sim::{self, SimServer, Simulator, any_loopback};
 use futures::FutureExt;
@@ -197,6 +198,46 @@ impl Cluster {
         Api::namespaced(self.client.clone(), &self.ns)
     }
 
+    async fn group(&self, name: &str, spec: Value) {
+        self.apply("ContactCenterSkillGroup", name, spec).await;
+    }
+
+    fn groups(&self) -> Api<ContactCenterSkillGroup> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    /// Polls group `name` until `check` holds, or panics with its last status.
+    async fn wait_group(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&ContactCenterSkillGroup) -> bool,
+    ) -> ContactCenterSkillGroup {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let current = self.groups().get_opt(name).await.unwrap();
+            if let Some(g) = &current
+                && check(g)
+            {
+                return g.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "group {name} never became {what}; last seen: {:#?}",
+                current.map(|g| g.status)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn group_names(&self) -> Vec<String> {
+        self.groups()
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items.iter().map(|g| g.name_any()).collect())
+            .unwrap_or_default()
+    }
+
     /// Applies agent `name` and waits for it to be Ready.
     async fn ready_agent(&self, name: &str, spec: Value) -> ContactCenterAgent {
         self.agent(name, spec).await;
@@ -240,26 +281,38 @@ impl Cluster {
             .unwrap_or_default()
     }
 
-    /// Deletes the namespace. Agents go first, while the controller still runs, so their finalizers are
-    /// released (a namespace whose objects keep finalizers would hang in Terminating); whatever is left
-    /// after the wait loses its finalizers by force.
+    /// Deletes the namespace. Agents and skill groups go first, while the controller still runs, so
+    /// their finalizers are released (a namespace whose objects keep finalizers would hang in
+    /// Terminating; a group waits for the agents that reference it); whatever is left after the wait
+    /// loses its finalizers by force.
     async fn clean_up(self) {
         let api = self.agents();
+        let groups = self.groups();
         for name in self.agent_names().await {
             let _ = api.delete(&name, &DeleteParams::default()).await;
         }
+        for name in self.group_names().await {
+            let _ = groups.delete(&name, &DeleteParams::default()).await;
+        }
         let deadline = tokio::time::Instant::now() + WAIT;
-        while !self.agent_names().await.is_empty() && tokio::time::Instant::now() < deadline {
+        while !(self.agent_names().await.is_empty() && self.group_names().await.is_empty())
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let controller = self.controller.lock().unwrap().take();
         if let Some(controller) = controller {
             controller.stop().await;
         }
+        let unblock = json!({"metadata": {"finalizers": null}});
         for name in self.agent_names().await {
-            let unblock = json!({"metadata": {"finalizers": null}});
             let _ = api
-                .patch(&name, &PatchParams::default(), &Patch::Merge(unblock))
+                .patch(&name, &PatchParams::default(), &Patch::Merge(unblock.clone()))
+                .await;
+        }
+        for name in self.group_names().await {
+            let _ = groups
+                .patch(&name, &PatchParams::default(), &Patch::Merge(unblock.clone()))
                 .await;
         }
         if let Err(e) = Api::<Namespace>::all(self.client.clone())
@@ -289,7 +342,11 @@ async fn install_crds(client: &Client) {
             .unwrap_or_else(|e| panic!("applying {}: {e}", path.display()));
         names.push(name);
     }
-    assert_eq!(names.len(), 3, "crds/ holds the three CRDs");
+    assert_eq!(
+        names.len(),
+        4,
+        "crds/ holds the four CRDs (agents, providers, cluster providers, skill groups)"
+    );
     let deadline = tokio::time::Instant::now() + WAIT;
     for name in names {
         loop {
@@ -583,4 +640,140 @@ async fn crash_scenario(c: &Cluster) {
         a.status.unwrap().external_id.as_deref(),
         Some("frank@example.com")
     );
+}
+
+fn group_condition(g: &ContactCenterSkillGroup, type_: &str) -> Option<(String, String, String)> {
+    let c = g.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_)?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// Ready at the current generation.
+fn group_ready(g: &ContactCenterSkillGroup) -> bool {
+    group_condition(g, "Ready").is_some_and(|(s, _, _)| s == "True")
+        && g.status.as_ref().and_then(|s| s.observed_generation) == g.metadata.generation
+}
+
+fn tencent_group(name: &str, tencent: Value) -> Value {
+    json!({"providerRef": {"name": "tencent"}, "name": name, "tencent": tencent})
+}
+
+fn tencent_agent_in_group(name: &str, email: &str, group: &str) -> Value {
+    json!({"providerRef": {"name": "tencent"}, "displayName": name, "email": email,
+           "tencent": {"staffNumber": "2001"}, "skills": [{"groupRef": {"name": group}, "priority": 1}]})
+}
+
+impl Cluster {
+    fn vendor_group(&self, name: &str) -> Option<sim::tencent::SkillGroup> {
+        self.tencent.skill_groups().into_iter().find(|g| g.name == name)
+    }
+
+    /// The ids of the skill groups the vendor has agent `email` in.
+    fn agent_groups(&self, email: &str) -> Vec<i64> {
+        self.tencent
+            .agent(email)
+            .map(|a| a.skill_groups.iter().map(|g| g.id).collect())
+            .unwrap_or_default()
+    }
+}
+
+e2e!(
+    /// A skill group is created at the vendor once; an agent naming it by groupRef is bound to its id.
+    group_then_agent_binds_by_group_ref,
+    resync = "10m",
+    group_then_agent_scenario
+);
+async fn group_then_agent_scenario(c: &Cluster) {
+    c.group(
+        "vip",
+        tencent_group(
+            "vip-queue",
+            json!({"type": "Online", "maxConcurrency": 2, "ringAll": true}),
+        ),
+    )
+    .await;
+    let g = c.wait_group("vip", "Ready", group_ready).await;
+    let at_vendor = c.vendor_group("vip-queue").expect("the group at the vendor");
+    assert_eq!(
+        (
+            at_vendor.skill_group_type,
+            at_vendor.max_concurrency,
+            at_vendor.ring_all
+        ),
+        (1, 2, true)
+    );
+    assert_eq!(g.status.unwrap().external_id, Some(at_vendor.id.to_string()));
+    c.ready_agent("ivy", tencent_agent_in_group("Ivy", "ivy@example.com", "vip"))
+        .await;
+    assert_eq!(c.agent_groups("ivy@example.com"), [at_vendor.id]);
+    c.wait_group("vip", "counting its agent", |g| {
+        g.status.as_ref().and_then(|s| s.bound_agents) == Some(1)
+    })
+    .await;
+    assert_eq!(c.tencent.group_creates_of("vip-queue"), 1);
+}
+
+e2e!(
+    /// An agent applied before its group waits (SkillGroupNotReady, no vendor call), then converges
+    /// once the group is Ready, without a nudge.
+    agent_first_then_group,
+    resync = "10m",
+    agent_first_scenario
+);
+async fn agent_first_scenario(c: &Cluster) {
+    c.agent("jon", tencent_agent_in_group("Jon", "jon@example.com", "late"))
+        .await;
+    let waiting = c
+        .wait_agent("jon", "SkillGroupNotReady", |a| {
+            condition(a, "Ready").is_some_and(|(s, r)| s == "False" && r == "SkillGroupNotReady")
+        })
+        .await;
+    let message = support::operator::ready_message(&waiting);
+    assert!(message.contains("\"late\""), "{message}");
+    assert_eq!(
+        c.tencent.core().calls_of("CreateStaff"),
+        0,
+        "no vendor call while waiting"
+    );
+    c.group("late", tencent_group("late-queue", json!({"type": "Phone"})))
+        .await;
+    c.wait_agent("jon", "Ready without a nudge", ready).await;
+    let id = c.vendor_group("late-queue").expect("the group at the vendor").id;
+    assert_eq!(c.agent_groups("jon@example.com"), [id]);
+}
+
+e2e!(
+    /// Deleting a group an agent references waits (SkillGroupInUse, naming the agent) and deletes
+    /// nothing at the vendor until the agent is gone; then the group goes, at the vendor and in the
+    /// cluster.
+    referenced_group_deletion_waits,
+    resync = "10m",
+    referenced_group_scenario
+);
+async fn referenced_group_scenario(c: &Cluster) {
+    c.group("vip", tencent_group("vip-queue", json!({"type": "Phone"})))
+        .await;
+    c.wait_group("vip", "Ready", group_ready).await;
+    c.ready_agent("kim", tencent_agent_in_group("Kim", "kim@example.com", "vip"))
+        .await;
+    c.groups().delete("vip", &DeleteParams::default()).await.unwrap();
+    let agent = format!("{}/kim", c.ns);
+    c.wait_group("vip", "waiting for its agent", |g| {
+        group_condition(g, "Ready").is_some_and(|(_, r, m)| r == "SkillGroupInUse" && m.contains(&agent))
+    })
+    .await;
+    assert!(c.vendor_group("vip-queue").is_some(), "still at the vendor");
+    assert_eq!(c.tencent.core().calls_of("DeleteCCCSkillGroup"), 0);
+
+    c.agents().delete("kim", &DeleteParams::default()).await.unwrap();
+    c.wait("the group deleted at the vendor", || {
+        c.vendor_group("vip-queue").is_none()
+    })
+    .await;
+    let every = Duration::from_millis(200);
+    support::wait_until_none_left("the release of the objects", WAIT, every, async || {
+        let mut left = c.agent_names().await;
+        left.extend(c.group_names().await);
+        left
+    })
+    .await;
 }

@@ -327,3 +327,66 @@ async fn a_crash_between_the_group_create_and_the_status_write_leaves_one_group(
     assert_eq!(g.status.unwrap().external_id, Some(named[0].id.to_string()));
     op.stop().await;
 }
+
+#[tokio::test]
+async fn a_group_create_whose_answer_was_lost_is_not_created_again() {
+    let env = Env::start("10m").await;
+    // Slow the vendor so the create is still on its way when its answer is made to be lost.
+    let slow = ccop::sim::Faults {
+        latency_ms: 300,
+        ..Default::default()
+    };
+    env.tencent.core.set_faults(slow.clone());
+    let op = env.run(options());
+    // CreateOnly: a group of the name that the controller does not know as its own is a conflict, so
+    // a controller that forgot the create it sent would refuse the very group it made.
+    let mut spec = group_spec("lost-queue", json!({"type": "Phone"}));
+    spec["adoptionPolicy"] = json!("CreateOnly");
+    env.apply(GROUPS, NS, "lost", spec).await;
+    wait_group(&env, "lost", "checkpointed", |g| {
+        g.status
+            .as_ref()
+            .is_some_and(|s| s.create_requested_for.is_some())
+    })
+    .await;
+    // The vendor applies every request from now on, but every answer is lost (a 502).
+    env.tencent.core.set_faults(ccop::sim::Faults {
+        lost_response_rate: 1.0,
+        ..slow
+    });
+    env.wait("the group at the vendor", || {
+        vendor_group(&env, "lost-queue").is_some()
+    })
+    .await;
+    // Long enough for the controller to see the lost answer and try again, blind: the client sends
+    // the create again, and Tencent's documented name check answers SkillGroupExist (lost too).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    env.tencent.core.set_faults(ccop::sim::Faults::default());
+    let g = wait_group(&env, "lost", "Ready once the answers come back", group_ready).await;
+    let metrics = ccop::metrics::METRICS.encode();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("ccop_vendor_requests_total{")
+                && l.contains(r#"action="CreateCCCSkillGroup""#)
+                && !l.contains(r#"outcome="ok""#)
+                && !l.ends_with(" 0")),
+        "the controller saw the create fail: {metrics}"
+    );
+    let named: Vec<_> = env
+        .tencent
+        .skill_groups()
+        .into_iter()
+        .filter(|g| g.name == "lost-queue")
+        .collect();
+    assert_eq!(named.len(), 1, "no second group");
+    assert_eq!(
+        env.tencent.group_creates_of("lost-queue"),
+        1,
+        "the vendor accepted one create of the name"
+    );
+    let status = g.status.unwrap();
+    assert_eq!(status.external_id, Some(named[0].id.to_string()));
+    assert_eq!(status.create_requested_for, None);
+    op.stop().await;
+}

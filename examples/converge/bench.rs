@@ -22,8 +22,9 @@ use tokio::time::Instant;
 use crate::cluster::{Stage, Target};
 use crate::phases::{self, ReadyCount};
 use crate::process::{Controller, Mode, Usage};
-use crate::scenario::{Bound, Scenario};
+use crate::scenario::{Bound, GROUPS, Scenario};
 use crate::support::apiserver::WriteTally;
+use crate::support::operator::NS;
 
 /// The agents' resource plural, as the API server counts its writes.
 pub const AGENTS: &str = "contactcenteragents";
@@ -122,6 +123,28 @@ pub struct Cold {
     pub failed_requests: BTreeMap<String, u64>,
     /// Agents Ready, sampled about once a second: (seconds, ready).
     pub timeline: Vec<(f64, usize)>,
+    /// The skill groups, when the run has them.
+    pub groups: Option<ColdGroups>,
+}
+
+/// The skill groups of a cold start.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ColdGroups {
+    /// ContactCenterSkillGroups applied.
+    pub count: usize,
+    /// Of them, Ready at their generation when every agent was.
+    pub ready: usize,
+    /// `CreateCCCSkillGroup` requests the vendor received (refused ones included).
+    pub create_calls: u64,
+    /// Creates of the groups' names the vendor accepted (its create ledger: a duplicate counts).
+    pub created: u64,
+    /// Groups of the run's names the vendor holds (a duplicate counts).
+    pub at_vendor: usize,
+    /// Agents the vendor has in the group their spec references.
+    pub agents_in_their_group: usize,
+    /// Writes to the groups by kind.
+    pub api_writes: BTreeMap<String, u64>,
 }
 
 /// Batched create calls against the optimum.
@@ -160,6 +183,8 @@ pub struct Steady {
     pub agent_writes: u64,
     /// Writes to agents' status.
     pub status_writes: u64,
+    /// Writes to skill groups, status included.
+    pub group_writes: u64,
 }
 
 /// The drift repair.
@@ -197,13 +222,16 @@ pub struct Restart {
     pub ready: usize,
     /// Writes to agents by kind.
     pub agent_writes: BTreeMap<String, u64>,
+    /// Writes to skill groups by kind.
+    pub group_writes: BTreeMap<String, u64>,
     /// Vendor requests by action.
     pub vendor_calls: BTreeMap<String, u64>,
     /// Vendor writes in all.
     pub vendor_writes: u64,
     /// Vendor reads in all.
     pub vendor_reads: u64,
-    /// ceil(N/100) + 1: one look at the roster in pages of 100, and one more.
+    /// ceil(N/100) + 1: one look at the roster in pages of 100, and one more; with groups, plus
+    /// ceil(G/100), one look at the groups.
     pub reads_limit: u64,
     /// The fresh controller's memory and CPU at the end.
     pub usage: Usage,
@@ -276,6 +304,7 @@ impl Run<'_> {
 /// Runs the four phases.
 pub async fn run(p: &Params) -> Result<Report, String> {
     let s = &p.scenario;
+    s.check()?;
     if matches!(p.target, Target::Cluster(_)) && matches!(p.mode, Mode::InProcess) {
         return Err("--kubeconfig needs the controller as a child process (drop --in-process)".into());
     }
@@ -286,12 +315,16 @@ pub async fn run(p: &Params) -> Result<Report, String> {
     s.prepare(env).await;
 
     let applying = Instant::now();
+    for g in 0..s.groups {
+        env.apply(GROUPS, NS, &s.group_name(g), s.group_spec(g)).await;
+    }
     env.agents_bulk((0..s.agents).map(|i| (s.name(i), s.spec(i))), 64)
         .await;
     let apply_seconds = applying.elapsed().as_secs_f64();
     stage.arm_costs();
     eprintln!(
-        "applied {} agents in {apply_seconds:.1} s; API server: {}; starting the controller",
+        "applied {} skill groups and {} agents in {apply_seconds:.1} s; API server: {}; starting the controller",
+        s.groups,
         s.agents,
         p.target.describe()
     );

@@ -16,11 +16,11 @@ use kube::{Api, ResourceExt};
 use tokio::time::Instant;
 
 use crate::bench::{
-    AGENTS, Batches, Cold, Drift, ProfileLine, Restart, Run, Steady, diff, failed_requests, profile, round,
-    status_writes, writes,
+    AGENTS, Batches, Cold, ColdGroups, Drift, ProfileLine, Restart, Run, Steady, diff, failed_requests,
+    profile, round, status_writes, writes,
 };
 use crate::process::Controller;
-use crate::scenario::{ActionClass, Scenario, Vendor};
+use crate::scenario::{ActionClass, GROUPS, Scenario, Vendor};
 use crate::support::operator::{self, Env, NS};
 
 /// Phase 1: from the controller's start until every agent is Ready, plus trailing writes.
@@ -62,6 +62,10 @@ pub async fn cold_start(run: &Run<'_>) -> Result<(Cold, Vec<ProfileLine>, Contro
     let vendor_calls = diff(&s.vendor_calls(env), &vendor_before);
     let bound = s.bound();
     let status = status_writes(&api);
+    let groups = match s.groups {
+        0 => None,
+        _ => Some(cold_groups(s, env, &vendor_calls, api.kinds(GROUPS)).await),
+    };
     let per_agent = |count: u64| round(count as f64 / n.max(1) as f64, 3);
     let cold = Cold {
         seconds: round(seconds, 2),
@@ -78,6 +82,7 @@ pub async fn cold_start(run: &Run<'_>) -> Result<(Cold, Vec<ProfileLine>, Contro
         status_writes_per_agent: per_agent(status),
         failed_requests: failed_requests(&metrics, s.provider()),
         timeline,
+        groups,
     };
     Ok((cold, profile(&metrics, s.provider()), controller))
 }
@@ -112,6 +117,7 @@ pub async fn steady_state(run: &Run<'_>, controller: &mut Controller) -> Result<
         api_writes: writes(&api),
         agent_writes: api.total(AGENTS),
         status_writes: status_writes(&api),
+        group_writes: api.total(GROUPS),
     })
 }
 
@@ -179,12 +185,66 @@ pub async fn restart(run: &Run<'_>) -> Result<Restart, String> {
         quiet,
         ready: run.ready.get(),
         agent_writes: api.kinds(AGENTS),
+        group_writes: api.kinds(GROUPS),
         vendor_writes: count(s, &calls, ActionClass::Write),
         vendor_reads: count(s, &calls, ActionClass::Read),
         vendor_calls: calls,
-        reads_limit: (s.agents as u64).div_ceil(100) + 1,
+        reads_limit: (s.agents as u64).div_ceil(100) + 1 + s.group_pages(),
         usage,
     })
+}
+
+/// The skill groups at the end of a cold start: Ready in Kubernetes, created once at the vendor, and
+/// each agent in its group there (Tencent: the only vendor `--groups` runs with).
+async fn cold_groups(
+    s: &Scenario,
+    env: &Env,
+    calls: &BTreeMap<String, u64>,
+    api_writes: BTreeMap<String, u64>,
+) -> ColdGroups {
+    let api: Api<ccop::api::ContactCenterSkillGroup> = Api::namespaced(env.client.clone(), NS);
+    let ready = api
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items.iter().filter(|g| group_ready(g)).count())
+        .unwrap_or_default();
+    let names: Vec<String> = (0..s.groups).map(|g| s.group_vendor_name(g)).collect();
+    let at_vendor = env.tencent.skill_groups();
+    let ids: BTreeMap<&str, i64> = at_vendor.iter().map(|g| (g.name.as_str(), g.id)).collect();
+    let agents_in_their_group = (0..s.agents)
+        .filter(|&i| {
+            let want = s.group_of(i).and_then(|g| ids.get(names[g].as_str()));
+            let have = env.tencent.agent(&s.key(i));
+            have.is_some_and(|a| a.skill_groups.iter().any(|b| Some(&b.id) == want))
+        })
+        .count();
+    ColdGroups {
+        count: s.groups,
+        ready,
+        create_calls: calls
+            .get(ccop::connectors::tencent::wire::CREATE_SKILL_GROUP)
+            .copied()
+            .unwrap_or_default(),
+        created: names
+            .iter()
+            .map(|n| u64::from(env.tencent.group_creates_of(n)))
+            .sum(),
+        at_vendor: at_vendor.iter().filter(|g| names.contains(&g.name)).count(),
+        agents_in_their_group,
+        api_writes,
+    }
+}
+
+/// Ready at the current generation.
+fn group_ready(g: &ccop::api::ContactCenterSkillGroup) -> bool {
+    let Some(status) = &g.status else {
+        return false;
+    };
+    status.observed_generation == g.metadata.generation
+        && status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
 /// Tencent's `CreateStaff` calls against ceil(N / batch size).
@@ -217,7 +277,7 @@ async fn show_one_not_ready(env: &Env) {
     }
 }
 
-/// Waits until the agents have had no writes (and, with `vendor_too`, the vendor no requests, after
+/// Waits until the agents and skill groups have had no writes (and, with `vendor_too`, the vendor no requests, after
 /// at least one) for two seconds, so trailing requests are counted with the phase that caused them. Gives up after
 /// 30 s (without `vendor_too`) or 120 s plus the time to list the roster at 20 pages a second;
 /// returns whether it went quiet.
@@ -235,7 +295,7 @@ async fn settle(run: &Run<'_>, vendor_too: bool) -> bool {
             .stage
             .writes()
             .await
-            .map(|t| t.total(AGENTS))
+            .map(|t| t.total(AGENTS) + t.total(GROUPS))
             .unwrap_or_default();
         let vendor: u64 = if vendor_too {
             s.vendor_calls(&run.stage.env).values().sum()

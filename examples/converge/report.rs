@@ -1,4 +1,5 @@
-//! The goals of issues 9 and 20 checked against a report, and the report as a table.
+//! The goals of issues 9, 20 and 17 (skill groups) checked against a report, and the report as a
+//! table.
 
 use std::fmt::Write;
 
@@ -72,6 +73,20 @@ fn cold_goals(r: &Report) -> Vec<Goal> {
             Some(b.ratio <= 1.02),
         ));
     }
+    if let Some(g) = &r.cold.groups {
+        out.push(goal(
+            "skill groups: creates at the vendor",
+            format!("= {} (one per group)", g.count),
+            format!("{} ({} requests)", g.created, g.create_calls),
+            Some(g.created == g.count as u64 && g.at_vendor == g.count),
+        ));
+        out.push(goal(
+            "skill groups Ready, agents in their group",
+            format!("{} groups, {n} agents", g.count),
+            format!("{}, {}", g.ready, g.agents_in_their_group),
+            Some(g.ready == g.count && g.agents_in_their_group == n),
+        ));
+    }
     out
 }
 
@@ -90,6 +105,14 @@ fn steady_and_drift_goals(r: &Report) -> Vec<Goal> {
             Some(r.steady.agent_writes == 0),
         ),
     ];
+    if r.scenario.groups > 0 {
+        out.push(goal(
+            "steady state: skill group writes",
+            "0".into(),
+            r.steady.group_writes.to_string(),
+            Some(r.steady.group_writes == 0),
+        ));
+    }
     let max_reads = r
         .steady
         .reads_per_interval
@@ -132,7 +155,8 @@ fn steady_and_drift_goals(r: &Report) -> Vec<Goal> {
 fn restart_goals(r: &Report) -> Vec<Goal> {
     let rs = &r.restart;
     let agent_writes: u64 = rs.agent_writes.values().sum();
-    vec![
+    let group_writes: u64 = rs.group_writes.values().sum();
+    let mut out = vec![
         goal(
             "restart: agent writes",
             "0".into(),
@@ -151,7 +175,16 @@ fn restart_goals(r: &Report) -> Vec<Goal> {
             rs.vendor_reads.to_string(),
             Some(rs.vendor_reads <= rs.reads_limit),
         ),
-    ]
+    ];
+    if r.scenario.groups > 0 {
+        out.push(goal(
+            "restart: skill group writes",
+            "0".into(),
+            group_writes.to_string(),
+            Some(group_writes == 0),
+        ));
+    }
+    out
 }
 
 fn memory_goal(r: &Report) -> Goal {
@@ -184,8 +217,8 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
     let s = &r.scenario;
     let _ = writeln!(
         t,
-        "\n== converge: {:?}, {} agents, vendor latency {} ms, concurrency {}, resync {} s, controller: {}",
-        s.vendor, s.agents, r.latency_ms, r.concurrency, r.resync_seconds, r.controller
+        "\n== converge: {:?}, {} agents, {} skill groups, vendor latency {} ms, concurrency {}, resync {} s, controller: {}",
+        s.vendor, s.agents, s.groups, r.latency_ms, r.concurrency, r.resync_seconds, r.controller
     );
     let _ = writeln!(t, "API server: {}", r.api_server);
     let _ = writeln!(
@@ -216,6 +249,22 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
                 b.calls, b.optimum, b.ratio, b.per_call
             ),
         );
+    }
+    if let Some(g) = &c.groups {
+        row(
+            &mut t,
+            "skill groups: created (requests), at the vendor",
+            format!("{} ({}), {}", g.created, g.create_calls, g.at_vendor),
+        );
+        row(
+            &mut t,
+            "skill groups Ready; agents in their group",
+            format!(
+                "{}/{}; {}/{}",
+                g.ready, g.count, g.agents_in_their_group, s.agents
+            ),
+        );
+        row(&mut t, "skill group writes", calls(&g.api_writes));
     }
     row(&mut t, "API writes", calls(&c.api_writes));
     if let Some(rate) = r.api_writes_per_second {
@@ -262,6 +311,9 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
         "agent writes (status)",
         format!("{} ({})", st.agent_writes, st.status_writes),
     );
+    if s.groups > 0 {
+        row(&mut t, "skill group writes", st.group_writes.to_string());
+    }
     row(&mut t, "API writes", calls(&st.api_writes));
     let d = &r.drift;
     let _ = writeln!(t, "\ndrift ({} agents edited at the vendor)", d.agents);
@@ -289,6 +341,9 @@ pub fn table(r: &Report, goals: &[Goal]) -> String {
         ),
     );
     row(&mut t, "agent writes", calls(&rs.agent_writes));
+    if s.groups > 0 {
+        row(&mut t, "skill group writes", calls(&rs.group_writes));
+    }
     row(
         &mut t,
         "vendor writes, reads (reads limit)",

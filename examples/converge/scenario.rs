@@ -41,7 +41,13 @@ pub struct Scenario {
     /// Ozonetel: how much faster than real time the simulator's clock runs. The provider's rate limits
     /// are scaled by the same factor, so the client keeps the documented ratio to the vendor's limits.
     pub ozonetel_clock_scale: f64,
+    /// ContactCenterSkillGroups applied with the roster; agent `i` references group `i % groups` by
+    /// `groupRef` (0: no groups, no skills). Tencent only, for now.
+    pub groups: usize,
 }
+
+/// The skill groups' resource plural, as the API server counts its writes.
+pub const GROUPS: &str = "contactcenterskillgroups";
 
 /// The vendor's limits that bound a cold start, in real time.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -68,6 +74,43 @@ impl Scenario {
         }
     }
 
+    /// Whether the run can be made: `--groups` is implemented for Tencent only (the bound of a
+    /// Huawei or Ozonetel cold start with groups is not worked out here).
+    pub fn check(&self) -> Result<(), String> {
+        if self.groups > 0 && self.vendor != Vendor::Tencent {
+            return Err(format!(
+                "--groups is implemented for --vendor tencent only, not {:?}",
+                self.vendor
+            ));
+        }
+        Ok(())
+    }
+
+    /// The Kubernetes name of skill group `g`.
+    pub fn group_name(&self, g: usize) -> String {
+        format!("group-{g:04}")
+    }
+
+    /// The vendor's name of skill group `g` (`spec.name`).
+    pub fn group_vendor_name(&self, g: usize) -> String {
+        format!("bench-q{g:04}")
+    }
+
+    /// The group agent `i` references, if the run has groups.
+    pub fn group_of(&self, i: usize) -> Option<usize> {
+        (self.groups > 0).then(|| i % self.groups)
+    }
+
+    /// Skill group `g`'s spec: a phone group, which `CreateCCCSkillGroup` makes in one call (ringing
+    /// all would need a follow-up `UpdateCCCSkillGroup`).
+    pub fn group_spec(&self, g: usize) -> Value {
+        json!({
+            "providerRef": {"name": self.provider()},
+            "name": self.group_vendor_name(g),
+            "tencent": {"type": "Phone"},
+        })
+    }
+
     /// The Kubernetes name of agent `i`.
     pub fn name(&self, i: usize) -> String {
         format!("agent-{i:06}")
@@ -92,7 +135,9 @@ impl Scenario {
 
     /// A minimal spec: only what a create carries in one call, so the calls a cold start needs are the
     /// creates (and a listing) and nothing else: no mobile switches or skill priorities for Tencent
-    /// (they need follow-up calls), and a password only where the vendor requires one at create.
+    /// (they need follow-up calls), and a password only where the vendor requires one at create. With
+    /// groups, the agent's one skill is its group by `groupRef`, without a priority: `CreateStaff`
+    /// carries the group.
     pub fn spec(&self, i: usize) -> Value {
         let mut spec = json!({
             "providerRef": {"name": self.provider()},
@@ -110,6 +155,9 @@ impl Scenario {
                 spec["ozonetel"] = json!({"agentId": self.key(i)});
                 spec["passwordSecretRef"] = json!({"name": PASSWORD_SECRET, "key": "password"});
             }
+        }
+        if let Some(g) = self.group_of(i) {
+            spec["skills"] = json!([{"groupRef": {"name": self.group_name(g)}}]);
         }
         spec
     }
@@ -207,7 +255,14 @@ impl Scenario {
             Vendor::Huawei => huawei::PAGE_SIZE,
             Vendor::Ozonetel => return None,
         };
-        Some((self.agents as u64).div_ceil(u64::from(page)) + 1)
+        Some((self.agents as u64).div_ceil(u64::from(page)) + 1 + self.group_pages())
+    }
+
+    /// Pages of one listing of the groups (Tencent's `DescribeSkillGroupInfoList`, 100 a page): what
+    /// a look at the groups adds to a look at the roster. 0 without groups.
+    pub fn group_pages(&self) -> u64 {
+        let page = u64::from(tencent::wire::MAX_SKILL_GROUP_PAGE);
+        (self.groups as u64).div_ceil(page)
     }
 
     /// How long repairing `m` agents edited at the vendor may take if it happens "within one resync":
@@ -247,6 +302,24 @@ impl Scenario {
     pub fn bound(&self) -> Bound {
         let n = self.agents as u64;
         match self.vendor {
+            Vendor::Tencent if self.groups > 0 => {
+                let creates = n.div_ceil(TENCENT_BATCH as u64);
+                let groups = self.groups as u64;
+                let rate = f64::from(tencent::DEFAULT_PER_MINUTE) / 60.0;
+                Bound {
+                    needed_calls: vec![
+                        (tencent::wire::CREATE_SKILL_GROUP.into(), groups),
+                        (tencent::wire::CREATE_STAFF.into(), creates),
+                    ],
+                    per_second: rate,
+                    seconds: creates.max(groups) as f64 / rate,
+                    how: format!(
+                        "max(G, ceil(N/{TENCENT_BATCH})) / {rate}/s: G CreateCCCSkillGroup and the \
+                         CreateStaff calls each have their own budget of {rate}/s, so the longer of the \
+                         two bounds the run (the listings run alongside, in budgets of their own)"
+                    ),
+                }
+            }
             Vendor::Tencent => {
                 let creates = n.div_ceil(TENCENT_BATCH as u64);
                 let rate = f64::from(tencent::DEFAULT_PER_MINUTE) / 60.0;

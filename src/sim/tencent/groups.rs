@@ -94,6 +94,19 @@ impl Groups {
         self.list.iter().map(|g| g.id).max().unwrap_or(100) + 1
     }
 
+    /// A phone group made in the console, stamped as modified at `now`: its id, or `None` when the
+    /// name is taken.
+    pub fn insert(&mut self, name: &str, now: i64) -> Option<i64> {
+        if self.named(name).is_some() {
+            return None;
+        }
+        let id = self.next_id();
+        let mut group = SkillGroup::phone(id, name);
+        group.last_modify_timestamp = now;
+        self.list.push(group);
+        Some(id)
+    }
+
     /// `CreateCCCSkillGroup`.
     pub fn create(
         &mut self,

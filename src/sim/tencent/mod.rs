@@ -270,6 +270,16 @@ impl Sim {
         self.core.creates_of(&groups::ledger_key(name))
     }
 
+    /// Someone makes a phone skill group in the demo application's console (not a
+    /// `CreateCCCSkillGroup`, so the create ledger does not count it). Its id, or `None` when the name
+    /// is taken.
+    pub fn insert_group(&self, name: &str) -> Option<i64> {
+        let now = self.now();
+        let mut state = self.state();
+        let groups = state.groups.get_mut(&self.config.sdk_app_id)?;
+        groups.insert(name, now)
+    }
+
     /// Someone edits a skill group of the demo application in the console: `f` changes it and its
     /// `LastModifyTimestamp` moves to now. False when there is no group of that name.
     pub fn edit_group(&self, name: &str, f: impl FnOnce(&mut SkillGroup)) -> bool {
