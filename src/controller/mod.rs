@@ -617,24 +617,24 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
     }
 }
 
+/// The readable agent of a watch event, and whether it was deleted (`None` for the markers).
+fn agent_event(event: &WatchEvent<GuardedAgent>) -> Option<(&ContactCenterAgent, bool)> {
+    let (guarded, deleted) = match event {
+        WatchEvent::Apply(g) | WatchEvent::InitApply(g) => (g, false),
+        WatchEvent::Delete(g) => (g, true),
+        WatchEvent::Init | WatchEvent::InitDone => return None,
+    };
+    guarded.0.as_ref().ok().map(|agent| (agent, deleted))
+}
+
 /// Requeues the skill groups an agent starts or stops referencing.
 fn track_group_refs(
     ctx: &Arc<Context>,
     seen: &mut HashMap<String, std::collections::BTreeSet<String>>,
     event: &WatchEvent<GuardedAgent>,
 ) {
-    match event {
-        WatchEvent::Apply(g) | WatchEvent::InitApply(g) => {
-            if let Ok(agent) = &g.0 {
-                skill_group::refs::on_agent(ctx, seen, agent, false);
-            }
-        }
-        WatchEvent::Delete(g) => {
-            if let Ok(agent) = &g.0 {
-                skill_group::refs::on_agent(ctx, seen, agent, true);
-            }
-        }
-        WatchEvent::Init | WatchEvent::InitDone => {}
+    if let Some((agent, deleted)) = agent_event(event) {
+        skill_group::refs::on_agent(ctx, seen, agent, deleted);
     }
 }
 
@@ -644,18 +644,8 @@ fn track_forwarding_refs(
     index: &mut forwarding_refs::ForwardingIndex,
     event: &WatchEvent<GuardedAgent>,
 ) {
-    match event {
-        WatchEvent::Apply(g) | WatchEvent::InitApply(g) => {
-            if let Ok(agent) = &g.0 {
-                index.on_agent(ctx, agent, false);
-            }
-        }
-        WatchEvent::Delete(g) => {
-            if let Ok(agent) = &g.0 {
-                index.on_agent(ctx, agent, true);
-            }
-        }
-        WatchEvent::Init | WatchEvent::InitDone => {}
+    if let Some((agent, deleted)) = agent_event(event) {
+        index.on_agent(ctx, agent, deleted);
     }
 }
 
