@@ -415,15 +415,27 @@ impl Wiring {
             HashMap::new();
         for scope in &self.scopes {
             let api: Api<ContactCenterSkillGroup> = scoped(&self.client, scope);
-            let controller = Controller::new(api, self.initial.apply(watcher::Config::default()))
-                .with_config(ControllerConfig::default().concurrency(self.options.concurrency));
-            let store = controller.store();
+            let (store, writer) = reflector::store();
             self.ctx
                 .group_stores
                 .lock()
                 .expect("group stores lock")
                 .push(store.clone());
-            self.synced.push(ready(store));
+            self.synced.push(ready(store.clone()));
+            // The agents waiting for a group are woken when the group store sees it become bindable,
+            // not when the group's reconcile writes it: an agent reconciled between that write and its
+            // watch event would read the old copy from the store and wait for a wake-up already spent.
+            let (wake_ctx, mut bindable) = (self.ctx.clone(), HashMap::new());
+            let stream = watcher::watcher(api, self.initial.apply(watcher::Config::default()))
+                .default_backoff()
+                .reflect(writer)
+                .map_ok(move |event| {
+                    wake_waiting_agents(&wake_ctx, &mut bindable, &event);
+                    event
+                })
+                .applied_objects();
+            let controller = Controller::for_stream(stream, store)
+                .with_config(ControllerConfig::default().concurrency(self.options.concurrency));
             let (tx, rx) = mpsc::unbounded();
             routes.insert(scope.clone(), tx);
             self.tasks.push(
@@ -635,6 +647,35 @@ fn track_group_refs(
 ) {
     if let Some((agent, deleted)) = agent_event(event) {
         skill_group::refs::on_agent(ctx, seen, agent, deleted);
+    }
+}
+
+/// Requeues the agents that reference a group whose bindable id (Ready at its generation, and its
+/// vendor id) changed in the group store, or that went.
+fn wake_waiting_agents(
+    ctx: &Arc<Context>,
+    bindable: &mut HashMap<String, Option<String>>,
+    event: &WatchEvent<ContactCenterSkillGroup>,
+) {
+    let (group, gone) = match event {
+        WatchEvent::Apply(g) | WatchEvent::InitApply(g) => (g, false),
+        WatchEvent::Delete(g) => (g, true),
+        WatchEvent::Init | WatchEvent::InitDone => return,
+    };
+    let ns = group.namespace().unwrap_or_default();
+    let key = format!("{ns}/{}", group.name_any());
+    let now = if gone {
+        None
+    } else {
+        skill_group::status::bindable_id(group)
+    };
+    let before = if gone {
+        bindable.remove(&key).flatten()
+    } else {
+        bindable.insert(key, now.clone()).flatten()
+    };
+    if before != now {
+        ctx.requeue_ids(skill_group::refs::referencing_agents(ctx, &ns, &group.name_any()));
     }
 }
 

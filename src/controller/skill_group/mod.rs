@@ -159,8 +159,7 @@ struct Exit<'a> {
 
 impl Exit<'_> {
     /// Writes status when it changed and publishes the notice (actions always, warnings only with a
-    /// status change, so a persisting error does not flood events). Requeues the referencing agents
-    /// when what they bind to changed.
+    /// status change, so a persisting error does not flood events).
     async fn report(
         &self,
         verdict: &Verdict,
@@ -173,15 +172,10 @@ impl Exit<'_> {
         let drift = outcome.map(|o| o.drift.as_slice()).unwrap_or_default();
         let bound = u32::try_from(agents.len()).unwrap_or(u32::MAX);
         let desired = status::desired_status(self.group, verdict, record, drift, bound, &now);
-        let before = status::bindable_id(self.group);
-        let mut after_group = self.group.clone();
-        after_group.status = Some(desired.clone());
-        let after = status::bindable_id(&after_group);
+        // The agents waiting for this group are woken by the group watch once the store holds what
+        // this write says (`controller::wake_waiting_agents`), not here.
         let wrote = status::write(self.api, self.group, desired, &now).await?;
         publish_counts(self.ctx, self.group, verdict.ready);
-        if before != after {
-            self.ctx.requeue_ids(agents);
-        }
         if let Some(notice) = outcome.and_then(|o| o.notice.as_ref())
             && (wrote || !notice.warning)
         {
