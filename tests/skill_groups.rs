@@ -256,6 +256,53 @@ async fn a_referenced_group_is_not_deleted_until_its_agents_are_gone() {
     op.stop().await;
 }
 
+/// A restarted controller knows which agents reference a group only once it has listed them: until
+/// then a group being deleted would look unused, and be deleted at the vendor under its agents.
+#[tokio::test]
+async fn a_restarted_controller_does_not_delete_a_group_before_it_has_listed_the_agents() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    env.apply(
+        GROUPS,
+        NS,
+        "vip",
+        group_spec("vip-queue", json!({"type": "Phone"})),
+    )
+    .await;
+    wait_group(&env, "vip", "Ready", group_ready).await;
+    env.apply(
+        "contactcenteragents",
+        NS,
+        "kim",
+        agent_in_group("Kim", "kim@example.com", "vip"),
+    )
+    .await;
+    env.wait_agent("kim", "Ready", ready).await;
+    op.stop().await;
+
+    // Deleted while no controller runs; then a controller starts whose agent listing is slow.
+    groups(&env)
+        .delete("vip", &DeleteParams::default())
+        .await
+        .unwrap();
+    let slow_agents = env.api.hold_reads_of("contactcenteragents");
+    let op = env.run(options());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        vendor_group(&env, "vip-queue").is_some(),
+        "the group was deleted at the vendor before the agents were listed"
+    );
+    assert_eq!(env.tencent.core.calls_of("DeleteCCCSkillGroup"), 0);
+
+    drop(slow_agents);
+    wait_group(&env, "vip", "waiting for its agent", |g| {
+        group_condition(g, "Ready").is_some_and(|(_, r, m)| r == "SkillGroupInUse" && m.contains("team/kim"))
+    })
+    .await;
+    assert!(vendor_group(&env, "vip-queue").is_some(), "still at the vendor");
+    op.stop().await;
+}
+
 #[tokio::test]
 async fn observe_only_reports_drift_and_never_writes() {
     let env = Env::start("10m").await;
@@ -332,7 +379,6 @@ async fn a_crash_between_the_group_create_and_the_status_write_leaves_one_group(
 // sometimes not what the next pass reads, so its own create's "already exists" is refused as someone
 // else's group under CreateOnly. Ignored so CI can land; run it with `--ignored` while fixing it.
 #[tokio::test]
-#[ignore = "flaky: a lost group-create answer is sometimes taken for a foreign group (issue #17)"]
 async fn a_group_create_whose_answer_was_lost_is_not_created_again() {
     let env = Env::start("10m").await;
     // Slow the vendor so the create is still on its way when its answer is made to be lost.

@@ -12,6 +12,7 @@
 
 pub mod agent;
 pub mod claims;
+pub mod conditional;
 pub mod context;
 pub mod create_pending;
 pub mod digest_key;
@@ -258,9 +259,7 @@ async fn run_controllers(
     let readiness = Scoped(tokio::spawn(async move {
         agents_ready.await;
         // Providers being deleted may now be released when no agent uses them.
-        ctx.providers
-            .agents_listed
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        ctx.providers.agents_listed.set();
         health_ready.set_ready(true);
         tracing::info!("watches synced; the operator is ready");
     }));

@@ -15,7 +15,6 @@
 //! sharding, each instance only sees its own share.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
@@ -64,7 +63,7 @@ where
         patch_finalizers(&secrets, &secret_ref.name, meta.resource_version(), finalizers).await?;
     }
     // Judged only once every watch has listed: a provider not listed yet would look like no user.
-    if !ctx.providers.agents_listed.load(Ordering::SeqCst) {
+    if !ctx.providers.agents_listed.is_set() {
         return Ok(());
     }
     for stale in ctx
@@ -90,7 +89,7 @@ where
 {
     let again = jittered(ctx.options.max_backoff.min(Duration::from_secs(10)));
     // Before the agent watches have listed, "no users" only means "none seen yet" (a restart).
-    if !ctx.providers.agents_listed.load(Ordering::SeqCst) {
+    if !ctx.providers.agents_listed.is_set() {
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
     if !users.is_empty() {

@@ -8,7 +8,7 @@
 //! is read or its vendor is called.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -116,9 +116,41 @@ pub struct ProviderCache {
     pub namespaces: Mutex<Option<Store<PartialObjectMeta<Namespace>>>>,
     /// Whether the provider and agent watches have all listed once: until then, a provider's users
     /// (and a Secret's providers) are not all known, and nothing is released for having none.
-    pub agents_listed: AtomicBool,
+    pub agents_listed: Latch,
     /// The last `ProviderInUse` note told about each provider being deleted.
     holders_told: Mutex<HashMap<ProviderId, String>>,
+}
+
+/// A flag that is set once and can be waited for.
+#[derive(Default)]
+pub struct Latch {
+    set: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Latch {
+    /// Whether the latch is set.
+    pub fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    /// Sets the latch and wakes everyone waiting for it.
+    pub fn set(&self) {
+        self.set.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Completes once the latch is set.
+    pub async fn wait(&self) {
+        loop {
+            // Registered before the check, so a `set` between the check and the wait is not missed.
+            let notified = self.notify.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// A provider object's settings and identity.

@@ -12,11 +12,9 @@
 //! instead of merging an outdated diff into a newer status, and is retried on the current object.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::context::FIELD_MANAGER;
 use super::create_pending::{CreatePending, with_marker};
 use crate::api::{
     ContactCenterAgent, ContactCenterAgentStatus, DriftEntry, LeftBehindAccount,
@@ -144,26 +142,7 @@ pub async fn write(
     if conditions::is_true(&status.conditions, conditions::READY) {
         status.last_sync_time = Some(now.0.to_string());
     }
-    let before = serde_json::to_value(current).expect("a status serializes");
-    let after = serde_json::to_value(&status).expect("a status serializes");
-    let Some(changed) = merge_diff(&before, &after) else {
-        return Ok(None);
-    };
-    let patch = json!({
-        "metadata": {"resourceVersion": latest.metadata.resource_version},
-        "status": changed,
-    });
-    let written = api
-        .patch_status(
-            &latest.name_any(),
-            &PatchParams {
-                field_manager: Some(FIELD_MANAGER.to_string()),
-                ..PatchParams::default()
-            },
-            &Patch::Merge(patch),
-        )
-        .await?;
-    Ok(Some(written))
+    super::conditional::patch_status(api, latest, current, &status).await
 }
 
 /// The RFC 7386 merge patch that turns `before` into `after` (a key `after` lacks is `null`), or
@@ -195,6 +174,7 @@ pub fn merge_diff(before: &Value, after: &Value) -> Option<Value> {
 mod tests {
     use super::*;
     use crate::conditions::Reason;
+    use serde_json::json;
 
     fn agent() -> ContactCenterAgent {
         serde_json::from_value(json!({

@@ -195,7 +195,7 @@ impl Checkpoint for Exit<'_> {
         }
         // Status says so already: the create still needs the answer only a write gets, that the
         // agent is as this pass read it. A patch that only tests the resourceVersion changes nothing.
-        metadata::confirm_current(self.api, &self.latest())
+        crate::controller::conditional::confirm_current(self.api, &self.latest())
             .await
             .map_err(checkpoint_error)
     }

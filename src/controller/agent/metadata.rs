@@ -81,25 +81,9 @@ pub fn patch_ops(agent: &ContactCenterAgent, finalizer: bool, marker: &Marker<'_
     ops.extend(marker_ops(agent, marker));
     if matches!(marker, Marker::Set(_)) {
         // The create that follows is for the agent as read.
-        ops.insert(0, resource_version_test(agent));
+        ops.insert(0, crate::controller::conditional::resource_version_test(agent));
     }
     (!ops.is_empty()).then_some(ops)
-}
-
-/// The operation that fails a patch unless the agent is still at the resourceVersion of `agent`.
-fn resource_version_test(agent: &ContactCenterAgent) -> Value {
-    json!({"op": "test", "path": "/metadata/resourceVersion", "value": agent.metadata.resource_version})
-}
-
-/// Succeeds only while the agent is at the resourceVersion of `agent` (and not deleted): a patch that
-/// tests it and changes nothing, so nothing is stored.
-pub async fn confirm_current(
-    api: &Api<ContactCenterAgent>,
-    agent: &ContactCenterAgent,
-) -> Result<(), kube::Error> {
-    send(api, agent, vec![resource_version_test(agent)])
-        .await
-        .map(|_| ())
 }
 
 /// Sends a JSON patch of `ops` to the agent; returns the agent as written.
@@ -142,6 +126,7 @@ pub async fn remove_finalizer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controller::conditional::resource_version_test;
 
     fn agent(metadata: Value) -> ContactCenterAgent {
         serde_json::from_value(json!({

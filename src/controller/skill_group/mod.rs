@@ -9,7 +9,7 @@
 pub mod refs;
 pub mod status;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -20,8 +20,8 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, Resource, ResourceExt};
 
 use crate::api::{
-    ContactCenterSkillGroup, FINALIZER, PAUSED_ANNOTATION, ProviderId, ProviderKind,
-    RECONCILE_REQUESTED_ANNOTATION,
+    ContactCenterSkillGroup, ContactCenterSkillGroupStatus, FINALIZER, PAUSED_ANNOTATION, ProviderId,
+    ProviderKind, RECONCILE_REQUESTED_ANNOTATION,
 };
 use crate::conditions::Verdict;
 use crate::controller::agent::publish;
@@ -58,6 +58,10 @@ pub fn group_id(group: &ContactCenterSkillGroup) -> String {
 
 /// Reconciles one group.
 pub async fn reconcile(group: Arc<ContactCenterSkillGroup>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // Which agents reference the group decides its deletion (it waits while any does) and its
+    // `boundAgents`: a pass before every agent is listed would see a partial roster, delete a group
+    // still in use after a restart, and write a count only to correct it.
+    ctx.providers.agents_listed.wait().await;
     let started = Instant::now();
     let ns = group.namespace().unwrap_or_default();
     let api: Api<ContactCenterSkillGroup> = Api::namespaced(ctx.client.clone(), &ns);
@@ -150,14 +154,48 @@ async fn runtime(
         })
 }
 
-/// Where a pass's report goes.
+/// Where a pass's report goes: the group's status and its Events.
 struct Exit<'a> {
     api: &'a Api<ContactCenterSkillGroup>,
     group: &'a ContactCenterSkillGroup,
     ctx: &'a Context,
+    /// The group as this pass last read or wrote it: what the next write is compared with, and the
+    /// resourceVersion it is conditional on.
+    latest: Mutex<ContactCenterSkillGroup>,
 }
 
-impl Exit<'_> {
+impl<'a> Exit<'a> {
+    fn new(
+        api: &'a Api<ContactCenterSkillGroup>,
+        group: &'a ContactCenterSkillGroup,
+        ctx: &'a Context,
+    ) -> Self {
+        Exit {
+            api,
+            group,
+            ctx,
+            latest: Mutex::new(group.clone()),
+        }
+    }
+
+    fn latest(&self) -> ContactCenterSkillGroup {
+        self.latest.lock().expect("latest group lock").clone()
+    }
+
+    /// Writes `status` against the latest copy; whether it wrote.
+    async fn write_status(
+        &self,
+        status: ContactCenterSkillGroupStatus,
+        now: &Time,
+    ) -> Result<bool, kube::Error> {
+        let latest = self.latest();
+        let Some(written) = status::write(self.api, &latest, status, now).await? else {
+            return Ok(false);
+        };
+        *self.latest.lock().expect("latest group lock") = written;
+        Ok(true)
+    }
+
     /// Writes status when it changed and publishes the notice (actions always, warnings only with a
     /// status change, so a persisting error does not flood events).
     async fn report(
@@ -171,10 +209,10 @@ impl Exit<'_> {
         let agents = refs::referencing_agents(self.ctx, &ns, &self.group.name_any());
         let drift = outcome.map(|o| o.drift.as_slice()).unwrap_or_default();
         let bound = u32::try_from(agents.len()).unwrap_or(u32::MAX);
-        let desired = status::desired_status(self.group, verdict, record, drift, bound, &now);
+        let desired = status::desired_status(&self.latest(), verdict, record, drift, bound, &now);
         // The agents waiting for this group are woken by the group watch once the store holds what
         // this write says (`controller::wake_waiting_agents`), not here.
-        let wrote = status::write(self.api, self.group, desired, &now).await?;
+        let wrote = self.write_status(desired, &now).await?;
         publish_counts(self.ctx, self.group, verdict.ready);
         if let Some(notice) = outcome.and_then(|o| o.notice.as_ref())
             && (wrote || !notice.warning)
@@ -201,17 +239,24 @@ impl Exit<'_> {
     }
 }
 
+/// The create checkpoint is a status write conditional on the group's resourceVersion as the pass
+/// read it, so a pass on a stale copy stops before it sends a create; when status says so already, a
+/// patch that only tests the resourceVersion gives the same answer.
 #[async_trait]
 impl GroupCheckpoint for Exit<'_> {
     async fn before_create(&self, record: &GroupRecord, verdict: &Verdict) -> Result<(), CheckpointError> {
         let now = Time(jiff::Timestamp::now());
         let ns = self.group.namespace().unwrap_or_default();
         let bound = refs::referencing_agents(self.ctx, &ns, &self.group.name_any()).len();
-        let s = status::desired_status(self.group, verdict, record, &[], bound as u32, &now);
-        status::write(self.api, self.group, s, &now)
+        let bound = u32::try_from(bound).unwrap_or(u32::MAX);
+        let s = status::desired_status(&self.latest(), verdict, record, &[], bound, &now);
+        let checkpoint_error = |e: kube::Error| CheckpointError(Box::new(e));
+        if self.write_status(s, &now).await.map_err(checkpoint_error)? {
+            return Ok(());
+        }
+        crate::controller::conditional::confirm_current(self.api, &self.latest())
             .await
-            .map(drop)
-            .map_err(|e| CheckpointError(Box::new(e)))
+            .map_err(checkpoint_error)
     }
 }
 
@@ -228,11 +273,7 @@ async fn apply(
     group: &ContactCenterSkillGroup,
     ctx: &Arc<Context>,
 ) -> Result<Action, Error> {
-    let exit = Exit {
-        api,
-        group,
-        ctx: ctx.as_ref(),
-    };
+    let exit = Exit::new(api, group, ctx.as_ref());
     let record = status::record_of(group.status.as_ref());
     let runtime = match runtime(ctx, group).await {
         Ok(r) => r,
@@ -288,11 +329,7 @@ async fn cleanup(
     group: &ContactCenterSkillGroup,
     ctx: &Arc<Context>,
 ) -> Result<Action, Error> {
-    let exit = Exit {
-        api,
-        group,
-        ctx: ctx.as_ref(),
-    };
+    let exit = Exit::new(api, group, ctx.as_ref());
     let record = status::record_of(group.status.as_ref());
     if record.external_id.is_none() && record.create_requested_for.is_none() {
         return Ok(Action::await_change());

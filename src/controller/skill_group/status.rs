@@ -3,15 +3,12 @@
 //! of an unchanged group costs no API write).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Patch, PatchParams};
-use kube::{Api, Resource, ResourceExt};
-use serde_json::json;
+use kube::{Api, ResourceExt};
 
 use crate::api::{
     ContactCenterSkillGroup, ContactCenterSkillGroupStatus, DriftEntry, RECONCILE_REQUESTED_ANNOTATION,
 };
 use crate::conditions::{self, Verdict};
-use crate::controller::FIELD_MANAGER;
 use crate::core::GroupChange;
 use crate::engine::groups::GroupRecord;
 
@@ -76,36 +73,27 @@ pub fn same(a: &ContactCenterSkillGroupStatus, b: &ContactCenterSkillGroupStatus
     strip(a) == strip(b) && conditions::equivalent(&a.conditions, &b.conditions)
 }
 
-/// Writes `status` (server-side apply of the status subresource) when it differs from what is stored.
-/// Returns whether a write happened.
+/// Writes `status` when it differs from the status of `latest` (the group as this pass last read or
+/// wrote it), as a merge patch of what changed on the condition that the group is still at
+/// `latest`'s resourceVersion (`controller::conditional`). Returns the group as written when a write
+/// happened. A pass on a stale copy gets a 409 rather than overwrite a newer status: a copy from
+/// before the create checkpoint would otherwise erase `createRequestedFor` and then refuse, as
+/// foreign, the group its own create made
+/// (`tests/skill_groups.rs::a_group_create_whose_answer_was_lost_is_not_created_again`).
 pub async fn write(
     api: &Api<ContactCenterSkillGroup>,
-    group: &ContactCenterSkillGroup,
+    latest: &ContactCenterSkillGroup,
     mut status: ContactCenterSkillGroupStatus,
     now: &Time,
-) -> Result<bool, kube::Error> {
-    if group
-        .status
-        .as_ref()
-        .is_some_and(|current| same(current, &status))
-    {
-        return Ok(false);
+) -> Result<Option<ContactCenterSkillGroup>, kube::Error> {
+    let current = latest.status.as_ref();
+    if current.is_some_and(|current| same(current, &status)) {
+        return Ok(None);
     }
     if conditions::is_true(&status.conditions, conditions::READY) {
         status.last_sync_time = Some(now.0.to_string());
     }
-    let patch = json!({
-        "apiVersion": ContactCenterSkillGroup::api_version(&()),
-        "kind": ContactCenterSkillGroup::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &group.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(true)
+    crate::controller::conditional::patch_status(api, latest, current, &status).await
 }
 
 /// Whether a group is Ready for agents to bind to, at its current generation, and its vendor id.

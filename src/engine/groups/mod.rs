@@ -447,14 +447,14 @@ async fn create(
             exists_unlisted(desired, record, marked, adoption)
         }
         Err(e) if e.kind == ErrorKind::AlreadyExists => {
-            // Ours if an earlier pass sent a create whose answer was lost; otherwise it predates us. Either
-            // way the next pass lists afresh and plans with it (adoption policy included).
+            // The create this pass sent may be what exists: its first attempt applied and its answer
+            // lost, the client's retry answered "exists". So the marker stays, as an agent's does,
+            // and the next pass lists afresh and finds the group its own. The listing this pass
+            // planned from said no such group existed; the marker was recorded before the create.
+            // Dropping it here made a CreateOnly group refuse, as foreign, the group it had made
+            // (`tests/skill_groups.rs::a_group_create_whose_answer_was_lost_is_not_created_again`).
             provider.groups.forget().await;
-            let record = if record.create_requested_for.as_deref() == Some(&desired.name) {
-                marked
-            } else {
-                record
-            };
+            let record = marked;
             let verdict = Verdict::progressing(
                 Reason::Creating,
                 "a skill group with this name exists; looking again",

@@ -59,6 +59,8 @@ struct Shared {
     state: Mutex<State>,
     /// Outside `state`: a request waits out its cost before it takes the state's lock.
     costs: Costs,
+    /// Outside `state` too: a held list or watch waits before it takes the lock.
+    holds: outage::ReadHolds,
 }
 
 impl Shared {
@@ -119,6 +121,7 @@ impl TestApiServer {
             resources,
             state: Mutex::new(state),
             costs: Costs::default(),
+            holds: outage::ReadHolds::default(),
         });
         let listener = TcpListener::bind("127.0.0.1:0")
             .await

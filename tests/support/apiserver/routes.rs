@@ -145,6 +145,12 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Ok(target) = parse_path(&shared.resources, uri.path())
+        && verb_of(&method, &target, &query) == Some(Verb::Watch)
+        && !query.contains_key("labelSelector")
+    {
+        shared.holds.pass(&target.resource.plural).await;
+    }
     if let Some(request) = costed_request(&shared.resources, &method, uri.path(), &query, &headers) {
         let delay = shared.costs.delay(request, tokio::time::Instant::now());
         if !delay.is_zero() {
