@@ -178,6 +178,60 @@ async fn an_agent_waits_for_its_group_and_converges_when_the_group_is_ready() {
     op.stop().await;
 }
 
+/// At a cold start agents are looked at while their groups are being created. Such an agent waits
+/// without a write (no status, no finalizer yet) and is woken by the group: two writes, as an agent
+/// without groups costs, not four.
+#[tokio::test]
+async fn an_agent_looked_at_while_its_group_is_created_waits_without_a_write() {
+    let env = Env::start("10m").await;
+    // A slow vendor keeps the group's create on its way while the agent is looked at.
+    env.tencent.core.set_faults(ccop::sim::Faults {
+        latency_ms: 500,
+        ..Default::default()
+    });
+    let op = env.run(options());
+    env.apply(
+        GROUPS,
+        NS,
+        "vip",
+        group_spec("vip-queue", json!({"type": "Phone"})),
+    )
+    .await;
+    wait_group(&env, "vip", "being created", |g| {
+        g.status
+            .as_ref()
+            .is_some_and(|s| s.create_requested_for.is_some())
+    })
+    .await;
+    let before = env.api.write_tally();
+    env.apply(
+        "contactcenteragents",
+        NS,
+        "lea",
+        agent_in_group("Lea", "lea@example.com", "vip"),
+    )
+    .await;
+    env.wait_agent("lea", "Ready", ready).await;
+    let id = vendor_group(&env, "vip-queue").unwrap().id;
+    assert_eq!(agent_groups(&env, "lea@example.com"), [id]);
+    let writes = env.api.write_tally().since(&before);
+    assert_eq!(
+        writes.kinds("contactcenteragents"),
+        [
+            ("APPLY".to_string(), 1),
+            ("PATCH".to_string(), 1),
+            ("PATCH status".to_string(), 1)
+        ]
+        .into(),
+        "the test's apply, then the operator's one metadata and one status write"
+    );
+    assert!(
+        !event_with(&env, "SkillGroupNotReady", "vip"),
+        "no event for a wait that ended by itself"
+    );
+    op.stop().await;
+}
+
 #[tokio::test]
 async fn a_changed_attribute_is_one_update_of_the_same_group() {
     let env = Env::start("10m").await;

@@ -650,10 +650,12 @@ fn track_group_refs(
 }
 
 /// Requeues the agents that reference a group whose bindable id (Ready at its generation, and its
-/// vendor id) changed in the group store, or that went.
+/// vendor id) or whose being on its way to Ready changed in the group store, or that went. The
+/// agents waiting quietly for a group on its way (`agent::group_refs::groups_on_their_way`) rely on
+/// this to report once it no longer is.
 fn wake_waiting_agents(
     ctx: &Arc<Context>,
-    bindable: &mut HashMap<String, Option<String>>,
+    seen: &mut HashMap<String, (Option<String>, bool)>,
     event: &WatchEvent<ContactCenterSkillGroup>,
 ) {
     let (group, gone) = match event {
@@ -663,15 +665,15 @@ fn wake_waiting_agents(
     };
     let ns = group.namespace().unwrap_or_default();
     let key = format!("{ns}/{}", group.name_any());
-    let now = if gone {
-        None
-    } else {
-        skill_group::status::bindable_id(group)
-    };
-    let before = if gone {
-        bindable.remove(&key).flatten()
-    } else {
-        bindable.insert(key, now.clone()).flatten()
+    let now = (!gone).then(|| {
+        (
+            skill_group::status::bindable_id(group),
+            skill_group::status::on_its_way(group),
+        )
+    });
+    let before = match &now {
+        Some(now) => seen.insert(key, now.clone()),
+        None => seen.remove(&key),
     };
     if before != now {
         ctx.requeue_ids(skill_group::refs::referencing_agents(ctx, &ns, &group.name_any()));

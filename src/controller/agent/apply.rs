@@ -32,8 +32,13 @@ pub async fn apply(
     let bound = match bound {
         Ok(bound) => bound,
         Err(verdict) => {
-            exit.report(Report::warning(&verdict, &record, verdict.reason.as_str()))
-                .await?;
+            let quiet = verdict.reason == Reason::SkillGroupNotReady
+                && agent.status.is_none()
+                && super::group_refs::groups_on_their_way(ctx, agent);
+            if !quiet {
+                exit.report(Report::warning(&verdict, &record, verdict.reason.as_str()))
+                    .await?;
+            }
             return Ok(Action::await_change());
         }
     };

@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use crate::api::ContactCenterAgent;
 use crate::conditions::{Reason, Verdict};
 use crate::controller::context::Context;
-use crate::controller::skill_group::status::bindable_id;
+use crate::controller::skill_group::status::{bindable_id, on_its_way};
 
 /// The agent with each `groupRef` replaced by the group's vendor id, or why it must wait.
 pub fn bind(ctx: &Context, agent: &ContactCenterAgent) -> Result<ContactCenterAgent, Verdict> {
@@ -53,4 +53,19 @@ pub fn bind(ctx: &Context, agent: &ContactCenterAgent) -> Result<ContactCenterAg
         skill.id = Some(id);
     }
     Ok(bound)
+}
+
+/// Whether every group the agent waits for (by its skills or as its forwarding target) exists and is
+/// on its way to Ready ([`on_its_way`]). At a cold start most agents are first looked at while
+/// their groups are being created; an agent that has reported nothing yet then waits without a
+/// write, and the group watch wakes it when a group becomes bindable or stops being on its way
+/// (`controller::wake_waiting_agents`), so it costs the same two writes as an agent without groups.
+pub fn groups_on_their_way(ctx: &Context, agent: &ContactCenterAgent) -> bool {
+    let ns = agent.namespace().unwrap_or_default();
+    crate::controller::skill_group::refs::group_names(agent)
+        .iter()
+        .all(|name| {
+            ctx.group(&ns, name)
+                .is_some_and(|g| bindable_id(&g).is_some() || on_its_way(&g))
+        })
 }

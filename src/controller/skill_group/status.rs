@@ -105,3 +105,18 @@ pub fn bindable_id(group: &ContactCenterSkillGroup) -> Option<String> {
         .then(|| status.external_id.clone())
         .flatten()
 }
+
+/// Whether a group that is not bindable yet is on its way to being so with no one's help: this
+/// controller has not reported on it yet, it applies a new generation, or it is being created. A
+/// group that failed, waits for a fix or is being deleted is not.
+pub fn on_its_way(group: &ContactCenterSkillGroup) -> bool {
+    if group.metadata.deletion_timestamp.is_some() {
+        return false;
+    }
+    let Some(status) = group.status.as_ref() else {
+        return true;
+    };
+    let ready = status.conditions.iter().find(|c| c.type_ == conditions::READY);
+    status.observed_generation != group.metadata.generation
+        || ready.is_none_or(|c| c.reason == crate::conditions::Reason::Creating.as_str())
+}
