@@ -79,6 +79,25 @@ fn event_with(env: &Env, reason: &str, note_has: &str) -> bool {
         .any(|e| e["reason"] == reason && e["note"].as_str().is_some_and(|n| n.contains(note_has)))
 }
 
+/// Applies group `name` and waits until its create is checkpointed (`createRequestedFor`): with a
+/// slow vendor, the create is then on its way.
+async fn apply_group_until_checkpointed(env: &Env, name: &str, spec: Value) {
+    env.apply(GROUPS, NS, name, spec).await;
+    wait_group(env, name, "checkpointed", |g| {
+        g.status
+            .as_ref()
+            .is_some_and(|s| s.create_requested_for.is_some())
+    })
+    .await;
+}
+
+fn slow_vendor(latency_ms: u64) -> ccop::sim::Faults {
+    ccop::sim::Faults {
+        latency_ms,
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
 async fn a_group_is_created_then_an_agent_binds_to_its_id() {
     let env = Env::start("10m").await;
@@ -185,24 +204,9 @@ async fn an_agent_waits_for_its_group_and_converges_when_the_group_is_ready() {
 async fn an_agent_looked_at_while_its_group_is_created_waits_without_a_write() {
     let env = Env::start("10m").await;
     // A slow vendor keeps the group's create on its way while the agent is looked at.
-    env.tencent.core.set_faults(ccop::sim::Faults {
-        latency_ms: 500,
-        ..Default::default()
-    });
+    env.tencent.core.set_faults(slow_vendor(500));
     let op = env.run(options());
-    env.apply(
-        GROUPS,
-        NS,
-        "vip",
-        group_spec("vip-queue", json!({"type": "Phone"})),
-    )
-    .await;
-    wait_group(&env, "vip", "being created", |g| {
-        g.status
-            .as_ref()
-            .is_some_and(|s| s.create_requested_for.is_some())
-    })
-    .await;
+    apply_group_until_checkpointed(&env, "vip", group_spec("vip-queue", json!({"type": "Phone"}))).await;
     let before = env.api.write_tally();
     env.apply(
         "contactcenteragents",
@@ -389,24 +393,9 @@ async fn observe_only_reports_drift_and_never_writes() {
 async fn a_crash_between_the_group_create_and_the_status_write_leaves_one_group() {
     let env = Env::start("10m").await;
     // Slow the vendor so the create is in flight when the status write is made to fail.
-    env.tencent.core.set_faults(ccop::sim::Faults {
-        latency_ms: 300,
-        ..Default::default()
-    });
+    env.tencent.core.set_faults(slow_vendor(300));
     let op = env.run(options());
-    env.apply(
-        GROUPS,
-        NS,
-        "crash",
-        group_spec("crash-queue", json!({"type": "Phone"})),
-    )
-    .await;
-    wait_group(&env, "crash", "checkpointed", |g| {
-        g.status
-            .as_ref()
-            .is_some_and(|s| s.create_requested_for.is_some())
-    })
-    .await;
+    apply_group_until_checkpointed(&env, "crash", group_spec("crash-queue", json!({"type": "Phone"}))).await;
     env.api.fail_next_writes(1000, 500);
     env.wait("the group at the vendor", || {
         vendor_group(&env, "crash-queue").is_some()
@@ -436,23 +425,14 @@ async fn a_crash_between_the_group_create_and_the_status_write_leaves_one_group(
 async fn a_group_create_whose_answer_was_lost_is_not_created_again() {
     let env = Env::start("10m").await;
     // Slow the vendor so the create is still on its way when its answer is made to be lost.
-    let slow = ccop::sim::Faults {
-        latency_ms: 300,
-        ..Default::default()
-    };
+    let slow = slow_vendor(300);
     env.tencent.core.set_faults(slow.clone());
     let op = env.run(options());
     // CreateOnly: a group of the name that the controller does not know as its own is a conflict, so
     // a controller that forgot the create it sent would refuse the very group it made.
     let mut spec = group_spec("lost-queue", json!({"type": "Phone"}));
     spec["adoptionPolicy"] = json!("CreateOnly");
-    env.apply(GROUPS, NS, "lost", spec).await;
-    wait_group(&env, "lost", "checkpointed", |g| {
-        g.status
-            .as_ref()
-            .is_some_and(|s| s.create_requested_for.is_some())
-    })
-    .await;
+    apply_group_until_checkpointed(&env, "lost", spec).await;
     // The vendor applies every request from now on, but every answer is lost (a 502).
     env.tencent.core.set_faults(ccop::sim::Faults {
         lost_response_rate: 1.0,
