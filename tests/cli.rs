@@ -889,6 +889,56 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
     );
 }
 
+/// Issue 19: a skill group removed from the files that the state file remembers is an orphan, as an
+/// agent is (`ccop apply` never deletes), counted with the groups; apply drops its record from the
+/// state file.
+#[test]
+fn a_skill_group_removed_from_the_files_is_an_orphan_of_the_state_file() {
+    let lab = Lab::new("group-state");
+    let state = ["--state", "groups.state.json"];
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    assert!(
+        lab.read("groups.state.json")
+            .contains("contact-center/tencent-vip")
+    );
+    // bo-wang references the group: both go.
+    let manifest = lab.read("tencent/agents.yaml");
+    let (alice, _bo) = manifest.split_once("---\n").unwrap();
+    lab.write("tencent/agents.yaml", alice);
+    std::fs::remove_file(lab.dir.join("tencent/skill-group.yaml")).unwrap();
+    let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
+    assert_eq!(action(&plan, "contact-center/tencent-vip"), "orphan", "{plan}");
+    assert!(
+        plan.stdout
+            .contains("ccop apply never deletes skill groups, so the vendor's skill group with id"),
+        "{plan}"
+    );
+    assert!(
+        plan.stdout
+            .contains("Skill groups: 0 to create, 0 to update, 0 to adopt, 0 to delete, 1 to orphan"),
+        "{plan}"
+    );
+    let report = json(&lab.exits(
+        &[&["plan", "-f", "tencent", "-o", "json"][..], &state].concat(),
+        2,
+    ));
+    assert_eq!(report["groups"][0]["kind"], "ContactCenterSkillGroup");
+    assert_eq!(report["groups"][0]["action"], "orphan");
+    assert_eq!(report["groupSummary"]["orphan"], 1);
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    assert!(
+        !lab.read("groups.state.json")
+            .contains("contact-center/tencent-vip"),
+        "the removed group's record left the state file"
+    );
+    assert!(
+        lab.tencent.skill_groups().iter().any(|g| g.name == "vip-support"),
+        "apply deletes no group"
+    );
+    let quiet = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 0);
+    assert!(!quiet.stdout.contains("tencent-vip"), "{quiet}");
+}
+
 #[test]
 fn ozonetel_export_needs_agent_ids_because_it_cannot_list() {
     let lab = Lab::applied("export-ozonetel", "ozonetel");

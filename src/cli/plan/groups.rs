@@ -60,7 +60,7 @@ pub async fn plan_groups(workspace: &mut Workspace, apply: bool) -> Groups {
         .map(|g| g.object.clone())
         .collect();
     for group in &all {
-        let name = object_name(group);
+        let name = super::state::group_name_of(group);
         let (report, binding, record) = one(workspace, group, apply).await;
         if let Some(record) = record {
             workspace.group_records.insert(name.clone(), record);
@@ -78,17 +78,8 @@ pub async fn plan_groups(workspace: &mut Workspace, apply: bool) -> Groups {
     groups
 }
 
-/// `namespace/name` of a group.
-fn object_name(group: &ContactCenterSkillGroup) -> String {
-    format!(
-        "{}/{}",
-        group.metadata.namespace.as_deref().unwrap_or_default(),
-        group.metadata.name.as_deref().unwrap_or_default()
-    )
-}
-
 /// The provider of a group, as `ProviderId::of` gives it for an agent.
-fn provider_of(spec: &ContactCenterSkillGroupSpec, namespace: &str) -> ProviderId {
+pub(super) fn provider_of(spec: &ContactCenterSkillGroupSpec, namespace: &str) -> ProviderId {
     let kind = spec.provider_ref.kind;
     ProviderId {
         kind,
@@ -104,7 +95,7 @@ async fn one(
     apply: bool,
 ) -> (AgentReport, Binding, Option<GroupRecord>) {
     let ns = group.metadata.namespace.clone().unwrap_or_default();
-    let name = object_name(group);
+    let name = super::state::group_name_of(group);
     let id = provider_of(&group.spec, &ns);
     let mut base = AgentReport::agent(name.clone(), id.display(), Some(group.spec.name.clone()));
     base.kind = GROUP_KIND;
