@@ -889,6 +889,66 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
     );
 }
 
+/// Issue 19: a Tencent forwarding target is shown as the spec writes it, not in the vendor's form
+/// (`skillGroup:102`): by name (`skillGroup support`), and a `groupRef` target as the reference. Such a
+/// target binds to the group's vendor name, as the controller binds it, and apply forwards to it; a
+/// group the same plan would create cannot be resolved yet, and the plan says so.
+#[test]
+fn a_forwarding_target_is_shown_as_the_spec_writes_it_and_a_group_ref_target_binds() {
+    let lab = Lab::new("forwarding");
+    let agents = lab.read("tencent/agents.yaml");
+    let by_ref = agents.replace(
+        "target: {skillGroup: support}",
+        "target: {groupRef: {name: tencent-vip}}",
+    );
+    assert_ne!(
+        by_ref, agents,
+        "examples/tencent/agents.yaml forwards to the support group"
+    );
+    lab.write("tencent/agents.yaml", &by_ref);
+    let first = lab.exits(&["plan", "-f", "tencent"], 1);
+    assert!(
+        first.stdout.contains(
+            "the forwarding target ContactCenterSkillGroup \"tencent-vip\" does not exist at the vendor yet (this plan creates it)"
+        ),
+        "{first}"
+    );
+
+    lab.write("tencent/agents.yaml", &agents);
+    let state = ["--state", "forwarding.state.json"];
+    let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
+    assert!(
+        plan.stdout
+            .contains("tencent.forwarding.target: skillGroup support\n"),
+        "{plan}"
+    );
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    lab.write("tencent/agents.yaml", &by_ref);
+    let change = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
+    assert_eq!(action(&change, "contact-center/alice-chen"), "update", "{change}");
+    assert!(
+        change
+            .stdout
+            .contains("tencent.forwarding.target: skillGroup support → groupRef tencent-vip"),
+        "{change}"
+    );
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    let vip = lab
+        .tencent
+        .skill_groups()
+        .into_iter()
+        .find(|g| g.name == "vip-support")
+        .unwrap();
+    let forwarded = lab
+        .tencent
+        .agent("alice.chen@example.com")
+        .and_then(|a| a.forwarding)
+        .and_then(|f| f.target)
+        .and_then(|t| t.skill_group_id);
+    assert_eq!(forwarded, Some(vip.id), "alice forwards to the group's id");
+    lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 0);
+}
+
 /// Issue 19: a skill group removed from the files that the state file remembers is an orphan, as an
 /// agent is (`ccop apply` never deletes), counted with the groups; apply drops its record from the
 /// state file.

@@ -356,6 +356,8 @@ struct Job {
     hint: String,
     /// Skill ids bound from `groupRef`s → the names they are shown with.
     labels: std::collections::BTreeMap<String, String>,
+    /// Spec paths whose bound value is shown as the spec wrote it.
+    written: std::collections::BTreeMap<String, String>,
 }
 
 /// Resolves every agent as the controller would (sequentially: building a runtime may fail, and is
@@ -364,13 +366,14 @@ async fn resolve_all(workspace: &Workspace, groups: &groups::Groups) -> (Vec<Job
     let mut jobs = Vec::new();
     let mut reports = Vec::new();
     for located in &workspace.manifests.agents {
-        let (agent, labels) = match groups.bind(&located.object) {
+        let (agent, labels, written) = match groups.bind(&located.object) {
             Ok(bound) => (
                 Located {
                     object: bound.agent,
                     origin: located.origin.clone(),
                 },
                 bound.labels,
+                bound.written,
             ),
             Err(message) => {
                 let spec = &located.object.spec;
@@ -400,6 +403,7 @@ async fn resolve_all(workspace: &Workspace, groups: &groups::Groups) -> (Vec<Job
                     .map(|(s, _)| super::endpoints::unreachable_hint(&s))
                     .unwrap_or_default(),
                 labels,
+                written,
             }),
             Err(ResolveError::Provider(message)) => reports.push(AgentReport { message, ..base }),
             Err(conflict @ ResolveError::Conflict { .. }) => reports.push(AgentReport {
@@ -438,7 +442,7 @@ async fn run_all(
             let outcome = engine::reconcile(request, runtime, &NoCheckpoint).await;
             let mut names = runtime.skill_names();
             names.extend(job.labels);
-            let readable = values::Readable::new(runtime.vendor.model(), names);
+            let readable = values::Readable::new(runtime.vendor.model(), names).written(job.written);
             let done = Finished {
                 outcome: &outcome,
                 applied: apply,
