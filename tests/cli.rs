@@ -949,6 +949,82 @@ fn a_forwarding_target_is_shown_as_the_spec_writes_it_and_a_group_ref_target_bin
     lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 0);
 }
 
+/// The skills of an exported agent as (groupRef, name) pairs.
+fn exported_skills(agent: &ccop::api::ContactCenterAgent) -> Vec<(Option<String>, Option<String>)> {
+    agent
+        .spec
+        .skills
+        .iter()
+        .flatten()
+        .map(|s| (s.group_ref.as_ref().map(|g| g.name.clone()), s.name.clone()))
+        .collect()
+}
+
+/// Issue 19: `export --selector` picks skill groups by name as it picks accounts by key, and what it
+/// prints holds together: an agent's skill in an exported group is a `groupRef` to it, one in a group
+/// left out is the group's vendor name, never a `groupRef` to a manifest the output does not hold.
+/// Either way the export plans as unchanged.
+#[test]
+fn export_selector_picks_groups_by_name_and_agents_reference_only_exported_groups() {
+    let lab = Lab::applied("export-selector", "tencent");
+    let export = |selector: &str| {
+        let run = lab.exits(
+            &[
+                "export",
+                "--provider",
+                "tencent/provider.yaml",
+                "--selector",
+                selector,
+            ],
+            0,
+        );
+        let parsed = manifest::parse_str("exported.yaml", &run.stdout, "default")
+            .unwrap_or_else(|e| panic!("{e:#?}\n{run}"));
+        (run, parsed)
+    };
+    let group_names = |m: &manifest::Manifests| -> Vec<String> {
+        m.groups.iter().map(|g| g.object.spec.name.clone()).collect()
+    };
+
+    // "p" is in support and vip-support (not billing, sales), and in both agents' e-mail.
+    let (run, exported) = export("p");
+    assert_eq!(group_names(&exported), ["support", "vip-support"], "{run}");
+    assert!(
+        run.stderr
+            .contains("found 4 skill group(s) at provider contact-center/tencent-prod; exported 2 whose name contains \"p\""),
+        "{run}"
+    );
+    let [alice, bo] = [&exported.agents[0].object, &exported.agents[1].object];
+    let name = |s: &str| (None, Some(s.to_string()));
+    let group_ref = |s: &str| (Some(s.to_string()), None);
+    assert_eq!(
+        exported_skills(alice),
+        [name("billing"), group_ref("support")],
+        "{run}"
+    );
+    assert_eq!(
+        exported_skills(bo),
+        [name("sales"), group_ref("vip-support")],
+        "{run}"
+    );
+    lab.write("selected/agents.yaml", &run.stdout);
+    let plan = lab.exits(&["plan", "-f", "selected", "-f", "tencent/provider.yaml"], 0);
+    assert!(plan.stdout.contains("2 unchanged"), "{plan}");
+
+    // No group's name contains bo's key: none is exported, and bo's skills are vendor names.
+    let (run, exported) = export("bo.wang");
+    assert!(group_names(&exported).is_empty(), "{run}");
+    assert!(!run.stdout.contains("groupRef"), "{run}");
+    assert_eq!(
+        exported_skills(&exported.agents[0].object),
+        [name("sales"), name("vip-support")],
+        "{run}"
+    );
+    lab.write("bo/agents.yaml", &run.stdout);
+    let plan = lab.exits(&["plan", "-f", "bo", "-f", "tencent/provider.yaml"], 0);
+    assert!(plan.stdout.contains("1 unchanged"), "{plan}");
+}
+
 /// Issue 19: a skill group removed from the files that the state file remembers is an orphan, as an
 /// agent is (`ccop apply` never deletes), counted with the groups; apply drops its record from the
 /// state file.
