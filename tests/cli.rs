@@ -889,6 +889,192 @@ fn export_prints_manifests_that_plan_as_unchanged_and_observe_only_never_writes(
     );
 }
 
+/// Issue 19: a Tencent forwarding target is shown as the spec writes it, not in the vendor's form
+/// (`skillGroup:102`): by name (`skillGroup support`), and a `groupRef` target as the reference. Such a
+/// target binds to the group's vendor name, as the controller binds it, and apply forwards to it; a
+/// group the same plan would create cannot be resolved yet, and the plan says so.
+#[test]
+fn a_forwarding_target_is_shown_as_the_spec_writes_it_and_a_group_ref_target_binds() {
+    let lab = Lab::new("forwarding");
+    let agents = lab.read("tencent/agents.yaml");
+    let by_ref = agents.replace(
+        "target: {skillGroup: support}",
+        "target: {groupRef: {name: tencent-vip}}",
+    );
+    assert_ne!(
+        by_ref, agents,
+        "examples/tencent/agents.yaml forwards to the support group"
+    );
+    lab.write("tencent/agents.yaml", &by_ref);
+    let first = lab.exits(&["plan", "-f", "tencent"], 1);
+    assert!(
+        first.stdout.contains(
+            "the forwarding target ContactCenterSkillGroup \"tencent-vip\" does not exist at the vendor yet (this plan creates it)"
+        ),
+        "{first}"
+    );
+
+    lab.write("tencent/agents.yaml", &agents);
+    let state = ["--state", "forwarding.state.json"];
+    let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
+    assert!(
+        plan.stdout
+            .contains("tencent.forwarding.target: skillGroup support\n"),
+        "{plan}"
+    );
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    lab.write("tencent/agents.yaml", &by_ref);
+    let change = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
+    assert_eq!(action(&change, "contact-center/alice-chen"), "update", "{change}");
+    assert!(
+        change
+            .stdout
+            .contains("tencent.forwarding.target: skillGroup support → groupRef tencent-vip"),
+        "{change}"
+    );
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    let vip = lab
+        .tencent
+        .skill_groups()
+        .into_iter()
+        .find(|g| g.name == "vip-support")
+        .unwrap();
+    let forwarded = lab
+        .tencent
+        .agent("alice.chen@example.com")
+        .and_then(|a| a.forwarding)
+        .and_then(|f| f.target)
+        .and_then(|t| t.skill_group_id);
+    assert_eq!(forwarded, Some(vip.id), "alice forwards to the group's id");
+    lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 0);
+}
+
+/// The skills of an exported agent as (groupRef, name) pairs.
+fn exported_skills(agent: &ccop::api::ContactCenterAgent) -> Vec<(Option<String>, Option<String>)> {
+    agent
+        .spec
+        .skills
+        .iter()
+        .flatten()
+        .map(|s| (s.group_ref.as_ref().map(|g| g.name.clone()), s.name.clone()))
+        .collect()
+}
+
+/// Issue 19: `export --selector` picks skill groups by name as it picks accounts by key, and what it
+/// prints holds together: an agent's skill in an exported group is a `groupRef` to it, one in a group
+/// left out is the group's vendor name, never a `groupRef` to a manifest the output does not hold.
+/// Either way the export plans as unchanged.
+#[test]
+fn export_selector_picks_groups_by_name_and_agents_reference_only_exported_groups() {
+    let lab = Lab::applied("export-selector", "tencent");
+    let export = |selector: &str| {
+        let run = lab.exits(
+            &[
+                "export",
+                "--provider",
+                "tencent/provider.yaml",
+                "--selector",
+                selector,
+            ],
+            0,
+        );
+        let parsed = manifest::parse_str("exported.yaml", &run.stdout, "default")
+            .unwrap_or_else(|e| panic!("{e:#?}\n{run}"));
+        (run, parsed)
+    };
+    let group_names = |m: &manifest::Manifests| -> Vec<String> {
+        m.groups.iter().map(|g| g.object.spec.name.clone()).collect()
+    };
+
+    // "p" is in support and vip-support (not billing, sales), and in both agents' e-mail.
+    let (run, exported) = export("p");
+    assert_eq!(group_names(&exported), ["support", "vip-support"], "{run}");
+    assert!(
+        run.stderr
+            .contains("found 4 skill group(s) at provider contact-center/tencent-prod; exported 2 whose name contains \"p\""),
+        "{run}"
+    );
+    let [alice, bo] = [&exported.agents[0].object, &exported.agents[1].object];
+    let name = |s: &str| (None, Some(s.to_string()));
+    let group_ref = |s: &str| (Some(s.to_string()), None);
+    assert_eq!(
+        exported_skills(alice),
+        [name("billing"), group_ref("support")],
+        "{run}"
+    );
+    assert_eq!(
+        exported_skills(bo),
+        [name("sales"), group_ref("vip-support")],
+        "{run}"
+    );
+    lab.write("selected/agents.yaml", &run.stdout);
+    let plan = lab.exits(&["plan", "-f", "selected", "-f", "tencent/provider.yaml"], 0);
+    assert!(plan.stdout.contains("2 unchanged"), "{plan}");
+
+    // No group's name contains bo's key: none is exported, and bo's skills are vendor names.
+    let (run, exported) = export("bo.wang");
+    assert!(group_names(&exported).is_empty(), "{run}");
+    assert!(!run.stdout.contains("groupRef"), "{run}");
+    assert_eq!(
+        exported_skills(&exported.agents[0].object),
+        [name("sales"), name("vip-support")],
+        "{run}"
+    );
+    lab.write("bo/agents.yaml", &run.stdout);
+    let plan = lab.exits(&["plan", "-f", "bo", "-f", "tencent/provider.yaml"], 0);
+    assert!(plan.stdout.contains("1 unchanged"), "{plan}");
+}
+
+/// Issue 19: a skill group removed from the files that the state file remembers is an orphan, as an
+/// agent is (`ccop apply` never deletes), counted with the groups; apply drops its record from the
+/// state file.
+#[test]
+fn a_skill_group_removed_from_the_files_is_an_orphan_of_the_state_file() {
+    let lab = Lab::new("group-state");
+    let state = ["--state", "groups.state.json"];
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    assert!(
+        lab.read("groups.state.json")
+            .contains("contact-center/tencent-vip")
+    );
+    // bo-wang references the group: both go.
+    let manifest = lab.read("tencent/agents.yaml");
+    let (alice, _bo) = manifest.split_once("---\n").unwrap();
+    lab.write("tencent/agents.yaml", alice);
+    std::fs::remove_file(lab.dir.join("tencent/skill-group.yaml")).unwrap();
+    let plan = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 2);
+    assert_eq!(action(&plan, "contact-center/tencent-vip"), "orphan", "{plan}");
+    assert!(
+        plan.stdout
+            .contains("ccop apply never deletes skill groups, so the vendor's skill group with id"),
+        "{plan}"
+    );
+    assert!(
+        plan.stdout
+            .contains("Skill groups: 0 to create, 0 to update, 0 to adopt, 0 to delete, 1 to orphan"),
+        "{plan}"
+    );
+    let report = json(&lab.exits(
+        &[&["plan", "-f", "tencent", "-o", "json"][..], &state].concat(),
+        2,
+    ));
+    assert_eq!(report["groups"][0]["kind"], "ContactCenterSkillGroup");
+    assert_eq!(report["groups"][0]["action"], "orphan");
+    assert_eq!(report["groupSummary"]["orphan"], 1);
+    lab.exits(&[&["apply", "-f", "tencent"][..], &state].concat(), 0);
+    assert!(
+        !lab.read("groups.state.json")
+            .contains("contact-center/tencent-vip"),
+        "the removed group's record left the state file"
+    );
+    assert!(
+        lab.tencent.skill_groups().iter().any(|g| g.name == "vip-support"),
+        "apply deletes no group"
+    );
+    let quiet = lab.exits(&[&["plan", "-f", "tencent"][..], &state].concat(), 0);
+    assert!(!quiet.stdout.contains("tencent-vip"), "{quiet}");
+}
+
 #[test]
 fn ozonetel_export_needs_agent_ids_because_it_cannot_list() {
     let lab = Lab::applied("export-ozonetel", "ozonetel");

@@ -11,6 +11,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use ccop::api::ContactCenterSkillGroup;
+use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 use support::operator::{Env, NS, options, ready, ready_message};
@@ -478,4 +480,169 @@ async fn a_group_the_operator_created_is_unchanged_in_the_cluster_plan() {
     .await;
     assert_eq!(code, 1, "{stdout}");
     assert_eq!(report(&stdout)["groups"][0]["action"], "conflict", "{stdout}");
+}
+
+fn tencent_group(vendor_name: &str, deletion_policy: &str) -> Value {
+    json!({"providerRef": {"name": "tencent"}, "name": vendor_name, "deletionPolicy": deletion_policy,
+           "tencent": {"type": "Phone", "maxConcurrency": 1}})
+}
+
+fn groups_api(env: &Env) -> Api<ContactCenterSkillGroup> {
+    Api::namespaced(env.client.clone(), NS)
+}
+
+/// Applies a skill group in `team` and waits until the operator made it Ready.
+async fn ready_group(env: &Env, name: &str, spec: Value) {
+    env.apply("contactcenterskillgroups", NS, name, spec).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let group = groups_api(env).get_opt(name).await.unwrap();
+        let ready = group.as_ref().and_then(|g| g.status.as_ref()).is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        });
+        if ready {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "group {name} never became Ready: {:#?}",
+            group.map(|g| g.status)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The entry of `name` in a JSON report's `groups`.
+fn group_entry<'a>(plan: &'a Value, name: &str) -> &'a Value {
+    plan["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|o| o["name"] == format!("{NS}/{name}")))
+        .unwrap_or_else(|| panic!("no group entry {name}: {plan:#}"))
+}
+
+/// Issue 19: skill groups the cluster holds and the files no longer do are planned as the operator's
+/// Cleanup pass decides them: a group it created under `deletionPolicy: Delete` is `- delete`, an
+/// `Orphan` one `- orphan`, both counted with the groups and making the exit code 2 (text, JSON and
+/// Markdown compared with golden files). A group the files' agents still reference is a deletion that
+/// waits, naming them; so is one an agent the scope leaves out references (a prune keeps it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_skill_groups_are_planned_as_deletions_orphans_and_waiting_deletions() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    for (name, vendor_name, policy) in [
+        ("vip", "vip-queue", "Delete"),
+        ("legacy", "legacy-queue", "Orphan"),
+        ("queue", "main-queue", "Delete"),
+    ] {
+        ready_group(&env, name, tencent_group(vendor_name, policy)).await;
+    }
+    let mut agent = alice();
+    agent["skills"] = json!([{"groupRef": {"name": "queue"}, "priority": 1}]);
+    applied(&env, &[("alice-chen", agent.clone())]).await;
+    op.stop().await;
+    let checkout = Checkout::new(&env, "group-removals");
+    let queue = manifest(
+        "ContactCenterSkillGroup",
+        "queue",
+        tencent_group("main-queue", "Delete"),
+    );
+    checkout.write(
+        "roster/agents.yaml",
+        &(queue + &agents_yaml(&[("alice-chen", agent.clone())])),
+    );
+
+    let (code, text, stderr) = checkout.plan(&env, &[]).await;
+    assert_eq!(code, 2, "{text}{stderr}");
+    assert!(text.contains("- delete    team/vip"), "{text}");
+    assert!(text.contains("- orphan    team/legacy"), "{text}");
+    assert!(
+        text.contains(
+            "removing the manifest deletes skill group \"vip-queue\" at the vendor (deletionPolicy: Delete)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "removing the manifest leaves skill group \"legacy-queue\" at the vendor (deletionPolicy: Orphan)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Skill groups: 0 to create, 0 to update, 0 to adopt, 1 to delete, 1 to orphan, 1 unchanged"
+        ),
+        "{text}"
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+    golden("plan-cluster-groups.txt", &text);
+    let (_, json_out, _) = checkout.plan(&env, &["-o", "json"]).await;
+    let plan = report(&json_out);
+    let vip = group_entry(&plan, "vip");
+    assert_eq!(
+        (vip["kind"].as_str(), vip["action"].as_str(), vip["key"].as_str()),
+        (Some("ContactCenterSkillGroup"), Some("delete"), Some("vip-queue"))
+    );
+    assert_eq!(vip["deletionPolicy"], "Delete");
+    let legacy = group_entry(&plan, "legacy");
+    assert_eq!(
+        (legacy["action"].as_str(), legacy["deletionPolicy"].as_str()),
+        (Some("orphan"), Some("Orphan"))
+    );
+    assert_eq!(
+        (
+            plan["groupSummary"]["delete"].as_u64(),
+            plan["groupSummary"]["orphan"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{json_out}"
+    );
+    golden("plan-cluster-groups.json", &json_out);
+    let (_, markdown, _) = checkout.plan(&env, &["-o", "markdown"]).await;
+    assert!(markdown.contains("| `-` | delete | team/vip |"), "{markdown}");
+    golden("plan-cluster-groups.md", &markdown);
+    assert!(
+        env.tencent.skill_groups().iter().any(|g| g.name == "vip-queue"),
+        "a plan deletes nothing"
+    );
+
+    // The group goes, the agent that references it stays: the deletion waits for the agent (which
+    // cannot bind to a group the files no longer hold: an error).
+    checkout.write("roster/agents.yaml", &agents_yaml(&[("alice-chen", agent)]));
+    let (code, text, stderr) = checkout.plan(&env, &[]).await;
+    assert_eq!(code, 1, "{text}{stderr}");
+    assert!(text.contains("- delete-waits team/queue"), "{text}");
+    assert!(
+        text.contains("its deletion waits (SkillGroupInUse) for team/alice-chen; then the operator deletes skill group \"main-queue\" at the vendor"),
+        "{text}"
+    );
+    assert!(text.contains("1 waiting to delete"), "{text}");
+    let (_, json_out, _) = checkout.plan(&env, &["-o", "json"]).await;
+    let plan = report(&json_out);
+    assert_eq!(
+        group_entry(&plan, "queue")["action"],
+        "delete-waits",
+        "{json_out}"
+    );
+    assert_eq!(plan["groupSummary"]["waiting"], 1, "{json_out}");
+
+    // A Helm release holding only the group: alice is not part of it, so the prune keeps her, and
+    // her reference holds the group's deletion.
+    let labels = json!({"metadata": {"labels": {"app.kubernetes.io/instance": "roster", "app.kubernetes.io/managed-by": "Helm"}}});
+    groups_api(&env)
+        .patch("queue", &PatchParams::default(), &Patch::Merge(&labels))
+        .await
+        .unwrap();
+    std::fs::remove_file(checkout.dir.join("roster/agents.yaml")).unwrap();
+    let (code, text, stderr) = checkout
+        .plan(&env, &["--helm-release", "roster", "--scope-namespace", NS])
+        .await;
+    assert_eq!(code, 2, "{text}{stderr}");
+    assert!(text.contains("- delete-waits team/queue"), "{text}");
+    assert!(text.contains("for team/alice-chen"), "{text}");
+    assert!(
+        !text.contains("team/vip"),
+        "vip is not part of the release:\n{text}"
+    );
 }

@@ -1,6 +1,8 @@
 //! `ccop export`: the vendor's existing skill groups and accounts as `ContactCenterSkillGroup` and
 //! `ContactCenterAgent` manifests (`ObserveOnly`, `Adopt`, `Orphan`), ready to commit. An agent in an
-//! exported group references it by `groupRef`, so the two stay one unit in Git.
+//! exported group references it by `groupRef`, so the two stay one unit in Git; `--selector` picks
+//! the groups (by name) and accounts (by key) to export, and a skill in a group it leaves out is
+//! written by the group's vendor name.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,7 +30,9 @@ pub struct ExportArgs {
     /// provider's agents always go to the provider's namespace).
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
-    /// Only accounts whose key contains this text.
+    /// Only accounts whose key, and skill groups whose name, contain this text. An exported agent's
+    /// skill in a group that is not exported is written by the group's vendor name (`name:`), not as
+    /// a `groupRef` to a manifest the output does not hold.
     #[arg(long)]
     pub selector: Option<String>,
     /// For vendors that cannot list accounts (Ozonetel): the agent ids to export.
@@ -94,18 +98,23 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         .groups(runtime.vendor.as_ref(), true)
         .await
         .map_err(|e| format!("listing skill groups: {}", told(e)))?;
+    let selector = args.selector.as_deref();
+    let selected_groups: Vec<ObservedGroup> = groups
+        .iter()
+        .flat_map(|g| g.iter())
+        .filter(|g| selector.is_none_or(|s| g.name.contains(s)))
+        .cloned()
+        .collect();
     match &groups {
         Some(g) => eprintln!(
-            "found {} skill group(s) at provider {}; exported all",
-            g.len(),
-            id.display()
+            "{}",
+            found_groups_line(&id.display(), g.len(), selected_groups.len(), selector)
         ),
         None => eprintln!(
             "{} cannot list its skill groups; none exported (write their ContactCenterSkillGroup manifests by hand)",
             runtime.vendor.kind()
         ),
     }
-    let groups: Vec<ObservedGroup> = groups.map(|g| g.to_vec()).unwrap_or_default();
     let accounts = accounts(runtime.vendor.as_ref(), &runtime.snapshot, &args.agent_ids, &told).await?;
     let skill_names = skill_names(runtime.vendor.as_ref())
         .await
@@ -115,16 +124,11 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
     let namespace = id.namespace.clone().unwrap_or_else(|| args.namespace.clone());
     let selected: Vec<&ObservedAgent> = accounts
         .iter()
-        .filter(|a| args.selector.as_ref().is_none_or(|s| a.key.contains(s.as_str())))
+        .filter(|a| selector.is_none_or(|s| a.key.contains(s)))
         .collect();
     eprintln!(
         "{}",
-        found_line(
-            &id.display(),
-            accounts.len(),
-            selected.len(),
-            args.selector.as_deref()
-        )
+        found_line(&id.display(), accounts.len(), selected.len(), selector)
     );
     let mut export = Export {
         model: runtime.vendor.model(),
@@ -136,7 +140,9 @@ pub async fn export(workspace: &mut Workspace, args: &ExportArgs) -> Result<Stri
         skill_names,
         group_names: BTreeMap::new(),
     };
-    let mut out = export.groups(&groups)?;
+    // Only exported groups are referenced by `groupRef`: an agent's skill in any other group keeps
+    // the vendor's name, which plans the same (the operator resolves it in the skill table).
+    let mut out = export.groups(&selected_groups)?;
     out.push_str(&export.manifests(selected.into_iter())?);
     if let Some(note) = export.model.export_note() {
         out.insert_str(0, note);
@@ -170,6 +176,16 @@ fn found_line(provider: &str, found: usize, exported: usize, selector: Option<&s
             accounts(found),
             accounts(exported)
         ),
+    }
+}
+
+/// What export says about the skill groups it found and exported.
+fn found_groups_line(provider: &str, found: usize, exported: usize, selector: Option<&str>) -> String {
+    match selector {
+        Some(s) => format!(
+            "found {found} skill group(s) at provider {provider}; exported {exported} whose name contains {s:?}"
+        ),
+        None => format!("found {found} skill group(s) at provider {provider}; exported all"),
     }
 }
 

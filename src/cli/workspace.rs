@@ -29,8 +29,8 @@ pub struct Workspace {
     pub operator_namespace: String,
     /// What earlier passes recorded per agent (`namespace/name`), as the controller keeps it in status.
     pub records: BTreeMap<String, AgentRecord>,
-    /// What earlier passes of this run recorded per skill group (`namespace/name`), as the controller
-    /// keeps it in the group's status (kept for the run only, not in the state file).
+    /// What earlier passes recorded per skill group (`namespace/name`), as the controller keeps it in
+    /// the group's status (the `--state` file's `groups`, or the cluster's with `--cluster`).
     pub group_records: BTreeMap<String, GroupRecord>,
     /// The key of the password digests in `records`: the `--state` file's, or a new one per run.
     pub digest_key: DigestKey,

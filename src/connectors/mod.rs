@@ -30,7 +30,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use account::{AccountId, CredentialDigest};
 pub use error::{ErrorKind, VendorError};
-pub use models::{model, site};
+pub use models::{group_support, model, site};
 
 use crate::api::{ProviderSettings, VendorSettings};
 use crate::core::{

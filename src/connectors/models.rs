@@ -2,7 +2,7 @@
 //! [`VendorModel`] and its [`Site`].
 
 use super::site::Site;
-use crate::core::{VendorKind, VendorModel};
+use crate::core::{GroupSupport, VendorKind, VendorModel};
 
 /// The model of a vendor.
 pub fn model(kind: VendorKind) -> &'static dyn VendorModel {
@@ -10,6 +10,16 @@ pub fn model(kind: VendorKind) -> &'static dyn VendorModel {
         VendorKind::Tencent => &super::tencent::model::MODEL,
         VendorKind::Huawei => &super::huawei::model::MODEL,
         VendorKind::Ozonetel => &super::ozonetel::model::MODEL,
+    }
+}
+
+/// What a vendor's API lets the operator do with skill groups: what its connector's
+/// `Vendor::group_support` answers, known without a connector (and so without credentials).
+pub fn group_support(kind: VendorKind) -> GroupSupport {
+    match kind {
+        VendorKind::Tencent => super::tencent::groups::SUPPORT,
+        VendorKind::Huawei => super::huawei::queue_model::SUPPORT,
+        VendorKind::Ozonetel => super::ozonetel::skill_model::SUPPORT,
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::api::{AdoptionPolicy, ManagementPolicy};
+use crate::api::{AdoptionPolicy, DeletionPolicy, ManagementPolicy};
 
 /// Attribute (spec path, e.g. `huawei.maxWaitNum`) → the vendor's value, as text.
 pub type GroupAttributes = BTreeMap<String, String>;
@@ -217,6 +217,76 @@ fn changes_or_refusal(
     Ok(drift.to_vec())
 }
 
+/// The inputs of what a group's Cleanup pass does with the vendor group once its object is deleted.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupCleanupInput<'a> {
+    /// The group's vendor id, when its record says the group is this object's (created or adopted).
+    pub external_id: Option<&'a str>,
+    /// The spec's deletion policy.
+    pub policy: DeletionPolicy,
+    /// The spec's management policy.
+    pub management: ManagementPolicy,
+    /// The agents (`namespace/name`) whose spec still names the group.
+    pub referenced_by: &'a [String],
+    /// Vendor writes are paused (the paused annotation).
+    pub paused: bool,
+    /// Whether the vendor offers an API to delete a group ([`GroupSupport::delete`]).
+    pub vendor_deletes: bool,
+}
+
+/// Why a deleted group's vendor group stays where it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupKept {
+    /// `deletionPolicy: Orphan`.
+    DeletionPolicyOrphan,
+    /// `managementPolicy: ObserveOnly`: the operator never writes the group.
+    ObserveOnly,
+    /// The record holds no vendor id: the object never created or adopted a group.
+    NotOwned,
+    /// The vendor documents no call to delete a group (Ozonetel).
+    NoDeleteApi,
+}
+
+/// What a Cleanup pass does with the vendor group: the rule the controller runs and `ccop plan`
+/// shows for a group removed from the files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupCleanup {
+    /// The object may go; the vendor group stays, for this reason.
+    Keep(GroupKept),
+    /// Agents still name the group: the object waits (its finalizer stays) until none does, so no
+    /// agent is left bound to a vanished id; then the pass runs again.
+    WaitForAgents,
+    /// Vendor writes are paused: the object waits until they are not.
+    WaitUnpaused,
+    /// Delete the group with this vendor id (within the provider's deletion budget), then release
+    /// the object.
+    Delete(String),
+}
+
+/// Decides a Cleanup pass: only a group this object owns, under `deletionPolicy: Delete` and
+/// `managementPolicy: Full`, is deleted, once no agent references it, while not paused, and only at
+/// a vendor that can delete groups. The provider's deletion budget and the vendor's answer come after.
+pub fn plan_group_cleanup(input: GroupCleanupInput<'_>) -> GroupCleanup {
+    if input.policy == DeletionPolicy::Orphan {
+        return GroupCleanup::Keep(GroupKept::DeletionPolicyOrphan);
+    }
+    if input.management == ManagementPolicy::ObserveOnly {
+        return GroupCleanup::Keep(GroupKept::ObserveOnly);
+    }
+    let Some(id) = input.external_id else {
+        return GroupCleanup::Keep(GroupKept::NotOwned);
+    };
+    if !input.referenced_by.is_empty() {
+        GroupCleanup::WaitForAgents
+    } else if input.paused {
+        GroupCleanup::WaitUnpaused
+    } else if !input.vendor_deletes {
+        GroupCleanup::Keep(GroupKept::NoDeleteApi)
+    } else {
+        GroupCleanup::Delete(id.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +415,71 @@ mod tests {
         let mut observe = input(&want, None, false);
         observe.management = ManagementPolicy::ObserveOnly;
         assert_eq!(plan_group(observe).0, GroupPlan::NoOp);
+    }
+
+    #[test]
+    fn a_deleted_group_is_deleted_only_when_owned_unreferenced_and_deletable() {
+        let agents = ["team/alice".to_string()];
+        let base = GroupCleanupInput {
+            external_id: Some("102"),
+            policy: DeletionPolicy::Delete,
+            management: ManagementPolicy::Full,
+            referenced_by: &[],
+            paused: false,
+            vendor_deletes: true,
+        };
+        assert_eq!(plan_group_cleanup(base), GroupCleanup::Delete("102".into()));
+        let cases = [
+            (
+                GroupCleanupInput {
+                    policy: DeletionPolicy::Orphan,
+                    referenced_by: &agents,
+                    ..base
+                },
+                GroupCleanup::Keep(GroupKept::DeletionPolicyOrphan),
+            ),
+            (
+                GroupCleanupInput {
+                    management: ManagementPolicy::ObserveOnly,
+                    ..base
+                },
+                GroupCleanup::Keep(GroupKept::ObserveOnly),
+            ),
+            (
+                GroupCleanupInput {
+                    external_id: None,
+                    referenced_by: &agents,
+                    ..base
+                },
+                GroupCleanup::Keep(GroupKept::NotOwned),
+            ),
+            (
+                GroupCleanupInput {
+                    referenced_by: &agents,
+                    paused: true,
+                    vendor_deletes: false,
+                    ..base
+                },
+                GroupCleanup::WaitForAgents,
+            ),
+            (
+                GroupCleanupInput {
+                    paused: true,
+                    vendor_deletes: false,
+                    ..base
+                },
+                GroupCleanup::WaitUnpaused,
+            ),
+            (
+                GroupCleanupInput {
+                    vendor_deletes: false,
+                    ..base
+                },
+                GroupCleanup::Keep(GroupKept::NoDeleteApi),
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(plan_group_cleanup(input), expected, "{input:?}");
+        }
     }
 }

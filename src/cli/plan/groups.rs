@@ -60,7 +60,7 @@ pub async fn plan_groups(workspace: &mut Workspace, apply: bool) -> Groups {
         .map(|g| g.object.clone())
         .collect();
     for group in &all {
-        let name = object_name(group);
+        let name = super::state::group_name_of(group);
         let (report, binding, record) = one(workspace, group, apply).await;
         if let Some(record) = record {
             workspace.group_records.insert(name.clone(), record);
@@ -78,17 +78,8 @@ pub async fn plan_groups(workspace: &mut Workspace, apply: bool) -> Groups {
     groups
 }
 
-/// `namespace/name` of a group.
-fn object_name(group: &ContactCenterSkillGroup) -> String {
-    format!(
-        "{}/{}",
-        group.metadata.namespace.as_deref().unwrap_or_default(),
-        group.metadata.name.as_deref().unwrap_or_default()
-    )
-}
-
 /// The provider of a group, as `ProviderId::of` gives it for an agent.
-fn provider_of(spec: &ContactCenterSkillGroupSpec, namespace: &str) -> ProviderId {
+pub(super) fn provider_of(spec: &ContactCenterSkillGroupSpec, namespace: &str) -> ProviderId {
     let kind = spec.provider_ref.kind;
     ProviderId {
         kind,
@@ -104,7 +95,7 @@ async fn one(
     apply: bool,
 ) -> (AgentReport, Binding, Option<GroupRecord>) {
     let ns = group.metadata.namespace.clone().unwrap_or_default();
-    let name = object_name(group);
+    let name = super::state::group_name_of(group);
     let id = provider_of(&group.spec, &ns);
     let mut base = AgentReport::agent(name.clone(), id.display(), Some(group.spec.name.clone()));
     base.kind = GROUP_KIND;
@@ -403,36 +394,32 @@ fn stand_in(model: &dyn VendorModel, object: &str) -> String {
 
 /// An agent with its `groupRef`s bound, and the labels its skills are shown with.
 pub struct Bound {
-    /// The agent, each `groupRef` replaced by an id (a stand-in for a group the plan creates).
+    /// The agent, each `groupRef` replaced by an id (a stand-in for a group the plan creates), its
+    /// forwarding target's `groupRef` by the group's vendor name.
     pub agent: ContactCenterAgent,
     /// Skill id (or stand-in) → the name shown for it.
     pub labels: BTreeMap<String, String>,
+    /// Spec path → the value shown for it as the spec writes it (`groupRef vip`), for a value the
+    /// binding replaced and the vendor's form would not show as written.
+    pub written: BTreeMap<String, String>,
 }
 
 impl Groups {
     /// `agent` with each `groupRef` replaced by its group's vendor id, as the controller binds it; a
-    /// group this plan creates gets a stand-in id, shown as [`created_label`]. `Err`: why the agent
-    /// cannot bind (the message apply gives).
+    /// group this plan creates gets a stand-in id, shown as [`created_label`]. A Tencent forwarding
+    /// target's `groupRef` is replaced by the group's vendor name, as the controller's
+    /// `forwarding_refs` does. `Err`: why the agent cannot bind (the message apply gives).
     pub fn bind(&self, agent: &ContactCenterAgent) -> Result<Bound, String> {
         let mut bound = agent.clone();
         let mut labels = BTreeMap::new();
+        let mut written = BTreeMap::new();
         let ns = agent.metadata.namespace.clone().unwrap_or_default();
         for skill in bound.spec.skills.iter_mut().flatten() {
             let Some(reference) = skill.group_ref.take() else {
                 continue;
             };
             let group = &reference.name;
-            let Some(found) = self.bindings.get(&format!("{ns}/{group}")) else {
-                return Err(format!(
-                    "ContactCenterSkillGroup {group:?} is not among the manifests (namespace {ns:?}); the operator would wait for it"
-                ));
-            };
-            if found.provider != agent.spec.provider_ref {
-                return Err(format!(
-                    "ContactCenterSkillGroup {group:?} uses provider {:?}, the agent {:?}: a group binds only agents of its own provider",
-                    found.provider.name, agent.spec.provider_ref.name
-                ));
-            }
+            let found = self.group(&ns, group, &agent.spec.provider_ref)?;
             let id = match &found.binding {
                 Binding::Id(id) => {
                     labels.insert(id.clone(), found.vendor_name.clone());
@@ -450,6 +437,59 @@ impl Groups {
             };
             skill.id = Some(id);
         }
-        Ok(Bound { agent: bound, labels })
+        let target = bound
+            .spec
+            .tencent
+            .as_mut()
+            .and_then(|t| t.forwarding.as_mut())
+            .and_then(|f| f.target.as_mut());
+        if let Some(target) = target
+            && let Some(reference) = target.group_ref.take()
+        {
+            let group = &reference.name;
+            let found = self.group(&ns, group, &agent.spec.provider_ref)?;
+            match &found.binding {
+                Binding::Id(_) => target.skill_group = Some(found.vendor_name.clone()),
+                // The forwarding target is sent by name and resolved in the vendor's skill table,
+                // which holds no group this plan has yet to create.
+                Binding::Created(_) => {
+                    return Err(format!(
+                        "the forwarding target ContactCenterSkillGroup {group:?} does not exist at the vendor yet (this plan creates it), and a forwarding target is planned only against an existing group; apply creates the group first and then forwards to it (plan again after that to review the forwarding)"
+                    ));
+                }
+                Binding::Unusable(why) => {
+                    return Err(format!(
+                        "the forwarding target ContactCenterSkillGroup {group:?} would not be Ready: {why}"
+                    ));
+                }
+            }
+            written.insert(
+                crate::connectors::tencent::forwarding::TARGET
+                    .spec_path()
+                    .to_string(),
+                format!("groupRef {group}"),
+            );
+        }
+        Ok(Bound {
+            agent: bound,
+            labels,
+            written,
+        })
+    }
+
+    /// The group `namespace/group` an agent of `provider` references, or why it cannot bind to it.
+    fn group(&self, ns: &str, group: &str, provider: &ProviderRef) -> Result<&GroupBinding, String> {
+        let Some(found) = self.bindings.get(&format!("{ns}/{group}")) else {
+            return Err(format!(
+                "ContactCenterSkillGroup {group:?} is not among the manifests (namespace {ns:?}); the operator would wait for it"
+            ));
+        };
+        if &found.provider != provider {
+            return Err(format!(
+                "ContactCenterSkillGroup {group:?} uses provider {:?}, the agent {:?}: a group binds only agents of its own provider",
+                found.provider.name, provider.name
+            ));
+        }
+        Ok(found)
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! `plan` reads the vendors and prints what would change per agent, with the state the operator
 //! recorded (`--cluster`: read from the agents' status, read-only; `--state`: a file), and plans the
-//! removal of agents the cluster or the state holds but the files no longer do. Its exit code follows
+//! removal of agents and skill groups the cluster or the state holds but the files no longer do. Its exit code follows
 //! `terraform plan -detailed-exitcode`: 0 nothing to change, 2 changes pending, 1 errors (including a
 //! change apply would reject, with apply's message). `apply` carries the plan out with the same rate
 //! limits, retries and duplicate guards, and prints the resulting status per agent; a second `apply`
@@ -102,15 +102,20 @@ pub fn run(args: &PlanArgs, apply: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let groups = runtime.block_on(groups::plan_groups(&mut workspace, apply));
+    let mut groups = runtime.block_on(groups::plan_groups(&mut workspace, apply));
     let mut entries = runtime.block_on(plan_agents(&mut workspace, &groups, apply, args.concurrency));
     let removed = removals(&workspace, &recorded);
+    let removed_groups = group_removals(&workspace, &recorded);
     if apply {
         for entry in &removed {
             workspace.records.remove(&entry.agent);
         }
+        for entry in &removed_groups {
+            workspace.group_records.remove(&entry.agent);
+        }
     }
     entries.extend(removed);
+    groups.reports.extend(removed_groups);
     let report = Report::new(entries, apply, recorded.source()).with_groups(groups.reports);
     if apply && let Err(code) = save(args, &mut workspace) {
         return code;
@@ -146,8 +151,11 @@ fn workspace(args: &PlanArgs) -> Result<Workspace, ExitCode> {
 enum Recorded {
     /// Neither `--cluster` nor `--state` (or a state file that does not exist yet).
     Nothing,
-    /// `--state`: the names the file held.
-    File(BTreeSet<String>),
+    /// `--state`: the names of the agents and of the skill groups the file held.
+    File {
+        agents: BTreeSet<String>,
+        groups: BTreeSet<String>,
+    },
     /// `--cluster`.
     Cluster(state::ClusterState),
 }
@@ -156,7 +164,7 @@ impl Recorded {
     fn source(&self) -> &'static str {
         match self {
             Recorded::Nothing => "none",
-            Recorded::File(_) => "state-file",
+            Recorded::File { .. } => "state-file",
             Recorded::Cluster(_) => "cluster",
         }
     }
@@ -190,11 +198,12 @@ async fn recorded_state(args: &PlanArgs, workspace: &mut Workspace) -> Result<Re
     };
     match super::workspace::load_state(path)? {
         Some(state) => {
-            let names = state.records.keys().cloned().collect();
+            let agents = state.records.keys().cloned().collect();
+            let groups = state.groups.keys().cloned().collect();
             workspace.records = state.records;
             workspace.digest_key = state.digest_key;
             workspace.group_records = state.groups;
-            Ok(Recorded::File(names))
+            Ok(Recorded::File { agents, groups })
         }
         None => Ok(Recorded::Nothing),
     }
@@ -210,7 +219,7 @@ fn removals(workspace: &Workspace, recorded: &Recorded) -> Vec<AgentReport> {
         .collect();
     match recorded {
         Recorded::Nothing => Vec::new(),
-        Recorded::File(names) => names
+        Recorded::File { agents: names, .. } => names
             .iter()
             .filter(|n| !in_files.contains(*n))
             .filter_map(|n| Some(removals::removed_from_state(n, workspace.records.get(n)?)))
@@ -229,6 +238,70 @@ fn removals(workspace: &Workspace, recorded: &Recorded) -> Vec<AgentReport> {
             })
             .collect(),
     }
+}
+
+/// The entries of skill groups the recorded state holds and the files do not.
+fn group_removals(workspace: &Workspace, recorded: &Recorded) -> Vec<AgentReport> {
+    let in_files: BTreeSet<String> = workspace
+        .manifests
+        .groups
+        .iter()
+        .map(|g| state::group_name_of(&g.object))
+        .collect();
+    match recorded {
+        Recorded::Nothing => Vec::new(),
+        Recorded::File { groups, .. } => groups
+            .iter()
+            .filter(|n| !in_files.contains(*n))
+            .filter_map(|n| {
+                Some(removals::group_removed_from_state(
+                    n,
+                    workspace.group_records.get(n)?,
+                ))
+            })
+            .collect(),
+        Recorded::Cluster(cluster) => cluster
+            .groups_in_scope
+            .iter()
+            .filter(|live| !in_files.contains(&state::group_name_of(live)))
+            .map(|live| {
+                let record = cluster
+                    .groups
+                    .get(&state::group_name_of(live))
+                    .cloned()
+                    .unwrap_or_default();
+                let referenced_by = referencing_agents(workspace, cluster, live);
+                removals::group_removed_from_cluster(workspace, live, &record, &referenced_by)
+            })
+            .collect(),
+    }
+}
+
+/// The agents (`namespace/name`, sorted) that still name `group` once the files are applied and the
+/// scope pruned: the files' agents, and the agents of its namespace that the scope leaves out (a
+/// prune keeps them). The agents the prune deletes stop naming it when they go.
+fn referencing_agents(
+    workspace: &Workspace,
+    cluster: &state::ClusterState,
+    group: &crate::api::ContactCenterSkillGroup,
+) -> Vec<String> {
+    use crate::controller::skill_group::refs::group_names;
+    let ns = group.metadata.namespace.as_deref();
+    let name = group.metadata.name.clone().unwrap_or_default();
+    let files: Vec<&crate::api::ContactCenterAgent> =
+        workspace.manifests.agents.iter().map(|a| &a.object).collect();
+    let in_files: BTreeSet<String> = files.iter().map(|a| state::name_of(a)).collect();
+    let kept = cluster
+        .out_of_scope
+        .iter()
+        .filter(|a| !in_files.contains(&state::name_of(a)));
+    let names: BTreeSet<String> = files
+        .into_iter()
+        .chain(kept)
+        .filter(|a| a.metadata.namespace.as_deref() == ns && group_names(a).contains(&name))
+        .map(state::name_of)
+        .collect();
+    names.into_iter().collect()
 }
 
 /// Writes the state file after an apply.
@@ -283,6 +356,8 @@ struct Job {
     hint: String,
     /// Skill ids bound from `groupRef`s → the names they are shown with.
     labels: std::collections::BTreeMap<String, String>,
+    /// Spec paths whose bound value is shown as the spec wrote it.
+    written: std::collections::BTreeMap<String, String>,
 }
 
 /// Resolves every agent as the controller would (sequentially: building a runtime may fail, and is
@@ -291,13 +366,14 @@ async fn resolve_all(workspace: &Workspace, groups: &groups::Groups) -> (Vec<Job
     let mut jobs = Vec::new();
     let mut reports = Vec::new();
     for located in &workspace.manifests.agents {
-        let (agent, labels) = match groups.bind(&located.object) {
+        let (agent, labels, written) = match groups.bind(&located.object) {
             Ok(bound) => (
                 Located {
                     object: bound.agent,
                     origin: located.origin.clone(),
                 },
                 bound.labels,
+                bound.written,
             ),
             Err(message) => {
                 let spec = &located.object.spec;
@@ -327,6 +403,7 @@ async fn resolve_all(workspace: &Workspace, groups: &groups::Groups) -> (Vec<Job
                     .map(|(s, _)| super::endpoints::unreachable_hint(&s))
                     .unwrap_or_default(),
                 labels,
+                written,
             }),
             Err(ResolveError::Provider(message)) => reports.push(AgentReport { message, ..base }),
             Err(conflict @ ResolveError::Conflict { .. }) => reports.push(AgentReport {
@@ -365,7 +442,7 @@ async fn run_all(
             let outcome = engine::reconcile(request, runtime, &NoCheckpoint).await;
             let mut names = runtime.skill_names();
             names.extend(job.labels);
-            let readable = values::Readable::new(runtime.vendor.model(), names);
+            let readable = values::Readable::new(runtime.vendor.model(), names).written(job.written);
             let done = Finished {
                 outcome: &outcome,
                 applied: apply,

@@ -32,8 +32,9 @@ pub struct AgentReport {
     /// The vendor key.
     pub key: Option<String>,
     /// `create`, `update`, `adopt`, `delete` (a removed manifest whose account the operator deletes),
-    /// `orphan` (a removed manifest whose account stays), `no-op`, `drift` (an `ObserveOnly` agent the
-    /// vendor differs from: reported, never written), `conflict` or `error`.
+    /// `delete-waits` (a removed skill group whose deletion waits for the agents that still reference
+    /// it), `orphan` (a removed manifest whose account stays), `no-op`, `drift` (an `ObserveOnly` agent
+    /// the vendor differs from: reported, never written), `conflict` or `error`.
     pub action: String,
     /// Field-level changes, values as the spec writes them (a password only as `(secret changed)`).
     pub changes: Vec<ChangeReport>,
@@ -92,6 +93,8 @@ pub struct Summary {
     pub adopt: usize,
     /// Removed manifests whose accounts the operator deletes.
     pub delete: usize,
+    /// Removed skill groups whose deletion waits (agents still reference them, or they are paused).
+    pub waiting: usize,
     /// Removed manifests whose accounts stay at the vendor.
     pub orphan: usize,
     /// Accounts already matching.
@@ -114,6 +117,7 @@ impl Summary {
                 "update" => summary.update += 1,
                 "adopt" => summary.adopt += 1,
                 "delete" => summary.delete += 1,
+                "delete-waits" => summary.waiting += 1,
                 "orphan" => summary.orphan += 1,
                 "no-op" => summary.unchanged += 1,
                 "drift" => summary.drifted += 1,
@@ -126,7 +130,7 @@ impl Summary {
 
     /// Entries a reviewer must look at: everything but unchanged accounts.
     pub fn pending(&self) -> usize {
-        self.create + self.update + self.adopt + self.delete + self.orphan
+        self.create + self.update + self.adopt + self.delete + self.waiting + self.orphan
     }
 }
 
@@ -189,6 +193,7 @@ impl Report {
             update: s.update + g.update,
             adopt: s.adopt + g.adopt,
             delete: s.delete + g.delete,
+            waiting: s.waiting + g.waiting,
             orphan: s.orphan + g.orphan,
             unchanged: s.unchanged + g.unchanged,
             drifted: s.drifted + g.drifted,
@@ -199,7 +204,7 @@ impl Report {
 
     /// `terraform plan -detailed-exitcode`: 1 errors, 2 changes pending, 0 nothing to do. Drift of
     /// `ObserveOnly` agents is not pending: no apply would change it, so a check gating on 2 would never
-    /// clear. Removed manifests are pending, whether their accounts are deleted or left.
+    /// clear. Removed manifests are pending, whether their accounts are deleted, left, or wait.
     pub fn exit_code(&self, applied: bool) -> u8 {
         let s = &self.overall();
         if s.errors + s.conflicts > 0 {

@@ -1,10 +1,10 @@
 //! Where a plan's recorded state comes from: the cluster (`--cluster`: each agent's live status, as
-//! the operator keeps it) or a state file (`--state`). The cluster is only read: agents are listed,
-//! and the one Secret holding the installation's password-digest key is fetched.
+//! the operator keeps it) or a state file (`--state`). The cluster is only read: agents and skill
+//! groups are listed, and the one Secret holding the installation's password-digest key is fetched.
 //!
-//! The scope of removals is what a prune would delete: the agents of the scope's namespaces (by default
-//! those the files' agents live in) that match the scope's label selector (`--selector`, or the label
-//! Helm and Argo CD put on what they manage).
+//! The scope of removals is what a prune would delete: the agents and skill groups of the scope's
+//! namespaces (by default those the files' agents and groups live in) that match the scope's label
+//! selector (`--selector`, or the label Helm and Argo CD put on what they manage).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -26,14 +26,16 @@ use crate::manifest::Manifests;
 /// on every object they manage, naming the release or application.
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 
-/// Agents are listed this many at a time, so a large namespace never comes back in one response.
+/// Agents and groups are listed this many at a time, so a large namespace never comes back in one
+/// response.
 const LIST_PAGE: u32 = 500;
 
 /// The flags of `ccop plan --cluster`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ClusterArgs {
-    /// Read the agents' recorded state (last-applied values, external ids, ownership) from the
-    /// cluster, read-only, and plan removals: agents in the scope that the files no longer hold.
+    /// Read the agents' and skill groups' recorded state (last-applied values, external ids,
+    /// ownership) from the cluster, read-only, and plan removals: agents and skill groups in the scope
+    /// that the files no longer hold.
     #[arg(long)]
     pub cluster: bool,
     /// The kubeconfig file (default: `$KUBECONFIG`, `~/.kube/config`, or the in-cluster account).
@@ -42,17 +44,17 @@ pub struct ClusterArgs {
     /// The kubeconfig context (default: its current context).
     #[arg(long, requires = "cluster")]
     pub context: Option<String>,
-    /// Namespaces whose agents the files are compared with (repeat or separate with commas; default:
-    /// the namespaces of the files' agents).
+    /// Namespaces whose agents and skill groups the files are compared with (repeat or separate with
+    /// commas; default: the namespaces of the files' agents and skill groups).
     #[arg(long = "scope-namespace", value_delimiter = ',', requires = "cluster")]
     pub scope_namespaces: Vec<String>,
-    /// Only agents matching this label selector are in the scope (e.g. `team=support`).
+    /// Only agents and skill groups matching this label selector are in the scope (e.g. `team=support`).
     #[arg(short = 'l', long, requires = "cluster")]
     pub selector: Option<String>,
-    /// Only agents of this Helm release (`app.kubernetes.io/instance=<release>`).
+    /// Only agents and skill groups of this Helm release (`app.kubernetes.io/instance=<release>`).
     #[arg(long, requires = "cluster", conflicts_with_all = ["selector", "argocd_app"])]
     pub helm_release: Option<String>,
-    /// Only agents of this Argo CD application (its default tracking label,
+    /// Only agents and skill groups of this Argo CD application (its default tracking label,
     /// `app.kubernetes.io/instance=<app>`).
     #[arg(long, requires = "cluster", conflicts_with = "selector")]
     pub argocd_app: Option<String>,
@@ -72,7 +74,8 @@ impl ClusterArgs {
         self.selector.clone()
     }
 
-    /// The namespaces of the scope: the flag's, else those of the files' agents, else `fallback`.
+    /// The namespaces of the scope: the flag's, else those of the files' agents and skill groups, else
+    /// `fallback`.
     pub fn scope_namespaces(&self, manifests: &Manifests, fallback: &str) -> BTreeSet<String> {
         let mut namespaces: BTreeSet<String> = self
             .scope_namespaces
@@ -81,11 +84,9 @@ impl ClusterArgs {
             .cloned()
             .collect();
         if namespaces.is_empty() {
-            namespaces = manifests
-                .agents
-                .iter()
-                .filter_map(|a| a.object.metadata.namespace.clone())
-                .collect();
+            let agents = manifests.agents.iter().map(|a| &a.object.metadata);
+            let groups = manifests.groups.iter().map(|g| &g.object.metadata);
+            namespaces = agents.chain(groups).filter_map(|m| m.namespace.clone()).collect();
         }
         if namespaces.is_empty() {
             namespaces.insert(fallback.to_string());
@@ -104,9 +105,16 @@ pub struct ClusterState {
     pub digest_key_problem: Option<String>,
     /// The agents in the removal scope (namespaces and selector).
     pub in_scope: Vec<ContactCenterAgent>,
-    /// Per skill group (`namespace/name`) of the scope's namespaces, the record its status keeps.
+    /// The agents of the scope's namespaces that the selector leaves out: a prune keeps them, so
+    /// their references to skill groups stay.
+    pub out_of_scope: Vec<ContactCenterAgent>,
+    /// Per skill group (`namespace/name`) of the scope's namespaces and the files' groups'
+    /// namespaces, the record its status keeps.
     pub groups: BTreeMap<String, GroupRecord>,
-    /// Why the groups could not be listed (a warning: their plans then start without records).
+    /// The skill groups in the removal scope (namespaces and selector).
+    pub groups_in_scope: Vec<ContactCenterSkillGroup>,
+    /// Why the groups could not be listed (a warning: their plans then start without records, and
+    /// removed groups are not planned).
     pub groups_problem: Option<String>,
 }
 
@@ -125,83 +133,99 @@ pub async fn read(
     };
     let mut records = BTreeMap::new();
     let mut in_scope = Vec::new();
+    let mut out_of_scope = Vec::new();
     let selector = args.scope_selector();
-    for ns in args.scope_namespaces(manifests, default_namespace) {
-        let api: Api<ContactCenterAgent> = Api::namespaced(client.clone(), &ns);
+    let scope = args.scope_namespaces(manifests, default_namespace);
+    for ns in &scope {
+        let api: Api<ContactCenterAgent> = Api::namespaced(client.clone(), ns);
         let all = list(&api, None)
             .await
             .map_err(|e| failed(&format!("listing the agents of {ns}"), e))?;
         for agent in &all {
             records.insert(name_of(agent), record_of(agent));
         }
-        in_scope.extend(match &selector {
-            None => all,
-            Some(s) => list(&api, Some(s))
-                .await
-                .map_err(|e| failed(&format!("listing the agents of {ns} matching {s:?}"), e))?,
-        });
+        let Some(s) = &selector else {
+            in_scope.extend(all);
+            continue;
+        };
+        let selected = list(&api, Some(s))
+            .await
+            .map_err(|e| failed(&format!("listing the agents of {ns} matching {s:?}"), e))?;
+        let names: BTreeSet<String> = selected.iter().map(name_of).collect();
+        out_of_scope.extend(all.into_iter().filter(|a| !names.contains(&name_of(a))));
+        in_scope.extend(selected);
     }
     let (digest_key, digest_key_problem) = match digest_key(&client, operator_namespace).await {
         Ok(key) => (Some(key), None),
         Err(problem) => (None, Some(problem)),
     };
-    let (groups, groups_problem) = if manifests.groups.is_empty() {
-        (BTreeMap::new(), None)
-    } else {
-        // Records matter only for the files' groups: their namespaces are the ones to list.
-        let namespaces = manifests
+    // Records matter for the files' groups, removals for the scope's: both namespaces are listed.
+    let mut namespaces = scope.clone();
+    namespaces.extend(
+        manifests
             .groups
             .iter()
-            .filter_map(|g| g.object.metadata.namespace.clone())
-            .collect();
-        match group_records(&client, namespaces).await {
-            Ok(groups) => (groups, None),
-            Err(e) => (
-                BTreeMap::new(),
-                Some(format!(
-                    "listing the skill groups from the Kubernetes API at {server} failed ({}); their plans start without the operator's records (may it list contactcenterskillgroups?)",
-                    kube_reason(&e)
-                )),
-            ),
-        }
+            .filter_map(|g| g.object.metadata.namespace.clone()),
+    );
+    let (groups, groups_in_scope, groups_problem) = match groups_of(
+        &client,
+        &namespaces,
+        &scope,
+        selector.as_deref(),
+    )
+    .await
+    {
+        Ok((groups, in_scope)) => (groups, in_scope, None),
+        Err(e) => (
+            BTreeMap::new(),
+            Vec::new(),
+            Some(format!(
+                "listing the skill groups from the Kubernetes API at {server} failed ({}); their plans start without the operator's records, and skill groups removed from the files are not planned (may it list contactcenterskillgroups?)",
+                kube_reason(&e)
+            )),
+        ),
     };
     Ok(ClusterState {
         records,
         digest_key,
         digest_key_problem,
         in_scope,
+        out_of_scope,
         groups,
+        groups_in_scope,
         groups_problem,
     })
 }
 
-/// The records the skill groups of `namespaces` keep in their status. Without them a group the
-/// operator created would be planned as one to adopt (or, at a vendor that cannot list, to create).
-async fn group_records(
+/// The records the skill groups of `namespaces` keep in their status (without them a group the
+/// operator created would be planned as one to adopt, or, at a vendor that cannot list, to create),
+/// and the groups of the removal scope: those of `scope` matching `selector`.
+async fn groups_of(
     client: &Client,
-    namespaces: BTreeSet<String>,
-) -> Result<BTreeMap<String, GroupRecord>, kube::Error> {
+    namespaces: &BTreeSet<String>,
+    scope: &BTreeSet<String>,
+    selector: Option<&str>,
+) -> Result<(BTreeMap<String, GroupRecord>, Vec<ContactCenterSkillGroup>), kube::Error> {
     let mut records = BTreeMap::new();
+    let mut in_scope = Vec::new();
     for ns in namespaces {
-        let api: Api<ContactCenterSkillGroup> = Api::namespaced(client.clone(), &ns);
-        let mut params = ListParams::default().limit(LIST_PAGE);
-        loop {
-            let page = api.list(&params).await?;
-            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-            for group in page.items {
-                let name = format!("{ns}/{}", group.metadata.name.as_deref().unwrap_or_default());
-                records.insert(
-                    name,
-                    crate::controller::skill_group::status::record_of(group.status.as_ref()),
-                );
-            }
-            match next {
-                Some(token) => params = params.continue_token(&token),
-                None => break,
-            }
+        let api: Api<ContactCenterSkillGroup> = Api::namespaced(client.clone(), ns);
+        let all = list(&api, None).await?;
+        for group in &all {
+            records.insert(
+                group_name_of(group),
+                crate::controller::skill_group::status::record_of(group.status.as_ref()),
+            );
         }
+        if !scope.contains(ns) {
+            continue;
+        }
+        in_scope.extend(match selector {
+            None => all,
+            Some(s) => list(&api, Some(s)).await?,
+        });
     }
-    Ok(records)
+    Ok((records, in_scope))
 }
 
 /// `namespace/name` of an agent.
@@ -213,11 +237,20 @@ pub fn name_of(agent: &ContactCenterAgent) -> String {
     )
 }
 
-/// Every agent of `api`'s namespace (matching `selector`), a page at a time.
-async fn list(
-    api: &Api<ContactCenterAgent>,
-    selector: Option<&str>,
-) -> Result<Vec<ContactCenterAgent>, kube::Error> {
+/// `namespace/name` of a skill group.
+pub fn group_name_of(group: &ContactCenterSkillGroup) -> String {
+    format!(
+        "{}/{}",
+        group.metadata.namespace.as_deref().unwrap_or_default(),
+        group.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// Every object of `api`'s namespace (matching `selector`), a page at a time.
+async fn list<K>(api: &Api<K>, selector: Option<&str>) -> Result<Vec<K>, kube::Error>
+where
+    K: Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
     let mut params = ListParams::default().limit(LIST_PAGE);
     if let Some(s) = selector {
         params = params.labels(s);

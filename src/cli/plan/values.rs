@@ -21,12 +21,34 @@ pub struct Readable {
     model: &'static dyn VendorModel,
     /// Vendor skill id → the name the spec uses.
     skill_names: BTreeMap<String, String>,
+    /// Spec path → how the spec writes the value asked for, where the vendor's form cannot say it
+    /// (a reference by object name, bound to what the vendor is sent).
+    written: BTreeMap<String, String>,
 }
 
 impl Readable {
     /// For `model`'s vendor, naming skills by `skill_names` (id → name; ids stay ids without one).
     pub fn new(model: &'static dyn VendorModel, skill_names: BTreeMap<String, String>) -> Self {
-        Readable { model, skill_names }
+        Readable {
+            model,
+            skill_names,
+            written: BTreeMap::new(),
+        }
+    }
+
+    /// The same, showing the value asked for at each spec path of `written` as it says (the value a
+    /// vendor has now is still shown in the vendor's terms).
+    pub fn written(mut self, written: BTreeMap<String, String>) -> Self {
+        self.written = written;
+        self
+    }
+
+    /// The value the spec asks for, as it writes it.
+    fn after(&self, field: Field, value: &FieldValue) -> String {
+        match self.written.get(field.spec_path()) {
+            Some(written) => written.clone(),
+            None => self.value(field, value),
+        }
     }
 
     /// The changes of a plan, values as written.
@@ -39,7 +61,7 @@ impl Readable {
                     before: None,
                     after: match value {
                         FieldValue::Digest(_) => SECRET_SET.into(),
-                        other => self.value(*field, other),
+                        other => self.after(*field, other),
                     },
                 })
                 .collect(),
@@ -51,7 +73,7 @@ impl Readable {
         ChangeReport {
             field: change.field.spec_path().into(),
             before: change.from.as_ref().map(|v| self.value(change.field, v)),
-            after: self.value(change.field, &change.to),
+            after: self.after(change.field, &change.to),
         }
     }
 
@@ -82,15 +104,34 @@ impl Readable {
     }
 }
 
-/// A spec value in one line: text as it is, a skill list as `billing (priority 1), support`.
+/// A spec value in one line: text as it is, a skill list as `billing (priority 1), support`, one of
+/// several forms (a forwarding target) as its key and value: `skillGroup support`, `agent
+/// bo@example.com`, `agentRef bo-wang`.
 fn shown(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Number(n) => Some(n.to_string()),
         Value::Array(items) => Some(items.iter().filter_map(item).collect::<Vec<_>>().join(", ")),
-        Value::Null | Value::Object(_) => None,
+        Value::Object(map) => one_of(map),
+        Value::Null => None,
     }
+}
+
+/// An object of one entry whose value is text or a reference by name (`{"name": …}`), as `key value`.
+/// Other objects (sets of switches) have no one-line spec form.
+fn one_of(map: &serde_json::Map<String, Value>) -> Option<String> {
+    let mut entries = map.iter();
+    let (key, value) = entries.next()?;
+    if entries.next().is_some() {
+        return None;
+    }
+    let value = match value {
+        Value::String(s) => s,
+        Value::Object(reference) if reference.len() == 1 => reference.get("name")?.as_str()?,
+        _ => return None,
+    };
+    Some(format!("{key} {value}"))
 }
 
 /// One element of a list: a skill reference by name (or id) with its priority, or a plain value.
@@ -132,6 +173,54 @@ mod tests {
             SkillBinding::new("102", None),
         ]);
         assert_eq!(r.value(Field::Skills, &skills), "billing (priority 1), 102");
+    }
+
+    /// Issue 19: a forwarding target was shown in the vendor's form (`skillGroup:102`).
+    #[test]
+    fn a_forwarding_target_is_shown_as_the_spec_writes_it() {
+        let model = crate::connectors::model(VendorKind::Tencent);
+        let target = model.field_named("tencent.forwarding.target").unwrap();
+        let r = tencent();
+        assert_eq!(r.value(target, &text("skillGroup:101")), "skillGroup billing");
+        assert_eq!(
+            r.value(target, &text("agent:bo@example.com")),
+            "agent bo@example.com"
+        );
+        assert_eq!(r.value(target, &text("extension:1003")), "extension 1003");
+        // A group the skill table does not name is left as the vendor gave it.
+        assert_eq!(r.value(target, &text("skillGroup:999")), "skillGroup:999");
+        // A target bound from a groupRef is shown as the reference the spec wrote.
+        let written = BTreeMap::from([(
+            "tencent.forwarding.target".to_string(),
+            "groupRef vip-queue".to_string(),
+        )]);
+        let r = tencent().written(written);
+        let plan = Plan::Update {
+            changes: vec![FieldChange {
+                field: target,
+                from: Some(text("skillGroup:101")),
+                to: text("skillGroup:102"),
+            }],
+        };
+        assert_eq!(
+            r.changes(&plan),
+            [ChangeReport {
+                field: "tencent.forwarding.target".into(),
+                before: Some("skillGroup billing".into()),
+                after: "groupRef vip-queue".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn one_of_forms_read_as_key_and_value_and_switch_sets_do_not() {
+        let shown = |v: serde_json::Value| super::shown(&v);
+        assert_eq!(
+            shown(serde_json::json!({"agentRef": {"name": "bo-wang"}})).as_deref(),
+            Some("agentRef bo-wang")
+        );
+        assert_eq!(shown(serde_json::json!({"inbound": true})), None);
+        assert_eq!(shown(serde_json::json!({"a": "x", "b": "y"})), None);
     }
 
     #[test]

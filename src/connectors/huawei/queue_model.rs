@@ -2,7 +2,7 @@
 //! path, in Huawei's values (`mediaTypeId` codes, numbers as decimal text).
 
 use crate::api::{ContactCenterSkillGroupSpec, HuaweiMediaType, HuaweiSkillQueue};
-use crate::core::{DesiredGroup, NormalizeError, ObservedGroup};
+use crate::core::{DesiredGroup, GroupSupport, NormalizeError, ObservedGroup};
 
 /// `spec.huawei.mediaType` (`mediaTypeId`), set at create only.
 pub const MEDIA_TYPE: &str = "huawei.mediaType";
@@ -14,6 +14,16 @@ pub const MAX_WAIT_TIME: &str = "huawei.maxWaitTimeSeconds";
 pub const MAX_WAIT_NUM: &str = "huawei.maxWaitNum";
 /// `spec.huawei.maxAgentWrapupTimeSeconds` (`maxAgentWrapupTime`).
 pub const MAX_WRAPUP_TIME: &str = "huawei.maxAgentWrapupTimeSeconds";
+
+/// Queues per `skill/querySkills` page: the documented maximum.
+pub const QUEUE_PAGE: u32 = 100;
+
+/// Huawei documents the whole queue lifecycle.
+pub const SUPPORT: GroupSupport = GroupSupport {
+    list_page_size: Some(QUEUE_PAGE),
+    update: true,
+    delete: true,
+};
 
 /// Attributes Huawei sets at create only: a queue's media type decides which agents may serve it.
 pub const CREATE_ONLY: [&str; 1] = [MEDIA_TYPE];

@@ -590,11 +590,7 @@ impl Vendor for Client {
     }
 
     fn group_support(&self) -> GroupSupport {
-        GroupSupport {
-            list_page_size: Some(MAX_SKILL_GROUP_PAGE),
-            update: true,
-            delete: true,
-        }
+        groups::SUPPORT
     }
 
     async fn list_groups(&self, page: u32) -> Result<GroupPage, VendorError> {

@@ -6,7 +6,14 @@ use super::auth::{Api, Class};
 use super::model::{GROUP_MAX_CONCURRENCY, GROUP_RING_ALL, GROUP_TYPE};
 use super::wire::*;
 use crate::connectors::{Created, Deletion, ErrorKind, GroupPage, VendorError};
-use crate::core::{DesiredGroup, GroupChange, ObservedGroup};
+use crate::core::{DesiredGroup, GroupChange, GroupSupport, ObservedGroup};
+
+/// Tencent documents the whole skill-group lifecycle, listed 100 a page.
+pub const SUPPORT: GroupSupport = GroupSupport {
+    list_page_size: Some(MAX_SKILL_GROUP_PAGE),
+    update: true,
+    delete: true,
+};
 
 /// One page (0-based) of `DescribeSkillGroupInfoList` at the largest page size, 100.
 pub async fn describe_page(api: &Api, page: u32) -> Result<DescribeSkillGroupsResponse, VendorError> {

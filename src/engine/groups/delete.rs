@@ -3,9 +3,10 @@
 //! references it, and within the provider's deletion budget (the one its agents share).
 
 use super::{GroupOutcome, GroupRecord};
-use crate::api::{ContactCenterSkillGroupSpec, DeletionPolicy, ManagementPolicy};
+use crate::api::ContactCenterSkillGroupSpec;
 use crate::conditions::{Reason, Verdict};
 use crate::connectors::Deletion;
+use crate::core::{self, GroupCleanup, GroupCleanupInput, GroupKept};
 use crate::engine::{ProviderRuntime, Requeue};
 
 /// A deletion pass's outcome, and whether the finalizer may go.
@@ -42,9 +43,9 @@ fn released(
     }
 }
 
-/// One deletion pass. `referenced_by` are the agents (`namespace/name`) whose spec still names the
-/// group: while there are any, the group stays at the vendor, so no agent is left bound to a vanished
-/// id; the pass runs again when they change.
+/// One deletion pass, deciding with [`core::plan_group_cleanup`]. `referenced_by` are the agents
+/// (`namespace/name`) whose spec still names the group: while there are any, the group stays at the
+/// vendor, so no agent is left bound to a vanished id; the pass runs again when they change.
 pub async fn delete_group(
     spec: &ContactCenterSkillGroupSpec,
     record: GroupRecord,
@@ -53,41 +54,49 @@ pub async fn delete_group(
     provider: &ProviderRuntime,
 ) -> GroupDeletion {
     let record = record.bound_to(provider.vendor.account().as_str());
-    let Some(id) = record.external_id.clone().filter(|_| {
-        spec.deletion_policy == DeletionPolicy::Delete && spec.management_policy == ManagementPolicy::Full
-    }) else {
-        return released(record, "the vendor skill group is left as it is", None);
+    let plan = core::plan_group_cleanup(GroupCleanupInput {
+        external_id: record.external_id.as_deref(),
+        policy: spec.deletion_policy,
+        management: spec.management_policy,
+        referenced_by,
+        paused,
+        vendor_deletes: provider.vendor.group_support().delete,
+    });
+    let id = match plan {
+        GroupCleanup::Delete(id) => id,
+        GroupCleanup::Keep(GroupKept::NoDeleteApi) => {
+            let message = format!(
+                "{} offers no API to delete a skill group: group {:?} is left at the vendor",
+                provider.vendor.kind(),
+                record.external_id.as_deref().unwrap_or_default()
+            );
+            return released(
+                record,
+                &message,
+                Some((true, "UnsupportedByVendor", message.clone())),
+            );
+        }
+        GroupCleanup::Keep(_) => return released(record, "the vendor skill group is left as it is", None),
+        GroupCleanup::WaitForAgents => {
+            let message = format!(
+                "the vendor skill group is not deleted while agents reference it: {}",
+                referenced_by.join(", ")
+            );
+            let outcome = GroupOutcome::new(
+                Verdict::progressing(Reason::SkillGroupInUse, message.clone()),
+                record,
+                Requeue::AwaitChange,
+            );
+            return waits(outcome.told(true, "SkillGroupInUse", message));
+        }
+        GroupCleanup::WaitUnpaused => {
+            return waits(GroupOutcome::new(
+                Verdict::paused(false),
+                record,
+                Requeue::AwaitChange,
+            ));
+        }
     };
-    if !referenced_by.is_empty() {
-        let message = format!(
-            "the vendor skill group is not deleted while agents reference it: {}",
-            referenced_by.join(", ")
-        );
-        let outcome = GroupOutcome::new(
-            Verdict::progressing(Reason::SkillGroupInUse, message.clone()),
-            record,
-            Requeue::AwaitChange,
-        );
-        return waits(outcome.told(true, "SkillGroupInUse", message));
-    }
-    if paused {
-        return waits(GroupOutcome::new(
-            Verdict::paused(false),
-            record,
-            Requeue::AwaitChange,
-        ));
-    }
-    if !provider.vendor.group_support().delete {
-        let message = format!(
-            "{} offers no API to delete a skill group: group {id:?} is left at the vendor",
-            provider.vendor.kind()
-        );
-        return released(
-            record,
-            &message,
-            Some((true, "UnsupportedByVendor", message.clone())),
-        );
-    }
     if !provider.try_take_deletion() {
         let verdict = Verdict::progressing(
             Reason::DeletionRateLimited,

@@ -22,7 +22,7 @@ pub fn symbol(action: &str) -> char {
     match action {
         "create" => '+',
         "update" | "adopt" => '~',
-        "delete" | "orphan" => '-',
+        "delete" | "delete-waits" | "orphan" => '-',
         "no-op" => '=',
         "drift" => '?',
         _ => '!',
@@ -33,7 +33,7 @@ pub fn symbol(action: &str) -> char {
 pub fn tells(entry: &AgentReport) -> bool {
     matches!(
         entry.action.as_str(),
-        "conflict" | "error" | "drift" | "delete" | "orphan"
+        "conflict" | "error" | "drift" | "delete" | "delete-waits" | "orphan"
     )
 }
 
@@ -62,8 +62,14 @@ pub fn totals(s: &Summary, applied: bool) -> String {
             s.create, s.update, s.adopt, s.unchanged, s.drifted, s.conflicts, s.errors
         )
     } else {
+        // Deletions that wait are rare (a removed skill group still referenced): named only when
+        // there are some, so the line stays as it was otherwise.
+        let waiting = match s.waiting {
+            0 => String::new(),
+            n => format!(", {n} waiting to delete"),
+        };
         format!(
-            "Plan: {} to create, {} to update, {} to adopt, {} to delete, {} to orphan, {} unchanged, {} drifted, {} conflicts, {} errors.",
+            "Plan: {} to create, {} to update, {} to adopt, {} to delete{waiting}, {} to orphan, {} unchanged, {} drifted, {} conflicts, {} errors.",
             s.create, s.update, s.adopt, s.delete, s.orphan, s.unchanged, s.drifted, s.conflicts, s.errors
         )
     }

@@ -21,17 +21,9 @@ use crate::connectors::huawei::queue_model as attr;
 use crate::connectors::huawei::validate;
 use crate::connectors::huawei::wire::{Action, flex_string, flex_u64, flex_u64_required};
 use crate::connectors::{Created, Deletion, ErrorKind, GroupPage, VendorError};
-use crate::core::{DesiredGroup, GroupChange, GroupSupport, ObservedGroup};
+use crate::core::{DesiredGroup, GroupChange, ObservedGroup};
 
-/// Queues per `skill/querySkills` page: the documented maximum.
-pub const QUEUE_PAGE: u32 = 100;
-
-/// Huawei documents the whole queue lifecycle.
-pub const SUPPORT: GroupSupport = GroupSupport {
-    list_page_size: Some(QUEUE_PAGE),
-    update: true,
-    delete: true,
-};
+pub use crate::connectors::huawei::queue_model::{QUEUE_PAGE, SUPPORT};
 
 /// Characters a queue name must not contain.
 const NAME_FORBIDDEN: &[char] = &['"', '[', ']', '\'', '&', '(', ')', '=', ';', '<', '>', ','];
