@@ -232,6 +232,9 @@ pub struct GroupCleanupInput<'a> {
     pub paused: bool,
     /// Whether the vendor offers an API to delete a group ([`GroupSupport::delete`]).
     pub vendor_deletes: bool,
+    /// Whether the provider's `agentPolicy.deletion` allows deleting a group of this origin (a
+    /// cluster provider may allow only what the operator created, or nothing), as for agents.
+    pub provider_allows: bool,
 }
 
 /// Why a deleted group's vendor group stays where it is.
@@ -245,6 +248,8 @@ pub enum GroupKept {
     NotOwned,
     /// The vendor documents no call to delete a group (Ozonetel).
     NoDeleteApi,
+    /// The provider's `agentPolicy.deletion` forbids deleting a group of this origin.
+    ProviderForbids,
 }
 
 /// What a Cleanup pass does with the vendor group: the rule the controller runs and `ccop plan`
@@ -265,7 +270,8 @@ pub enum GroupCleanup {
 
 /// Decides a Cleanup pass: only a group this object owns, under `deletionPolicy: Delete` and
 /// `managementPolicy: Full`, is deleted, once no agent references it, while not paused, and only at
-/// a vendor that can delete groups. The provider's deletion budget and the vendor's answer come after.
+/// a vendor that can delete groups, and when the provider's deletion ceiling allows it (as for
+/// agents: a group the operator adopted is left under `CreatedOnly`). The provider's deletion budget and the vendor's answer come after.
 pub fn plan_group_cleanup(input: GroupCleanupInput<'_>) -> GroupCleanup {
     if input.policy == DeletionPolicy::Orphan {
         return GroupCleanup::Keep(GroupKept::DeletionPolicyOrphan);
@@ -276,6 +282,9 @@ pub fn plan_group_cleanup(input: GroupCleanupInput<'_>) -> GroupCleanup {
     let Some(id) = input.external_id else {
         return GroupCleanup::Keep(GroupKept::NotOwned);
     };
+    if !input.provider_allows {
+        return GroupCleanup::Keep(GroupKept::ProviderForbids);
+    }
     if !input.referenced_by.is_empty() {
         GroupCleanup::WaitForAgents
     } else if input.paused {
@@ -427,6 +436,7 @@ mod tests {
             referenced_by: &[],
             paused: false,
             vendor_deletes: true,
+            provider_allows: true,
         };
         assert_eq!(plan_group_cleanup(base), GroupCleanup::Delete("102".into()));
         let cases = [
@@ -452,6 +462,14 @@ mod tests {
                     ..base
                 },
                 GroupCleanup::Keep(GroupKept::NotOwned),
+            ),
+            (
+                GroupCleanupInput {
+                    provider_allows: false,
+                    referenced_by: &agents,
+                    ..base
+                },
+                GroupCleanup::Keep(GroupKept::ProviderForbids),
             ),
             (
                 GroupCleanupInput {

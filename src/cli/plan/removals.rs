@@ -125,6 +125,7 @@ pub fn group_removed_from_cluster(
             .and_then(|a| a.get(PAUSED_ANNOTATION))
             .is_some_and(|v| v == "true"),
         vendor_deletes,
+        provider_allows: workspace.policy(&id).may_delete(record.origin),
     };
     let unknown_vendor = vendor.is_none().then(|| {
         format!(
@@ -194,6 +195,9 @@ fn kept_why(plan: &GroupCleanup, vendor: Option<&str>) -> String {
             ": {} offers no API to delete a skill group",
             vendor.unwrap_or("the vendor")
         ),
+        GroupCleanup::Keep(GroupKept::ProviderForbids) => {
+            " (the provider's agentPolicy.deletion forbids deleting it)".into()
+        }
         _ => String::new(),
     }
 }

@@ -61,6 +61,7 @@ pub async fn delete_group(
         referenced_by,
         paused,
         vendor_deletes: provider.vendor.group_support().delete,
+        provider_allows: provider.policy.may_delete(record.origin),
     });
     let id = match plan {
         GroupCleanup::Delete(id) => id,
@@ -75,6 +76,18 @@ pub async fn delete_group(
                 &message,
                 Some((true, "UnsupportedByVendor", message.clone())),
             );
+        }
+        GroupCleanup::Keep(GroupKept::ProviderForbids) => {
+            let how = match record.origin {
+                Some(crate::api::AccountOrigin::Created) => "created by the operator",
+                Some(crate::api::AccountOrigin::Adopted) => "adopted, not created by the operator",
+                None => "of unknown origin",
+            };
+            let message = format!(
+                "skill group {:?} ({how}) is left at the vendor: the provider's agentPolicy.deletion does not allow deleting it",
+                record.external_id.as_deref().unwrap_or_default()
+            );
+            return released(record, &message, Some((false, "Orphaned", message.clone())));
         }
         GroupCleanup::Keep(_) => return released(record, "the vendor skill group is left as it is", None),
         GroupCleanup::WaitForAgents => {
@@ -121,5 +134,57 @@ pub async fn delete_group(
             waits(GroupOutcome::new(verdict, record, Requeue::Backoff(None)))
         }
         Err(e) => waits(GroupOutcome::failed(&e, "deleting the skill group", record)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::{AccountOrigin, AgentPolicy, DeletionCeiling};
+    use crate::testing::FakeVendor;
+
+    fn spec() -> ContactCenterSkillGroupSpec {
+        serde_json::from_value(serde_json::json!({
+            "providerRef": {"name": "p"}, "name": "vip-queue", "deletionPolicy": "Delete",
+            "huawei": {"mediaType": "Voice"}
+        }))
+        .unwrap()
+    }
+
+    /// A cluster provider's `agentPolicy.deletion` binds groups as it binds agents: under
+    /// `CreatedOnly` an adopted group stays at the vendor, a created one is deleted.
+    #[tokio::test]
+    async fn the_providers_deletion_ceiling_leaves_an_adopted_group_at_the_vendor() {
+        let fake = Arc::new(FakeVendor::new());
+        let mut provider =
+            ProviderRuntime::with_vendor("test/groups", fake.clone(), Duration::from_secs(600), 10);
+        provider.policy = AgentPolicy {
+            deletion: DeletionCeiling::CreatedOnly,
+            ..AgentPolicy::default()
+        };
+        for (origin, deleted) in [(AccountOrigin::Adopted, false), (AccountOrigin::Created, true)] {
+            let id = fake.insert_group("vip-queue", &[]);
+            let record = GroupRecord {
+                external_id: Some(id),
+                origin: Some(origin),
+                ..GroupRecord::default()
+            };
+            let deletion = delete_group(&spec(), record, false, &[], &provider).await;
+            assert!(deletion.released, "{origin:?}: the object may go");
+            assert_eq!(fake.stored_group("vip-queue").is_none(), deleted, "{origin:?}");
+            if !deleted {
+                let notice = deletion.outcome.notice.expect("an Orphaned event");
+                assert_eq!(notice.reason, "Orphaned");
+                assert!(
+                    notice.message.contains("agentPolicy.deletion"),
+                    "{}",
+                    notice.message
+                );
+            }
+        }
+        assert_eq!(fake.requests_of("groups.delete"), 1);
     }
 }
