@@ -97,6 +97,10 @@ pub struct Context {
     pub secret_stores: Mutex<Vec<Store<PartialObjectMeta<Secret>>>>,
     /// The spec version of each provider when its agents were last requeued for it.
     pub provider_versions: Mutex<HashMap<super::claims::ProviderId, String>>,
+    /// When each provider's status was last written with new agent counts only: counts change with
+    /// every agent during a cold start, and each write is a watch event that reconciles the
+    /// provider again (see `provider::COUNTS_EVERY`).
+    pub provider_counts_written: Mutex<HashMap<super::claims::ProviderId, std::time::Instant>>,
     secrets: Mutex<HashMap<(String, String), (String, SecretData)>>,
     failures: Mutex<HashMap<String, u32>>,
     own_writes: Mutex<HashMap<String, OwnWrites>>,
@@ -132,6 +136,7 @@ impl Context {
             requeue,
             secret_stores: Mutex::new(Vec::new()),
             provider_versions: Mutex::new(HashMap::new()),
+            provider_counts_written: Mutex::new(HashMap::new()),
             secrets: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             own_writes: Mutex::new(HashMap::new()),
