@@ -259,10 +259,8 @@ async fn a_changed_attribute_is_one_update_of_the_same_group() {
     op.stop().await;
 }
 
-#[tokio::test]
-async fn a_referenced_group_is_not_deleted_until_its_agents_are_gone() {
-    let env = Env::start("10m").await;
-    let op = env.run(options());
+/// Group `vip` (vendor name `vip-queue`) Ready, and agent `kim` Ready in it.
+async fn vip_group_with_kim(env: &Env) {
     env.apply(
         GROUPS,
         NS,
@@ -270,7 +268,7 @@ async fn a_referenced_group_is_not_deleted_until_its_agents_are_gone() {
         group_spec("vip-queue", json!({"type": "Phone"})),
     )
     .await;
-    wait_group(&env, "vip", "Ready", group_ready).await;
+    wait_group(env, "vip", "Ready", group_ready).await;
     env.apply(
         "contactcenteragents",
         NS,
@@ -279,15 +277,27 @@ async fn a_referenced_group_is_not_deleted_until_its_agents_are_gone() {
     )
     .await;
     env.wait_agent("kim", "Ready", ready).await;
+}
+
+/// Waits until group `vip`'s deletion waits for agent `kim`.
+async fn wait_in_use_by_kim(env: &Env) {
+    wait_group(env, "vip", "waiting for its agent", |g| {
+        group_condition(g, "Ready").is_some_and(|(_, r, m)| r == "SkillGroupInUse" && m.contains("team/kim"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_referenced_group_is_not_deleted_until_its_agents_are_gone() {
+    let env = Env::start("10m").await;
+    let op = env.run(options());
+    vip_group_with_kim(&env).await;
 
     groups(&env)
         .delete("vip", &DeleteParams::default())
         .await
         .unwrap();
-    wait_group(&env, "vip", "waiting for its agent", |g| {
-        group_condition(g, "Ready").is_some_and(|(_, r, m)| r == "SkillGroupInUse" && m.contains("team/kim"))
-    })
-    .await;
+    wait_in_use_by_kim(&env).await;
     env.wait("a SkillGroupInUse event naming the agent", || {
         event_with(&env, "SkillGroupInUse", "team/kim")
     })
@@ -320,22 +330,7 @@ async fn a_referenced_group_is_not_deleted_until_its_agents_are_gone() {
 async fn a_restarted_controller_does_not_delete_a_group_before_it_has_listed_the_agents() {
     let env = Env::start("10m").await;
     let op = env.run(options());
-    env.apply(
-        GROUPS,
-        NS,
-        "vip",
-        group_spec("vip-queue", json!({"type": "Phone"})),
-    )
-    .await;
-    wait_group(&env, "vip", "Ready", group_ready).await;
-    env.apply(
-        "contactcenteragents",
-        NS,
-        "kim",
-        agent_in_group("Kim", "kim@example.com", "vip"),
-    )
-    .await;
-    env.wait_agent("kim", "Ready", ready).await;
+    vip_group_with_kim(&env).await;
     op.stop().await;
 
     // Deleted while no controller runs; then a controller starts whose agent listing is slow.
@@ -353,10 +348,7 @@ async fn a_restarted_controller_does_not_delete_a_group_before_it_has_listed_the
     assert_eq!(env.tencent.core.calls_of("DeleteCCCSkillGroup"), 0);
 
     drop(slow_agents);
-    wait_group(&env, "vip", "waiting for its agent", |g| {
-        group_condition(g, "Ready").is_some_and(|(_, r, m)| r == "SkillGroupInUse" && m.contains("team/kim"))
-    })
-    .await;
+    wait_in_use_by_kim(&env).await;
     assert!(vendor_group(&env, "vip-queue").is_some(), "still at the vendor");
     op.stop().await;
 }
