@@ -13,7 +13,7 @@
 //! key are on the same vendor account depends on the providers (and, for Huawei, their Secrets), so it
 //! is decided at reconcile time, by [`Claims::rivals_of`] plus the caller's account lookup.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::api::ContactCenterAgent;
@@ -22,8 +22,46 @@ use crate::engine::{ClaimRank, Claimant, compared_key as compared};
 
 #[derive(Default)]
 struct Index {
-    by_key: HashMap<String, BTreeMap<ClaimRank, ProviderId>>,
+    by_key: HashMap<String, Queue>,
     by_agent: HashMap<String, (String, ClaimRank)>,
+}
+
+/// The claims of one key, earliest first. Nearly every key has one claimant, so a sorted `Vec` (one
+/// entry's worth of memory) rather than a `BTreeMap`, whose first node has room for eleven: at
+/// 100,000 agents that node alone was 145 MiB of the controller's heap (heaptrack, release run).
+#[derive(Default)]
+struct Queue(Vec<(ClaimRank, ProviderId)>);
+
+impl Queue {
+    fn insert(&mut self, rank: ClaimRank, provider: ProviderId) {
+        match self.0.binary_search_by(|(r, _)| r.cmp(&rank)) {
+            Ok(at) => self.0[at].1 = provider,
+            Err(at) => self.0.insert(at, (rank, provider)),
+        }
+    }
+
+    fn remove(&mut self, rank: &ClaimRank) {
+        if let Ok(at) = self.0.binary_search_by(|(r, _)| r.cmp(rank)) {
+            self.0.remove(at);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&ClaimRank, &ProviderId)> {
+        self.0.iter().map(|(r, p)| (r, p))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &ClaimRank> {
+        self.0.iter().map(|(r, _)| r)
+    }
+
+    /// The claims that come before `rank`.
+    fn before(&self, rank: &ClaimRank) -> impl Iterator<Item = (&ClaimRank, &ProviderId)> {
+        self.iter().take_while(move |(r, _)| *r < rank)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The claims index.
@@ -120,7 +158,7 @@ impl Claims {
             .by_key
             .get(key)
             .map(|set| {
-                set.range(..me.clone())
+                set.before(me)
                     .map(|(rank, provider)| (rank.id.clone(), provider.clone()))
                     .collect()
             })
