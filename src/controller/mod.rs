@@ -421,15 +421,15 @@ impl Wiring {
                 .expect("group stores lock")
                 .push(store.clone());
             self.synced.push(ready(store.clone()));
-            // The agents waiting for a group are woken when the group store sees it become bindable,
+            // The agents waiting for a group are woken when the group store sees it change for them,
             // not when the group's reconcile writes it: an agent reconciled between that write and its
             // watch event would read the old copy from the store and wait for a wake-up already spent.
-            let (wake_ctx, mut bindable) = (self.ctx.clone(), HashMap::new());
+            let (wake_ctx, mut seen) = (self.ctx.clone(), HashMap::new());
             let stream = watcher::watcher(api, self.initial.apply(watcher::Config::default()))
                 .default_backoff()
                 .reflect(writer)
                 .map_ok(move |event| {
-                    wake_waiting_agents(&wake_ctx, &mut bindable, &event);
+                    wake_waiting_agents(&wake_ctx, &mut seen, &event);
                     event
                 })
                 .applied_objects();
