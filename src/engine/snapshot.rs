@@ -6,7 +6,7 @@
 //! those agents are requeued. For vendors that cannot list (Ozonetel) it is a per-account cache that
 //! expires a little before each resync interval.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -30,6 +30,8 @@ struct State {
     loaded: bool,
     watermark: Option<i64>,
     refreshes: u32,
+    /// Numbers the listings, so an entry can say which listing last saw it (`Entry::listed`).
+    listings: u64,
     /// When the vendor last answered a read made through the snapshot.
     answered_at: Option<Instant>,
 }
@@ -40,6 +42,8 @@ struct Entry {
     /// The entry is what the operator's own write should have left at the vendor, not what the vendor
     /// said: the vendor's answer may carry more (fields the spec leaves unmanaged, its own form of the id).
     written: bool,
+    /// The number of the last listing that showed this account (0: none did).
+    listed: u64,
 }
 
 impl Entry {
@@ -59,10 +63,24 @@ impl Entry {
     }
 }
 
+/// A listing being merged, page by page (`Snapshot::absorb`).
+struct Merge {
+    /// The listing's number (`State::listings`).
+    number: u64,
+    started: Instant,
+    full: bool,
+    /// Accounts the listing shows new or changed, stored when it ends.
+    changed: Vec<ObservedAgent>,
+    changed_keys: HashSet<String>,
+    /// The newest modification time the listing showed.
+    newest: Option<i64>,
+}
+
 /// Every account of one provider, as last seen.
 pub struct Snapshot {
     state: Mutex<State>,
-    loading: tokio::sync::Mutex<()>,
+    /// One listing at a time: two would mark each other's accounts as not seen.
+    listing: tokio::sync::Mutex<()>,
     /// How old a cached single-account read may get before it is read again (non-listing vendors).
     ttl: Duration,
 }
@@ -72,7 +90,7 @@ impl Snapshot {
     pub fn new(ttl: Duration) -> Self {
         Snapshot {
             state: Mutex::new(State::default()),
-            loading: tokio::sync::Mutex::new(()),
+            listing: tokio::sync::Mutex::new(()),
             ttl,
         }
     }
@@ -126,6 +144,7 @@ impl Snapshot {
                 agent,
                 read_at: Instant::now(),
                 written,
+                listed: 0,
             },
         );
     }
@@ -167,17 +186,26 @@ impl Snapshot {
         if self.is_loaded() {
             return Ok(());
         }
-        let _one_loader = self.loading.lock().await;
+        let one_listing = self.listing.lock().await;
         if self.is_loaded() {
             return Ok(());
         }
-        self.refresh(vendor).await.map(|_| ())
+        self.list(vendor, one_listing).await.map(|_| ())
     }
 
     /// Lists the vendor (incrementally when it can and a full listing is not due) and returns the keys
     /// of accounts that changed, appeared or disappeared since the last look. Vendors that cannot list
     /// return the keys whose cached reads have expired, so their agents get a periodic look.
     pub async fn refresh(&self, vendor: &dyn Vendor) -> Result<Vec<String>, VendorError> {
+        let one_listing = self.listing.lock().await;
+        self.list(vendor, one_listing).await
+    }
+
+    async fn list(
+        &self,
+        vendor: &dyn Vendor,
+        _one_listing: tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<Vec<String>, VendorError> {
         let (page_size, incremental) = match vendor.listing() {
             Listing::Paged {
                 page_size,
@@ -188,29 +216,21 @@ impl Snapshot {
         let (since, full) = {
             let s = self.lock();
             let full = !s.loaded || !incremental || s.refreshes.is_multiple_of(FULL_LISTING_EVERY);
-            (
-                if full {
-                    None
-                } else {
-                    s.watermark.map(|w| w - WATERMARK_OVERLAP_SECS)
-                },
-                full,
-            )
+            let since = s.watermark.filter(|_| !full).map(|w| w - WATERMARK_OVERLAP_SECS);
+            (since, full)
         };
-        let started = Instant::now();
-        let mut listed = Vec::new();
+        let mut merge = self.begin(full, Instant::now());
         let mut guard = PageGuard::new("the vendor's accounts", page_size);
         let mut page = 0u32;
         loop {
             let result = vendor.list_page(page, since).await?;
-            let got = result.agents.len();
-            if got == 0 {
+            if result.agents.is_empty() {
                 break;
             }
             // The vendor's total is a hint, not a bound: the guard ends a listing whose pages repeat
             // or never end, before they use up memory.
             guard.record(result.agents.iter().map(|a| a.key.as_str()))?;
-            listed.extend(result.agents);
+            self.absorb(&mut merge, result.agents);
             page = page.saturating_add(1);
             // No stop on a short page: a vendor may serve fewer than asked per page (Huawei
             // documents no maximum), and a listing that ended early would make accounts look deleted.
@@ -218,43 +238,91 @@ impl Snapshot {
                 break;
             }
         }
-        Ok(self.merge(listed, full, started))
+        Ok(self.finish(merge))
     }
 
-    /// Merges a listing that began at `started`. Entries recorded after that (the operator's writes, or
-    /// reads, while the pages came in) are newer than the listing's view of them: they are neither
-    /// overwritten nor taken for deleted, so an account created while a full listing was paging is
-    /// not reported as vanished and created again.
-    fn merge(&self, listed: Vec<ObservedAgent>, full: bool, started: Instant) -> Vec<String> {
+    /// Starts merging a listing that began at `started`.
+    fn begin(&self, full: bool, started: Instant) -> Merge {
+        let mut s = self.lock();
+        s.listings += 1;
+        Merge {
+            number: s.listings,
+            started,
+            full,
+            changed: Vec::new(),
+            changed_keys: HashSet::new(),
+            newest: None,
+        }
+    }
+
+    /// Takes in one page. An account the snapshot already holds as listed is brought up to date in
+    /// place, so a relisting of N unchanged accounts never holds a second copy of them; an account
+    /// that is new or changed waits in `merge` for the end of the listing, so a listing cut short
+    /// reports nothing and removes nothing.
+    ///
+    /// Entries recorded after the listing began (the operator's writes, or reads, while the pages came
+    /// in) are newer than the listing's view of them and are left alone.
+    fn absorb(&self, merge: &mut Merge, page: Vec<ObservedAgent>) {
+        let mut s = self.lock();
+        let now = Instant::now();
+        for agent in page {
+            if let Some(m) = agent.modified_at {
+                merge.newest = Some(merge.newest.map_or(m, |w| w.max(m)));
+            }
+            if merge.changed_keys.contains(&agent.key) {
+                continue;
+            }
+            match s.agents.get_mut(&agent.key) {
+                Some(e) if e.listed == merge.number || e.read_at > merge.started => {
+                    e.listed = merge.number;
+                }
+                Some(e) if !e.differs_from(&agent) => {
+                    *e = Entry {
+                        agent: Some(agent),
+                        read_at: now,
+                        written: false,
+                        listed: merge.number,
+                    };
+                }
+                _ => {
+                    merge.changed_keys.insert(agent.key.clone());
+                    merge.changed.push(agent);
+                }
+            }
+        }
+    }
+
+    /// Ends a listing that read every page: stores the accounts that are new or changed, and, after a
+    /// full listing, marks those it did not show as gone. Returns their keys, except on the first
+    /// load (nothing the snapshot held before can have changed).
+    fn finish(&self, merge: Merge) -> Vec<String> {
         let mut s = self.lock();
         let now = Instant::now();
         let was_loaded = s.loaded;
         let mut changed = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for agent in listed {
-            if let Some(m) = agent.modified_at {
-                s.watermark = Some(s.watermark.map_or(m, |w| w.max(m)));
-            }
-            seen.insert(agent.key.clone());
-            let existing = s.agents.get(&agent.key);
-            if existing.is_some_and(|e| e.read_at > started) {
+        for agent in merge.changed {
+            if s.agents
+                .get(&agent.key)
+                .is_some_and(|e| e.read_at > merge.started)
+            {
                 continue;
             }
-            if existing.is_none_or(|e| e.differs_from(&agent)) && was_loaded {
+            if was_loaded {
                 changed.push(agent.key.clone());
             }
-            s.agents.insert(
-                agent.key.clone(),
-                Entry {
-                    agent: Some(agent),
-                    read_at: now,
-                    written: false,
-                },
-            );
+            let key = agent.key.clone();
+            let entry = Entry {
+                agent: Some(agent),
+                read_at: now,
+                written: false,
+                listed: merge.number,
+            };
+            s.agents.insert(key, entry);
         }
-        if full {
+        if merge.full {
             for (key, entry) in s.agents.iter_mut() {
-                if !seen.contains(key) && entry.agent.is_some() && entry.read_at <= started {
+                let unseen = entry.listed != merge.number && entry.read_at <= merge.started;
+                if unseen && entry.agent.is_some() {
                     entry.agent = None;
                     entry.read_at = now;
                     entry.written = false;
@@ -263,6 +331,9 @@ impl Snapshot {
                     }
                 }
             }
+        }
+        if let Some(newest) = merge.newest {
+            s.watermark = Some(s.watermark.map_or(newest, |w| w.max(newest)));
         }
         s.loaded = true;
         s.refreshes += 1;
@@ -289,6 +360,15 @@ impl Snapshot {
 mod tests {
     use super::*;
     use crate::core::{Field, FieldValue};
+
+    impl Snapshot {
+        /// A listing of one page, merged.
+        fn merge(&self, listed: Vec<ObservedAgent>, full: bool, started: Instant) -> Vec<String> {
+            let mut merge = self.begin(full, started);
+            self.absorb(&mut merge, listed);
+            self.finish(merge)
+        }
+    }
 
     fn agent(key: &str, name: &str, modified: i64) -> ObservedAgent {
         let mut a = ObservedAgent {
@@ -328,6 +408,51 @@ mod tests {
         );
         assert_eq!(s.len(), 2);
         assert_eq!(s.lock().watermark, Some(6));
+    }
+
+    #[test]
+    fn a_listing_cut_short_reports_nothing_and_removes_nothing() {
+        let s = Snapshot::new(Duration::from_secs(60));
+        s.merge(vec![agent("a", "A", 1), agent("b", "B", 1)], true, Instant::now());
+        // A full listing whose first page shows a changed and a new account, then fails.
+        let mut cut_short = s.begin(true, Instant::now());
+        s.absorb(&mut cut_short, vec![agent("a", "A2", 2), agent("c", "C", 2)]);
+        drop(cut_short);
+        let names: Vec<_> = s
+            .accounts()
+            .into_iter()
+            .map(|a| a.fields[&Field::DisplayName].clone())
+            .collect();
+        assert_eq!(
+            names,
+            [FieldValue::Text("A".into()), FieldValue::Text("B".into())],
+            "neither stored nor removed"
+        );
+        assert_eq!(s.lock().watermark, Some(1));
+        // The next listing still finds both changes, and b gone.
+        assert_eq!(
+            s.merge(
+                vec![agent("a", "A2", 2), agent("c", "C", 2)],
+                true,
+                Instant::now()
+            ),
+            ["a", "b", "c"]
+        );
+    }
+
+    #[test]
+    fn a_relisting_of_unchanged_accounts_updates_them_in_place_and_keeps_them() {
+        let s = Snapshot::new(Duration::from_secs(60));
+        s.merge(vec![agent("a", "A", 1), agent("b", "B", 1)], true, Instant::now());
+        let mut relisting = s.begin(true, Instant::now());
+        s.absorb(&mut relisting, vec![agent("a", "A", 1)]);
+        s.absorb(&mut relisting, vec![agent("b", "B", 1), agent("a", "A", 1)]);
+        assert!(relisting.changed.is_empty(), "nothing held beside the snapshot");
+        assert!(
+            s.finish(relisting).is_empty(),
+            "an account on two pages is seen, not changed"
+        );
+        assert_eq!(s.len(), 2);
     }
 
     #[test]
