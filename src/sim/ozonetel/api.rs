@@ -14,24 +14,10 @@ use axum::routing::{delete, post, put};
 use serde_json::{Map, Value, json};
 
 use super::{AgentRecord, AuthMode, LiveToken, Sim, THROTTLED, settings};
+use crate::connectors::ozonetel::wire::{BLENDED, MODES};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// The mode switches, boolean body fields of the same names.
-const MODES: [&str; 11] = [
-    "inbound",
-    "manual",
-    "preview",
-    "progressive",
-    "chat",
-    "blended",
-    "blendedInbound",
-    "blendedManual",
-    "blendedPreview",
-    "blendedProgressive",
-    "blendedChat",
-];
 
 pub(super) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
@@ -598,8 +584,11 @@ impl<'a> Validation<'a> {
     }
 
     fn modes(&mut self, body: &Map<String, Value>) -> BTreeMap<String, bool> {
+        // The documented switches, as the client names them: the modes, then blended's sub-modes.
+        let blended = BLENDED.iter().filter(|b| !MODES.contains(b));
         MODES
             .iter()
+            .chain(blended)
             .filter_map(|m| self.flag(m, body.get(*m)).map(|on| (m.to_string(), on)))
             .collect()
     }
