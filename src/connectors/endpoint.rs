@@ -307,26 +307,8 @@ mod tests {
     }
 
     #[test]
-    fn each_vendors_documented_hosts_are_accepted_by_default() {
-        for (vendor, raw) in [
-            (VendorKind::Tencent, "https://ccc.tencentcloudapi.com"),
-            (VendorKind::Tencent, "https://ccc.intl.tencentcloudapi.com/"),
-            (
-                VendorKind::Tencent,
-                "https://ccc.ap-guangzhou.tencentcloudapi.com",
-            ),
-            (VendorKind::Tencent, "https://CCC.TencentCloudAPI.com:443"),
-            (VendorKind::Huawei, "https://service.besclouds.com"),
-            (VendorKind::Ozonetel, "https://in1-ccaas-api.ozonetel.com"),
-            (VendorKind::Ozonetel, "https://api.ccaas.ozonetel.com"),
-        ] {
-            let endpoint = by_default(raw, vendor).unwrap_or_else(|e| panic!("{raw}: {e}"));
-            assert!(
-                !endpoint.base.ends_with('/') && !endpoint.base.ends_with(":443"),
-                "{endpoint:?}"
-            );
-            assert_eq!(endpoint.base, endpoint.base.to_ascii_lowercase());
-        }
+    fn documented_hosts_are_normalised() {
+        // Each vendor's own hosts are tested in its `site.rs`; this is what the policy makes of one.
         assert_eq!(
             by_default("https://CCC.tencentcloudapi.com:443/", VendorKind::Tencent).unwrap(),
             Endpoint {
@@ -334,52 +316,6 @@ mod tests {
                 host: "ccc.tencentcloudapi.com".into()
             }
         );
-    }
-
-    #[test]
-    fn another_vendors_host_is_not_documented_for_this_one() {
-        let e = by_default("https://service.besclouds.com", VendorKind::Tencent).unwrap_err();
-        assert!(e.starts_with("EndpointNotAllowed: "), "{e}");
-        assert!(by_default("https://ccc.tencentcloudapi.com", VendorKind::Ozonetel).is_err());
-        assert!(by_default("https://api.ccaas.ozonetel.com", VendorKind::Huawei).is_err());
-    }
-
-    #[test]
-    fn look_alikes_of_documented_hosts_are_refused() {
-        for (vendor, raw) in [
-            (
-                VendorKind::Tencent,
-                "https://ccc.tencentcloudapi.com.evil.example",
-            ),
-            (VendorKind::Tencent, "https://evil-ccc.tencentcloudapi.com"),
-            (
-                VendorKind::Tencent,
-                "https://ccc.evil.example.tencentcloudapi.com",
-            ),
-            (VendorKind::Tencent, "https://ccc..tencentcloudapi.com"),
-            (VendorKind::Tencent, "https://ccc.-x.tencentcloudapi.com"),
-            (VendorKind::Tencent, "https://cccXtencentcloudapi.com"),
-            (VendorKind::Tencent, "https://xccc.tencentcloudapi.com"),
-            (VendorKind::Tencent, "https://ccc.tencentcloudapi.com."),
-            (VendorKind::Tencent, "https://ccc.tencentcloudapi.com:8443"),
-            (VendorKind::Tencent, "http://ccc.tencentcloudapi.com"),
-            (VendorKind::Huawei, "https://service.besclouds.com.evil.example"),
-            (VendorKind::Huawei, "https://evil.service.besclouds.com"),
-            (VendorKind::Huawei, "https://service.besclouds.com:444"),
-            (
-                VendorKind::Ozonetel,
-                "https://api.ccaas.ozonetel.com.evil.example",
-            ),
-            (VendorKind::Ozonetel, "https://evil.ozonetel.com"),
-            (VendorKind::Ozonetel, "http://in1-ccaas-api.ozonetel.com"),
-        ] {
-            let e = by_default(raw, vendor).expect_err(raw);
-            // Empty labels and a trailing dot are not even host names; the rest are not documented.
-            assert!(
-                e.starts_with("EndpointNotAllowed: ") || e.starts_with("InvalidEndpoint: "),
-                "{raw}: {e}"
-            );
-        }
     }
 
     #[test]

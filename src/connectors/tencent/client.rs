@@ -27,7 +27,6 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
 use crate::api::{RateLimit, TencentProvider};
-use crate::connectors::http::checked_endpoint;
 use crate::connectors::paging::PageGuard;
 use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, GroupPage, Listing,
@@ -44,9 +43,6 @@ use super::sign::Credentials;
 use super::skills::{SkillCache, SkillTable};
 use super::wire::*;
 use super::{errors, fields, groups, model};
-
-/// Endpoint when the provider sets none.
-pub const DEFAULT_ENDPOINT: &str = "https://ccc.tencentcloudapi.com";
 
 /// Agents per `list_page`. The vendor allows 9999; a thousand keeps each response around half a
 /// megabyte and a full resync of 10 000 agents at ten reads.
@@ -110,7 +106,8 @@ fn credentials_error(secret_name: &str, key: &str, why: &str) -> VendorError {
 }
 
 impl Client {
-    /// A client for `provider` with the credentials Secret's `secretId` and `secretKey`.
+    /// A client for `provider` with the credentials Secret's [`model::SECRET_ID_KEY`] and
+    /// [`model::SECRET_KEY_KEY`].
     pub fn from_provider(
         provider: &TencentProvider,
         rate: &RateLimit,
@@ -130,11 +127,7 @@ impl Client {
         if secret_key.expose_secret().trim().is_empty() {
             return Err(credentials_error(secret_name, model::SECRET_KEY_KEY, "is empty"));
         }
-        let endpoint = checked_endpoint(
-            provider.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            VendorKind::Tencent,
-            &options.endpoints,
-        )?;
+        let endpoint = options.endpoint(VendorKind::Tencent, provider.endpoint.as_deref())?;
         let writes = rate.requests_per_minute.unwrap_or(DEFAULT_PER_MINUTE);
         let account = AccountId::new(
             VendorKind::Tencent,
@@ -188,6 +181,14 @@ impl Client {
     async fn skill_table(&self, need: &[i64]) -> Result<Arc<SkillTable>, VendorError> {
         let inner = &self.inner;
         inner.skills.get(need, || fetch_skill_table(&inner.api)).await
+    }
+
+    async fn describe_staff(
+        &self,
+        request: &DescribeStaffRequest,
+    ) -> Result<DescribeStaffResponse, VendorError> {
+        let (response, _) = self.inner.api.call(DESCRIBE_STAFF, Class::Read, request).await?;
+        Ok(response)
     }
 
     async fn modify(&self, request: &ModifyStaffRequest) -> Result<(), VendorError> {
@@ -439,11 +440,7 @@ impl Vendor for Client {
             modified_time: modified_since,
             ..DescribeStaffRequest::default()
         };
-        let (response, _) = self
-            .inner
-            .api
-            .call::<_, DescribeStaffResponse>(DESCRIBE_STAFF, Class::Read, &request)
-            .await?;
+        let response = self.describe_staff(&request).await?;
         Ok(AgentPage {
             agents: response.staff_list.iter().filter_map(fields::observed).collect(),
             total: u64::try_from(response.total_count).unwrap_or(0),
@@ -458,11 +455,7 @@ impl Vendor for Client {
             staff_mail: Some(key.to_string()),
             ..DescribeStaffRequest::default()
         };
-        let (response, _) = self
-            .inner
-            .api
-            .call::<_, DescribeStaffResponse>(DESCRIBE_STAFF, Class::Read, &request)
-            .await?;
+        let response = self.describe_staff(&request).await?;
         Ok(response
             .staff_list
             .iter()
@@ -669,7 +662,7 @@ mod tests {
             &p,
             &RateLimit::default(),
             "tencent-creds",
-            &secret(&[("secretId", "AKIDx")]),
+            &secret(&[(model::SECRET_ID_KEY, "AKIDx")]),
             &opts,
         )
         .unwrap_err();
@@ -679,7 +672,10 @@ mod tests {
             &p,
             &RateLimit::default(),
             "tencent-creds",
-            &secret(&[("secretId", "AKID with space"), ("secretKey", "k")]),
+            &secret(&[
+                (model::SECRET_ID_KEY, "AKID with space"),
+                (model::SECRET_KEY_KEY, "k"),
+            ]),
             &opts,
         )
         .unwrap_err();
@@ -695,7 +691,7 @@ mod tests {
             &provider("http://ccc.example.com"),
             &RateLimit::default(),
             "s",
-            &secret(&[("secretId", "AKIDx"), ("secretKey", "k")]),
+            &secret(&[(model::SECRET_ID_KEY, "AKIDx"), (model::SECRET_KEY_KEY, "k")]),
             &ClientOptions::default(),
         )
         .unwrap_err();
@@ -709,8 +705,8 @@ mod tests {
             &RateLimit::default(),
             "s",
             &secret(&[
-                ("secretId", "AKIDabcdefSECRETID"),
-                ("secretKey", "very-secret-key"),
+                (model::SECRET_ID_KEY, "AKIDabcdefSECRETID"),
+                (model::SECRET_KEY_KEY, "very-secret-key"),
             ]),
             &ClientOptions::default(),
         )
