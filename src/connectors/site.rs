@@ -27,8 +27,15 @@ pub trait Site: Sync {
 /// The check each vendor's `site.rs` runs on its own hosts.
 #[cfg(test)]
 pub(crate) mod testing {
+    use crate::connectors::AccountId;
     use crate::connectors::http::{EndpointPolicy, checked_endpoint};
     use crate::core::VendorKind;
+
+    /// The account `ids` name at `vendor`'s endpoint `raw` (which must be documented).
+    pub fn account_at(vendor: VendorKind, raw: &str, ids: &[(&str, &str)]) -> AccountId {
+        let endpoint = checked_endpoint(raw, vendor, &EndpointPolicy::default()).unwrap();
+        AccountId::new(vendor, &endpoint, ids)
+    }
 
     /// `vendor` accepts each of `documented` by default, normalised (lower case, no trailing slash,
     /// no `:443`), and refuses each of `refused`: look-alikes, other ports and schemes, other vendors'

@@ -24,9 +24,7 @@ impl Site for OzonetelSite {
 
 #[cfg(test)]
 mod tests {
-    use crate::connectors::AccountId;
-    use crate::connectors::http::{EndpointPolicy, checked_endpoint};
-    use crate::connectors::site::testing::assert_documents;
+    use crate::connectors::site::testing::{account_at, assert_documents};
     use crate::core::VendorKind;
 
     #[test]
@@ -48,10 +46,7 @@ mod tests {
 
     #[test]
     fn the_two_deployments_are_separate_realms() {
-        let account = |raw: &str| {
-            let endpoint = checked_endpoint(raw, VendorKind::Ozonetel, &EndpointPolicy::default()).unwrap();
-            AccountId::new(VendorKind::Ozonetel, &endpoint, &[("userName", "acme")])
-        };
+        let account = |raw| account_at(VendorKind::Ozonetel, raw, &[("userName", "acme")]);
         assert_ne!(
             account("https://in1-ccaas-api.ozonetel.com"),
             account("https://api.ccaas.ozonetel.com")

@@ -645,38 +645,35 @@ mod tests {
         .unwrap()
     }
 
-    fn secret(pairs: &[(&str, &str)]) -> SecretData {
-        SecretData(
-            pairs
+    /// A client for application 1400000001 at `endpoint`, with a Secret of these keys and values.
+    fn client(endpoint: &str, secret: &[(&str, &str)]) -> Result<Client, VendorError> {
+        let secret = SecretData(
+            secret
                 .iter()
                 .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
                 .collect::<HashMap<_, _>>(),
+        );
+        Client::from_provider(
+            &provider(endpoint),
+            &RateLimit::default(),
+            "tencent-creds",
+            &secret,
+            &ClientOptions::default(),
         )
     }
 
     #[test]
     fn missing_or_unusable_keys_are_credential_errors_naming_the_key_not_the_value() {
-        let p = provider("https://ccc.tencentcloudapi.com");
-        let opts = ClientOptions::default();
-        let e = Client::from_provider(
-            &p,
-            &RateLimit::default(),
-            "tencent-creds",
-            &secret(&[(model::SECRET_ID_KEY, "AKIDx")]),
-            &opts,
-        )
-        .unwrap_err();
+        let global = "https://ccc.tencentcloudapi.com";
+        let e = client(global, &[(model::SECRET_ID_KEY, "AKIDx")]).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Credentials);
         assert!(e.message.contains("secretKey"), "{e}");
-        let e = Client::from_provider(
-            &p,
-            &RateLimit::default(),
-            "tencent-creds",
-            &secret(&[
+        let e = client(
+            global,
+            &[
                 (model::SECRET_ID_KEY, "AKID with space"),
                 (model::SECRET_KEY_KEY, "k"),
-            ]),
-            &opts,
+            ],
         )
         .unwrap_err();
         assert!(
@@ -687,28 +684,19 @@ mod tests {
 
     #[test]
     fn plain_http_is_refused_off_loopback() {
-        let e = Client::from_provider(
-            &provider("http://ccc.example.com"),
-            &RateLimit::default(),
-            "s",
-            &secret(&[(model::SECRET_ID_KEY, "AKIDx"), (model::SECRET_KEY_KEY, "k")]),
-            &ClientOptions::default(),
-        )
-        .unwrap_err();
+        let keys = [(model::SECRET_ID_KEY, "AKIDx"), (model::SECRET_KEY_KEY, "k")];
+        let e = client("http://ccc.example.com", &keys).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Rejected);
     }
 
     #[test]
     fn debug_shows_neither_key() {
-        let client = Client::from_provider(
-            &provider("https://ccc.tencentcloudapi.com"),
-            &RateLimit::default(),
-            "s",
-            &secret(&[
+        let client = client(
+            "https://ccc.tencentcloudapi.com",
+            &[
                 (model::SECRET_ID_KEY, "AKIDabcdefSECRETID"),
                 (model::SECRET_KEY_KEY, "very-secret-key"),
-            ]),
-            &ClientOptions::default(),
+            ],
         )
         .unwrap();
         let shown = format!("{client:?}");

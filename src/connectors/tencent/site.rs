@@ -36,9 +36,8 @@ impl Site for TencentSite {
 
 #[cfg(test)]
 mod tests {
-    use crate::connectors::AccountId;
     use crate::connectors::http::{EndpointPolicy, checked_endpoint};
-    use crate::connectors::site::testing::assert_documents;
+    use crate::connectors::site::testing::{account_at, assert_documents};
     use crate::core::VendorKind;
 
     #[test]
@@ -69,10 +68,7 @@ mod tests {
 
     #[test]
     fn every_host_is_one_realm() {
-        let account = |raw: &str| {
-            let endpoint = checked_endpoint(raw, VendorKind::Tencent, &EndpointPolicy::default()).unwrap();
-            AccountId::new(VendorKind::Tencent, &endpoint, &[("sdkAppId", "1400000001")])
-        };
+        let account = |raw| account_at(VendorKind::Tencent, raw, &[("sdkAppId", "1400000001")]);
         let global = account("https://ccc.tencentcloudapi.com");
         assert_eq!(global, account("https://CCC.ap-guangzhou.tencentcloudapi.com/"));
         assert_eq!(global.as_str(), "tencent tencentcloudapi.com sdkAppId=1400000001");
