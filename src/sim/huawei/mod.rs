@@ -286,6 +286,22 @@ struct Tenant {
     issued: std::collections::VecDeque<String>,
 }
 
+impl Tenant {
+    /// The `workNo` of the next account: each is given once, even to a create that is then lost.
+    fn take_work_no(&mut self) -> u32 {
+        let work_no = self.next_work_no;
+        self.next_work_no += 1;
+        work_no
+    }
+
+    /// The id of the next skill queue a create makes.
+    fn take_skill_id(&mut self) -> u32 {
+        let id = self.next_skill_id;
+        self.next_skill_id += 1;
+        id
+    }
+}
+
 /// The simulated Huawei AICC tenant.
 pub struct Sim {
     /// Clock, faults, counters (call counts are keyed by the path below the API base, e.g.
@@ -349,7 +365,7 @@ impl Sim {
 
     /// Accounts currently held, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
-        self.tenant().agents.len() + self.core.duplicate_count() - crate::sim::skill_duplicates(&self.core)
+        self.tenant().agents.len() + self.core.duplicate_accounts()
     }
 
     /// Creates accepted for `user_account`.
@@ -382,8 +398,7 @@ impl Sim {
         if t.agents.contains_key(user_account) {
             return None;
         }
-        let work_no = t.next_work_no;
-        t.next_work_no += 1;
+        let work_no = t.take_work_no();
         t.agents.insert(
             user_account.to_string(),
             AgentRecord {
@@ -609,14 +624,12 @@ impl Sim {
             }
             // A second account: its own work number, counted, the first account kept as stored.
             self.core.record_create(user_account, true);
-            let work_no = t.next_work_no;
-            t.next_work_no += 1;
+            let work_no = t.take_work_no();
             return Ok(
                 json!({"resultCode": "0", "resultMessage": "create agent account success", "workNo": work_no}),
             );
         }
-        let work_no = t.next_work_no;
-        t.next_work_no += 1;
+        let work_no = t.take_work_no();
         t.agents.insert(
             user_account.to_string(),
             AgentRecord {

@@ -301,15 +301,14 @@ async fn create_agent(State(sim): State<Arc<Sim>>, headers: HeaderMap, raw: Byte
     }
     let id = text("agentId").to_string();
     let mut state = sim.state();
-    if state.agents.contains_key(&id) {
-        if !sim.core.duplicate_gets_through(&id) {
-            return error("Agent Already Exists");
-        }
+    let held = state.agents.contains_key(&id);
+    if !sim.core.accept_create(&id, held) {
+        return error("Agent Already Exists");
+    }
+    if held {
         // A second account, counted; the first is kept as stored.
-        sim.core.record_create(&id, true);
         return ok(json!({"Status": "Success", "Message": "Agent Created Successfully"}));
     }
-    sim.core.record_create(&id, false);
     let mut agent = AgentRecord::new(&id, text("agentName"), text("email"), text("password"));
     agent.skills = skills.into_iter().collect();
     agent.groups = groups.into_iter().collect();
