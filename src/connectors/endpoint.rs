@@ -306,17 +306,7 @@ mod tests {
         check(raw, vendor, &EndpointPolicy::default())
     }
 
-    #[test]
-    fn documented_hosts_are_normalised() {
-        // Each vendor's own hosts are tested in its `site.rs`; this is what the policy makes of one.
-        assert_eq!(
-            by_default("https://CCC.tencentcloudapi.com:443/", VendorKind::Tencent).unwrap(),
-            Endpoint {
-                base: "https://ccc.tencentcloudapi.com".into(),
-                host: "ccc.tencentcloudapi.com".into()
-            }
-        );
-    }
+    // Each vendor's documented hosts are tested in its own `site.rs`.
 
     #[test]
     fn malformed_endpoints_and_user_info_are_refused_without_echoing_user_info() {

@@ -36,7 +36,7 @@ impl Site for TencentSite {
 
 #[cfg(test)]
 mod tests {
-    use crate::connectors::http::{EndpointPolicy, checked_endpoint};
+    use crate::connectors::http::{Endpoint, EndpointPolicy, checked_endpoint};
     use crate::connectors::site::testing::{account_at, assert_documents};
     use crate::core::VendorKind;
 
@@ -72,6 +72,23 @@ mod tests {
         let global = account("https://ccc.tencentcloudapi.com");
         assert_eq!(global, account("https://CCC.ap-guangzhou.tencentcloudapi.com/"));
         assert_eq!(global.as_str(), "tencent tencentcloudapi.com sdkAppId=1400000001");
+    }
+
+    #[test]
+    fn a_documented_host_is_normalised() {
+        let endpoint = checked_endpoint(
+            "https://CCC.tencentcloudapi.com:443/",
+            VendorKind::Tencent,
+            &EndpointPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            endpoint,
+            Endpoint {
+                base: "https://ccc.tencentcloudapi.com".into(),
+                host: "ccc.tencentcloudapi.com".into()
+            }
+        );
     }
 
     #[test]
