@@ -36,9 +36,14 @@ impl Site for TencentSite {
 
 #[cfg(test)]
 mod tests {
+    use crate::connectors::VendorError;
     use crate::connectors::http::{Endpoint, EndpointPolicy, checked_endpoint};
     use crate::connectors::site::testing::{account_at, assert_documents};
     use crate::core::VendorKind;
+
+    fn by_default(raw: &str) -> Result<Endpoint, VendorError> {
+        checked_endpoint(raw, VendorKind::Tencent, &EndpointPolicy::default())
+    }
 
     #[test]
     fn the_global_intl_and_regional_hosts_and_nothing_like_them() {
@@ -76,14 +81,8 @@ mod tests {
 
     #[test]
     fn a_documented_host_is_normalised() {
-        let endpoint = checked_endpoint(
-            "https://CCC.tencentcloudapi.com:443/",
-            VendorKind::Tencent,
-            &EndpointPolicy::default(),
-        )
-        .unwrap();
         assert_eq!(
-            endpoint,
+            by_default("https://CCC.tencentcloudapi.com:443/").unwrap(),
             Endpoint {
                 base: "https://ccc.tencentcloudapi.com".into(),
                 host: "ccc.tencentcloudapi.com".into()
@@ -93,12 +92,7 @@ mod tests {
 
     #[test]
     fn another_vendors_host_is_not_documented_here() {
-        let e = checked_endpoint(
-            "https://service.besclouds.com",
-            VendorKind::Tencent,
-            &EndpointPolicy::default(),
-        )
-        .unwrap_err();
+        let e = by_default("https://service.besclouds.com").unwrap_err();
         assert_eq!(e.code.as_deref(), Some("EndpointNotAllowed"), "{e}");
     }
 }
