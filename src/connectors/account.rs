@@ -105,41 +105,6 @@ impl fmt::Debug for CredentialDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::http::checked_endpoint;
-
-    fn endpoint(vendor: VendorKind, raw: &str) -> Endpoint {
-        checked_endpoint(raw, vendor, &Default::default()).unwrap()
-    }
-
-    #[test]
-    fn tencent_hosts_are_one_realm_other_vendors_hosts_are_not() {
-        let global = AccountId::new(
-            VendorKind::Tencent,
-            &endpoint(VendorKind::Tencent, "https://ccc.tencentcloudapi.com"),
-            &[("sdkAppId", "1400000001")],
-        );
-        let regional = AccountId::new(
-            VendorKind::Tencent,
-            &endpoint(
-                VendorKind::Tencent,
-                "https://CCC.ap-guangzhou.tencentcloudapi.com/",
-            ),
-            &[("sdkAppId", "1400000001")],
-        );
-        assert_eq!(global, regional);
-        assert_eq!(global.as_str(), "tencent tencentcloudapi.com sdkAppId=1400000001");
-        let india = AccountId::new(
-            VendorKind::Ozonetel,
-            &endpoint(VendorKind::Ozonetel, "https://in1-ccaas-api.ozonetel.com"),
-            &[("userName", "acme")],
-        );
-        let intl = AccountId::new(
-            VendorKind::Ozonetel,
-            &endpoint(VendorKind::Ozonetel, "https://api.ccaas.ozonetel.com"),
-            &[("userName", "acme")],
-        );
-        assert_ne!(india, intl);
-    }
 
     #[test]
     fn credential_digests_tell_every_secret_apart_and_never_show_it() {

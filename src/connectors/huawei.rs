@@ -10,6 +10,5 @@ pub mod site;
 pub mod validate;
 pub mod wire;
 
-pub use client::{
-    BURST, Client, DEFAULT_ENDPOINT, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_TOKEN_LIFETIME_SECS, PAGE_SIZE,
-};
+pub use client::{BURST, Client, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_TOKEN_LIFETIME_SECS, PAGE_SIZE};
+pub use site::DEFAULT_ENDPOINT;

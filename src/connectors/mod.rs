@@ -313,6 +313,13 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
+    /// The endpoint a provider of `vendor` names (its documented default when it names none), checked
+    /// against [`ClientOptions::endpoints`]: what every client constructor talks to.
+    pub fn endpoint(&self, vendor: VendorKind, named: Option<&str>) -> Result<http::Endpoint, VendorError> {
+        let raw = named.unwrap_or_else(|| site(vendor).default_endpoint());
+        http::checked_endpoint(raw, vendor, &self.endpoints)
+    }
+
     /// The defaults, allowed to mint tokens from the start: for a process that is the only user of
     /// its vendor accounts (the contract tests' clients).
     pub fn minting() -> Self {

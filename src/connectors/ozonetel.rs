@@ -10,6 +10,7 @@ pub mod site;
 pub mod skill_model;
 pub mod wire;
 
-pub use client::{Client, DEFAULT_ENDPOINT};
+pub use client::Client;
 pub use errors as decode;
 pub use limits::{in_periodic_check, periodic_check};
+pub use site::DEFAULT_ENDPOINT;

@@ -16,4 +16,5 @@ pub mod site;
 pub mod skills;
 pub mod wire;
 
-pub use client::{BATCH_TIMING, Client, DEFAULT_ENDPOINT, DEFAULT_PER_MINUTE, PAGE_SIZE};
+pub use client::{BATCH_TIMING, Client, DEFAULT_PER_MINUTE, PAGE_SIZE};
+pub use site::DEFAULT_ENDPOINT;

@@ -44,6 +44,11 @@ pub mod creates;
 /// Ledger keys of skill (group) creates start with this, so they never count as agent accounts.
 pub const SKILL_LEDGER_PREFIX: &str = "skill/";
 
+/// The ledger key of a create of the skill (group) `name`.
+pub fn skill_ledger_key(name: &str) -> String {
+    format!("{SKILL_LEDGER_PREFIX}{name}")
+}
+
 /// Duplicate skill creates in `core`'s ledger (kept apart from duplicate agent accounts).
 pub fn skill_duplicates(core: &SimCore) -> usize {
     core.duplicate_creates()
@@ -255,6 +260,18 @@ impl SimCore {
         self.creates.races(key, race)
     }
 
+    /// The uniqueness check of a create of `key` while the vendor `held` an account of it. False: the
+    /// vendor refuses it (held, and the `create_race_ms` fault does not let this one through). True:
+    /// it is accepted and recorded, as a duplicate when `held` (the caller then keeps the account it
+    /// has).
+    pub fn accept_create(&self, key: &str, held: bool) -> bool {
+        if held && !self.duplicate_gets_through(key) {
+            return false;
+        }
+        self.record_create(key, held);
+        true
+    }
+
     /// Records one accepted create of `key` (`duplicate`: the vendor already held an account of it).
     pub fn record_create(&self, key: &str, duplicate: bool) {
         self.creates.record(key, duplicate);
@@ -273,6 +290,12 @@ impl SimCore {
     /// Duplicate accounts in all (they count in each simulator's `account_count`).
     pub fn duplicate_count(&self) -> usize {
         self.creates.duplicate_count()
+    }
+
+    /// Duplicate agent accounts: the duplicates of the ledger less those of skill creates (keyed
+    /// under [`SKILL_LEDGER_PREFIX`]).
+    pub fn duplicate_accounts(&self) -> usize {
+        self.duplicate_count() - skill_duplicates(self)
     }
 
     /// Records one request against a sliding window of `window` (vendor time) allowing `limit`

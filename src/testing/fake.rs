@@ -231,6 +231,22 @@ impl FakeVendor {
         lock(&self.state.passwords_set).clone()
     }
 
+    /// Page `page` (0-based, [`PAGE_SIZE`] items) of `all`, and how many there are in all, as the
+    /// flaws serve it: [`Flaw::RepeatsTheFirstPage`] answers every page with the first.
+    fn page_of<T>(&self, all: Vec<T>, page: u32) -> (Vec<T>, u64) {
+        let page = if self.has(Flaw::RepeatsTheFirstPage) {
+            0
+        } else {
+            page
+        };
+        let total = all.len() as u64;
+        let size = PAGE_SIZE as usize;
+        (
+            all.into_iter().skip(page as usize * size).take(size).collect(),
+            total,
+        )
+    }
+
     fn has(&self, flaw: Flaw) -> bool {
         lock(&self.state.flaws).contains(&flaw)
     }
@@ -383,22 +399,9 @@ impl Vendor for FakeVendor {
         if !self.read_call("list")? {
             return Ok(AgentPage::default());
         }
-        let page = if self.has(Flaw::RepeatsTheFirstPage) {
-            0
-        } else {
-            page
-        };
         let all: Vec<_> = lock(&self.state.accounts).values().cloned().collect();
-        let size = PAGE_SIZE as usize;
-        Ok(AgentPage {
-            agents: all
-                .iter()
-                .skip(page as usize * size)
-                .take(size)
-                .cloned()
-                .collect(),
-            total: all.len() as u64,
-        })
+        let (agents, total) = self.page_of(all, page);
+        Ok(AgentPage { agents, total })
     }
 
     async fn get(&self, key: &str) -> Result<Option<ObservedAgent>, VendorError> {

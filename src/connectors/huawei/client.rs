@@ -41,8 +41,6 @@ use crate::core::{
     ObservedGroup, SkillBinding, VendorKind,
 };
 
-/// Huawei's public-cloud production domain.
-pub const DEFAULT_ENDPOINT: &str = "https://service.besclouds.com";
 /// Token lifetime asked for when the provider does not say; the documented maximum.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u32 = 3600;
 /// No limit is documented; 5 requests a second per tenant is the conservative default (§1.5).
@@ -84,7 +82,7 @@ impl fmt::Debug for Client {
 
 impl Client {
     /// Builds the client for a `spec.huawei` provider block, with credentials from the Secret keys
-    /// `appKey` and `appSecret`. The token cache and rate limiter are shared with every other client of
+    /// [`model::APP_KEY_KEY`] and [`model::APP_SECRET_KEY`]. The token cache and rate limiter are shared with every other client of
     /// the same endpoint and app key in this process.
     ///
     /// Huawei documents no limits and no API classes, so one budget covers every call of the tenant,
@@ -96,11 +94,7 @@ impl Client {
         creds: &SecretData,
         options: &ClientOptions,
     ) -> Result<Client, VendorError> {
-        let endpoint = http::checked_endpoint(
-            p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            VendorKind::Huawei,
-            &options.endpoints,
-        )?;
+        let endpoint = options.endpoint(VendorKind::Huawei, p.endpoint.as_deref())?;
         let app_key = creds.require(secret_name, model::APP_KEY_KEY)?.clone();
         let app_secret = creds.require(secret_name, model::APP_SECRET_KEY)?.clone();
         for (name, value) in [
@@ -117,7 +111,10 @@ impl Client {
         if HeaderValue::from_str(app_key.expose_secret()).is_err() {
             return Err(VendorError::new(
                 ErrorKind::Credentials,
-                format!("Secret {secret_name:?}: \"appKey\" contains characters not allowed in a header"),
+                format!(
+                    "Secret {secret_name:?}: {:?} contains characters not allowed in a header",
+                    model::APP_KEY_KEY
+                ),
             ));
         }
         let tenant_space_id = p
@@ -682,10 +679,13 @@ mod tests {
             credentials_secret_ref: crate::api::CredentialsSecretRef { name: "creds".into() },
         };
         let creds = SecretData(
-            [("appKey", "guard-test-key"), ("appSecret", "guard-test-secret")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
-                .collect(),
+            [
+                (model::APP_KEY_KEY, "guard-test-key"),
+                (model::APP_SECRET_KEY, "guard-test-secret"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
+            .collect(),
         );
         let client = Client::from_provider(
             &provider,

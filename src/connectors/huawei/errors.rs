@@ -139,32 +139,43 @@ pub trait BodyResult {
     fn failure(&self) -> Option<VendorError>;
 }
 
+/// The failure a body's result code reports: `"0"` is success, another code a failure with the
+/// body's message, and no code at all a body that is not what the API documents. `family` is the
+/// code's field (`resultCode` for agent accounts, `returnCode` for skills), `call` what the body
+/// answered.
+pub fn result_failure(
+    family: &str,
+    code: Option<&str>,
+    message: Option<&str>,
+    call: &str,
+) -> Option<VendorError> {
+    match code {
+        Some("0") => None,
+        Some(code) => Some(from_result(family, code, message.unwrap_or_default())),
+        None => Some(unreadable(&format!("{call} call (no {family})"))),
+    }
+}
+
 impl BodyResult for AccountResult {
     fn failure(&self) -> Option<VendorError> {
-        match self.result_code.as_deref() {
-            Some("0") => None,
-            Some(code) => Some(from_result(
-                "resultCode",
-                code,
-                self.result_message.as_deref().unwrap_or_default(),
-            )),
-            None => Some(unreadable("agentAccount call (no resultCode)")),
-        }
+        result_failure(
+            "resultCode",
+            self.result_code.as_deref(),
+            self.result_message.as_deref(),
+            "agentAccount",
+        )
     }
 }
 
 impl BodyResult for SkillResult {
     fn failure(&self) -> Option<VendorError> {
-        match self.return_code.as_deref() {
-            Some("0") => None,
-            Some(code) => Some(from_result(
-                "returnCode",
-                code,
-                self.description.as_deref().unwrap_or_default(),
-            )),
-            None => Some(unreadable("skill call (no returnCode)")),
-        }
+        skill_failure(self.return_code.as_deref(), self.description.as_deref())
     }
+}
+
+/// The failure of a `skill/*` answer (queues and the skill table share the `returnCode` family).
+pub fn skill_failure(return_code: Option<&str>, description: Option<&str>) -> Option<VendorError> {
+    result_failure("returnCode", return_code, description, "skill")
 }
 
 /// A business call's answer: the HTTP status first, then the body's result code (an HTTP 200 can

@@ -46,24 +46,26 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every call, for a router that serves them all (the simulator).
+    pub const ALL: [Action; 10] = [
+        Action::Create,
+        Action::Query,
+        Action::Update,
+        Action::Delete,
+        Action::AddSkills,
+        Action::ReleaseSkills,
+        Action::QuerySkills,
+        Action::CreateSkill,
+        Action::ModifySkill,
+        Action::DeleteSkill,
+    ];
+
     /// The path below the endpoint.
     pub fn path(self) -> String {
-        let tail = match self {
-            Action::Create => "agentAccount/create",
-            Action::Query => "agentAccount/query",
-            Action::Update => "agentAccount/update",
-            Action::Delete => "agentAccount/delete",
-            Action::AddSkills => "agentAccount/addSkillsToAgent",
-            Action::ReleaseSkills => "agentAccount/releaseAgentBySkillId",
-            Action::QuerySkills => "skill/querySkills",
-            Action::CreateSkill => "skill/createSkill",
-            Action::ModifySkill => "skill/modifySkill",
-            Action::DeleteSkill => "skill/deleteSkill",
-        };
-        format!("{BASE}/{tail}")
+        format!("{BASE}/{}", self.name())
     }
 
-    /// The name used in metrics and logs.
+    /// The path below `BASE`, also the name used in metrics and logs.
     pub fn name(self) -> &'static str {
         match self {
             Action::Create => "agentAccount/create",
@@ -77,6 +79,15 @@ impl Action {
             Action::ModifySkill => "skill/modifySkill",
             Action::DeleteSkill => "skill/deleteSkill",
         }
+    }
+
+    /// Whether the call is one of the `skill/*` family, which answers with `returnCode` and
+    /// `description` rather than `resultCode` and `resultMessage`.
+    pub fn is_skill_call(self) -> bool {
+        matches!(
+            self,
+            Action::QuerySkills | Action::CreateSkill | Action::ModifySkill | Action::DeleteSkill
+        )
     }
 
     /// The object the documented parameter table nests the fields in (see the module docs).

@@ -36,8 +36,6 @@ use crate::connectors::{
 };
 use crate::core::{DesiredAgent, DesiredGroup, FieldChange, GroupSupport, ObservedAgent, VendorKind};
 
-/// The domestic (India) CCaaS endpoint.
-pub const DEFAULT_ENDPOINT: &str = "https://in1-ccaas-api.ozonetel.com";
 /// The agent id AgentDetails is asked about to check credentials: any answer but an authentication
 /// error proves them.
 const CREDENTIALS_PROBE_AGENT: &str = "ccop-credentials-check";
@@ -67,7 +65,7 @@ impl fmt::Debug for Client {
 
 impl Client {
     /// The client for a provider's `ozonetel` block, its rate limits and its credentials Secret (key
-    /// `apiKey`).
+    /// [`model::API_KEY_KEY`]).
     pub fn from_provider(
         p: &OzonetelProvider,
         rate: &RateLimit,
@@ -75,11 +73,7 @@ impl Client {
         creds: &SecretData,
         options: &ClientOptions,
     ) -> Result<Client, VendorError> {
-        let endpoint = http::checked_endpoint(
-            p.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            VendorKind::Ozonetel,
-            &options.endpoints,
-        )?;
+        let endpoint = options.endpoint(VendorKind::Ozonetel, p.endpoint.as_deref())?;
         let api_key = creds.require(secret_name, model::API_KEY_KEY)?.clone();
         if api_key.expose_secret().is_empty() || HeaderValue::from_str(api_key.expose_secret()).is_err() {
             return Err(VendorError::new(
@@ -298,7 +292,13 @@ mod tests {
             auth_mode: OzonetelAuthMode::Token,
             credentials_secret_ref: CredentialsSecretRef { name: "creds".into() },
         };
-        let creds = SecretData([("apiKey".to_string(), SecretString::from(api_key.to_string()))].into());
+        let creds = SecretData(
+            [(
+                model::API_KEY_KEY.to_string(),
+                SecretString::from(api_key.to_string()),
+            )]
+            .into(),
+        );
         let options = ClientOptions {
             endpoints: crate::connectors::endpoint::EndpointPolicy::allowing(["http://127.0.0.1:9"]).unwrap(),
             ..ClientOptions::default()

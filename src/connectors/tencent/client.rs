@@ -27,7 +27,6 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
 use crate::api::{RateLimit, TencentProvider};
-use crate::connectors::http::checked_endpoint;
 use crate::connectors::paging::PageGuard;
 use crate::connectors::{
     AccountId, AgentPage, AgentPassword, ClientOptions, Created, Deletion, ErrorKind, GroupPage, Listing,
@@ -44,9 +43,6 @@ use super::sign::Credentials;
 use super::skills::{SkillCache, SkillTable};
 use super::wire::*;
 use super::{errors, fields, groups, model};
-
-/// Endpoint when the provider sets none.
-pub const DEFAULT_ENDPOINT: &str = "https://ccc.tencentcloudapi.com";
 
 /// Agents per `list_page`. The vendor allows 9999; a thousand keeps each response around half a
 /// megabyte and a full resync of 10 000 agents at ten reads.
@@ -110,7 +106,8 @@ fn credentials_error(secret_name: &str, key: &str, why: &str) -> VendorError {
 }
 
 impl Client {
-    /// A client for `provider` with the credentials Secret's `secretId` and `secretKey`.
+    /// A client for `provider` with the credentials Secret's [`model::SECRET_ID_KEY`] and
+    /// [`model::SECRET_KEY_KEY`].
     pub fn from_provider(
         provider: &TencentProvider,
         rate: &RateLimit,
@@ -130,11 +127,7 @@ impl Client {
         if secret_key.expose_secret().trim().is_empty() {
             return Err(credentials_error(secret_name, model::SECRET_KEY_KEY, "is empty"));
         }
-        let endpoint = checked_endpoint(
-            provider.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT),
-            VendorKind::Tencent,
-            &options.endpoints,
-        )?;
+        let endpoint = options.endpoint(VendorKind::Tencent, provider.endpoint.as_deref())?;
         let writes = rate.requests_per_minute.unwrap_or(DEFAULT_PER_MINUTE);
         let account = AccountId::new(
             VendorKind::Tencent,
@@ -188,6 +181,14 @@ impl Client {
     async fn skill_table(&self, need: &[i64]) -> Result<Arc<SkillTable>, VendorError> {
         let inner = &self.inner;
         inner.skills.get(need, || fetch_skill_table(&inner.api)).await
+    }
+
+    async fn describe_staff(
+        &self,
+        request: &DescribeStaffRequest,
+    ) -> Result<DescribeStaffResponse, VendorError> {
+        let (response, _) = self.inner.api.call(DESCRIBE_STAFF, Class::Read, request).await?;
+        Ok(response)
     }
 
     async fn modify(&self, request: &ModifyStaffRequest) -> Result<(), VendorError> {
@@ -439,11 +440,7 @@ impl Vendor for Client {
             modified_time: modified_since,
             ..DescribeStaffRequest::default()
         };
-        let (response, _) = self
-            .inner
-            .api
-            .call::<_, DescribeStaffResponse>(DESCRIBE_STAFF, Class::Read, &request)
-            .await?;
+        let response = self.describe_staff(&request).await?;
         Ok(AgentPage {
             agents: response.staff_list.iter().filter_map(fields::observed).collect(),
             total: u64::try_from(response.total_count).unwrap_or(0),
@@ -458,11 +455,7 @@ impl Vendor for Client {
             staff_mail: Some(key.to_string()),
             ..DescribeStaffRequest::default()
         };
-        let (response, _) = self
-            .inner
-            .api
-            .call::<_, DescribeStaffResponse>(DESCRIBE_STAFF, Class::Read, &request)
-            .await?;
+        let response = self.describe_staff(&request).await?;
         Ok(response
             .staff_list
             .iter()
@@ -652,35 +645,35 @@ mod tests {
         .unwrap()
     }
 
-    fn secret(pairs: &[(&str, &str)]) -> SecretData {
-        SecretData(
-            pairs
+    /// A client for application 1400000001 at `endpoint`, with a Secret of these keys and values.
+    fn client(endpoint: &str, secret: &[(&str, &str)]) -> Result<Client, VendorError> {
+        let secret = SecretData(
+            secret
                 .iter()
                 .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
                 .collect::<HashMap<_, _>>(),
+        );
+        Client::from_provider(
+            &provider(endpoint),
+            &RateLimit::default(),
+            "tencent-creds",
+            &secret,
+            &ClientOptions::default(),
         )
     }
 
     #[test]
     fn missing_or_unusable_keys_are_credential_errors_naming_the_key_not_the_value() {
-        let p = provider("https://ccc.tencentcloudapi.com");
-        let opts = ClientOptions::default();
-        let e = Client::from_provider(
-            &p,
-            &RateLimit::default(),
-            "tencent-creds",
-            &secret(&[("secretId", "AKIDx")]),
-            &opts,
-        )
-        .unwrap_err();
+        let global = "https://ccc.tencentcloudapi.com";
+        let e = client(global, &[(model::SECRET_ID_KEY, "AKIDx")]).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Credentials);
         assert!(e.message.contains("secretKey"), "{e}");
-        let e = Client::from_provider(
-            &p,
-            &RateLimit::default(),
-            "tencent-creds",
-            &secret(&[("secretId", "AKID with space"), ("secretKey", "k")]),
-            &opts,
+        let e = client(
+            global,
+            &[
+                (model::SECRET_ID_KEY, "AKID with space"),
+                (model::SECRET_KEY_KEY, "k"),
+            ],
         )
         .unwrap_err();
         assert!(
@@ -691,28 +684,19 @@ mod tests {
 
     #[test]
     fn plain_http_is_refused_off_loopback() {
-        let e = Client::from_provider(
-            &provider("http://ccc.example.com"),
-            &RateLimit::default(),
-            "s",
-            &secret(&[("secretId", "AKIDx"), ("secretKey", "k")]),
-            &ClientOptions::default(),
-        )
-        .unwrap_err();
+        let keys = [(model::SECRET_ID_KEY, "AKIDx"), (model::SECRET_KEY_KEY, "k")];
+        let e = client("http://ccc.example.com", &keys).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Rejected);
     }
 
     #[test]
     fn debug_shows_neither_key() {
-        let client = Client::from_provider(
-            &provider("https://ccc.tencentcloudapi.com"),
-            &RateLimit::default(),
-            "s",
-            &secret(&[
-                ("secretId", "AKIDabcdefSECRETID"),
-                ("secretKey", "very-secret-key"),
-            ]),
-            &ClientOptions::default(),
+        let client = client(
+            "https://ccc.tencentcloudapi.com",
+            &[
+                (model::SECRET_ID_KEY, "AKIDabcdefSECRETID"),
+                (model::SECRET_KEY_KEY, "very-secret-key"),
+            ],
         )
         .unwrap();
         let shown = format!("{client:?}");

@@ -353,34 +353,20 @@ mod tests {
         };
         let reference = sign(&base, "ccc", 1_700_000_000, &creds);
         let other_headers = [("content-type", "application/json"), ("host", "h.example2")];
+        let with_reference_rest = |request: &Request| sign(request, "ccc", 1_700_000_000, &creds);
         let variants = [
-            sign(
-                &Request {
-                    payload: br#"{"SdkAppId":2}"#,
-                    ..base
-                },
-                "ccc",
-                1_700_000_000,
-                &creds,
-            ),
-            sign(
-                &Request {
-                    headers: &other_headers,
-                    ..base
-                },
-                "ccc",
-                1_700_000_000,
-                &creds,
-            ),
-            sign(
-                &Request {
-                    method: "GET",
-                    ..base
-                },
-                "ccc",
-                1_700_000_000,
-                &creds,
-            ),
+            with_reference_rest(&Request {
+                payload: br#"{"SdkAppId":2}"#,
+                ..base
+            }),
+            with_reference_rest(&Request {
+                headers: &other_headers,
+                ..base
+            }),
+            with_reference_rest(&Request {
+                method: "GET",
+                ..base
+            }),
             sign(&base, "ccc", 1_700_000_001, &creds),
             sign(&base, "cvm", 1_700_000_000, &creds),
             sign(

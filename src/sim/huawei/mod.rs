@@ -37,11 +37,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::SimCore;
+use crate::connectors::huawei::wire::{Action, TOKEN_PATH};
 
-/// Business calls live under this prefix.
-const BASE: &str = "/apiaccess/rest/cc-management/v1";
-/// The token call.
-const TOKEN_PATH: &str = "/apigovernance/api/oauth/tokenByAkSk";
 /// `X-Token-Expire` when the caller sends none. ASSUMPTION: the documented example value.
 const DEFAULT_TOKEN_LIFETIME: u64 = 600;
 /// `pageSize` of `agentAccount/query` when none is given. ASSUMPTION: undocumented.
@@ -217,78 +214,15 @@ impl fmt::Debug for AgentRecord {
     }
 }
 
-/// The documented calls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    Create,
-    Query,
-    Update,
-    Delete,
-    AddSkills,
-    ReleaseSkills,
-    QuerySkills,
-    CreateSkill,
-    ModifySkill,
-    DeleteSkill,
-}
-
-impl Op {
-    const ALL: [Op; 10] = [
-        Op::Create,
-        Op::Query,
-        Op::Update,
-        Op::Delete,
-        Op::AddSkills,
-        Op::ReleaseSkills,
-        Op::QuerySkills,
-        Op::CreateSkill,
-        Op::ModifySkill,
-        Op::DeleteSkill,
-    ];
-
-    /// The path below `BASE`, also the name calls are counted under.
-    fn name(self) -> &'static str {
-        match self {
-            Op::Create => "agentAccount/create",
-            Op::Query => "agentAccount/query",
-            Op::Update => "agentAccount/update",
-            Op::Delete => "agentAccount/delete",
-            Op::AddSkills => "agentAccount/addSkillsToAgent",
-            Op::ReleaseSkills => "agentAccount/releaseAgentBySkillId",
-            Op::QuerySkills => "skill/querySkills",
-            Op::CreateSkill => "skill/createSkill",
-            Op::ModifySkill => "skill/modifySkill",
-            Op::DeleteSkill => "skill/deleteSkill",
-        }
-    }
-
-    /// Whether the call is one of the `skill/*` family (`returnCode`/`description`).
-    fn is_skill_call(self) -> bool {
-        matches!(
-            self,
-            Op::QuerySkills | Op::CreateSkill | Op::ModifySkill | Op::DeleteSkill
-        )
-    }
-
-    /// The wrapper of the documented parameter table. ASSUMPTION for the two skill-binding calls
-    /// (they follow create/update) and the `skill/*` calls (never wrapped, as `querySkills`).
-    fn wrapper(self) -> Option<&'static str> {
-        match self {
-            Op::Create | Op::Update | Op::AddSkills | Op::ReleaseSkills => Some("requestParam"),
-            Op::Query | Op::Delete => Some("requestParams"),
-            Op::QuerySkills | Op::CreateSkill | Op::ModifySkill | Op::DeleteSkill => None,
-        }
-    }
-
-    /// `skill/*` answers with `returnCode`/`description`, `agentAccount/*` with
-    /// `resultCode`/`resultMessage`.
-    fn failure(self, message: impl Into<String>) -> Value {
-        let message = message.into();
-        if self.is_skill_call() {
-            json!({"returnCode": "1", "description": message})
-        } else {
-            json!({"resultCode": "1", "resultMessage": message})
-        }
+/// The answer to a refused call: `skill/*` answers with `returnCode`/`description`,
+/// `agentAccount/*` with `resultCode`/`resultMessage`. The calls themselves (paths, wrappers) are the
+/// client's own table, so the two cannot disagree on a path.
+fn failure(action: Action, message: impl Into<String>) -> Value {
+    let message = message.into();
+    if action.is_skill_call() {
+        json!({"returnCode": "1", "description": message})
+    } else {
+        json!({"resultCode": "1", "resultMessage": message})
     }
 }
 
@@ -352,6 +286,22 @@ struct Tenant {
     issued: std::collections::VecDeque<String>,
 }
 
+impl Tenant {
+    /// The `workNo` of the next account: each is given once, even to a create that is then lost.
+    fn take_work_no(&mut self) -> u32 {
+        let work_no = self.next_work_no;
+        self.next_work_no += 1;
+        work_no
+    }
+
+    /// The id of the next skill queue a create makes.
+    fn take_skill_id(&mut self) -> u32 {
+        let id = self.next_skill_id;
+        self.next_skill_id += 1;
+        id
+    }
+}
+
 /// The simulated Huawei AICC tenant.
 pub struct Sim {
     /// Clock, faults, counters (call counts are keyed by the path below the API base, e.g.
@@ -396,9 +346,9 @@ impl Sim {
                 },
             ),
         );
-        for op in Op::ALL {
+        for op in Action::ALL {
             router = router.route(
-                &format!("{BASE}/{}", op.name()),
+                &op.path(),
                 post(
                     move |State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes| async move {
                         sim.business(op, &headers, &body)
@@ -415,7 +365,7 @@ impl Sim {
 
     /// Accounts currently held, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
-        self.tenant().agents.len() + self.core.duplicate_count() - crate::sim::skill_duplicates(&self.core)
+        self.tenant().agents.len() + self.core.duplicate_accounts()
     }
 
     /// Creates accepted for `user_account`.
@@ -448,8 +398,7 @@ impl Sim {
         if t.agents.contains_key(user_account) {
             return None;
         }
-        let work_no = t.next_work_no;
-        t.next_work_no += 1;
+        let work_no = t.take_work_no();
         t.agents.insert(
             user_account.to_string(),
             AgentRecord {
@@ -581,7 +530,7 @@ impl Sim {
     }
 
     /// Every `cc-management` call: throttling, authentication, the body, then the operation.
-    fn business(&self, op: Op, headers: &HeaderMap, body: &[u8]) -> Reply {
+    fn business(&self, op: Action, headers: &HeaderMap, body: &[u8]) -> Reply {
         self.core.count(op.name());
         if self.throttled() {
             return Reply::throttled();
@@ -602,18 +551,18 @@ impl Sim {
             };
         }
         let result = match op {
-            Op::Create => self.create(&params),
-            Op::Query => self.query(&params),
-            Op::Update => self.update(&params),
-            Op::Delete => self.delete(&params),
-            Op::AddSkills => self.add_skills(&params),
-            Op::ReleaseSkills => self.release_skills(&params),
-            Op::QuerySkills => self.query_skills(&params),
-            Op::CreateSkill => self.create_skill(&params),
-            Op::ModifySkill => self.modify_skill(&params),
-            Op::DeleteSkill => self.delete_skill(&params),
+            Action::Create => self.create(&params),
+            Action::Query => self.query(&params),
+            Action::Update => self.update(&params),
+            Action::Delete => self.delete(&params),
+            Action::AddSkills => self.add_skills(&params),
+            Action::ReleaseSkills => self.release_skills(&params),
+            Action::QuerySkills => self.query_skills(&params),
+            Action::CreateSkill => self.create_skill(&params),
+            Action::ModifySkill => self.modify_skill(&params),
+            Action::DeleteSkill => self.delete_skill(&params),
         };
-        Reply::ok(result.unwrap_or_else(|message| op.failure(message)))
+        Reply::ok(result.unwrap_or_else(|message| failure(op, message)))
     }
 
     /// A `skills` array: each item with all three fields, an existing queue and weights ≥ 1.
@@ -675,14 +624,12 @@ impl Sim {
             }
             // A second account: its own work number, counted, the first account kept as stored.
             self.core.record_create(user_account, true);
-            let work_no = t.next_work_no;
-            t.next_work_no += 1;
+            let work_no = t.take_work_no();
             return Ok(
                 json!({"resultCode": "0", "resultMessage": "create agent account success", "workNo": work_no}),
             );
         }
-        let work_no = t.next_work_no;
-        t.next_work_no += 1;
+        let work_no = t.take_work_no();
         t.agents.insert(
             user_account.to_string(),
             AgentRecord {
@@ -760,26 +707,11 @@ impl Sim {
     fn update(&self, p: &Map<String, Value>) -> Result<Value, String> {
         let user_account = text(p, "userAccount")?.ok_or("userAccount is required")?;
         // Everything is checked before anything is applied: a refused update changes nothing.
-        let user_name = text(p, "userName")?;
-        if let Some(v) = user_name {
-            rules::user_name_at_update(v)?;
-        }
-        let email = text(p, "email")?;
-        if let Some(v) = email {
-            rules::email(v)?;
-        }
-        let phone = text(p, "phone")?;
-        if let Some(v) = phone {
-            rules::phone(v)?;
-        }
-        let agent_type = int(p, "agentType")?;
-        if let Some(v) = agent_type {
-            rules::agent_type(v)?;
-        }
-        let cc_role_id = int(p, "ccRoleId")?;
-        if let Some(v) = cc_role_id {
-            rules::role(v)?;
-        }
+        let user_name = checked(text(p, "userName")?, rules::user_name_at_update)?;
+        let email = checked(text(p, "email")?, rules::email)?;
+        let phone = checked(text(p, "phone")?, rules::phone)?;
+        let agent_type = checked(int(p, "agentType")?, rules::agent_type)?;
+        let cc_role_id = checked(int(p, "ccRoleId")?, rules::role)?;
         let skills = match p.get("skills") {
             None | Some(Value::Null) => None,
             // ASSUMPTION: an empty array is undocumented; refused, releaseAgentBySkillId is the way.
@@ -914,6 +846,12 @@ fn text<'a>(p: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, Str
     }
 }
 
+/// An optional parameter that, when given, must pass `rule`.
+fn checked<T: Copy>(value: Option<T>, rule: impl Fn(T) -> Result<(), String>) -> Result<Option<T>, String> {
+    value.map(&rule).transpose()?;
+    Ok(value)
+}
+
 /// An optional integer parameter (the tables say integer; strings are refused).
 fn int(p: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
     match p.get(key) {
@@ -955,7 +893,7 @@ mod tests {
         r.body["AccessToken"].as_str().unwrap().to_string()
     }
 
-    fn call(sim: &Sim, token: &str, op: Op, body: Value) -> Reply {
+    fn call(sim: &Sim, token: &str, op: Action, body: Value) -> Reply {
         sim.business(op, &headers(sim, token), body.to_string().as_bytes())
     }
 
@@ -972,9 +910,9 @@ mod tests {
         let token = mint(&sim);
         let body = json!({"userAccount": "dup.agent", "userName": "Dup", "password": "Dup#Pass2026a",
                           "email": "dup@example.com", "agentType": 4, "ccRoleId": 2});
-        let first = call(&sim, &token, Op::Create, body.clone());
+        let first = call(&sim, &token, Action::Create, body.clone());
         assert_eq!(first.body["resultCode"], "0", "{:?}", first.body);
-        let again = call(&sim, &token, Op::Create, body.clone());
+        let again = call(&sim, &token, Action::Create, body.clone());
         assert_eq!(again.body["resultMessage"], "the agent account already exists");
         assert!(sim.duplicate_creates().is_empty());
         assert_eq!((sim.creates_of("dup.agent"), sim.account_count()), (1, 1));
@@ -982,7 +920,7 @@ mod tests {
             create_race_ms: 60_000,
             ..Default::default()
         });
-        let duplicate = call(&sim, &token, Op::Create, body);
+        let duplicate = call(&sim, &token, Action::Create, body);
         assert_eq!(duplicate.body["resultCode"], "0", "{:?}", duplicate.body);
         assert_ne!(duplicate.body["workNo"], first.body["workNo"], "a second account");
         assert_eq!(
@@ -1001,16 +939,16 @@ mod tests {
         let sim = sim(unlimited());
         let token = mint(&sim);
         assert_eq!(
-            call(&sim, &token, Op::QuerySkills, json!({})).status,
+            call(&sim, &token, Action::QuerySkills, json!({})).status,
             StatusCode::OK
         );
         sim.core.clock.advance(Duration::from_secs(3601));
         assert_eq!(
-            call(&sim, &token, Op::QuerySkills, json!({})).status,
+            call(&sim, &token, Action::QuerySkills, json!({})).status,
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(
-            call(&sim, "made-up", Op::QuerySkills, json!({})).status,
+            call(&sim, "made-up", Action::QuerySkills, json!({})).status,
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(sim.core.calls_of("unauthorized"), 2);
@@ -1046,7 +984,7 @@ mod tests {
             let r = call(
                 &sim,
                 &token,
-                Op::AddSkills,
+                Action::AddSkills,
                 json!({"userAccounts": [a], "skillId": 2, "agentWeight": 1, "skillWeight": 1}),
             );
             assert_eq!(r.body["resultCode"], "0", "{:?}", r.body);
@@ -1054,7 +992,7 @@ mod tests {
         let r = call(
             &sim,
             &token,
-            Op::ReleaseSkills,
+            Action::ReleaseSkills,
             json!({"skillId": 2, "userAccounts": []}),
         );
         assert_eq!(r.body["resultCode"], "0");
@@ -1070,12 +1008,12 @@ mod tests {
         });
         let token = mint(&sim);
         sim.seed_agent("alice.chen", "Alice");
-        let flat = call(&sim, &token, Op::Delete, json!({"userAccount": "alice.chen"}));
+        let flat = call(&sim, &token, Action::Delete, json!({"userAccount": "alice.chen"}));
         assert_eq!(flat.body["resultMessage"], "userAccount is required");
         let wrapped = call(
             &sim,
             &token,
-            Op::Delete,
+            Action::Delete,
             json!({"requestParams": {"userAccount": "alice.chen"}}),
         );
         assert_eq!(wrapped.body["resultCode"], "0");
@@ -1090,7 +1028,7 @@ mod tests {
         let r = call(
             &sim,
             &token,
-            Op::Update,
+            Action::Update,
             json!({"userAccount": "alice.chen", "userName": "Alicia", "oldPassWord": "wrong", "newPassWord": "N3w#Password"}),
         );
         assert_eq!(r.body["resultMessage"], "old password is incorrect");
@@ -1107,15 +1045,18 @@ mod tests {
         });
         let token = mint(&sim);
         assert_eq!(
-            call(&sim, &token, Op::QuerySkills, json!({})).status,
+            call(&sim, &token, Action::QuerySkills, json!({})).status,
             StatusCode::FORBIDDEN
         );
         let mut h = headers(&sim, &token);
         h.insert("x-tenantspaceid", "tenant-1".parse().unwrap());
-        assert_eq!(sim.business(Op::QuerySkills, &h, b"{}").status, StatusCode::OK);
+        assert_eq!(
+            sim.business(Action::QuerySkills, &h, b"{}").status,
+            StatusCode::OK
+        );
         h.remove("x-app-key");
         assert_eq!(
-            sim.business(Op::QuerySkills, &h, b"{}").status,
+            sim.business(Action::QuerySkills, &h, b"{}").status,
             StatusCode::UNAUTHORIZED
         );
     }
@@ -1128,15 +1069,15 @@ mod tests {
         });
         let token = mint(&sim); // the token call counts too
         assert_eq!(
-            call(&sim, &token, Op::QuerySkills, json!({})).status,
+            call(&sim, &token, Action::QuerySkills, json!({})).status,
             StatusCode::OK
         );
-        let r = call(&sim, &token, Op::QuerySkills, json!({}));
+        let r = call(&sim, &token, Action::QuerySkills, json!({}));
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(r.retry_after);
         sim.core.clock.advance(Duration::from_secs(1));
         assert_eq!(
-            call(&sim, &token, Op::QuerySkills, json!({})).status,
+            call(&sim, &token, Action::QuerySkills, json!({})).status,
             StatusCode::OK
         );
     }

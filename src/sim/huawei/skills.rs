@@ -112,15 +112,15 @@ impl Sim {
             .find(|m| i64::from(*m) == media)
             .ok_or("mediaTypeId must be one of 5, 53, 19, 2, 18")?;
         let attributes = Attributes::read(p)?;
-        let ledger_key = format!("{}{name}", crate::sim::SKILL_LEDGER_PREFIX);
         let mut t = self.tenant();
         let taken = t.queues.values().any(|q| q.name == name);
-        if taken && !self.core.duplicate_gets_through(&ledger_key) {
+        if !self
+            .core
+            .accept_create(&crate::sim::skill_ledger_key(name), taken)
+        {
             return Err("the skill name already exists".into());
         }
-        self.core.record_create(&ledger_key, taken);
-        let id = t.next_skill_id;
-        t.next_skill_id += 1;
+        let id = t.take_skill_id();
         let mut queue = SkillQueue {
             id,
             name: name.to_string(),
@@ -264,8 +264,7 @@ impl Sim {
         if t.queues.values().any(|q| q.name == name) {
             return None;
         }
-        let id = t.next_skill_id;
-        t.next_skill_id += 1;
+        let id = t.take_skill_id();
         let queue = SkillQueue {
             id,
             name: name.to_string(),

@@ -14,24 +14,10 @@ use axum::routing::{delete, post, put};
 use serde_json::{Map, Value, json};
 
 use super::{AgentRecord, AuthMode, LiveToken, Sim, THROTTLED, settings};
+use crate::connectors::ozonetel::wire::{BLENDED, MODES};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// The mode switches, boolean body fields of the same names.
-const MODES: [&str; 11] = [
-    "inbound",
-    "manual",
-    "preview",
-    "progressive",
-    "chat",
-    "blended",
-    "blendedInbound",
-    "blendedManual",
-    "blendedPreview",
-    "blendedProgressive",
-    "blendedChat",
-];
 
 pub(super) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
@@ -315,15 +301,14 @@ async fn create_agent(State(sim): State<Arc<Sim>>, headers: HeaderMap, raw: Byte
     }
     let id = text("agentId").to_string();
     let mut state = sim.state();
-    if state.agents.contains_key(&id) {
-        if !sim.core.duplicate_gets_through(&id) {
-            return error("Agent Already Exists");
-        }
+    let held = state.agents.contains_key(&id);
+    if !sim.core.accept_create(&id, held) {
+        return error("Agent Already Exists");
+    }
+    if held {
         // A second account, counted; the first is kept as stored.
-        sim.core.record_create(&id, true);
         return ok(json!({"Status": "Success", "Message": "Agent Created Successfully"}));
     }
-    sim.core.record_create(&id, false);
     let mut agent = AgentRecord::new(&id, text("agentName"), text("email"), text("password"));
     agent.skills = skills.into_iter().collect();
     agent.groups = groups.into_iter().collect();
@@ -598,8 +583,11 @@ impl<'a> Validation<'a> {
     }
 
     fn modes(&mut self, body: &Map<String, Value>) -> BTreeMap<String, bool> {
+        // The documented switches, as the client names them: the modes, then blended's sub-modes.
+        let blended = BLENDED.iter().filter(|b| !MODES.contains(b));
         MODES
             .iter()
+            .chain(blended)
             .filter_map(|m| self.flag(m, body.get(*m)).map(|on| (m.to_string(), on)))
             .collect()
     }

@@ -291,7 +291,7 @@ impl Sim {
 
     /// Agents currently in the account, duplicate accounts (see [`Sim::duplicate_creates`]) included.
     pub fn account_count(&self) -> usize {
-        self.state().agents.len() + self.core.duplicate_count() - crate::sim::skill_duplicates(&self.core)
+        self.state().agents.len() + self.core.duplicate_accounts()
     }
 
     /// Creates accepted for `agent_id`.

@@ -35,17 +35,15 @@ pub(super) async fn create_skill(State(sim): State<Arc<Sim>>, headers: HeaderMap
         Err(r) => return r,
     };
     let name = record.name.clone();
-    let ledger_key = format!("{}{name}", crate::sim::SKILL_LEDGER_PREFIX);
     let mut state = sim.state();
-    if state.skills.contains_key(&name) {
-        if !sim.core.duplicate_gets_through(&ledger_key) {
-            return error("Skill Already Exists");
-        }
+    let held = state.skills.contains_key(&name);
+    if !sim.core.accept_create(&crate::sim::skill_ledger_key(&name), held) {
+        return error("Skill Already Exists");
+    }
+    if held {
         // A second skill of the name, counted; the first is kept as stored.
-        sim.core.record_create(&ledger_key, true);
         return ok(json!({"status": "success", "message": "Skill Created Successfully"}));
     }
-    sim.core.record_create(&ledger_key, false);
     state.skills.insert(name, record);
     ok(json!({"status": "success", "message": "Skill Created Successfully"}))
 }

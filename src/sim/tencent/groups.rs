@@ -131,7 +131,7 @@ impl Groups {
         check_concurrency(req.skill_group_type, concurrency, false)?;
         let key = ledger_key(&req.skill_group_name);
         let held = self.named(&req.skill_group_name).is_some();
-        if held && !core.duplicate_gets_through(&key) {
+        if !core.accept_create(&key, held) {
             return Err(exists(&req.skill_group_name));
         }
         let id = self.next_id();
@@ -143,7 +143,6 @@ impl Groups {
             ring_all: false,
             last_modify_timestamp: now,
         });
-        core.record_create(&key, held);
         Ok(CreateSkillGroupResponse { skill_group_id: id })
     }
 

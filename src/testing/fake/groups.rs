@@ -56,22 +56,9 @@ impl FakeVendor {
 
     pub(super) fn list_fake_groups(&self, page: u32) -> Result<GroupPage, VendorError> {
         self.call("groups.list")?;
-        let page = if self.has(Flaw::RepeatsTheFirstPage) {
-            0
-        } else {
-            page
-        };
         let all: Vec<ObservedGroup> = lock(&self.state.groups).values().cloned().collect();
-        let size = PAGE_SIZE as usize;
-        Ok(GroupPage {
-            groups: all
-                .iter()
-                .skip(page as usize * size)
-                .take(size)
-                .cloned()
-                .collect(),
-            total: all.len() as u64,
-        })
+        let (groups, total) = self.page_of(all, page);
+        Ok(GroupPage { groups, total })
     }
 
     pub(super) fn create_fake_group(&self, group: &DesiredGroup) -> Result<Created, VendorError> {

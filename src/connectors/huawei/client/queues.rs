@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Client, is_body_failure};
-use crate::connectors::huawei::errors::{BodyResult, from_result, unreadable};
+use crate::connectors::huawei::errors::{BodyResult, skill_failure, unreadable};
 use crate::connectors::huawei::queue_model as attr;
 use crate::connectors::huawei::validate;
 use crate::connectors::huawei::wire::{Action, flex_string, flex_u64, flex_u64_required};
@@ -100,15 +100,7 @@ struct QueueResult {
 
 impl BodyResult for QueueResult {
     fn failure(&self) -> Option<VendorError> {
-        match self.return_code.as_deref() {
-            Some("0") => None,
-            Some(code) => Some(from_result(
-                "returnCode",
-                code,
-                self.description.as_deref().unwrap_or_default(),
-            )),
-            None => Some(unreadable("skill call (no returnCode)")),
-        }
+        skill_failure(self.return_code.as_deref(), self.description.as_deref())
     }
 }
 
