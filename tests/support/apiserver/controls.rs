@@ -6,25 +6,17 @@ use std::{collections::BTreeMap, fmt};
 /// plural and subresource. A snapshot: take one before and one after, and compare with
 /// [`Counters::since`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counters(BTreeMap<(String, String, String), u64>);
+pub struct Counters(BTreeMap<super::tally::WriteKey, u64>);
 
 impl Counters {
     pub(super) fn record(&mut self, verb: &str, plural: &str, subresource: Option<&str>) {
-        let key = (
-            verb.to_string(),
-            plural.to_string(),
-            subresource.unwrap_or_default().to_string(),
-        );
+        let key = super::tally::write_key(verb, plural, subresource);
         *self.0.entry(key).or_default() += 1;
     }
 
     /// Requests of `verb` on `plural` (`Some("status")` for the status subresource).
     pub fn get(&self, verb: &str, plural: &str, subresource: Option<&str>) -> u64 {
-        let key = (
-            verb.to_string(),
-            plural.to_string(),
-            subresource.unwrap_or_default().to_string(),
-        );
+        let key = super::tally::write_key(verb, plural, subresource);
         self.0.get(&key).copied().unwrap_or_default()
     }
 

@@ -9,27 +9,28 @@ use std::collections::BTreeMap;
 /// `(verb, resource plural, subresource or "")`.
 pub type WriteKey = (String, String, String);
 
+/// The [`WriteKey`] of a request; [`super::Counters`] keys its RBAC verbs the same way.
+pub(super) fn write_key(verb: &str, plural: &str, subresource: Option<&str>) -> WriteKey {
+    (
+        verb.to_string(),
+        plural.to_string(),
+        subresource.unwrap_or_default().to_string(),
+    )
+}
+
 /// Writes per [`WriteKey`]. A snapshot: compare two with [`WriteTally::since`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteTally(BTreeMap<WriteKey, u64>);
 
 impl WriteTally {
     pub(super) fn record(&mut self, verb: &str, plural: &str, subresource: Option<&str>) {
-        let key = (
-            verb.to_string(),
-            plural.to_string(),
-            subresource.unwrap_or_default().to_string(),
-        );
+        let key = write_key(verb, plural, subresource);
         *self.0.entry(key).or_default() += 1;
     }
 
     /// Writes of `verb` (`"PATCH"`, `"APPLY"`, ...) on `plural` (`Some("status")` for status).
     pub fn get(&self, verb: &str, plural: &str, subresource: Option<&str>) -> u64 {
-        let key = (
-            verb.to_string(),
-            plural.to_string(),
-            subresource.unwrap_or_default().to_string(),
-        );
+        let key = write_key(verb, plural, subresource);
         self.0.get(&key).copied().unwrap_or_default()
     }
 
