@@ -5,6 +5,7 @@ pub mod demo;
 pub mod endpoints;
 pub mod export;
 pub mod plan;
+pub mod provider_error;
 pub mod run;
 pub mod simulate;
 pub mod token_account;

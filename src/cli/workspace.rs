@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use secrecy::SecretString;
 
+use super::provider_error::ProviderError;
 use crate::api::{
     AgentPolicy, ContactCenterAgent, OzonetelAuthMode, ProviderId, ProviderKind, ProviderSettings,
-    claimed_key,
 };
 use crate::connectors::endpoint::EndpointPolicy;
 use crate::connectors::{AgentPassword, ClientOptions, SecretData};
@@ -17,7 +17,7 @@ use crate::core::DigestKey;
 use crate::engine::groups::GroupRecord;
 use crate::engine::{
     AgentRecord, ClaimRank, Claimant, GeneratedFor, PasswordError, ProviderRuntime, Resolve, SecretLookup,
-    compared_key,
+    compared_claim,
 };
 use crate::manifest::Manifests;
 
@@ -68,7 +68,7 @@ impl Workspace {
     }
 
     /// The settings of a provider and the namespace of its Secret.
-    pub fn settings_of(&self, id: &ProviderId) -> Result<(ProviderSettings, String), String> {
+    pub fn settings_of(&self, id: &ProviderId) -> Result<(ProviderSettings, String), ProviderError> {
         match id.kind {
             ProviderKind::ContactCenterProvider => self
                 .manifests
@@ -84,31 +84,21 @@ impl Workspace {
                         id.namespace.clone().unwrap_or_default(),
                     )
                 })
-                .ok_or_else(|| {
-                    format!(
-                        "ContactCenterProvider {} is not among the manifests",
-                        id.display()
-                    )
-                }),
+                .ok_or_else(|| ProviderError::NotAmongManifests(id.clone())),
             ProviderKind::ClusterContactCenterProvider => self
                 .manifests
                 .cluster_providers
                 .iter()
                 .find(|p| p.object.metadata.name.as_deref() == Some(&id.name))
                 .map(|p| (p.object.spec.settings.clone(), self.operator_namespace.clone()))
-                .ok_or_else(|| {
-                    format!(
-                        "ClusterContactCenterProvider {} is not among the manifests",
-                        id.name
-                    )
-                }),
+                .ok_or_else(|| ProviderError::NotAmongManifests(id.clone())),
         }
     }
 
     /// Whether agents of `namespace` may use provider `id`, as the controller decides it: a cluster
     /// provider serves only the namespaces its `allowedNamespaces` grants, judged by the labels of
     /// the Namespace objects among the manifests (a namespace without one counts as unlabelled).
-    pub fn admit(&self, id: &ProviderId, namespace: &str) -> Result<(), String> {
+    pub fn admit(&self, id: &ProviderId, namespace: &str) -> Result<(), ProviderError> {
         if id.kind != ProviderKind::ClusterContactCenterProvider {
             return Ok(());
         }
@@ -130,11 +120,11 @@ impl Workspace {
         if grant.admits(&labels) {
             Ok(())
         } else {
-            Err(format!(
-                "ClusterContactCenterProvider {:?} does not serve namespace {namespace:?} (its {})",
-                id.name,
-                grant.describe()
-            ))
+            Err(ProviderError::NotServed {
+                name: id.name.clone(),
+                namespace: namespace.to_string(),
+                grant: grant.describe(),
+            })
         }
     }
 
@@ -220,7 +210,7 @@ impl Workspace {
     }
 
     /// The runtime of a provider, built on first use.
-    pub fn runtime(&self, id: &ProviderId) -> Result<Arc<ProviderRuntime>, String> {
+    pub fn runtime(&self, id: &ProviderId) -> Result<Arc<ProviderRuntime>, ProviderError> {
         if let Some(r) = self.runtimes.lock().expect("runtimes lock").get(id) {
             return Ok(r.clone());
         }
@@ -235,19 +225,18 @@ impl Workspace {
         };
         let secret_ref = settings
             .credentials_secret_ref()
-            .ok_or_else(|| format!("provider {} has no vendor block", id.display()))?;
+            .ok_or_else(|| ProviderError::NoVendorBlock(id.clone()))?;
         let keys = settings
             .vendor()
             .map(|kind| crate::connectors::model(kind).credential_keys())
             .unwrap_or_default();
-        let credentials = self.secret(&secret_ns, &secret_ref.name, keys).ok_or_else(|| {
-            format!(
-                "the credentials Secret {secret_ns}/{} of provider {} is neither among the manifests nor in the environment ({})",
-                secret_ref.name,
-                id.display(),
-                keys.iter().map(|k| env_name(&secret_ref.name, k)).collect::<Vec<_>>().join(", ")
-            )
-        })?;
+        let credentials =
+            self.secret(&secret_ns, &secret_ref.name, keys)
+                .ok_or_else(|| ProviderError::NoCredentials {
+                    provider: id.clone(),
+                    secret: format!("{secret_ns}/{}", secret_ref.name),
+                    env_names: keys.iter().map(|k| env_name(&secret_ref.name, k)).collect(),
+                })?;
         let mut runtime = ProviderRuntime::connect(
             &id.display(),
             &settings,
@@ -255,7 +244,10 @@ impl Workspace {
             &credentials,
             &self.options,
         )
-        .map_err(|e| format!("provider {}: {e}", id.display()))?;
+        .map_err(|error| ProviderError::Connect {
+            provider: id.clone(),
+            error: Box::new(error),
+        })?;
         runtime.policy = self.policy(id);
         let mut runtime = runtime;
         if token_account {
@@ -275,24 +267,28 @@ impl Workspace {
 /// password from a Secret among the manifests or in the environment.
 #[async_trait]
 impl Resolve for Workspace {
-    type Problem = String;
+    type Problem = ProviderError;
 
-    async fn provider(&self, id: &ProviderId, namespace: &str) -> Result<Arc<ProviderRuntime>, String> {
+    async fn provider(
+        &self,
+        id: &ProviderId,
+        namespace: &str,
+    ) -> Result<Arc<ProviderRuntime>, ProviderError> {
         // The grant first: an agent its cluster provider does not serve causes no vendor call.
         self.admit(id, namespace)?;
         self.runtime(id)
     }
 
     fn claimants(&self, agent: &ContactCenterAgent) -> Vec<Claimant> {
-        let Some(key) = claimed_key(&agent.spec).map(|k| compared_key(&k)) else {
+        let Some(key) = compared_claim(&agent.spec) else {
             return Vec::new();
         };
         let me = ClaimRank::of(agent);
         let claims = self.claims.get_or_init(|| {
             let mut index = std::collections::HashMap::<String, Vec<usize>>::new();
             for (i, a) in self.manifests.agents.iter().enumerate() {
-                if let Some(k) = claimed_key(&a.object.spec) {
-                    index.entry(compared_key(&k)).or_default().push(i);
+                if let Some(k) = compared_claim(&a.object.spec) {
+                    index.entry(k).or_default().push(i);
                 }
             }
             index

@@ -8,8 +8,7 @@
 //!
 //! The index is kept up to date from the agent watch itself, so it is complete before any reconcile
 //! runs, whatever order reconciles run in. It groups claims by the key *as the vendor compares it*
-//! (case-insensitively: Tencent matches e-mails that way, and for the others treating `Bob` and `bob` as
-//! one account can only stop a flap, never cause one), across all providers. Whether two claims of one
+//! (folded by the vendor's model, [`VendorModel::claim_key`]), across all providers. Whether two claims of one
 //! key are on the same vendor account depends on the providers (and, for Huawei, their Secrets), so it
 //! is decided at reconcile time, by [`Claims::rivals_of`] plus the caller's account lookup.
 
@@ -17,8 +16,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::api::ContactCenterAgent;
-pub use crate::api::{ProviderId, claimed_key};
-use crate::engine::{ClaimRank, Claimant, compared_key as compared};
+pub use crate::api::ProviderId;
+use crate::core::VendorModel;
+use crate::engine::{ClaimRank, Claimant, compared_claim};
 
 #[derive(Default)]
 struct Index {
@@ -92,8 +92,7 @@ impl Claims {
         };
         let ns = agent.metadata.namespace.clone().unwrap_or_default();
         let mut touched = self.remove_id(&id);
-        if let Some(key) = claimed_key(&agent.spec) {
-            let key = compared(&key);
+        if let Some(key) = compared_claim(&agent.spec) {
             let mut index = self.index.lock().expect("claims lock");
             let set = index.by_key.entry(key.clone()).or_default();
             set.insert(claimant.clone(), ProviderId::of(&agent.spec, &ns));
@@ -189,12 +188,12 @@ impl Claims {
             .unwrap_or_default()
     }
 
-    /// The agents of `provider` claiming `key`.
-    pub fn claimants(&self, provider: &ProviderId, key: &str) -> Vec<String> {
+    /// The agents of `provider` claiming `key`, an account key of the vendor `model` describes.
+    pub fn claimants(&self, provider: &ProviderId, model: &dyn VendorModel, key: &str) -> Vec<String> {
         let index = self.index.lock().expect("claims lock");
         index
             .by_key
-            .get(&compared(key))
+            .get(&model.claim_key(key))
             .map(|set| {
                 set.iter()
                     .filter(|(_, p)| *p == provider)
@@ -251,8 +250,9 @@ mod tests {
         claims.upsert(&b);
         assert_eq!(first_ahead(&claims, &b).as_deref(), Some("a/one"));
         let provider = ProviderId::of(&a.spec, "a");
+        let tencent = crate::connectors::model(crate::core::VendorKind::Tencent);
         assert_eq!(
-            claims.claimants(&provider, "ALICE@example.com"),
+            claims.claimants(&provider, tencent, "ALICE@example.com"),
             ["a/one", "b/two"]
         );
     }

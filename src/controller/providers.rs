@@ -555,7 +555,7 @@ async fn refresh_loop(ctx: Weak<Context>, id: ProviderId, runtime: Weak<Provider
                     tracing::info!(provider = %id.display(), accounts = changed.len(), "accounts changed at the vendor; requeueing their agents");
                 }
                 for key in changed {
-                    ctx.requeue_ids(ctx.claims.claimants(&id, &key));
+                    ctx.requeue_ids(ctx.claims.claimants(&id, runtime.vendor.model(), &key));
                 }
             }
             Err(e) => {

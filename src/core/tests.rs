@@ -144,6 +144,31 @@ fn a_vendor_block_for_another_vendor_is_an_error_naming_it() {
     assert!(err.message.contains("tencent provider"), "{err}");
 }
 
+/// Claims group keys by `claim_key`: keys a vendor takes for one account must land in one group.
+#[test]
+fn keys_a_vendor_takes_for_one_account_fold_to_one_claim() {
+    let keys = [
+        "alice@example.com",
+        "Alice@Example.COM",
+        "bob@example.com",
+        "AGENT7",
+        "agent7",
+    ];
+    for vendor in VendorKind::ALL {
+        let m = model(vendor);
+        for a in keys {
+            for b in keys.iter().filter(|b| m.same_key(a, b)) {
+                assert_eq!(m.claim_key(a), m.claim_key(b), "{vendor}: {a} and {b}");
+            }
+        }
+        assert_eq!(
+            m.claim_key("Bob"),
+            m.claim_key("bob"),
+            "{vendor}: case never splits a claim"
+        );
+    }
+}
+
 #[test]
 fn missing_keys_are_errors_naming_the_key_field() {
     let mut s = spec(VendorKind::Tencent);

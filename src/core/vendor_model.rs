@@ -21,6 +21,15 @@ pub trait VendorModel: Send + Sync {
         a == b
     }
 
+    /// An account key in the form agents' claims on it are grouped by: two keys that could name one
+    /// account of this vendor fold to one string (whenever [`VendorModel::same_key`] holds, the folded
+    /// keys are equal). Lower case by default: that is the comparison itself where the vendor compares
+    /// case-insensitively, and where it compares exactly, taking `Bob` and `bob` for one claim can only
+    /// stop a flap, never cause one.
+    fn claim_key(&self, key: &str) -> String {
+        key.to_lowercase()
+    }
+
     /// The common field that is the account key (so it is never managed as a field), if any.
     fn key_field(&self) -> Option<Field> {
         None

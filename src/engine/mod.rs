@@ -19,7 +19,7 @@ mod snapshot;
 
 pub use resolve::{
     ClaimRank, Claimant, GeneratedFor, PasswordError, Resolve, ResolveError, Resolved, SecretLookup,
-    compared_key, owner_ahead, password, resolve,
+    compared_claim, owner_ahead, password, resolve,
 };
 pub use runtime::{DEFAULT_DELETIONS_PER_MINUTE, ProviderRuntime};
 pub use snapshot::Snapshot;

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use super::ProviderRuntime;
-use crate::api::{ContactCenterAgent, PasswordPolicy, ProviderId};
+use crate::api::{ContactCenterAgent, ContactCenterAgentSpec, PasswordPolicy, ProviderId, vendor_claim};
 use crate::connectors::{AgentPassword, SecretData};
 use crate::core::PasswordRules;
 
@@ -52,10 +52,12 @@ impl ClaimRank {
     }
 }
 
-/// A vendor key as the vendors compare it (case-insensitively: Tencent matches e-mails that way, and
-/// for the others treating `Bob` and `bob` as one account can only stop a flap, never cause one).
-pub fn compared_key(key: &str) -> String {
-    key.to_lowercase()
+/// The key an agent claims, in the form claims on it are compared: folded by the model of the vendor
+/// whose key it is ([`crate::core::VendorModel::claim_key`]), so agents whose keys could name one account queue for
+/// one claim.
+pub fn compared_claim(spec: &ContactCenterAgentSpec) -> Option<String> {
+    let (vendor, key) = vendor_claim(spec)?;
+    Some(crate::connectors::model(vendor).claim_key(&key))
 }
 
 /// Another agent claiming the same key, and the provider it uses.
@@ -169,7 +171,7 @@ pub trait Resolve: Send + Sync {
     async fn provider(&self, id: &ProviderId, namespace: &str)
     -> Result<Arc<ProviderRuntime>, Self::Problem>;
 
-    /// Every other agent claiming `agent`'s vendor key (as [`compared_key`] compares it).
+    /// Every other agent claiming `agent`'s vendor key (as [`compared_claim`] compares it).
     fn claimants(&self, agent: &ContactCenterAgent) -> Vec<Claimant>;
 
     /// A Secret; `keys` are the keys the caller will read (a resolver reading the environment

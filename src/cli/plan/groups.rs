@@ -102,7 +102,8 @@ async fn one(
     base.vendor = workspace.runtime_vendor(&id);
     let runtime = match workspace.admit(&id, &ns).and_then(|()| workspace.runtime(&id)) {
         Ok(r) => r,
-        Err(message) => {
+        Err(problem) => {
+            let message = problem.to_string();
             let binding = Binding::Unusable(message.clone());
             return (AgentReport { message, ..base }, binding, None);
         }

@@ -405,7 +405,10 @@ async fn resolve_all(workspace: &Workspace, groups: &groups::Groups) -> (Vec<Job
                 labels,
                 written,
             }),
-            Err(ResolveError::Provider(message)) => reports.push(AgentReport { message, ..base }),
+            Err(ResolveError::Provider(problem)) => reports.push(AgentReport {
+                message: problem.to_string(),
+                ..base
+            }),
             Err(conflict @ ResolveError::Conflict { .. }) => reports.push(AgentReport {
                 action: "conflict".into(),
                 message: conflict.to_string(),
