@@ -133,6 +133,21 @@ pub fn group_removed_from_cluster(
             id.display()
         )
     });
+    let (action, message) = group_removal_words(input, &key, unknown_vendor, report.vendor.as_deref());
+    report.action = action.into();
+    report.message = message;
+    report
+}
+
+/// The action and message of a group's removal: what the pass does now (`input`), and, where it
+/// waits, what it does once nothing holds it. `unknown_vendor` ends a sentence about a provider the
+/// files do not hold; `vendor` names the vendor in the reasons a group stays.
+fn group_removal_words(
+    input: GroupCleanupInput<'_>,
+    key: &str,
+    unknown_vendor: Option<String>,
+    vendor: Option<&str>,
+) -> (&'static str, String) {
     // What the pass does once nothing holds it any more.
     let then = core::plan_group_cleanup(GroupCleanupInput {
         referenced_by: &[],
@@ -146,10 +161,10 @@ pub fn group_removed_from_cluster(
         ),
         _ => format!(
             "then skill group {key:?} stays at the vendor{}",
-            kept_why(&then, report.vendor.as_deref())
+            kept_why(&then, vendor)
         ),
     };
-    let (action, message) = match core::plan_group_cleanup(input) {
+    match core::plan_group_cleanup(input) {
         GroupCleanup::Delete(_) => (
             "delete",
             format!(
@@ -161,7 +176,7 @@ pub fn group_removed_from_cluster(
             "delete-waits",
             format!(
                 "removing the manifest deletes the object once no agent references the group; until then its deletion waits (SkillGroupInUse) for {}; {eventually}",
-                referenced_by.join(", ")
+                input.referenced_by.join(", ")
             ),
         ),
         GroupCleanup::WaitUnpaused => (
@@ -174,13 +189,10 @@ pub fn group_removed_from_cluster(
             "orphan",
             format!(
                 "removing the manifest leaves skill group {key:?} at the vendor{}",
-                kept_why(&kept, report.vendor.as_deref())
+                kept_why(&kept, vendor)
             ),
         ),
-    };
-    report.action = action.into();
-    report.message = message;
-    report
+    }
 }
 
 /// Why a group stays, as the end of a sentence (empty for a plan that deletes).

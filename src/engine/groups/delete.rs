@@ -43,6 +43,37 @@ fn released(
     }
 }
 
+/// A group the plan keeps at the vendor, released with the reason it stays.
+fn left_at_vendor(kept: GroupKept, record: GroupRecord, provider: &ProviderRuntime) -> GroupDeletion {
+    match kept {
+        GroupKept::NoDeleteApi => {
+            let message = format!(
+                "{} offers no API to delete a skill group: group {:?} is left at the vendor",
+                provider.vendor.kind(),
+                record.external_id.as_deref().unwrap_or_default()
+            );
+            released(
+                record,
+                &message,
+                Some((true, "UnsupportedByVendor", message.clone())),
+            )
+        }
+        GroupKept::ProviderForbids => {
+            let how = match record.origin {
+                Some(crate::api::AccountOrigin::Created) => "created by the operator",
+                Some(crate::api::AccountOrigin::Adopted) => "adopted, not created by the operator",
+                None => "of unknown origin",
+            };
+            let message = format!(
+                "skill group {:?} ({how}) is left at the vendor: the provider's agentPolicy.deletion does not allow deleting it",
+                record.external_id.as_deref().unwrap_or_default()
+            );
+            released(record, &message, Some((false, "Orphaned", message.clone())))
+        }
+        _ => released(record, "the vendor skill group is left as it is", None),
+    }
+}
+
 /// One deletion pass, deciding with [`core::plan_group_cleanup`]. `referenced_by` are the agents
 /// (`namespace/name`) whose spec still names the group: while there are any, the group stays at the
 /// vendor, so no agent is left bound to a vanished id; the pass runs again when they change.
@@ -65,31 +96,7 @@ pub async fn delete_group(
     });
     let id = match plan {
         GroupCleanup::Delete(id) => id,
-        GroupCleanup::Keep(GroupKept::NoDeleteApi) => {
-            let message = format!(
-                "{} offers no API to delete a skill group: group {:?} is left at the vendor",
-                provider.vendor.kind(),
-                record.external_id.as_deref().unwrap_or_default()
-            );
-            return released(
-                record,
-                &message,
-                Some((true, "UnsupportedByVendor", message.clone())),
-            );
-        }
-        GroupCleanup::Keep(GroupKept::ProviderForbids) => {
-            let how = match record.origin {
-                Some(crate::api::AccountOrigin::Created) => "created by the operator",
-                Some(crate::api::AccountOrigin::Adopted) => "adopted, not created by the operator",
-                None => "of unknown origin",
-            };
-            let message = format!(
-                "skill group {:?} ({how}) is left at the vendor: the provider's agentPolicy.deletion does not allow deleting it",
-                record.external_id.as_deref().unwrap_or_default()
-            );
-            return released(record, &message, Some((false, "Orphaned", message.clone())));
-        }
-        GroupCleanup::Keep(_) => return released(record, "the vendor skill group is left as it is", None),
+        GroupCleanup::Keep(kept) => return left_at_vendor(kept, record, provider),
         GroupCleanup::WaitForAgents => {
             let message = format!(
                 "the vendor skill group is not deleted while agents reference it: {}",

@@ -460,22 +460,8 @@ impl Sim {
         let SimState { apps, groups, online } = &mut *state;
         let app_groups = groups.entry(sdk_app_id).or_default();
         let app = apps.entry(sdk_app_id).or_default();
-        match action {
-            CREATE_SKILL_GROUP => {
-                let req = parse(body, sdk_app_id, |r: &CreateSkillGroupRequest| r.sdk_app_id)?;
-                return Ok(to_value(app_groups.create(&self.core, now, &req)?));
-            }
-            UPDATE_SKILL_GROUP => {
-                let req = parse(body, sdk_app_id, |r: &UpdateSkillGroupRequest| r.sdk_app_id)?;
-                app_groups.update(now, &req)?;
-                return Ok(to_value(Empty {}));
-            }
-            DELETE_SKILL_GROUP => {
-                let req = parse(body, sdk_app_id, |r: &DeleteSkillGroupRequest| r.sdk_app_id)?;
-                app_groups.delete(app, now, &req)?;
-                return Ok(to_value(Empty {}));
-            }
-            _ => {}
+        if let Some(answer) = group_call(&self.core, now, action, sdk_app_id, body, app_groups, app) {
+            return answer;
         }
         let ctx = staff::Context {
             now,
@@ -541,6 +527,31 @@ impl Sim {
         };
         Ok(data)
     }
+}
+
+/// The skill-group actions (`None`: `action` is not one of them).
+fn group_call(
+    core: &SimCore,
+    now: i64,
+    action: &str,
+    sdk_app_id: u64,
+    body: &[u8],
+    groups: &mut groups::Groups,
+    app: &mut App,
+) -> Option<Result<serde_json::Value, ApiError>> {
+    let answer = match action {
+        CREATE_SKILL_GROUP => parse(body, sdk_app_id, |r: &CreateSkillGroupRequest| r.sdk_app_id)
+            .and_then(|req| groups.create(core, now, &req))
+            .map(to_value),
+        UPDATE_SKILL_GROUP => parse(body, sdk_app_id, |r: &UpdateSkillGroupRequest| r.sdk_app_id)
+            .and_then(|req| groups.update(now, &req))
+            .map(|()| to_value(Empty {})),
+        DELETE_SKILL_GROUP => parse(body, sdk_app_id, |r: &DeleteSkillGroupRequest| r.sdk_app_id)
+            .and_then(|req| groups.delete(app, now, &req))
+            .map(|()| to_value(Empty {})),
+        _ => return None,
+    };
+    Some(answer)
 }
 
 fn to_value<T: serde::Serialize>(data: T) -> serde_json::Value {
