@@ -446,6 +446,15 @@ impl<'a> VendorSettings<'a> {
         }
     }
 
+    /// The block's `endpoint` (`None`: the vendor's default).
+    pub fn endpoint(self) -> Option<&'a str> {
+        match self {
+            VendorSettings::Tencent(t) => t.endpoint.as_deref(),
+            VendorSettings::Huawei(h) => h.endpoint.as_deref(),
+            VendorSettings::Ozonetel(o) => o.endpoint.as_deref(),
+        }
+    }
+
     /// The Secret holding the provider's credentials.
     pub fn credentials_secret_ref(self) -> &'a CredentialsSecretRef {
         match self {

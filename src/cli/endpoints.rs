@@ -45,14 +45,13 @@ impl EndpointArgs {
 
 /// Where a provider's client connects: its `endpoint`, else its vendor's default.
 pub fn provider_endpoint(settings: &crate::api::ProviderSettings) -> Option<String> {
-    use crate::api::VendorSettings;
-    use crate::connectors::{huawei, ozonetel, tencent};
-    let (endpoint, default) = match settings.vendor_settings().ok()? {
-        VendorSettings::Tencent(t) => (&t.endpoint, tencent::DEFAULT_ENDPOINT),
-        VendorSettings::Huawei(h) => (&h.endpoint, huawei::DEFAULT_ENDPOINT),
-        VendorSettings::Ozonetel(o) => (&o.endpoint, ozonetel::DEFAULT_ENDPOINT),
+    let vendor = settings.vendor_settings().ok()?;
+    let default = || {
+        crate::connectors::site(vendor.kind())
+            .default_endpoint()
+            .to_string()
     };
-    Some(endpoint.clone().unwrap_or_else(|| default.to_string()))
+    Some(vendor.endpoint().map_or_else(default, str::to_string))
 }
 
 /// What to tell when a provider's vendor did not answer: the endpoint, and the next step. A loopback
