@@ -581,3 +581,47 @@ async fn lease_expiry_is_measured_on_the_local_clock_not_against_a_skewed_renew_
         "taken once it stopped changing for longer than its duration"
     );
 }
+
+/// `kubectl apply` (client-side) and Argo CD keep the object they applied in the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation. The controller's copy of an agent
+/// drops that annotation's bulk to save memory, yet its first metadata patch adds the create marker
+/// to the annotations the server holds: a copy that looked as if it had no annotations sent a patch
+/// whose test failed, and the agent cost a failed patch, a checkpoint in status and a re-read.
+#[tokio::test]
+async fn an_agent_applied_by_kubectl_with_its_last_applied_annotation_costs_two_writes() {
+    use ccop::api::ContactCenterAgent;
+    use kube::api::{Api, PostParams};
+    let env = Env::start("10m").await;
+    let spec = tencent_agent("Kim", "kim@example.com");
+    let applied = json!({"apiVersion": "contactcenter.dev/v1alpha1", "kind": "ContactCenterAgent",
+                         "metadata": {"name": "kim", "namespace": NS}, "spec": spec});
+    let agent: ContactCenterAgent = serde_json::from_value(json!({
+        "apiVersion": "contactcenter.dev/v1alpha1", "kind": "ContactCenterAgent",
+        "metadata": {"name": "kim", "namespace": NS, "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": applied.to_string()}},
+        "spec": spec,
+    }))
+    .unwrap();
+    let api: Api<ContactCenterAgent> = Api::namespaced(env.client.clone(), NS);
+    api.create(&PostParams::default(), &agent).await.unwrap();
+    let before = env.api.counters();
+    let op = env.run(options());
+    let a = env.wait_agent("kim", "Ready", ready).await;
+    tokio::time::sleep(Duration::from_secs(1)).await; // any trailing write would be counted
+    let writes = env.api.counters().since(&before);
+    assert_eq!(
+        a.annotations()
+            .get("kubectl.kubernetes.io/last-applied-configuration"),
+        Some(&applied.to_string()),
+        "kubectl's annotation is the server's and stays as it was"
+    );
+    assert!(a.annotations().contains_key(ccop::api::CREATE_PENDING_ANNOTATION));
+    assert_eq!(writes.get("patch", "contactcenteragents", None), 1, "{writes}");
+    assert_eq!(
+        writes.get("patch", "contactcenteragents", Some("status")),
+        1,
+        "{writes}"
+    );
+    assert_eq!(env.tencent.account_count(), 1);
+    op.stop().await;
+}
