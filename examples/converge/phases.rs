@@ -163,8 +163,13 @@ pub async fn drift(run: &Run<'_>, controller: &mut Controller) -> Result<Drift, 
     })
 }
 
-/// Phase 4: the previous controller is gone and every agent is Ready; a fresh controller starts and
-/// runs until neither the agents nor the vendor have seen a request for a few seconds.
+/// Phase 4: the previous controller is gone and every agent is Ready; a fresh controller starts, counts
+/// every agent Ready (its stores hold the whole roster), and runs until neither the agents nor the
+/// vendor have seen a request for a few seconds.
+///
+/// Quiet alone is not the end: at 100,000 agents the fresh controller made its first two vendor reads
+/// and then nothing for the seconds its watches took to list the roster, and a phase that ended there
+/// measured a controller that had not yet loaded what it restarts onto.
 pub async fn restart(run: &Run<'_>) -> Result<Restart, String> {
     let (s, env) = (&run.p.scenario, &run.stage.env);
     eprintln!("restart: a fresh controller takes over {} Ready agents", s.agents);
@@ -172,7 +177,13 @@ pub async fn restart(run: &Run<'_>) -> Result<Restart, String> {
     let vendor_before = s.vendor_calls(env);
     let mut controller = run.controller("restart").await?;
     let started = Instant::now();
-    let quiet = settle(run, true).await;
+    let counted = counts_the_roster(&controller, s.agents).await;
+    eprintln!(
+        "restart: the controller counted {counted}/{} agents Ready after {:.1} s",
+        s.agents,
+        started.elapsed().as_secs_f64()
+    );
+    let quiet = settle(run, true).await && counted == s.agents;
     let seconds = started.elapsed().as_secs_f64();
     controller.check_alive()?;
     let usage = controller.usage();
@@ -321,6 +332,28 @@ async fn settle(run: &Run<'_>, vendor_too: bool) -> bool {
         }
     }
     false
+}
+
+/// Waits until the controller's `ccop_agents{condition="ready"}` gauge, summed over providers, counts
+/// `agents` (or 120 s plus a second per 2,000 agents pass); returns the last count.
+async fn counts_the_roster(controller: &Controller, agents: usize) -> usize {
+    let give_up = Instant::now() + Duration::from_secs(120 + agents as u64 / 2_000);
+    loop {
+        let counted = ready_gauge(&controller.metrics().await);
+        if counted >= agents || Instant::now() >= give_up {
+            return counted;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The sum of the `ccop_agents` gauge's `condition="ready"` series in a Prometheus text exposition.
+fn ready_gauge(exposition: &str) -> usize {
+    exposition
+        .lines()
+        .filter(|l| l.starts_with("ccop_agents{") && l.contains("condition=\"ready\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as usize
 }
 
 /// Requests of one class.
