@@ -12,55 +12,28 @@
 //! key are on the same vendor account depends on the providers (and, for Huawei, their Secrets), so it
 //! is decided at reconcile time, by [`Claims::rivals_of`] plus the caller's account lookup.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::api::ContactCenterAgent;
 pub use crate::api::ProviderId;
 use crate::core::VendorModel;
 use crate::engine::{ClaimRank, Claimant, compared_claim};
 
-/// Every agent has an entry in both maps, so the index is built to hold little per agent: the agent's
-/// id and its key are each one shared string (the maps' keys and the ranks point at the same one), and
-/// a provider, which thousands of agents use, is one shared `ProviderId`. Strings of their own cost
-/// 830 bytes an agent (heaptrack, release build, 20,000 agents). Providers stay in `providers` until
-/// the index is cleared: there are few of them.
 #[derive(Default)]
 struct Index {
-    by_key: HashMap<Arc<str>, Queue>,
-    /// The agent's id (the same string as its rank's id), the key it claims, its rank.
-    by_agent: HashMap<Arc<str>, (Arc<str>, ClaimRank)>,
-    providers: HashSet<Arc<ProviderId>>,
-}
-
-impl Index {
-    /// The one shared copy of `provider`.
-    fn provider(&mut self, provider: ProviderId) -> Arc<ProviderId> {
-        if let Some(shared) = self.providers.get(&provider) {
-            return shared.clone();
-        }
-        let shared = Arc::new(provider);
-        self.providers.insert(shared.clone());
-        shared
-    }
-
-    /// The one shared copy of `key`: the one the index holds already, if any.
-    fn key(&self, key: String) -> Arc<str> {
-        match self.by_key.get_key_value(key.as_str()) {
-            Some((shared, _)) => shared.clone(),
-            None => key.into(),
-        }
-    }
+    by_key: HashMap<String, Queue>,
+    by_agent: HashMap<String, (String, ClaimRank)>,
 }
 
 /// The claims of one key, earliest first. Nearly every key has one claimant, so a sorted `Vec` (one
 /// entry's worth of memory) rather than a `BTreeMap`, whose first node has room for eleven: at
 /// 100,000 agents that node alone was 145 MiB of the controller's heap (heaptrack, release run).
 #[derive(Default)]
-struct Queue(Vec<(ClaimRank, Arc<ProviderId>)>);
+struct Queue(Vec<(ClaimRank, ProviderId)>);
 
 impl Queue {
-    fn insert(&mut self, rank: ClaimRank, provider: Arc<ProviderId>) {
+    fn insert(&mut self, rank: ClaimRank, provider: ProviderId) {
         match self.0.binary_search_by(|(r, _)| r.cmp(&rank)) {
             Ok(at) => self.0[at].1 = provider,
             Err(at) => self.0.insert(at, (rank, provider)),
@@ -74,7 +47,7 @@ impl Queue {
     }
 
     fn iter(&self) -> impl Iterator<Item = (&ClaimRank, &ProviderId)> {
-        self.0.iter().map(|(r, p)| (r, p.as_ref()))
+        self.0.iter().map(|(r, p)| (r, p))
     }
 
     fn keys(&self) -> impl Iterator<Item = &ClaimRank> {
@@ -106,7 +79,7 @@ pub enum ClaimStatus {
     ConflictsWith(String),
 }
 
-fn identity(agent: &ContactCenterAgent) -> Option<(Arc<str>, ClaimRank)> {
+fn identity(agent: &ContactCenterAgent) -> Option<(String, ClaimRank)> {
     let rank = ClaimRank::of(agent)?;
     Some((rank.id.clone(), rank))
 }
@@ -117,15 +90,13 @@ impl Claims {
         let Some((id, claimant)) = identity(agent) else {
             return Vec::new();
         };
-        let ns = agent.metadata.namespace.as_deref().unwrap_or_default();
+        let ns = agent.metadata.namespace.clone().unwrap_or_default();
         let mut touched = self.remove_id(&id);
         if let Some(key) = compared_claim(&agent.spec) {
             let mut index = self.index.lock().expect("claims lock");
-            let provider = index.provider(ProviderId::of(&agent.spec, ns));
-            let key = index.key(key);
             let set = index.by_key.entry(key.clone()).or_default();
-            set.insert(claimant.clone(), provider);
-            touched.extend(set.keys().map(|rank| rank.id.to_string()));
+            set.insert(claimant.clone(), ProviderId::of(&agent.spec, &ns));
+            touched.extend(set.keys().map(|rank| rank.id.clone()));
             index.by_agent.insert(id, (key, claimant));
         }
         touched
@@ -146,7 +117,7 @@ impl Claims {
         let mut others = Vec::new();
         if let Some(set) = index.by_key.get_mut(&key) {
             set.remove(&claimant);
-            others = set.keys().map(|rank| rank.id.to_string()).collect();
+            others = set.keys().map(|rank| rank.id.clone()).collect();
             if set.is_empty() {
                 index.by_key.remove(&key);
             }
@@ -162,7 +133,7 @@ impl Claims {
     /// Keeps only the claims of agents for which `keep(namespace/name)` holds (after a relist, agents
     /// deleted while the watch was down lose their claims).
     pub fn retain(&self, keep: impl Fn(&str) -> bool) {
-        let gone: Vec<Arc<str>> = {
+        let gone: Vec<String> = {
             let index = self.index.lock().expect("claims lock");
             index.by_agent.keys().filter(|id| !keep(id)).cloned().collect()
         };
@@ -187,7 +158,7 @@ impl Claims {
             .get(key)
             .map(|set| {
                 set.before(me)
-                    .map(|(rank, provider)| (rank.id.to_string(), provider.clone()))
+                    .map(|(rank, provider)| (rank.id.clone(), provider.clone()))
                     .collect()
             })
             .unwrap_or_default()
@@ -222,11 +193,11 @@ impl Claims {
         let index = self.index.lock().expect("claims lock");
         index
             .by_key
-            .get(model.claim_key(key).as_str())
+            .get(&model.claim_key(key))
             .map(|set| {
                 set.iter()
                     .filter(|(_, p)| *p == provider)
-                    .map(|(rank, _)| rank.id.to_string())
+                    .map(|(rank, _)| rank.id.clone())
                     .collect()
             })
             .unwrap_or_default()

@@ -24,33 +24,25 @@ use crate::core::PasswordRules;
 /// every one with one, and among themselves by name).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClaimRank {
-    created: Created,
-    /// `namespace/name`: shared, because the claims index holds it twice for every agent.
-    pub id: Arc<str>,
-}
-
-/// When an agent was created, in the order claims queue: any time before none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Created {
-    /// Unix seconds.
-    At(i64),
-    /// No creation time (a manifest file's object).
-    Unknown,
+    created: String,
+    /// `namespace/name`.
+    pub id: String,
 }
 
 impl ClaimRank {
     /// The rank of `agent` (`None`: it has no namespace or name).
     pub fn of(agent: &ContactCenterAgent) -> Option<Self> {
-        let ns = agent.metadata.namespace.as_deref()?;
-        let name = agent.metadata.name.as_deref()?;
+        let ns = agent.metadata.namespace.clone()?;
+        let name = agent.metadata.name.clone()?;
         let created = agent
             .metadata
             .creation_timestamp
             .as_ref()
-            .map_or(Created::Unknown, |t| Created::At(t.0.as_second()));
+            .map(|t| format!("{:020}", t.0.as_second()))
+            .unwrap_or_else(|| "~".into());
         Some(ClaimRank {
             created,
-            id: format!("{ns}/{name}").into(),
+            id: format!("{ns}/{name}"),
         })
     }
 
@@ -270,7 +262,7 @@ pub async fn owner_ahead<R: Resolve + ?Sized>(
     for other in ahead {
         let theirs = resolver.provider(&other.provider, other.rank.namespace()).await;
         if theirs.is_ok_and(|r| r.vendor.account() == runtime.vendor.account()) {
-            return Some(other.rank.id.to_string());
+            return Some(other.rank.id);
         }
     }
     None
