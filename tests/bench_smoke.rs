@@ -154,22 +154,8 @@ async fn a_small_roster_converges_with_two_writes_an_agent_full_batches_and_a_si
 
     // A restart with every agent Ready is free: no writes anywhere, one look at the roster.
     let rs = &r.restart;
-    assert!(
-        rs.quiet,
-        "the restarted controller never went quiet: {:?}",
-        rs.vendor_calls
-    );
+    assert_restart_went_quiet_and_wrote_nothing(rs);
     assert_eq!(rs.ready, agents, "every agent stays Ready across the restart");
-    assert!(
-        rs.agent_writes.is_empty(),
-        "agent writes after a restart: {:?}",
-        rs.agent_writes
-    );
-    assert_eq!(
-        rs.vendor_writes, 0,
-        "vendor writes after a restart: {:?}",
-        rs.vendor_calls
-    );
     assert!(
         rs.vendor_reads <= rs.reads_limit,
         "{} vendor reads after a restart, more than ceil(N/100)+1 = {}: {:?}",
@@ -184,6 +170,26 @@ async fn a_small_roster_converges_with_two_writes_an_agent_full_batches_and_a_si
 /// nothing to the vendor or the agents. The cold
 /// start's ratio to its rate-limit bound (goal: 1.25) is printed, not asserted, as above: a debug
 /// build on a shared machine says nothing about it.
+/// The restart phase over a Ready roster: the fresh controller went quiet and wrote nothing, to the
+/// agents or to the vendor.
+fn assert_restart_went_quiet_and_wrote_nothing(rs: &bench::Restart) {
+    assert!(
+        rs.quiet,
+        "the restarted controller never went quiet: {:?}",
+        rs.vendor_calls
+    );
+    assert!(
+        rs.agent_writes.is_empty(),
+        "agent writes after a restart: {:?}",
+        rs.agent_writes
+    );
+    assert_eq!(
+        rs.vendor_writes, 0,
+        "vendor writes after a restart: {:?}",
+        rs.vendor_calls
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_roster_in_skill_groups_creates_each_group_once_and_writes_nothing_in_the_steady_state() {
     let _serial = ONE_AT_A_TIME.lock().await;
@@ -255,18 +261,7 @@ async fn a_roster_in_skill_groups_creates_each_group_once_and_writes_nothing_in_
     // the groups before its agent store has listed the agents, so under load each group's status is
     // written with a partial `boundAgents` and again once the agents are listed (measured: none on
     // one run, 2 per group on a loaded one; see docs/benchmark.md).
-    let rs = &r.restart;
-    assert!(rs.quiet, "the restarted controller never went quiet");
-    assert!(
-        rs.agent_writes.is_empty(),
-        "agent writes after a restart: {:?}",
-        rs.agent_writes
-    );
-    assert_eq!(
-        rs.vendor_writes, 0,
-        "vendor writes after a restart: {:?}",
-        rs.vendor_calls
-    );
+    assert_restart_went_quiet_and_wrote_nothing(&r.restart);
     assert!(
         goals
             .iter()
