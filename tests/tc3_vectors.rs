@@ -1,6 +1,6 @@
 //! TC3-HMAC-SHA256 against the vectors produced by the official Tencent Cloud Python SDK
-//! (`tests/data/tc3-vectors.json`, a copy of the team's `shared/vendors/tc3-vectors.json`, so a clean
-//! clone of the repository is enough to run it): every intermediate, byte for byte, so a failure names the
+//! (`tests/data/tc3-vectors.json`, checked in, so a clean clone of the repository is enough to run
+//! it): every intermediate, byte for byte, so a failure names the
 //! step that diverged. Then the SDK-signed requests go through the simulator's verifier: accepted as
 //! sent, rejected with any byte of a signed part changed.
 

@@ -24,7 +24,8 @@ pub const E164_PATTERN: &str = r"^\+[1-9][0-9]{1,14}$";
 pub const TENCENT_EXTENSION_PATTERN: &str = r"^[1-8][0-9]{3,5}$";
 /// Huawei `userAccount`: 6–50 of letters, digits and `@ . _ -`.
 pub const HUAWEI_ACCOUNT_PATTERN: &str = r"^[A-Za-z0-9@._-]{6,50}$";
-/// Ozonetel `agentId`: assumed `[A-Za-z0-9._@-]{2,50}` (vendors/ozonetel.md §2.7, item 8).
+/// Ozonetel `agentId`: assumed `[A-Za-z0-9._@-]{2,50}`. The documentation gives no rule; this one fits
+/// its examples and the `agentName` rule.
 pub const OZONETEL_AGENT_ID_PATTERN: &str = r"^[A-Za-z0-9._@-]{2,50}$";
 
 /// One agent account at a contact-center vendor.

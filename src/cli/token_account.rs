@@ -1,6 +1,6 @@
 //! `ccop` against an Ozonetel account whose provider says TOKEN_AUTH.
 //!
-//! Each Ozonetel token mint revokes every earlier token of the account (vendors/ozonetel.md §2.2), so
+//! Each Ozonetel token mint revokes every earlier token of the account, so
 //! a `ccop plan` in a CI job that minted one would log the cluster's operator out, and the operator
 //! would mint again, spending the account's 10 mints an hour between them. The CLI therefore never
 //! mints: it calls such an account with its API key alone, which works where the account accepts it,

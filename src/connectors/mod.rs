@@ -7,6 +7,8 @@
 //! share one [`token`] cache. Nothing outside a vendor folder knows a vendor's wire format.
 
 pub mod account;
+#[cfg(test)]
+mod core_tests;
 pub mod endpoint;
 pub mod error;
 pub mod http;

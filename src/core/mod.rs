@@ -31,5 +31,3 @@ pub use password::*;
 pub use plan::*;
 pub use vendor_model::*;
 
-#[cfg(test)]
-mod tests;

@@ -43,11 +43,11 @@ use crate::core::{
 
 /// Token lifetime asked for when the provider does not say; the documented maximum.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u32 = 3600;
-/// No limit is documented; 5 requests a second per tenant is the conservative default (§1.5).
+/// No limit is documented; 5 requests a second per tenant is the conservative default.
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 300;
 /// Requests that may go out back to back before the limiter starts spacing them.
 pub const BURST: u32 = 5;
-/// Accounts per `agentAccount/query` page: the cap of the sibling endpoints (§1.3.3).
+/// Accounts per `agentAccount/query` page: the cap documented for Huawei's other list calls.
 pub const PAGE_SIZE: u32 = 100;
 /// Queues per `skill/querySkills` page, the documented maximum.
 const SKILL_PAGE: u64 = 100;
@@ -336,7 +336,7 @@ impl Vendor for Client {
             page_size: None,
         };
         match self.call::<AccountResult>(Action::Query, &query).await {
-            // ASSUMPTION (§1.3.2): "0" with no data is how Huawei says "no such account".
+            // ASSUMPTION: "0" with no data is how Huawei says "no such account".
             Ok(r) => Ok(r
                 .data
                 .unwrap_or_default()
@@ -386,7 +386,7 @@ impl Vendor for Client {
                 tracing::info!(user_account = %agent.key, work_no = %external_id, "created Huawei agent account");
                 Ok(Created { external_id })
             }
-            // ASSUMPTION (§1.3.1): failure messages are unpublished, so after a refused create look the
+            // ASSUMPTION: failure messages are unpublished, so after a refused create look the
             // key up; an existing account means the create lost to an earlier one (e.g. a retry after a
             // lost response) and is adopted rather than reported as a spec problem.
             Err(e) if e.kind == ErrorKind::Rejected && is_body_failure(&e) => {
@@ -467,7 +467,7 @@ impl Vendor for Client {
             .await
         {
             Ok(_) => Ok(Deletion::Deleted),
-            // ASSUMPTION (§1.3.6): deleting a missing account is undocumented; a refused delete is
+            // ASSUMPTION: deleting a missing account is undocumented; a refused delete is
             // done when a query no longer finds the account, which makes finalizers idempotent.
             Err(e) if is_body_failure(&e) => match self.get(key).await? {
                 None => Ok(Deletion::AlreadyGone),

@@ -335,7 +335,7 @@ pub struct SkillResult {
     #[serde(default)]
     pub description: Option<String>,
     /// The queues. ASSUMPTION: the list's field names were not captured from the documentation;
-    /// `data` items with the id and name are assumed (§1.3.7), and `id` is accepted for `skillId`.
+    /// `data` items with the id and name are assumed (undocumented), and `id` is accepted for `skillId`.
     #[serde(default)]
     pub data: Option<Vec<SkillInfo>>,
 }

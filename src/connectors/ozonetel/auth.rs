@@ -1,7 +1,7 @@
 //! Ozonetel authentication: the account's API key on every call, and in TOKEN_AUTH mode a 60-minute
 //! token minted from it.
 //!
-//! Tokens are scarce and mutually exclusive (vendors/ozonetel.md §2.2): at most 10 mints an hour, and
+//! Tokens are scarce and mutually exclusive: at most 10 mints an hour, and
 //! each mint revokes every earlier token of the account. So this process keeps exactly one
 //! token per account and API key in the shared [`TokenCache`] (which reuses it until less than
 //! [`REFRESH_MARGIN`] of its lifetime is left or the vendor refuses it, and mints one token at a time

@@ -1,5 +1,4 @@
-//! Ozonetel CloudAgent client: agents by `agentId` through the `ca_apis` endpoints
-//! (vendors/ozonetel.md).
+//! Ozonetel CloudAgent client: agents by `agentId` through the `ca_apis` endpoints.
 //!
 //! What makes this vendor different, and where each part lives:
 //!
@@ -194,8 +193,8 @@ impl Vendor for Client {
         let body = wire::key_body(&self.api.credentials.user_name, key);
         match self.api.call(Action::Details, &body).await {
             Ok(reply) => Ok(wire::observed_from_details(key, reply.message.as_ref())),
-            // Only the documented "no such agent" answers mean absent (vendors/ozonetel.md §2.3,
-            // §2.4.3: "Agent not found", "Invalid Agent Details"). Any other refusal (a wrong
+            // Only the documented "no such agent" answers mean absent ("Agent not found",
+            // "Invalid Agent Details"). Any other refusal (a wrong
             // endpoint's 404, a validation message, a proxy page) is an error: taken for "absent" it
             // would show the agent Ready-to-create and spend the write budget on creates that fail.
             Err(e) if e.kind == ErrorKind::NotFound => {

@@ -1,11 +1,12 @@
 //! Lenient decoding of Ozonetel response bodies into a success [`Reply`] or a classified
 //! [`VendorError`].
 //!
-//! Ozonetel's bodies are inconsistent across and within endpoints (vendors/ozonetel.md §2.3): `status`
+//! Ozonetel's bodies are inconsistent across and within endpoints: `status`
 //! or `Status`, holding `"success"`, `"Success"`, `"false"`, `"error"` or `"Fail"`; `message`,
 //! `Message` or `messages`, holding a string, an object of field → reason, or (AgentDetails) a list.
 //! HTTP status codes are undocumented. So this module looks keys up case-insensitively, accepts every
-//! value type, and decides success by HTTP 2xx *and* a success status (the doc's ASSUMPTION). It is
+//! value type, and decides success by HTTP 2xx *and* a success status (assumed: the
+//! documentation says neither). It is
 //! written to never panic, whatever the bytes: a property test feeds it arbitrary input.
 
 use std::time::Duration;
@@ -179,7 +180,7 @@ pub const TOKEN_EXPIRED: &str = "TokenExpired";
 /// Code of "Max limit exceeded" and the legacy five-minute message.
 pub const MAX_LIMIT_EXCEEDED: &str = "MaxLimitExceeded";
 
-/// Maps each documented message family to the shared error kinds (vendors/ozonetel.md §2.3, §2.4).
+/// Maps each documented message family to the shared error kinds.
 /// `None`: the message is not one of them; the caller decides by HTTP status, else it is a validation
 /// error.
 pub fn classify(message: &str) -> Option<Class> {

@@ -1,5 +1,5 @@
 //! Client-side rate limits for one Ozonetel account: the documented 5 writes and 10 AgentDetails reads
-//! a minute (vendors/ozonetel.md §2.6), less headroom for people and other tools.
+//! a minute, less headroom for people and other tools.
 //!
 //! Each API class has a process-wide [`TokenBucket`] shared by
 //! every client of the account, and a shared pause: once the vendor answers "Max limit exceeded",

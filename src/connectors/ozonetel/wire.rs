@@ -1,6 +1,6 @@
 //! Ozonetel request bodies and the AgentDetails answer, mapped to and from the vendor-neutral model.
 //!
-//! Field mapping (vendors/ozonetel.md §2.4):
+//! Field mapping:
 //!
 //! | Model | createAgent | updateAgent | AgentDetails |
 //! |---|---|---|---|
@@ -197,7 +197,8 @@ fn checked<'a>(allowed: &[&'a str], what: &str, name: &str) -> Result<&'a str, V
 }
 
 /// The updateAgent body: the key, the fields the vendor may insist on (`agentName`, `email`;
-/// vendors/ozonetel.md §2.4.3 ASSUMPTION), and only the changed fields, skills and groups as deltas.
+/// assumed: the documentation does not say which are required), and only
+/// the changed fields, skills and groups as deltas.
 ///
 /// The password is sent only when it is one of the `changes`, i.e. when the Secret's password is not
 /// the one the operator last applied (the engine compares its keyed digest with the digest in the

@@ -43,7 +43,7 @@ use crate::connectors::huawei::wire::{Action, TOKEN_PATH};
 const DEFAULT_TOKEN_LIFETIME: u64 = 600;
 /// `pageSize` of `agentAccount/query` when none is given. ASSUMPTION: undocumented.
 const DEFAULT_PAGE_SIZE: i64 = 10;
-/// The page cap: 100 on the sibling endpoints (§1.3.3).
+/// The page cap: 100, the cap documented for Huawei's other list calls.
 const MAX_PAGE_SIZE: i64 = 100;
 /// The first `workNo` (documented range 101–59999 / 101–999999).
 const FIRST_WORK_NO: u32 = 101;

@@ -147,9 +147,9 @@ impl Sim {
         let (bucket, limit, window) = match endpoint {
             Endpoint::GenerateToken => ("tokens", self.config.tokens_per_hour, HOUR),
             Endpoint::Details => ("details", self.config.details_per_minute, MINUTE),
-            // Create Skill has a budget of its own (§2.4.6: 10 a minute).
+            // Create Skill has a budget of its own (10 a minute).
             Endpoint::Skill => ("skills", self.config.skills_per_minute, MINUTE),
-            // ASSUMPTION (§2.6): one budget per account for the three write endpoints.
+            // ASSUMPTION: one budget per account for the three write endpoints.
             _ => ("writes", self.config.writes_per_minute, MINUTE),
         };
         if !self.core.admit(bucket, limit, window) {
@@ -532,7 +532,7 @@ impl<'a> Validation<'a> {
         self.problems.entry(field).or_insert_with(|| reason.into());
     }
 
-    /// ASSUMPTION (§2.7 item 8): the agentName rule without spaces.
+    /// ASSUMPTION: the agentName rule without spaces.
     fn agent_id(&mut self, field: &'static str, id: &str) {
         let ok = (2..=50).contains(&id.chars().count())
             && id

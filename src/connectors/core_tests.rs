@@ -1,12 +1,13 @@
-//! Tests of the core: normalization, diff, plans, last-applied records, and properties that must hold
-//! for every spec and every vendor state.
+//! Tests of the core's decisions (normalization, diff, plans, last-applied records, and properties that
+//! must hold for every spec and every vendor state) made with each vendor's model. They live beside the
+//! models rather than in `core`, which names no vendor, not even in its tests.
 
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::*;
 use crate::api::*;
+use crate::core::*;
 use crate::connectors::model;
 use crate::connectors::models::testing::{skills, spec};
 use crate::connectors::{huawei, ozonetel, tencent};
