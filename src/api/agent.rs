@@ -17,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{OzonetelBlended, OzonetelCallControls, ProviderRef, SecretKeyRef, TencentForwarding};
+use crate::kind::VendorKind;
 
 /// E.164: a `+`, a non-zero country-code digit, then up to 14 more digits.
 pub const E164_PATTERN: &str = r"^\+[1-9][0-9]{1,14}$";
@@ -253,6 +254,23 @@ pub struct SkillGroupRef {
     /// The `ContactCenterSkillGroup`'s object name.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
+}
+
+/// The vendor key an agent claims, derivable from the spec alone: the vendor block's key, or the e-mail
+/// (Tencent's key, and the only key an agent without a vendor block can have).
+pub fn claimed_key(spec: &ContactCenterAgentSpec) -> Option<String> {
+    vendor_claim(spec).map(|(_, key)| key)
+}
+
+/// The key [`claimed_key`] finds, with the vendor whose key it is.
+pub fn vendor_claim(spec: &ContactCenterAgentSpec) -> Option<(VendorKind, String)> {
+    if let Some(h) = &spec.huawei {
+        return Some((VendorKind::Huawei, h.user_account.clone()));
+    }
+    if let Some(o) = &spec.ozonetel {
+        return Some((VendorKind::Ozonetel, o.agent_id.clone()));
+    }
+    spec.email.clone().map(|email| (VendorKind::Tencent, email))
 }
 
 /// Tencent Cloud Contact Center agent ("staff") fields. The account key is `spec.email`.

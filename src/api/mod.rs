@@ -15,8 +15,6 @@ use kube::{CustomResourceExt, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::kind::VendorKind;
-
 /// API group of every resource of the operator.
 pub const GROUP: &str = "contactcenter.dev";
 /// Finalizer that makes the operator see deletions (and delete or orphan the vendor account).
@@ -109,23 +107,6 @@ impl ProviderId {
             None => self.name.clone(),
         }
     }
-}
-
-/// The vendor key an agent claims, derivable from the spec alone: the vendor block's key, or the e-mail
-/// (Tencent's key, and the only key an agent without a vendor block can have).
-pub fn claimed_key(spec: &ContactCenterAgentSpec) -> Option<String> {
-    vendor_claim(spec).map(|(_, key)| key)
-}
-
-/// The key [`claimed_key`] finds, with the vendor whose key it is.
-pub fn vendor_claim(spec: &ContactCenterAgentSpec) -> Option<(VendorKind, String)> {
-    if let Some(h) = &spec.huawei {
-        return Some((VendorKind::Huawei, h.user_account.clone()));
-    }
-    if let Some(o) = &spec.ozonetel {
-        return Some((VendorKind::Ozonetel, o.agent_id.clone()));
-    }
-    spec.email.clone().map(|email| (VendorKind::Tencent, email))
 }
 
 /// Every CRD of the operator, in a stable order.

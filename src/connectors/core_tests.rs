@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use crate::api::*;
-use crate::core::*;
 use crate::connectors::model;
 use crate::connectors::models::testing::{skills, spec};
 use crate::connectors::{huawei, ozonetel, tencent};
+use crate::core::*;
 
 /// A fixed digest key: the plans do not depend on which key an installation has.
 fn test_key() -> DigestKey {

@@ -32,9 +32,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use account::{AccountId, CredentialDigest};
 pub use error::{ErrorKind, VendorError};
-pub use models::{group_support, model, site};
+pub use models::{connect, group_support, model, site};
 
-use crate::api::{ProviderSettings, VendorSettings};
 use crate::core::{
     DesiredAgent, DesiredGroup, Field, FieldChange, GroupChange, GroupSupport, ObservedAgent, ObservedGroup,
     VendorKind, VendorModel,
@@ -331,44 +330,4 @@ impl ClientOptions {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         options
     }
-}
-
-/// Builds the client for a provider from its settings and its credentials Secret.
-///
-/// Rate limiters and token caches are keyed by the vendor account, so every client built for the same
-/// account shares them.
-pub fn connect(
-    settings: &ProviderSettings,
-    secret_name: &str,
-    credentials: &SecretData,
-    options: &ClientOptions,
-) -> Result<Arc<dyn Vendor>, VendorError> {
-    let rate = settings.rate_limit.clone().unwrap_or_default();
-    let vendor = settings
-        .vendor_settings()
-        .map_err(|e| VendorError::new(ErrorKind::Rejected, e.to_string()))?;
-    let client: Arc<dyn Vendor> = match vendor {
-        VendorSettings::Tencent(t) => Arc::new(tencent::Client::from_provider(
-            t,
-            &rate,
-            secret_name,
-            credentials,
-            options,
-        )?),
-        VendorSettings::Huawei(h) => Arc::new(huawei::Client::from_provider(
-            h,
-            &rate,
-            secret_name,
-            credentials,
-            options,
-        )?),
-        VendorSettings::Ozonetel(o) => Arc::new(ozonetel::Client::from_provider(
-            o,
-            &rate,
-            secret_name,
-            credentials,
-            options,
-        )?),
-    };
-    Ok(client)
 }

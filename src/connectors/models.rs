@@ -1,7 +1,11 @@
-//! Which model and site each vendor has: the one place a [`VendorKind`] turns into its
-//! [`VendorModel`] and its [`Site`].
+//! Which model, site and client each vendor has: the one place a [`VendorKind`] (or a provider's
+//! [`VendorSettings`]) turns into its [`VendorModel`], its [`Site`] and its [`Vendor`] client.
+
+use std::sync::Arc;
 
 use super::site::Site;
+use super::{ClientOptions, ErrorKind, SecretData, Vendor, VendorError, huawei, ozonetel, tencent};
+use crate::api::{ProviderSettings, VendorSettings};
 use crate::core::{GroupSupport, VendorKind, VendorModel};
 
 /// The model of a vendor.
@@ -30,6 +34,46 @@ pub fn site(kind: VendorKind) -> &'static dyn Site {
         VendorKind::Huawei => &super::huawei::site::HuaweiSite,
         VendorKind::Ozonetel => &super::ozonetel::site::OzonetelSite,
     }
+}
+
+/// Builds the client for a provider from its settings and its credentials Secret.
+///
+/// Rate limiters and token caches are keyed by the vendor account, so every client built for the same
+/// account shares them.
+pub fn connect(
+    settings: &ProviderSettings,
+    secret_name: &str,
+    credentials: &SecretData,
+    options: &ClientOptions,
+) -> Result<Arc<dyn Vendor>, VendorError> {
+    let rate = settings.rate_limit.clone().unwrap_or_default();
+    let vendor = settings
+        .vendor_settings()
+        .map_err(|e| VendorError::new(ErrorKind::Rejected, e.to_string()))?;
+    let client: Arc<dyn Vendor> = match vendor {
+        VendorSettings::Tencent(t) => Arc::new(tencent::Client::from_provider(
+            t,
+            &rate,
+            secret_name,
+            credentials,
+            options,
+        )?),
+        VendorSettings::Huawei(h) => Arc::new(huawei::Client::from_provider(
+            h,
+            &rate,
+            secret_name,
+            credentials,
+            options,
+        )?),
+        VendorSettings::Ozonetel(o) => Arc::new(ozonetel::Client::from_provider(
+            o,
+            &rate,
+            secret_name,
+            credentials,
+            options,
+        )?),
+    };
+    Ok(client)
 }
 
 /// Builders the connector and core tests share.

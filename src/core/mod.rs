@@ -30,4 +30,3 @@ pub use normalize::*;
 pub use password::*;
 pub use plan::*;
 pub use vendor_model::*;
-
