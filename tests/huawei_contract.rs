@@ -291,11 +291,7 @@ async fn duplicates_missing_accounts_and_vendor_refusals_map_to_their_kinds() {
     other.key = "bob.lee01".into();
     other.fields.insert(
         Field::Skills,
-        FieldValue::Skills(vec![SkillBinding {
-            id: "9".into(),
-            priority: None,
-            weight: None,
-        }]),
+        FieldValue::Skills(vec![SkillBinding::new("9", None)]),
     );
     let e = client
         .create(&other, Some(&password(PASSWORD, None)))
@@ -335,11 +331,7 @@ async fn invalid_specs_are_refused_before_any_request() {
         ..want.clone()
     };
     let text = |s: &str| FieldValue::Text(s.into());
-    let zero_priority = FieldValue::Skills(vec![SkillBinding {
-        id: "1".into(),
-        priority: Some(0),
-        weight: None,
-    }]);
+    let zero_priority = FieldValue::Skills(vec![SkillBinding::new("1", Some(0))]);
     let good = Some(password(PASSWORD, None));
     let weak = Some(password("weakpassword", None));
     let cases: Vec<(DesiredAgent, Option<AgentPassword>, &str)> = vec![

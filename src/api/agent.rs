@@ -247,6 +247,24 @@ pub struct SkillRef {
     pub weight: Option<u32>,
 }
 
+impl SkillRef {
+    /// A reference to the skill group of this vendor name, nothing else set.
+    pub fn named(name: impl Into<String>) -> Self {
+        SkillRef {
+            name: Some(name.into()),
+            ..Default::default()
+        }
+    }
+
+    /// A reference to the skill group with this vendor id, nothing else set.
+    pub fn with_id(id: impl Into<String>) -> Self {
+        SkillRef {
+            id: Some(id.into()),
+            ..Default::default()
+        }
+    }
+}
+
 /// A `ContactCenterSkillGroup` by name, in the referencing agent's namespace.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]

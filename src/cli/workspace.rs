@@ -532,18 +532,12 @@ spec:
 apiVersion: contactcenter.dev/v1alpha1
 kind: ContactCenterAgent
 metadata: {name: alice-again, namespace: cc, creationTimestamp: "2026-01-02T00:00:00Z"}
-spec:
-  providerRef: {name: tencent-prod}
-  displayName: Alice Again
-  email: Alice.Chen@example.com
+spec: {providerRef: {name: tencent-prod}, displayName: Alice Again, email: Alice.Chen@example.com}
 ---
 apiVersion: contactcenter.dev/v1alpha1
 kind: ContactCenterAgent
 metadata: {name: alice-chen, namespace: cc, creationTimestamp: "2026-01-01T00:00:00Z"}
-spec:
-  providerRef: {name: tencent-prod}
-  displayName: Alice Chen
-  email: alice.chen@example.com
+spec: {providerRef: {name: tencent-prod}, displayName: Alice Chen, email: alice.chen@example.com}
 "#;
 
     /// The owner of each agent's key: as `ccop plan` resolves it over the manifests, and as the

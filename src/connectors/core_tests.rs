@@ -68,62 +68,24 @@ fn skill_names_resolve_to_vendor_ids_and_unknown_names_name_the_field() {
     let mut s = spec(VendorKind::Tencent);
     s.skills = Some(vec![
         SkillRef {
-            group_ref: None,
-            name: Some("support".into()),
-            id: None,
             priority: Some(2),
-            weight: None,
+            ..SkillRef::named("support")
         },
-        SkillRef {
-            group_ref: None,
-            name: None,
-            id: Some("7".into()),
-            priority: None,
-            weight: None,
-        },
+        SkillRef::with_id("7"),
     ]);
     let d = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap();
     assert_eq!(
         d.fields[&Field::Skills],
         FieldValue::Skills(vec![
-            SkillBinding {
-                id: "102".into(),
-                priority: Some(2),
-                weight: None
-            },
-            SkillBinding {
-                id: "7".into(),
-                priority: None,
-                weight: None
-            },
+            SkillBinding::new("102", Some(2)),
+            SkillBinding::new("7", None),
         ])
     );
-    s.skills = Some(vec![SkillRef {
-        group_ref: None,
-        name: Some("nope".into()),
-        id: None,
-        priority: None,
-        weight: None,
-    }]);
+    s.skills = Some(vec![SkillRef::named("nope")]);
     let err = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap_err();
     assert_eq!(err.field, "skills[0].name");
     assert!(err.to_string().contains("no skill named \"nope\""), "{err}");
-    s.skills = Some(vec![
-        SkillRef {
-            group_ref: None,
-            name: Some("billing".into()),
-            id: None,
-            priority: None,
-            weight: None,
-        },
-        SkillRef {
-            group_ref: None,
-            name: None,
-            id: Some("101".into()),
-            priority: None,
-            weight: None,
-        },
-    ]);
+    s.skills = Some(vec![SkillRef::named("billing"), SkillRef::with_id("101")]);
     assert_eq!(
         normalize(&s, model(VendorKind::Tencent), &skills(), None)
             .unwrap_err()
@@ -263,22 +225,12 @@ fn an_update_carries_exactly_the_changed_fields() {
 #[test]
 fn unmanaged_skill_priorities_are_not_compared() {
     let mut s = spec(VendorKind::Tencent);
-    s.skills = Some(vec![SkillRef {
-        group_ref: None,
-        name: Some("billing".into()),
-        id: None,
-        priority: None,
-        weight: None,
-    }]);
+    s.skills = Some(vec![SkillRef::named("billing")]);
     let d = normalize(&s, model(VendorKind::Tencent), &skills(), None).unwrap();
     let mut o = observed_from(&d);
     o.fields.insert(
         Field::Skills,
-        FieldValue::Skills(vec![SkillBinding {
-            id: "101".into(),
-            priority: Some(3),
-            weight: None,
-        }]),
+        FieldValue::Skills(vec![SkillBinding::new("101", Some(3))]),
     );
     let out = plan_owned(&d, &o);
     assert_eq!(out.plan, Plan::NoOp);
@@ -364,11 +316,8 @@ fn deletion_follows_the_policy_ownership_and_the_ceiling() {
 fn the_last_applied_record_stands_in_for_unreadable_fields() {
     let mut s = spec(VendorKind::Ozonetel);
     s.skills = Some(vec![SkillRef {
-        group_ref: None,
-        name: Some("billing".into()),
-        id: None,
         priority: Some(10),
-        weight: None,
+        ..SkillRef::named("billing")
     }]);
     s.ozonetel.as_mut().unwrap().locked = Some(true);
     let d = normalize(&s, model(VendorKind::Ozonetel), &NamesAreIds, None).unwrap();
@@ -386,11 +335,7 @@ fn the_last_applied_record_stands_in_for_unreadable_fields() {
     o.fields.insert(Field::DisplayName, text("Alice Chen"));
     o.fields.insert(
         Field::Skills,
-        FieldValue::Skills(vec![SkillBinding {
-            id: "billing".into(),
-            priority: None,
-            weight: None,
-        }]),
+        FieldValue::Skills(vec![SkillBinding::new("billing", None)]),
     );
     overlay_last_applied(&mut o, &record, model(VendorKind::Ozonetel), &readable);
     let out = plan_owned(&d, &o);
@@ -592,23 +537,42 @@ fn perturb(desired: &DesiredAgent, choices: &[u8], extra: &str) -> ObservedAgent
     o
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+/// A generated agent and what the vendor holds for it.
+#[derive(Debug, Clone)]
+struct Scenario {
+    /// The password the spec's Secret holds, if it has one.
+    password: Option<String>,
+    /// The spec, normalized with that password's digest.
+    desired: DesiredAgent,
+    /// No account, or the desired fields perturbed.
+    observed: Option<ObservedAgent>,
+    /// Whether the agent's record owns the account.
+    owned: bool,
+}
 
-    /// Applying a plan to the observed state and planning again yields NoOp.
-    #[test]
-    fn a_plan_applied_converges(
+prop_compose! {
+    fn scenario()(
         (s, password) in vendor_strategy().prop_flat_map(spec_strategy),
         choices in prop::collection::vec(any::<u8>(), 1..16),
         exists in any::<bool>(),
         owned in any::<bool>(),
         extra in "[a-z]{1,6}",
-    ) {
+    ) -> Scenario {
         let vendor = s.vendor_block().unwrap();
         let key = vendor_key(&s, model(vendor)).unwrap();
         let digest = password.as_deref().map(|p| password_digest(&test_key(), &key, p));
         let desired = normalize(&s, model(vendor), resolver_for(vendor).as_ref(), digest).unwrap();
         let observed = exists.then(|| perturb(&desired, &choices, &extra));
+        Scenario { password, desired, observed, owned }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Applying a plan to the observed state and planning again yields NoOp.
+    #[test]
+    fn a_plan_applied_converges(Scenario { desired, observed, owned, .. } in scenario()) {
         let first = plan(PlanInput { desired: &desired, observed: observed.as_ref(), owned, adoption: AdoptionPolicy::AdoptOrCreate });
         let after = apply_plan(&desired, observed.as_ref(), &first.plan);
         let second = plan(PlanInput { desired: &desired, observed: after.as_ref(), owned: true, adoption: AdoptionPolicy::AdoptOrCreate });
@@ -618,17 +582,8 @@ proptest! {
     /// A field the spec leaves unset never appears in a plan, and a plan never carries a secret.
     #[test]
     fn plans_touch_only_managed_fields_and_never_carry_secrets(
-        (s, password) in vendor_strategy().prop_flat_map(spec_strategy),
-        choices in prop::collection::vec(any::<u8>(), 1..16),
-        exists in any::<bool>(),
-        owned in any::<bool>(),
-        extra in "[a-z]{1,6}",
+        Scenario { password, desired, observed, owned } in scenario(),
     ) {
-        let vendor = s.vendor_block().unwrap();
-        let key = vendor_key(&s, model(vendor)).unwrap();
-        let digest = password.as_deref().map(|p| password_digest(&test_key(), &key, p));
-        let desired = normalize(&s, model(vendor), resolver_for(vendor).as_ref(), digest).unwrap();
-        let observed = exists.then(|| perturb(&desired, &choices, &extra));
         let out = plan(PlanInput { desired: &desired, observed: observed.as_ref(), owned, adoption: AdoptionPolicy::AdoptOrCreate });
         let fields_in_plan: Vec<Field> = match &out.plan {
             Plan::Create { fields } => fields.keys().copied().collect(),

@@ -16,6 +16,27 @@ pub struct Permission {
     pub scope: Scope,
 }
 
+/// The operator's own API group.
+const CC: &str = "contactcenter.dev";
+/// The core API group.
+const CORE: &str = "";
+
+impl Permission {
+    const fn new(
+        group: &'static str,
+        resource: &'static str,
+        verbs: &'static [&'static str],
+        scope: Scope,
+    ) -> Self {
+        Permission {
+            group,
+            resource,
+            verbs,
+            scope,
+        }
+    }
+}
+
 /// Where a permission is granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -28,102 +49,29 @@ pub enum Scope {
 }
 
 /// The permissions the controller needs.
+// One rule a line, as a table reads: rustfmt would give every argument a line of its own.
+#[rustfmt::skip]
 pub const PERMISSIONS: &[Permission] = &[
-    Permission {
-        group: "contactcenter.dev",
-        resource: "contactcenteragents",
-        verbs: &["get", "list", "watch", "patch"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "contactcenteragents/status",
-        verbs: &["get", "patch"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "contactcenteragents/finalizers",
-        verbs: &["update"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "contactcenterskillgroups",
-        verbs: &["get", "list", "watch", "patch"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "contactcenterskillgroups/status",
-        verbs: &["get", "patch"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "contactcenterskillgroups/finalizers",
-        verbs: &["update"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "contactcenterproviders",
-        verbs: &["get", "list", "watch", "patch"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "contactcenterproviders/status",
-        verbs: &["get", "patch"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "clustercontactcenterproviders",
-        verbs: &["get", "list", "watch", "patch"],
-        scope: Scope::Cluster,
-    },
-    Permission {
-        group: "contactcenter.dev",
-        resource: "clustercontactcenterproviders/status",
-        verbs: &["get", "patch"],
-        scope: Scope::Cluster,
-    },
+    Permission::new(CC, "contactcenteragents", &["get", "list", "watch", "patch"], Scope::Watched),
+    Permission::new(CC, "contactcenteragents/status", &["get", "patch"], Scope::Watched),
+    Permission::new(CC, "contactcenteragents/finalizers", &["update"], Scope::Watched),
+    Permission::new(CC, "contactcenterskillgroups", &["get", "list", "watch", "patch"], Scope::Watched),
+    Permission::new(CC, "contactcenterskillgroups/status", &["get", "patch"], Scope::Watched),
+    Permission::new(CC, "contactcenterskillgroups/finalizers", &["update"], Scope::Watched),
+    Permission::new(CC, "contactcenterproviders", &["get", "list", "watch", "patch"], Scope::Watched),
+    Permission::new(CC, "contactcenterproviders/status", &["get", "patch"], Scope::Watched),
+    Permission::new(CC, "clustercontactcenterproviders", &["get", "list", "watch", "patch"], Scope::Cluster),
+    Permission::new(CC, "clustercontactcenterproviders/status", &["get", "patch"], Scope::Cluster),
     // Namespace labels decide which namespaces a cluster provider's grant covers.
-    Permission {
-        group: "",
-        resource: "namespaces",
-        verbs: &["list", "watch"],
-        scope: Scope::Cluster,
-    },
+    Permission::new(CORE, "namespaces", &["list", "watch"], Scope::Cluster),
     // Patch: the finalizer that keeps a provider's credentials Secret until its agents are deleted.
     // Create and patch: the Secrets generated passwords are kept in (`passwordPolicy: Generate`).
-    Permission {
-        group: "",
-        resource: "secrets",
-        verbs: &["get", "list", "watch", "create", "patch"],
-        scope: Scope::Watched,
-    },
+    Permission::new(CORE, "secrets", &["get", "list", "watch", "create", "patch"], Scope::Watched),
     // Cluster providers' credentials, and the password-digest key (`digest_key`), which the first
     // start creates.
-    Permission {
-        group: "",
-        resource: "secrets",
-        verbs: &["get", "list", "watch", "create", "patch"],
-        scope: Scope::OperatorNamespace,
-    },
-    Permission {
-        group: "events.k8s.io",
-        resource: "events",
-        verbs: &["create", "patch"],
-        scope: Scope::Watched,
-    },
-    Permission {
-        group: "coordination.k8s.io",
-        resource: "leases",
-        verbs: &["get", "create", "update"],
-        scope: Scope::OperatorNamespace,
-    },
+    Permission::new(CORE, "secrets", &["get", "list", "watch", "create", "patch"], Scope::OperatorNamespace),
+    Permission::new("events.k8s.io", "events", &["create", "patch"], Scope::Watched),
+    Permission::new("coordination.k8s.io", "leases", &["get", "create", "update"], Scope::OperatorNamespace),
 ];
 
 /// Whether `verb` on `group`/`resource` is covered by [`PERMISSIONS`].

@@ -189,6 +189,17 @@ mod tests {
         Time(jiff::Timestamp::from_second(s).unwrap())
     }
 
+    /// The status of an Available agent with `record`, written at second 1.
+    fn available_status(record: &AgentRecord) -> ContactCenterAgentStatus {
+        desired_status(
+            &agent(),
+            &Verdict::available(Reason::Available, "ok"),
+            record,
+            &[],
+            &at(1),
+        )
+    }
+
     #[test]
     fn recomputing_an_unchanged_outcome_later_is_the_same_status() {
         let mut a = agent();
@@ -230,13 +241,7 @@ mod tests {
                 external_id: Some("107".into()),
             }],
         };
-        let s = desired_status(
-            &agent(),
-            &Verdict::available(Reason::Available, "ok"),
-            &record,
-            &[],
-            &at(1),
-        );
+        let s = available_status(&record);
         assert_eq!(record_of_status(Some(&s)), record);
     }
 
@@ -268,13 +273,7 @@ mod tests {
             .into(),
             ..Default::default()
         };
-        let s = desired_status(
-            &agent(),
-            &Verdict::available(Reason::Available, "ok"),
-            &record,
-            &[],
-            &at(1),
-        );
+        let s = available_status(&record);
         assert_eq!(
             s.applied_only,
             ["email", "ozonetel.callControls"],

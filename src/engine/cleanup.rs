@@ -10,7 +10,7 @@ use super::{
 use crate::api::{AccountOrigin, DeletionCeiling};
 use crate::conditions::{Reason, Verdict};
 use crate::connectors::Deletion;
-use crate::core::{self, DeletionInput, Plan, Refusal};
+use crate::core::{Plan, Refusal};
 
 /// How soon to ask again about an account the vendor is still deleting.
 const DELETION_PENDING_RECHECK: Duration = Duration::from_secs(30);
@@ -25,14 +25,7 @@ pub(super) async fn cleanup(req: AgentRequest<'_>, provider: &ProviderRuntime) -
         Err(outcome) => return *outcome,
     };
     let record = req.record.clone();
-    let origin = record.origin_of(&key);
-    let plan = core::plan_deletion(DeletionInput {
-        owned: record.owns(&key),
-        origin,
-        policy: req.spec.deletion_policy,
-        management: req.spec.management_policy,
-        ceiling_allows: provider.policy.may_delete(origin),
-    });
+    let plan = record.plan_deletion(&key, req.spec, &provider.policy);
     let outcome = Outcome::new(
         Verdict::progressing(Reason::Deleting, "deleted"),
         record,

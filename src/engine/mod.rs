@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::api::{AccountOrigin, ContactCenterAgentSpec};
+use crate::api::{AccountOrigin, AgentPolicy, ContactCenterAgentSpec};
 use crate::conditions::{Reason, Verdict};
 use crate::connectors::{AccountId, AgentPassword, ErrorKind, VendorError};
 use crate::core::{self, FieldChange, Plan};
@@ -150,6 +150,19 @@ impl AgentRecord {
             } else {
                 None
             }
+        })
+    }
+
+    /// The deletion plan for the account with `key` of an agent with `spec` whose object is being
+    /// deleted, under its provider's `ceiling`: the one rule the controller and `ccop plan` share.
+    pub fn plan_deletion(&self, key: &str, spec: &ContactCenterAgentSpec, ceiling: &AgentPolicy) -> Plan {
+        let origin = self.origin_of(key);
+        core::plan_deletion(core::DeletionInput {
+            owned: self.owns(key),
+            origin,
+            policy: spec.deletion_policy,
+            management: spec.management_policy,
+            ceiling_allows: ceiling.may_delete(origin),
         })
     }
 }

@@ -380,6 +380,14 @@ mod tests {
         a
     }
 
+    /// The display names of the snapshot's accounts, in its order.
+    fn display_names(s: &Snapshot) -> Vec<FieldValue> {
+        s.accounts()
+            .into_iter()
+            .map(|a| a.fields[&Field::DisplayName].clone())
+            .collect()
+    }
+
     #[test]
     fn merge_reports_changed_new_and_vanished_accounts_only_after_the_first_load() {
         let s = Snapshot::new(Duration::from_secs(60));
@@ -418,11 +426,7 @@ mod tests {
         let mut cut_short = s.begin(true, Instant::now());
         s.absorb(&mut cut_short, vec![agent("a", "A2", 2), agent("c", "C", 2)]);
         drop(cut_short);
-        let names: Vec<_> = s
-            .accounts()
-            .into_iter()
-            .map(|a| a.fields[&Field::DisplayName].clone())
-            .collect();
+        let names = display_names(&s);
         assert_eq!(
             names,
             [FieldValue::Text("A".into()), FieldValue::Text("B".into())],
@@ -497,11 +501,7 @@ mod tests {
         // The pages were read before the writes: "a" still old, "new" missing.
         assert!(s.merge(vec![agent("a", "A", 1)], true, started).is_empty());
         assert_eq!(s.len(), 2, "the account created meanwhile is still there");
-        let names: Vec<_> = s
-            .accounts()
-            .into_iter()
-            .map(|a| a.fields[&Field::DisplayName].clone())
-            .collect();
+        let names = display_names(&s);
         assert_eq!(
             names[0],
             FieldValue::Text("A2".into()),

@@ -117,15 +117,7 @@ async fn a_create_racing_an_existing_account_becomes_an_adoption() {
         .observe(fake.as_ref(), "carol.li", false)
         .await
         .unwrap();
-    let mut console = ObservedAgent {
-        key: "carol.li".into(),
-        external_id: Some("555".into()),
-        ..Default::default()
-    };
-    console
-        .fields
-        .insert(Field::DisplayName, FieldValue::Text("Carol (console)".into()));
-    fake.insert(console);
+    console_account(&fake, "carol.li");
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(out.taken, Taken::Adopted);
     assert_eq!(out.record.external_id.as_deref(), Some("555"));
@@ -138,15 +130,7 @@ async fn a_create_racing_an_existing_account_becomes_an_adoption() {
 #[tokio::test]
 async fn observe_only_reports_drift_and_never_writes() {
     let fake = std::sync::Arc::new(Fake::new());
-    let mut console = ObservedAgent {
-        key: "carol.li".into(),
-        external_id: Some("7".into()),
-        ..Default::default()
-    };
-    console
-        .fields
-        .insert(Field::DisplayName, FieldValue::Text("Someone Else".into()));
-    fake.insert(console);
+    console_account_named(&fake, "carol.li", "7", "Someone Else");
     let rt = runtime(fake.clone(), 10);
     let mut s = spec("carol.li");
     s.management_policy = ManagementPolicy::ObserveOnly;
@@ -244,13 +228,7 @@ async fn vendor_errors_become_conditions_with_the_right_retry() {
 async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
     let (fake, rt) = fake_runtime();
     let mut s = spec("carol.li");
-    s.skills = Some(vec![SkillRef {
-        group_ref: None,
-        name: Some("nope".into()),
-        id: None,
-        priority: None,
-        weight: None,
-    }]);
+    s.skills = Some(vec![SkillRef::named("nope")]);
     let out = reconcile(request(&s, AgentRecord::default()), &rt, &NoCheckpoint).await;
     assert_eq!(out.verdict.reason, Reason::InvalidSpec);
     assert!(
@@ -266,36 +244,25 @@ async fn an_unknown_skill_name_stalls_with_the_field_after_one_table_refresh() {
     assert_eq!(fake.requests_of("create"), 0);
 }
 
-#[tokio::test]
-async fn paused_agents_are_not_touched() {
+/// The first pass over the demo spec against an empty fake, its request changed by `adjust`.
+async fn first_pass_with(adjust: impl FnOnce(&mut AgentRequest<'_>)) -> (std::sync::Arc<Fake>, Outcome) {
     let (fake, rt) = fake_runtime();
     let s = spec("carol.li");
-    let out = reconcile(
-        AgentRequest {
-            paused: true,
-            ..request(&s, AgentRecord::default())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let mut req = request(&s, AgentRecord::default());
+    adjust(&mut req);
+    (fake, reconcile(req, &rt, &NoCheckpoint).await)
+}
+
+#[tokio::test]
+async fn paused_agents_are_not_touched() {
+    let (fake, out) = first_pass_with(|r| r.paused = true).await;
     assert_eq!(out.verdict.reason, Reason::Paused);
     assert!(fake.requests() == 0);
 }
 
 #[tokio::test]
 async fn a_dry_run_plans_without_writing() {
-    let (fake, rt) = fake_runtime();
-    let s = spec("carol.li");
-    let out = reconcile(
-        AgentRequest {
-            dry_run: true,
-            ..request(&s, AgentRecord::default())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let (fake, out) = first_pass_with(|r| r.dry_run = true).await;
     assert_eq!(out.plan.as_ref().map(Plan::action), Some("create"));
     assert_eq!(fake.requests_of("create"), 0);
 }
@@ -308,14 +275,19 @@ fn ceilinged(fake: std::sync::Arc<Fake>) -> ProviderRuntime {
 }
 
 fn console_account(fake: &Fake, key: &str) {
+    console_account_named(fake, key, "555", "Carol (console)");
+}
+
+/// An account someone made in the vendor's console: `key`, vendor id `id`, display name `name`.
+fn console_account_named(fake: &Fake, key: &str, id: &str, name: &str) {
     let mut console = ObservedAgent {
         key: key.into(),
-        external_id: Some("555".into()),
+        external_id: Some(id.into()),
         ..Default::default()
     };
     console
         .fields
-        .insert(Field::DisplayName, FieldValue::Text("Carol (console)".into()));
+        .insert(Field::DisplayName, FieldValue::Text(name.into()));
     fake.insert(console);
 }
 
@@ -334,15 +306,11 @@ async fn the_adoption_ceiling_refuses_an_unmanaged_account_without_writing() {
     assert_eq!(out.record.external_id, None);
     assert_eq!(fake.requests_of("update") + fake.requests_of("create"), 0);
     // A dry run (ccop plan) says the same.
-    let planned = reconcile(
-        AgentRequest {
-            dry_run: true,
-            ..request(&s, AgentRecord::default())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let req = AgentRequest {
+        dry_run: true,
+        ..request(&s, AgentRecord::default())
+    };
+    let planned = reconcile(req, &rt, &NoCheckpoint).await;
     assert_eq!(planned.plan, Some(Plan::Refuse(Refusal::AdoptionNotAllowed)));
 }
 
@@ -463,6 +431,18 @@ fn password(p: &str) -> Option<AgentPassword> {
     })
 }
 
+/// [`request`] with the Secret's password `p`.
+fn request_with_password<'a>(
+    spec: &'a ContactCenterAgentSpec,
+    record: AgentRecord,
+    p: &str,
+) -> AgentRequest<'a> {
+    AgentRequest {
+        password: password(p),
+        ..request(spec, record)
+    }
+}
+
 /// A status written by a release with unkeyed digests: the same password is not sent again (Huawei
 /// could not take it without `.previous`), the record takes the keyed digest, and a password that
 /// did change since is still sent.
@@ -472,15 +452,8 @@ async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
     let mut s = spec("carol.li");
     s.password_secret_ref =
         Some(serde_json::from_value(serde_json::json!({"name": "pw", "key": "password"})).unwrap());
-    let created = reconcile(
-        AgentRequest {
-            password: password("abc"),
-            ..request(&s, AgentRecord::default())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let req = request_with_password(&s, AgentRecord::default(), "abc");
+    let created = reconcile(req, &rt, &NoCheckpoint).await;
     assert_eq!(created.taken, Taken::Created);
     let keyed = created.record.password_digest.clone().unwrap();
     assert!(keyed.starts_with(core::DIGEST_PREFIX), "{keyed}");
@@ -490,28 +463,14 @@ async fn a_legacy_digest_of_the_same_password_is_upgraded_without_a_write() {
         password_digest: Some(legacy.clone()),
         ..created.record.clone()
     };
-    let out = reconcile(
-        AgentRequest {
-            password: password("abc"),
-            ..request(&s, old_status.clone())
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let req = request_with_password(&s, old_status.clone(), "abc");
+    let out = reconcile(req, &rt, &NoCheckpoint).await;
     assert_eq!(out.taken, Taken::Nothing, "{:?}", out.plan);
     assert_eq!(fake.requests_of("update"), 0);
     assert_eq!(out.record.password_digest, Some(keyed));
 
-    let out = reconcile(
-        AgentRequest {
-            password: password("changed"),
-            ..request(&s, old_status)
-        },
-        &rt,
-        &NoCheckpoint,
-    )
-    .await;
+    let req = request_with_password(&s, old_status, "changed");
+    let out = reconcile(req, &rt, &NoCheckpoint).await;
     assert_eq!(out.taken, Taken::Updated);
     assert_eq!(fake.requests_of("update"), 1);
 }
@@ -552,10 +511,7 @@ async fn a_password_set_after_the_create_is_recorded_only_once_the_vendor_took_i
     let s = with_password_ref(spec("carol.li"));
     let checkpoint = Recorded::default();
     let first = reconcile(
-        AgentRequest {
-            password: password("Secret#1"),
-            ..request(&s, AgentRecord::default())
-        },
+        request_with_password(&s, AgentRecord::default(), "Secret#1"),
         &rt,
         &checkpoint,
     )
@@ -573,10 +529,7 @@ async fn a_password_set_after_the_create_is_recorded_only_once_the_vendor_took_i
 
     let fresh_rt = runtime(fake.clone(), 10);
     let second = reconcile(
-        AgentRequest {
-            password: password("Secret#1"),
-            ..request(&s, first.record.clone())
-        },
+        request_with_password(&s, first.record.clone(), "Secret#1"),
         &fresh_rt,
         &checkpoint,
     )
@@ -588,10 +541,7 @@ async fn a_password_set_after_the_create_is_recorded_only_once_the_vendor_took_i
 
     // Once applied, it is not sent again.
     let third = reconcile(
-        AgentRequest {
-            password: password("Secret#1"),
-            ..request(&s, second.record.clone())
-        },
+        request_with_password(&s, second.record.clone(), "Secret#1"),
         &fresh_rt,
         &checkpoint,
     )
@@ -610,10 +560,7 @@ async fn a_password_the_create_carries_is_checkpointed_with_the_create() {
     let s = with_password_ref(spec("carol.li"));
     let checkpoint = Recorded::default();
     let first = reconcile(
-        AgentRequest {
-            password: password("Secret#1"),
-            ..request(&s, AgentRecord::default())
-        },
+        request_with_password(&s, AgentRecord::default(), "Secret#1"),
         &rt,
         &checkpoint,
     )
@@ -621,10 +568,7 @@ async fn a_password_the_create_carries_is_checkpointed_with_the_create() {
     assert!(!first.verdict.ready);
     assert!(checkpoint.0.lock().unwrap()[0].password_digest.is_some());
     let second = reconcile(
-        AgentRequest {
-            password: password("Secret#1"),
-            ..request(&s, first.record.clone())
-        },
+        request_with_password(&s, first.record.clone(), "Secret#1"),
         &runtime(fake.clone(), 10),
         &checkpoint,
     )

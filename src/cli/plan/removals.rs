@@ -8,7 +8,7 @@ use crate::api::{
     AccountOrigin, ContactCenterAgent, ContactCenterSkillGroup, DeletionCeiling, DeletionPolicy,
     ManagementPolicy, PAUSED_ANNOTATION, ProviderId, claimed_key,
 };
-use crate::core::{self, DeletionInput, GroupCleanup, GroupCleanupInput, GroupKept, Plan};
+use crate::core::{self, GroupCleanup, GroupCleanupInput, GroupKept, Plan};
 use crate::engine::AgentRecord;
 use crate::engine::groups::GroupRecord;
 
@@ -33,15 +33,9 @@ pub fn removed_from_cluster(
         report.message = "removing the manifest deletes the object; it names no vendor account".into();
         return report;
     };
-    let origin = record.origin_of(&key);
     let ceiling = workspace.policy(&id);
-    let plan = core::plan_deletion(DeletionInput {
-        owned: record.owns(&key),
-        origin,
-        policy: live.spec.deletion_policy,
-        management: live.spec.management_policy,
-        ceiling_allows: ceiling.may_delete(origin),
-    });
+    let plan = record.plan_deletion(&key, &live.spec, &ceiling);
+    let origin = record.origin_of(&key);
     let (action, message) = match plan {
         Plan::Delete => (
             "delete",

@@ -740,27 +740,11 @@ mod tests {
     #[test]
     fn unmanaged_weights_keep_the_vendor_value() {
         let want = [
-            SkillBinding {
-                id: "1".into(),
-                priority: None,
-                weight: None,
-            },
-            SkillBinding {
-                id: "2".into(),
-                priority: Some(4),
-                weight: None,
-            },
-            SkillBinding {
-                id: "3".into(),
-                priority: None,
-                weight: None,
-            },
+            SkillBinding::new("1", None),
+            SkillBinding::new("2", Some(4)),
+            SkillBinding::new("3", None),
         ];
-        let have = [SkillBinding {
-            id: "1".into(),
-            priority: Some(7),
-            weight: None,
-        }];
+        let have = [SkillBinding::new("1", Some(7))];
         let sent = skill_weights(&want, Some(&have));
         let weights: Vec<_> = sent.iter().map(|s| (s.skill_id, s.agent_weight)).collect();
         assert_eq!(weights, [(1, Some(7)), (2, Some(4)), (3, Some(1))]);

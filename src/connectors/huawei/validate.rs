@@ -347,21 +347,13 @@ mod tests {
         let mut f = basic();
         f.insert(
             Field::Skills,
-            FieldValue::Skills(vec![SkillBinding {
-                id: "1".into(),
-                priority: Some(0),
-                weight: None,
-            }]),
+            FieldValue::Skills(vec![SkillBinding::new("1", Some(0))]),
         );
         rejects(for_create(&agent(f), Some(&good)), "spec.skills[0].priority");
         let mut f = basic();
         f.insert(
             Field::Skills,
-            FieldValue::Skills(vec![SkillBinding {
-                id: "billing".into(),
-                priority: None,
-                weight: None,
-            }]),
+            FieldValue::Skills(vec![SkillBinding::new("billing", None)]),
         );
         rejects(for_create(&agent(f), Some(&good)), "spec.skills[0]");
         let mut f = basic();

@@ -289,11 +289,7 @@ mod tests {
             .insert(Field::Phone, FieldValue::Text("+918011111111".into()));
         o.fields.insert(
             Field::Skills,
-            FieldValue::Skills(vec![SkillBinding {
-                id: "billing".into(),
-                priority: None,
-                weight: None,
-            }]),
+            FieldValue::Skills(vec![SkillBinding::new("billing", None)]),
         );
         let provider_ref = ProviderRef {
             kind: ProviderKind::ContactCenterProvider,

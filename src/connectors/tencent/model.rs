@@ -365,11 +365,7 @@ mod tests {
         o.fields.insert(MOBILE_ACCEPT, text("2"));
         o.fields.insert(
             Field::Skills,
-            FieldValue::Skills(vec![SkillBinding {
-                id: "101".into(),
-                priority: Some(1),
-                weight: None,
-            }]),
+            FieldValue::Skills(vec![SkillBinding::new("101", Some(1))]),
         );
         let names: BTreeMap<String, String> = [("101".to_string(), "billing".to_string())].into();
         let provider_ref = ProviderRef {

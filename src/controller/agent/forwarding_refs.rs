@@ -10,7 +10,7 @@
 
 use kube::ResourceExt;
 
-use crate::api::ContactCenterAgent;
+use crate::api::{ContactCenterAgent, ProviderRef};
 use crate::conditions::{self, Reason, Verdict};
 use crate::controller::context::Context;
 use crate::controller::skill_group::status::bindable_id;
@@ -40,12 +40,11 @@ pub fn bind(ctx: &Context, mut agent: ContactCenterAgent) -> Result<ContactCente
             return Err(waiting(&format!("it does not exist in namespace {ns:?}")));
         };
         if to.spec.provider_ref != provider {
-            return Err(Verdict::stalled(
-                Reason::InvalidSpec,
-                format!(
-                    "the forwarding target ContactCenterAgent {name:?} uses provider {:?}, this agent {:?}: calls forward only within one provider",
-                    to.spec.provider_ref.name, provider.name
-                ),
+            return Err(on_another_provider(
+                "ContactCenterAgent",
+                name,
+                &to.spec.provider_ref,
+                &provider,
             ));
         }
         let ready = to.status.as_ref().is_some_and(|s| {
@@ -74,12 +73,11 @@ pub fn bind(ctx: &Context, mut agent: ContactCenterAgent) -> Result<ContactCente
             ));
         };
         if group.spec.provider_ref != provider {
-            return Err(Verdict::stalled(
-                Reason::InvalidSpec,
-                format!(
-                    "the forwarding target ContactCenterSkillGroup {name:?} uses provider {:?}, this agent {:?}",
-                    group.spec.provider_ref.name, provider.name
-                ),
+            return Err(on_another_provider(
+                "ContactCenterSkillGroup",
+                name,
+                &group.spec.provider_ref,
+                &provider,
             ));
         }
         if bindable_id(&group).is_none() {
@@ -91,4 +89,16 @@ pub fn bind(ctx: &Context, mut agent: ContactCenterAgent) -> Result<ContactCente
         target.skill_group = Some(group.spec.name.clone());
     }
     Ok(agent)
+}
+
+/// A forwarding target of `kind` on another provider than the agent's: a spec error, since calls
+/// forward only within one provider.
+fn on_another_provider(kind: &str, name: &str, theirs: &ProviderRef, ours: &ProviderRef) -> Verdict {
+    Verdict::stalled(
+        Reason::InvalidSpec,
+        format!(
+            "the forwarding target {kind} {name:?} uses provider {:?}, this agent {:?}: calls forward only within one provider",
+            theirs.name, ours.name
+        ),
+    )
 }

@@ -67,8 +67,8 @@ pub async fn reconcile(group: Arc<ContactCenterSkillGroup>, ctx: Arc<Context>) -
     let api: Api<ContactCenterSkillGroup> = Api::namespaced(ctx.client.clone(), &ns);
     let result = finalizer(&api, FINALIZER, group, |event| async {
         match event {
-            Finalizer::Apply(g) => apply(&api, &g, &ctx).await,
-            Finalizer::Cleanup(g) => cleanup(&api, &g, &ctx).await,
+            Finalizer::Apply(g) => apply(&Exit::new(&api, &g, ctx.as_ref()), &ctx).await,
+            Finalizer::Cleanup(g) => cleanup(&Exit::new(&api, &g, ctx.as_ref()), &ctx).await,
         }
     })
     .await
@@ -268,12 +268,8 @@ fn paused(group: &ContactCenterSkillGroup) -> bool {
 }
 
 /// One Apply pass.
-async fn apply(
-    api: &Api<ContactCenterSkillGroup>,
-    group: &ContactCenterSkillGroup,
-    ctx: &Arc<Context>,
-) -> Result<Action, Error> {
-    let exit = Exit::new(api, group, ctx.as_ref());
+async fn apply(exit: &Exit<'_>, ctx: &Arc<Context>) -> Result<Action, Error> {
+    let group = exit.group;
     let record = status::record_of(group.status.as_ref());
     let runtime = match runtime(ctx, group).await {
         Ok(r) => r,
@@ -297,7 +293,7 @@ async fn apply(
         paused: paused(group),
         fresh: requested.is_some() && requested != handled,
     };
-    let outcome = crate::engine::groups::reconcile_group(request, &runtime, &exit).await;
+    let outcome = crate::engine::groups::reconcile_group(request, &runtime, exit).await;
     exit.report(&outcome.verdict, &outcome.record, Some(&outcome))
         .await?;
     Ok(next_action(
@@ -324,12 +320,8 @@ fn next_action(ctx: &Context, id: &str, requeue: Requeue, resync: Duration) -> A
 }
 
 /// One Cleanup pass: the group is deleted at the vendor once no agent references it.
-async fn cleanup(
-    api: &Api<ContactCenterSkillGroup>,
-    group: &ContactCenterSkillGroup,
-    ctx: &Arc<Context>,
-) -> Result<Action, Error> {
-    let exit = Exit::new(api, group, ctx.as_ref());
+async fn cleanup(exit: &Exit<'_>, ctx: &Arc<Context>) -> Result<Action, Error> {
+    let group = exit.group;
     let record = status::record_of(group.status.as_ref());
     if record.external_id.is_none() && record.create_requested_for.is_none() {
         return Ok(Action::await_change());

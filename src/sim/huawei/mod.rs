@@ -170,6 +170,23 @@ pub struct AgentRecord {
 }
 
 impl AgentRecord {
+    /// An audio agent with role 2, no phone, no queues, the default softphone number of `work_no` and a
+    /// valid password.
+    fn new(user_account: &str, user_name: &str, email: &str, work_no: u32) -> Self {
+        AgentRecord {
+            user_account: user_account.to_string(),
+            user_name: user_name.to_string(),
+            email: email.to_string(),
+            phone: String::new(),
+            agent_type: 4,
+            cc_role_id: 2,
+            skills: Vec::new(),
+            work_no,
+            sip_account: sip_account(work_no),
+            password: "Seeded#Passw0rd".into(),
+        }
+    }
+
     /// Whether `candidate` is the account's password (the simulator never reveals it otherwise).
     pub fn password_matches(&self, candidate: &str) -> bool {
         self.password == candidate
@@ -399,21 +416,9 @@ impl Sim {
             return None;
         }
         let work_no = t.take_work_no();
-        t.agents.insert(
-            user_account.to_string(),
-            AgentRecord {
-                user_account: user_account.to_string(),
-                user_name: user_name.to_string(),
-                email: format!("{user_account}@example.com"),
-                phone: String::new(),
-                agent_type: 4,
-                cc_role_id: 2,
-                skills: Vec::new(),
-                work_no,
-                sip_account: sip_account(work_no),
-                password: "Seeded#Passw0rd".into(),
-            },
-        );
+        let email = format!("{user_account}@example.com");
+        let record = AgentRecord::new(user_account, user_name, &email, work_no);
+        t.agents.insert(user_account.to_string(), record);
         Some(work_no)
     }
 
@@ -630,21 +635,15 @@ impl Sim {
             );
         }
         let work_no = t.take_work_no();
-        t.agents.insert(
-            user_account.to_string(),
-            AgentRecord {
-                user_account: user_account.to_string(),
-                user_name: user_name.to_string(),
-                email: email.to_string(),
-                phone: phone.to_string(),
-                agent_type: narrow(agent_type)?,
-                cc_role_id: narrow(cc_role_id)?,
-                skills,
-                work_no,
-                sip_account: sip_account(work_no),
-                password: password.to_string(),
-            },
-        );
+        let record = AgentRecord {
+            phone: phone.to_string(),
+            agent_type: narrow(agent_type)?,
+            cc_role_id: narrow(cc_role_id)?,
+            skills,
+            password: password.to_string(),
+            ..AgentRecord::new(user_account, user_name, email, work_no)
+        };
+        t.agents.insert(user_account.to_string(), record);
         self.core.record_create(user_account, false);
         Ok(json!({"resultCode": "0", "resultMessage": "create agent account success", "workNo": work_no}))
     }
