@@ -1,5 +1,5 @@
-//! `spec.enabled`: where a vendor has a documented switch that disables an account (Ozonetel's
-//! `locked`), the spec's `enabled: false` sets it. Where none is documented, nothing is sent and the
+//! `spec.enabled`: where a vendor has a documented switch that disables an account (a lock flag,
+//! say), the spec's `enabled: false` sets it. Where none is documented, nothing is sent and the
 //! engine reports `DisableNotSupported`: an account is never deleted to disable it.
 
 use std::collections::BTreeMap;

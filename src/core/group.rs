@@ -1,7 +1,7 @@
 //! Skill groups, vendor-neutral: what the spec asks for, what the vendor holds, and the plan between.
 //!
 //! A group is smaller than an agent: a name (its key at the vendor) and a handful of attributes. The
-//! attributes are kept by spec path (`tencent.maxConcurrency`) with the vendor's value as text, so the
+//! attributes are kept by spec path (`<vendor>.<attribute>`) with the vendor's value as text, so the
 //! diff, the drift report and the plan are one piece of code for every vendor; what the attributes are,
 //! which can change after create and how they are spelled on the wire is the vendor model's business.
 
@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::api::{AdoptionPolicy, DeletionPolicy, ManagementPolicy};
 
-/// Attribute (spec path, e.g. `huawei.maxWaitNum`) → the vendor's value, as text.
+/// Attribute (spec path, `<vendor>.<attribute>`) → the vendor's value, as text.
 pub type GroupAttributes = BTreeMap<String, String>;
 
 /// A skill group as the spec asks for it, in the vendor's values.
@@ -26,7 +26,7 @@ pub struct DesiredGroup {
 /// A skill group as the vendor reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObservedGroup {
-    /// The vendor's id (Tencent `SkillGroupId`, Huawei `skillId`); the name where the vendor has none.
+    /// The vendor's id of the group; the name where the vendor has none.
     pub id: String,
     /// The group's name.
     pub name: String,
@@ -48,7 +48,7 @@ pub struct GroupChange {
 /// What a vendor's API lets the operator do with skill groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GroupSupport {
-    /// Groups can be listed, this many per page. `None`: there is no listing (Ozonetel), so a group
+    /// Groups can be listed, this many per page. `None`: there is no listing, so a group
     /// is only known from its create (an "already exists" answer is an adoption).
     pub list_page_size: Option<u32>,
     /// Attributes can be changed after create.
@@ -59,8 +59,7 @@ pub struct GroupSupport {
 
 impl GroupSupport {
     /// Neither list, update nor delete. Whether a vendor can create groups is whether its
-    /// `Vendor::create_group` is implemented (Ozonetel documents create and nothing else), so this is
-    /// also Ozonetel's support.
+    /// `Vendor::create_group` is implemented (a vendor may document create and nothing else).
     pub const NONE: GroupSupport = GroupSupport {
         list_page_size: None,
         update: false,
@@ -79,7 +78,7 @@ pub enum GroupRefusal {
     AdoptionNotAllowed,
     /// These attributes differ but can only be set at create.
     CreateOnlyChanged(Vec<String>),
-    /// These attributes differ and the vendor documents no call to change them (Ozonetel).
+    /// These attributes differ and the vendor documents no call to change them.
     UpdateNotSupported(Vec<String>),
 }
 
@@ -246,7 +245,7 @@ pub enum GroupKept {
     ObserveOnly,
     /// The record holds no vendor id: the object never created or adopted a group.
     NotOwned,
-    /// The vendor documents no call to delete a group (Ozonetel).
+    /// The vendor documents no call to delete a group.
     NoDeleteApi,
     /// The provider's `agentPolicy.deletion` forbids deleting a group of this origin.
     ProviderForbids,
@@ -337,15 +336,15 @@ mod tests {
             management: ManagementPolicy::Full,
             adoption_allowed: true,
             support: FULL,
-            create_only: &["tencent.type"],
+            create_only: &["acme.type"],
         }
     }
 
     #[test]
     fn a_missing_group_is_created_and_an_owned_matching_one_is_left_alone() {
-        let want = group(&[("tencent.maxConcurrency", "1")]);
+        let want = group(&[("acme.maxConcurrency", "1")]);
         assert_eq!(plan_group(input(&want, None, false)).0, GroupPlan::Create);
-        let have = observed(&[("tencent.maxConcurrency", "1"), ("tencent.ringAll", "false")]);
+        let have = observed(&[("acme.maxConcurrency", "1"), ("acme.ringAll", "false")]);
         assert_eq!(
             plan_group(input(&want, Some(&have), true)),
             (GroupPlan::NoOp, vec![])
@@ -354,10 +353,10 @@ mod tests {
 
     #[test]
     fn a_changed_attribute_is_one_update_and_a_foreign_group_is_adopted_with_it() {
-        let want = group(&[("tencent.maxConcurrency", "3")]);
-        let have = observed(&[("tencent.maxConcurrency", "1")]);
+        let want = group(&[("acme.maxConcurrency", "3")]);
+        let have = observed(&[("acme.maxConcurrency", "1")]);
         let change = GroupChange {
-            attribute: "tencent.maxConcurrency".into(),
+            attribute: "acme.maxConcurrency".into(),
             from: Some("1".into()),
             to: "3".into(),
         };
@@ -380,13 +379,13 @@ mod tests {
 
     #[test]
     fn create_only_and_unsupported_changes_are_refused_not_guessed() {
-        let want = group(&[("tencent.type", "1")]);
-        let have = observed(&[("tencent.type", "0")]);
-        let refused = GroupPlan::Refuse(GroupRefusal::CreateOnlyChanged(vec!["tencent.type".into()]));
+        let want = group(&[("acme.type", "1")]);
+        let have = observed(&[("acme.type", "0")]);
+        let refused = GroupPlan::Refuse(GroupRefusal::CreateOnlyChanged(vec!["acme.type".into()]));
         assert_eq!(plan_group(input(&want, Some(&have), true)).0, refused);
 
-        let want = group(&[("ozonetel.recording", "Disabled")]);
-        let have = observed(&[("ozonetel.recording", "Full")]);
+        let want = group(&[("acme.recording", "Disabled")]);
+        let have = observed(&[("acme.recording", "Full")]);
         let mut no_update = input(&want, Some(&have), true);
         no_update.support = GroupSupport {
             list_page_size: None,
@@ -394,7 +393,7 @@ mod tests {
             delete: false,
         };
         let refused = GroupPlan::Refuse(GroupRefusal::UpdateNotSupported(vec![
-            "ozonetel.recording".into(),
+            "acme.recording".into(),
         ]));
         assert_eq!(plan_group(no_update).0, refused);
     }

@@ -122,7 +122,7 @@ pub struct SkillBinding {
     pub id: String,
     /// Priority or weight; `None` means the spec does not manage it.
     pub priority: Option<u32>,
-    /// A second weight, for vendors that have one (Huawei's `skillWeight`); `None` means the spec does
+    /// A second weight, for vendors that have one (a skill weight next to the priority); `None` means the spec does
     /// not manage it. Left out of the serialized form when `None`, so records and digests of bindings
     /// without one read as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -144,7 +144,7 @@ fn common_fields(
             return Err(NormalizeError::new(
                 format!("skills[{i}].weight"),
                 format!(
-                    "{} skills have a single priority (spec.skills[].priority); only Huawei has a second weight",
+                    "{} skills have a single priority (spec.skills[].priority) and no second weight",
                     model.kind()
                 ),
             ));

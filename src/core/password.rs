@@ -6,7 +6,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use secrecy::SecretString;
 
 /// The length the operator generates when the vendor allows it: 20 characters from about 70 symbols
-/// is over 120 bits, and fits every documented maximum (Huawei 32, Ozonetel 50).
+/// is over 120 bits, and fits every documented maximum (the shortest is 32).
 pub const GENERATED_LEN: usize = 20;
 
 const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn generated_passwords_meet_the_rules_every_time() {
-        let huawei = PasswordRules {
+        let four_classes = PasswordRules {
             min_len: 8,
             max_len: 32,
             four_classes: true,
@@ -103,7 +103,7 @@ mod tests {
         };
         let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..2000 {
-            let p = generate_with(&huawei, &mut rng);
+            let p = generate_with(&four_classes, &mut rng);
             assert_eq!(p.len(), GENERATED_LEN);
             assert!(has_every_class(&p), "{p}");
             assert!(p.chars().all(|c| c.is_ascii_graphic()), "{p}");

@@ -124,7 +124,7 @@ pub trait VendorModel: Send + Sync {
     }
 
     /// The attributes of the group spec's vendor block (only those it sets), in the vendor's values,
-    /// keyed by spec path (`tencent.maxConcurrency`). `desired` already holds the name. A vendor
+    /// keyed by spec path (`<vendor>.<attribute>`). `desired` already holds the name. A vendor
     /// without skill groups in its model refuses every group.
     fn normalize_group(
         &self,
