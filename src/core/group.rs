@@ -392,9 +392,7 @@ mod tests {
             update: false,
             delete: false,
         };
-        let refused = GroupPlan::Refuse(GroupRefusal::UpdateNotSupported(vec![
-            "acme.recording".into(),
-        ]));
+        let refused = GroupPlan::Refuse(GroupRefusal::UpdateNotSupported(vec!["acme.recording".into()]));
         assert_eq!(plan_group(no_update).0, refused);
     }
 
