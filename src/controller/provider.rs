@@ -301,17 +301,22 @@ async fn judge(ctx: &Arc<Context>, id: &ProviderId) -> (Verdict, Option<String>)
     }
 }
 
-/// Checks the provider's credentials with one cheap vendor read, unless the snapshot's own reads have
-/// just proven them: they run every resync interval anyway (a listing, or Ozonetel's per-account reads),
-/// and a check on top would cost one more vendor read per interval for nothing. The window is half an
-/// interval longer than the interval, because both periods are jittered by up to 10 %.
+/// Checks the provider's credentials with one cheap vendor read, unless a read made with them was just
+/// answered: the snapshot's own reads run every resync interval anyway (a listing, or Ozonetel's
+/// per-account reads), and a check on top would cost one more vendor read per interval for nothing.
+/// A passed check counts as such an answer too, so the provider's passes soon after it (a restart
+/// writes its agent counts as the agents are listed) do not check again. The window is half an
+/// interval longer than the interval, because both periods are jittered by up to 10 %. New
+/// credentials build a new runtime, with a snapshot that has seen no answer.
 async fn check_credentials(
     runtime: &crate::engine::ProviderRuntime,
 ) -> Result<(), crate::connectors::VendorError> {
     if runtime.snapshot.answered_within(runtime.resync.mul_f64(1.5)) {
         return Ok(());
     }
-    runtime.vendor.check_credentials().await
+    runtime.vendor.check_credentials().await?;
+    runtime.snapshot.note_answer();
+    Ok(())
 }
 
 /// Read access to the status both provider kinds share.

@@ -149,8 +149,15 @@ impl Snapshot {
         );
     }
 
+    /// Records that the vendor answered a read made with this runtime's credentials outside the
+    /// snapshot (a credential check), so [`Snapshot::answered_within`] counts it too.
+    pub fn note_answer(&self) {
+        self.lock().answered_at = Some(Instant::now());
+    }
+
     /// Whether the vendor answered a read made through the snapshot (a listing, or a single account)
-    /// within `within`. Such an answer proves the provider's credentials as well as a dedicated check.
+    /// or noted by [`Snapshot::note_answer`] within `within`. Such an answer proves the provider's
+    /// credentials as well as a dedicated check.
     pub fn answered_within(&self, within: Duration) -> bool {
         self.lock().answered_at.is_some_and(|t| t.elapsed() < within)
     }
@@ -639,5 +646,17 @@ mod tests {
         s.merge(vec![agent("a", "A", 1)], true, Instant::now());
         assert!(s.answered_within(Duration::from_secs(60)));
         assert!(!s.answered_within(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_passed_credential_check_is_the_vendor_answering() {
+        let s = Snapshot::new(Duration::from_secs(60));
+        assert!(!s.answered_within(Duration::from_secs(60)));
+        s.note_answer();
+        assert!(s.answered_within(Duration::from_secs(60)));
+        assert!(
+            !s.answered_within(Duration::ZERO),
+            "an answer counts only within its window"
+        );
     }
 }
