@@ -13,6 +13,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
 use rand::Rng;
 
+use super::cached_agent::CachedAgent;
 use super::claims::Claims;
 use super::providers::ProviderCache;
 use crate::api::{ContactCenterAgent, ContactCenterSkillGroup};
@@ -86,9 +87,9 @@ pub struct Context {
     /// The installation's key of the password digests in status (from `digest_key`).
     pub digest_key: DigestKey,
     /// Agent stores (one per watched scope).
-    pub agent_stores: Mutex<Vec<Store<GuardedAgent>>>,
+    pub agent_stores: Mutex<Vec<Store<CachedAgent>>>,
     /// Requeues from outside the watch (drift found by a snapshot refresh, a released claim).
-    pub requeue: mpsc::UnboundedSender<ObjectRef<GuardedAgent>>,
+    pub requeue: mpsc::UnboundedSender<ObjectRef<CachedAgent>>,
     /// Skill group stores (one per watched scope): agents read their groups' readiness here.
     pub group_stores: Mutex<Vec<Store<ContactCenterSkillGroup>>>,
     /// Requeues of skill groups (an agent started or stopped referencing one), once their controller runs.
@@ -120,7 +121,7 @@ impl Context {
         client: Client,
         options: Options,
         reporter: Reporter,
-        requeue: mpsc::UnboundedSender<ObjectRef<GuardedAgent>>,
+        requeue: mpsc::UnboundedSender<ObjectRef<CachedAgent>>,
         digest_key: DigestKey,
     ) -> Self {
         Context {
@@ -241,9 +242,8 @@ impl Context {
     }
 
     /// Every agent currently known, from all stores, including those that cannot be read. They are
-    /// shared with the stores, not copied: every provider reconcile lists them, and a copy of 50,000
-    /// agents is over a hundred megabytes.
-    pub fn agents(&self) -> Vec<Arc<GuardedAgent>> {
+    /// shared with the stores, not copied, and packed: a scan reads their summaries.
+    pub fn agents(&self) -> Vec<Arc<CachedAgent>> {
         self.agent_stores
             .lock()
             .expect("agent stores lock")
@@ -261,7 +261,7 @@ impl Context {
             .expect("agent stores lock")
             .iter()
             .find_map(|s| s.get(&key))?;
-        found.0.as_ref().ok().map(|a| Arc::new(a.clone()))
+        found.agent().map(Arc::new)
     }
 
     /// Every skill group currently known, from all stores.

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod agent;
+pub mod cached_agent;
 pub mod claims;
 pub mod conditional;
 pub mod context;
@@ -27,6 +28,7 @@ pub mod skill_group;
 pub mod status;
 pub mod streaming;
 
+pub use cached_agent::CachedAgent;
 use context::agent_id;
 pub use context::{Context, FIELD_MANAGER, GuardedAgent, Options};
 pub use server::Health;
@@ -50,9 +52,8 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::api::{
     ClusterContactCenterProvider, ContactCenterAgent, ContactCenterProvider, ContactCenterSkillGroup,
-    PasswordPolicy, ProviderKind,
+    ProviderKind,
 };
-use claims::ProviderId;
 use leader::{LeaderElector, RENEW_EVERY};
 
 /// How long passes already running may go on after the stop signal (SIGTERM, or the leader lease
@@ -221,7 +222,7 @@ async fn run_controllers(
         controller: "contact-center-operator".into(),
         instance: Some(options.identity.clone()),
     };
-    let (requeue_tx, requeue_rx) = mpsc::unbounded::<ObjectRef<GuardedAgent>>();
+    let (requeue_tx, requeue_rx) = mpsc::unbounded::<ObjectRef<CachedAgent>>();
     let ctx = Arc::new(Context::new(
         client.clone(),
         options.clone(),
@@ -466,9 +467,9 @@ impl Wiring {
     /// stores (synced once every agent is listed) and the controllers.
     fn agent_controllers(
         &mut self,
-        mut requeues: mpsc::UnboundedReceiver<ObjectRef<GuardedAgent>>,
+        mut requeues: mpsc::UnboundedReceiver<ObjectRef<CachedAgent>>,
     ) -> (Vec<BoxFuture<'static, ()>>, Vec<BoxFuture<'static, ()>>) {
-        let mut routes: HashMap<Option<String>, mpsc::UnboundedSender<ObjectRef<GuardedAgent>>> =
+        let mut routes: HashMap<Option<String>, mpsc::UnboundedSender<ObjectRef<CachedAgent>>> =
             HashMap::new();
         let mut agent_stores = Vec::new();
         let mut agent_controllers = Vec::new();
@@ -476,7 +477,7 @@ impl Wiring {
             let api: Api<GuardedAgent> = scoped(&self.client, scope);
             // Every agent, whatever the shard: the claims index must see all claims on a vendor account,
             // and an agent is reconciled only when its provider is in this shard.
-            let (reader, writer) = reflector::store();
+            let (reader, mut writer) = reflector::store::<CachedAgent>();
             self.ctx
                 .agent_stores
                 .lock()
@@ -489,12 +490,15 @@ impl Wiring {
             let stream = watcher::watcher(api, self.initial.apply(watcher::Config::default()))
                 .default_backoff()
                 .modify(slim)
-                .reflect(writer)
+                // The store keeps agents packed (`cached_agent`); the indexes below read the typed
+                // event, after the store holds it, as kube's `reflect` would order it.
                 .map_ok(move |event| {
+                    let packed = packed_event(&event);
+                    writer.apply_watcher_event(&packed);
                     track_claims(&claims_ctx, &event);
                     track_group_refs(&claims_ctx, &mut group_refs, &event);
                     track_forwarding_refs(&claims_ctx, &mut forwarding, &event);
-                    event
+                    packed
                 })
                 .applied_objects();
             let (tx, rx) = mpsc::unbounded();
@@ -607,6 +611,17 @@ fn slim(guard: &mut GuardedAgent) {
     }
 }
 
+/// A watch event with its agent packed for the store.
+fn packed_event(event: &WatchEvent<GuardedAgent>) -> WatchEvent<CachedAgent> {
+    match event {
+        WatchEvent::Apply(g) => WatchEvent::Apply(CachedAgent::pack(g)),
+        WatchEvent::InitApply(g) => WatchEvent::InitApply(CachedAgent::pack(g)),
+        WatchEvent::Delete(g) => WatchEvent::Delete(CachedAgent::pack(g)),
+        WatchEvent::Init => WatchEvent::Init,
+        WatchEvent::InitDone => WatchEvent::InitDone,
+    }
+}
+
 /// Keeps the claims index in step with the agent watch.
 fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
     match event {
@@ -629,8 +644,8 @@ fn track_claims(ctx: &Arc<Context>, event: &WatchEvent<GuardedAgent>) {
             let present: HashSet<String> = ctx
                 .agents()
                 .iter()
-                .filter_map(|g| g.0.as_ref().ok())
-                .map(agent_id)
+                .filter(|a| a.summary().is_some())
+                .map(|a| a.id())
                 .collect();
             ctx.claims.retain(|id| present.contains(id));
         }
@@ -705,23 +720,26 @@ fn track_forwarding_refs(
 /// with them, perhaps, whether a provider's grant covers it.
 fn requeue_cluster_provider_users_in(ctx: &Arc<Context>, namespace: &str) {
     let all = ctx.agents();
-    let users = all.iter().filter_map(|g| g.0.as_ref().ok()).filter(|a| {
+    let users = all.iter().filter(|a| {
         a.namespace().as_deref() == Some(namespace)
-            && a.spec.provider_ref.kind == ProviderKind::ClusterContactCenterProvider
+            && a.summary()
+                .is_some_and(|s| s.provider_ref.kind == ProviderKind::ClusterContactCenterProvider)
     });
-    ctx.requeue_ids(users.map(agent_id));
+    ctx.requeue_ids(users.map(|a| a.id()));
 }
 
 /// Requeues the agents that use Secret `namespace/name`, as their password or as their provider's
 /// credentials.
 fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
     let all = ctx.agents();
-    let users = all.iter().filter_map(|g| g.0.as_ref().ok()).filter(|a| {
+    let users = all.iter().filter(|a| {
         let ns = a.namespace().unwrap_or_default();
         if ns == namespace && uses_as_password(a, name) {
             return true;
         }
-        let id = ProviderId::of(&a.spec, &ns);
+        let Some(id) = a.provider() else {
+            return false;
+        };
         let secret_ns = match id.kind {
             ProviderKind::ContactCenterProvider => ns.clone(),
             ProviderKind::ClusterContactCenterProvider => ctx.options.operator_namespace.clone(),
@@ -734,19 +752,18 @@ fn requeue_secret_users(ctx: &Arc<Context>, namespace: &str, name: &str) {
                 .and_then(|p| p.settings.credentials_secret_ref().map(|r| r.name == name))
                 .unwrap_or(false)
     });
-    ctx.requeue_ids(users.map(agent_id));
+    ctx.requeue_ids(users.map(|a| a.id()));
 }
 
 /// Whether Secret `name` of the agent's namespace holds its password: the one `passwordSecretRef`
 /// names, or one of the two a generated password is kept in (deleting the copy rotates it).
-fn uses_as_password(agent: &ContactCenterAgent, name: &str) -> bool {
-    match agent.spec.password_policy {
-        PasswordPolicy::SecretRef => agent
-            .spec
-            .password_secret_ref
-            .as_ref()
-            .is_some_and(|r| r.name == name),
-        PasswordPolicy::Generate => {
+fn uses_as_password(agent: &CachedAgent, name: &str) -> bool {
+    let Some(summary) = agent.summary() else {
+        return false;
+    };
+    match &summary.password_secret {
+        Some(secret) => secret == name,
+        None => {
             let me = agent.name_any();
             agent::copy_secret_name(&me) == name || agent::kept_secret_name(&me) == name
         }

@@ -26,9 +26,9 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::agent::{Error, publish};
+use super::cached_agent::CachedAgent;
 use super::claims::ProviderId;
 use super::context::{Context, jittered};
-use crate::api::ContactCenterAgent;
 
 /// Keeps a provider until no agent uses it.
 pub const PROVIDER_FINALIZER: &str = "contactcenter.dev/provider-in-use";
@@ -81,7 +81,7 @@ pub async fn release<K>(
     api: &Api<K>,
     provider: &K,
     id: &ProviderId,
-    users: &[&ContactCenterAgent],
+    users: &[&CachedAgent],
     ctx: &Arc<Context>,
 ) -> Result<Action, Error>
 where
@@ -93,7 +93,7 @@ where
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
     if !users.is_empty() {
-        let mut names: Vec<String> = users.iter().map(|a| super::context::agent_id(a)).collect();
+        let mut names: Vec<String> = users.iter().map(|a| a.id()).collect();
         names.sort();
         let mut note = format!(
             "{} is still used by {} agent(s): {}",

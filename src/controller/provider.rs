@@ -14,8 +14,9 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::agent::Error;
+use super::cached_agent::{CachedAgent, Summary};
 use super::claims::ProviderId;
-use super::context::{Context, FIELD_MANAGER, agent_id, jittered};
+use super::context::{Context, FIELD_MANAGER, jittered};
 use crate::api::{
     ClusterContactCenterProvider, ContactCenterProvider, ProviderKind, ProviderSettings, ProviderStatus,
 };
@@ -77,13 +78,13 @@ where
     let started = Instant::now();
     let changed = note_version(ctx, &id, provider);
     let all = ctx.agents();
-    let users: Vec<_> = all
+    let users: Vec<&CachedAgent> = all
         .iter()
-        .filter_map(|g| g.0.as_ref().ok())
-        .filter(|a| ProviderId::of(&a.spec, &a.namespace().unwrap_or_default()) == id)
+        .map(|a| &**a)
+        .filter(|a| a.uses_provider(&id))
         .collect();
     if changed {
-        ctx.requeue_ids(users.iter().map(|a| agent_id(a)));
+        ctx.requeue_ids(users.iter().map(|a| a.id()));
     }
     if provider.meta().deletion_timestamp.is_some() {
         crate::metrics::forget_provider(&id.display());
@@ -100,7 +101,7 @@ where
     // between does not miss it.
     let was_ready = current.is_some_and(|s| conditions::is_true(&s.conditions, conditions::READY));
     if verdict.ready && !was_ready && !changed {
-        ctx.requeue_ids(users.iter().map(|a| agent_id(a)));
+        ctx.requeue_ids(users.iter().map(|a| a.id()));
     }
     let now = Time(jiff::Timestamp::now());
     let status = ProviderStatus {
@@ -161,21 +162,17 @@ struct AgentCounts {
 }
 
 impl AgentCounts {
-    fn of(users: &[&crate::api::ContactCenterAgent]) -> Self {
-        let with = |condition: &str| {
+    fn of(users: &[&CachedAgent]) -> Self {
+        let with = |condition: fn(&Summary) -> bool| {
             users
                 .iter()
-                .filter(|a| {
-                    a.status
-                        .as_ref()
-                        .is_some_and(|s| conditions::is_true(&s.conditions, condition))
-                })
+                .filter(|a| a.summary().is_some_and(condition))
                 .count()
         };
         AgentCounts {
             all: users.len(),
-            ready: with(conditions::READY),
-            stalled: with(conditions::STALLED),
+            ready: with(|s| s.ready),
+            stalled: with(|s| s.stalled),
         }
     }
 

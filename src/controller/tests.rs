@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tower_test::mock::{self, Handle};
 
 use super::agent::{Error, reconcile};
+use super::cached_agent::CachedAgent;
 use super::context::{Context, Options};
 use crate::api::ContactCenterAgent;
 
@@ -99,7 +100,10 @@ async fn silence(handle: &mut Handle<Request<Body>, Response<Body>>) {
 async fn a_new_agent_gets_its_finalizer_and_its_status_in_one_pass() {
     let (ctx, mut handle) = context();
     let a = agent(&[], false, None);
-    let task = tokio::spawn(reconcile(Arc::new(DeserializeGuard(Ok(a.clone()))), ctx));
+    let task = tokio::spawn(reconcile(
+        Arc::new(CachedAgent::pack(&DeserializeGuard(Ok(a.clone())))),
+        ctx,
+    ));
     let (req, send) = next(&mut handle).await;
     assert_eq!(req.method(), Method::PATCH);
     assert_eq!(
@@ -134,7 +138,10 @@ async fn a_new_agent_gets_its_finalizer_and_its_status_in_one_pass() {
 async fn a_missing_provider_is_reported_in_status_with_one_warning_event_then_silence() {
     let (ctx, mut handle) = context();
     let a = agent(&["contactcenter.dev/finalizer"], false, None);
-    let task = tokio::spawn(reconcile(Arc::new(DeserializeGuard(Ok(a.clone()))), ctx.clone()));
+    let task = tokio::spawn(reconcile(
+        Arc::new(CachedAgent::pack(&DeserializeGuard(Ok(a.clone())))),
+        ctx.clone(),
+    ));
 
     let (req, send) = next(&mut handle).await;
     assert_eq!(req.method(), Method::PATCH);
@@ -188,7 +195,7 @@ async fn a_missing_provider_is_reported_in_status_with_one_warning_event_then_si
 
     // The same state again, with that status stored: no status write, no event.
     let again = agent(&["contactcenter.dev/finalizer"], false, Some(status));
-    reconcile(Arc::new(DeserializeGuard(Ok(again))), ctx)
+    reconcile(Arc::new(CachedAgent::pack(&DeserializeGuard(Ok(again)))), ctx)
         .await
         .unwrap();
     silence(&mut handle).await;
@@ -198,7 +205,10 @@ async fn a_missing_provider_is_reported_in_status_with_one_warning_event_then_si
 async fn deleting_an_orphaned_agent_removes_the_finalizer_without_touching_a_vendor() {
     let (ctx, mut handle) = context();
     let a = agent(&["contactcenter.dev/finalizer"], true, None);
-    let task = tokio::spawn(reconcile(Arc::new(DeserializeGuard(Ok(a.clone()))), ctx));
+    let task = tokio::spawn(reconcile(
+        Arc::new(CachedAgent::pack(&DeserializeGuard(Ok(a.clone())))),
+        ctx,
+    ));
     let (req, send) = next(&mut handle).await;
     assert_eq!(req.method(), Method::PATCH);
     let patch = body_json(req).await;
@@ -221,7 +231,10 @@ async fn deleting_with_the_delete_policy_keeps_the_finalizer_while_the_provider_
         vendor_key: Some("alice@example.com".into()),
         ..Default::default()
     });
-    let task = tokio::spawn(reconcile(Arc::new(DeserializeGuard(Ok(a.clone()))), ctx));
+    let task = tokio::spawn(reconcile(
+        Arc::new(CachedAgent::pack(&DeserializeGuard(Ok(a.clone())))),
+        ctx,
+    ));
     let (req, send) = next(&mut handle).await;
     assert!(
         req.uri().path().ends_with("/status"),
@@ -268,7 +281,10 @@ async fn an_unreadable_object_gets_a_warning_event_and_no_retry() {
             ..Default::default()
         },
     };
-    let task = tokio::spawn(reconcile(Arc::new(DeserializeGuard(Err(invalid))), ctx));
+    let task = tokio::spawn(reconcile(
+        Arc::new(CachedAgent::pack(&DeserializeGuard(Err(invalid)))),
+        ctx,
+    ));
     let (req, send) = next(&mut handle).await;
     let event = body_json(req).await;
     assert_eq!(event["reason"], "InvalidObject");
@@ -288,9 +304,12 @@ async fn a_copy_older_than_our_own_status_write_is_left_for_the_watch_to_replace
     ctx.wrote_status("team/alice", Some("7"), "8");
     ctx.wrote_status("team/alice", Some("7"), "9");
     let stale = agent(&["contactcenter.dev/finalizer"], false, None);
-    let action = reconcile(Arc::new(DeserializeGuard(Ok(stale))), ctx.clone())
-        .await
-        .unwrap();
+    let action = reconcile(
+        Arc::new(CachedAgent::pack(&DeserializeGuard(Ok(stale)))),
+        ctx.clone(),
+    )
+    .await
+    .unwrap();
     assert_eq!(action, kube::runtime::controller::Action::await_change());
     silence(&mut handle).await;
     assert!(

@@ -28,8 +28,9 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 
+use super::cached_agent::CachedAgent;
 use super::claims::ProviderId;
-use super::context::{Context, GuardedAgent, agent_id};
+use super::context::{Context, agent_id};
 use crate::api::{ContactCenterAgent, FINALIZER, PAUSED_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION};
 use crate::connectors::AgentPassword;
 use crate::engine::{AgentRecord, AgentRequest};
@@ -64,14 +65,14 @@ impl Error {
 }
 
 /// Reconciles one agent.
-pub async fn reconcile(guard: Arc<GuardedAgent>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(cached: Arc<CachedAgent>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
-    let agent = match &guard.0 {
-        Ok(agent) => agent.clone(),
+    let agent = match cached.unpack().0 {
+        Ok(agent) => agent,
         Err(invalid) => {
             // One object the operator cannot read must not stop the others: tell its owner and wait
             // for it to change.
-            let reference = invalid_reference(invalid);
+            let reference = invalid_reference(&invalid);
             let note = format!("this object cannot be read by the operator: {}", invalid.error);
             publish(&ctx, &reference, EventType::Warning, "InvalidObject", &note).await;
             record_metric("invalid", started);
@@ -127,11 +128,11 @@ fn not_ours_to_reconcile(ctx: &Context, agent: &ContactCenterAgent) -> Option<&'
 }
 
 /// Requeues after a Kubernetes API failure, with backoff.
-pub fn error_policy(guard: Arc<GuardedAgent>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(cached: Arc<CachedAgent>, error: &Error, ctx: Arc<Context>) -> Action {
     if let Error::DeletionWaits { retry_in, .. } = error {
         return Action::requeue(*retry_in);
     }
-    let id = guard.0.as_ref().map(agent_id).unwrap_or_default();
+    let id = cached.id();
     tracing::warn!(agent = %id, error = %error, "reconcile failed; retrying with backoff");
     Action::requeue(ctx.backoff(&id, None))
 }

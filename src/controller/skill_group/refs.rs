@@ -37,9 +37,11 @@ pub fn referencing_agents(ctx: &Context, namespace: &str, group: &str) -> Vec<St
     let mut ids: Vec<String> = ctx
         .agents()
         .iter()
-        .filter_map(|g| g.0.as_ref().ok())
-        .filter(|a| a.namespace().as_deref() == Some(namespace) && group_names(a).contains(group))
-        .map(agent_id)
+        .filter(|a| {
+            a.namespace().as_deref() == Some(namespace)
+                && a.summary().is_some_and(|s| s.groups.iter().any(|g| g == group))
+        })
+        .map(|a| a.id())
         .collect();
     ids.sort();
     ids
